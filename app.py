@@ -1,0 +1,3 @@
+from artifact import create_app
+
+app = create_app()

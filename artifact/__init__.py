@@ -1,0 +1,71 @@
+"""Artifact: a self-hosted compliance artifact repository and trust portal."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from artifact.config import TEMPLATE_FOLDER, load_config
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    config = load_config(test_config)
+    app = Flask(
+        __name__,
+        template_folder=str(TEMPLATE_FOLDER),
+        instance_path=config["DATA_DIR"],
+        instance_relative_config=False,
+    )
+    app.config.update(config)
+    _register_extensions(app)
+    _register_request_hooks(app)
+    _register_blueprints(app)
+    _register_error_handlers(app)
+    _register_template_globals(app)
+    _register_cli(app)
+    return app
+
+
+def _register_extensions(app: Flask) -> None:
+    from artifact.config import PROJECT_ROOT
+    from artifact.extensions import csrf, db, login_manager, migrate, passwords
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    passwords.init_app(app)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from artifact.web import security
+
+    security.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from artifact.web import account, admin, auth, main
+    from artifact.web.api import api
+
+    for blueprint in (main.bp, auth.bp, account.bp, admin.bp, api):
+        app.register_blueprint(blueprint)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from artifact.web import errors
+
+    errors.init_app(app)
+
+
+def _register_template_globals(app: Flask) -> None:
+    from artifact.web.templating import init_app
+
+    init_app(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from artifact import cli
+
+    cli.init_app(app)

@@ -1,0 +1,140 @@
+"""Settings: defaults, ARTIFACT_* environment variables and validation.
+
+This is the only module that reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_FOLDER = PROJECT_ROOT / "templates"
+DOCUMENTS_FOLDER = PROJECT_ROOT / "documents"
+ENVIRONMENTS = ("production", "development", "testing")
+
+# Secrets that have shipped in tutorials and sample configs; never accepted outside development.
+KNOWN_DEFAULT_SECRETS = frozenset(
+    {
+        "",
+        "dev",
+        "development",
+        "secret",
+        "secret-key",
+        "changeme",
+        "change-me",
+        "please-change-me",
+        "your-secret-key",
+        "super-secret",
+        "supersecret",
+        "artifact",
+        "test",
+        "testing",
+    }
+)
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The settings cannot run the app; the message says what to set."""
+
+
+def _env(environ: Mapping[str, str], name: str, default: str | None = None) -> str | None:
+    value = environ.get(f"ARTIFACT_{name}")
+    return value if value not in (None, "") else default
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = _env(environ, name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"ARTIFACT_{name} must be an integer, got {raw!r}") from exc
+
+
+def _secret_key(env: str, data_dir: Path, configured: str | None) -> str:
+    if configured is not None and configured.strip().lower() not in KNOWN_DEFAULT_SECRETS:
+        if env == "production" and len(configured) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"ARTIFACT_SECRET_KEY is too short ({len(configured)} characters); set it to at "
+                f"least {MIN_SECRET_LENGTH} random characters, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
+        return configured
+    if env == "testing":
+        return secrets.token_urlsafe(48)
+    if env == "development":
+        # A per-data-directory random key, so a demo never runs on a guessable secret.
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key_file = data_dir / "dev-secret-key"
+        if not key_file.exists():
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        return key_file.read_text().strip()
+    what = "missing" if configured is None else "a known default value"
+    raise ConfigError(
+        f"ARTIFACT_SECRET_KEY is {what}. Set ARTIFACT_SECRET_KEY to at least "
+        f"{MIN_SECRET_LENGTH} random characters (e.g. the output of "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`), "
+        "or set ARTIFACT_ENV=development for a local demo."
+    )
+
+
+def load_config(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Build the Flask config from defaults, the environment and test overrides."""
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    env = overrides.get("ARTIFACT_ENV") or _env(environ, "ENV", "production")
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"ARTIFACT_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
+    data_dir = Path(
+        overrides.get("DATA_DIR") or _env(environ, "DATA_DIR", str(PROJECT_ROOT / "instance"))
+    ).resolve()
+    database_url = overrides.get("SQLALCHEMY_DATABASE_URI") or _env(
+        environ, "DATABASE_URL", f"sqlite:///{data_dir / 'artifact.db'}"
+    )
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+    secret = overrides.get("SECRET_KEY") or _secret_key(env, data_dir, _env(environ, "SECRET_KEY"))
+    relaxed = env in ("development", "testing")
+    config: dict[str, Any] = {
+        "ARTIFACT_ENV": env,
+        "DATA_DIR": str(data_dir),
+        "SECRET_KEY": secret,
+        "TESTING": env == "testing",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_NAME": "artifact_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": not relaxed,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": not relaxed,
+        "SESSION_IDLE_TIMEOUT": timedelta(minutes=_int(environ, "SESSION_IDLE_MINUTES", 30)),
+        "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=_int(environ, "SESSION_ABSOLUTE_HOURS", 12)),
+        "PERMANENT_SESSION_LIFETIME": timedelta(
+            hours=_int(environ, "SESSION_ABSOLUTE_HOURS", 12)
+        ),
+        "WTF_CSRF_CHECK_DEFAULT": False,  # checked in a before_request that skips Bearer calls
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "MAX_CONTENT_LENGTH": _int(environ, "MAX_UPLOAD_MB", 100) * 1024 * 1024,
+        # argon2id cost; the defaults are argon2-cffi's RFC 9106 "low memory" profile.
+        "ARGON2_TIME_COST": _int(environ, "ARGON2_TIME_COST", 3),
+        "ARGON2_MEMORY_COST": _int(environ, "ARGON2_MEMORY_KIB", 65536),
+        "ARGON2_PARALLELISM": _int(environ, "ARGON2_PARALLELISM", 4),
+        "SESSION_TOUCH_SECONDS": 60,
+    }
+    if env == "testing":
+        # Cheap hashes keep the suite fast; still argon2id.
+        config.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST=1024, ARGON2_PARALLELISM=1)
+    config.update(overrides)
+    return config

@@ -1,0 +1,7 @@
+"""All models, imported here so Alembic and the app see one metadata."""
+
+from artifact.models.accounts import ApiToken, Organization, Role, User, UserSession
+from artifact.models.audit import AuditEvent
+from artifact.models.base import Base
+
+__all__ = ["ApiToken", "AuditEvent", "Base", "Organization", "Role", "User", "UserSession"]

@@ -1,0 +1,96 @@
+"""Append events to the hash-chained audit trail, inside the caller's transaction.
+
+Each row's hash is SHA-256 over the previous row's hash and a canonical JSON of the row, so an
+edited, deleted or reordered row breaks every hash after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from artifact.models import AuditEvent
+from artifact.models.base import utcnow
+
+GENESIS_HASH = "0" * 64
+# Serialises appends across processes on PostgreSQL (SQLite serialises writers by itself).
+_PG_ADVISORY_KEY = 0x4172746966616374  # "Artifact"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it, and from where; built by the web layer or the CLI."""
+
+    user_id: str | None = None
+    email: str | None = None
+    ip_address: str | None = None
+    session_ref: str | None = None
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(email="system")
+
+
+def canonical_row(event: AuditEvent) -> bytes:
+    payload = {
+        "seq": event.seq,
+        "occurred_at": event.occurred_at.isoformat(timespec="microseconds"),
+        "actor_id": event.actor_id,
+        "actor_email": event.actor_email,
+        "ip_address": event.ip_address,
+        "session_ref": event.session_ref,
+        "action": event.action,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "outcome": event.outcome,
+        "details": event.details,
+    }
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def chain_hash(prev_hash: str, event: AuditEvent) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical_row(event)).hexdigest()
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    outcome: str = "success",
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
+    """Append one event; it commits (or rolls back) with the caller's transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_ADVISORY_KEY})
+    head = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+    event = AuditEvent(
+        seq=seq,
+        occurred_at=(at or utcnow()),
+        actor_id=actor.user_id,
+        actor_email=actor.email,
+        ip_address=actor.ip_address,
+        session_ref=actor.session_ref,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        outcome=outcome,
+        details=json.dumps(details or {}, sort_keys=True, separators=(",", ":")),
+        prev_hash=prev_hash,
+    )
+    event.hash = chain_hash(prev_hash, event)
+    session.add(event)
+    session.flush()
+    return event

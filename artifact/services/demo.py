@@ -1,0 +1,54 @@
+"""The demo data set that ``seed-demo`` loads (idempotent)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from artifact.services import accounts
+from artifact.services.accounts_lookup import user_by_email
+from artifact.services.audit import Actor
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    email: str
+    name: str
+    role: str
+    organization: str | None = None
+    org_admin: bool = False
+    password: str = ""
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount("admin@artifact.test", "Ada Admin", "admin", "Artifact Demo Co"),
+    DemoAccount("staff@artifact.test", "Sam Staff", "staff", "Artifact Demo Co"),
+    DemoAccount("auditor@ledger-audit.test", "Avery Auditor", "auditor", "Ledger & Co Auditors"),
+    DemoAccount("alice@acme-health.test", "Alice Acme", "customer", "Acme Health", True),
+    DemoAccount("bob@acme-health.test", "Bob Acme", "customer", "Acme Health"),
+    DemoAccount("carol@globex.test", "Carol Globex", "customer", "Globex"),
+)
+
+
+def seed(
+    db: Session, by: Any, actor: Actor, password_factory: Callable[[], str]
+) -> list[DemoAccount]:
+    """Create what is missing; give every demo account a fresh random password."""
+    made = []
+    for account in DEMO_ACCOUNTS:
+        password = password_factory()
+        user = user_by_email(db, account.email)
+        if user is None:
+            accounts.create_user(
+                db, by, actor, email=account.email, role=account.role, password=password,
+                name=account.name, organization=account.organization,
+                org_admin=account.org_admin, create_organization_if_missing=True,
+            )
+        else:
+            accounts.set_password(db, actor, user, password)
+        made.append(DemoAccount(account.email, account.name, account.role, account.organization,
+                                account.org_admin, password))
+    return made

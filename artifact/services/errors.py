@@ -1,0 +1,38 @@
+"""Domain errors raised by services and mapped to HTTP in one place (web/errors.py)."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(DomainError):
+    """The object does not exist, or the caller may not know that it does."""
+
+    code = "not_found"
+
+
+class Unauthenticated(DomainError):
+    code = "unauthenticated"
+
+
+class PermissionDenied(DomainError):
+    code = "forbidden"
+
+
+class ValidationFailed(DomainError):
+    code = "invalid"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class TermsRequired(DomainError):
+    code = "terms_required"

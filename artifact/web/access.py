@@ -1,0 +1,40 @@
+"""View decorators that ask the one policy; they decide nothing themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask_login import current_user
+
+from artifact import policy
+from artifact.services.errors import NotFound, PermissionDenied, Unauthenticated
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def enforce(decision: policy.Decision) -> None:
+    """Turn a denial into the domain error the error handlers map to HTTP."""
+    if decision:
+        return
+    if decision.reason == policy.Reason.SIGN_IN:
+        raise Unauthenticated("sign in required")
+    if decision.hides_existence:
+        raise NotFound("not found")
+    raise PermissionDenied("you are not allowed to do this")
+
+
+def require(action: str) -> Callable[[F], F]:
+    """Allow the view only when the policy grants ``action`` to the caller."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            enforce(policy.decide(current_user, action))
+            return view(*args, **kwargs)
+
+        wrapped.required_action = action  # type: ignore[attr-defined]
+        return wrapped  # type: ignore[return-value]
+
+    return decorator

@@ -1,0 +1,137 @@
+"""One place that maps domain errors and HTTP errors to responses: JSON for the API, pages
+otherwise. The 500 handler rolls back and shows a request id, never a traceback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, g, jsonify, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from artifact.extensions import db
+from artifact.services.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    TermsRequired,
+    Unauthenticated,
+    ValidationFailed,
+)
+
+STATUS_FOR: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Unauthenticated: 401,
+    PermissionDenied: 403,
+    ValidationFailed: 400,
+    Conflict: 409,
+    TermsRequired: 428,
+}
+CODE_FOR_STATUS = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    428: "terms_required",
+    429: "throttled",
+    500: "internal_error",
+}
+TITLE_FOR_STATUS = {
+    400: "Bad request",
+    401: "Sign in required",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Too large",
+    415: "Unsupported file type",
+    422: "Invalid file",
+    428: "Terms must be accepted",
+    429: "Too many requests",
+    500: "Something went wrong",
+}
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
+        "text/html"
+    ]
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> Any:
+    if wants_json():
+        body: dict[str, Any] = {"code": code, "message": message, **extra}
+        response = jsonify({"error": body})
+        response.status_code = status
+        return response
+    if status == 401:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    html = render_template(
+        "errors/error.html",
+        status=status,
+        title=TITLE_FOR_STATUS.get(status, "Error"),
+        message=message,
+        request_id=g.get("request_id"),
+        extra=extra,
+    )
+    return html, status
+
+
+def _domain_error(error: DomainError) -> Any:
+    status = STATUS_FOR.get(type(error), 400)
+    message = "Not found." if isinstance(error, NotFound) else error.message
+    return error_response(status, error.code, message, **_public_details(error))
+
+
+def _public_details(error: DomainError) -> dict[str, Any]:
+    return {k: v for k, v in error.details.items() if isinstance(v, str | int | float | bool)}
+
+
+def _csrf_error(error: CSRFError) -> Any:
+    return error_response(400, "csrf_failed", "The form expired or was not sent from this site; "
+                          "reload the page and try again.")
+
+
+def _http_error(error: HTTPException) -> Any:
+    status = error.code or 500
+    if status >= 500:
+        return _server_error(error)
+    response = error_response(status, CODE_FOR_STATUS.get(status, "error"),
+                              error.description or TITLE_FOR_STATUS.get(status, "Error"))
+    if status == 405 and error.get_response().headers.get("Allow"):
+        response = _with_header(response, "Allow", error.get_response().headers["Allow"])
+    return response
+
+
+def _with_header(response: Any, name: str, value: str) -> Any:
+    from flask import make_response
+
+    response = make_response(response)
+    response.headers[name] = value
+    return response
+
+
+def _server_error(error: Exception) -> Any:
+    db.session.rollback()
+    from flask import current_app
+
+    current_app.logger.exception("unhandled error, request id %s", g.get("request_id"))
+    return error_response(500, "internal_error",
+                          f"An unexpected error occurred. Request id: {g.get('request_id')}",
+                          request_id=g.get("request_id"))
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _server_error)

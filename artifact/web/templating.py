@@ -1,0 +1,19 @@
+"""Jinja globals: the policy as ``can(action, obj)``, so templates hide what users may not do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_login import current_user
+
+from artifact import policy
+
+
+def can(action: str, obj: Any = None) -> bool:
+    return policy.decide(current_user, action, obj).allowed
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["can"] = can
+    app.jinja_env.globals["artifact_env"] = app.config["ARTIFACT_ENV"]

@@ -1,0 +1,213 @@
+"""Shared fixtures: a real database per test (SQLite file or a PostgreSQL database cloned from a
+migrated template), the app, clients, and users of every role."""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask, has_app_context
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from artifact import create_app
+from artifact.extensions import db
+from artifact.models import User
+from artifact.policy import OPERATOR
+from artifact.services import accounts
+from artifact.services.audit import Actor
+
+PASSWORD = "correct horse battery staple"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+CORPUS = SHARED / "corpus"
+_CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
+                      r'name="csrf_token" value="([^"]+)"')
+
+
+def corpus_path(*parts: str) -> Path:
+    """A path in ../shared/corpus, or skip the test saying why (a fresh clone has no corpus)."""
+    path = CORPUS.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent: the shared corpus is not beside this checkout")
+    return path
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("ARTIFACT_DATABASE_URL")
+    return url if url and url.startswith("postgresql") else None
+
+
+def _sa_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _migrate(url: str, data_dir: Path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app({"ARTIFACT_ENV": "testing", "DATA_DIR": str(data_dir),
+                      "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade(revision="heads")
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Migrate once per run; each test then gets a copy."""
+    work = tmp_path_factory.mktemp("template")
+    pg = _postgres_url()
+    if pg is None:
+        path = work / "template.db"
+        _migrate(f"sqlite:///{path}", work)
+        yield {"kind": "sqlite", "path": path}
+        return
+    base = make_url(_sa_url(pg))
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    template = f"{base.database}_tpl_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{template}"'))
+    _migrate(base.set(database=template).render_as_string(hide_password=False), work)
+    try:
+        yield {"kind": "postgresql", "base": base, "template": template, "admin": admin}
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
+        admin.dispose()
+
+
+_counter = itertools.count()
+
+
+@pytest.fixture
+def database_url(database_template: dict[str, Any], tmp_path: Path) -> Iterator[str]:
+    if database_template["kind"] == "sqlite":
+        path = tmp_path / "artifact.db"
+        shutil.copyfile(database_template["path"], path)
+        yield f"sqlite:///{path}"
+        return
+    name = f"{database_template['template'][:40]}_{os.getpid()}_{next(_counter)}"
+    admin = database_template["admin"]
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{database_template["template"]}"'))
+    try:
+        yield database_template["base"].set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    The test body keeps an app context for its own database look-ups; without this, requests
+    would share that context's ``g`` (flask-login's cached user, Flask-WTF's cached token) and
+    its database session, and tests could pass for reasons a browser never sees."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():  # (a redirect followed inside the isolated context has none)
+            db.session.expire_all()  # the test's own session reads what the request committed
+        return response
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    data_dir = tmp_path / "data"
+    app = create_app({"ARTIFACT_ENV": "testing", "DATA_DIR": str(data_dir),
+                      "SQLALCHEMY_DATABASE_URI": database_url})
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    counter = itertools.count(1)
+
+    def factory(role: str = "customer", org: str | None = None, org_admin: bool = False,
+                email: str | None = None, password: str = PASSWORD) -> User:
+        email = email or f"{role}{next(counter)}-{uuid.uuid4().hex[:6]}@example.test"
+        return accounts.create_user(
+            db.session, OPERATOR, Actor(email="test"), email=email, role=role, password=password,
+            organization=org, org_admin=org_admin, create_organization_if_missing=True,
+        )
+
+    return factory
+
+
+@pytest.fixture
+def customer(make_user: Callable[..., User]) -> User:
+    return make_user("customer", org="Acme Health")
+
+
+@pytest.fixture
+def hostile(make_user: Callable[..., User]) -> User:
+    """A customer of another organisation, who must see nothing of Acme's."""
+    return make_user("customer", org="Evil Corp")
+
+
+@pytest.fixture
+def auditor(make_user: Callable[..., User]) -> User:
+    return make_user("auditor", org="Ledger Auditors")
+
+
+@pytest.fixture
+def staff(make_user: Callable[..., User]) -> User:
+    return make_user("staff")
+
+
+@pytest.fixture
+def admin(make_user: Callable[..., User]) -> User:
+    return make_user("admin")
+
+
+def csrf_token(client: FlaskClient, path: str | None = None) -> str:
+    """The CSRF token of the client's session, read from a real form (the sign-out button when
+    signed in, the sign-in form otherwise)."""
+    for candidate in ([path] if path else ["/", "/login"]):
+        match = _CSRF_RE.search(client.get(candidate).get_data(as_text=True))
+        if match:
+            return match.group(1) or match.group(2)
+    raise AssertionError(f"no CSRF token found on {path or '/ or /login'}")
+
+
+def post_form(client: FlaskClient, path: str, data: dict[str, Any] | None = None,
+              token_from: str | None = None, **kwargs: Any) -> Any:
+    """POST a form the way a browser does: with the session's CSRF token."""
+    payload = {"csrf_token": csrf_token(client, token_from), **(data or {})}
+    return client.post(path, data=payload, **kwargs)
+
+
+def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> Any:
+    return post_form(client, "/login", {"email": email, "password": password})
+
+
+@pytest.fixture
+def login_as(client: FlaskClient) -> Callable[..., FlaskClient]:
+    def do(user: User, password: str = PASSWORD) -> FlaskClient:
+        response = sign_in(client, user.email, password)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return do

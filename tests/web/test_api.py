@@ -1,0 +1,88 @@
+"""The JSON API skeleton: Bearer tokens, /me, errors, the OpenAPI document."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from artifact.extensions import db
+from artifact.models import ApiToken, User
+from artifact.policy import OPERATOR
+from artifact.services import accounts, tokens
+from artifact.services.audit import Actor
+from tests.conftest import PASSWORD
+
+
+def test_cli_token_works_on_me(app, runner) -> None:
+    result = runner.invoke(args=["users", "create", "a@x.test", "--role", "staff",
+                                 "--password-stdin"], input=PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["tokens", "create", "a@x.test"])
+    assert result.exit_code == 0, result.output
+    raw = result.output.strip().splitlines()[-1]
+    response = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"})
+    assert response.status_code == 200
+    assert response.get_json()["email"] == "a@x.test"
+    assert response.get_json()["role"] == "staff"
+    stored = db.session.scalars(select(ApiToken)).one()
+    assert stored.token_hash != raw
+    assert raw not in stored.token_hash
+    assert stored.last_used_at is not None
+
+
+def test_revoked_and_disabled_tokens_stop_working(client, customer: User) -> None:
+    token, raw = tokens.create(db.session, OPERATOR, Actor(), customer, "t")
+    headers = {"Authorization": f"Bearer {raw}"}
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    tokens.revoke(db.session, OPERATOR, Actor(), token.id)
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+    _t2, raw2 = tokens.create(db.session, OPERATOR, Actor(), customer, "t2")
+    accounts.set_disabled(db.session, OPERATOR, Actor(), customer, True)
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw2}"}).status_code == 401
+
+
+def test_garbage_tokens_get_401_json(client) -> None:
+    for header in ["Bearer nope", "Bearer art_" + "x" * 500, "Basic Zm9vOmJhcg==", "Bearer "]:
+        response = client.get("/api/v1/me", headers={"Authorization": header})
+        assert response.status_code == 401
+        assert response.get_json()["error"]["code"] == "unauthenticated"
+
+
+def test_bearer_writes_need_no_csrf_but_cookie_writes_do(client, customer: User) -> None:
+    _token, raw = tokens.create(db.session, OPERATOR, Actor(), customer, "t")
+    # an unknown API write path: with a token the CSRF check is skipped and routing answers
+    response = client.post("/api/v1/me", headers={"Authorization": f"Bearer {raw}"})
+    assert response.status_code == 405
+    assert response.get_json()["error"]["code"] == "method_not_allowed"
+    response = client.post("/api/v1/me")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "csrf_failed"
+
+
+def test_unknown_api_path_is_json_404(client) -> None:
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.get_json() == {"error": {"code": "not_found",
+                                             "message": response.get_json()["error"]["message"]}}
+
+
+def test_openapi_document_lists_the_routes(app, client) -> None:
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert document["openapi"].startswith("3.")
+    api_rules = {rule.rule.removeprefix("/api/v1") for rule in app.url_map.iter_rules()
+                 if rule.rule.startswith("/api/v1")}
+    documented = {path.replace("{", "<").replace("}", ">") for path in document["paths"]}
+    assert {_plain(r) for r in api_rules} <= {_plain(p) for p in documented}
+
+
+def _plain(path: str) -> str:
+    import re
+
+    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"<\1>", path)
+
+
+def test_me_describes_the_user(client, make_user) -> None:
+    user = make_user("customer", org="Acme Health", org_admin=True)
+    _token, raw = tokens.create(db.session, OPERATOR, Actor(), user)
+    body = client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"}).get_json()
+    assert body == {"id": user.id, "email": user.email, "name": "", "role": "customer",
+                    "organization": "Acme Health", "org_admin": True}

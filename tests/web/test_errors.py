@@ -1,0 +1,56 @@
+"""Error pages: JSON for the API, a page otherwise, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from artifact import create_app
+
+
+@pytest.fixture
+def exploding_app(database_url: str, tmp_path) -> Flask:
+    app = create_app({"ARTIFACT_ENV": "testing", "DATA_DIR": str(tmp_path / "d"),
+                      "SQLALCHEMY_DATABASE_URI": database_url})
+
+    def boom() -> str:
+        raise RuntimeError("secret internals: password=hunter2")
+
+    app.add_url_rule("/boom", "boom", boom)
+    app.add_url_rule("/api/v1/boom", "api_boom", boom)
+    return app
+
+
+def test_500_page_shows_a_request_id_and_no_traceback(exploding_app: Flask) -> None:
+    response = exploding_app.test_client().get("/boom")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500
+    request_id = response.headers["X-Request-Id"]
+    assert request_id
+    assert request_id in html
+    assert "Traceback" not in html
+    assert "hunter2" not in html
+    assert "RuntimeError" not in html
+
+
+def test_500_json_for_the_api(exploding_app: Flask) -> None:
+    response = exploding_app.test_client().get("/api/v1/boom")
+    body = response.get_json()
+    assert response.status_code == 500
+    assert body["error"]["code"] == "internal_error"
+    assert body["error"]["request_id"] == response.headers["X-Request-Id"]
+    assert "hunter2" not in response.get_data(as_text=True)
+
+
+def test_404_page(client) -> None:
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert "Not found" in response.get_data(as_text=True)
+
+
+def test_security_headers_on_pages(client) -> None:
+    response = client.get("/login")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert "script-src" not in response.headers["Content-Security-Policy"] or \
+        "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
