@@ -9,7 +9,11 @@ PORT ?= 5000
 
 .PHONY: run test test-e2e lint bench serve clean
 
+# Debian packages WeasyPrint uses (pango ships with the image; harfbuzz-subset makes smaller PDFs).
+SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-dejavu-core
+
 $(STAMP): pyproject.toml
+	@bash scripts/system-deps.sh $(SYSTEM_PACKAGES)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

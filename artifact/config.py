@@ -97,10 +97,12 @@ def load_config(
     if env not in ENVIRONMENTS:
         raise ConfigError(f"ARTIFACT_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
     data_dir = Path(
-        overrides.get("DATA_DIR") or _env(environ, "DATA_DIR", str(PROJECT_ROOT / "instance"))
+        overrides.get("DATA_DIR") or _env(environ, "DATA_DIR") or PROJECT_ROOT / "instance"
     ).resolve()
-    database_url = overrides.get("SQLALCHEMY_DATABASE_URI") or _env(
-        environ, "DATABASE_URL", f"sqlite:///{data_dir / 'artifact.db'}"
+    database_url: str = (
+        overrides.get("SQLALCHEMY_DATABASE_URI")
+        or _env(environ, "DATABASE_URL")
+        or f"sqlite:///{data_dir / 'artifact.db'}"
     )
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]

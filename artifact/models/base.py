@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, String
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, scoped_session
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -54,3 +54,7 @@ class Base(DeclarativeBase):
 
 class IdMixin:
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+
+
+# What services take as their database: a plain Session, or Flask-SQLAlchemy's scoped one.
+DbSession = Session | scoped_session[Any]

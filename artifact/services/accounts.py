@@ -6,12 +6,11 @@ import re
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from artifact import policy
 from artifact.extensions import passwords
 from artifact.models import Organization, Role, User
-from artifact.models.base import utcnow
+from artifact.models.base import DbSession, utcnow
 from artifact.services import audit, sessions
 from artifact.services.audit import Actor
 from artifact.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -55,11 +54,11 @@ def _clean_name(name: str, what: str) -> str:
     return cleaned
 
 
-def find_organization(db: Session, name: str) -> Organization | None:
+def find_organization(db: DbSession, name: str) -> Organization | None:
     return db.scalar(select(Organization).where(func.lower(Organization.name) == name.lower()))
 
 
-def create_organization(db: Session, by: Any, actor: Actor, name: str) -> Organization:
+def create_organization(db: DbSession, by: Any, actor: Actor, name: str) -> Organization:
     """Raises PermissionDenied, ValidationFailed, Conflict."""
     _require(by, "organization.create")
     name = _clean_name(name, "organisation")
@@ -75,7 +74,7 @@ def create_organization(db: Session, by: Any, actor: Actor, name: str) -> Organi
 
 
 def create_user(
-    db: Session,
+    db: DbSession,
     by: Any,
     actor: Actor,
     *,
@@ -130,7 +129,7 @@ def create_user(
     return user
 
 
-def get_user(db: Session, by: Any, user_id: str) -> User:
+def get_user(db: DbSession, by: Any, user_id: str) -> User:
     """Raises NotFound for a user that does not exist or that ``by`` may not see."""
     user = db.get(User, user_id)
     if user is None or not policy.decide(by, "user.view", user):
@@ -138,7 +137,7 @@ def get_user(db: Session, by: Any, user_id: str) -> User:
     return user
 
 
-def set_role(db: Session, by: Any, actor: Actor, user: User, role: str) -> None:
+def set_role(db: DbSession, by: Any, actor: Actor, user: User, role: str) -> None:
     """Raises PermissionDenied, ValidationFailed."""
     _require(by, "user.set_role", user)
     if role not in {r.value for r in Role}:
@@ -154,7 +153,7 @@ def set_role(db: Session, by: Any, actor: Actor, user: User, role: str) -> None:
     db.commit()
 
 
-def set_disabled(db: Session, by: Any, actor: Actor, user: User, disabled: bool) -> None:
+def set_disabled(db: DbSession, by: Any, actor: Actor, user: User, disabled: bool) -> None:
     """Disable (ending every session at once) or re-enable an account."""
     _require(by, "user.disable", user)
     if getattr(by, "id", None) == user.id:
@@ -168,7 +167,7 @@ def set_disabled(db: Session, by: Any, actor: Actor, user: User, disabled: bool)
 
 
 def change_password(
-    db: Session, actor: Actor, user: User, current: str, new: str, keep_session_id: str | None
+    db: DbSession, actor: Actor, user: User, current: str, new: str, keep_session_id: str | None
 ) -> None:
     """Raises PermissionDenied (wrong current password), ValidationFailed. Ends every other
     session of the user."""
@@ -182,7 +181,7 @@ def change_password(
 
 
 def set_password(
-    db: Session, actor: Actor, user: User, new: str, keep_session_id: str | None = None
+    db: DbSession, actor: Actor, user: User, new: str, keep_session_id: str | None = None
 ) -> None:
     check_password_rules(new)
     user.password_hash = passwords.hash(new)

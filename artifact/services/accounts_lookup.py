@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from artifact.models import User
+from artifact.models.base import DbSession
 
 
-def user_by_email(db: Session, email: str) -> User | None:
+def user_by_email(db: DbSession, email: str) -> User | None:
     cleaned = (email or "").strip().lower()
     if not cleaned or len(cleaned) > 320:
         return None

@@ -13,10 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session
 
 from artifact.models import AuditEvent
-from artifact.models.base import utcnow
+from artifact.models.base import DbSession, utcnow
 
 GENESIS_HASH = "0" * 64
 # Serialises appends across processes on PostgreSQL (SQLite serialises writers by itself).
@@ -59,7 +58,7 @@ def chain_hash(prev_hash: str, event: AuditEvent) -> str:
 
 
 def record(
-    session: Session,
+    session: DbSession,
     actor: Actor,
     action: str,
     *,

@@ -6,8 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
-
+from artifact.models.base import DbSession
 from artifact.services import accounts
 from artifact.services.accounts_lookup import user_by_email
 from artifact.services.audit import Actor
@@ -34,7 +33,7 @@ DEMO_ACCOUNTS = (
 
 
 def seed(
-    db: Session, by: Any, actor: Actor, password_factory: Callable[[], str]
+    db: DbSession, by: Any, actor: Actor, password_factory: Callable[[], str]
 ) -> list[DemoAccount]:
     """Create what is missing; give every demo account a fresh random password."""
     made = []

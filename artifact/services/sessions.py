@@ -7,11 +7,10 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 from artifact.extensions import passwords
 from artifact.models import User, UserSession
-from artifact.models.base import utcnow
+from artifact.models.base import DbSession, utcnow
 from artifact.services import audit
 from artifact.services.accounts_lookup import user_by_email
 from artifact.services.audit import Actor
@@ -21,7 +20,7 @@ def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def authenticate(db: Session, actor: Actor, email: str, password: str) -> User | None:
+def authenticate(db: DbSession, actor: Actor, email: str, password: str) -> User | None:
     """The user for these credentials, or None; the caller shows one generic message either way.
 
     Records the attempt; never records the password."""
@@ -45,7 +44,7 @@ def authenticate(db: Session, actor: Actor, email: str, password: str) -> User |
 
 
 def start(
-    db: Session, user: User, ip_address: str | None, user_agent: str | None
+    db: DbSession, user: User, ip_address: str | None, user_agent: str | None
 ) -> tuple[UserSession, str]:
     """Open a session; returns it with the secret the cookie carries (never stored)."""
     secret = secrets.token_urlsafe(32)
@@ -64,7 +63,7 @@ def start(
 
 
 def resolve(
-    db: Session,
+    db: DbSession,
     secret: str | None,
     *,
     idle: timedelta,
@@ -93,13 +92,13 @@ def resolve(
     return row
 
 
-def _end(db: Session, row: UserSession, reason: str, now: datetime) -> None:
+def _end(db: DbSession, row: UserSession, reason: str, now: datetime) -> None:
     row.ended_at = now
     row.end_reason = reason
     db.commit()
 
 
-def end(db: Session, actor: Actor, row: UserSession) -> None:
+def end(db: DbSession, actor: Actor, row: UserSession) -> None:
     """Sign out: the session ends for every copy of its cookie."""
     row.ended_at = utcnow()
     row.end_reason = "signed_out"
@@ -107,7 +106,7 @@ def end(db: Session, actor: Actor, row: UserSession) -> None:
     db.commit()
 
 
-def end_all(db: Session, user: User, reason: str, keep_id: str | None = None) -> None:
+def end_all(db: DbSession, user: User, reason: str, keep_id: str | None = None) -> None:
     """End every open session of ``user`` (but ``keep_id``); the caller commits."""
     stmt = (
         update(UserSession)

@@ -8,11 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from artifact import policy
 from artifact.models import ApiToken, User
-from artifact.models.base import utcnow
+from artifact.models.base import DbSession, utcnow
 from artifact.services import audit
 from artifact.services.audit import Actor
 from artifact.services.errors import NotFound, PermissionDenied, ValidationFailed
@@ -25,7 +24,9 @@ def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def create(db: Session, by: Any, actor: Actor, user: User, name: str = "") -> tuple[ApiToken, str]:
+def create(
+    db: DbSession, by: Any, actor: Actor, user: User, name: str = ""
+) -> tuple[ApiToken, str]:
     """A new token for ``user``; returns it with the raw token, which is never stored.
 
     Raises PermissionDenied when ``by`` may not create tokens for ``user``."""
@@ -46,7 +47,7 @@ def create(db: Session, by: Any, actor: Actor, user: User, name: str = "") -> tu
     return token, raw
 
 
-def resolve(db: Session, raw: str) -> User | None:
+def resolve(db: DbSession, raw: str) -> User | None:
     """The active user owning an active token, or None."""
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
@@ -60,7 +61,7 @@ def resolve(db: Session, raw: str) -> User | None:
     return token.user
 
 
-def revoke(db: Session, by: Any, actor: Actor, token_id: str) -> ApiToken:
+def revoke(db: DbSession, by: Any, actor: Actor, token_id: str) -> ApiToken:
     """Raises NotFound for a token that does not exist or that ``by`` may not see."""
     token = db.get(ApiToken, token_id)
     if token is None or not policy.decide(by, "token.revoke", token):
