@@ -85,16 +85,21 @@ def export_csv(db: DbSession, by: Any, actor: Actor, agreement_id: str) -> tuple
     return out.getvalue(), f"acceptances-{slug}.csv"
 
 
+def certificate_context(acceptance: Acceptance) -> dict[str, Any]:
+    """What the certificate shows; the text is re-hashed so a mismatch would be printed."""
+    version = acceptance.version
+    return {
+        "acceptance": acceptance, "agreement": acceptance.agreement, "version": version,
+        "termination": acceptance.termination, "generated_at": utcnow(),
+        "text_verified": text_sha256(version.text) == acceptance.text_sha256,
+    }
+
+
 def certificate_pdf(db: DbSession, by: Any, actor: Actor, acceptance_id: str) -> tuple[bytes, str]:
     """The acceptance certificate PDF and its file name; the download is audited.
     Raises NotFound unless ``by`` is the acceptor or staff."""
     acceptance = get_acceptance(db, by, acceptance_id, "acceptance.certificate")
-    version = acceptance.version
-    data = render_certificate({
-        "acceptance": acceptance, "agreement": acceptance.agreement, "version": version,
-        "termination": acceptance.termination, "generated_at": utcnow(),
-        "text_verified": text_sha256(version.text) == acceptance.text_sha256,
-    })
+    data = render_certificate(certificate_context(acceptance))
     audit.record(db, actor, "acceptance.certificate", target_type="acceptance",
                  target_id=acceptance.id, details={"agreement_id": acceptance.agreement_id,
                                                    "version": acceptance.version_number})
