@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from artifact import policy
 from artifact.extensions import db
@@ -90,7 +91,7 @@ def accept(agreement_id: str) -> Any:
 
 @bp.post("/<agreement_id>/terminate")
 @require("agreement.terminate")
-def terminate(agreement_id: str) -> Response:
+def terminate(agreement_id: str) -> WerkzeugResponse:
     """Terminate my (or my organisation's) acceptance, effective now."""
     form = TerminateForm()
     if not form.validate_on_submit():
