@@ -179,3 +179,25 @@ def test_bad_input_is_400_and_unknown_agreement_404(nda, api_as, customer) -> No
     assert api.post("/agreements/nope/accept", {"version": 1, "typed_name": "C",
                                                 "scope": "account"}).status_code == 404
     assert db.session.scalars(select(Acceptance)).all() == []
+
+
+def test_terms_required_maps_to_428_naming_agreement_and_version(app, nda, customer,
+                                                                 api_as) -> None:
+    """What the gate will answer once the lead wires it into downloads (a probe route here)."""
+
+    def probe() -> dict:
+        from flask_login import current_user
+
+        agreements.require_terms(db.session, current_user, nda.id)
+        return {"ok": True}
+
+    app.add_url_rule("/api/v1/gate-probe", "gate_probe", probe)
+    api = api_as(customer)
+    response = api.get("/gate-probe")
+    assert response.status_code == 428
+    assert response.get_json()["error"] == {
+        "code": "terms_required", "message": "accept Mutual NDA (version 1) first",
+        "agreement_id": nda.id, "version": 1}
+    api.post(f"/agreements/{nda.id}/accept", {"version": 1, "typed_name": "C",
+                                              "scope": "account"})
+    assert api.get("/gate-probe").get_json() == {"ok": True}
