@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Select, false
 
-from artifact.models import ApiToken, Organization, Role, User
+from artifact.models import Acceptance, ApiToken, Organization, Role, User
 
 
 class Reason:
@@ -27,6 +27,7 @@ class Reason:
     ROLE = "role_lacks_permission"
     NOT_VISIBLE = "not_visible"
     NOT_OWNER = "not_owner"
+    NOT_ORG_ADMIN = "not_org_admin"
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,9 @@ OPERATOR = Operator()
 
 # What each role may do at all; object rules below narrow it per object.
 _SIGNED_IN = frozenset({"account.view", "account.change_password", "token.create_own"})
-_STAFF = frozenset({"staff.area"})
+_SIGNED_IN |= {"agreement.view", "agreement.accept", "agreement.bind_organization",
+               "agreement.terminate", "acceptance.certificate"}
+_STAFF = frozenset({"staff.area", "acceptance.list_all"})
 _ADMIN = frozenset(
     {
         "admin.area",
@@ -72,6 +75,7 @@ _ADMIN = frozenset(
         "user.set_role",
         "user.disable",
         "token.revoke_any",
+        "agreement.manage",
     }
 )
 ROLE_GRANTS: dict[str, frozenset[str]] = {
@@ -105,9 +109,41 @@ def _token_revoke(user: User, obj: Any) -> Decision:
     return Decision(False, Reason.NOT_VISIBLE)
 
 
+def _bind_organization(user: User, obj: Any) -> Decision:
+    """Only an organisation admin may accept or terminate for the whole organisation."""
+    if user.is_org_admin and user.organization_id:
+        return _ALLOW
+    return Decision(False, Reason.NOT_ORG_ADMIN)
+
+
+def _acceptance_terminate(user: User, obj: Any) -> Decision:
+    if obj is None:  # the action in general; each acceptance is checked again
+        return _ALLOW
+    if not isinstance(obj, Acceptance):
+        return Decision(False, Reason.NOT_VISIBLE)
+    if obj.scope == "organization":
+        if obj.organization_id != user.organization_id:
+            return Decision(False, Reason.NOT_VISIBLE)
+        return _bind_organization(user, obj)
+    return _ALLOW if obj.user_id == user.id else Decision(False, Reason.NOT_VISIBLE)
+
+
+def _acceptance_certificate(user: User, obj: Any) -> Decision:
+    if obj is None:  # the action in general; each acceptance is checked again
+        return _ALLOW
+    if not isinstance(obj, Acceptance):
+        return Decision(False, Reason.NOT_VISIBLE)
+    if obj.user_id == user.id or user.role in (Role.STAFF, Role.ADMIN):
+        return _ALLOW
+    return Decision(False, Reason.NOT_VISIBLE)
+
+
 OBJECT_RULES: dict[str, Callable[[User, Any], Decision]] = {
     "user.view": _user_view,
     "token.revoke": _token_revoke,
+    "agreement.bind_organization": _bind_organization,
+    "agreement.terminate": _acceptance_terminate,
+    "acceptance.certificate": _acceptance_certificate,
 }
 
 
@@ -153,4 +189,19 @@ def visible(stmt: Select[Any], user: Any, entity: type) -> Select[Any]:
         if user.role == Role.ADMIN:
             return stmt
         return stmt.where(ApiToken.user_id == user.id)
+    if entity is Acceptance:
+        return _visible_acceptances(stmt, user)
     raise TypeError(f"policy.visible knows no rule for {entity.__name__}")
+
+
+def _visible_acceptances(stmt: Select[Any], user: User) -> Select[Any]:
+    """Staff see every acceptance; others their own and their organisation's."""
+    if user.role in (Role.STAFF, Role.ADMIN):
+        return stmt
+    mine = Acceptance.user_id == user.id
+    if user.organization_id:
+        ours = (Acceptance.scope == "organization") & (
+            Acceptance.organization_id == user.organization_id
+        )
+        return stmt.where(mine | ours)
+    return stmt.where(mine)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from artifact.web.api import api
+from artifact.web.api import api, openapi_agreements
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -80,6 +80,10 @@ DOCUMENT: dict[str, Any] = {
         },
     },
 }
+
+
+DOCUMENT["paths"].update(openapi_agreements.PATHS)
+DOCUMENT["components"]["schemas"].update(openapi_agreements.SCHEMAS)
 
 
 @api.get("/openapi.json")

@@ -1,0 +1,73 @@
+"""WeasyPrint time for an acceptance certificate of the demo mutual NDA (target <= 0.5 s).
+
+Prints figures; asserts nothing about time. Runs on a throwaway SQLite database."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from artifact import create_app  # noqa: E402
+from artifact.extensions import db  # noqa: E402
+from artifact.pdf.certificate import render_certificate  # noqa: E402
+from artifact.policy import OPERATOR  # noqa: E402
+from artifact.services import (  # noqa: E402
+    accounts,
+    agreement_records,
+    agreements_accept,
+    demo_agreements,
+)
+from artifact.services.audit import Actor  # noqa: E402
+
+RUNS = 10
+TARGET = 0.5
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app({"ARTIFACT_ENV": "testing", "DATA_DIR": tmp,
+                          "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db"})
+        with app.app_context():
+            from flask_migrate import upgrade
+
+            logging.disable(logging.INFO)
+            upgrade(revision="heads")
+            actor = Actor(email="bench")
+            nda = demo_agreements.seed(db.session, OPERATOR, actor)[0]
+            user = accounts.create_user(db.session, OPERATOR, actor, email="b@bench.test",
+                                        role="customer", password=secrets.token_urlsafe(16),
+                                        organization="Bench Org",
+                                        create_organization_if_missing=True)
+            acceptance = agreements_accept.accept(
+                db.session, user, Actor(ip_address="192.0.2.1"), nda.id, version=1,
+                typed_name="Bench Person", scope="account", user_agent="bench/1.0")
+            context = agreement_records.certificate_context(acceptance)
+            title, chars = nda.title, len(nda.current.text)
+            start = time.perf_counter()
+            first = render_certificate(context)
+            cold = time.perf_counter() - start
+            times = []
+            for _ in range(RUNS):
+                start = time.perf_counter()
+                render_certificate(context)
+                times.append(time.perf_counter() - start)
+            db.session.remove()
+            db.engine.dispose()
+    median = statistics.median(times)
+    print(f"certificate of {title!r} ({chars} characters of text), "
+          f"{len(first)} bytes")
+    print(f"weasyprint first render (cold): {cold:.3f} s")
+    print(f"weasyprint render over {RUNS} runs: median {median:.3f} s, "
+          f"min {min(times):.3f} s, max {max(times):.3f} s (target <= {TARGET} s: "
+          f"{'met' if median <= TARGET else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""The acceptance certificate PDF: the record, the hash and the text; hostile input stays text."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from artifact.extensions import db
+from artifact.pdf.certificate import render_certificate
+from artifact.pdf.render import SafeFetcher
+from artifact.services import agreement_records, agreements_accept
+from artifact.services.audit import Actor
+from tests.unit.test_pdf_render import pdf_text
+
+
+def _squash(text: str) -> str:
+    """PDF text extraction breaks long lines; compare without whitespace."""
+    return "".join(text.split())
+
+
+@pytest.fixture
+def loopback() -> Iterator[tuple[int, list[str]]]:
+    """A local HTTP server that records every request it receives."""
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/css")
+            self.end_headers()
+            self.wfile.write(b"body { color: red }")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port, hits
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_certificate_holds_name_hash_record_and_text(nda, customer) -> None:
+    acceptance = agreements_accept.accept(
+        db.session, customer, Actor(ip_address="203.0.113.7"), nda.id, version=1,
+        typed_name="Carla Q. Customer", scope="account", user_agent="Firefox/999")
+    data, filename = agreement_records.certificate_pdf(db.session, customer, Actor(),
+                                                       acceptance.id)
+    assert filename == f"acceptance-{acceptance.id}.pdf"
+    text = pdf_text(data)
+    assert "Carla Q. Customer" in text
+    assert acceptance.text_sha256 in _squash(text)
+    assert "203.0.113.7" in text
+    assert "The text below hashes to this value." in text
+    assert "Keep it safe." in text  # the full accepted text
+    assert "<b>Not</b> markup & co." in text
+
+
+def test_hostile_typed_name_is_printed_and_fetches_nothing(nda, customer, loopback) -> None:
+    port, hits = loopback
+    hostile = (f'<img src="file:///etc/passwd"><link rel=stylesheet '
+               f'href="http://127.0.0.1:{port}/x"><style>@import "http://127.0.0.1:{port}/y";'
+               "</style>")
+    acceptance = agreements_accept.accept(db.session, customer, Actor(), nda.id, version=1,
+                                          typed_name=hostile, scope="account",
+                                          user_agent=f'<img src="http://127.0.0.1:{port}/ua">')
+    fetcher = SafeFetcher()
+    data = render_certificate(agreement_records.certificate_context(acceptance), fetcher)
+    text = pdf_text(data)
+    assert hits == []
+    assert fetcher.refused == []  # nothing was even attempted: the markup never became markup
+    assert _squash(hostile) in _squash(text)
+    assert "root:x:0:0" not in text
