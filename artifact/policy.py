@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Select, false
 
-from artifact.models import ApiToken, Organization, Role, User
+from artifact.models import ApiToken, Framework, Organization, Requirement, Role, User
 
 
 class Reason:
@@ -60,8 +60,9 @@ class Operator:
 OPERATOR = Operator()
 
 # What each role may do at all; object rules below narrow it per object.
-_SIGNED_IN = frozenset({"account.view", "account.change_password", "token.create_own"})
-_STAFF = frozenset({"staff.area"})
+_SIGNED_IN = frozenset({"account.view", "account.change_password", "token.create_own",
+                        "framework.view"})
+_STAFF = frozenset({"staff.area", "framework.import", "framework.export"})
 _ADMIN = frozenset(
     {
         "admin.area",
@@ -153,4 +154,6 @@ def visible(stmt: Select[Any], user: Any, entity: type) -> Select[Any]:
         if user.role == Role.ADMIN:
             return stmt
         return stmt.where(ApiToken.user_id == user.id)
+    if entity in (Framework, Requirement):
+        return stmt  # every signed-in user may read framework and regulation trees
     raise TypeError(f"policy.visible knows no rule for {entity.__name__}")

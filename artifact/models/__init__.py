@@ -3,5 +3,9 @@
 from artifact.models.accounts import ApiToken, Organization, Role, User, UserSession
 from artifact.models.audit import AuditEvent
 from artifact.models.base import Base
+from artifact.models.frameworks import Framework, Mapping, Requirement
 
-__all__ = ["ApiToken", "AuditEvent", "Base", "Organization", "Role", "User", "UserSession"]
+__all__ = [
+    "ApiToken", "AuditEvent", "Base", "Framework", "Mapping", "Organization", "Requirement",
+    "Role", "User", "UserSession",
+]
