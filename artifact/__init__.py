@@ -46,10 +46,10 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from artifact.web import account, admin, auth, main
+    from artifact.web import account, admin, auth, frameworks, main
     from artifact.web.api import api
 
-    for blueprint in (main.bp, auth.bp, account.bp, admin.bp, api):
+    for blueprint in (main.bp, auth.bp, account.bp, admin.bp, frameworks.bp, api):
         app.register_blueprint(blueprint)
 
 

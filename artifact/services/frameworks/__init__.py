@@ -4,6 +4,7 @@ from artifact.services.frameworks.export import export_oscal
 from artifact.services.frameworks.importing import FORMATS, ImportResult, import_file
 from artifact.services.frameworks.queries import (
     MappedTo,
+    children_by_parent,
     framework_mappings,
     get_framework,
     list_frameworks,
@@ -12,6 +13,7 @@ from artifact.services.frameworks.queries import (
 )
 
 __all__ = [
-    "FORMATS", "ImportResult", "MappedTo", "export_oscal", "framework_mappings",
-    "get_framework", "import_file", "list_frameworks", "requirement_by_name", "requirements_of",
+    "FORMATS", "ImportResult", "MappedTo", "children_by_parent", "export_oscal",
+    "framework_mappings", "get_framework", "import_file", "list_frameworks",
+    "requirement_by_name", "requirements_of",
 ]

@@ -107,3 +107,11 @@ def framework_mappings(db: DbSession, by: Any, framework: Framework) -> dict[str
     for items in found.values():
         items.sort(key=lambda m: m.name)
     return dict(found)
+
+
+def children_by_parent(requirements: list[Requirement]) -> dict[str | None, list[Requirement]]:
+    """The tree as parent id -> children in document order (roots under ``None``)."""
+    tree: dict[str | None, list[Requirement]] = defaultdict(list)
+    for requirement in requirements:
+        tree[requirement.parent_id].append(requirement)
+    return dict(tree)
