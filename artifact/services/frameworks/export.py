@@ -70,9 +70,13 @@ class _Builder:
 
     def members(self, parent_id: str | None,
                 parent_is_group: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        children = self.children.get(parent_id, [])
+        # OSCAL lets a group (and the catalog) hold groups or controls, not both: where children
+        # are mixed, the would-be groups are exported as controls (controls nest freely).
+        as_groups = parent_is_group and all(self._is_group(child) for child in children)
         groups, controls = [], []
-        for requirement in self.children.get(parent_id, []):
-            if parent_is_group and self._is_group(requirement):
+        for requirement in children:
+            if as_groups:
                 groups.append(self.node(requirement, is_group=True))
             else:
                 controls.append(self.node(requirement, is_group=False))

@@ -168,14 +168,20 @@ class _Walker:
             kind=kind, withdrawn=_withdrawn(node), source_id=node.get("id"), where=where,
         ))
 
+    def _insert_params(self, prose: str) -> str:
+        for _ in range(4):  # a selection's choices may insert parameters themselves
+            if "{{" not in prose:
+                break
+            prose = _INSERT_PARAM.sub(
+                lambda m: self.params.get(m[1], "[Assignment: organization-defined value]"), prose)
+        return prose
+
     def _statement(self, node: dict[str, Any]) -> str:
         lines: list[str] = []
 
         def visit(part: dict[str, Any], indent: str) -> None:
             label = _label(part)
-            prose = _INSERT_PARAM.sub(
-                lambda m: self.params.get(m[1], "[Assignment: organization-defined value]"),
-                part.get("prose", ""))
+            prose = self._insert_params(part.get("prose", "")).strip()
             if label or prose:
                 lines.append(f"{indent}{label + ' ' if label else ''}{prose}".rstrip())
             for child in part.get("parts", []):
