@@ -13,7 +13,7 @@ from sqlalchemy import insert, or_, select
 from artifact import policy
 from artifact.models import Framework, Mapping, Requirement
 from artifact.models.base import DbSession, new_id
-from artifact.models.frameworks import Relationship, ref_key
+from artifact.models.frameworks import FrameworkCategory, Relationship, ref_key
 from artifact.services import audit
 from artifact.services.errors import Conflict, PermissionDenied
 from artifact.services.frameworks import csv_formats, oscal_json, oscal_xml, regulations
@@ -60,7 +60,7 @@ def default_key(path: Path, fmt: str) -> str:
 
 def import_file(db: DbSession, by: Any, actor: audit.Actor, path: Path, fmt: str, *,
                 key: str | None = None, title: str | None = None, tolerant: bool = False,
-                max_bytes: int) -> ImportResult:
+                category: str | None = None, max_bytes: int) -> ImportResult:
     """Import ``path``; raises ValidationFailed (naming file, place, problem), Conflict when the
     framework key exists, PermissionDenied. Nothing is stored unless all of it is."""
     if not policy.decide(by, "framework.import"):
@@ -74,6 +74,8 @@ def import_file(db: DbSession, by: Any, actor: audit.Actor, path: Path, fmt: str
         raise Conflict(f"a framework with key {key!r} exists already; choose another --key")
     parsed = FRAMEWORK_FORMATS[fmt](path, key, title, tolerant, max_bytes)
     check_tree(parsed, Problem(path))
+    if category is not None:
+        parsed.category = FrameworkCategory(category).value
     framework = _store_framework(db, parsed, path, fmt)
     audit.record(db, actor, "framework.import", target_type="framework", target_id=framework.id,
                  details={"key": key, "format": fmt, "file": path.name,

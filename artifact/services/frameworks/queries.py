@@ -48,7 +48,8 @@ def get_framework(db: DbSession, by: Any, framework_id: str | None = None,
         Framework.id == framework_id if framework_id is not None else Framework.key == key)
     framework = db.scalar(policy.visible(stmt, by, Framework))
     if framework is None:
-        raise NotFound("no such framework")
+        raise NotFound(f"no framework with key {key!r}" if key is not None else
+                       "no such framework")
     return framework
 
 
