@@ -34,7 +34,8 @@ def test_customer_sees_the_list_and_the_tree(mapped, customer, login_as) -> None
     client = login_as(customer)
     page = client.get("/frameworks").get_data(as_text=True)
     assert 'href="/frameworks"' in page  # in the navigation
-    assert "iso-sample" in page and "soc-sample" in page
+    assert "iso-sample" in page
+    assert "soc-sample" in page
     detail = client.get(f"/frameworks/{_framework('iso-sample').id}")
     assert detail.status_code == 200
     html = detail.get_data(as_text=True)
@@ -75,7 +76,8 @@ def test_api_lists_frameworks_and_complete_requirements(mapped, auditor, login_a
     listing = client.get("/api/v1/frameworks").get_json()
     assert listing["total"] == 3
     iso = next(item for item in listing["items"] if item["key"] == "iso-sample")
-    assert iso["requirements"] == 5 and iso["category"] == "framework"
+    assert iso["requirements"] == 5
+    assert iso["category"] == "framework"
     body = client.get(f"/api/v1/frameworks/{iso['id']}/requirements").get_json()
     assert body["total"] == 5 == len(body["items"])
     by_ref = {item["ref"]: item for item in body["items"]}
