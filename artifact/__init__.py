@@ -46,12 +46,11 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from artifact.web import account, admin, agreements, agreements_admin, auth, main
+    from artifact.web import account, admin, agreements, agreements_admin, auth, frameworks, main
     from artifact.web.api import api
 
-    for blueprint in (main.bp, auth.bp, account.bp, admin.bp, api):
-        app.register_blueprint(blueprint)
-    for blueprint in (agreements.bp, agreements_admin.bp):
+    for blueprint in (main.bp, auth.bp, account.bp, admin.bp, agreements.bp, agreements_admin.bp,
+                      frameworks.bp, api):
         app.register_blueprint(blueprint)
 
 

@@ -6,6 +6,7 @@ import secrets
 import sys
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -15,7 +16,7 @@ from flask.cli import AppGroup
 from artifact.extensions import db
 from artifact.models import Role
 from artifact.policy import OPERATOR
-from artifact.services import accounts, demo, tokens
+from artifact.services import accounts, demo, frameworks, tokens
 from artifact.services.accounts_lookup import user_by_email
 from artifact.services.audit import Actor
 from artifact.services.errors import DomainError
@@ -100,6 +101,43 @@ def tokens_create(email: str, name: str) -> None:
     click.echo(raw)
 
 
+frameworks_cli = AppGroup("frameworks", help="Import and export frameworks and crosswalks.")
+
+
+@frameworks_cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", required=True, type=click.Choice(frameworks.FORMATS),
+              help="what FILE is")
+@click.option("--key", default=None, help="the framework's short key (default from the file)")
+@click.option("--title", default=None, help="the framework's title (default from the file)")
+@click.option("--tolerant", is_flag=True, help="repair what can be repaired, and say what")
+@domain_errors_exit_1
+def frameworks_import(file: Path, fmt: str, key: str | None, title: str | None,
+                      tolerant: bool) -> None:
+    """Import a framework (or, with --format crosswalk, mappings) from FILE."""
+    result = frameworks.import_file(
+        db.session, OPERATOR, CLI_ACTOR, file, fmt, key=key, title=title, tolerant=tolerant,
+        max_bytes=current_app.config["FRAMEWORK_IMPORT_MAX_BYTES"],
+    )
+    for line in (*result.notes, *(f"repaired: {r}" for r in result.repairs)):
+        click.echo(line, err=True)
+    into = f" into {result.framework_key}" if result.framework_key else ""
+    if result.restated:
+        click.echo(f"{result.restated} rows restated a mapping of this file (such as the same "
+                   "mapping in the other direction)", err=True)
+    present = f" ({result.already_present} already present)" if result.already_present else ""
+    click.echo(f"imported {result.count} {result.what}{into}{present}")
+
+
+@frameworks_cli.command("export")
+@click.argument("key")
+@click.option("--format", "fmt", default="oscal", type=click.Choice(["oscal"]))
+@domain_errors_exit_1
+def frameworks_export(key: str, fmt: str) -> None:
+    """Write framework KEY to standard output as an OSCAL 1.2.1 catalog."""
+    click.echo(frameworks.export_oscal(db.session, OPERATOR, CLI_ACTOR, key), nl=False)
+
+
 @click.command("seed-demo")
 @click.option("--force", is_flag=True, help="seed even outside development and testing")
 @domain_errors_exit_1
@@ -123,5 +161,5 @@ def _demo_password() -> str:
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_command, users_cli, tokens_cli, seed_demo_command):
+    for command in (init_command, users_cli, tokens_cli, frameworks_cli, seed_demo_command):
         app.cli.add_command(command)

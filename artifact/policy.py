@@ -15,7 +15,15 @@ from typing import Any
 
 from sqlalchemy import Select, false
 
-from artifact.models import Acceptance, ApiToken, Organization, Role, User
+from artifact.models import (
+    Acceptance,
+    ApiToken,
+    Framework,
+    Organization,
+    Requirement,
+    Role,
+    User,
+)
 
 
 class Reason:
@@ -61,10 +69,11 @@ class Operator:
 OPERATOR = Operator()
 
 # What each role may do at all; object rules below narrow it per object.
-_SIGNED_IN = frozenset({"account.view", "account.change_password", "token.create_own"})
+_SIGNED_IN = frozenset({"account.view", "account.change_password", "token.create_own",
+                        "framework.view"})
 _SIGNED_IN |= {"agreement.view", "agreement.accept", "agreement.bind_organization",
                "agreement.terminate", "acceptance.certificate"}
-_STAFF = frozenset({"staff.area", "acceptance.list_all"})
+_STAFF = frozenset({"staff.area", "acceptance.list_all", "framework.import", "framework.export"})
 _ADMIN = frozenset(
     {
         "admin.area",
@@ -191,6 +200,8 @@ def visible(stmt: Select[Any], user: Any, entity: type) -> Select[Any]:
         return stmt.where(ApiToken.user_id == user.id)
     if entity is Acceptance:
         return _visible_acceptances(stmt, user)
+    if entity in (Framework, Requirement):
+        return stmt  # every signed-in user may read framework and regulation trees
     raise TypeError(f"policy.visible knows no rule for {entity.__name__}")
 
 

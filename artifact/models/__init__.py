@@ -4,6 +4,10 @@ from artifact.models.accounts import ApiToken, Organization, Role, User, UserSes
 from artifact.models.agreements import Acceptance, Agreement, AgreementVersion, Termination
 from artifact.models.audit import AuditEvent
 from artifact.models.base import Base
+from artifact.models.frameworks import Framework, Mapping, Requirement
 
-__all__ = ["ApiToken", "AuditEvent", "Base", "Organization", "Role", "User", "UserSession"]
+__all__ = [
+    "ApiToken", "AuditEvent", "Base", "Framework", "Mapping", "Organization", "Requirement",
+    "Role", "User", "UserSession",
+]
 __all__ += ["Acceptance", "Agreement", "AgreementVersion", "Termination"]

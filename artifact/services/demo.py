@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from artifact.models.base import DbSession
-from artifact.services import accounts, demo_agreements
+from artifact.services import accounts, demo_agreements, demo_frameworks
 from artifact.services.accounts_lookup import user_by_email
 from artifact.services.audit import Actor
 
@@ -51,4 +51,5 @@ def seed(
         made.append(DemoAccount(account.email, account.name, account.role, account.organization,
                                 account.org_admin, password))
     demo_agreements.seed(db, by, actor)
+    demo_frameworks.seed(db, by, actor)
     return made

@@ -27,6 +27,9 @@ EXPECTED = {
     "user.set_role": {"admin"},
     "user.disable": {"admin"},
     "token.revoke_any": {"admin"},
+    "framework.view": {"customer", "auditor", "staff", "admin"},
+    "framework.import": {"staff", "admin"},
+    "framework.export": {"staff", "admin"},
 }
 EXPECTED |= {
     "agreement.view": {"customer", "auditor", "staff", "admin"},

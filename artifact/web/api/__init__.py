@@ -6,4 +6,9 @@ from flask import Blueprint
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from artifact.web.api import agreements, me, openapi  # noqa: E402,F401  (routes register on import)
+from artifact.web.api import (  # noqa: E402,F401  (routes register on import)
+    agreements,
+    frameworks,
+    me,
+    openapi,
+)
