@@ -46,11 +46,12 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from artifact.web import account, admin, auth, main
+    from artifact.web import account, admin, auth, catalog, downloads, main
     from artifact.web.api import api
 
-    for blueprint in (main.bp, auth.bp, account.bp, admin.bp, api):
+    for blueprint in (main.bp, auth.bp, account.bp, admin.bp, catalog.bp, api):
         app.register_blueprint(blueprint)
+    downloads.init_app(app)
 
 
 def _register_error_handlers(app: Flask) -> None:

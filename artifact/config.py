@@ -129,6 +129,8 @@ def load_config(
         "WTF_CSRF_CHECK_DEFAULT": False,  # checked in a before_request that skips Bearer calls
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_UPLOAD_MB", 100) * 1024 * 1024,
+        # The largest report file; requests past MAX_CONTENT_LENGTH are refused before this.
+        "REPORT_MAX_BYTES": _int(environ, "MAX_REPORT_MB", 50) * 1024 * 1024,
         # argon2id cost; the defaults are argon2-cffi's RFC 9106 "low memory" profile.
         "ARGON2_TIME_COST": _int(environ, "ARGON2_TIME_COST", 3),
         "ARGON2_MEMORY_COST": _int(environ, "ARGON2_MEMORY_KIB", 65536),

@@ -26,6 +26,8 @@ from artifact.policy import OPERATOR
 from artifact.services import accounts
 from artifact.services.audit import Actor
 
+pytest_plugins = ["tests.fixtures_catalog"]
+
 PASSWORD = "correct horse battery staple"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CORPUS = SHARED / "corpus"
