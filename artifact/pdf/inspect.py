@@ -15,7 +15,6 @@ import pikepdf
 
 from artifact.services.errors import InvalidFile, UnsupportedType
 
-_HEADER_WINDOW = 1024
 _STARTXREF_RE = re.compile(rb"(?:>>|endobj)\s*startxref\s+(\d+)\s+%%EOF\s*\Z")
 # Problems every reader tolerates and our rewrite on download discards: stale linearization hints
 # (/E, /O, /T ... mismatches) and qpdf's own "handled correctly by most applications" notice.
@@ -26,7 +25,8 @@ _OBJ_RE = re.compile(rb"\d+\s+\d+\s+obj\b")
 _XREF_TABLE_RE = re.compile(
     rb"xref[ \t]*(?:\r\n|\r|\n)(?:\d+ \d+[ \t]*(?:\r\n|\r|\n)"
     rb"(?:\d{10} \d{5} [nf](?: \r| \n|\r\n|\n|\r))*)+\s*trailer")
-_STREAM_NAME_RE = re.compile(r"^(?:WARNING: )?stream <[^>]*>(?: \([^)]*\))?:\s*")
+_STREAM_NAME_RE = re.compile(
+    r"(?:WARNING: )?stream the file(?: \((?:[^()]|\([^()]*\))*\))?[:,]\s*")
 
 
 @dataclass(frozen=True)
@@ -38,15 +38,17 @@ class PdfFacts:
 def _reason(error: object) -> str:
     """qpdf's message without the in-memory stream's name, shortened."""
     text = " ".join(str(error).split())
-    text = _STREAM_NAME_RE.sub("", text)
     text = re.sub(r"<_io\.BytesIO object at 0x[0-9a-f]+>", "the file", text)
+    text = _STREAM_NAME_RE.sub("", text)
     return text[:200] or type(error).__name__
 
 
 def inspect_pdf(data: bytes) -> PdfFacts:
     """Raises UnsupportedType (not a PDF) or InvalidFile (damaged, encrypted, empty)."""
-    if b"%PDF-" not in data[:_HEADER_WINDOW]:
-        raise UnsupportedType("the file is not a PDF (it has no PDF header); reports must be PDF")
+    # Readers tolerate junk before the header; we do not, so no HTML/PDF polyglot gets stored.
+    if not data.startswith(b"%PDF-"):
+        raise UnsupportedType("the file is not a PDF (it does not start with a PDF header); "
+                              "reports must be PDF")
     _check_cross_reference(data)
     try:
         with warnings.catch_warnings():
