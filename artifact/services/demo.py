@@ -50,4 +50,14 @@ def seed(
             accounts.set_password(db, actor, user, password)
         made.append(DemoAccount(account.email, account.name, account.role, account.organization,
                                 account.org_admin, password))
+    _seed_catalog(db, by, actor)
     return made
+
+
+def _seed_catalog(db: DbSession, by: Any, actor: Actor) -> None:
+    from flask import current_app
+
+    from artifact.services import demo_catalog
+    from artifact.storage import store_for
+
+    demo_catalog.seed(db, by, actor, store_for(current_app))

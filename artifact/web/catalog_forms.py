@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from artifact.models.catalog import CATEGORY_LABELS, Visibility
 
-CATEGORY_CHOICES = [(c.value, label) for c, label in CATEGORY_LABELS.items()]
-VISIBILITY_CHOICES = [(v.value, v.value.capitalize()) for v in Visibility]
+CATEGORY_CHOICES = [SelectChoice(c.value, label) for c, label in CATEGORY_LABELS.items()]
+VISIBILITY_CHOICES = [SelectChoice(v.value, v.value.capitalize()) for v in Visibility]
 
 
 class ReportForm(FlaskForm):
@@ -32,13 +33,15 @@ class UploadForm(FlaskForm):
 
 
 class StateForm(FlaskForm):
-    state = SelectField("State", choices=[("published", "Publish"), ("outdated", "Mark outdated"),
-                                          ("retired", "Retire"), ("draft", "Back to draft")])
+    state = SelectField("State", choices=[
+        SelectChoice("published", "Publish"), SelectChoice("outdated", "Mark outdated"),
+        SelectChoice("retired", "Retire"), SelectChoice("draft", "Back to draft")])
 
 
 class GrantForm(FlaskForm):
-    scope = SelectField("Scope", choices=[("report", "This report"), ("series", "Its series"),
-                                          ("category", "Its category")])
+    scope = SelectField("Scope", choices=[
+        SelectChoice("report", "This report"), SelectChoice("series", "Its series"),
+        SelectChoice("category", "Its category")])
     user = StringField("User e-mail", validators=[Optional(), Length(max=320)])
     organization = StringField("or organisation", validators=[Optional(), Length(max=200)])
     expires_at = DateField("Expires (optional)", validators=[Optional()])
@@ -47,7 +50,7 @@ class GrantForm(FlaskForm):
 class AccessRequestForm(FlaskForm):
     report_id = StringField("Report", validators=[Optional(), Length(max=32)])
     series = StringField("Series", validators=[Optional(), Length(max=80)])
-    category = SelectField("Category", choices=[("", "(any)"), *CATEGORY_CHOICES],
+    category = SelectField("Category", choices=[SelectChoice("", "(any)"), *CATEGORY_CHOICES],
                            validators=[Optional()])
     message = TextAreaField("Why do you need access?", validators=[Optional(), Length(max=2000)])
 
