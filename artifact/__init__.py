@@ -46,12 +46,23 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from artifact.web import account, admin, agreements, agreements_admin, auth, frameworks, main
+    from artifact.web import (
+        account,
+        admin,
+        agreements,
+        agreements_admin,
+        auth,
+        catalog,
+        downloads,
+        frameworks,
+        main,
+    )
     from artifact.web.api import api
 
-    for blueprint in (main.bp, auth.bp, account.bp, admin.bp, agreements.bp, agreements_admin.bp,
-                      frameworks.bp, api):
+    for blueprint in (main.bp, auth.bp, account.bp, admin.bp, catalog.bp, agreements.bp,
+                      agreements_admin.bp, frameworks.bp, api):
         app.register_blueprint(blueprint)
+    downloads.init_app(app)
 
 
 def _register_error_handlers(app: Flask) -> None:

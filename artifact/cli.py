@@ -13,6 +13,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from artifact import cli_catalog
 from artifact.extensions import db
 from artifact.models import Role
 from artifact.policy import OPERATOR
@@ -41,11 +42,12 @@ def domain_errors_exit_1(command: F) -> F:
 
 @click.command("init")
 def init_command() -> None:
-    """Migrate the database to head (idempotent)."""
+    """Migrate the database to head and create the keyring if missing (idempotent)."""
     from flask_migrate import upgrade
 
     upgrade(revision="heads")
     click.echo(f"database ready: {_safe_url(current_app.config['SQLALCHEMY_DATABASE_URI'])}")
+    domain_errors_exit_1(cli_catalog.ensure_keyring)()
 
 
 def _safe_url(url: str) -> str:
@@ -163,3 +165,4 @@ def _demo_password() -> str:
 def init_app(app: Flask) -> None:
     for command in (init_command, users_cli, tokens_cli, frameworks_cli, seed_demo_command):
         app.cli.add_command(command)
+    cli_catalog.init_app(app)

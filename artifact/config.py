@@ -131,6 +131,8 @@ def load_config(
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_UPLOAD_MB", 100) * 1024 * 1024,
         # Largest framework or crosswalk file `frameworks import` reads (the 800-53 catalog: 3 MB).
         "FRAMEWORK_IMPORT_MAX_BYTES": _int(environ, "FRAMEWORK_IMPORT_MAX_BYTES", 64 * 1024 * 1024),
+        # The largest report file; requests past MAX_CONTENT_LENGTH are refused before this.
+        "REPORT_MAX_BYTES": _int(environ, "MAX_REPORT_MB", 50) * 1024 * 1024,
         # argon2id cost; the defaults are argon2-cffi's RFC 9106 "low memory" profile.
         "ARGON2_TIME_COST": _int(environ, "ARGON2_TIME_COST", 3),
         "ARGON2_MEMORY_COST": _int(environ, "ARGON2_MEMORY_KIB", 65536),

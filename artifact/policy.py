@@ -13,17 +13,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, false
+from sqlalchemy import Select, and_, exists, false, or_, select
+from sqlalchemy.orm import object_session
 
 from artifact.models import (
     Acceptance,
     ApiToken,
     Framework,
+    Grant,
     Organization,
+    Report,
     Requirement,
     Role,
     User,
 )
+from artifact.models.base import utcnow
+from artifact.models.catalog import State, Visibility
 
 
 class Reason:
@@ -87,12 +92,30 @@ _ADMIN = frozenset(
         "agreement.manage",
     }
 )
+# The catalog: anyone may look (object rules and visible() narrow it); staff curate it.
+_CATALOG_ANYONE = frozenset({"report.list", "report.view", "report.download"})
+_CATALOG_SIGNED_IN = _CATALOG_ANYONE | {"access_request.create"}
+_CATALOG_STAFF = frozenset(
+    {
+        "report.create",
+        "report.upload",
+        "report.set_state",
+        "grant.list",
+        "grant.create",
+        "grant.revoke",
+        "access_request.list",
+        "access_request.decide",
+    }
+)
+_CATALOG_ADMIN = frozenset({"report.purge_version", "keys.manage"})
 ROLE_GRANTS: dict[str, frozenset[str]] = {
-    "anonymous": frozenset(),
-    Role.CUSTOMER: _SIGNED_IN | {"user.view", "token.revoke"},
-    Role.AUDITOR: _SIGNED_IN | {"user.view", "token.revoke"},
-    Role.STAFF: _SIGNED_IN | _STAFF | {"user.view", "token.revoke"},
-    Role.ADMIN: _SIGNED_IN | _STAFF | _ADMIN | {"user.view", "token.revoke"},
+    "anonymous": _CATALOG_ANYONE,
+    Role.CUSTOMER: _SIGNED_IN | _CATALOG_SIGNED_IN | {"user.view", "token.revoke"},
+    Role.AUDITOR: _SIGNED_IN | _CATALOG_SIGNED_IN | {"user.view", "token.revoke"},
+    Role.STAFF: _SIGNED_IN | _STAFF | _CATALOG_SIGNED_IN | _CATALOG_STAFF
+    | {"user.view", "token.revoke"},
+    Role.ADMIN: _SIGNED_IN | _STAFF | _ADMIN | _CATALOG_SIGNED_IN | _CATALOG_STAFF
+    | _CATALOG_ADMIN | {"user.view", "token.revoke"},
 }
 ALL_ACTIONS = frozenset().union(*ROLE_GRANTS.values())
 
@@ -145,6 +168,16 @@ def _acceptance_certificate(user: User, obj: Any) -> Decision:
     if obj.user_id == user.id or user.role in (Role.STAFF, Role.ADMIN):
         return _ALLOW
     return Decision(False, Reason.NOT_VISIBLE)
+def _report_visible(user: Any, obj: Any) -> Decision:
+    """The SQL filter is the rule: a report is visible exactly when visible() lists it.
+    Without an object the question is whether the role may do this at all."""
+    if obj is None:
+        return _ALLOW
+    session = object_session(obj) if isinstance(obj, Report) else None
+    if session is None or obj.id is None:
+        return Decision(False, Reason.NOT_VISIBLE)
+    stmt = visible(select(Report.id).where(Report.id == obj.id), user, Report)
+    return _ALLOW if session.scalar(stmt) is not None else Decision(False, Reason.NOT_VISIBLE)
 
 
 OBJECT_RULES: dict[str, Callable[[User, Any], Decision]] = {
@@ -153,6 +186,8 @@ OBJECT_RULES: dict[str, Callable[[User, Any], Decision]] = {
     "agreement.bind_organization": _bind_organization,
     "agreement.terminate": _acceptance_terminate,
     "acceptance.certificate": _acceptance_certificate,
+    "report.view": _report_visible,
+    "report.download": _report_visible,
 }
 
 
@@ -162,7 +197,8 @@ def decide(user: Any, action: str, obj: Any = None) -> Decision:
         return Decision(True, Reason.OPERATOR)
     if user is None or not getattr(user, "is_authenticated", False):
         if action in ROLE_GRANTS["anonymous"]:
-            return _ALLOW
+            anonymous_rule = OBJECT_RULES.get(action)
+            return anonymous_rule(user, obj) if anonymous_rule is not None else _ALLOW
         return Decision(False, Reason.SIGN_IN)
     if not user.is_active:
         return Decision(False, Reason.DISABLED)
@@ -178,6 +214,8 @@ def decide(user: Any, action: str, obj: Any = None) -> Decision:
 
 def visible(stmt: Select[Any], user: Any, entity: type) -> Select[Any]:
     """Filter ``stmt`` (selecting ``entity``) down to the rows ``user`` may see."""
+    if entity is Report:
+        return _visible_reports(stmt, user)
     if isinstance(user, Operator):
         return stmt
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -216,3 +254,32 @@ def _visible_acceptances(stmt: Select[Any], user: User) -> Select[Any]:
         )
         return stmt.where(mine | ours)
     return stmt.where(mine)
+
+
+def _visible_reports(stmt: Select[Any], user: Any) -> Select[Any]:
+    """Staff see every report; others see published (or outdated) reports that are public, for
+    signed-in users, or restricted with a live grant to them or their organisation for the
+    report, its series or its category. Drafts and retired reports exist only for staff."""
+    signed_in = (user is not None and getattr(user, "is_authenticated", False)
+                 and getattr(user, "is_active", False))
+    if isinstance(user, Operator) or (signed_in and user.role in (Role.STAFF, Role.ADMIN)):
+        return stmt
+    listed = Report.state.in_([State.PUBLISHED, State.OUTDATED])
+    if not signed_in:
+        return stmt.where(listed, Report.visibility == Visibility.PUBLIC)
+    if user.role not in ROLE_GRANTS:
+        return stmt.where(false())
+    grantee = Grant.user_id == user.id
+    if user.organization_id:
+        grantee = or_(grantee, Grant.organization_id == user.organization_id)
+    granted = exists().where(
+        grantee,
+        Grant.revoked_at.is_(None),
+        or_(Grant.expires_at.is_(None), Grant.expires_at > utcnow()),
+        or_(Grant.report_id == Report.id, Grant.series == Report.series,
+            Grant.category == Report.category),
+    )
+    return stmt.where(listed, or_(
+        Report.visibility.in_([Visibility.PUBLIC, Visibility.CUSTOMERS]),
+        and_(Report.visibility == Visibility.RESTRICTED, granted),
+    ))

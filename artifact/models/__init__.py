@@ -4,6 +4,13 @@ from artifact.models.accounts import ApiToken, Organization, Role, User, UserSes
 from artifact.models.agreements import Acceptance, Agreement, AgreementVersion, Termination
 from artifact.models.audit import AuditEvent
 from artifact.models.base import Base
+from artifact.models.catalog import (
+    AccessRequest,
+    DownloadReceipt,
+    Grant,
+    Report,
+    ReportVersion,
+)
 from artifact.models.frameworks import Framework, Mapping, Requirement
 
 __all__ = [
@@ -11,3 +18,4 @@ __all__ = [
     "Role", "User", "UserSession",
 ]
 __all__ += ["Acceptance", "Agreement", "AgreementVersion", "Termination"]
+__all__ += ["AccessRequest", "DownloadReceipt", "Grant", "Report", "ReportVersion"]

@@ -52,4 +52,14 @@ def seed(
                                 account.org_admin, password))
     demo_agreements.seed(db, by, actor)
     demo_frameworks.seed(db, by, actor)
+    _seed_catalog(db, by, actor)
     return made
+
+
+def _seed_catalog(db: DbSession, by: Any, actor: Actor) -> None:
+    from flask import current_app
+
+    from artifact.services import demo_catalog
+    from artifact.storage import store_for
+
+    demo_catalog.seed(db, by, actor, store_for(current_app))

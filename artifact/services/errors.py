@@ -36,3 +36,25 @@ class Conflict(DomainError):
 
 class TermsRequired(DomainError):
     code = "terms_required"
+
+
+class TooLarge(DomainError):
+    code = "too_large"
+
+
+class UnsupportedType(DomainError):
+    """The content is not of an accepted type (decided by the bytes, not the name)."""
+
+    code = "unsupported_media_type"
+
+
+class InvalidFile(DomainError):
+    """The content has the right type but is damaged, encrypted or otherwise unusable."""
+
+    code = "invalid_file"
+
+
+class IntegrityFailure(DomainError):
+    """Stored bytes failed their integrity check; nothing of them is served."""
+
+    code = "integrity_failed"

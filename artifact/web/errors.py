@@ -13,10 +13,14 @@ from artifact.extensions import db
 from artifact.services.errors import (
     Conflict,
     DomainError,
+    IntegrityFailure,
+    InvalidFile,
     NotFound,
     PermissionDenied,
     TermsRequired,
+    TooLarge,
     Unauthenticated,
+    UnsupportedType,
     ValidationFailed,
 )
 
@@ -27,6 +31,10 @@ STATUS_FOR: dict[type[DomainError], int] = {
     ValidationFailed: 400,
     Conflict: 409,
     TermsRequired: 428,
+    TooLarge: 413,
+    UnsupportedType: 415,
+    InvalidFile: 422,
+    IntegrityFailure: 500,
 }
 CODE_FOR_STATUS = {
     400: "bad_request",

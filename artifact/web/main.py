@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from flask_login import current_user
+
+from artifact.extensions import db
+from artifact.models.base import utcnow
+from artifact.services import reports
 
 bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
 def index() -> str:
-    """The trust center's front page."""
-    return render_template("main/index.html")
+    """The trust center's front page, with the catalog the caller may see."""
+    return render_template("main/index.html", today=utcnow().date(),
+                           reports=reports.list_reports(db.session, current_user))
 
 
 @bp.get("/healthz")

@@ -11,6 +11,7 @@ from artifact import policy
 from artifact.extensions import db
 from artifact.models import ApiToken, Organization, User
 from artifact.policy import OPERATOR, Reason, decide
+from tests.unit.test_policy_catalog import CATALOG_EXPECTED
 
 ROLES = ["customer", "auditor", "staff", "admin"]
 # action -> roles that hold it (with no object). Anything not listed is denied to everyone.
@@ -59,7 +60,7 @@ def test_role_matrix(role: str, action: str) -> None:
 
 def test_table_has_no_unexpected_grants() -> None:
     object_rules_only = {"user.view", "token.revoke", "agreement.bind_organization"}
-    assert set(EXPECTED) | object_rules_only == set(policy.ALL_ACTIONS)
+    assert set(EXPECTED) | set(CATALOG_EXPECTED) | object_rules_only == set(policy.ALL_ACTIONS)
 
 
 @pytest.mark.parametrize("action", sorted(EXPECTED))

@@ -11,4 +11,5 @@ from artifact.web.api import (  # noqa: E402,F401  (routes register on import)
     frameworks,
     me,
     openapi,
+    reports,
 )

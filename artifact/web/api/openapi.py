@@ -143,3 +143,13 @@ DOCUMENT["components"]["schemas"].update(openapi_agreements.SCHEMAS)
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document (public)."""
     return DOCUMENT
+
+
+def _merge_catalog() -> None:
+    from artifact.web.api import openapi_catalog
+
+    DOCUMENT["paths"].update(openapi_catalog.PATHS)
+    DOCUMENT["components"]["schemas"].update(openapi_catalog.SCHEMAS)
+
+
+_merge_catalog()

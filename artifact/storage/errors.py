@@ -1,0 +1,19 @@
+"""Storage errors (mapped to domain errors by the services that call the store)."""
+
+from __future__ import annotations
+
+
+class StorageError(Exception):
+    """Base class of storage failures."""
+
+
+class KeyringError(StorageError):
+    """The keyring is missing, unreadable or refuses the operation; the message says why."""
+
+
+class BlobNotFound(StorageError):
+    """No blob (or no data key any more) under this id."""
+
+
+class IntegrityError(StorageError):
+    """The stored bytes fail authentication: tampered, truncated, reordered or mis-bound."""

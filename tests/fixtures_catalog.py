@@ -1,0 +1,79 @@
+"""Fixtures of the catalog: a keyring and blob store, PDFs, reports, API headers."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import pikepdf
+import pypdfium2 as pdfium
+import pytest
+from flask import Flask
+
+from artifact.extensions import db
+from artifact.models import Report, User
+from artifact.policy import OPERATOR
+from artifact.services import reports, tokens
+from artifact.services.audit import Actor
+from artifact.storage import BlobStore, store_for
+
+TEST_ACTOR = Actor(email="test")
+
+
+def make_pdf(pages: int = 2, marker: str = "MARKER-TEXT", size: tuple[float, float] = (612, 792)
+             ) -> bytes:
+    """A small real PDF whose every page says ``marker`` (standard Helvetica)."""
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica))
+    for number in range(1, pages + 1):
+        page = pdf.add_blank_page(page_size=size)
+        page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+        text = f"BT /F1 14 Tf 72 700 Td ({marker} page {number}) Tj ET".encode()
+        page.obj.Contents = pdf.make_stream(text)
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def page_texts(data: bytes) -> list[str]:
+    document = pdfium.PdfDocument(data)
+    try:
+        return [page.get_textpage().get_text_range() for page in document]
+    finally:
+        document.close()
+
+
+@pytest.fixture
+def store(app: Flask) -> BlobStore:
+    blob_store = store_for(app)
+    blob_store.keyring.create()
+    return blob_store
+
+
+@pytest.fixture
+def make_report(app: Flask, store: BlobStore) -> Callable[..., Report]:
+    def factory(title: str = "SOC 2 Type II", *, visibility: str = "restricted",
+                state: str = "published", category: str = "reports", series: str = "SOC",
+                pdf: bytes | None = None, **values: Any) -> Report:
+        report = reports.create_report(db.session, OPERATOR, TEST_ACTOR, {
+            "title": title, "visibility": visibility, "category": category, "series": series,
+            **values})
+        if pdf is not None or state != "draft":
+            reports.add_version(db.session, OPERATOR, TEST_ACTOR, store, report.id,
+                                pdf or make_pdf(marker=title), "report.pdf", 10**8)
+        if state != "draft":
+            reports.set_state(db.session, OPERATOR, TEST_ACTOR, report.id, state)
+        return report
+
+    return factory
+
+
+@pytest.fixture
+def bearer(app: Flask) -> Callable[[User], dict[str, str]]:
+    def headers(user: User) -> dict[str, str]:
+        _token, raw = tokens.create(db.session, OPERATOR, TEST_ACTOR, user, "test")
+        return {"Authorization": f"Bearer {raw}"}
+
+    return headers
