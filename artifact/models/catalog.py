@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from artifact.models.accounts import Organization, User
+from artifact.models.agreements import Agreement
 from artifact.models.base import Base, IdMixin, UTCDateTime, utcnow
 
 
@@ -82,7 +83,11 @@ class Report(IdMixin, Base):
     visibility: Mapped[str] = mapped_column(String(20), default=Visibility.RESTRICTED)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
+    # Downloads need an active acceptance of this agreement's current version (the terms gate).
+    terms_agreement_id: Mapped[str | None] = mapped_column(
+        ForeignKey("agreement.id", ondelete="RESTRICT"), index=True)
 
+    terms_agreement: Mapped[Agreement | None] = relationship()
     versions: Mapped[list[ReportVersion]] = relationship(
         back_populates="report", order_by="ReportVersion.number")
 

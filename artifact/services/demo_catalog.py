@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from artifact.config import DOCUMENTS_FOLDER
-from artifact.models import Report
+from artifact.models import Agreement, Report
 from artifact.models.base import DbSession
 from artifact.models.catalog import State
 from artifact.pdf.render import render_pdf
@@ -35,7 +35,11 @@ def seed(db: DbSession, by: Any, actor: Actor, store: BlobStore,
     for entry in load_manifest(folder):
         if db.scalar(select(Report.id).where(Report.title == entry["title"])) is not None:
             continue
-        report = reports.create_report(db, by, actor, {k: entry.get(k) for k in _FIELDS})
+        values = {k: entry.get(k) for k in _FIELDS}
+        if entry.get("terms_agreement"):
+            values["terms_agreement_id"] = db.scalar(
+                select(Agreement.id).where(Agreement.title == entry["terms_agreement"]))
+        report = reports.create_report(db, by, actor, values)
         pdf = render_pdf((folder / entry["source"]).read_text(encoding="utf-8"))
         reports.add_version(db, by, actor, store, report.id, pdf,
                             Path(entry["source"]).with_suffix(".pdf").name, len(pdf))

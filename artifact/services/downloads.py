@@ -1,6 +1,5 @@
-"""Every report download goes through here: the policy, the integrity check, the stamped copy,
-the receipt and the audit event. (The agreements' terms gate belongs in ``download``, right
-after the policy check.)"""
+"""Every report download goes through here: the policy, the terms gate, the integrity check,
+the stamped copy, the receipt and the audit event."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ from typing import Any
 from artifact.models import DownloadReceipt, Report, ReportVersion
 from artifact.models.base import DbSession, utcnow
 from artifact.pdf.stamp import CoverFacts, Recipient, issue_copy
-from artifact.services import audit
+from artifact.services import agreements, audit
 from artifact.services.audit import Actor
 from artifact.services.errors import IntegrityFailure
 from artifact.services.reports import find_version, get_report
@@ -39,9 +38,14 @@ class Download:
 
 def check(db: DbSession, by: Any, report_id: str, number: int | None = None
           ) -> tuple[Report, ReportVersion]:
-    """What a download would serve, without serving it (HEAD). Raises NotFound."""
+    """What a download would serve, without serving it (HEAD). Raises NotFound, and
+    TermsRequired while the caller (or their organisation) has not accepted the current version
+    of the report's agreement: checked on the server at every download."""
     report = get_report(db, by, report_id, "report.download")
-    return report, find_version(report, number)
+    version = find_version(report, number)
+    if report.terms_agreement_id is not None:
+        agreements.require_terms(db, by, report.terms_agreement_id)
+    return report, version
 
 
 def download(db: DbSession, by: Any, actor: Actor, store: BlobStore, report_id: str,

@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 
 from artifact import policy
-from artifact.models import Report, ReportVersion
+from artifact.models import Agreement, Report, ReportVersion
 from artifact.models.base import DbSession, utcnow
 from artifact.models.catalog import Category, State, Visibility
 from artifact.pdf.inspect import inspect_pdf
@@ -74,6 +74,17 @@ def list_reports(db: DbSession, by: Any, *, category: str | None = None,
     return reports
 
 
+def agreement_for(db: DbSession, agreement_id: Any) -> Agreement | None:
+    """The agreement a report's downloads need, from a form or API value ("" or None for
+    none). Raises ValidationFailed for an unknown or unpublished agreement."""
+    if agreement_id in (None, ""):
+        return None
+    agreement = db.get(Agreement, agreement_id) if isinstance(agreement_id, str) else None
+    if agreement is None or not agreement.versions:
+        raise ValidationFailed("terms_agreement_id names no published agreement")
+    return agreement
+
+
 def _text(values: dict[str, Any], name: str, required: bool = False) -> str:
     value = " ".join(str(values.get(name) or "").split()) if name != "description" \
         else str(values.get(name) or "").strip()
@@ -132,10 +143,13 @@ def create_report(db: DbSession, by: Any, actor: Actor, values: dict[str, Any]) 
                            Visibility.RESTRICTED),
         state=State.DRAFT, created_by_id=getattr(by, "id", None),
     )
+    terms = agreement_for(db, values.get("terms_agreement_id"))
+    report.terms_agreement_id = terms.id if terms else None
     db.add(report)
     db.flush()
     audit.record(db, actor, "report.create", target_type="report", target_id=report.id,
-                 details={"title": report.title, "visibility": report.visibility})
+                 details={"title": report.title, "visibility": report.visibility,
+                          "terms_agreement_id": report.terms_agreement_id})
     db.commit()
     return report
 
@@ -215,7 +229,8 @@ def find_version(report: Report, number: int | None) -> ReportVersion:
     return version
 
 
-def report_json(report: Report, today: date, *, with_versions: bool = False) -> dict[str, Any]:
+def report_json(report: Report, today: date, *, with_versions: bool = False,
+                needs_terms: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": report.id, "title": report.title, "category": report.category,
         "series": report.series, "issuer": report.issuer, "product": report.product,
@@ -223,7 +238,8 @@ def report_json(report: Report, today: date, *, with_versions: bool = False) -> 
         "period_start": report.period_start.isoformat() if report.period_start else None,
         "period_end": report.period_end.isoformat() if report.period_end else None,
         "description": report.description, "state": report.display_state(today),
-        "visibility": report.visibility, "needs_terms": False,
+        "visibility": report.visibility, "terms_agreement_id": report.terms_agreement_id,
+        "needs_terms": needs_terms,
     }
     if with_versions:
         body["versions"] = [

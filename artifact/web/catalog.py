@@ -9,19 +9,23 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from artifact import policy
 from artifact.extensions import db
 from artifact.models.base import utcnow
 from artifact.models.catalog import CATEGORY_LABELS, Category
-from artifact.services import downloads, grants, reports
-from artifact.services.errors import ValidationFailed
+from artifact.services import agreements, downloads, grants, report_terms, reports
+from artifact.services.errors import TermsRequired, ValidationFailed
 from artifact.storage import store_for
 from artifact.web.access import require
+from artifact.web.agreements import terms_page_url
 from artifact.web.catalog_forms import (
     AccessRequestForm,
     DecisionForm,
     GrantForm,
     StateForm,
+    TermsForm,
     UploadForm,
+    set_agreement_choices,
 )
 from artifact.web.downloads import download_response, head_response
 from artifact.web.security import current_actor
@@ -63,8 +67,14 @@ def index() -> str:
 def detail(report_id: str) -> str:
     """A report, its versions and what the user still needs."""
     report = reports.get_report(db.session, current_user, report_id)
+    terms_form = TermsForm(terms_agreement_id=report.terms_agreement_id or "")
+    if policy.decide(current_user, "report.set_terms", report):
+        set_agreement_choices(terms_form.terms_agreement_id,
+                              agreements.list_agreements(db.session, current_user))
     return render_template(
         "catalog/detail.html", report=report, today=utcnow().date(),
+        needs_terms=report_terms.needs_terms(db.session, current_user, report),
+        terms_form=terms_form,
         versions=[v for v in reversed(report.versions) if v.purged_at is None],
         purged=[v for v in report.versions if v.purged_at is not None],
         upload_form=UploadForm(), state_form=StateForm(), grant_form=GrantForm(),
@@ -79,8 +89,13 @@ def download(report_id: str) -> Response:
     if request.method == "HEAD":
         _report, version = downloads.check(db.session, current_user, report_id, version_arg())
         return head_response(version.filename, version.size)
-    result = downloads.download(db.session, current_user, current_actor(),
-                                store_for(current_app), report_id, version_arg())
+    try:
+        result = downloads.download(db.session, current_user, current_actor(),
+                                    store_for(current_app), report_id, version_arg())
+    except TermsRequired as error:
+        # Show the agreement and its accept form, then come back to this download.
+        return redirect(terms_page_url(str(error.details["agreement_id"]),
+                                       request.full_path.rstrip("?")))
     return download_response(result)
 
 

@@ -8,6 +8,7 @@ from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from artifact.models import Agreement
 from artifact.models.catalog import CATEGORY_LABELS, Visibility
 
 CATEGORY_CHOICES = [SelectChoice(c.value, label) for c, label in CATEGORY_LABELS.items()]
@@ -26,10 +27,22 @@ class ReportForm(FlaskForm):
     period_end = DateField("Period end", validators=[Optional()])
     description = TextAreaField("Description", validators=[Optional(), Length(max=10000)])
     visibility = SelectField("Visibility", choices=VISIBILITY_CHOICES, default="restricted")
+    terms_agreement_id = SelectField("Terms to accept before download", choices=[])
 
 
 class UploadForm(FlaskForm):
     file = FileField("PDF file", validators=[FileRequired()])
+
+
+class TermsForm(FlaskForm):
+    terms_agreement_id = SelectField("Terms to accept before download", choices=[])
+
+
+def set_agreement_choices(field: SelectField, agreements: list[Agreement]) -> None:
+    field.choices = [SelectChoice("", "None")] + [
+        SelectChoice(a.id, f"{a.title} (version {a.current.number})")
+        for a in agreements if a.versions
+    ]
 
 
 class StateForm(FlaskForm):

@@ -8,7 +8,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from artifact.extensions import db
-from artifact.services import grants, reports
+from artifact.services import agreements, grants, report_terms, reports
 from artifact.services.errors import (
     Conflict,
     InvalidFile,
@@ -20,7 +20,15 @@ from artifact.services.errors import (
 from artifact.storage import store_for
 from artifact.web.access import require
 from artifact.web.catalog import bp
-from artifact.web.catalog_forms import DecisionForm, GrantForm, ReportForm, StateForm, UploadForm
+from artifact.web.catalog_forms import (
+    DecisionForm,
+    GrantForm,
+    ReportForm,
+    StateForm,
+    TermsForm,
+    UploadForm,
+    set_agreement_choices,
+)
 from artifact.web.downloads import read_upload
 from artifact.web.security import current_actor
 
@@ -34,12 +42,15 @@ def _detail(report_id: str) -> Response:
 def new() -> Response | tuple[str, int]:
     """Create a report (draft, restricted unless chosen otherwise)."""
     form = ReportForm()
+    set_agreement_choices(form.terms_agreement_id,
+                          agreements.list_agreements(db.session, current_user))
     if form.validate_on_submit():
         try:
             report = reports.create_report(db.session, current_user, current_actor(), {
                 name: getattr(form, name).data for name in (
                     "title", "category", "series", "issuer", "product", "frameworks",
-                    "period_start", "period_end", "description", "visibility")})
+                    "period_start", "period_end", "description", "visibility",
+                    "terms_agreement_id")})
         except ValidationFailed as error:
             flash(f"The report was not created: {error.message}.", "error")
         else:
@@ -82,6 +93,28 @@ def set_state(report_id: str) -> Response:
             flash(f"The report is now {report.state}.", "success")
         except ValidationFailed as error:
             flash(f"Not changed: {error.message}.", "error")
+    return _detail(report_id)
+
+
+@bp.post("/<report_id>/terms")
+@require("report.set_terms")
+def set_terms(report_id: str) -> Response:
+    """Require acceptance of an agreement before downloads (or no longer)."""
+    form = TermsForm()
+    set_agreement_choices(form.terms_agreement_id,
+                          agreements.list_agreements(db.session, current_user))
+    if not form.validate_on_submit():
+        flash("Choose one of the published agreements.", "error")
+        return _detail(report_id)
+    try:
+        report = report_terms.set_terms(db.session, current_user, current_actor(), report_id,
+                                        form.terms_agreement_id.data or None)
+    except ValidationFailed as error:
+        flash(f"Not changed: {error.message}.", "error")
+    else:
+        flash("Downloads now need acceptance of " + report.terms_agreement.title + "."
+              if report.terms_agreement else "Downloads no longer need an agreement.",
+              "success")
     return _detail(report_id)
 
 

@@ -24,6 +24,7 @@ CATALOG_EXPECTED = {
     "report.create": {"staff", "admin"},
     "report.upload": {"staff", "admin"},
     "report.set_state": {"staff", "admin"},
+    "report.set_terms": {"staff", "admin"},
     "grant.list": {"staff", "admin"},
     "grant.create": {"staff", "admin"},
     "grant.revoke": {"staff", "admin"},

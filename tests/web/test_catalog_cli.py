@@ -81,6 +81,14 @@ def test_seed_demo_imports_the_catalog_idempotently(app, client, runner, make_us
     alice, carol = (user_by_email(db.session, e) for e in
                     ("alice@acme-health.test", "carol@globex.test"))
     soc2 = db.session.scalar(select(Report).where(Report.title.like("SOC 2%")))
+    gated = client.get(f"/api/v1/reports/{soc2.id}/download", headers=bearer(alice))
+    assert gated.status_code == 428  # the demo SOC 2 needs the demo NDA first
+    nda = gated.get_json()["error"]
+    accepted = client.post(f"/api/v1/agreements/{nda['agreement_id']}/accept",
+                           headers=bearer(alice), json={"version": nda["version"],
+                                                        "typed_name": "Alice Acme",
+                                                        "scope": "account"})
+    assert accepted.status_code == 201, accepted.get_json()
     ok = client.get(f"/api/v1/reports/{soc2.id}/download", headers=bearer(alice))
     assert ok.status_code == 200
     texts = page_texts(ok.data)

@@ -82,7 +82,8 @@ def test_staff_create_upload_publish_and_grant_through_pages(client, login_as, s
     response = post_form(client, "/catalog/new", {
         "title": "PCI DSS AOC", "category": "certifications", "series": "PCI",
         "visibility": "restricted", "frameworks": "PCI DSS v4.0.1, SOC 2",
-        "period_start": "2025-06-01", "period_end": "2099-05-31"}, token_from="/catalog/new")
+        "period_start": "2025-06-01", "period_end": "2099-05-31", "terms_agreement_id": ""},
+        token_from="/catalog/new")
     assert response.status_code == 302, response.get_data(as_text=True)
     report = db.session.scalars(select(Report)).one()
     assert (report.state, report.visibility) == ("draft", "restricted")

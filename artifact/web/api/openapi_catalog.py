@@ -42,7 +42,10 @@ SCHEMAS: dict[str, Any] = {
         "description": _STR,
         "state": {"type": "string", "enum": ["draft", "published", "outdated", "retired"]},
         "visibility": {"type": "string", "enum": ["public", "customers", "restricted"]},
-        "needs_terms": {"type": "boolean"},
+        "terms_agreement_id": {"type": ["string", "null"],
+                               "description": "agreement to accept before downloading"},
+        "needs_terms": {"type": "boolean",
+                        "description": "the caller must accept terms_agreement_id first"},
         "versions": {"type": "array", "items": {"type": "object", "properties": {
             "number": {"type": "integer"}, "sha256": _STR, "size": {"type": "integer"},
             "created_at": {"type": "string", "format": "date-time"}}}}}},
@@ -73,6 +76,7 @@ PATHS: dict[str, Any] = {
                      "frameworks": {"type": "array", "items": _STR},
                      "period_start": {"type": "string", "format": "date"},
                      "period_end": {"type": "string", "format": "date"},
+                     "terms_agreement_id": _STR,
                      "description": _STR}, ["title", "category"]),
                  "responses": {**_ok(201, "created", "Report"), **_errors(400, 401, 403)}},
     },
@@ -90,6 +94,11 @@ PATHS: dict[str, Any] = {
         "parameters": _ID,
         "requestBody": _json_body({"state": {"type": "string", "enum": [
             "draft", "published", "outdated", "retired"]}}, ["state"]),
+        "responses": {**_ok(200, "the report", "Report"), **_errors(400, 401, 403, 404)}}},
+    "/reports/{report_id}/terms": {"post": {
+        "summary": "Require acceptance of an agreement before downloads, or null for none (staff)",
+        "parameters": _ID,
+        "requestBody": _json_body({"terms_agreement_id": {"type": ["string", "null"]}}, []),
         "responses": {**_ok(200, "the report", "Report"), **_errors(400, 401, 403, 404)}}},
     "/reports/{report_id}/download": {"get": {
         "summary": "A stamped copy of the latest version (`?version=N` for another)",

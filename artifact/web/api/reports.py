@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from artifact.extensions import db
 from artifact.models.base import utcnow
-from artifact.services import downloads, grants, reports
+from artifact.services import downloads, grants, report_terms, reports
 from artifact.services.errors import ValidationFailed
 from artifact.storage import store_for
 from artifact.web.access import require
@@ -40,7 +40,10 @@ def list_reports() -> dict[str, Any]:
     """Visible reports, filtered."""
     found = reports.list_reports(db.session, current_user, **catalog_filters())
     today = utcnow().date()
-    return {"items": [reports.report_json(r, today) for r in found], "total": len(found)}
+    unmet = report_terms.unmet_terms(db.session, current_user, found)
+    items = [reports.report_json(r, today, needs_terms=r.terms_agreement_id in unmet)
+             for r in found]
+    return {"items": items, "total": len(found)}
 
 
 @api.post("/reports")
@@ -56,6 +59,17 @@ def create_report() -> tuple[dict[str, Any], int]:
 def get_report(report_id: str) -> dict[str, Any]:
     """One report with its versions."""
     report = reports.get_report(db.session, current_user, report_id)
+    return reports.report_json(report, utcnow().date(), with_versions=True,
+                               needs_terms=report_terms.needs_terms(db.session, current_user,
+                                                                    report))
+
+
+@api.post("/reports/<report_id>/terms")
+@require("report.set_terms")
+def set_terms(report_id: str) -> dict[str, Any]:
+    """Require acceptance of an agreement before downloads (``null`` for none)."""
+    report = report_terms.set_terms(db.session, current_user, current_actor(), report_id,
+                                    _str(json_body(), "terms_agreement_id"))
     return reports.report_json(report, utcnow().date(), with_versions=True)
 
 
