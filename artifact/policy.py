@@ -72,6 +72,11 @@ _ADMIN = frozenset(
         "user.set_role",
         "user.disable",
         "token.revoke_any",
+        "audit.view",
+        "audit.verify",
+        "audit.export",
+        "audit.checkpoint",
+        "user.reset_mfa",
     }
 )
 ROLE_GRANTS: dict[str, frozenset[str]] = {

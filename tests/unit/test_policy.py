@@ -27,6 +27,11 @@ EXPECTED = {
     "user.set_role": {"admin"},
     "user.disable": {"admin"},
     "token.revoke_any": {"admin"},
+    "audit.view": {"admin"},
+    "audit.verify": {"admin"},
+    "audit.export": {"admin"},
+    "audit.checkpoint": {"admin"},
+    "user.reset_mfa": {"admin"},
 }
 
 
