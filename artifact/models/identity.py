@@ -16,7 +16,9 @@ class MfaCredential(IdMixin, Base):
     __tablename__ = "mfa_credential"
 
     user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"), unique=True)
-    secret_ciphertext: Mapped[str] = mapped_column(String(400))
+    secret_ciphertext: Mapped[str | None] = mapped_column(String(400))
+    # A new secret waiting for its first code (the working one stays until then).
+    pending_ciphertext: Mapped[str | None] = mapped_column(String(400))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The last TOTP time step accepted: a code of that step or an earlier one is a replay.

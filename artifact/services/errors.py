@@ -36,3 +36,9 @@ class Conflict(DomainError):
 
 class TermsRequired(DomainError):
     code = "terms_required"
+
+
+class Throttled(DomainError):
+    """Too many attempts; ``retry_after`` (seconds) says when to try again."""
+
+    code = "throttled"

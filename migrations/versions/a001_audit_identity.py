@@ -94,7 +94,8 @@ def upgrade():
 
     op.create_table('mfa_credential',
     sa.Column('user_id', sa.String(length=32), nullable=False),
-    sa.Column('secret_ciphertext', sa.String(length=400), nullable=False),
+    sa.Column('secret_ciphertext', sa.String(length=400), nullable=True),
+    sa.Column('pending_ciphertext', sa.String(length=400), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('enabled_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_used_step', sa.BigInteger(), nullable=True),

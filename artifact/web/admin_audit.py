@@ -1,0 +1,5 @@
+"""stub"""
+
+from flask import Blueprint
+
+bp = Blueprint("admin_audit", __name__)

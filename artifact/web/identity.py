@@ -1,0 +1,5 @@
+"""stub"""
+
+from flask import Blueprint
+
+bp = Blueprint("identity", __name__)
