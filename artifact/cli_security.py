@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from artifact.cli import CLI_ACTOR, domain_errors_exit_1
 from artifact.extensions import db
@@ -50,6 +50,7 @@ def audit_export(directory: Path) -> None:
 
 
 @click.command("check-deploy")
+@with_appcontext
 def check_deploy_command() -> None:
     """List what in the current settings falls short of production; exit 1 if anything does."""
     from artifact.deploy_checks import deploy_problems
