@@ -6,4 +6,4 @@ from flask import Blueprint
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from artifact.web.api import me, openapi  # noqa: E402,F401  (routes register on import)
+from artifact.web.api import audit, me, openapi  # noqa: E402,F401  (routes register on import)
