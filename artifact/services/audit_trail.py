@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -112,10 +112,14 @@ def _filter_json(flt: EventFilter) -> dict[str, str]:
             for k, v in vars(flt).items() if v}
 
 
-def _stream_events(db: DbSession) -> Iterator[dict[str, Any]]:
+def _stream_events(db: DbSession) -> Generator[dict[str, Any], None, None]:
     stmt = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)
-    for event in db.scalars(stmt):
-        yield audit.event_fields(event)
+    result = db.scalars(stmt)
+    try:
+        for event in result:
+            yield audit.event_fields(event)
+    finally:
+        result.close()  # a server-side cursor on PostgreSQL, when verification stops early
 
 
 def _checkpoints(db: DbSession) -> list[dict[str, Any]]:
@@ -127,8 +131,12 @@ def verify(db: DbSession, by: Any, data_dir: str | Path) -> audit_verifier.Resul
     """Walk the chain and the checkpoints with the key from the data directory.
     Raises PermissionDenied."""
     _require(by, "audit.verify")
-    return audit_verifier.verify(_stream_events(db), _checkpoints(db),
-                                 audit_signing.public_key(data_dir))
+    events = _stream_events(db)
+    try:
+        return audit_verifier.verify(events, _checkpoints(db),
+                                     audit_signing.public_key(data_dir))
+    finally:
+        events.close()
 
 
 def checkpoint(db: DbSession, by: Any, data_dir: str | Path) -> AuditCheckpoint | None:

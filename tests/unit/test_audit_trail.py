@@ -34,6 +34,7 @@ def _verify(app: Flask) -> audit_trail.audit_verifier.Result:
 
 def _raw(sql: str, **params: object) -> None:
     """Tamper as an attacker with database access would: triggers dropped first."""
+    db.session.close()  # DDL on PostgreSQL waits for the test's own open transaction
     with db.engine.begin() as conn:
         if db.engine.dialect.name == "postgresql":
             conn.execute(text("DROP TRIGGER IF EXISTS audit_event_append_only ON audit_event"))
@@ -50,6 +51,7 @@ def _raw(sql: str, **params: object) -> None:
                                  "DELETE FROM audit_event WHERE seq = 1"])
 def test_the_database_refuses_to_edit_or_delete_events(app: Flask, sql: str) -> None:
     _append(2)
+    db.session.close()
     with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
         conn.execute(text(sql))
     assert _verify(app).ok
@@ -58,6 +60,7 @@ def test_the_database_refuses_to_edit_or_delete_events(app: Flask, sql: str) -> 
 def test_checkpoints_are_refused_edits_too(app: Flask) -> None:
     _append(1)
     audit_trail.checkpoint(db.session, OPERATOR, app.config["DATA_DIR"])
+    db.session.close()
     with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_checkpoint"))
 

@@ -66,9 +66,9 @@ def test_oversized_forms_are_refused(app: Flask, client) -> None:
     assert response.status_code == 413
 
 
-def test_check_deploy_fails_on_development_settings(database_url: str, tmp_path) -> None:
-    app = create_app({"ARTIFACT_ENV": "development", "DATA_DIR": str(tmp_path),
-                      "SQLALCHEMY_DATABASE_URI": database_url})
+def test_check_deploy_fails_on_development_settings(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("ARTIFACT_DATABASE_URL", raising=False)  # the embedded default: SQLite
+    app = create_app({"ARTIFACT_ENV": "development", "DATA_DIR": str(tmp_path)})
     result = app.test_cli_runner().invoke(args=["check-deploy"])
     assert result.exit_code == 1
     for expected in ("ARTIFACT_ENV is 'development'", "SQLite", "ARTIFACT_RATELIMIT_STORAGE",
