@@ -30,13 +30,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 def _register_extensions(app: Flask) -> None:
     from artifact.config import PROJECT_ROOT
-    from artifact.extensions import csrf, db, login_manager, migrate, passwords
+    from artifact.extensions import csrf, db, limiter, login_manager, migrate, passwords
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
     passwords.init_app(app)
+    limiter.init_app(app)
 
 
 def _register_request_hooks(app: Flask) -> None:
@@ -49,18 +50,22 @@ def _register_blueprints(app: Flask) -> None:
     from artifact.web import (
         account,
         admin,
+        admin_audit,
         agreements,
         agreements_admin,
         auth,
         catalog,
         downloads,
         frameworks,
+        identity,
         main,
+        mfa,
     )
     from artifact.web.api import api
 
     for blueprint in (main.bp, auth.bp, account.bp, admin.bp, catalog.bp, agreements.bp,
-                      agreements_admin.bp, frameworks.bp, api):
+                      agreements_admin.bp, frameworks.bp, api, mfa.bp, identity.bp,
+                      admin_audit.bp):
         app.register_blueprint(blueprint)
     downloads.init_app(app)
 

@@ -163,6 +163,9 @@ def _demo_password() -> str:
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_command, users_cli, tokens_cli, frameworks_cli, seed_demo_command):
+    from artifact.cli_security import audit_cli, check_deploy_command
+
+    for command in (init_command, users_cli, tokens_cli, frameworks_cli, seed_demo_command,
+                    audit_cli, check_deploy_command):
         app.cli.add_command(command)
     cli_catalog.init_app(app)

@@ -87,6 +87,52 @@ def _secret_key(env: str, data_dir: Path, configured: str | None) -> str:
     )
 
 
+def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _env(environ, name)
+    if raw is None:
+        return default
+    if raw.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"ARTIFACT_{name} must be true or false, got {raw!r}")
+
+
+def _list(environ: Mapping[str, str], name: str) -> list[str] | None:
+    raw = _env(environ, name)
+    if raw is None:
+        return None
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _identity_settings(environ: Mapping[str, str], env: str) -> dict[str, Any]:
+    """Audit, throttling, mail and response-hardening settings (issue 7)."""
+    return {
+        "AUDIT_CHECKPOINT_EVERY": _int(environ, "AUDIT_CHECKPOINT_EVERY", 100),
+        "AUDIT_CHECKPOINT_MINUTES": _int(environ, "AUDIT_CHECKPOINT_MINUTES", 15),
+        "RATELIMIT_STORAGE_URI": _env(environ, "RATELIMIT_STORAGE", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_SIGN_IN": _env(environ, "RATELIMIT_SIGN_IN", "30 per minute; 300 per hour"),
+        "RATELIMIT_RESET": _env(environ, "RATELIMIT_RESET", "5 per minute; 30 per hour"),
+        "RATELIMIT_DOWNLOADS": _env(environ, "RATELIMIT_DOWNLOADS", "60 per hour; 500 per day"),
+        "SIGN_IN_FREE_FAILURES": _int(environ, "SIGN_IN_FREE_FAILURES", 5),
+        "SIGN_IN_MAX_DELAY_SECONDS": _int(environ, "SIGN_IN_MAX_DELAY_SECONDS", 900),
+        "TRUSTED_PROXIES": _int(environ, "TRUSTED_PROXIES", 0),
+        "TRUSTED_HOSTS": _list(environ, "TRUSTED_HOSTS"),
+        "BASE_URL": (_env(environ, "BASE_URL") or "").rstrip("/") or None,
+        "SMTP_HOST": _env(environ, "SMTP_HOST"),
+        "SMTP_PORT": _int(environ, "SMTP_PORT", 587),
+        "SMTP_USER": _env(environ, "SMTP_USER"),
+        "SMTP_PASSWORD": _env(environ, "SMTP_PASSWORD"),
+        "SMTP_FROM": _env(environ, "SMTP_FROM", "artifact@localhost"),
+        "SMTP_STARTTLS": _bool(environ, "SMTP_STARTTLS", True),
+        "SMTP_TIMEOUT": _int(environ, "SMTP_TIMEOUT", 10),
+        "MAX_FORM_MEMORY_SIZE": _int(environ, "MAX_FORM_MEMORY_KB", 500) * 1024,
+        "MAX_FORM_PARTS": _int(environ, "MAX_FORM_PARTS", 1000),
+        "HSTS_SECONDS": 0 if env == "development" else _int(environ, "HSTS_SECONDS", 31536000),
+    }
+
+
 def load_config(
     overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
@@ -139,6 +185,7 @@ def load_config(
         "ARGON2_PARALLELISM": _int(environ, "ARGON2_PARALLELISM", 4),
         "SESSION_TOUCH_SECONDS": 60,
     }
+    config.update(_identity_settings(environ, env))
     if env == "testing":
         # Cheap hashes keep the suite fast; still argon2id.
         config.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST=1024, ARGON2_PARALLELISM=1)

@@ -90,6 +90,11 @@ _ADMIN = frozenset(
         "user.disable",
         "token.revoke_any",
         "agreement.manage",
+        "audit.view",
+        "audit.verify",
+        "audit.export",
+        "audit.checkpoint",
+        "user.reset_mfa",
     }
 )
 # The catalog: anyone may look (object rules and visible() narrow it); staff curate it.

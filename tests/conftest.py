@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from artifact import create_app
@@ -33,6 +33,9 @@ pytest_plugins = [
 ]
 
 PASSWORD = "correct horse battery staple"
+# TOTP secrets and recovery codes of the users make_user enrolled, by e-mail (tests only).
+MFA_SECRETS: dict[str, str] = {}
+RECOVERY_CODES: dict[str, list[str]] = {}
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CORPUS = SHARED / "corpus"
 _CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
@@ -152,12 +155,18 @@ def make_user(app: Flask) -> Callable[..., User]:
     counter = itertools.count(1)
 
     def factory(role: str = "customer", org: str | None = None, org_admin: bool = False,
-                email: str | None = None, password: str = PASSWORD) -> User:
+                email: str | None = None, password: str = PASSWORD,
+                mfa: bool | None = None) -> User:
+        """A user; staff and admins are enrolled in TOTP unless ``mfa=False`` (sign_in and
+        login_as then answer the second step themselves)."""
         email = email or f"{role}{next(counter)}-{uuid.uuid4().hex[:6]}@example.test"
-        return accounts.create_user(
+        user = accounts.create_user(
             db.session, OPERATOR, Actor(email="test"), email=email, role=role, password=password,
             organization=org, org_admin=org_admin, create_organization_if_missing=True,
         )
+        if mfa if mfa is not None else role in ("staff", "admin"):
+            enroll_mfa(app, user, password)
+        return user
 
     return factory
 
@@ -205,8 +214,48 @@ def post_form(client: FlaskClient, path: str, data: dict[str, Any] | None = None
     return client.post(path, data=payload, **kwargs)
 
 
+def enroll_mfa(app: Flask, user: User, password: str = PASSWORD) -> None:
+    """Enrol ``user`` in TOTP through the service, remembering the secret and codes."""
+    import pyotp
+
+    from artifact.services import mfa
+
+    data_dir = app.config["DATA_DIR"]
+    secret, _uri = mfa.begin_enrolment(db.session, Actor(email="test"), user, password, data_dir)
+    codes = mfa.confirm_enrolment(db.session, Actor(email="test"), user,
+                                  pyotp.TOTP(secret).now(), data_dir)
+    MFA_SECRETS[user.email] = secret
+    RECOVERY_CODES[user.email] = codes
+
+
+def second_factor_code(email: str) -> str:
+    """A code the server will accept now: the TOTP of an unused time step (within the allowed
+    drift), else a recovery code."""
+    import time
+
+    import pyotp
+
+    from artifact.models import MfaCredential
+    from artifact.services.accounts_lookup import user_by_email
+
+    totp = pyotp.TOTP(MFA_SECRETS[email])
+    user = user_by_email(db.session, email)
+    cred = db.session.scalar(select(MfaCredential).where(MfaCredential.user_id == user.id))
+    now_step = int(time.time() // totp.interval)
+    step = max(now_step, (cred.last_used_step or 0) + 1)
+    if step <= now_step + 1:
+        return totp.generate_otp(step)
+    return RECOVERY_CODES[email].pop()
+
+
 def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> Any:
-    return post_form(client, "/login", {"email": email, "password": password})
+    """Sign in like a browser; answers the second step for users make_user enrolled."""
+    response = post_form(client, "/login", {"email": email, "password": password})
+    second_step = response.status_code == 302 and response.headers["Location"] == "/login/mfa"
+    if second_step and email in MFA_SECRETS:
+        return post_form(client, "/login/mfa", {"code": second_factor_code(email)},
+                         token_from="/login/mfa")
+    return response
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from artifact.models.accounts import ApiToken, Organization, Role, User, UserSession
 from artifact.models.agreements import Acceptance, Agreement, AgreementVersion, Termination
-from artifact.models.audit import AuditEvent
+from artifact.models.audit import AuditCheckpoint, AuditEvent
 from artifact.models.base import Base
 from artifact.models.catalog import (
     AccessRequest,
@@ -12,10 +12,12 @@ from artifact.models.catalog import (
     ReportVersion,
 )
 from artifact.models.frameworks import Framework, Mapping, Requirement
+from artifact.models.identity import AccountToken, MfaCredential, RecoveryCode, SignInThrottle
 
 __all__ = [
-    "ApiToken", "AuditEvent", "Base", "Framework", "Mapping", "Organization", "Requirement",
-    "Role", "User", "UserSession",
+    "AccountToken", "ApiToken", "AuditCheckpoint", "AuditEvent", "Base", "Framework", "Mapping",
+    "MfaCredential", "Organization", "RecoveryCode", "Requirement", "Role", "SignInThrottle",
+    "User", "UserSession",
 ]
 __all__ += ["Acceptance", "Agreement", "AgreementVersion", "Termination"]
 __all__ += ["AccessRequest", "DownloadReceipt", "Grant", "Report", "ReportVersion"]

@@ -27,14 +27,19 @@ def normalize_email(email: str) -> str:
     return cleaned
 
 
-def check_password_rules(password: str) -> None:
-    """Length only (NIST SP 800-63B): no composition rules."""
+def check_password_rules(password: str, user_inputs: list[str] | None = None) -> None:
+    """Length and guessability (NIST SP 800-63B): no composition rules."""
     if not password:
         raise ValidationFailed("the password is empty")
     if len(password) < PASSWORD_MIN:
         raise ValidationFailed(f"the password must have at least {PASSWORD_MIN} characters")
     if len(password) > PASSWORD_MAX:
         raise ValidationFailed(f"the password must have at most {PASSWORD_MAX} characters")
+    from artifact.services.password_policy import weakness
+
+    problem = weakness(password, user_inputs)
+    if problem:
+        raise ValidationFailed(problem)
 
 
 def _require(by: Any, action: str, obj: Any = None) -> None:
@@ -94,7 +99,7 @@ def create_user(
             f"unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}"
         )
     email = normalize_email(email)
-    check_password_rules(password)
+    check_password_rules(password, [email, name])
     display = " ".join((name or "").split())[:NAME_MAX]
     if db.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(f"a user with e-mail {email} already exists")
@@ -183,7 +188,7 @@ def change_password(
 def set_password(
     db: DbSession, actor: Actor, user: User, new: str, keep_session_id: str | None = None
 ) -> None:
-    check_password_rules(new)
+    check_password_rules(new, [user.email, user.name])
     user.password_hash = passwords.hash(new)
     user.password_changed_at = utcnow()
     audit.record(db, actor, "user.change_password", target_type="user", target_id=user.id)

@@ -1,25 +1,29 @@
 """Append events to the hash-chained audit trail, inside the caller's transaction.
 
 Each row's hash is SHA-256 over the previous row's hash and a canonical JSON of the row, so an
-edited, deleted or reordered row breaks every hash after it.
+edited, deleted or reordered row breaks every hash after it. Signed checkpoints
+(``audit_signing``) pin the head, so a rewritten chain or a cut-off tail shows too.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, text
 
 from artifact.models import AuditEvent
 from artifact.models.base import DbSession, utcnow
+from artifact.services import audit_verifier
 
-GENESIS_HASH = "0" * 64
-# Serialises appends across processes on PostgreSQL (SQLite serialises writers by itself).
+GENESIS_HASH = audit_verifier.GENESIS_HASH
+# Serialises appends across processes on PostgreSQL.
 _PG_ADVISORY_KEY = 0x4172746966616374  # "Artifact"
+# On SQLite, a write that touches no row still takes the database's write lock for the rest of
+# the transaction, so the head read next cannot go stale before our insert commits.
+_SQLITE_WRITE_LOCK = text("UPDATE audit_event SET seq = seq WHERE seq < 0")
 
 
 @dataclass(frozen=True)
@@ -36,8 +40,9 @@ class Actor:
         return cls(email="system")
 
 
-def canonical_row(event: AuditEvent) -> bytes:
-    payload = {
+def event_fields(event: AuditEvent) -> dict[str, Any]:
+    """The row as the chain and the export see it."""
+    return {
         "seq": event.seq,
         "occurred_at": event.occurred_at.isoformat(timespec="microseconds"),
         "actor_id": event.actor_id,
@@ -49,12 +54,26 @@ def canonical_row(event: AuditEvent) -> bytes:
         "target_id": event.target_id,
         "outcome": event.outcome,
         "details": event.details,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
     }
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def canonical_row(event: AuditEvent) -> bytes:
+    return audit_verifier.canonical(event_fields(event), audit_verifier.EVENT_FIELDS)
 
 
 def chain_hash(prev_hash: str, event: AuditEvent) -> str:
-    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical_row(event)).hexdigest()
+    return audit_verifier.event_hash(prev_hash, event_fields(event))
+
+
+def lock_head(session: DbSession) -> None:
+    """Hold the trail's append lock until the caller's transaction ends."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_ADVISORY_KEY})
+    elif dialect == "sqlite":
+        session.execute(_SQLITE_WRITE_LOCK)
 
 
 def record(
@@ -69,15 +88,14 @@ def record(
     at: datetime | None = None,
 ) -> AuditEvent:
     """Append one event; it commits (or rolls back) with the caller's transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_ADVISORY_KEY})
+    lock_head(session)
     head = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
     seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
     event = AuditEvent(
         seq=seq,
-        occurred_at=(at or utcnow()),
+        occurred_at=(at or utcnow()).astimezone(UTC),
         actor_id=actor.user_id,
         actor_email=actor.email,
         ip_address=actor.ip_address,
@@ -92,4 +110,7 @@ def record(
     event.hash = chain_hash(prev_hash, event)
     session.add(event)
     session.flush()
+    from artifact.services import audit_signing
+
+    audit_signing.after_append(session, event)
     return event

@@ -1,17 +1,31 @@
-"""Sign-in and sign-out."""
+"""Sign-in (password, then the second factor) and sign-out."""
 
 from __future__ import annotations
 
+import time
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from artifact.extensions import db
-from artifact.models import UserSession
-from artifact.services import sessions
+from artifact.models import User, UserSession
+from artifact.services import mfa, sessions, sign_in
+from artifact.services.errors import Throttled
 from artifact.web.forms import ActionForm, LoginForm
+from artifact.web.ratelimit import sign_in_limit
 from artifact.web.security import current_actor, current_session_id
 
 bp = Blueprint("auth", __name__)
@@ -30,25 +44,53 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def _backoff() -> sign_in.Backoff:
+    config = current_app.config
+    return sign_in.Backoff(config["SIGN_IN_FREE_FAILURES"], config["SIGN_IN_MAX_DELAY_SECONDS"])
+
+
+def _throttled_page(form: Any, retry_after: int, template: str = "auth/login.html") -> Any:
+    flash(f"Too many attempts. Wait {retry_after} seconds and try again.", "error")
+    response = make_response(render_template(template, form=form), 429)
+    response.headers["Retry-After"] = str(max(1, retry_after))
+    return response
+
+
+def finish_sign_in(user: User, next_url: str | None) -> Response:
+    """Every factor passed: open the server-side session under a fresh cookie."""
+    sign_in.succeeded(db.session, user.email)
+    _row, secret = sessions.start(db.session, user, request.remote_addr,
+                                  request.headers.get("User-Agent"))
+    session.clear()  # no fixation: a fresh cookie for the new identity
+    session["sid"] = secret
+    session.permanent = True
+    login_user(user)
+    flash(f"Signed in as {user.email}.", "success")
+    return redirect(next_url or url_for("main.index"))
+
+
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | str | tuple[str, int]:
-    """Sign in with e-mail and password."""
+@sign_in_limit
+def login() -> Any:
+    """Sign in with e-mail and password (then the second factor, when the account has one)."""
     form = LoginForm()
     next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated and request.method == "GET":
         return redirect(next_url or url_for("main.index"))
     if form.validate_on_submit():
-        user = sessions.authenticate(db.session, current_actor(), form.email.data or "",
-                                     form.password.data or "")
+        try:
+            user = sign_in.check_password(db.session, current_actor(), form.email.data or "",
+                                          form.password.data or "", _backoff())
+        except Throttled as error:
+            return _throttled_page(form, int(str(error.details.get("retry_after", 1))))
         if user is not None:
-            row, secret = sessions.start(db.session, user, request.remote_addr,
-                                         request.headers.get("User-Agent"))
-            session.clear()  # no fixation: a fresh cookie for the new identity
-            session["sid"] = secret
-            session.permanent = True
-            login_user(user)
-            flash(f"Signed in as {user.email}.", "success")
-            return redirect(next_url or url_for("main.index"))
+            if mfa.is_enabled(db.session, user):
+                session.clear()
+                session["mfa_user"] = user.id
+                session["mfa_started"] = time.time()
+                session["mfa_next"] = next_url
+                return redirect(url_for("mfa.challenge"))
+            return finish_sign_in(user, next_url)
         flash(GENERIC_FAILURE, "error")
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, g, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from artifact.extensions import db
 from artifact.services.errors import (
@@ -18,6 +18,7 @@ from artifact.services.errors import (
     NotFound,
     PermissionDenied,
     TermsRequired,
+    Throttled,
     TooLarge,
     Unauthenticated,
     UnsupportedType,
@@ -35,6 +36,7 @@ STATUS_FOR: dict[type[DomainError], int] = {
     UnsupportedType: 415,
     InvalidFile: 422,
     IntegrityFailure: 500,
+    Throttled: 429,
 }
 CODE_FOR_STATUS = {
     400: "bad_request",
@@ -97,7 +99,15 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> Any:
 def _domain_error(error: DomainError) -> Any:
     status = STATUS_FOR.get(type(error), 400)
     message = "Not found." if isinstance(error, NotFound) else error.message
-    return error_response(status, error.code, message, **_public_details(error))
+    if isinstance(error, NotFound | PermissionDenied):
+        from artifact.web.denials import record_denial
+
+        record_denial(status, type(error).__name__)
+    response = error_response(status, error.code, message, **_public_details(error))
+    if isinstance(error, Throttled):
+        response = _with_header(response, "Retry-After",
+                                str(error.details.get("retry_after", 1)))
+    return response
 
 
 def _public_details(error: DomainError) -> dict[str, Any]:
@@ -111,13 +121,30 @@ def _csrf_error(error: CSRFError) -> Any:
 
 def _http_error(error: HTTPException) -> Any:
     status = error.code or 500
+    if isinstance(error, SecurityError):
+        # An untrusted Host header: no URL can be built for it, so no page either.
+        return "Bad request: untrusted host.", 400, {"Content-Type": "text/plain; charset=utf-8"}
     if status >= 500:
         return _server_error(error)
     response = error_response(status, CODE_FOR_STATUS.get(status, "error"),
                               error.description or TITLE_FOR_STATUS.get(status, "Error"))
     if status == 405 and error.get_response().headers.get("Allow"):
         response = _with_header(response, "Allow", error.get_response().headers["Allow"])
+    if status == 429:
+        response = _with_header(response, "Retry-After", str(_limiter_retry_after()))
     return response
+
+
+def _limiter_retry_after() -> int:
+    import math
+    import time
+
+    from artifact.extensions import limiter
+
+    current = limiter.current_limit
+    if current is None:
+        return 60
+    return max(1, math.ceil(current.reset_at - time.time()))
 
 
 def _with_header(response: Any, name: str, value: str) -> Any:

@@ -15,6 +15,10 @@ from artifact.services import sessions, tokens
 from artifact.services.audit import Actor
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# No inline script or style anywhere, so no nonces are needed; inline SVG (the QR code) is
+# markup, not script.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
 def bearer_token() -> str | None:
@@ -91,11 +95,14 @@ def _set_headers(response: Response) -> Response:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-        "form-action 'self'; frame-ancestors 'none'",
-    )
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), "
+                       "payment=(), usb=(), interest-cohort=()")
+    hsts = current_app.config.get("HSTS_SECONDS", 0)
+    if hsts:
+        headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
     headers["X-Request-Id"] = g.get("request_id", "")
     if current_user and current_user.is_authenticated:
         headers["Cache-Control"] = "no-store"
@@ -104,6 +111,14 @@ def _set_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        # X-Forwarded-For/-Proto/-Host are believed only from this many proxy hops in front.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
     login_manager.session_protection = None  # sessions are checked server-side instead
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."

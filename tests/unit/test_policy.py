@@ -39,6 +39,11 @@ EXPECTED |= {
     "acceptance.certificate": {"customer", "auditor", "staff", "admin"},
     "acceptance.list_all": {"staff", "admin"},
     "agreement.manage": {"admin"},
+    "audit.view": {"admin"},
+    "audit.verify": {"admin"},
+    "audit.export": {"admin"},
+    "audit.checkpoint": {"admin"},
+    "user.reset_mfa": {"admin"},
 }
 
 

@@ -11,7 +11,9 @@ from flask import Flask
 from tests.conftest import csrf_token, sign_in
 
 PUBLIC = {"/", "/login", "/healthz", "/static/<path:filename>", "/api/v1/openapi.json",
-          "/logout"}
+          "/logout",
+          # sign-in's second step and the e-mailed links work without a session
+          "/login/mfa", "/reset", "/reset/<token>", "/verify-email/<token>"}
 # The catalog is open to visitors: what they may not see answers 404 (tests/web/test_catalog_*).
 PUBLIC_ROUTES = {("GET", "/catalog/"), ("GET", "/catalog/<report_id>"),
                  ("GET", "/catalog/<report_id>/download"), ("GET", "/api/v1/reports"),

@@ -1,0 +1,29 @@
+"""Denied access as audit events: a signed-in caller refused an object (403, or the 404 the
+policy answers for what they may not see). One event per caller, endpoint and minute, so a
+scanner cannot flood the trail."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_login import current_user
+
+from artifact.extensions import db
+from artifact.services import audit
+from artifact.web.security import current_actor
+
+
+def record_denial(status: int, reason: str) -> None:
+    if not current_user.is_authenticated or request.url_rule is None:
+        return  # anonymous callers are sent to sign in; unknown paths are not objects
+    from artifact.web.ratelimit import first_in_window
+
+    if not first_in_window(f"denied/{current_user.id}/{request.endpoint}/{status}"):
+        return
+    db.session.rollback()  # nothing of the refused request is kept
+    # The route pattern and the ids in it, never the query string (it may carry tokens).
+    audit.record(db.session, current_actor(), "access.denied", outcome="denied",
+                 target_type=request.endpoint,
+                 target_id=next(iter((request.view_args or {}).values()), None),
+                 details={"status": status, "reason": reason, "method": request.method,
+                          "route": request.url_rule.rule})
+    db.session.commit()

@@ -1,0 +1,28 @@
+"""Forms of the identity features: second factor, e-mail verification, password reset."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+
+class PasswordConfirmForm(FlaskForm):
+    password = PasswordField("Your password", validators=[DataRequired(), Length(max=1024)])
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code from your authenticator app (or a recovery code)",
+                       validators=[DataRequired(), Length(max=40)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "text",
+                                  "autocapitalize": "off", "spellcheck": "false"})
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField("New password (12 to 128 characters)",
+                             validators=[DataRequired(), Length(max=128)],
+                             render_kw={"autocomplete": "new-password"})

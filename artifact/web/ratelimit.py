@@ -1,0 +1,66 @@
+"""Rate limits (Flask-Limiter) and how a breach is answered and recorded.
+
+Other features apply the limits here as decorators, e.g. the download route:
+
+    from artifact.web.ratelimit import download_budget
+
+    @api.get("/reports/<report_id>/download")
+    @download_budget
+    @require(...)
+    def download(...): ...
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+from flask_limiter import RequestLimit
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
+
+from artifact.extensions import db, limiter
+from artifact.services import audit
+from artifact.web.security import current_actor
+
+DEDUPE_SECONDS = 60
+
+
+def first_in_window(name: str, seconds: int = DEDUPE_SECONDS) -> bool:
+    """True for the first call with ``name`` in a window, using the rate-limit storage, so a
+    flood of denials or breaches yields one audit event per window, not thousands."""
+    try:
+        return limiter.storage.incr(f"artifact-dedupe/{name}", seconds) == 1
+    except Exception:  # storage down: record rather than lose the event
+        current_app.logger.warning("rate-limit storage unreachable; not de-duplicating")
+        return True
+
+
+def user_or_ip() -> str:
+    """Signed-in callers are budgeted per account (wherever they come from), others per IP."""
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return f"ip:{get_remote_address()}"
+
+
+def _record_breach(limit: RequestLimit) -> None:
+    key = f"breach/{limit.key}"
+    if not first_in_window(key):
+        return
+    audit.record(db.session, current_actor(), "auth.throttled", outcome="denied",
+                 details={"reason": "rate_limit", "limit": str(limit.limit),
+                          "endpoint": request.endpoint or ""})
+    db.session.commit()
+
+
+def _on_breach(limit: RequestLimit) -> Any:
+    _record_breach(limit)
+    return None  # the 429 page / JSON comes from web/errors.py
+
+
+sign_in_limit = limiter.limit(lambda: current_app.config["RATELIMIT_SIGN_IN"],
+                              methods=["POST"], scope="sign-in", on_breach=_on_breach)
+reset_limit = limiter.limit(lambda: current_app.config["RATELIMIT_RESET"],
+                            methods=["POST"], scope="account-mail", on_breach=_on_breach)
+download_budget = limiter.limit(lambda: current_app.config["RATELIMIT_DOWNLOADS"],
+                                key_func=user_or_ip, scope="download", on_breach=_on_breach)

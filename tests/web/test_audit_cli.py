@@ -1,0 +1,113 @@
+"""Black-box acceptance of the audit trail: a scripted session verifies; an UPDATE made with the
+sqlite3 shell is named by `flask audit verify`; concurrent writers keep the chain gap-free."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from artifact.extensions import db
+from artifact.models import AuditEvent, User
+from tests.conftest import post_form, sign_in
+
+
+def _scripted_session(app: Flask, admin: User, customer: User) -> None:
+    browser = app.test_client()
+    sign_in(browser, customer.email, "a wrong password for sure")
+    sign_in(browser, customer.email)
+    post_form(browser, "/account/tokens", {"name": "ci"})
+    post_form(browser, "/logout")
+    admin_browser = app.test_client()
+    sign_in(admin_browser, admin.email)
+    post_form(admin_browser, "/admin/organizations", {"name": "Initech"})
+
+
+def _sqlite_file(app: Flask) -> Path:
+    url = db.engine.url
+    if url.get_backend_name() != "sqlite":
+        pytest.skip("the sqlite3 shell acceptance runs on the SQLite file database")
+    return Path(str(url.database))
+
+
+def test_verify_after_a_session_then_an_update_by_the_sqlite3_shell(
+        app: Flask, runner, admin: User, customer: User) -> None:
+    _scripted_session(app, admin, customer)
+    count = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    assert count >= 8
+    ok = runner.invoke(args=["audit", "verify"])
+    assert ok.exit_code == 0, ok.output
+    assert ok.output.startswith(f"ok {count} events")
+    assert runner.invoke(args=["audit", "checkpoint"]).exit_code == 0
+    sqlite3 = shutil.which("sqlite3")
+    if sqlite3 is None:
+        pytest.skip("the sqlite3 shell is not installed")
+    db.session.remove()
+    db.engine.dispose()
+    subprocess.run(
+        [sqlite3, str(_sqlite_file(app))],
+        input="DROP TRIGGER audit_event_no_update;\n"
+              "UPDATE audit_event SET action = 'nothing.happened' WHERE seq = 3;\n",
+        text=True, check=True,
+    )
+    bad = runner.invoke(args=["audit", "verify"])
+    assert bad.exit_code == 1
+    assert "FAILED at seq 3" in bad.output
+    assert "altered" in bad.output
+
+
+def test_audit_export_command(app: Flask, runner, tmp_path: Path, customer: User) -> None:
+    sign_in(app.test_client(), customer.email)
+    out = tmp_path / "trail"
+    result = runner.invoke(args=["audit", "export", str(out)])
+    assert result.exit_code == 0, result.output
+    check = subprocess.run([sys.executable, "-I", str(out / "verify.py"), str(out)],
+                           capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stdout
+    assert check.stdout.startswith("ok ")
+    again = runner.invoke(args=["audit", "export", str(out)])
+    assert again.exit_code == 1
+    assert "not an empty directory" in again.output
+
+
+WRITER = textwrap.dedent("""
+    import sys
+    from artifact import create_app
+    from artifact.extensions import db
+    from artifact.services import audit
+    from artifact.services.audit import Actor
+
+    app = create_app({"ARTIFACT_ENV": "testing", "DATA_DIR": sys.argv[1],
+                      "SQLALCHEMY_DATABASE_URI": sys.argv[2]})
+    with app.app_context():
+        for i in range(int(sys.argv[4])):
+            audit.record(db.session, Actor(email=sys.argv[3]), "load.write", details={"i": i})
+            db.session.commit()
+""")
+
+
+def test_two_concurrent_writers_keep_the_chain_gap_free(app: Flask, runner,
+                                                       tmp_path: Path) -> None:
+    """Two real processes append at once; every event lands exactly once and the chain holds."""
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    url = db.engine.url.render_as_string(hide_password=False)
+    root = Path(__file__).resolve().parents[2]
+    per_writer = 150
+    procs = [subprocess.Popen([sys.executable, str(script), app.config["DATA_DIR"], url, name,
+                               str(per_writer)], cwd=root, stderr=subprocess.PIPE, text=True)
+             for name in ("writer-a", "writer-b")]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    db.session.expire_all()
+    seqs = db.session.scalars(select(AuditEvent.seq).order_by(AuditEvent.seq)).all()
+    assert seqs == list(range(1, 2 * per_writer + 1))
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
