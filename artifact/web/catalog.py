@@ -28,6 +28,7 @@ from artifact.web.catalog_forms import (
     set_agreement_choices,
 )
 from artifact.web.downloads import download_response, head_response
+from artifact.web.ratelimit import download_budget
 from artifact.web.security import current_actor
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
@@ -83,6 +84,7 @@ def detail(report_id: str) -> str:
 
 
 @bp.route("/<report_id>/download", methods=["GET", "HEAD"])
+@download_budget
 @require("report.download")
 def download(report_id: str) -> Response:
     """A stamped copy of the latest version (``?version=N`` for another)."""

@@ -166,3 +166,4 @@ def test_api_create_with_unknown_agreement_is_400(api_as, staff) -> None:
                                                "terms_agreement_id": "nope"})
     assert response.status_code == 400
     assert "no published agreement" in response.get_json()["error"]["message"]
+

@@ -17,6 +17,7 @@ from artifact.web.access import require
 from artifact.web.api import api
 from artifact.web.catalog import catalog_filters, version_arg
 from artifact.web.downloads import download_response, head_response, read_upload
+from artifact.web.ratelimit import download_budget
 from artifact.web.security import current_actor
 
 
@@ -98,6 +99,7 @@ def set_state(report_id: str) -> dict[str, Any]:
 
 
 @api.route("/reports/<report_id>/download", methods=["GET", "HEAD"])
+@download_budget
 @require("report.download")
 def download(report_id: str) -> Response:
     """A stamped copy of the latest (or ``?version=N``) version."""
