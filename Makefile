@@ -9,8 +9,9 @@ PORT ?= 5000
 
 .PHONY: run test test-e2e lint bench serve clean
 
-# Debian packages WeasyPrint uses (pango ships with the image; harfbuzz-subset makes smaller PDFs).
-SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-dejavu-core
+# Debian packages: WeasyPrint's (pango ships with the image; harfbuzz-subset makes smaller
+# PDFs) and the sqlite3 shell (operations, and the audit-tampering acceptance test).
+SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-dejavu-core sqlite3
 
 $(STAMP): pyproject.toml
 	@bash scripts/system-deps.sh $(SYSTEM_PACKAGES)

@@ -3,11 +3,13 @@ sqlite3 shell is named by `flask audit verify`; concurrent writers keep the chai
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -15,10 +17,15 @@ from sqlalchemy import func, select
 
 from artifact.extensions import db
 from artifact.models import AuditEvent, User
+from artifact.policy import OPERATOR
+from artifact.services import tokens
+from artifact.services.audit import Actor
 from tests.conftest import post_form, sign_in
+from tests.fixtures_catalog import make_pdf
 
 
 def _scripted_session(app: Flask, admin: User, customer: User) -> None:
+    """Sign-ins, a token, an agreement and its acceptance, an upload, a grant, downloads."""
     browser = app.test_client()
     sign_in(browser, customer.email, "a wrong password for sure")
     sign_in(browser, customer.email)
@@ -27,6 +34,37 @@ def _scripted_session(app: Flask, admin: User, customer: User) -> None:
     admin_browser = app.test_client()
     sign_in(admin_browser, admin.email)
     post_form(admin_browser, "/admin/organizations", {"name": "Initech"})
+
+    boss, reader = _api(app, admin), _api(app, customer)
+    nda = boss("post", "/agreements", {"title": "NDA", "kind": "nda", "text": "Keep it."})
+    report = boss("post", "/reports", {"title": "SOC 2", "category": "reports",
+                                       "visibility": "restricted",
+                                       "terms_agreement_id": nda["id"]})
+    upload = app.test_client().post(
+        f"/api/v1/reports/{report['id']}/versions", headers=boss.headers,
+        data={"file": (io.BytesIO(make_pdf(3)), "soc2.pdf")}, content_type="multipart/form-data")
+    assert upload.status_code == 201, upload.get_json()
+    boss("post", f"/reports/{report['id']}/state", {"state": "published"})
+    boss("post", "/grants", {"report_id": report["id"], "user": customer.email})
+    assert reader.raw("get", f"/reports/{report['id']}/download").status_code == 428
+    reader("post", f"/agreements/{nda['id']}/accept",
+           {"version": 1, "typed_name": "C. Ustomer", "scope": "account"})
+    assert reader.raw("get", f"/reports/{report['id']}/download").status_code == 200
+
+
+def _api(app: Flask, user: User) -> Any:
+    _token, raw = tokens.create(db.session, OPERATOR, Actor(), user, "script")
+    headers = {"Authorization": f"Bearer {raw}"}
+
+    def call(method: str, path: str, body: Any = None) -> Any:
+        response = call.raw(method, path, body)
+        assert response.status_code < 300, (path, response.get_json())
+        return response.get_json()
+
+    call.raw = lambda method, path, body=None: getattr(app.test_client(), method)(  # type: ignore[attr-defined]
+        "/api/v1" + path, headers=headers, json=body)
+    call.headers = headers  # type: ignore[attr-defined]
+    return call
 
 
 def _sqlite_file(app: Flask) -> Path:
@@ -37,9 +75,12 @@ def _sqlite_file(app: Flask) -> Path:
 
 
 def test_verify_after_a_session_then_an_update_by_the_sqlite3_shell(
-        app: Flask, runner, admin: User, customer: User) -> None:
+        app: Flask, runner, admin: User, customer: User, store) -> None:
     _scripted_session(app, admin, customer)
     count = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    actions = set(db.session.scalars(select(AuditEvent.action)))
+    assert {"report.version.upload", "agreement.accept", "report.download",
+            "grant.create"} <= actions
     assert count >= 8
     ok = runner.invoke(args=["audit", "verify"])
     assert ok.exit_code == 0, ok.output
