@@ -25,6 +25,7 @@ from artifact.models import User
 from artifact.policy import OPERATOR
 from artifact.services import accounts
 from artifact.services.audit import Actor
+from artifact.storage import store_for
 
 pytest_plugins = [
     "tests.fixtures_agreements",
@@ -134,6 +135,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = create_app({"ARTIFACT_ENV": "testing", "DATA_DIR": str(data_dir),
                       "SQLALCHEMY_DATABASE_URI": database_url})
     app.test_client_class = IsolatedClient
+    store_for(app).keyring.create()  # as `flask init` does
     with app.app_context():
         yield app
         db.session.remove()
@@ -220,10 +222,10 @@ def enroll_mfa(app: Flask, user: User, password: str = PASSWORD) -> None:
 
     from artifact.services import mfa
 
-    data_dir = app.config["DATA_DIR"]
-    secret, _uri = mfa.begin_enrolment(db.session, Actor(email="test"), user, password, data_dir)
+    keyring = store_for(app).keyring
+    secret, _uri = mfa.begin_enrolment(db.session, Actor(email="test"), user, password, keyring)
     codes = mfa.confirm_enrolment(db.session, Actor(email="test"), user,
-                                  pyotp.TOTP(secret).now(), data_dir)
+                                  pyotp.TOTP(secret).now(), keyring)
     MFA_SECRETS[user.email] = secret
     RECOVERY_CODES[user.email] = codes
 

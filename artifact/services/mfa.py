@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import secrets
 import time
-from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -24,6 +23,7 @@ from artifact.models.base import DbSession, utcnow
 from artifact.services import audit, sessions
 from artifact.services.audit import Actor
 from artifact.services.errors import NotFound, PermissionDenied, ValidationFailed
+from artifact.storage.keyring import Keyring
 
 ISSUER = "Artifact"
 RECOVERY_CODES = 10
@@ -54,14 +54,14 @@ def _check_password(db: DbSession, actor: Actor, user: User, password: str, acti
 
 
 def begin_enrolment(db: DbSession, actor: Actor, user: User, password: str,
-                    data_dir: str | Path) -> tuple[str, str]:
+                    keyring: Keyring) -> tuple[str, str]:
     """A new pending secret (replacing any earlier one once confirmed); returns the secret and
     its otpauth:// URI for the QR code. Raises PermissionDenied (wrong password)."""
     _check_password(db, actor, user, password, "mfa.enrolment_started")
     secret = pyotp.random_base32()
     from artifact.services import secretbox
 
-    sealed = secretbox.seal(data_dir, _PURPOSE, user.id, secret)
+    sealed = secretbox.seal(keyring, _PURPOSE, user.id, secret)
     cred = credential(db, user)
     if cred is None:
         db.add(MfaCredential(user_id=user.id, pending_ciphertext=sealed))
@@ -73,10 +73,10 @@ def begin_enrolment(db: DbSession, actor: Actor, user: User, password: str,
     return secret, uri
 
 
-def _secret(data_dir: str | Path, user: User, sealed: str) -> str:
+def _secret(keyring: Keyring, user: User, sealed: str) -> str:
     from artifact.services import secretbox
 
-    return secretbox.open_sealed(data_dir, _PURPOSE, user.id, sealed)
+    return secretbox.open_sealed(keyring, _PURPOSE, user.id, sealed)
 
 
 def _match_step(secret: str, code: str, last_step: int | None, now: float | None) -> int | None:
@@ -95,14 +95,14 @@ def _match_step(secret: str, code: str, last_step: int | None, now: float | None
 
 
 def confirm_enrolment(db: DbSession, actor: Actor, user: User, code: str,
-                      data_dir: str | Path) -> list[str]:
+                      keyring: Keyring) -> list[str]:
     """Turn MFA on with a first code; returns the new recovery codes (shown once).
     Raises ValidationFailed (no enrolment started, or a wrong code)."""
     cred = credential(db, user)
     sealed = cred.pending_ciphertext if cred else None
     if cred is None or sealed is None:
         raise ValidationFailed("start the enrolment first")
-    step = _match_step(_secret(data_dir, user, sealed), code, None, None)
+    step = _match_step(_secret(keyring, user, sealed), code, None, None)
     if step is None:
         audit.record(db, actor, "mfa.enable", target_type="user", target_id=user.id,
                      outcome="failure", details={"reason": "wrong_code"})
@@ -147,13 +147,13 @@ def regenerate_recovery_codes(db: DbSession, actor: Actor, user: User,
 
 
 def check_second_factor(db: DbSession, actor: Actor, user: User, code: str,
-                        data_dir: str | Path, now: float | None = None) -> bool:
+                        keyring: Keyring, now: float | None = None) -> bool:
     """A TOTP code or an unused recovery code; records the outcome either way."""
     cred = credential(db, user)
     if cred is None or cred.enabled_at is None or cred.secret_ciphertext is None:
         return False
     method = "totp"
-    step = _match_step(_secret(data_dir, user, cred.secret_ciphertext), code,
+    step = _match_step(_secret(keyring, user, cred.secret_ciphertext), code,
                        cred.last_used_step, now)
     ok = step is not None
     if ok:

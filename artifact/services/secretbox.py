@@ -1,64 +1,57 @@
-"""Encrypt small secrets (TOTP seeds) at rest with a key kept in the data directory.
+"""Encrypt small secrets (TOTP seeds) at rest with the keyring.
 
-Stop-gap until the keyring under ``artifact/storage/`` lands: a dedicated random key file
-(``mfa-secret-key``, 32 bytes, mode 0600) from which HKDF-SHA256 derives an AES-256-GCM key per
-purpose. The owner's id is bound in as associated data, so a ciphertext copied onto another
-account does not decrypt. To move to the keyring, replace ``_key`` with a keyring data key and
-keep the ``v1:`` format versioned (``v2:`` for keyring-wrapped values), decrypting both.
+A value is sealed with AES-256-GCM under a key derived (HKDF-SHA256, per purpose) from the
+keyring's current key version; the version is written beside the ciphertext so that after
+``keys rotate`` old values still open and new ones use the new key. The purpose and the owner's
+id are bound in as associated data, so a ciphertext copied onto another account, or into another
+column, does not open.
 """
 
 from __future__ import annotations
 
 import base64
-import os
+import binascii
 import secrets
-from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-KEY_FILE = "mfa-secret-key"
-_VERSION = "v1:"
+from artifact.storage.errors import KeyringError
+from artifact.storage.keyring import Keyring, KeyVersion
+
+_FORMAT = "kr1"
 
 
-def _master(data_dir: str | Path) -> bytes:
-    path = Path(data_dir) / KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(secrets.token_bytes(32))
-    raw = path.read_bytes()
-    if len(raw) != 32:
-        raise ValueError(f"{path} must hold exactly 32 bytes")
-    return raw
-
-
-def _key(data_dir: str | Path, purpose: str) -> AESGCM:
+def _aead(key: KeyVersion, purpose: str) -> AESGCM:
     derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                   info=f"artifact:{purpose}:v1".encode()).derive(_master(data_dir))
+                   info=f"artifact:secretbox:{purpose}".encode()).derive(key.key)
     return AESGCM(derived)
 
 
-def seal(data_dir: str | Path, purpose: str, owner: str, plaintext: str) -> str:
+def _associated(purpose: str, owner: str) -> bytes:
+    return f"{purpose}\x00{owner}".encode()
+
+
+def seal(keyring: Keyring, purpose: str, owner: str, plaintext: str) -> str:
+    key = keyring.current()
     nonce = secrets.token_bytes(12)
-    sealed = _key(data_dir, purpose).encrypt(nonce, plaintext.encode(), owner.encode())
-    return _VERSION + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+    sealed = _aead(key, purpose).encrypt(nonce, plaintext.encode(), _associated(purpose, owner))
+    body = base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+    return f"{_FORMAT}:{key.version}:{body}"
 
 
-def open_sealed(data_dir: str | Path, purpose: str, owner: str, token: str) -> str:
+def open_sealed(keyring: Keyring, purpose: str, owner: str, token: str) -> str:
     """Raises ValueError for a value that is not ours, or was moved or altered."""
-    if not token.startswith(_VERSION):
+    fmt, _, rest = token.partition(":")
+    version, _, body = rest.partition(":")
+    if fmt != _FORMAT or not version.isdigit():
         raise ValueError("unknown sealed-secret format")
-    blob = base64.urlsafe_b64decode(token[len(_VERSION):])
-    from cryptography.exceptions import InvalidTag
-
     try:
-        return _key(data_dir, purpose).decrypt(blob[:12], blob[12:], owner.encode()).decode()
-    except InvalidTag as exc:
-        raise ValueError("the sealed secret does not open with this key and owner") from exc
+        blob = base64.urlsafe_b64decode(body)
+        key = keyring.get(int(version))
+        return _aead(key, purpose).decrypt(blob[:12], blob[12:],
+                                           _associated(purpose, owner)).decode()
+    except (InvalidTag, binascii.Error, KeyringError) as exc:
+        raise ValueError("the sealed secret does not open with this keyring and owner") from exc

@@ -26,6 +26,8 @@ from artifact.extensions import db
 from artifact.models import User
 from artifact.services import mfa, sign_in
 from artifact.services.errors import PermissionDenied, ValidationFailed
+from artifact.storage import store_for
+from artifact.storage.keyring import Keyring
 from artifact.web.access import require
 from artifact.web.errors import error_response, wants_json
 from artifact.web.forms import ActionForm
@@ -41,8 +43,8 @@ OPEN_ENDPOINTS = frozenset({"mfa.index", "mfa.start", "mfa.confirm", "auth.logou
                             "main.healthz", "auth.login", "mfa.challenge"})
 
 
-def _data_dir() -> str:
-    return str(current_app.config["DATA_DIR"])
+def _keyring() -> Keyring:
+    return store_for(current_app).keyring
 
 
 def qr_svg(uri: str) -> Markup:
@@ -80,7 +82,7 @@ def start() -> tuple[str, int]:
         return _page(400)
     try:
         secret, uri = mfa.begin_enrolment(db.session, current_actor(), current_user,
-                                          form.password.data or "", _data_dir())
+                                          form.password.data or "", _keyring())
     except PermissionDenied as error:
         flash(f"Not started: {error.message}.", "error")
         return _page(403)
@@ -97,7 +99,7 @@ def confirm() -> tuple[str, int]:
         return _page(400)
     try:
         codes = mfa.confirm_enrolment(db.session, current_actor(), current_user,
-                                      form.code.data or "", _data_dir())
+                                      form.code.data or "", _keyring())
     except ValidationFailed as error:
         flash(f"Not enabled: {error.message}.", "error")
         return _page(400)
@@ -163,7 +165,7 @@ def challenge() -> Any:
     if wait:
         return _throttled_page(form, wait, "mfa/challenge.html")
     if mfa.check_second_factor(db.session, current_actor(), user, form.code.data or "",
-                               _data_dir()):
+                               _keyring()):
         return finish_sign_in(user, session.get("mfa_next"))
     sign_in.register_failure(db.session, current_actor(), user.email, _backoff())
     db.session.commit()

@@ -20,6 +20,7 @@ def _events(action: str) -> list[AuditEvent]:
 
 
 def test_init_creates_the_keyring_once(app, runner) -> None:
+    store_for(app).keyring.path.unlink()  # the app fixture made one, as init does: start bare
     first = runner.invoke(args=["init"])
     assert first.exit_code == 0, first.output
     assert "keyring created" in first.output

@@ -7,12 +7,14 @@ import re
 import time
 
 import pyotp
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from artifact.extensions import db
 from artifact.models import AuditEvent, MfaCredential, RecoveryCode, User
 from artifact.services import secretbox
+from artifact.storage import store_for
 from tests.conftest import MFA_SECRETS, PASSWORD, RECOVERY_CODES, post_form, sign_in
 
 
@@ -58,7 +60,7 @@ def test_enrolment_needs_the_password_and_stores_the_secret_sealed(app: Flask, c
     assert len(set(codes)) == 10
     cred = db.session.scalars(select(MfaCredential)).one()
     assert secret not in (cred.secret_ciphertext or "")
-    assert secretbox.open_sealed(app.config["DATA_DIR"], "mfa-totp", customer.id,
+    assert secretbox.open_sealed(store_for(app).keyring, "mfa-totp", customer.id,
                                  cred.secret_ciphertext) == secret
     stored = db.session.scalars(select(RecoveryCode.code_hash)).all()
     assert not set(codes) & set(stored)
@@ -69,13 +71,25 @@ def test_enrolment_needs_the_password_and_stores_the_secret_sealed(app: Flask, c
 
 
 def test_a_sealed_secret_does_not_open_for_another_user(app: Flask) -> None:
-    sealed = secretbox.seal(app.config["DATA_DIR"], "mfa-totp", "user-a", "JBSWY3DPEHPK3PXP")
-    try:
-        secretbox.open_sealed(app.config["DATA_DIR"], "mfa-totp", "user-b", sealed)
-    except ValueError:
-        pass
-    else:
-        raise AssertionError("a secret moved to another account opened")
+    keyring = store_for(app).keyring
+    sealed = secretbox.seal(keyring, "mfa-totp", "user-a", "JBSWY3DPEHPK3PXP")
+    with pytest.raises(ValueError, match="does not open"):
+        secretbox.open_sealed(keyring, "mfa-totp", "user-b", sealed)
+    with pytest.raises(ValueError, match="does not open"):
+        secretbox.open_sealed(keyring, "other-purpose", "user-a", sealed)
+    with pytest.raises(ValueError, match="does not open"):
+        secretbox.open_sealed(keyring, "mfa-totp", "user-a", sealed[:-4] + "AAAA")
+
+
+def test_sealed_secrets_survive_key_rotation(app: Flask) -> None:
+    keyring = store_for(app).keyring
+    old = secretbox.seal(keyring, "mfa-totp", "user-a", "JBSWY3DPEHPK3PXP")
+    keyring.rotate()
+    new = secretbox.seal(keyring, "mfa-totp", "user-a", "JBSWY3DPEHPK3PXP")
+    assert old.split(":")[1] == "1"
+    assert new.split(":")[1] == "2"
+    for sealed in (old, new):
+        assert secretbox.open_sealed(keyring, "mfa-totp", "user-a", sealed) == "JBSWY3DPEHPK3PXP"
 
 
 def _password_step(client, user: User):
