@@ -54,13 +54,14 @@ def _register_blueprints(app: Flask) -> None:
         auth,
         catalog,
         downloads,
+        evidence,
         frameworks,
         main,
     )
     from artifact.web.api import api
 
     for blueprint in (main.bp, auth.bp, account.bp, admin.bp, catalog.bp, agreements.bp,
-                      agreements_admin.bp, frameworks.bp, api):
+                      agreements_admin.bp, frameworks.bp, evidence.bp, api):
         app.register_blueprint(blueprint)
     downloads.init_app(app)
 

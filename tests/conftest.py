@@ -29,6 +29,7 @@ from artifact.services.audit import Actor
 pytest_plugins = [
     "tests.fixtures_agreements",
     "tests.fixtures_catalog",
+    "tests.fixtures_evidence",
     "tests.fixtures_frameworks",
 ]
 

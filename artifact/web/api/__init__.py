@@ -8,6 +8,7 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 
 from artifact.web.api import (  # noqa: E402,F401  (routes register on import)
     agreements,
+    evidence,
     frameworks,
     me,
     openapi,
