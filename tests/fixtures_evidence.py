@@ -126,15 +126,21 @@ def make_evidence(app: Flask, store: BlobStore, staff: User, reviewer: User
                 data: bytes | None = None, filename: str = "review.txt",
                 effective_date: date | None = None, expires_on: date | None = None,
                 state: str = "draft", by: User | None = None) -> Evidence:
+        # Evidence approved and expired since: approved while current, then time "passes"
+        # (the stored expiry moves into the past, as it would on a later day).
+        passed = state != "draft" and expires_on is not None and expires_on < today()
         values = {"title": title, "requirements": list(requirements),
                   "effective_date": effective_date or today() - timedelta(days=10),
-                  "expires_on": expires_on}
+                  "expires_on": None if passed else expires_on}
         item = evidence.create_evidence(db.session, by or staff, TEST_ACTOR, store, values,
                                         data or b"reviewed: alice, bob\n", filename)
         if state in ("in_review", "approved"):
             evidence.submit(db.session, by or staff, TEST_ACTOR, item.id)
         if state == "approved":
             evidence.approve(db.session, reviewer, TEST_ACTOR, item.id)
+        if passed:
+            item.expires_on = expires_on
+            db.session.commit()
         return item
 
     return factory
