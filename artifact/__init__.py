@@ -56,6 +56,7 @@ def _register_blueprints(app: Flask) -> None:
         auth,
         catalog,
         downloads,
+        evidence,
         frameworks,
         identity,
         main,
@@ -64,7 +65,7 @@ def _register_blueprints(app: Flask) -> None:
     from artifact.web.api import api
 
     for blueprint in (main.bp, auth.bp, account.bp, admin.bp, catalog.bp, agreements.bp,
-                      agreements_admin.bp, frameworks.bp, api, mfa.bp, identity.bp,
+                      agreements_admin.bp, frameworks.bp, evidence.bp, api, mfa.bp, identity.bp,
                       admin_audit.bp):
         app.register_blueprint(blueprint)
     downloads.init_app(app)

@@ -179,6 +179,11 @@ def load_config(
         "FRAMEWORK_IMPORT_MAX_BYTES": _int(environ, "FRAMEWORK_IMPORT_MAX_BYTES", 64 * 1024 * 1024),
         # The largest report file; requests past MAX_CONTENT_LENGTH are refused before this.
         "REPORT_MAX_BYTES": _int(environ, "MAX_REPORT_MB", 50) * 1024 * 1024,
+        # Evidence files: size, image pixels (decompression bombs), office zip containers.
+        "EVIDENCE_MAX_BYTES": _int(environ, "MAX_EVIDENCE_MB", 50) * 1024 * 1024,
+        "EVIDENCE_MAX_PIXELS": _int(environ, "EVIDENCE_MAX_PIXELS", 40_000_000),
+        "EVIDENCE_ZIP_MAX_ENTRIES": _int(environ, "EVIDENCE_ZIP_MAX_ENTRIES", 2000),
+        "EVIDENCE_ZIP_MAX_BYTES": _int(environ, "EVIDENCE_ZIP_MAX_MB", 100) * 1024 * 1024,
         # argon2id cost; the defaults are argon2-cffi's RFC 9106 "low memory" profile.
         "ARGON2_TIME_COST": _int(environ, "ARGON2_TIME_COST", 3),
         "ARGON2_MEMORY_COST": _int(environ, "ARGON2_MEMORY_KIB", 65536),

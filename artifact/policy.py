@@ -19,6 +19,7 @@ from sqlalchemy.orm import object_session
 from artifact.models import (
     Acceptance,
     ApiToken,
+    Evidence,
     Framework,
     Grant,
     Organization,
@@ -41,6 +42,7 @@ class Reason:
     NOT_VISIBLE = "not_visible"
     NOT_OWNER = "not_owner"
     NOT_ORG_ADMIN = "not_org_admin"
+    OWN_EVIDENCE = "uploader_cannot_approve"
 
 
 @dataclass(frozen=True)
@@ -114,14 +116,19 @@ _CATALOG_STAFF = frozenset(
     }
 )
 _CATALOG_ADMIN = frozenset({"report.purge_version", "keys.manage"})
+# Evidence exists only for staff and admins (auditors will get one engagement's evidence once
+# engagements exist); everyone else gets 404 on any of it.
+_EVIDENCE_STAFF = frozenset({"evidence.list", "evidence.view", "evidence.upload",
+                             "evidence.edit", "evidence.submit", "evidence.approve",
+                             "evidence.download", "coverage.freshness"})
 ROLE_GRANTS: dict[str, frozenset[str]] = {
     "anonymous": _CATALOG_ANYONE,
     Role.CUSTOMER: _SIGNED_IN | _CATALOG_SIGNED_IN | {"user.view", "token.revoke"},
     Role.AUDITOR: _SIGNED_IN | _CATALOG_SIGNED_IN | {"user.view", "token.revoke"},
-    Role.STAFF: _SIGNED_IN | _STAFF | _CATALOG_SIGNED_IN | _CATALOG_STAFF
+    Role.STAFF: _SIGNED_IN | _STAFF | _CATALOG_SIGNED_IN | _CATALOG_STAFF | _EVIDENCE_STAFF
     | {"user.view", "token.revoke"},
     Role.ADMIN: _SIGNED_IN | _STAFF | _ADMIN | _CATALOG_SIGNED_IN | _CATALOG_STAFF
-    | _CATALOG_ADMIN | {"user.view", "token.revoke"},
+    | _CATALOG_ADMIN | _EVIDENCE_STAFF | {"user.view", "token.revoke"},
 }
 ALL_ACTIONS = frozenset().union(*ROLE_GRANTS.values())
 
@@ -186,6 +193,18 @@ def _report_visible(user: Any, obj: Any) -> Decision:
     return _ALLOW if session.scalar(stmt) is not None else Decision(False, Reason.NOT_VISIBLE)
 
 
+def _evidence_approve(user: User, obj: Any) -> Decision:
+    """Four eyes: whoever uploaded the current version may not approve it."""
+    if obj is None:
+        return _ALLOW
+    if not isinstance(obj, Evidence):
+        return Decision(False, Reason.NOT_VISIBLE)
+    current = obj.current_version()
+    if current is not None and current.created_by_id == user.id:
+        return Decision(False, Reason.OWN_EVIDENCE)
+    return _ALLOW
+
+
 OBJECT_RULES: dict[str, Callable[[User, Any], Decision]] = {
     "user.view": _user_view,
     "token.revoke": _token_revoke,
@@ -194,6 +213,7 @@ OBJECT_RULES: dict[str, Callable[[User, Any], Decision]] = {
     "acceptance.certificate": _acceptance_certificate,
     "report.view": _report_visible,
     "report.download": _report_visible,
+    "evidence.approve": _evidence_approve,
 }
 
 
@@ -244,6 +264,8 @@ def visible(stmt: Select[Any], user: Any, entity: type) -> Select[Any]:
         return stmt.where(ApiToken.user_id == user.id)
     if entity is Acceptance:
         return _visible_acceptances(stmt, user)
+    if entity is Evidence:
+        return stmt if user.role in (Role.STAFF, Role.ADMIN) else stmt.where(false())
     if entity in (Framework, Requirement):
         return stmt  # every signed-in user may read framework and regulation trees
     raise TypeError(f"policy.visible knows no rule for {entity.__name__}")

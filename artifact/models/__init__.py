@@ -11,6 +11,12 @@ from artifact.models.catalog import (
     Report,
     ReportVersion,
 )
+from artifact.models.evidence import (
+    Evidence,
+    EvidenceApproval,
+    EvidenceLink,
+    EvidenceVersion,
+)
 from artifact.models.frameworks import Framework, Mapping, Requirement
 from artifact.models.identity import AccountToken, MfaCredential, RecoveryCode, SignInThrottle
 
@@ -21,3 +27,4 @@ __all__ = [
 ]
 __all__ += ["Acceptance", "Agreement", "AgreementVersion", "Termination"]
 __all__ += ["AccessRequest", "DownloadReceipt", "Grant", "Report", "ReportVersion"]
+__all__ += ["Evidence", "EvidenceApproval", "EvidenceLink", "EvidenceVersion"]

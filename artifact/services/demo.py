@@ -25,6 +25,7 @@ class DemoAccount:
 DEMO_ACCOUNTS = (
     DemoAccount("admin@artifact.test", "Ada Admin", "admin", "Artifact Demo Co"),
     DemoAccount("staff@artifact.test", "Sam Staff", "staff", "Artifact Demo Co"),
+    DemoAccount("reviewer@artifact.test", "Riley Reviewer", "staff", "Artifact Demo Co"),
     DemoAccount("auditor@ledger-audit.test", "Avery Auditor", "auditor", "Ledger & Co Auditors"),
     DemoAccount("alice@acme-health.test", "Alice Acme", "customer", "Acme Health", True),
     DemoAccount("bob@acme-health.test", "Bob Acme", "customer", "Acme Health"),
@@ -59,7 +60,8 @@ def seed(
 def _seed_catalog(db: DbSession, by: Any, actor: Actor) -> None:
     from flask import current_app
 
-    from artifact.services import demo_catalog
+    from artifact.services import demo_catalog, demo_evidence
     from artifact.storage import store_for
 
     demo_catalog.seed(db, by, actor, store_for(current_app))
+    demo_evidence.seed(db, by, actor, store_for(current_app))

@@ -38,3 +38,22 @@ def require(action: str) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+def require_hidden(action: str) -> Callable[[F], F]:
+    """Like ``require``, for things whose existence is hidden from those who may not use them
+    (evidence): any denial but 'sign in' answers 404."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            decision = policy.decide(current_user, action)
+            if not decision and decision.reason != policy.Reason.SIGN_IN:
+                raise NotFound("not found")
+            enforce(decision)
+            return view(*args, **kwargs)
+
+        wrapped.required_action = action  # type: ignore[attr-defined]
+        return wrapped  # type: ignore[return-value]
+
+    return decorator

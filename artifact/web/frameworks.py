@@ -6,8 +6,10 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from artifact.extensions import db
+from artifact.models.base import utcnow
+from artifact.models.evidence import STATE_LABELS
 from artifact.models.frameworks import FrameworkCategory
-from artifact.services import frameworks
+from artifact.services import evidence, frameworks
 from artifact.web.access import require
 
 bp = Blueprint("frameworks", __name__)
@@ -45,10 +47,13 @@ def regulations() -> str:
 @bp.get("/regulations/<key>")
 @require("framework.view")
 def regulation(key: str) -> str:
-    """Every article or section of a regulation, with the crosswalk mappings that exist."""
+    """Every article or section of a regulation, with the crosswalk mappings that exist and
+    what covers it (reports the caller may see; evidence for staff)."""
     framework = frameworks.get_framework(db.session, current_user, key=key)
     requirements = frameworks.requirements_of(db.session, current_user, framework)
+    coverage = evidence.framework_coverage(db.session, current_user, framework, utcnow().date())
     return render_template(
         "frameworks/regulation.html", framework=framework, requirements=requirements,
         mappings=frameworks.framework_mappings(db.session, current_user, framework),
+        coverage=coverage, covered=coverage.by_id(), labels=STATE_LABELS,
     )

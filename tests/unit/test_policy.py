@@ -12,6 +12,7 @@ from artifact.extensions import db
 from artifact.models import ApiToken, Organization, User
 from artifact.policy import OPERATOR, Reason, decide
 from tests.unit.test_policy_catalog import CATALOG_EXPECTED
+from tests.unit.test_policy_evidence import EVIDENCE_EXPECTED
 
 ROLES = ["customer", "auditor", "staff", "admin"]
 # action -> roles that hold it (with no object). Anything not listed is denied to everyone.
@@ -65,7 +66,8 @@ def test_role_matrix(role: str, action: str) -> None:
 
 def test_table_has_no_unexpected_grants() -> None:
     object_rules_only = {"user.view", "token.revoke", "agreement.bind_organization"}
-    assert set(EXPECTED) | set(CATALOG_EXPECTED) | object_rules_only == set(policy.ALL_ACTIONS)
+    assert set(EXPECTED) | set(CATALOG_EXPECTED) | set(EVIDENCE_EXPECTED) | object_rules_only \
+        == set(policy.ALL_ACTIONS)
 
 
 @pytest.mark.parametrize("action", sorted(EXPECTED))

@@ -9,6 +9,7 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 from artifact.web.api import (  # noqa: E402,F401  (routes register on import)
     agreements,
     audit,
+    evidence,
     frameworks,
     me,
     openapi,

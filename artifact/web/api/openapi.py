@@ -191,3 +191,13 @@ def _merge_catalog() -> None:
 
 
 _merge_catalog()
+
+
+def _merge_evidence() -> None:
+    from artifact.web.api import openapi_evidence
+
+    DOCUMENT["paths"].update(openapi_evidence.PATHS)
+    DOCUMENT["components"]["schemas"].update(openapi_evidence.SCHEMAS)
+
+
+_merge_evidence()

@@ -1,0 +1,93 @@
+"""Serving evidence: verified downloads (recorded in the trail) and the JSON shape."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from artifact.models import Evidence, EvidenceVersion
+from artifact.models.base import DbSession
+from artifact.services import audit
+from artifact.services.audit import Actor
+from artifact.services.errors import IntegrityFailure, NotFound
+from artifact.services.evidence.records import get_evidence
+from artifact.storage import BlobNotFound, BlobStore, IntegrityError
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    body: bytes
+    filename: str
+    content_type: str
+    version: int
+    sha256: str
+
+
+def find_version(evidence: Evidence, number: int | None) -> EvidenceVersion:
+    """The current version, or version ``number``. Raises NotFound."""
+    version = evidence.current_version() if number is None else next(
+        (v for v in evidence.versions if v.number == number), None)
+    if version is None:
+        raise NotFound("no such version")
+    return version
+
+
+def download(db: DbSession, by: Any, actor: Actor, store: BlobStore, evidence_id: str,
+             number: int | None = None) -> EvidenceFile:
+    """The stored bytes, checked against their SHA-256, as an audit event. Raises NotFound
+    (also when not visible), IntegrityFailure (after recording it)."""
+    evidence = get_evidence(db, by, evidence_id, "evidence.download")
+    version = find_version(evidence, number)
+    try:
+        data = store.read_bytes(version.blob_id)
+        if hashlib.sha256(data).hexdigest() != version.sha256:
+            raise IntegrityError("the plaintext does not match the recorded SHA-256")
+    except (IntegrityError, BlobNotFound) as error:
+        db.rollback()
+        audit.record(db, actor, "evidence.download", target_type="evidence",
+                     target_id=evidence.id, outcome="failure",
+                     details={"version": version.number, "error": "integrity",
+                              "reason": str(error)[:200]})
+        db.commit()
+        raise IntegrityFailure("the stored file failed its integrity check; nothing was "
+                               "served and the failure was recorded") from None
+    audit.record(db, actor, "evidence.download", target_type="evidence", target_id=evidence.id,
+                 details={"version": version.number, "sha256": version.sha256})
+    db.commit()
+    return EvidenceFile(body=data, filename=version.filename,
+                        content_type=version.content_type, version=version.number,
+                        sha256=version.sha256)
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def version_json(version: EvidenceVersion) -> dict[str, Any]:
+    return {"number": version.number, "sha256": version.sha256, "size": version.size,
+            "type": version.file_type, "content_type": version.content_type,
+            "filename": version.filename, "effective_date": _day(version.effective_date),
+            "expires_on": _day(version.expires_on),
+            "created_at": version.created_at.isoformat(),
+            "uploaded_by": version.created_by.email if version.created_by else None}
+
+
+def evidence_json(evidence: Evidence, today: date, *, full: bool = False) -> dict[str, Any]:
+    approval = evidence.approval()
+    current = evidence.current_version()
+    body: dict[str, Any] = {
+        "id": evidence.id, "title": evidence.title, "state": evidence.display_state(today),
+        "owner": evidence.owner.email, "effective_date": _day(evidence.effective_date),
+        "expires_on": _day(evidence.expires_on),
+        "current_version": current.number if current else None,
+        "requirements": sorted(link.requirement.name for link in evidence.links),
+        "approved": None if approval is None else {
+            "version": approval.version.number, "by": approval.approved_by.email,
+            "at": approval.approved_at.isoformat()},
+    }
+    if full:
+        body["description"] = evidence.description
+        body["versions"] = [version_json(v) for v in evidence.versions]
+    return body
