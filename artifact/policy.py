@@ -30,6 +30,7 @@ from artifact.models import (
 )
 from artifact.models.base import utcnow
 from artifact.models.catalog import State, Visibility
+from artifact.services.errors import NotFound, PermissionDenied, Unauthenticated
 
 
 class Reason:
@@ -236,6 +237,23 @@ def decide(user: Any, action: str, obj: Any = None) -> Decision:
         return Decision(False, Reason.NOT_VISIBLE if obj is not None else Reason.ROLE)
     rule = OBJECT_RULES.get(action)
     return rule(user, obj) if rule is not None else _ALLOW
+
+
+def enforce(decision: Decision) -> None:
+    """Raise the domain error a denial means: sign in (401), not found (404, for what the caller
+    may not know exists), or forbidden (403)."""
+    if decision:
+        return
+    if decision.reason == Reason.SIGN_IN:
+        raise Unauthenticated("sign in required")
+    if decision.hides_existence:
+        raise NotFound("not found")
+    raise PermissionDenied(f"not allowed: {decision.reason.replace('_', ' ')}")
+
+
+def require(user: Any, action: str, obj: Any = None) -> None:
+    """``decide`` and raise on a denial (see ``enforce``); what services call first."""
+    enforce(decide(user, action, obj))
 
 
 def visible(stmt: Select[Any], user: Any, entity: type) -> Select[Any]:

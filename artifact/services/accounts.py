@@ -42,14 +42,6 @@ def check_password_rules(password: str, user_inputs: list[str] | None = None) ->
         raise ValidationFailed(problem)
 
 
-def _require(by: Any, action: str, obj: Any = None) -> None:
-    decision = policy.decide(by, action, obj)
-    if not decision:
-        if decision.hides_existence:
-            raise NotFound("not found")
-        raise PermissionDenied(f"not allowed: {decision.reason}")
-
-
 def _clean_name(name: str, what: str) -> str:
     cleaned = " ".join((name or "").split())
     if not cleaned:
@@ -65,7 +57,7 @@ def find_organization(db: DbSession, name: str) -> Organization | None:
 
 def create_organization(db: DbSession, by: Any, actor: Actor, name: str) -> Organization:
     """Raises PermissionDenied, ValidationFailed, Conflict."""
-    _require(by, "organization.create")
+    policy.require(by, "organization.create")
     name = _clean_name(name, "organisation")
     if find_organization(db, name) is not None:
         raise Conflict(f"an organisation named {name!r} already exists")
@@ -93,7 +85,7 @@ def create_user(
 ) -> User:
     """Create an account. Raises PermissionDenied, ValidationFailed, Conflict; creates nothing
     when it raises."""
-    _require(by, "user.create")
+    policy.require(by, "user.create")
     if role not in {r.value for r in Role}:
         raise ValidationFailed(
             f"unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}"
@@ -144,7 +136,7 @@ def get_user(db: DbSession, by: Any, user_id: str) -> User:
 
 def set_role(db: DbSession, by: Any, actor: Actor, user: User, role: str) -> None:
     """Raises PermissionDenied, ValidationFailed."""
-    _require(by, "user.set_role", user)
+    policy.require(by, "user.set_role", user)
     if role not in {r.value for r in Role}:
         raise ValidationFailed(f"unknown role {role!r}")
     if getattr(by, "id", None) == user.id and role != user.role:
@@ -160,7 +152,7 @@ def set_role(db: DbSession, by: Any, actor: Actor, user: User, role: str) -> Non
 
 def set_disabled(db: DbSession, by: Any, actor: Actor, user: User, disabled: bool) -> None:
     """Disable (ending every session at once) or re-enable an account."""
-    _require(by, "user.disable", user)
+    policy.require(by, "user.disable", user)
     if getattr(by, "id", None) == user.id:
         raise ValidationFailed("you cannot disable your own account")
     user.disabled_at = utcnow() if disabled else None

@@ -16,7 +16,7 @@ from artifact.models import Acceptance, Agreement
 from artifact.models.base import DbSession, utcnow
 from artifact.pdf.certificate import render_certificate, utc
 from artifact.services import audit
-from artifact.services.agreements import _require, _subject_filter, get_agreement, text_sha256
+from artifact.services.agreements import _subject_filter, get_agreement, text_sha256
 from artifact.services.audit import Actor
 from artifact.services.errors import NotFound
 
@@ -30,7 +30,7 @@ CSV_COLUMNS = ("acceptance_id", "agreement", "version", "scope", "user_email", "
 def history(db: DbSession, by: Any, agreement_id: str | None = None) -> list[Acceptance]:
     """The caller's acceptances and their organisation's, newest first, terminated ones
     included (staff see everyone's in ``register``)."""
-    _require(by, "agreement.view")
+    policy.require(by, "agreement.view")
     stmt = policy.visible(select(Acceptance), by, Acceptance).where(_subject_filter(by))
     if agreement_id is not None:
         stmt = stmt.where(Acceptance.agreement_id == agreement_id)
@@ -48,7 +48,7 @@ def get_acceptance(db: DbSession, by: Any, acceptance_id: str, action: str) -> A
 
 def register(db: DbSession, by: Any, agreement_id: str) -> tuple[Agreement, list[Acceptance]]:
     """Every acceptance of an agreement, by version (newest first): for staff."""
-    _require(by, "acceptance.list_all")
+    policy.require(by, "acceptance.list_all")
     agreement = get_agreement(db, by, agreement_id)
     stmt = (select(Acceptance).where(Acceptance.agreement_id == agreement.id)
             .options(selectinload(Acceptance.termination), selectinload(Acceptance.user),

@@ -22,7 +22,6 @@ from artifact.services.audit import Actor
 from artifact.services.errors import (
     Conflict,
     NotFound,
-    PermissionDenied,
     TermsRequired,
     ValidationFailed,
 )
@@ -43,14 +42,6 @@ class TermsStatus:
 def text_sha256(text: str) -> str:
     """The hash recorded with an acceptance: SHA-256 of the UTF-8 text as stored and shown."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _require(by: Any, action: str, obj: Any = None) -> None:
-    decision = policy.decide(by, action, obj)
-    if not decision:
-        if decision.hides_existence:
-            raise NotFound("not found")
-        raise PermissionDenied(f"not allowed: {decision.reason}")
 
 
 def _clean_line(value: str, what: str, limit: int) -> str:
@@ -77,7 +68,7 @@ def clean_text(text: str) -> str:
 
 def get_agreement(db: DbSession, by: Any, agreement_id: str) -> Agreement:
     """Raises NotFound (also for callers who may not see agreements)."""
-    _require(by, "agreement.view")
+    policy.require(by, "agreement.view")
     agreement = db.get(Agreement, agreement_id) if agreement_id else None
     if agreement is None or not agreement.versions:
         raise NotFound("no such agreement")
@@ -85,7 +76,7 @@ def get_agreement(db: DbSession, by: Any, agreement_id: str) -> Agreement:
 
 
 def list_agreements(db: DbSession, by: Any) -> list[Agreement]:
-    _require(by, "agreement.view")
+    policy.require(by, "agreement.view")
     return list(db.scalars(select(Agreement).order_by(Agreement.title)))
 
 
@@ -93,7 +84,7 @@ def create_agreement(db: DbSession, by: Any, actor: Actor, *, title: str, kind: 
                      text: str) -> Agreement:
     """Create an agreement with its version 1. Raises PermissionDenied, ValidationFailed,
     Conflict."""
-    _require(by, "agreement.manage")
+    policy.require(by, "agreement.manage")
     title = _clean_line(title, "title", TITLE_MAX)
     if kind not in KINDS:
         raise ValidationFailed(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
@@ -124,7 +115,7 @@ def publish_version(db: DbSession, by: Any, actor: Actor, agreement_id: str,
                     text: str) -> AgreementVersion:
     """Publish a new current version; existing acceptances stay, but no longer satisfy the gate.
     Raises PermissionDenied, NotFound, ValidationFailed, Conflict."""
-    _require(by, "agreement.manage")
+    policy.require(by, "agreement.manage")
     agreement = get_agreement(db, by, agreement_id)
     text = clean_text(text)
     current = agreement.current

@@ -18,7 +18,6 @@ from artifact.services.agreements import (
     USER_AGENT_MAX,
     _active,
     _clean_line,
-    _require,
     get_agreement,
 )
 from artifact.services.audit import Actor
@@ -54,7 +53,7 @@ def accept(db: DbSession, by: Any, actor: Actor, agreement_id: str, *, version: 
     page) is the hash of the text the user was shown; it must match the current version's.
     Raises NotFound, PermissionDenied (organisation scope by a non org admin), ValidationFailed,
     Conflict (not the current version, or already accepted)."""
-    _require(by, "agreement.accept")
+    policy.require(by, "agreement.accept")
     agreement = get_agreement(db, by, agreement_id)
     _check_scope(db, by, actor, "agreement.accept", agreement.id, scope)
     number, current = _parse_version(version), agreement.current
@@ -105,7 +104,7 @@ def terminate(db: DbSession, by: Any, actor: Actor, agreement_id: str, *, scope:
     """End every active acceptance of the agreement in ``scope`` (the caller's own, or their
     organisation's), effective now, by adding termination records.
     Raises NotFound, PermissionDenied, ValidationFailed, Conflict (nothing active)."""
-    _require(by, "agreement.terminate")
+    policy.require(by, "agreement.terminate")
     agreement = get_agreement(db, by, agreement_id)
     _check_scope(db, by, actor, "agreement.terminate", agreement.id, scope)
     reason = " ".join((reason or "").split())[:REASON_MAX]
@@ -114,7 +113,7 @@ def terminate(db: DbSession, by: Any, actor: Actor, agreement_id: str, *, scope:
         raise Conflict("there is no active acceptance to terminate")
     now, ended = utcnow(), []
     for acceptance in active:
-        _require(by, "agreement.terminate", acceptance)
+        policy.require(by, "agreement.terminate", acceptance)
         termination = Termination(acceptance=acceptance, effective_at=now, recorded_at=now,
                                   terminated_by_id=by.id, reason=reason,
                                   ip_address=actor.ip_address)

@@ -19,7 +19,7 @@ from artifact.models import AuditCheckpoint, AuditEvent
 from artifact.models.base import DbSession
 from artifact.services import audit, audit_signing, audit_verifier
 from artifact.services.audit import Actor
-from artifact.services.errors import NotFound, PermissionDenied, ValidationFailed
+from artifact.services.errors import ValidationFailed
 
 CSV_COLUMNS = ("seq", "occurred_at", "actor_email", "actor_id", "ip_address", "session_ref",
                "action", "target_type", "target_id", "outcome", "details", "hash")
@@ -57,18 +57,10 @@ class EventFilter:
         return stmt
 
 
-def _require(by: Any, action: str) -> None:
-    decision = policy.decide(by, action)
-    if not decision:
-        if decision.hides_existence:
-            raise NotFound("not found")
-        raise PermissionDenied(f"not allowed: {decision.reason}")
-
-
 def list_events(db: DbSession, by: Any, flt: EventFilter, *, limit: int = 100,
                 offset: int = 0) -> tuple[list[AuditEvent], int]:
     """Newest first. Raises PermissionDenied, ValidationFailed."""
-    _require(by, "audit.view")
+    policy.require(by, "audit.view")
     if not 1 <= limit <= MAX_PAGE or offset < 0:
         raise ValidationFailed(f"limit must be 1 to {MAX_PAGE} and offset at least 0")
     total = db.scalar(flt.apply(select(func.count()).select_from(AuditEvent))) or 0
@@ -85,7 +77,7 @@ def csv_cell(value: Any) -> str:
 def export_csv(db: DbSession, by: Any, actor: Actor, flt: EventFilter) -> Iterator[str]:
     """CSV of the filtered trail (oldest first), safe to open in a spreadsheet; the export is
     itself an audit event. Raises PermissionDenied."""
-    _require(by, "audit.export")
+    policy.require(by, "audit.export")
     audit.record(db, actor, "audit.export_csv", details={"filter": _filter_json(flt)})
     db.commit()
     stmt = flt.apply(select(AuditEvent)).order_by(AuditEvent.seq).execution_options(
@@ -130,7 +122,7 @@ def _checkpoints(db: DbSession) -> list[dict[str, Any]]:
 def verify(db: DbSession, by: Any, data_dir: str | Path) -> audit_verifier.Result:
     """Walk the chain and the checkpoints with the key from the data directory.
     Raises PermissionDenied."""
-    _require(by, "audit.verify")
+    policy.require(by, "audit.verify")
     events = _stream_events(db)
     try:
         return audit_verifier.verify(events, _checkpoints(db),
@@ -141,7 +133,7 @@ def verify(db: DbSession, by: Any, data_dir: str | Path) -> audit_verifier.Resul
 
 def checkpoint(db: DbSession, by: Any, data_dir: str | Path) -> AuditCheckpoint | None:
     """Sign the head now (None when nothing is new). Raises PermissionDenied."""
-    _require(by, "audit.checkpoint")
+    policy.require(by, "audit.checkpoint")
     audit.lock_head(db)
     cp = audit_signing.sign_head(db, data_dir)
     db.commit()
@@ -153,7 +145,7 @@ def export(db: DbSession, by: Any, actor: Actor, data_dir: str | Path,
     """Write the trail, its checkpoints, the public key and the standalone verifier to
     ``directory`` (new or empty). Signs the head first, so the export has no unsigned tail.
     Returns the number of events. Raises PermissionDenied, ValidationFailed."""
-    _require(by, "audit.export")
+    policy.require(by, "audit.export")
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise ValidationFailed(f"{directory} exists and is not an empty directory")
     audit.record(db, actor, "audit.export", details={"directory": directory.name})

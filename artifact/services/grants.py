@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from artifact import policy
 from artifact.models import AccessRequest, Grant
 from artifact.models.base import DbSession, utcnow
 from artifact.models.catalog import Category, RequestState
@@ -15,7 +16,7 @@ from artifact.services.accounts import find_organization
 from artifact.services.accounts_lookup import user_by_email
 from artifact.services.audit import Actor
 from artifact.services.errors import Conflict, NotFound, ValidationFailed
-from artifact.services.reports import get_report, require
+from artifact.services.reports import get_report
 
 
 def parse_expiry(value: Any) -> datetime | None:
@@ -59,7 +60,7 @@ def create_grant(db: DbSession, by: Any, actor: Actor, *, report_id: str | None 
                  user_email: str | None = None, organization: str | None = None,
                  expires_at: Any = None) -> Grant:
     """Raises PermissionDenied, NotFound (report), ValidationFailed."""
-    require(by, "grant.create")
+    policy.require(by, "grant.create")
     scope = _scope(db, by, report_id, series, category)
     if bool(user_email) == bool(organization):
         raise ValidationFailed("name exactly one grantee: a user (e-mail) or an organisation")
@@ -91,7 +92,7 @@ def _record_grant(db: DbSession, actor: Actor, action: str, grant: Grant) -> Non
 
 
 def revoke_grant(db: DbSession, by: Any, actor: Actor, grant_id: str) -> Grant:
-    require(by, "grant.revoke")
+    policy.require(by, "grant.revoke")
     grant = db.get(Grant, grant_id)
     if grant is None or grant.revoked_at is not None:
         raise NotFound("no such grant")
@@ -102,7 +103,7 @@ def revoke_grant(db: DbSession, by: Any, actor: Actor, grant_id: str) -> Grant:
 
 
 def list_grants(db: DbSession, by: Any) -> list[Grant]:
-    require(by, "grant.list")
+    policy.require(by, "grant.list")
     return list(db.scalars(select(Grant).where(Grant.revoked_at.is_(None))
                            .order_by(Grant.created_at.desc())))
 
@@ -111,7 +112,7 @@ def request_access(db: DbSession, by: Any, actor: Actor, *, report_id: str | Non
                    series: str | None = None, category: str | None = None,
                    message: str = "") -> AccessRequest:
     """A customer asks for access; the same pending request is not filed twice."""
-    require(by, "access_request.create")
+    policy.require(by, "access_request.create")
     scope = _scope(db, by, report_id, series, category)
     message = (message or "").strip()
     if len(message) > 2000 or "\x00" in message:
@@ -133,7 +134,7 @@ def decide_request(db: DbSession, by: Any, actor: Actor, request_id: str, approv
                    expires_at: Any = None) -> AccessRequest:
     """Approve (a grant to the requester, optionally expiring) or deny. Raises NotFound,
     Conflict (already decided), ValidationFailed."""
-    require(by, "access_request.decide")
+    policy.require(by, "access_request.decide")
     request = db.get(AccessRequest, request_id)
     if request is None:
         raise NotFound("no such access request")
@@ -161,7 +162,7 @@ def decide_request(db: DbSession, by: Any, actor: Actor, request_id: str, approv
 
 def list_requests(db: DbSession, by: Any, state: str | None = RequestState.PENDING
                   ) -> list[AccessRequest]:
-    require(by, "access_request.list")
+    policy.require(by, "access_request.list")
     stmt = select(AccessRequest).order_by(AccessRequest.created_at)
     if state:
         stmt = stmt.where(AccessRequest.state == state)

@@ -8,20 +8,15 @@ from artifact import policy
 from artifact.models.base import DbSession
 from artifact.services import audit
 from artifact.services.audit import Actor
-from artifact.services.errors import Conflict, PermissionDenied, ValidationFailed
+from artifact.services.errors import Conflict, ValidationFailed
 from artifact.storage import BlobStore, KeyringError
 from artifact.storage.keyring import KeyVersion, parse_key_file
-
-
-def _require(by: Any, action: str) -> None:
-    if not policy.decide(by, action):
-        raise PermissionDenied("not allowed to manage keys")
 
 
 def ensure_keyring(db: DbSession, by: Any, actor: Actor, store: BlobStore) -> KeyVersion | None:
     """Create the keyring if it is missing; None when it exists. Raises Conflict when blobs exist
     without a keyring (a lost keyring must be restored, never silently replaced)."""
-    _require(by, "keys.manage")
+    policy.require(by, "keys.manage")
     if store.keyring.exists():
         return None
     if store.root.exists() and any(p.is_file() for p in store.root.rglob("*")):
@@ -34,7 +29,7 @@ def ensure_keyring(db: DbSession, by: Any, actor: Actor, store: BlobStore) -> Ke
 
 def rotate(db: DbSession, by: Any, actor: Actor, store: BlobStore) -> KeyVersion:
     """A new current key version; older versions keep decrypting. Raises ValidationFailed."""
-    _require(by, "keys.manage")
+    policy.require(by, "keys.manage")
     try:
         entry = store.keyring.rotate()
     except KeyringError as error:
@@ -45,7 +40,7 @@ def rotate(db: DbSession, by: Any, actor: Actor, store: BlobStore) -> KeyVersion
 
 def import_key(db: DbSession, by: Any, actor: Actor, store: BlobStore, raw: bytes) -> KeyVersion:
     """Bring your own 256-bit key; it becomes current. Raises ValidationFailed."""
-    _require(by, "keys.manage")
+    policy.require(by, "keys.manage")
     try:
         entry = store.keyring.import_key(parse_key_file(raw))
     except KeyringError as error:

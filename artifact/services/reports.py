@@ -21,7 +21,6 @@ from artifact.services.errors import (
     NotFound,
     PermissionDenied,
     TooLarge,
-    Unauthenticated,
     ValidationFailed,
 )
 from artifact.services.filenames import clean_filename
@@ -30,23 +29,12 @@ from artifact.storage import BlobStore
 TEXT_LIMITS = {"title": 200, "series": 80, "issuer": 200, "product": 200, "description": 10000}
 
 
-def require(by: Any, action: str, obj: Any = None) -> None:
-    decision = policy.decide(by, action, obj)
-    if decision:
-        return
-    if decision.hides_existence or obj is not None:
-        raise NotFound("not found")
-    if decision.reason == policy.Reason.SIGN_IN:
-        raise Unauthenticated("sign in required")
-    raise PermissionDenied(f"not allowed: {decision.reason}")
-
-
 def get_report(db: DbSession, by: Any, report_id: str, action: str = "report.view") -> Report:
     """The report if ``by`` may do ``action`` to it. Raises NotFound (also when not visible)."""
     report = db.get(Report, report_id) if isinstance(report_id, str) and report_id else None
     if report is None:
         raise NotFound("no such report")
-    require(by, "report.view", report)
+    policy.require(by, "report.view", report)
     if action != "report.view" and not policy.decide(by, action, report):
         raise PermissionDenied("you are not allowed to do this to this report")
     return report
@@ -128,7 +116,7 @@ def _choice(value: Any, name: str, allowed: type[Category] | type[Visibility] | 
 
 def create_report(db: DbSession, by: Any, actor: Actor, values: dict[str, Any]) -> Report:
     """A new report, draft and (unless said otherwise) restricted. Raises ValidationFailed."""
-    require(by, "report.create")
+    policy.require(by, "report.create")
     start, end = _date(values.get("period_start"), "period start"), \
         _date(values.get("period_end"), "period end")
     if start and end and end < start:

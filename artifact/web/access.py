@@ -9,20 +9,9 @@ from typing import Any, TypeVar
 from flask_login import current_user
 
 from artifact import policy
-from artifact.services.errors import NotFound, PermissionDenied, Unauthenticated
+from artifact.services.errors import NotFound
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def enforce(decision: policy.Decision) -> None:
-    """Turn a denial into the domain error the error handlers map to HTTP."""
-    if decision:
-        return
-    if decision.reason == policy.Reason.SIGN_IN:
-        raise Unauthenticated("sign in required")
-    if decision.hides_existence:
-        raise NotFound("not found")
-    raise PermissionDenied("you are not allowed to do this")
 
 
 def require(action: str) -> Callable[[F], F]:
@@ -31,7 +20,7 @@ def require(action: str) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            enforce(policy.decide(current_user, action))
+            policy.enforce(policy.decide(current_user, action))
             return view(*args, **kwargs)
 
         wrapped.required_action = action  # type: ignore[attr-defined]
@@ -50,7 +39,7 @@ def require_hidden(action: str) -> Callable[[F], F]:
             decision = policy.decide(current_user, action)
             if not decision and decision.reason != policy.Reason.SIGN_IN:
                 raise NotFound("not found")
-            enforce(decision)
+            policy.enforce(decision)
             return view(*args, **kwargs)
 
         wrapped.required_action = action  # type: ignore[attr-defined]
