@@ -44,6 +44,7 @@ def init_command() -> None:
     """Migrate the database to head (idempotent)."""
     from flask_migrate import upgrade
 
+    Path(current_app.config["DATA_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
     upgrade(revision="heads")
     click.echo(f"database ready: {_safe_url(current_app.config['SQLALCHEMY_DATABASE_URI'])}")
 
