@@ -5,6 +5,7 @@ every test here is skipped with a message saying how to enable them."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,12 +26,22 @@ SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 AXE_JS = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 
 
+# CI sets E2E_REQUIRED=1: there a missing browser or axe-core is a failure, not a skip.
+REQUIRED = os.environ.get("E2E_REQUIRED") == "1"
+
+
+def _unavailable(reason: str) -> None:
+    if REQUIRED:
+        pytest.fail(f"{reason}; E2E_REQUIRED=1 says they must run", pytrace=False)
+    pytest.skip(reason)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     here = Path(__file__).resolve().parent
     for item in items:
         if here in Path(str(item.path)).resolve().parents:
             item.add_marker(pytest.mark.e2e)
-            if not CHROMIUM.exists():
+            if not CHROMIUM.exists() and not REQUIRED:
                 item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
 
 
@@ -47,7 +58,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 def browser() -> Iterator[Any]:
     """Debian's chromium, headless, with a fresh profile (Playwright makes a temporary one)."""
     if not CHROMIUM.exists():
-        pytest.skip(SKIP_REASON)
+        _unavailable(SKIP_REASON)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -78,8 +89,8 @@ def axe_page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
     """A page whose context lets Playwright inject axe-core despite the site's CSP (which
     refuses inline scripts, as it should)."""
     if not AXE_JS.exists():
-        pytest.skip(f"accessibility tests skipped: {AXE_JS} is absent "
-                    "(`make test` installs it with npm; install Node.js and npm)")
+        _unavailable(f"accessibility tests skipped: {AXE_JS} is absent "
+                     "(`make test` installs it with npm; install Node.js and npm)")
     yield from _new_page(browser, live_server, bypass_csp=True)
 
 
