@@ -162,5 +162,8 @@ def _demo_password() -> str:
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_command, users_cli, tokens_cli, frameworks_cli, seed_demo_command):
+    from artifact.backup.cli import backup_command, restore_command
+
+    for command in (init_command, users_cli, tokens_cli, frameworks_cli, seed_demo_command,
+                    backup_command, restore_command):
         app.cli.add_command(command)

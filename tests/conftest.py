@@ -26,7 +26,7 @@ from artifact.policy import OPERATOR
 from artifact.services import accounts
 from artifact.services.audit import Actor
 
-pytest_plugins = ["tests.fixtures_agreements", "tests.fixtures_frameworks"]
+pytest_plugins = ["tests.fixtures_agreements", "tests.fixtures_frameworks", "tests.fixtures_backup"]
 
 PASSWORD = "correct horse battery staple"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
