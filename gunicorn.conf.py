@@ -20,9 +20,9 @@ keepalive = 5
 preload_app = True
 # No runtime control socket (gunicornc): nothing listens that the operator did not ask for.
 control_socket_disable = True
-# Restart workers now and then so a slow leak never grows unbounded.
-max_requests = 2000
-max_requests_jitter = 200
+# No periodic worker restarts (max_requests): each one stalls a worker's share of requests
+# (p99 went from 8 ms to 140 ms in bench/pages.py). If a leak ever shows, set
+# GUNICORN_CMD_ARGS="--max-requests 20000 --max-requests-jitter 2000".
 # Request line and header limits (gunicorn's defaults, stated).
 limit_request_line = 4094
 limit_request_fields = 100
