@@ -9,7 +9,7 @@ import tarfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from artifact.services.errors import ValidationFailed
@@ -102,6 +102,14 @@ def copy_hashing(source: IO[bytes], target: IO[bytes] | None, size: int) -> str:
         if target is not None:
             target.write(chunk)
         remaining -= len(chunk)
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
     return digest.hexdigest()
 
 

@@ -7,10 +7,13 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from artifact.backup.archive import BackupError
+from artifact.backup.archive import BackupError, file_sha256
 from artifact.backup.create import create_backup
 from artifact.backup.restore import restore_backup
 from artifact.config import PROJECT_ROOT
+from artifact.extensions import db
+from artifact.services import audit
+from artifact.services.audit import Actor
 
 
 @click.command("backup")
@@ -25,9 +28,17 @@ def backup_command(out: Path) -> None:
                                  current_app.config["SQLALCHEMY_DATABASE_URI"])
     except BackupError as error:
         raise click.ClickException(error.message) from error
+    digest = file_sha256(out)
+    # In the trail (after the snapshot, so not in this archive): who took a full copy, and
+    # the archive's SHA-256, which later tells whether an archive is the one taken.
+    audit.record(db.session, Actor(email="cli"), "backup.create", target_type="backup",
+                 details={"archive": out.name, "archive_sha256": digest,
+                          "database": manifest.database["kind"], "files": len(manifest.files)})
+    db.session.commit()
     revisions = ", ".join(manifest.database.get("alembic_revisions") or []) or "none"
     click.echo(f"backup written: {out} ({len(manifest.files)} files, "
                f"{manifest.database['kind']} database at revision(s) {revisions})")
+    click.echo(f"archive SHA-256: {digest} (recorded in the audit trail as backup.create)")
     click.echo("it holds the keys and documents: keep it secret (mode 0600)", err=True)
 
 

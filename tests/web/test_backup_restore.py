@@ -5,6 +5,7 @@ The deployment and its restored copy come from tests/fixtures_backup.py (``backu
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import stat
@@ -49,6 +50,18 @@ def test_archive_is_private_and_its_manifest_lists_every_file(backup_run: Backup
     assert "data/artifact.db" not in members  # the live file is never copied as such
     assert "data/upload.tmp" not in members  # transient
     assert {"python", "artifact", "alembic", "sqlalchemy"} <= set(manifest["versions"])
+
+
+def test_backup_is_an_audit_event_naming_the_archive_hash(backup_run: BackupRun) -> None:
+    digest = hashlib.sha256(backup_run.archive.read_bytes()).hexdigest()
+    assert f"archive SHA-256: {digest}" in backup_run.output
+    events = rows(backup_run.original, "SELECT actor_email, details FROM audit_event "
+                  "WHERE action = 'backup.create'")
+    assert len(events) == 1
+    assert events[0][0] == "cli"
+    details = json.loads(events[0][1])
+    assert details["archive_sha256"] == digest
+    assert details["database"] == "sqlite"
 
 
 def test_every_demo_user_signs_in_after_restore(restored: LiveServer) -> None:
