@@ -110,6 +110,21 @@ def screenshot(request: pytest.FixtureRequest) -> Callable[[Any, str], Path]:
 
 
 @pytest.fixture
+def download() -> Callable[[Any, Any], tuple[str, bytes]]:
+    """``download(page, locator)`` clicks a download link or button the way a person does and
+    returns (the file name the browser was offered, the bytes it saved)."""
+
+    def do(page: Any, locator: Any) -> tuple[str, bytes]:
+        with page.expect_download() as info:
+            locator.click()
+        saved = info.value
+        with open(saved.path(), "rb") as handle:
+            return saved.suggested_filename, handle.read()
+
+    return do
+
+
+@pytest.fixture
 def sign_in(live_server: LiveServer) -> Callable[[Any, str], None]:
     """``sign_in(page, "customer")`` signs in through the form as that demo role (admin,
     staff, auditor, org_admin, customer, other_customer) or a demo e-mail address."""

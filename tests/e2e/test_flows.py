@@ -4,10 +4,12 @@ Waits are on selectors and text, never on time."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from tests.live_server import LiveServer
 
@@ -40,7 +42,8 @@ def test_visitor_sees_the_front_page_and_signs_in(page: Any, live_server: LiveSe
 
 
 def test_customer_accepts_the_nda_and_opens_the_certificate(
-        page: Any, live_server: LiveServer, sign_in: SignIn, screenshot: Shot) -> None:
+        page: Any, live_server: LiveServer, sign_in: SignIn, screenshot: Shot,
+        download: Callable[[Any, Any], tuple[str, bytes]]) -> None:
     sign_in(page, "customer")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Agreements").click()
     page.get_by_role("heading", name="My agreements").wait_for()
@@ -67,12 +70,12 @@ def test_customer_accepts_the_nda_and_opens_the_certificate(
     assert response.status == 200
     assert response.headers["content-type"] == "application/pdf"
     assert response.body().startswith(b"%PDF-")
-    with page.expect_download() as download_info:
-        certificate.click()
-    download = download_info.value
-    assert download.suggested_filename.endswith(".pdf")
-    with open(download.path(), "rb") as handle:
-        assert handle.read(5) == b"%PDF-"
+    filename, pdf = download(page, certificate)
+    assert filename.endswith(".pdf")
+    assert pdf.startswith(b"%PDF-")
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Bob Acme" in text
+    assert "Mutual NDA" in text
 
 
 def test_signed_in_user_browses_frameworks_and_a_regulation(
