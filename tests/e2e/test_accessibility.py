@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -56,9 +57,12 @@ def test_no_serious_accessibility_violations(axe_page: Any, live_server: LiveSer
     response = axe_page.goto(path)
     assert response is not None
     assert response.status == 200, f"{path} answered {response.status}"
-    if link is not None:
+    if link is None:  # the page itself, not a gate or sign-in page it redirected to
+        assert urlsplit(axe_page.url).path == path, f"{path} led to {axe_page.url}"
+    else:
         axe_page.get_by_role("link", name=link).first.click()
         axe_page.wait_for_load_state()
+        assert urlsplit(axe_page.url).path != path, f"{link!r} on {path} led nowhere"
     axe_page.locator("main h1").first.wait_for()
     screenshot(axe_page, what.replace(" ", "-"))
     found = violations(axe_page)
