@@ -12,6 +12,12 @@ PORT ?= 5000
 # Debian packages: WeasyPrint's (pango ships with the image; harfbuzz-subset makes smaller
 # PDFs) and the sqlite3 shell (operations, and the audit-tampering acceptance test).
 SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-dejavu-core sqlite3
+# What `make bench` needs on top: the HTTP load generator of bench/pages.py.
+BENCH_PACKAGES := wrk
+# The browser tests drive Debian's chromium (never a downloaded browser); .ci/run installs it.
+CHROMIUM := /usr/bin/chromium
+E2E := tests/e2e
+AXE := $(E2E)/node_modules/axe-core/axe.min.js
 
 $(STAMP): pyproject.toml
 	@bash scripts/system-deps.sh $(SYSTEM_PACKAGES)
@@ -28,15 +34,32 @@ run: $(STAMP)
 	@echo "Artifact demo: open http://$(HOST):$(PORT)/login and sign in with an account above."
 	ARTIFACT_ENV=development $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+# axe-core for the accessibility tests, from the npm registry at the version package-lock.json pins.
+$(AXE): $(E2E)/package.json $(E2E)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  { npm ci --prefix $(E2E) --no-audit --no-fund --loglevel=error && touch $@; } \
+	    || echo "note: npm ci failed, so the accessibility tests will be skipped"; \
+	else echo "note: npm is absent, so the accessibility tests will be skipped (install Node.js and npm)"; fi
+
+test: $(STAMP) $(AXE)
+	@test -x $(CHROMIUM) || echo "note: the browser tests (tests/e2e) will be SKIPPED: $(CHROMIUM) is absent; enable them with: apt-get install chromium"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-e2e: $(STAMP) $(AXE)
+	@test -x $(CHROMIUM) || echo "note: the browser tests (tests/e2e) will be SKIPPED: $(CHROMIUM) is absent; enable them with: apt-get install chromium"
+	$(BIN)/python -m pytest -m e2e $(E2E) $(PYTEST_ARGS)
+
+# Production serving: gunicorn as gunicorn.conf.py says (ARTIFACT_BIND, ARTIFACT_WORKERS, ...).
+serve: $(STAMP)
+	$(BIN)/gunicorn -c gunicorn.conf.py app:app
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy artifact
 
 bench: $(STAMP)
+	@bash scripts/system-deps.sh $(BENCH_PACKAGES)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache $(E2E)/node_modules $(E2E)/screenshots

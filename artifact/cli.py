@@ -45,6 +45,7 @@ def init_command() -> None:
     """Migrate the database to head and create the keyring if missing (idempotent)."""
     from flask_migrate import upgrade
 
+    Path(current_app.config["DATA_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
     upgrade(revision="heads")
     click.echo(f"database ready: {_safe_url(current_app.config['SQLALCHEMY_DATABASE_URI'])}")
     domain_errors_exit_1(cli_catalog.ensure_keyring)()
@@ -163,9 +164,10 @@ def _demo_password() -> str:
 
 
 def init_app(app: Flask) -> None:
+    from artifact.backup.cli import backup_command, restore_command
     from artifact.cli_security import audit_cli, check_deploy_command
 
     for command in (init_command, users_cli, tokens_cli, frameworks_cli, seed_demo_command,
-                    audit_cli, check_deploy_command):
+                    audit_cli, check_deploy_command, backup_command, restore_command):
         app.cli.add_command(command)
     cli_catalog.init_app(app)

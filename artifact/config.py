@@ -196,3 +196,25 @@ def load_config(
         config.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST=1024, ARGON2_PARALLELISM=1)
     config.update(overrides)
     return config
+
+
+def serving_settings(environ: Mapping[str, str] | None = None,
+                     cpu_count: int | None = None) -> dict[str, Any]:
+    """gunicorn settings for ``make serve`` (read by gunicorn.conf.py).
+
+    ARTIFACT_BIND (default 127.0.0.1:8000: behind a reverse proxy on the same host),
+    ARTIFACT_WORKERS (default 2 x CPUs + 1, at most 12), ARTIFACT_WORKER_TIMEOUT seconds
+    (default 60; the proxy's read timeout should match), ARTIFACT_ACCESS_LOG (default ``-``,
+    standard output; a path writes a file; ``off`` disables it)."""
+    environ = os.environ if environ is None else environ
+    cpus = cpu_count or os.cpu_count() or 1
+    workers = _int(environ, "WORKERS", min(2 * cpus + 1, 12))
+    if workers < 1:
+        raise ConfigError(f"ARTIFACT_WORKERS must be at least 1, got {workers}")
+    access_log = _env(environ, "ACCESS_LOG", "-")
+    return {
+        "bind": _env(environ, "BIND", "127.0.0.1:8000"),
+        "workers": workers,
+        "timeout": _int(environ, "WORKER_TIMEOUT", 60),
+        "accesslog": None if access_log == "off" else access_log,
+    }

@@ -29,6 +29,7 @@ from artifact.storage import store_for
 
 pytest_plugins = [
     "tests.fixtures_agreements",
+    "tests.fixtures_backup",
     "tests.fixtures_catalog",
     "tests.fixtures_evidence",
     "tests.fixtures_frameworks",
