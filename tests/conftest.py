@@ -30,6 +30,7 @@ pytest_plugins = [
     "tests.fixtures_agreements",
     "tests.fixtures_catalog",
     "tests.fixtures_frameworks",
+    "tests.fixtures_search",
 ]
 
 PASSWORD = "correct horse battery staple"
