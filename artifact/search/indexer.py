@@ -122,9 +122,10 @@ def rebuild(app: Flask, db: DbSession) -> int:
     """Empty the index and load every record; returns the number of entries."""
     read_pages = pages_reader(app)
 
-    def entries() -> Iterator[Entry]:
-        for kind, record_id in list(all_ids(db)):
-            yield from ADAPTERS[kind][1](db, record_id, read_pages)
-            db.expunge_all()
+    def entries(fresh: Session) -> Iterator[Entry]:
+        for kind, record_id in list(all_ids(fresh)):
+            yield from ADAPTERS[kind][1](fresh, record_id, read_pages)
+            fresh.expunge_all()  # memory stays flat however large the catalog
 
-    return index_for(app).rebuild(entries())
+    with Session(bind=db.get_bind()) as fresh:
+        return index_for(app).rebuild(entries(fresh))
