@@ -38,6 +38,9 @@ def _register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     passwords.init_app(app)
     limiter.init_app(app)
+    from artifact.search import indexer
+
+    indexer.install()
 
 
 def _register_request_hooks(app: Flask) -> None:
@@ -61,12 +64,13 @@ def _register_blueprints(app: Flask) -> None:
         identity,
         main,
         mfa,
+        search,
     )
     from artifact.web.api import api
 
     for blueprint in (main.bp, auth.bp, account.bp, admin.bp, catalog.bp, agreements.bp,
                       agreements_admin.bp, frameworks.bp, evidence.bp, api, mfa.bp, identity.bp,
-                      admin_audit.bp):
+                      admin_audit.bp, search.bp):
         app.register_blueprint(blueprint)
     downloads.init_app(app)
 

@@ -171,3 +171,6 @@ def init_app(app: Flask) -> None:
                     audit_cli, check_deploy_command, backup_command, restore_command):
         app.cli.add_command(command)
     cli_catalog.init_app(app)
+    from artifact import cli_search
+
+    cli_search.init_app(app)

@@ -133,6 +133,18 @@ def _identity_settings(environ: Mapping[str, str], env: str) -> dict[str, Any]:
     }
 
 
+SEARCH_BACKENDS = ("whoosh", "tantivy")
+
+
+def _search_backend(environ: Mapping[str, str]) -> str:
+    """whoosh (embedded default) or tantivy (for large catalogs); the index is in DATA_DIR."""
+    name = (_env(environ, "SEARCH_BACKEND", "whoosh") or "whoosh").strip().lower()
+    if name not in SEARCH_BACKENDS:
+        raise ConfigError(f"ARTIFACT_SEARCH_BACKEND must be one of {', '.join(SEARCH_BACKENDS)}, "
+                          f"got {name!r}")
+    return name
+
+
 def load_config(
     overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
@@ -191,6 +203,7 @@ def load_config(
         "SESSION_TOUCH_SECONDS": 60,
     }
     config.update(_identity_settings(environ, env))
+    config["SEARCH_BACKEND"] = _search_backend(environ)
     if env == "testing":
         # Cheap hashes keep the suite fast; still argon2id.
         config.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST=1024, ARGON2_PARALLELISM=1)

@@ -18,7 +18,9 @@ PUBLIC = {"/", "/login", "/healthz", "/static/<path:filename>", "/api/v1/openapi
 PUBLIC_ROUTES = {("GET", "/catalog/"), ("GET", "/catalog/<report_id>"),
                  ("GET", "/catalog/<report_id>/download"), ("GET", "/api/v1/reports"),
                  ("GET", "/api/v1/reports/<report_id>"),
-                 ("GET", "/api/v1/reports/<report_id>/download")}
+                 ("GET", "/api/v1/reports/<report_id>/download"),
+                 # search too: visitors find public items (tests/web/test_search_policy.py)
+                 ("GET", "/search"), ("GET", "/api/v1/search")}
 
 
 def _concrete(rule: str) -> str:

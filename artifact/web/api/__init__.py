@@ -14,4 +14,5 @@ from artifact.web.api import (  # noqa: E402,F401  (routes register on import)
     me,
     openapi,
     reports,
+    search,
 )

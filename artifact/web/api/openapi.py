@@ -201,3 +201,13 @@ def _merge_evidence() -> None:
 
 
 _merge_evidence()
+
+
+def _merge_search() -> None:
+    from artifact.web.api import openapi_search
+
+    DOCUMENT["paths"].update(openapi_search.PATHS)
+    DOCUMENT["components"]["schemas"].update(openapi_search.SCHEMAS)
+
+
+_merge_search()

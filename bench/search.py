@@ -1,0 +1,248 @@
+"""Search benchmark: a synthetic compliance-like corpus (10,000 page entries by default) plus the
+real PDFs of ../shared/corpus/files, on each backend.
+
+Prints p50/p95 per query kind for: our API path (policy scope, facets, snippets, JSON), each raw
+backend (top 10 and total, no policy), and SQLite FTS5 as an outside reference on the same
+entries; then index build throughput and the time from uploading a 300-page PDF to finding its
+last page.
+
+    .venv/bin/python bench/search.py                 # about two minutes on 2 cores
+    .venv/bin/python bench/search.py --pages 100000  # the scale point
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pikepdf  # noqa: E402
+
+from artifact import create_app  # noqa: E402
+from artifact.extensions import db  # noqa: E402
+from artifact.models import Grant, Report, User  # noqa: E402
+from artifact.pdf.text import page_texts  # noqa: E402
+from artifact.policy import OPERATOR  # noqa: E402
+from artifact.search import BACKENDS, index_for  # noqa: E402
+from artifact.search.backend import Entry, Scope  # noqa: E402
+from artifact.search.query import parse  # noqa: E402
+from artifact.services import accounts, reports  # noqa: E402
+from artifact.services import search as search_service  # noqa: E402
+from artifact.services.audit import Actor  # noqa: E402
+from artifact.storage import store_for  # noqa: E402
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "files"
+PAGES_PER_REPORT = 100
+ROUNDS = 30
+ACTOR = Actor(email="bench")
+COMMON = [
+    "security", "control", "access", "policy", "system", "information", "management",
+    "risk", "audit", "monitoring", "organization", "data", "encryption", "incident",
+    "response", "review", "evidence", "assessment", "procedure", "network", "user",
+    "account", "privileged", "logging", "change", "vendor", "backup", "recovery",
+    "training", "physical", "availability", "confidentiality", "integrity",
+]
+FAMILIES = ["AC", "AU", "CM", "IA", "IR", "SC", "SI", "PE", "RA", "CA"]
+SERIES = ["SOC", "ISO", "PCI", "FEDRAMP", "HIPAA"]
+CATEGORIES = ["reports", "certifications", "regulations"]
+QUERIES = {  # kind -> (our syntax, SQLite FTS5 syntax)
+    "common word": ("security", "security"),
+    "rare word": ("quetzalcoatl", "quetzalcoatl"),
+    "3-word AND": ("access control policy", "access control policy"),
+    "phrase": ('"incident response"', '"incident response"'),
+    "prefix": ("encrypt*", "encrypt*"),
+    "filter": ("category:certifications audit", "audit"),
+    "control id": ("AC-2", '"ac 2"'),
+}
+
+
+def page_text(rng: random.Random, page: int) -> str:
+    words = rng.choices(COMMON, k=120)
+    for _ in range(4):
+        words.insert(rng.randrange(len(words)), f"{rng.choice(FAMILIES)}-{rng.randint(1, 25)}")
+    if rng.random() < 0.0005:
+        words.insert(rng.randrange(len(words)), "quetzalcoatl")
+    words += ["incident", "response"] if page % 3 == 0 else []
+    return " ".join(words).capitalize() + "."
+
+
+def corpus_pages() -> list[str]:
+    if not CORPUS.is_dir():
+        print(f"(no real PDFs: {CORPUS} is absent)")
+        return []
+    texts: list[str] = []
+    for path in sorted(CORPUS.rglob("*.pdf")):
+        try:
+            texts.extend(t for t in page_texts(path.read_bytes()) if t.strip())
+        except ValueError:
+            continue  # the malformed and encrypted samples
+    return texts
+
+
+def seed(pages: int) -> tuple[list[Report], dict[str, str]]:
+    """Reports in the database (a third restricted, granted to half of those), one customer."""
+    rng = random.Random(7)  # noqa: S311  (a reproducible corpus)
+    count = max(1, pages // PAGES_PER_REPORT) + 1
+    made = []
+    for number in range(count):
+        visibility = ("public", "customers", "restricted")[number % 3]
+        made.append(Report(title=f"Report {number} {rng.choice(SERIES)}", state="published",
+                           category=CATEGORIES[number % 3], series=SERIES[number % 5],
+                           visibility=visibility, frameworks=["SOC 2"], description=""))
+    db.session.add_all(made)
+    db.session.flush()
+    customer = accounts.create_user(db.session, OPERATOR, ACTOR, email="bench@example.test",
+                                    role="customer", password="bench correct horse staple 42",  # noqa: S106
+                                    organization="Bench",
+                                    create_organization_if_missing=True)
+    for report in made[2::6]:
+        db.session.add(Grant(report_id=report.id, organization_id=customer.organization_id))
+    db.session.commit()
+    return made, {"customer": customer.id}
+
+
+def entries(made: list[Report], pages: int, real: list[str]) -> Iterator[Entry]:
+    rng = random.Random(11)  # noqa: S311  (a reproducible corpus)
+    left = pages
+    for index, report in enumerate(made):
+        facets = {"category": (report.category,), "series": (report.series,),
+                  "framework": ("soc 2",), "year": ("2025",)}
+        yield Entry("report", report.id, report.title, report.title, **facets)  # type: ignore
+        batch = real if index == len(made) - 1 else [
+            page_text(rng, p) for p in range(min(PAGES_PER_REPORT, left))]
+        left -= 0 if index == len(made) - 1 else len(batch)
+        for page, text in enumerate(batch, start=1):
+            yield Entry("report", report.id, report.title, text, part="file", page=page,
+                        **facets)  # type: ignore[arg-type]
+
+
+def timed(action: Callable[[], object], rounds: int = ROUNDS) -> tuple[float, float]:
+    action()  # warm
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+
+
+def fts5(all_entries: list[Entry]) -> dict[str, tuple[float, float]]:
+    con = sqlite3.connect(":memory:")
+    con.execute("CREATE VIRTUAL TABLE f USING fts5(text, category UNINDEXED, "
+                "tokenize='unicode61')")
+    con.executemany("INSERT INTO f VALUES (?, ?)",
+                    ((e.text, e.category[0] if e.category else "") for e in all_entries))
+    con.commit()
+    out = {}
+    for kind, (_ours, theirs) in QUERIES.items():
+        where = "f MATCH ?" + (" AND category = 'certifications'" if kind == "filter" else "")
+
+        def run(where: str = where, theirs: str = theirs) -> None:
+            con.execute(f"SELECT rowid FROM f WHERE {where} ORDER BY rank LIMIT 10",  # noqa: S608
+                        (theirs,)).fetchall()
+            con.execute(f"SELECT count(*) FROM f WHERE {where}", (theirs,)).fetchone()  # noqa: S608
+
+        out[kind] = timed(run)
+    return out
+
+
+def big_pdf(pages: int = 300) -> bytes:
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica))
+    rng = random.Random(3)  # noqa: S311  (a reproducible corpus)
+    for number in range(1, pages + 1):
+        page = pdf.add_blank_page(page_size=(612, 792))
+        page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+        lines = [" ".join(rng.choices(COMMON, k=12)) for _ in range(40)]
+        if number == pages:
+            lines[-1] = "axolotlfinale last page"
+        ops = "".join(f"BT /F1 9 Tf 50 {760 - 18 * i} Td ({line}) Tj ET\n"
+                      for i, line in enumerate(lines))
+        page.obj.Contents = pdf.make_stream(ops.encode())
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def run_backend(name: str, pages: int, real: list[str], pdf: bytes) -> dict[str, object]:
+    work = Path(tempfile.mkdtemp(prefix=f"bench-search-{name}-"))
+    app = create_app({"ARTIFACT_ENV": "testing", "DATA_DIR": str(work),
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{work / 'bench.db'}",
+                      "SEARCH_BACKEND": name})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade(revision="heads")
+        store_for(app).keyring.create()
+        made, users = seed(pages)
+        all_entries = list(entries(made, pages, real))
+        index = index_for(app)
+        started = time.perf_counter()
+        index.rebuild(iter(all_entries))
+        build = time.perf_counter() - started
+        customer = db.session.get(User, users["customer"])
+        api, raw = {}, {}
+        for kind, (ours, _theirs) in QUERIES.items():
+            query = parse(ours)
+            raw[kind] = timed(lambda q=query: index.search(q, Scope(everything=True),
+                                                           facets=False))
+            api[kind] = timed(lambda text=ours: search_service.search(
+                db.session, customer, index, text).as_json())
+        ingest = ingest_time(app, pdf, made[0].id)
+        return {"entries": len(all_entries), "build": build, "api": api, "raw": raw,
+                "ingest": ingest, "fts_entries": all_entries}
+
+
+def ingest_time(app: object, pdf: bytes, report_id: str) -> float:
+    """Upload (store, commit, extract, index) until the last page is found."""
+    started = time.perf_counter()
+    reports.add_version(db.session, OPERATOR, ACTOR, store_for(app), report_id,  # type: ignore
+                        pdf, "big.pdf", 10**9)
+    found = search_service.search(db.session, OPERATOR, index_for(app), "axolotlfinale")  # type: ignore
+    elapsed = time.perf_counter() - started
+    assert [h.page for h in found.hits] == [300], found.hits
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=10_000)
+    parser.add_argument("--backends", default=",".join(BACKENDS))
+    args = parser.parse_args()
+    real = corpus_pages()
+    pdf = big_pdf()
+    print(f"corpus: {args.pages} synthetic pages + {len(real)} pages of real PDFs; "
+          f"{ROUNDS} rounds per query, times in ms (p50 / p95)")
+    results = {name: run_backend(name, args.pages, real, pdf)
+               for name in args.backends.split(",")}
+    reference = fts5(next(iter(results.values()))["fts_entries"])  # type: ignore[arg-type]
+    names = list(results)
+    header = f"{'query kind':<14}" + "".join(f"{'api ' + n:>18}{'raw ' + n:>18}" for n in names)
+    print(header + f"{'sqlite fts5':>18}")
+    for kind in QUERIES:
+        row = f"{kind:<14}"
+        for name in names:
+            for part in ("api", "raw"):
+                p50, p95 = results[name][part][kind]  # type: ignore[index]
+                row += f"{p50:>10.1f} /{p95:>6.1f}"
+        print(row + f"{reference[kind][0]:>10.1f} /{reference[kind][1]:>6.1f}")
+    for name in names:
+        r = results[name]
+        print(f"{name}: built {r['entries']} entries in {r['build']:.1f} s "
+              f"({r['entries'] / r['build']:.0f} entries/s); "  # type: ignore[operator]
+              f"300-page PDF upload to searchable: {r['ingest']:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

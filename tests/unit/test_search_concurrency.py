@@ -1,0 +1,93 @@
+"""The index under several writing processes, after crashes, and across segment merges."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from artifact.search import BACKENDS, open_backend
+from artifact.search.backend import Entry, Scope
+from artifact.search.locking import writer_lock
+from artifact.search.query import parse
+
+EVERYTHING = Scope(everything=True)
+WORKERS, COMMITS = 4, 12
+
+
+def _entry(worker: int, number: int) -> Entry:
+    return Entry("report", f"w{worker}n{number}", "t", f"shared words token{worker}x{number}")
+
+
+def _write_many(name: str, directory: str, worker: int) -> None:
+    backend = open_backend(name, Path(directory))
+    for number in range(COMMITS):
+        entry = _entry(worker, number)
+        backend.replace([entry.parent], [entry])
+    backend.close()
+
+
+def _crash_while_writing(name: str, directory: str) -> None:
+    backend = open_backend(name, Path(directory))
+    with writer_lock(Path(directory)):
+        writer = (backend._ix.writer() if name == "whoosh"  # type: ignore[attr-defined]
+                  else backend._writer())  # type: ignore[attr-defined]
+        writer.add_document  # noqa: B018  (the writer and both locks are held here)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _run(target: object, *args: object) -> list[int | None]:
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=target, args=a) for a in args]  # type: ignore[arg-type]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(120)
+    return [process.exitcode for process in processes]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", BACKENDS)
+def test_concurrent_writers_lose_no_update(tmp_path: Path, name: str) -> None:
+    exits = _run(_write_many, *[(name, str(tmp_path), worker) for worker in range(WORKERS)])
+    assert exits == [0] * WORKERS
+    backend = open_backend(name, tmp_path)
+    assert backend.count() == WORKERS * COMMITS
+    found = backend.search(parse("shared"), EVERYTHING, limit=100, facets=False)
+    assert found.total == WORKERS * COMMITS
+    assert len({hit.id for hit in found.hits}) == WORKERS * COMMITS
+    for worker in range(WORKERS):
+        for number in range(COMMITS):
+            hits = backend.search(parse(f"token{worker}x{number}"), EVERYTHING).hits
+            assert [h.id for h in hits] == [f"w{worker}n{number}"]
+    backend.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", BACKENDS)
+def test_a_crashed_writer_leaves_no_lock_behind(tmp_path: Path, name: str) -> None:
+    open_backend(name, tmp_path).close()
+    assert _run(_crash_while_writing, (name, str(tmp_path))) == [-signal.SIGKILL]
+    backend = open_backend(name, tmp_path)
+    entry = _entry(0, 0)
+    backend.replace([entry.parent], [entry])
+    assert backend.search(parse("token0x0"), EVERYTHING).total == 1
+    backend.close()
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_no_duplicates_after_many_commits_and_merges(tmp_path: Path, name: str) -> None:
+    backend = open_backend(name, tmp_path)
+    for round_ in range(30):
+        entries = [Entry("report", f"r{i}", "t", f"stable round{round_}") for i in range(5)]
+        backend.replace([e.parent for e in entries], entries)
+        found = backend.search(parse("stable"), EVERYTHING, limit=50)  # a searcher per round
+        assert sorted(h.id for h in found.hits) == [f"r{i}" for i in range(5)]
+        assert found.total == 5
+        assert found.facets["type"] == {"report": 5}
+    assert backend.search(parse("round3"), EVERYTHING).total == 0
+    assert backend.search(parse("round29"), EVERYTHING).total == 5
+    backend.close()

@@ -1,0 +1,160 @@
+"""Search never shows what the policy hides: hits, totals, facets and snippets, on both
+backends, through every form of query."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from artifact.extensions import db
+from artifact.models import Agreement, Report, User
+from artifact.policy import OPERATOR
+from artifact.search import Backend
+from artifact.services import agreements_accept, grants, report_terms, reports
+from artifact.services.audit import Actor
+from tests.fixtures_catalog import make_pdf
+
+ACTOR = Actor(email="test")
+SECRET = "zanzibarquartz"  # appears only in the restricted report's file
+
+
+@pytest.fixture
+def restricted(make_report: Callable[..., Report], customer: User,
+               search_index: Backend) -> Report:
+    report = make_report("Acme Penetration Test", visibility="restricted", series="PENTEST",
+                         frameworks=["SOC 2"], period_start="2025-01-01",
+                         period_end="2025-12-31",
+                         pdf=make_pdf(pages=3, marker=f"{SECRET} finding"))
+    grants.create_grant(db.session, OPERATOR, ACTOR, report_id=report.id,
+                        organization="Acme Health")
+    return report
+
+
+@pytest.fixture
+def public(make_report: Callable[..., Report], search_index: Backend) -> Report:
+    return make_report("ISO 27001 Certificate", visibility="public", series="ISO",
+                       category="certifications", pdf=make_pdf(pages=2, marker="certified"))
+
+
+QUERIES = [{"q": SECRET}, {"q": f'"{SECRET} finding"'}, {"q": SECRET[:6] + "*"},
+           {"q": "Penetration"}, {"q": "series:pentest"}, {"q": "category:reports"},
+           {"q": 'framework:"SOC 2"'}, {"q": "year:2025"}, {"q": ""},
+           {"q": "", "series": "PENTEST"}, {"q": "type:report"}, {"q": "-nothing"}]
+
+
+@pytest.mark.parametrize("params", QUERIES, ids=[str(p) for p in QUERIES])
+def test_restricted_report_is_invisible_to_another_organisation(
+        restricted: Report, public: Report, hostile: User, customer: User,
+        search_api: Callable[..., Any], params: dict[str, str]) -> None:
+    status, body = search_api(hostile, **params)
+    assert status == 200
+    assert all(hit["id"] != restricted.id for hit in body["hits"])
+    text = repr(body)
+    for leak in (SECRET, "Penetration", "pentest", "soc 2", "2025"):
+        assert leak.lower() not in text.lower()
+    # Only the public certificate (its metadata and two pages) may be counted.
+    assert body["total"] <= 3
+    assert sum(body["facets"]["type"].values()) == body["total"]
+    assert "reports" not in body["facets"]["category"]
+    # The customer of the granted organisation finds it with the same query (the test can fail).
+    status, mine = search_api(customer, **params)
+    assert status == 200
+    assert mine["total"] > body["total"]
+
+
+def test_restricted_report_is_invisible_to_visitors(restricted: Report, public: Report,
+                                                    search_api: Callable[..., Any]) -> None:
+    for params in QUERIES:
+        _status, body = search_api(None, **params)
+        assert all(hit["id"] != restricted.id for hit in body["hits"]), params
+        assert "pentest" not in repr(body["facets"]).lower()
+
+
+def test_customer_sees_page_hits_with_highlighted_snippets(
+        restricted: Report, customer: User, search_api: Callable[..., Any]) -> None:
+    _status, body = search_api(customer, q=SECRET)
+    pages = sorted(hit["page"] for hit in body["hits"])
+    assert body["total"] == 3
+    assert pages == [1, 2, 3]
+    assert f"<mark>{SECRET}</mark>" in body["hits"][0]["snippet"]
+    assert body["facets"]["series"] == {"pentest": 3}
+
+
+@pytest.fixture
+def gated(make_report: Callable[..., Report], nda: Agreement, search_index: Backend) -> Report:
+    report = make_report("Bridge Assessment", visibility="customers",
+                         pdf=make_pdf(pages=2, marker="quokkavault inside"))
+    report_terms.set_terms(db.session, OPERATOR, ACTOR, report.id, nda.id)
+    return report
+
+
+def test_terms_gate_hides_file_snippets_until_accepted(
+        gated: Report, nda: Agreement, customer: User, search_api: Callable[..., Any]) -> None:
+    _status, body = search_api(customer, q="Bridge")
+    assert [(h["id"], h.get("page")) for h in body["hits"]] == [(gated.id, None)]
+    assert "quokkavault" not in repr(body)
+    _status, body = search_api(customer, q="quokkavault")
+    assert body["total"] == 0
+    assert body["hits"] == []
+    assert sum(body["facets"]["type"].values()) == 0
+
+    agreements_accept.accept(db.session, customer, ACTOR, nda.id, version=1,
+                             typed_name="Cathy Customer", scope="account")
+    _status, body = search_api(customer, q="quokkavault")
+    assert body["total"] == 2
+    assert {h["page"] for h in body["hits"]} == {1, 2}
+    assert "<mark>quokkavault</mark>" in body["hits"][0]["snippet"]
+
+
+def test_index_follows_retire_grants_and_new_versions(
+        restricted: Report, customer: User, search_api: Callable[..., Any]) -> None:
+    reports.add_version(db.session, OPERATOR, ACTOR, _store(), restricted.id,
+                        make_pdf(pages=1, marker="walrusledger"), "v2.pdf", 10**8)
+    _status, body = search_api(customer, q=SECRET)
+    assert body["total"] == 0  # the old version's pages are gone
+    _status, body = search_api(customer, q="walrusledger")
+    assert [h["page"] for h in body["hits"]] == [1]
+
+    grant = grants.list_grants(db.session, OPERATOR)[0]
+    grants.revoke_grant(db.session, OPERATOR, ACTOR, grant.id)
+    _status, body = search_api(customer, q="walrusledger")
+    assert body["total"] == 0
+    grants.create_grant(db.session, OPERATOR, ACTOR, series="PENTEST",
+                        organization="Acme Health")
+    assert search_api(customer, q="walrusledger")[1]["total"] == 1
+    reports.set_state(db.session, OPERATOR, ACTOR, restricted.id, "retired")
+    _status, body = search_api(customer, q="Penetration")
+    assert body["total"] == 0
+
+
+def _store() -> Any:
+    from flask import current_app
+
+    from artifact.storage import store_for
+
+    return store_for(current_app)
+
+
+def test_staff_find_drafts_that_customers_cannot(
+        make_report: Callable[..., Report], staff: User, customer: User,
+        search_api: Callable[..., Any], search_index: Backend) -> None:
+    draft = make_report("Draft Roadmap", visibility="public", state="draft",
+                        pdf=make_pdf(pages=1, marker="okapiplan"))
+    assert search_api(customer, q="okapiplan")[1]["total"] == 0
+    _status, body = search_api(staff, q="okapiplan")
+    assert [h["id"] for h in body["hits"]] == [draft.id]
+
+
+def test_snippets_escape_what_the_document_says(
+        make_report: Callable[..., Report], customer: User,
+        search_api: Callable[..., Any], search_index: Backend) -> None:
+    make_report("Escaping", visibility="public",
+                 description='<script>alert("x")</script> & lemurtext <b>bold</b>')
+    _status, body = search_api(customer, q="lemurtext")
+    snippet = body["hits"][0]["snippet"]
+    assert "<script>" not in snippet
+    assert "<b>" not in snippet
+    assert "&lt;script&gt;" in snippet
+    assert "<mark>lemurtext</mark>" in snippet

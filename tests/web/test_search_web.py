@@ -1,0 +1,79 @@
+"""The search page, the API's errors and the reindex command."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from artifact.models import Report, User
+from artifact.search import Backend
+from tests.fixtures_catalog import make_pdf
+
+MALFORMED = ['"unbalanced', "NOT NOT x", "category:", "q" * 10_000, "ctrl\x07char", "x\x00"]
+
+
+@pytest.mark.parametrize("q", MALFORMED, ids=range(len(MALFORMED)))
+def test_malformed_query_is_a_friendly_400_on_the_page(client: FlaskClient, q: str,
+                                                      search_index: Backend) -> None:
+    response = client.get("/search", query_string={"q": q})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'role="alert"' in page
+    assert "Traceback" not in page
+
+
+@pytest.mark.parametrize("q", MALFORMED, ids=range(len(MALFORMED)))
+def test_malformed_query_is_a_400_in_the_api(search_api: Callable[..., Any], customer: User,
+                                             q: str) -> None:
+    status, body = search_api(customer, q=q)
+    assert status == 400
+    assert body["error"]["code"] == "invalid"
+    assert body["error"]["message"]
+
+
+@pytest.mark.parametrize("params", [{"page": "x"}, {"page": "0"}, {"page": "101"},
+                                    {"series": "a\x01b"}, {"category": "c" * 300}])
+def test_bad_parameters_are_400(search_api: Callable[..., Any], params: dict[str, str]) -> None:
+    assert search_api(None, q="x", **params)[0] == 400
+
+
+def test_page_shows_facets_snippets_pages_and_paging(
+        make_report: Callable[..., Report], client: FlaskClient, search_index: Backend) -> None:
+    make_report("Quarterly <Scan>", visibility="public", series="SCAN",
+                pdf=make_pdf(pages=12, marker="vulnerability scan"))
+    page = client.get("/search", query_string={"q": "vulnerability"}).get_data(as_text=True)
+    assert "12 results, page 1 of 2." in page
+    assert "<mark>vulnerability</mark>" in page
+    assert "page 1</span>" in page
+    assert "Quarterly &lt;Scan&gt;" in page
+    assert 'href="/search?q=vulnerability&amp;series=scan"' in page
+    assert 'rel="next"' in page
+    second = client.get("/search", query_string={"q": "vulnerability", "page": 2})
+    assert "page 2 of 2" in second.get_data(as_text=True)
+    filtered = client.get("/search", query_string={"q": "vulnerability", "series": "nothing"})
+    assert "0 results." in filtered.get_data(as_text=True)
+
+
+def test_header_has_a_search_box(client: FlaskClient) -> None:
+    page = client.get("/").get_data(as_text=True)
+    assert 'role="search"' in page
+    assert 'action="/search"' in page
+
+
+def test_reindex_rebuilds_from_the_database(
+        app: Flask, make_report: Callable[..., Report], runner: Any, customer: User,
+        search_api: Callable[..., Any], search_index: Backend) -> None:
+    make_report("Rebuilt", visibility="public", pdf=make_pdf(pages=3, marker="capybara"))
+    app.extensions.pop("artifact_search").close()
+    shutil.rmtree(Path(app.config["DATA_DIR"]) / "search")
+    assert search_api(customer, q="capybara")[1]["total"] == 0
+    result = runner.invoke(args=["search", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert "indexed 4 entries" in result.output
+    assert search_api(customer, q="capybara")[1]["total"] == 3
