@@ -32,6 +32,7 @@ run: $(STAMP)
 	ARTIFACT_ENV=development $(BIN)/flask --app app seed-demo
 	@echo ""
 	@echo "Artifact demo: open http://$(HOST):$(PORT)/login and sign in with an account above."
+	@echo "Staff and admin accounts set up an authenticator app (TOTP) at their first sign-in."
 	ARTIFACT_ENV=development $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
 # axe-core for the accessibility tests, from the npm registry at the version package-lock.json pins.
