@@ -178,6 +178,10 @@ def load_config(
         "SESSION_COOKIE_NAME": "artifact_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # The cookie keeps the expiry set at sign-in (the absolute timeout) instead of being
+        # signed and sent again on every response; idle and absolute timeouts are enforced on
+        # the server (services/sessions.py), whatever the cookie says.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "SESSION_COOKIE_SECURE": not relaxed,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": not relaxed,
