@@ -172,10 +172,16 @@ def load_config(
         "SECRET_KEY": secret,
         "TESTING": env == "testing",
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A server connection can drop (restart, failover) and is checked before each use; a
+        # SQLite file cannot, so it skips that extra statement on every request.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not database_url.startswith("sqlite")},
         "SESSION_COOKIE_NAME": "artifact_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # The cookie keeps the expiry set at sign-in (the absolute timeout) instead of being
+        # signed and sent again on every response; idle and absolute timeouts are enforced on
+        # the server (services/sessions.py), whatever the cookie says.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "SESSION_COOKIE_SECURE": not relaxed,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": not relaxed,

@@ -36,4 +36,8 @@ def unmet_terms(db: DbSession, user: Any, found: Iterable[Report]) -> set[str]:
 
 
 def needs_terms(db: DbSession, user: Any, report: Report) -> bool:
-    return bool(report.terms_agreement_id) and bool(unmet_terms(db, user, [report]))
+    # Through the relationship, so the report holds the agreement (and its versions) for the
+    # page that shows them instead of the session loading them twice.
+    if report.terms_agreement is None:
+        return False
+    return bool(unmet_terms(db, user, [report]))

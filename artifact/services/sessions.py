@@ -6,7 +6,8 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import joinedload
 
 from artifact.extensions import passwords
 from artifact.models import User, UserSession
@@ -62,6 +63,13 @@ def start(
     return row, secret
 
 
+# One query for the session, its user and their organisation (every page needs all three),
+# built once.
+_BY_SECRET = (select(UserSession)
+              .options(joinedload(UserSession.user).joinedload(User.organization))
+              .where(UserSession.secret_hash == bindparam("secret_hash")))
+
+
 def resolve(
     db: DbSession,
     secret: str | None,
@@ -75,7 +83,7 @@ def resolve(
     if not secret:
         return None
     now = now or utcnow()
-    row = db.scalar(select(UserSession).where(UserSession.secret_hash == secret_hash(secret)))
+    row = db.scalar(_BY_SECRET, {"secret_hash": secret_hash(secret)})
     if row is None or row.ended_at is not None:
         return None
     if not row.user.is_active:

@@ -59,7 +59,9 @@ def index() -> str:
         "catalog/index.html", groups=groups, labels=CATEGORY_LABELS, filters=filters,
         total=len(found), today=utcnow().date(),
         series=sorted({r.series for r in found if r.series}),
-        request_form=AccessRequestForm(),
+        # Only customers see the request form (and pay for its CSRF token).
+        request_form=AccessRequestForm() if policy.decide(current_user, "access_request.create")
+        else None,
     )
 
 

@@ -51,9 +51,11 @@ def regulation(key: str) -> str:
     what covers it (reports the caller may see; evidence for staff)."""
     framework = frameworks.get_framework(db.session, current_user, key=key)
     requirements = frameworks.requirements_of(db.session, current_user, framework)
-    coverage = evidence.framework_coverage(db.session, current_user, framework, utcnow().date())
+    mappings = frameworks.framework_mappings(db.session, current_user, framework)
+    coverage = evidence.framework_coverage(db.session, current_user, framework, utcnow().date(),
+                                           requirements, mappings)
     return render_template(
         "frameworks/regulation.html", framework=framework, requirements=requirements,
-        mappings=frameworks.framework_mappings(db.session, current_user, framework),
-        coverage=coverage, covered=coverage.by_id(), labels=STATE_LABELS,
+        parents={r.parent_id for r in requirements if r.parent_id},
+        mappings=mappings, coverage=coverage, covered=coverage.by_id(), labels=STATE_LABELS,
     )

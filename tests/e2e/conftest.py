@@ -5,6 +5,7 @@ every test here is skipped with a message saying how to enable them."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -85,6 +86,12 @@ def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
 
 
 @pytest.fixture
+def other_page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
+    """A second person's page, in a browser context of its own (own cookies)."""
+    yield from _new_page(browser, live_server)
+
+
+@pytest.fixture
 def axe_page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
     """A page whose context lets Playwright inject axe-core despite the site's CSP (which
     refuses inline scripts, as it should)."""
@@ -122,6 +129,13 @@ def download() -> Callable[[Any, Any], tuple[str, bytes]]:
             return saved.suggested_filename, handle.read()
 
     return do
+
+
+def pdf_page_texts(pdf: bytes) -> list[str]:
+    """The extracted text of each page of a PDF."""
+    from pypdf import PdfReader
+
+    return [page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages]
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from artifact import policy
 from artifact.models import Evidence, EvidenceLink, Framework, Report, Requirement
 from artifact.models.base import DbSession
 from artifact.models.catalog import State
-from artifact.services.frameworks import framework_mappings, requirements_of
+from artifact.services.frameworks import MappedTo, framework_mappings, requirements_of
 
 EXPIRING_DAYS = 30
 STATUSES = ("covered", "expiring", "stale", "missing")
@@ -134,12 +134,16 @@ def _links_by_requirement(db: DbSession, requirement_ids: set[str]
     return found
 
 
-def framework_coverage(db: DbSession, by: Any, framework: Framework,
-                       today: date) -> FrameworkCoverage:
+def framework_coverage(db: DbSession, by: Any, framework: Framework, today: date,
+                       requirements: list[Requirement] | None = None,
+                       mappings: dict[str, list[MappedTo]] | None = None) -> FrameworkCoverage:
     """Coverage of every requirement of ``framework`` as ``by`` may see it: evidence only for
-    those who may list evidence (staff), reports filtered by the policy."""
-    requirements = requirements_of(db, by, framework)
-    mappings = framework_mappings(db, by, framework)
+    those who may list evidence (staff), reports filtered by the policy. A page that already
+    read the requirements and mappings (with ``by``) passes them in."""
+    if requirements is None:
+        requirements = requirements_of(db, by, framework)
+    if mappings is None:
+        mappings = framework_mappings(db, by, framework)
     show_evidence = bool(policy.decide(by, "evidence.list"))
     parents = {r.parent_id for r in requirements if r.parent_id}
     mapped_ids = {m.requirement_id for items in mappings.values() for m in items}
