@@ -4,6 +4,7 @@ same answers for known and unknown accounts."""
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 from flask import Flask
@@ -119,16 +120,19 @@ def test_limits_are_kept_in_redis(database_url: str, tmp_path) -> None:
     redis = pytest.importorskip("redis")
     url = os.environ.get("ARTIFACT_TEST_REDIS", "redis://127.0.0.1:6379/15")
     try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).flushdb()
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
     except redis.exceptions.ConnectionError:
         pytest.skip(f"no Redis at {url}")
+    # Our own key prefix instead of flushing a database other runs on this machine may share.
+    prefix = f"artifact-test-{uuid.uuid4().hex}"
     from tests.conftest import IsolatedClient
 
     clients = []
     for node in ("a", "b"):  # two app nodes, one Redis
         app = create_app({"ARTIFACT_ENV": "testing", "DATA_DIR": str(tmp_path / node),
                           "SQLALCHEMY_DATABASE_URI": database_url,
-                          "RATELIMIT_STORAGE_URI": url, "RATELIMIT_SIGN_IN": "2 per minute"})
+                          "RATELIMIT_STORAGE_URI": url, "RATELIMIT_SIGN_IN": "2 per minute",
+                          "RATELIMIT_KEY_PREFIX": prefix})
         app.test_client_class = IsolatedClient
         clients.append((app, app.test_client()))
     statuses = []
