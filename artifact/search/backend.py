@@ -37,6 +37,11 @@ class Entry:
     def key(self) -> str:
         return f"{self.parent}#{self.page}"
 
+    @property
+    def scope_terms(self) -> tuple[str, ...]:
+        """The terms a ``Scope`` names this entry by (see ``Scope.terms``)."""
+        return (f"all/{self.type}", f"{self.part}/{self.type}", f"{self.part}/{self.parent}")
+
     def facet_values(self, name: str) -> tuple[str, ...]:
         if name == "type":
             return (self.type,)
@@ -50,16 +55,27 @@ def parent_key(kind: str, record_id: str) -> str:
 
 @dataclass(frozen=True)
 class Scope:
-    """What the caller may see: whole types, report metadata, and files they may download now."""
+    """What the caller may see, computed from the policy for each search: whole kinds (their
+    metadata and files), kinds whose metadata only, single records' metadata, and the files
+    they may download now. An entry is in scope when any of these names it."""
 
     types: frozenset[str] = frozenset()
+    meta_types: frozenset[str] = frozenset()
     meta_parents: frozenset[str] = frozenset()
     file_parents: frozenset[str] = frozenset()
     everything: bool = False  # benchmarks of the raw backend only
 
     @property
     def nothing(self) -> bool:
-        return not (self.everything or self.types or self.meta_parents or self.file_parents)
+        return not (self.everything or self.types or self.meta_types or self.meta_parents
+                    or self.file_parents)
+
+    def terms(self) -> list[str]:
+        """The scope as terms an entry carries (``Entry.scope_terms``): one set-membership
+        filter for the backend, applied before anything is counted."""
+        return sorted([f"all/{t}" for t in self.types] + [f"meta/{t}" for t in self.meta_types]
+                      + [f"meta/{p}" for p in self.meta_parents]
+                      + [f"file/{p}" for p in self.file_parents])
 
 
 @dataclass(frozen=True)

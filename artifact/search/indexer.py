@@ -14,9 +14,18 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from artifact.models import Agreement, AgreementVersion, Report, ReportVersion, Requirement
+from artifact.models import (
+    Agreement,
+    AgreementVersion,
+    Evidence,
+    EvidenceLink,
+    EvidenceVersion,
+    Report,
+    ReportVersion,
+    Requirement,
+)
 from artifact.models.base import DbSession
-from artifact.pdf.text import page_texts
+from artifact.pdf.text import MAX_PAGE_CHARS, page_texts
 from artifact.search import index_for
 from artifact.search.backend import Entry, parent_key
 from artifact.search.documents import ADAPTERS, all_ids
@@ -27,6 +36,10 @@ PENDING = "artifact_search_pending"
 # rewritten): visibility is decided at query time, so state and terms do not touch the pages.
 _META_ONLY = {"state", "terms_agreement_id", "visibility"}
 FULL, META = "full", "meta"
+# File types whose text is indexed (evidence: PDF pages, UTF-8 text and CSV; images and office
+# files by their metadata only), and how many page-sized pieces of a text file at most.
+TEXT_TYPES = frozenset({"csv", "text"})
+MAX_TEXT_PAGES = 100
 
 # What a changed object means for the index: (kind, record id, FULL or META), or None.
 Watch = Callable[[Any, bool], tuple[str, str, str] | None]
@@ -43,6 +56,13 @@ WATCHED: dict[type, Watch] = {
     Agreement: lambda obj, new: ("agreement", obj.id, FULL),
     AgreementVersion: lambda obj, new: ("agreement", obj.agreement_id, FULL),
     Requirement: lambda obj, new: ("requirement", obj.id, FULL),
+    # Evidence columns (title, description, owner, state, dates) are all metadata; a new
+    # version rewrites the file's pages, and so do links (every entry carries the framework
+    # facet).
+    Evidence: lambda obj, new: ("evidence", obj.id, META),
+    EvidenceVersion: lambda obj, new: ("evidence", obj.evidence_id, FULL),
+    EvidenceLink: lambda obj, new: ("evidence", obj.evidence_id, FULL)
+    if obj.evidence_id else None,
 }
 
 
@@ -82,20 +102,35 @@ def install() -> None:
         event.listen(Session, "after_rollback", _after_rollback)
 
 
-def pages_reader(app: Flask) -> Callable[[Report], list[str]]:
-    """The text of each page of a report's current version, read back from encrypted storage.
-    A file pdfium cannot read is indexed by its metadata only."""
+def file_pages(data: bytes, file_type: str) -> list[str]:
+    """The text of each page: PDF pages (pdfium), a UTF-8 text or CSV file cut into page-sized
+    pieces; nothing for other types. Raises ValueError for a PDF pdfium cannot read."""
+    if file_type == "pdf":
+        return page_texts(data)
+    if file_type in TEXT_TYPES:
+        text = " ".join(data.decode("utf-8", errors="replace").split())
+        return [text[i:i + MAX_PAGE_CHARS]
+                for i in range(0, min(len(text), MAX_PAGE_CHARS * MAX_TEXT_PAGES), MAX_PAGE_CHARS)]
+    return []
+
+
+def pages_reader(app: Flask) -> Callable[[Any], list[str]]:
+    """The text of each page of a version's file (a report's or an evidence item's), decrypted
+    from the blob store here, after the commit, and never kept. A file that cannot be read is
+    indexed by its metadata only."""
     store = store_for(app)
 
-    def read(report: Report) -> list[str]:
-        version = report.current_version()
+    def read(version: ReportVersion | EvidenceVersion | None) -> list[str]:
         if version is None:
             return []
+        file_type = getattr(version, "file_type", "pdf")  # reports are always PDF
+        if file_type != "pdf" and file_type not in TEXT_TYPES:
+            return []
         try:
-            return page_texts(store.read_bytes(version.blob_id))
+            return file_pages(store.read_bytes(version.blob_id), file_type)
         except ValueError:
-            app.logger.warning("no text extracted from report %s version %s", report.id,
-                               version.number)
+            app.logger.warning("no text extracted from %s version %s",
+                               type(version).__name__, version.id)
             return []
 
     return read

@@ -1,10 +1,15 @@
 """The tantivy backend (Rust, for large catalogs), through the ``tantivy`` Python bindings.
 
 Every search reloads the reader first, so it sees every commit made before it by any process;
-each writer is used for one commit and then dropped, releasing tantivy's own lock file."""
+each writer is used for one commit and then dropped, releasing tantivy's own lock file. The
+caller's scope is one term-set filter on the ``scope`` field (see ``Entry.scope_terms``), so
+tantivy counts and aggregates facets only inside it. An index written with an older schema is
+emptied on open (it is derived data): ``search reindex`` fills it again."""
 
 from __future__ import annotations
 
+import logging
+import shutil
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -14,10 +19,11 @@ import tantivy
 
 from artifact.search import query as q
 from artifact.search.backend import FACETS, Entry, Hit, ResultPage, Scope
-from artifact.search.locking import retry, writer_lock
+from artifact.search.locking import LOCK_NAME, retry, writer_lock
 
 FACET_SIZE = 100
 WRITER_HEAP = 32_000_000
+log = logging.getLogger(__name__)
 
 
 class WriterBusy(Exception):
@@ -28,6 +34,7 @@ def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     for name in ("key", "parent", "part"):
         builder.add_text_field(name, stored=True, tokenizer_name="raw")
+    builder.add_text_field("scope", stored=False, tokenizer_name="raw", index_option="basic")
     builder.add_unsigned_field("page", stored=True)
     builder.add_text_field("title", stored=True, tokenizer_name="raw", index_option="basic")
     builder.add_text_field("text", stored=True, tokenizer_name="default")
@@ -41,6 +48,8 @@ def _document(entry: Entry) -> tantivy.Document:
     doc.add_text("key", entry.key)
     doc.add_text("parent", entry.parent)
     doc.add_text("part", entry.part)
+    for term in entry.scope_terms:
+        doc.add_text("scope", term)
     doc.add_unsigned("page", entry.page)
     doc.add_text("title", entry.title)
     doc.add_text("text", entry.text)
@@ -58,8 +67,21 @@ class TantivyBackend:
         directory.mkdir(parents=True, exist_ok=True)
         self._schema = _schema()
         with writer_lock(directory):
-            self._index = tantivy.Index(self._schema, path=str(directory), reuse=True)
+            self._index = self._open(directory)
         self._lock = threading.Lock()
+
+    def _open(self, directory: Path) -> Any:
+        try:
+            return tantivy.Index(self._schema, path=str(directory), reuse=True)
+        except ValueError as error:
+            if "schema does not match" not in str(error):
+                raise
+        log.warning("the tantivy index in %s has an older schema: emptied; run `flask search "
+                    "reindex` to fill it again", directory)
+        for path in directory.iterdir():
+            if path.name != LOCK_NAME:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        return tantivy.Index(self._schema, path=str(directory), reuse=True)
 
     # -- writing ------------------------------------------------------------------------
     def _writer(self, heap: int = WRITER_HEAP) -> Any:
@@ -119,18 +141,9 @@ class TantivyBackend:
         return self._index.searcher()
 
     def _scope_query(self, scope: Scope) -> Any:
-        schema, should = self._schema, tantivy.Occur.Should
-        clauses = []
-        if scope.types:
-            clauses.append((should, tantivy.Query.term_set_query(
-                schema, "type", sorted(scope.types))))
-        for part, parents in (("meta", scope.meta_parents), ("file", scope.file_parents)):
-            if parents:
-                clauses.append((should, tantivy.Query.boolean_query([
-                    (tantivy.Occur.Must, tantivy.Query.term_query(schema, "part", part)),
-                    (tantivy.Occur.Must, tantivy.Query.term_set_query(
-                        schema, "parent", sorted(parents)))])))
-        return tantivy.Query.boolean_query(clauses)
+        """One set-membership filter, scored as a constant (it narrows, never ranks)."""
+        return tantivy.Query.const_score_query(
+            tantivy.Query.term_set_query(self._schema, "scope", scope.terms()), 0.0)
 
     def search(self, query: q.Query, scope: Scope, *, offset: int = 0, limit: int = 10,
                facets: bool = True) -> ResultPage:
@@ -142,12 +155,14 @@ class TantivyBackend:
                                                  (tantivy.Occur.Must, self._scope_query(scope))])
         with self._lock:
             searcher = self._searcher()
-            found = searcher.search(built, limit=limit, count=True, offset=offset)
+            # With facets, the total is the sum of the type facet (every entry has exactly one
+            # type), so the matches are walked once for counting, not twice.
+            found = searcher.search(built, limit=limit, count=not facets, offset=offset)
             hits = [self._hit(searcher.doc(address), score) for score, address in found.hits]
-            counts = self._facets(searcher, built) if facets and found.count else {}
-        if facets:
-            counts = {name: counts.get(name, {}) for name in FACETS}
-        return ResultPage(int(found.count or 0), hits, counts)
+            if not facets:
+                return ResultPage(int(found.count or 0), hits, {})
+            counts = self._facets(searcher, built)
+        return ResultPage(sum(counts["type"].values()), hits, counts)
 
     @staticmethod
     def _hit(doc: Any, score: float) -> Hit:

@@ -70,6 +70,8 @@ class _Snapshot:
         allowed: set[int] = set()
         for kind in scope.types:
             allowed |= self.docs("type", kind)
+        for kind in scope.meta_types:
+            allowed |= self.docs("type", kind) & self.docs("part", "meta")
         for part, parents in (("meta", scope.meta_parents), ("file", scope.file_parents)):
             part_docs = self.docs("part", part)
             for parent in parents:

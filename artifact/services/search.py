@@ -12,11 +12,11 @@ from markupsafe import Markup
 from sqlalchemy import Select, select
 
 from artifact import policy
-from artifact.models import Report, Requirement
+from artifact.models import Evidence, Report, Requirement
 from artifact.models.base import DbSession
 from artifact.search import indexer
 from artifact.search.backend import FACETS, Backend, Scope, parent_key
-from artifact.search.highlight import snippet
+from artifact.search.highlight import pattern, snippet
 from artifact.search.query import Filter, Query, QueryError, facet_value, parse
 from artifact.services import agreements, audit
 from artifact.services.audit import Actor
@@ -25,8 +25,8 @@ from artifact.services.errors import PermissionDenied, ValidationFailed
 PAGE_SIZE = 10
 MAX_PAGE = 100
 # Whole kinds of record and the action that lets a caller see every record of that kind.
-KIND_ACTIONS = {"agreement": "agreement.view", "requirement": "framework.view",
-                "evidence": "evidence.view"}
+# Reports and evidence are per record (policy.visible), below.
+KIND_ACTIONS = {"agreement": "agreement.view", "requirement": "framework.view"}
 
 
 @dataclass(frozen=True)
@@ -65,23 +65,64 @@ class SearchResults:
 
 
 def scope(db: DbSession, by: Any) -> Scope:
-    """What ``by`` may find: whole kinds their role sees, the reports ``policy.visible`` lists,
-    and among those the files they may download now (terms accepted)."""
-    kinds = frozenset(kind for kind, action in KIND_ACTIONS.items()
-                      if action in policy.ALL_ACTIONS and policy.decide(by, action))
+    """What ``by`` may find, from the policy, for this search only (nothing is cached across
+    searches, so a revoked grant or an accepted agreement counts at once): whole kinds their role
+    sees, the reports and evidence ``policy.visible`` lists (one SQL query), and among those the
+    files they may download now. Where ``visible`` filters nothing (staff) a whole kind is in
+    scope and only the agreements gating downloads are read (one query, plus the caller's
+    acceptances of those)."""
+    kinds = {kind for kind, action in KIND_ACTIONS.items() if policy.decide(by, action)}
+    reports = _report_scope(db, by, kinds)
+    evidence = _evidence_scope(db, by, kinds)
+    return Scope(types=frozenset(kinds), meta_types=reports[0] | evidence[0],
+                 meta_parents=reports[1] | evidence[1], file_parents=reports[2] | evidence[2])
+
+
+Parts = tuple[frozenset[str], frozenset[str], frozenset[str]]  # meta kinds, meta, files
+
+
+def _report_scope(db: DbSession, by: Any, kinds: set[str]) -> Parts:
+    """Reports: adds "report" to ``kinds`` when the caller sees and may download every one."""
+    may_download = bool(policy.decide(by, "report.download"))
     stmt: Select[Any] = select(Report.id, Report.terms_agreement_id)  # type: ignore[assignment]
-    rows: list[tuple[str, str | None]] = [
-        (row[0], row[1]) for row in db.execute(policy.visible(stmt, by, Report))]
-    unmet: set[str] = set()
-    if policy.decide(by, "report.download"):
-        for agreement_id in {terms for _id, terms in rows if terms}:
-            if not agreements.terms_status(db, by, agreement_id).satisfied:
-                unmet.add(agreement_id)
-        files = frozenset(parent_key("report", rid) for rid, terms in rows if terms not in unmet)
-    else:
-        files = frozenset()
-    return Scope(types=kinds, meta_parents=frozenset(parent_key("report", r) for r, _t in rows),
-                 file_parents=files)
+    filtered = policy.visible(stmt, by, Report)
+    if filtered is stmt:  # the policy filters nothing: every report's metadata
+        gates = db.scalars(select(Report.terms_agreement_id).distinct()
+                           .where(Report.terms_agreement_id.is_not(None))).all()
+        unmet = _unmet(db, by, gates) if may_download else set()
+        if may_download and not unmet:
+            kinds.add("report")
+            return frozenset(), frozenset(), frozenset()
+        rows = db.execute(stmt).all() if may_download else []
+        return (frozenset({"report"}), frozenset(),
+                frozenset(parent_key("report", r) for r, t in rows if t not in unmet))
+    rows = db.execute(filtered).all()
+    unmet = _unmet(db, by, {t for _r, t in rows if t}) if may_download else set()
+    files = (frozenset(parent_key("report", r) for r, t in rows if t not in unmet)
+             if may_download else frozenset())
+    return frozenset(), frozenset(parent_key("report", r) for r, _t in rows), files
+
+
+def _unmet(db: DbSession, by: Any, agreement_ids: Any) -> set[str]:
+    """The agreements among ``agreement_ids`` whose current version ``by`` has not accepted."""
+    return {a for a in agreement_ids if not agreements.terms_status(db, by, a).satisfied}
+
+
+def _evidence_scope(db: DbSession, by: Any, kinds: set[str]) -> Parts:
+    """Evidence (staff only today): every item when ``policy.visible`` filters nothing, else
+    the items it lists; files only with evidence.download."""
+    if not policy.decide(by, "evidence.view"):
+        return frozenset(), frozenset(), frozenset()
+    may_download = bool(policy.decide(by, "evidence.download"))
+    stmt: Select[Any] = select(Evidence.id)
+    filtered = policy.visible(stmt, by, Evidence)
+    if filtered is stmt:
+        if may_download:
+            kinds.add("evidence")
+            return frozenset(), frozenset(), frozenset()
+        return frozenset({"evidence"}), frozenset(), frozenset()
+    ids = frozenset(parent_key("evidence", i) for i in db.scalars(filtered))
+    return frozenset(), ids, ids if may_download else frozenset()
 
 
 def _filters(values: dict[str, Any]) -> tuple[Filter, ...]:
@@ -121,16 +162,29 @@ def search(db: DbSession, by: Any, index: Backend, text: str | None,
     number = _page(page)
     allowed = scope(db, by)
     found = index.search(query, allowed, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    frameworks = _framework_ids(db, [h.id for h in found.hits if h.type == "requirement"])
+    marks = pattern(query)
     hits = []
     for hit in found.hits:
         in_file = hit.part == "file"
-        if in_file and parent_key(hit.type, hit.id) not in allowed.file_parents:
+        if in_file and not _file_allowed(allowed, hit.type, hit.id):
             continue  # defence in depth: the scope already kept such entries out
-        requirement = db.get(Requirement, hit.id) if hit.type == "requirement" else None
-        hits.append(SearchHit(hit.type, hit.id, hit.title, snippet(hit.text, query),
-                              hit.page if in_file else None,
-                              requirement.framework_id if requirement is not None else None))
+        hits.append(SearchHit(hit.type, hit.id, hit.title, snippet(hit.text, query, marks),
+                              hit.page if in_file else None, frameworks.get(hit.id)))
     return SearchResults(text or "", query, found.total, number, hits, found.facets)
+
+
+def _file_allowed(allowed: Scope, kind: str, record_id: str) -> bool:
+    return kind in allowed.types or parent_key(kind, record_id) in allowed.file_parents
+
+
+def _framework_ids(db: DbSession, requirement_ids: list[str]) -> dict[str, str]:
+    """Where each requirement hit is shown (one query for the page of hits)."""
+    if not requirement_ids:
+        return {}
+    rows = db.execute(select(Requirement.id, Requirement.framework_id)
+                      .where(Requirement.id.in_(requirement_ids)))
+    return {row[0]: row[1] for row in rows}
 
 
 def reindex(db: DbSession, by: Any, actor: Actor, app: Any) -> int:

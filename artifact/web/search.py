@@ -28,6 +28,8 @@ def hit_url(hit: SearchHit) -> str:
         return url_for("catalog.detail", report_id=hit.id)
     if hit.type == "agreement":
         return url_for("agreements.show", agreement_id=hit.id)
+    if hit.type == "evidence":
+        return url_for("evidence.detail", evidence_id=hit.id)
     if hit.type == "requirement" and hit.framework_id:
         return url_for("frameworks.detail", framework_id=hit.framework_id)
     return url_for("search.index")

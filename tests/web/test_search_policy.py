@@ -108,6 +108,21 @@ def test_terms_gate_hides_file_snippets_until_accepted(
     assert "<mark>quokkavault</mark>" in body["hits"][0]["snippet"]
 
 
+def test_staff_too_see_file_snippets_only_after_accepting_terms(
+        gated: Report, public: Report, nda: Agreement, staff: User,
+        search_api: Callable[..., Any]) -> None:
+    """Staff see every report, but the terms gate is theirs too: whole-kind scope only once
+    nothing gates them."""
+    _status, body = search_api(staff, q="Bridge")
+    assert [(h["id"], h.get("page")) for h in body["hits"]] == [(gated.id, None)]
+    assert search_api(staff, q="quokkavault")[1]["total"] == 0
+    assert search_api(staff, q="certified")[1]["total"] == 2  # ungated pages still found
+    agreements_accept.accept(db.session, staff, ACTOR, nda.id, version=1,
+                             typed_name="Sam Staff", scope="account")
+    _status, body = search_api(staff, q="quokkavault")
+    assert {h["page"] for h in body["hits"]} == {1, 2}
+
+
 def test_index_follows_retire_grants_and_new_versions(
         restricted: Report, customer: User, search_api: Callable[..., Any]) -> None:
     reports.add_version(db.session, OPERATOR, ACTOR, _store(), restricted.id,
