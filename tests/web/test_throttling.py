@@ -43,7 +43,9 @@ def test_twenty_wrong_passwords_back_off_and_refuse_the_right_one(app: Flask, cl
             waits.append(int(response.headers["Retry-After"]))
     assert statuses[:5] == [401] * 5
     assert statuses[5:] == [429] * 15
-    assert waits == sorted(waits)
+    # The delay grows; Retry-After is rounded up from times taken a moment apart (the per-IP
+    # limiter's window runs on the real clock), so neighbours may differ by a second.
+    assert all(later >= earlier - 1 for earlier, later in zip(waits, waits[1:], strict=False))
     assert waits[-1] > waits[0] >= 1
     right = _attempt(client, customer.email, PASSWORD)
     assert right.status_code == 429
