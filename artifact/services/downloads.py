@@ -3,7 +3,6 @@ the stamped copy, the receipt and the audit event."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date
@@ -14,9 +13,9 @@ from artifact.models.base import DbSession, utcnow
 from artifact.pdf.stamp import CoverFacts, Recipient, issue_copy
 from artifact.services import agreements, audit
 from artifact.services.audit import Actor
-from artifact.services.errors import IntegrityFailure
+from artifact.services.integrity import read_verified
 from artifact.services.reports import find_version, get_report
-from artifact.storage import BlobNotFound, BlobStore, IntegrityError
+from artifact.storage import BlobStore
 
 DEFAULT_TERMS = (
     "This document is confidential. It is provided to you solely to evaluate the provider's "
@@ -79,20 +78,9 @@ def download(db: DbSession, by: Any, actor: Actor, store: BlobStore, report_id: 
 
 def _read_verified(db: DbSession, actor: Actor, store: BlobStore, report: Report,
                    version: ReportVersion, receipt: str) -> bytes:
-    try:
-        data = store.read_bytes(version.blob_id)
-        if hashlib.sha256(data).hexdigest() != version.sha256:
-            raise IntegrityError("the plaintext does not match the recorded SHA-256")
-    except (IntegrityError, BlobNotFound) as error:
-        db.rollback()
-        audit.record(db, actor, "report.download", target_type="report", target_id=report.id,
-                     outcome="failure",
-                     details={"version": version.number, "receipt": receipt,
-                              "error": "integrity", "reason": str(error)[:200]})
-        db.commit()
-        raise IntegrityFailure("the stored file failed its integrity check; nothing was "
-                               "served and the failure was recorded") from None
-    return data
+    return read_verified(db, actor, store, version.blob_id, version.sha256,
+                         action="report.download", target_type="report", target_id=report.id,
+                         details={"version": version.number, "receipt": receipt})
 
 
 def _cover_facts(report: Report, version: ReportVersion, terms: str) -> CoverFacts:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -11,9 +10,10 @@ from artifact.models import Evidence, EvidenceVersion
 from artifact.models.base import DbSession
 from artifact.services import audit
 from artifact.services.audit import Actor
-from artifact.services.errors import IntegrityFailure, NotFound
+from artifact.services.errors import NotFound
 from artifact.services.evidence.records import get_evidence
-from artifact.storage import BlobNotFound, BlobStore, IntegrityError
+from artifact.services.integrity import read_verified
+from artifact.storage import BlobStore
 
 
 @dataclass(frozen=True)
@@ -40,19 +40,9 @@ def download(db: DbSession, by: Any, actor: Actor, store: BlobStore, evidence_id
     (also when not visible), IntegrityFailure (after recording it)."""
     evidence = get_evidence(db, by, evidence_id, "evidence.download")
     version = find_version(evidence, number)
-    try:
-        data = store.read_bytes(version.blob_id)
-        if hashlib.sha256(data).hexdigest() != version.sha256:
-            raise IntegrityError("the plaintext does not match the recorded SHA-256")
-    except (IntegrityError, BlobNotFound) as error:
-        db.rollback()
-        audit.record(db, actor, "evidence.download", target_type="evidence",
-                     target_id=evidence.id, outcome="failure",
-                     details={"version": version.number, "error": "integrity",
-                              "reason": str(error)[:200]})
-        db.commit()
-        raise IntegrityFailure("the stored file failed its integrity check; nothing was "
-                               "served and the failure was recorded") from None
+    data = read_verified(db, actor, store, version.blob_id, version.sha256,
+                         action="evidence.download", target_type="evidence",
+                         target_id=evidence.id, details={"version": version.number})
     audit.record(db, actor, "evidence.download", target_type="evidence", target_id=evidence.id,
                  details={"version": version.number, "sha256": version.sha256})
     db.commit()
