@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from datetime import timedelta
 
 import pytest
@@ -216,3 +217,20 @@ def test_too_large_is_413_and_bad_fields_are_400(app, client, bearer, staff, sto
         assert words in response.get_json()["error"]["message"]
     assert blob_files(store) == []
     assert _count(Evidence) == 0
+
+
+def test_a_tampered_evidence_blob_is_never_served(client, store, staff, make_evidence,
+                                                  login_as) -> None:
+    item = make_evidence("Firewall review", data=b"rule 1: deny all\n", filename="fw.txt")
+    path = store.path_of(item.versions[-1].blob_id)
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    path.write_bytes(bytes(raw))
+    login_as(staff)
+    response = client.get(f"/api/v1/evidence/{item.id}/download")
+    assert response.status_code == 500
+    assert response.get_json()["error"]["code"] == "integrity_failed"
+    assert b"deny all" not in response.data
+    failure = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "evidence.download", AuditEvent.outcome == "failure")).one()
+    assert json.loads(failure.details)["error"] == "integrity"
