@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from artifact.web.api import api, openapi_agreements
+from artifact.web.api import (
+    api,
+    openapi_agreements,
+    openapi_catalog,
+    openapi_evidence,
+    openapi_search,
+)
+from artifact.web.api.openapi_parts import errors
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -18,15 +25,6 @@ ERROR_SCHEMA = {
     },
 }
 
-
-def _errors(*statuses: int) -> dict[str, Any]:
-    return {
-        str(status): {
-            "description": "error",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-        }
-        for status in statuses
-    }
 
 
 def _list_of(schema: str) -> dict[str, Any]:
@@ -65,7 +63,7 @@ FRAMEWORK_PATHS: dict[str, Any] = {
         "get": {
             "summary": "Frameworks and regulations (signed in)",
             "responses": {"200": {"description": "every framework",
-                                  "content": _list_of("Framework")}, **_errors(401)},
+                                  "content": _list_of("Framework")}, **errors(401)},
         }
     },
     "/frameworks/{framework_id}/requirements": {
@@ -75,7 +73,7 @@ FRAMEWORK_PATHS: dict[str, Any] = {
             "parameters": [{"name": "framework_id", "in": "path", "required": True,
                             "schema": {"type": "string"}}],
             "responses": {"200": {"description": "the requirements",
-                                  "content": _list_of("Requirement")}, **_errors(401, 404)},
+                                  "content": _list_of("Requirement")}, **errors(401, 404)},
         }
     },
 }
@@ -119,7 +117,7 @@ DOCUMENT: dict[str, Any] = {
                             "application/json": {"schema": {"$ref": "#/components/schemas/User"}}
                         },
                     },
-                    **_errors(401),
+                    **errors(401),
                 },
             }
         },
@@ -137,7 +135,7 @@ DOCUMENT: dict[str, Any] = {
                     "200": {"description": '{"items": [event...], "total": N}; each event has '
                             "seq, occurred_at, actor_id, actor_email, ip_address, session_ref, "
                             "action, target_type, target_id, outcome, details, prev_hash, hash"},
-                    **_errors(400, 401, 403),
+                    **errors(400, 401, 403),
                 },
             }
         },
@@ -158,7 +156,7 @@ DOCUMENT: dict[str, Any] = {
                             },
                         }}},
                     },
-                    **_errors(401, 403),
+                    **errors(401, 403),
                 },
             }
         },
@@ -173,8 +171,6 @@ DOCUMENT: dict[str, Any] = {
 }
 
 
-DOCUMENT["paths"].update(openapi_agreements.PATHS)
-DOCUMENT["components"]["schemas"].update(openapi_agreements.SCHEMAS)
 
 
 @api.get("/openapi.json")
@@ -183,31 +179,7 @@ def openapi_document() -> dict[str, Any]:
     return DOCUMENT
 
 
-def _merge_catalog() -> None:
-    from artifact.web.api import openapi_catalog
-
-    DOCUMENT["paths"].update(openapi_catalog.PATHS)
-    DOCUMENT["components"]["schemas"].update(openapi_catalog.SCHEMAS)
-
-
-_merge_catalog()
-
-
-def _merge_evidence() -> None:
-    from artifact.web.api import openapi_evidence
-
-    DOCUMENT["paths"].update(openapi_evidence.PATHS)
-    DOCUMENT["components"]["schemas"].update(openapi_evidence.SCHEMAS)
-
-
-_merge_evidence()
-
-
-def _merge_search() -> None:
-    from artifact.web.api import openapi_search
-
-    DOCUMENT["paths"].update(openapi_search.PATHS)
-    DOCUMENT["components"]["schemas"].update(openapi_search.SCHEMAS)
-
-
-_merge_search()
+# Each feature describes its own paths and schemas; the document is their union.
+for _part in (openapi_agreements, openapi_catalog, openapi_evidence, openapi_search):
+    DOCUMENT["paths"].update(_part.PATHS)
+    DOCUMENT["components"]["schemas"].update(_part.SCHEMAS)

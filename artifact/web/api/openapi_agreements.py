@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def _errors(*statuses: int) -> dict[str, Any]:
-    return {
-        str(status): {
-            "description": "error",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-        }
-        for status in statuses
-    }
+from artifact.web.api.openapi_parts import errors
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -56,7 +48,7 @@ PATHS: dict[str, Any] = {
         "get": {"summary": "Agreements with the current version and your acceptance",
                 "responses": {"200": _json({"type": "object", "properties": {
                     "items": {"type": "array", "items": _ref("Agreement")},
-                    "total": {"type": "integer"}}}, "agreements"), **_errors(401)}},
+                    "total": {"type": "integer"}}}, "agreements"), **errors(401)}},
         "post": {"summary": "Create an agreement with version 1 (admin)",
                  "requestBody": _body({"title": {"type": "string"},
                                        "kind": {"type": "string",
@@ -64,13 +56,13 @@ PATHS: dict[str, Any] = {
                                        "text": _TEXT}, ["title", "kind", "text"]),
                  "responses": {"201": _json({"type": "object", "properties": {
                      "id": {"type": "string"}, "current_version": {"type": "integer"}}},
-                     "created"), **_errors(400, 401, 403, 409)}},
+                     "created"), **errors(400, 401, 403, 409)}},
     },
     "/agreements/{agreement_id}": {
         "get": {"summary": "One agreement with the text of its current version",
                 "parameters": _ID,
                 "responses": {"200": _json(_ref("Agreement"), "the agreement"),
-                              **_errors(401, 404)}},
+                              **errors(401, 404)}},
     },
     "/agreements/{agreement_id}/versions": {
         "post": {"summary": "Publish a new version (admin); acceptance is needed again",
@@ -78,7 +70,7 @@ PATHS: dict[str, Any] = {
                  "responses": {"201": _json({"type": "object", "properties": {
                      "current_version": {"type": "integer"},
                      "text_sha256": {"type": "string"}}}, "published"),
-                     **_errors(400, 401, 403, 404, 409)}},
+                     **errors(400, 401, 403, 404, 409)}},
     },
     "/agreements/{agreement_id}/accept": {
         "post": {"summary": "Accept the current version (organization scope: org admins only)",
@@ -92,7 +84,7 @@ PATHS: dict[str, Any] = {
                  "responses": {"201": _json({"type": "object", "properties": {
                      "acceptance_id": {"type": "string"}, "text_sha256": {"type": "string"},
                      "version": {"type": "integer"}}}, "recorded"),
-                     **_errors(400, 401, 403, 404, 409)}},
+                     **errors(400, 401, 403, 404, 409)}},
     },
     "/agreements/{agreement_id}/terminate": {
         "post": {"summary": "Terminate your (or, as org admin, your organisation's) acceptance",
@@ -103,7 +95,7 @@ PATHS: dict[str, Any] = {
                      "terminated": {"type": "array", "items": {"type": "object", "properties": {
                          "acceptance_id": {"type": "string"},
                          "effective_at": {"type": "string", "format": "date-time"}}}}}},
-                     "terminated"), **_errors(400, 401, 403, 404, 409)}},
+                     "terminated"), **errors(400, 401, 403, 404, 409)}},
     },
     "/acceptances": {
         "get": {"summary": "Your and your organisation's acceptances (history)",
@@ -111,7 +103,7 @@ PATHS: dict[str, Any] = {
                                 "schema": {"type": "string"}}],
                 "responses": {"200": _json({"type": "object", "properties": {
                     "items": {"type": "array", "items": _ref("Acceptance")},
-                    "total": {"type": "integer"}}}, "history"), **_errors(401)}},
+                    "total": {"type": "integer"}}}, "history"), **errors(401)}},
     },
     "/acceptances/{acceptance_id}/certificate": {
         "get": {"summary": "The acceptance certificate PDF (acceptor and staff)",
@@ -119,6 +111,6 @@ PATHS: dict[str, Any] = {
                                 "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "PDF",
                                       "content": {"application/pdf": {}}},
-                              **_errors(401, 404)}},
+                              **errors(401, 404)}},
     },
 }

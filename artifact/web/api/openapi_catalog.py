@@ -4,19 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-
-
-def _errors(*statuses: int) -> dict[str, Any]:
-    return {str(s): {"description": "error", "content": _ERROR_REF} for s in statuses}
-
-
-def _ok(status: int, description: str, schema: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"description": description}
-    if schema:
-        ref = {"$ref": f"#/components/schemas/{schema}"}
-        body["content"] = {"application/json": {"schema": ref}}
-    return {str(status): body}
+from artifact.web.api.openapi_parts import errors, ok
 
 
 def _json_body(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
@@ -66,7 +54,7 @@ PATHS: dict[str, Any] = {
         "get": {"summary": "Reports visible to the caller", "security": [], "parameters": [
             {"name": n, "in": "query", "schema": _STR}
             for n in ("category", "series", "framework", "q")],
-            "responses": _ok(200, "visible reports", "ReportList")},
+            "responses": ok(200, "visible reports", "ReportList")},
         "post": {"summary": "Create a report (staff); it starts as a restricted draft",
                  "requestBody": _json_body({
                      "title": _STR, **{k: _SCOPE[k] for k in ("category",)}, "series": _STR,
@@ -78,28 +66,28 @@ PATHS: dict[str, Any] = {
                      "period_end": {"type": "string", "format": "date"},
                      "terms_agreement_id": _STR,
                      "description": _STR}, ["title", "category"]),
-                 "responses": {**_ok(201, "created", "Report"), **_errors(400, 401, 403)}},
+                 "responses": {**ok(201, "created", "Report"), **errors(400, 401, 403)}},
     },
     "/reports/{report_id}": {"get": {
         "summary": "One report and its versions", "security": [], "parameters": _ID,
-        "responses": {**_ok(200, "the report", "Report"), **_errors(404)}}},
+        "responses": {**ok(200, "the report", "Report"), **errors(404)}}},
     "/reports/{report_id}/versions": {"post": {
         "summary": "Upload the next version (multipart `file`, a PDF)", "parameters": _ID,
         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
             "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}},
         "responses": {"201": {"description": "stored: number, sha256, size"},
-                      **_errors(400, 401, 403, 404, 409, 413, 415, 422)}}},
+                      **errors(400, 401, 403, 404, 409, 413, 415, 422)}}},
     "/reports/{report_id}/state": {"post": {
         "summary": "Publish, mark outdated, retire, or return to draft (staff)",
         "parameters": _ID,
         "requestBody": _json_body({"state": {"type": "string", "enum": [
             "draft", "published", "outdated", "retired"]}}, ["state"]),
-        "responses": {**_ok(200, "the report", "Report"), **_errors(400, 401, 403, 404)}}},
+        "responses": {**ok(200, "the report", "Report"), **errors(400, 401, 403, 404)}}},
     "/reports/{report_id}/terms": {"post": {
         "summary": "Require acceptance of an agreement before downloads, or null for none (staff)",
         "parameters": _ID,
         "requestBody": _json_body({"terms_agreement_id": {"type": ["string", "null"]}}, []),
-        "responses": {**_ok(200, "the report", "Report"), **_errors(400, 401, 403, 404)}}},
+        "responses": {**ok(200, "the report", "Report"), **errors(400, 401, 403, 404)}}},
     "/reports/{report_id}/download": {"get": {
         "summary": "A stamped copy of the latest version (`?version=N` for another)",
         "security": [], "parameters": [*_ID, {"name": "version", "in": "query",
@@ -107,23 +95,23 @@ PATHS: dict[str, Any] = {
         "responses": {"200": {"description": "the PDF with a cover page and a watermark on "
                               "every page; header X-Artifact-Receipt",
                               "content": {"application/pdf": {}}},
-                      **_errors(404, 428, 500)}}},
+                      **errors(404, 428, 500)}}},
     "/grants": {"post": {
         "summary": "Grant a user or organisation a report, series or category (staff)",
         "requestBody": _json_body({**_SCOPE, "user": _STR, "organization": _STR,
                                    "expires_at": {"type": "string", "format": "date-time"}}),
-        "responses": {**_ok(201, "the grant", "Grant"), **_errors(400, 401, 403, 404)}}},
+        "responses": {**ok(201, "the grant", "Grant"), **errors(400, 401, 403, 404)}}},
     "/access-requests": {
         "get": {"summary": "Pending access requests (staff)",
-                "responses": {"200": {"description": "{items, total}"}, **_errors(401, 403)}},
+                "responses": {"200": {"description": "{items, total}"}, **errors(401, 403)}},
         "post": {"summary": "Request access to a report, series or category",
                  "requestBody": _json_body({**_SCOPE, "message": _STR}),
-                 "responses": {**_ok(201, "the request", "AccessRequest"),
-                               **_errors(400, 401, 404)}}},
+                 "responses": {**ok(201, "the request", "AccessRequest"),
+                               **errors(400, 401, 404)}}},
     "/access-requests/{request_id}/approve": {"post": {
         "summary": "Approve (staff), optionally with `expires_at`", "parameters": _REQ_ID,
-        "responses": {**_ok(200, "decided", "AccessRequest"), **_errors(401, 403, 404, 409)}}},
+        "responses": {**ok(200, "decided", "AccessRequest"), **errors(401, 403, 404, 409)}}},
     "/access-requests/{request_id}/deny": {"post": {
         "summary": "Deny (staff)", "parameters": _REQ_ID,
-        "responses": {**_ok(200, "decided", "AccessRequest"), **_errors(401, 403, 404, 409)}}},
+        "responses": {**ok(200, "decided", "AccessRequest"), **errors(401, 403, 404, 409)}}},
 }

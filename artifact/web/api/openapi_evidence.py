@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-_ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+from artifact.web.api.openapi_parts import errors, ok
+
 _STR = {"type": "string"}
 _DATE = {"type": ["string", "null"], "format": "date"}
 _ID = [{"name": "evidence_id", "in": "path", "required": True, "schema": _STR}]
@@ -12,14 +13,6 @@ _HIDDEN = "Staff only; to anyone else signed in every evidence route answers 404
 _STATES = ["draft", "in_review", "approved", "expired"]
 
 
-def _errors(*statuses: int) -> dict[str, Any]:
-    return {str(s): {"description": "error", "content": _ERROR_REF} for s in statuses}
-
-
-def _ok(status: int, description: str, schema: str) -> dict[str, Any]:
-    ref = {"$ref": f"#/components/schemas/{schema}"}
-    return {str(status): {"description": description,
-                          "content": {"application/json": {"schema": ref}}}}
 
 
 def _multipart(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
@@ -79,7 +72,7 @@ SCHEMAS: dict[str, Any] = {
 }
 
 _STATE_STEP = {"parameters": _ID, "responses": {
-    **_ok(200, "the evidence in its new state", "Evidence"), **_errors(401, 403, 404, 409)}}
+    **ok(200, "the evidence in its new state", "Evidence"), **errors(401, 403, 404, 409)}}
 
 PATHS: dict[str, Any] = {
     "/evidence": {
@@ -88,7 +81,7 @@ PATHS: dict[str, Any] = {
             {"name": "framework", "in": "query", "schema": _STR,
              "description": "framework key"},
             {"name": "owner", "in": "query", "schema": _STR, "description": "e-mail"}],
-            "responses": {**_ok(200, "evidence", "EvidenceList"), **_errors(401, 404)}},
+            "responses": {**ok(200, "evidence", "EvidenceList"), **errors(401, 404)}},
         "post": {"summary": "Upload evidence (staff); it starts as a draft",
                  "description": _HIDDEN,
                  "requestBody": _multipart({
@@ -100,13 +93,13 @@ PATHS: dict[str, Any] = {
                      "expires_on": {"type": "string", "format": "date"},
                      "requirements": _REQUIREMENTS},
                      ["file", "title", "effective_date"]),
-                 "responses": {**_ok(201, "created", "Evidence"),
-                               **_errors(400, 401, 404, 413, 415, 422)}},
+                 "responses": {**ok(201, "created", "Evidence"),
+                               **errors(400, 401, 404, 413, 415, 422)}},
     },
     "/evidence/{evidence_id}": {"get": {
         "summary": "One evidence item with its versions", "description": _HIDDEN,
-        "parameters": _ID, "responses": {**_ok(200, "the evidence", "Evidence"),
-                                         **_errors(401, 404)}}},
+        "parameters": _ID, "responses": {**ok(200, "the evidence", "Evidence"),
+                                         **errors(401, 404)}}},
     "/evidence/{evidence_id}/versions": {"post": {
         "summary": "Upload a new version (a new file); the evidence returns to draft",
         "description": _HIDDEN, "parameters": _ID,
@@ -115,14 +108,14 @@ PATHS: dict[str, Any] = {
                                    "expires_on": {"type": "string", "format": "date"}},
                                   ["file"]),
         "responses": {"201": {"description": "number, sha256, size, type, filename"},
-                      **_errors(400, 401, 404, 409, 413, 415, 422)}}},
+                      **errors(400, 401, 404, 409, 413, 415, 422)}}},
     "/evidence/{evidence_id}/requirements": {"post": {
         "summary": "Replace the linked requirements", "description": _HIDDEN,
         "parameters": _ID,
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["requirements"],
             "properties": {"requirements": _REQUIREMENTS}}}}},
-        "responses": {**_ok(200, "the evidence", "Evidence"), **_errors(400, 401, 404)}}},
+        "responses": {**ok(200, "the evidence", "Evidence"), **errors(400, 401, 404)}}},
     "/evidence/{evidence_id}/submit": {"post": {
         "summary": "Draft -> in review", **_STATE_STEP}},
     "/evidence/{evidence_id}/approve": {"post": {
@@ -137,11 +130,11 @@ PATHS: dict[str, Any] = {
         "parameters": [*_ID, {"name": "version", "in": "query",
                               "schema": {"type": "integer"}}],
         "responses": {"200": {"description": "the file; header X-Artifact-SHA256"},
-                      **_errors(401, 404, 500)}}},
+                      **errors(401, 404, 500)}}},
     "/frameworks/{framework_id}/coverage": {"get": {
         "summary": "Coverage per requirement (signed in): reports the caller may see; for "
                    "staff also evidence (direct or inferred) and freshness",
         "parameters": [{"name": "framework_id", "in": "path", "required": True,
                         "schema": _STR}],
-        "responses": {**_ok(200, "coverage", "Coverage"), **_errors(401, 404)}}},
+        "responses": {**ok(200, "coverage", "Coverage"), **errors(401, 404)}}},
 }

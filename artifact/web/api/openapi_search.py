@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from artifact.web.api.openapi_parts import ERROR_CONTENT
+
 _STR = {"type": "string"}
-_ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 _COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
 
 
@@ -49,7 +50,7 @@ PATHS: dict[str, Any] = {
             "200": {"description": "the hits and facet counts", "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/SearchResults"}}}},
             "400": {"description": "a query we cannot read (the message says why)",
-                    "content": _ERROR_REF},
+                    "content": ERROR_CONTENT},
         },
     }},
 }
