@@ -1,15 +1,19 @@
-"""Reading a stored file for a download: decrypt, check the recorded SHA-256, and on any failure
-record it and serve nothing."""
+"""Stored files and their rows stay in step: an upload that fails leaves neither the blob nor a
+row, and a download that fails its integrity check is recorded and serves nothing."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError as DbIntegrityError
 
 from artifact.models.base import DbSession
 from artifact.services import audit
 from artifact.services.audit import Actor
-from artifact.services.errors import IntegrityFailure
+from artifact.services.errors import Conflict, IntegrityFailure
 from artifact.storage import BlobNotFound, BlobStore, IntegrityError
 
 
@@ -32,3 +36,23 @@ def read_verified(db: DbSession, actor: Actor, store: BlobStore, blob_id: str, s
         raise IntegrityFailure("the stored file failed its integrity check; nothing was "
                                "served and the failure was recorded") from None
     return data
+
+
+VERSION_RACE = "another version was uploaded at the same time; try again"
+
+
+@contextmanager
+def recorded_or_destroyed(db: DbSession, store: BlobStore, blob_id: str,
+                          conflict: str | None = None) -> Iterator[None]:
+    """Run the block that records a freshly stored blob and commits. If anything in it fails,
+    roll back and destroy the blob, so a failed upload leaves neither the file nor a row; with
+    ``conflict``, a unique-constraint failure (e.g. two uploads racing for the next version
+    number) is raised as Conflict with that message."""
+    try:
+        yield
+    except BaseException as error:
+        db.rollback()
+        store.destroy(blob_id)
+        if conflict is not None and isinstance(error, DbIntegrityError):
+            raise Conflict(conflict) from None
+        raise

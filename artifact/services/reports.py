@@ -7,7 +7,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError as DbIntegrityError
 
 from artifact import policy
 from artifact.models import Agreement, Report, ReportVersion
@@ -17,13 +16,13 @@ from artifact.pdf.inspect import inspect_pdf
 from artifact.services import audit
 from artifact.services.audit import Actor
 from artifact.services.errors import (
-    Conflict,
     NotFound,
     PermissionDenied,
     TooLarge,
     ValidationFailed,
 )
 from artifact.services.filenames import clean_filename
+from artifact.services.integrity import VERSION_RACE, recorded_or_destroyed
 from artifact.storage import BlobStore
 
 TEXT_LIMITS = {"title": 200, "series": 80, "issuer": 200, "product": 200, "description": 10000}
@@ -165,7 +164,7 @@ def add_version(db: DbSession, by: Any, actor: Actor, store: BlobStore, report_i
         raise TooLarge(f"the file is larger than the limit of {max_bytes // (1024 * 1024)} MB")
     facts = inspect_pdf(data)
     blob = store.put(io.BytesIO(data))
-    try:
+    with recorded_or_destroyed(db, store, blob.id, conflict=VERSION_RACE):
         number = (db.scalar(select(func.max(ReportVersion.number))
                             .where(ReportVersion.report_id == report.id)) or 0) + 1
         version = ReportVersion(
@@ -180,13 +179,6 @@ def add_version(db: DbSession, by: Any, actor: Actor, store: BlobStore, report_i
                      details={"number": number, "sha256": blob.sha256, "size": blob.size,
                               "filename": version.filename, "kek_version": blob.kek_version})
         db.commit()
-    except BaseException as error:
-        db.rollback()
-        store.destroy(blob.id)
-        if isinstance(error, DbIntegrityError):
-            raise Conflict("another version was uploaded at the same time; try again") \
-                from None
-        raise
     return version
 
 

@@ -11,7 +11,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError as DbIntegrityError
 from sqlalchemy.orm import selectinload
 
 from artifact import policy
@@ -34,6 +33,7 @@ from artifact.services.errors import (
 from artifact.services.evidence.filetypes import Limits, identify
 from artifact.services.filenames import clean_filename
 from artifact.services.frameworks import requirement_by_name
+from artifact.services.integrity import VERSION_RACE, recorded_or_destroyed
 from artifact.storage import BlobStore
 
 MAX_LINKS = 200
@@ -200,7 +200,7 @@ def create_evidence(db: DbSession, by: Any, actor: Actor, store: BlobStore,
     owner = _owner(db, by, values.get("owner"))
     requirements = _requirements(db, by, values.get("requirements"))
     kind, blob = _store_file(store, data, filename, limits)
-    try:
+    with recorded_or_destroyed(db, store, blob.id):
         evidence = Evidence(title=title, description=description, owner_id=owner.id,
                             effective_date=effective, expires_on=expires,
                             state=EvidenceState.DRAFT, created_by_id=getattr(by, "id", None))
@@ -218,10 +218,6 @@ def create_evidence(db: DbSession, by: Any, actor: Actor, store: BlobStore,
                               "requirements": [r.name for r in requirements],
                               **_version_details(version, blob.kek_version)})
         db.commit()
-    except BaseException:
-        db.rollback()
-        store.destroy(blob.id)
-        raise
     return evidence
 
 
@@ -238,7 +234,7 @@ def add_version(db: DbSession, by: Any, actor: Actor, store: BlobStore, evidence
         values.get("expires_on") not in (None, "") else evidence.expires_on,
     }, utcnow().date())
     kind, blob = _store_file(store, data, filename, limits)
-    try:
+    with recorded_or_destroyed(db, store, blob.id, conflict=VERSION_RACE):
         number = (db.scalar(select(func.max(EvidenceVersion.number))
                             .where(EvidenceVersion.evidence_id == evidence.id)) or 0) + 1
         version = _version(evidence, number, blob, kind, filename, by, effective, expires)
@@ -252,13 +248,6 @@ def add_version(db: DbSession, by: Any, actor: Actor, store: BlobStore, evidence
                      details={**_version_details(version, blob.kek_version),
                               "state_from": before, "state_to": EvidenceState.DRAFT})
         db.commit()
-    except BaseException as error:
-        db.rollback()
-        store.destroy(blob.id)
-        if isinstance(error, DbIntegrityError):
-            raise Conflict("another version was uploaded at the same time; try again") \
-                from None
-        raise
     db.refresh(evidence)
     return version
 
