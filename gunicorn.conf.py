@@ -6,7 +6,7 @@ in production without a proper ARTIFACT_SECRET_KEY; with ``preload_app`` that re
 once, in the master, with the message, before any worker starts."""
 
 from artifact.config import serving_settings
-from artifact.serving import ACCESS_LOG_FORMAT
+from artifact.infra.serving import ACCESS_LOG_FORMAT
 
 _settings = serving_settings()
 
@@ -27,12 +27,12 @@ control_socket_disable = True
 limit_request_line = 4094
 limit_request_fields = 100
 # Logs: errors to standard error; the access log without query strings, path tokens or
-# credentials (artifact.serving.RedactingLogger), whatever the format asks for.
+# credentials (artifact.infra.serving.RedactingLogger), whatever the format asks for.
 errorlog = "-"
 loglevel = "info"
 accesslog = _settings["accesslog"]
 access_log_format = ACCESS_LOG_FORMAT
-logger_class = "artifact.serving.RedactingLogger"
+logger_class = "artifact.infra.serving.RedactingLogger"
 # X-Forwarded-Proto is believed only from the reverse proxy on this host; the client address is
 # the app's business (ARTIFACT_TRUSTED_PROXIES, arriving with the throttling work).
 forwarded_allow_ips = "127.0.0.1,::1"

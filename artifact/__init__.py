@@ -50,29 +50,33 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from artifact.web import (
-        account,
-        admin,
-        admin_audit,
-        agreements,
-        agreements_admin,
-        auth,
-        catalog,
-        downloads,
-        evidence,
-        frameworks,
-        identity,
-        main,
-        mfa,
-        search,
-    )
+    """Every feature's pages and its part of the JSON API (routes register on import)."""
+    from artifact.admin import views as admin
+    from artifact.agreements import api as agreements_api
+    from artifact.agreements.views import admin as agreements_admin
+    from artifact.agreements.views import agreements
+    from artifact.audit import api as audit_api
+    from artifact.audit import views as audit
+    from artifact.catalog import api as catalog_api
+    from artifact.catalog.views import browse, home
+    from artifact.evidence import api as evidence_api
+    from artifact.evidence import views as evidence
+    from artifact.frameworks import api as frameworks_api
+    from artifact.frameworks import views as frameworks
+    from artifact.identity import api as identity_api
+    from artifact.identity.views import account, auth, email_links, mfa
+    from artifact.search import api as search_api
+    from artifact.search import views as search
+    from artifact.web import files, openapi
     from artifact.web.api import api
 
-    for blueprint in (main.bp, auth.bp, account.bp, admin.bp, catalog.bp, agreements.bp,
-                      agreements_admin.bp, frameworks.bp, evidence.bp, api, mfa.bp, identity.bp,
-                      admin_audit.bp, search.bp):
+    del agreements_api, audit_api, catalog_api, evidence_api, frameworks_api, identity_api
+    del search_api, openapi
+    for blueprint in (home.bp, auth.bp, account.bp, admin.bp, browse.bp, agreements.bp,
+                      agreements_admin.bp, frameworks.bp, evidence.bp, api, mfa.bp,
+                      email_links.bp, audit.bp, search.bp):
         app.register_blueprint(blueprint)
-    downloads.init_app(app)
+    files.init_app(app)
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -13,14 +13,16 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from artifact import cli_catalog
+from artifact.audit.services.chain import Actor
+from artifact.catalog import cli as cli_catalog
+from artifact.demo import seed as demo
 from artifact.extensions import db
+from artifact.frameworks import services as frameworks
+from artifact.identity.services import accounts, tokens
+from artifact.identity.services.lookup import user_by_email
+from artifact.kernel.errors import DomainError
 from artifact.models import Role
 from artifact.policy import OPERATOR
-from artifact.services import accounts, demo, frameworks, tokens
-from artifact.services.accounts_lookup import user_by_email
-from artifact.services.audit import Actor
-from artifact.services.errors import DomainError
 
 F = TypeVar("F", bound=Callable[..., Any])
 CLI_ACTOR = Actor(email="cli")
@@ -164,13 +166,13 @@ def _demo_password() -> str:
 
 
 def init_app(app: Flask) -> None:
+    from artifact.audit.cli import audit_cli, check_deploy_command
     from artifact.backup.cli import backup_command, restore_command
-    from artifact.cli_security import audit_cli, check_deploy_command
 
     for command in (init_command, users_cli, tokens_cli, frameworks_cli, seed_demo_command,
                     audit_cli, check_deploy_command, backup_command, restore_command):
         app.cli.add_command(command)
     cli_catalog.init_app(app)
-    from artifact import cli_search
+    from artifact.search import cli as cli_search
 
     cli_search.init_app(app)

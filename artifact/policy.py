@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, false, or_, select
 from sqlalchemy.orm import object_session
 
+from artifact.kernel.errors import NotFound, PermissionDenied, Unauthenticated
 from artifact.models import (
     Acceptance,
     ApiToken,
@@ -30,7 +31,6 @@ from artifact.models import (
 )
 from artifact.models.base import utcnow
 from artifact.models.catalog import State, Visibility
-from artifact.services.errors import NotFound, PermissionDenied, Unauthenticated
 
 
 class Reason:

@@ -15,16 +15,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from artifact import create_app  # noqa: E402
+from artifact.agreements.services import acceptance as agreements_accept
+from artifact.agreements.services import records as agreement_records  # noqa: E402
+from artifact.agreements.services.certificate import render_certificate  # noqa: E402
+from artifact.audit.services.chain import Actor  # noqa: E402
+from artifact.demo import agreements as demo_agreements  # noqa: E402
 from artifact.extensions import db  # noqa: E402
-from artifact.pdf.certificate import render_certificate  # noqa: E402
+from artifact.identity.services import accounts  # noqa: E402
 from artifact.policy import OPERATOR  # noqa: E402
-from artifact.services import (  # noqa: E402
-    accounts,
-    agreement_records,
-    agreements_accept,
-    demo_agreements,
-)
-from artifact.services.audit import Actor  # noqa: E402
 
 RUNS = 10
 TARGET = 0.5

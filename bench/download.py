@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pikepdf  # noqa: E402
 from flask import Flask, Response, send_file  # noqa: E402
 
-from artifact.pdf.stamp import CoverFacts, Recipient, build_overlay, issue_copy, stamp_pages  # noqa: E402
-from artifact.storage import BlobStore, Keyring  # noqa: E402
+from artifact.infra.pdf.stamp import CoverFacts, Recipient, build_overlay, issue_copy, stamp_pages  # noqa: E402
+from artifact.infra.storage import BlobStore, Keyring  # noqa: E402
 
 MB = int(os.environ.get("BENCH_MB", "64"))
 PAGES = int(os.environ.get("BENCH_PAGES", "300"))

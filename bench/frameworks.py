@@ -24,10 +24,10 @@ def main() -> int:
     from flask_migrate import upgrade
 
     from artifact import create_app
+    from artifact.audit.services.chain import Actor
     from artifact.extensions import db
+    from artifact.frameworks import services as frameworks
     from artifact.policy import OPERATOR
-    from artifact.services import frameworks
-    from artifact.services.audit import Actor
 
     with tempfile.TemporaryDirectory() as data_dir:
         url = os.environ.get("ARTIFACT_DATABASE_URL") or f"sqlite:///{data_dir}/bench.db"

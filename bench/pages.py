@@ -29,10 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from artifact import create_app  # noqa: E402
+from artifact.audit.services.chain import Actor  # noqa: E402
+from artifact.demo import seed as demo  # noqa: E402
 from artifact.extensions import db  # noqa: E402
 from artifact.policy import OPERATOR  # noqa: E402
-from artifact.services import demo  # noqa: E402
-from artifact.services.audit import Actor  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "4"))

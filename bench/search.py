@@ -28,17 +28,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pikepdf  # noqa: E402
 
 from artifact import create_app  # noqa: E402
+from artifact.audit.services.chain import Actor  # noqa: E402
+from artifact.catalog.services import reports  # noqa: E402
 from artifact.extensions import db  # noqa: E402
+from artifact.identity.services import accounts  # noqa: E402
+from artifact.infra.pdf.text import page_texts  # noqa: E402
+from artifact.infra.search import BACKENDS, index_for  # noqa: E402
+from artifact.infra.search.backend import Entry, Scope  # noqa: E402
+from artifact.infra.search.query import parse  # noqa: E402
+from artifact.infra.storage import store_for  # noqa: E402
 from artifact.models import Grant, Report, User  # noqa: E402
-from artifact.pdf.text import page_texts  # noqa: E402
 from artifact.policy import OPERATOR  # noqa: E402
-from artifact.search import BACKENDS, index_for  # noqa: E402
-from artifact.search.backend import Entry, Scope  # noqa: E402
-from artifact.search.query import parse  # noqa: E402
-from artifact.services import accounts, reports  # noqa: E402
-from artifact.services import search as search_service  # noqa: E402
-from artifact.services.audit import Actor  # noqa: E402
-from artifact.storage import store_for  # noqa: E402
+from artifact.search import services as search_service  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "files"
 PAGES_PER_REPORT = 100

@@ -20,12 +20,12 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from artifact import create_app
+from artifact.audit.services.chain import Actor
 from artifact.extensions import db
+from artifact.identity.services import accounts
+from artifact.infra.storage import store_for
 from artifact.models import User
 from artifact.policy import OPERATOR
-from artifact.services import accounts
-from artifact.services.audit import Actor
-from artifact.storage import store_for
 
 pytest_plugins = [
     "tests.fixtures_agreements",
@@ -223,7 +223,7 @@ def enroll_mfa(app: Flask, user: User, password: str = PASSWORD) -> None:
     """Enrol ``user`` in TOTP through the service, remembering the secret and codes."""
     import pyotp
 
-    from artifact.services import mfa
+    from artifact.identity.services import mfa
 
     keyring = store_for(app).keyring
     secret, _uri = mfa.begin_enrolment(db.session, Actor(email="test"), user, password, keyring)
@@ -240,8 +240,8 @@ def second_factor_code(email: str) -> str:
 
     import pyotp
 
+    from artifact.identity.services.lookup import user_by_email
     from artifact.models import MfaCredential
-    from artifact.services.accounts_lookup import user_by_email
 
     totp = pyotp.TOTP(MFA_SECRETS[email])
     user = user_by_email(db.session, email)

@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from artifact.agreements.services import agreements
+from artifact.audit.services.chain import Actor
 from artifact.extensions import db
+from artifact.identity.services import tokens
 from artifact.models import Agreement, User
 from artifact.policy import OPERATOR
-from artifact.services import agreements, tokens
-from artifact.services.audit import Actor
 
 NDA_TEXT = "Mutual NDA (SAMPLE).\n\n1. Keep it secret.\nKeep it safe.\n\n2. <b>Not</b> markup & co."
 

@@ -11,12 +11,13 @@ import pypdfium2 as pdfium
 import pytest
 from flask import Flask
 
+from artifact.audit.services.chain import Actor
+from artifact.catalog.services import reports
 from artifact.extensions import db
+from artifact.identity.services import tokens
+from artifact.infra.storage import BlobStore, store_for
 from artifact.models import Report, User
 from artifact.policy import OPERATOR
-from artifact.services import reports, tokens
-from artifact.services.audit import Actor
-from artifact.storage import BlobStore, store_for
 
 TEST_ACTOR = Actor(email="test")
 

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from artifact.evidence import services as evidence
 from artifact.extensions import db
+from artifact.infra.storage import BlobStore
 from artifact.models import Evidence, User
 from artifact.models.base import utcnow
-from artifact.services import evidence
-from artifact.storage import BlobStore
 from tests.fixtures_catalog import TEST_ACTOR, make_pdf
 
 WALK = ("source_framework,source_id,target_framework,target_id,relationship\n"

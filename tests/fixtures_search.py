@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from artifact.search import BACKENDS, Backend, index_for
+from artifact.infra.search import BACKENDS, Backend, index_for
 
 
 @pytest.fixture(params=BACKENDS)

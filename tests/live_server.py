@@ -22,10 +22,10 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from artifact import create_app
+from artifact.audit.services.chain import Actor
+from artifact.demo import seed as demo
 from artifact.extensions import db
 from artifact.policy import OPERATOR
-from artifact.services import demo
-from artifact.services.audit import Actor
 
 # Demo e-mail addresses by the role a test asks for (see artifact/services/demo.py).
 DEMO_EMAILS = {
@@ -89,9 +89,9 @@ def migrate_and_seed(data_dir: Path) -> dict[str, str]:
 
 
 def _enrol(app: Flask, email: str, password: str) -> SecondFactor:
-    from artifact.services import mfa
-    from artifact.services.accounts_lookup import user_by_email
-    from artifact.storage import store_for
+    from artifact.identity.services import mfa
+    from artifact.identity.services.lookup import user_by_email
+    from artifact.infra.storage import store_for
 
     user = user_by_email(db.session, email)
     keyring = store_for(app).keyring

@@ -12,7 +12,7 @@ from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from artifact.services.errors import ValidationFailed
+from artifact.kernel.errors import ValidationFailed
 
 FORMAT = "artifact-backup"
 FORMAT_VERSION = 1

@@ -7,13 +7,13 @@ from pathlib import Path
 import click
 from flask import current_app
 
+from artifact.audit.services import chain as audit
+from artifact.audit.services.chain import Actor
 from artifact.backup.archive import BackupError, file_sha256
 from artifact.backup.create import create_backup
 from artifact.backup.restore import restore_backup
 from artifact.config import PROJECT_ROOT
 from artifact.extensions import db
-from artifact.services import audit
-from artifact.services.audit import Actor
 
 
 @click.command("backup")

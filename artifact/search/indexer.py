@@ -14,6 +14,10 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from artifact.infra.pdf.text import MAX_PAGE_CHARS, page_texts
+from artifact.infra.search import index_for
+from artifact.infra.search.backend import Entry, parent_key
+from artifact.infra.storage import store_for
 from artifact.models import (
     Agreement,
     AgreementVersion,
@@ -25,11 +29,7 @@ from artifact.models import (
     Requirement,
 )
 from artifact.models.base import DbSession
-from artifact.pdf.text import MAX_PAGE_CHARS, page_texts
-from artifact.search import index_for
-from artifact.search.backend import Entry, parent_key
-from artifact.search.documents import ADAPTERS, all_ids
-from artifact.storage import store_for
+from artifact.search.kinds import ADAPTERS, all_ids
 
 PENDING = "artifact_search_pending"
 # Report columns whose change leaves the page entries as they are (only the metadata entry is

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from flask_login import current_user
 
 from artifact import policy
-from artifact.services.errors import NotFound
+from artifact.kernel.errors import NotFound
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from flask import request
 from flask_login import current_user
 
+from artifact.audit.services import chain as audit
 from artifact.extensions import db
-from artifact.services import audit
 from artifact.web.security import current_actor
 
 

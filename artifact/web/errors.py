@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from artifact.extensions import db
-from artifact.services.errors import (
+from artifact.kernel.errors import (
     Conflict,
     DomainError,
     IntegrityFailure,

@@ -19,8 +19,8 @@ from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
+from artifact.audit.services import chain as audit
 from artifact.extensions import db, limiter
-from artifact.services import audit
 from artifact.web.security import current_actor
 
 DEDUPE_SECONDS = 60

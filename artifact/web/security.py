@@ -9,10 +9,10 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request, session
 from flask_login import current_user
 
+from artifact.audit.services.chain import Actor
 from artifact.extensions import csrf, db, login_manager
+from artifact.identity.services import sessions, tokens
 from artifact.models import User
-from artifact.services import sessions, tokens
-from artifact.services.audit import Actor
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # No inline script or style anywhere, so no nonces are needed; inline SVG (the QR code) is

@@ -22,7 +22,7 @@ PCI = "PCI DSS v4.0.1 attestation of compliance (sample)"
 
 def make_pdf(path: Path, marker: str) -> Path:
     """A real two-page PDF rendered by WeasyPrint, carrying ``marker`` in its text."""
-    from artifact.pdf.render import render_pdf
+    from artifact.infra.pdf.render import render_pdf
 
     html = (f"<!doctype html><html lang=en><head><title>{marker}</title></head><body>"
             f"<h1>Attestation update (sample)</h1><p>{marker}</p>"

@@ -8,11 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from artifact.agreements.services import acceptance as agreements_accept
+from artifact.agreements.services import records as agreement_records
+from artifact.agreements.services.certificate import render_certificate
+from artifact.audit.services.chain import Actor
 from artifact.extensions import db
-from artifact.pdf.certificate import render_certificate
-from artifact.pdf.render import SafeFetcher
-from artifact.services import agreement_records, agreements_accept
-from artifact.services.audit import Actor
+from artifact.infra.pdf.render import SafeFetcher
 from tests.unit.test_pdf_render import pdf_text
 
 

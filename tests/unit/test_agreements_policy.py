@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from artifact import policy
+from artifact.agreements.services import acceptance as agreements_accept
+from artifact.audit.services.chain import Actor
 from artifact.extensions import db
 from artifact.models import Acceptance
 from artifact.policy import Reason, decide
-from artifact.services import agreements_accept
-from artifact.services.audit import Actor
 
 
 def fake_user(role: str = "customer", **kw: object) -> SimpleNamespace:

@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
+from artifact.agreements.services import acceptance as agreements_accept
+from artifact.audit.services.chain import Actor
 from artifact.extensions import db
 from artifact.models import Acceptance
-from artifact.services import agreements_accept
-from artifact.services.audit import Actor
 
 
 @pytest.fixture

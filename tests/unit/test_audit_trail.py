@@ -13,11 +13,12 @@ from flask import Flask
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from artifact.audit.services import chain as audit
+from artifact.audit.services import trail as audit_trail
+from artifact.audit.services.chain import Actor
 from artifact.extensions import db
 from artifact.models import AuditCheckpoint, AuditEvent
 from artifact.policy import OPERATOR
-from artifact.services import audit, audit_trail
-from artifact.services.audit import Actor
 
 
 def _append(n: int, prefix: str = "test.event") -> None:

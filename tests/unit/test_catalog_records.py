@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import delete, update
 from sqlalchemy.exc import DBAPIError
 
+from artifact.catalog.services import downloads
 from artifact.extensions import db
 from artifact.models import DownloadReceipt, ReportVersion
 from artifact.models.base import utcnow
 from artifact.policy import OPERATOR
-from artifact.services import downloads
 from tests.fixtures_catalog import TEST_ACTOR
 
 

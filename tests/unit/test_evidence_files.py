@@ -7,8 +7,8 @@ import zipfile
 
 import pytest
 
-from artifact.services.errors import InvalidFile, UnsupportedType
-from artifact.services.evidence.filetypes import Limits, identify
+from artifact.evidence.services.filetypes import Limits, identify
+from artifact.kernel.errors import InvalidFile, UnsupportedType
 from tests.fixtures_catalog import make_pdf
 from tests.fixtures_evidence import (
     make_docx,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 
-from artifact.pdf.render import SafeFetcher, render_pdf
+from artifact.infra.pdf.render import SafeFetcher, render_pdf
 
 
 def pdf_text(data: bytes) -> str:

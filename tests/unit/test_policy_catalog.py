@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from artifact import policy
+from artifact.catalog.services import grants
 from artifact.extensions import db
 from artifact.models import Grant, Report
 from artifact.models.base import utcnow
 from artifact.policy import OPERATOR, Reason, decide
-from artifact.services import grants
 from tests.fixtures_catalog import TEST_ACTOR
 
 CATALOG_EXPECTED = {

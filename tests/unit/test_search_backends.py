@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import tantivy
 
-from artifact.search import BACKENDS, open_backend
-from artifact.search.backend import Entry, Scope
-from artifact.search.query import parse
+from artifact.infra.search import BACKENDS, open_backend
+from artifact.infra.search.backend import Entry, Scope
+from artifact.infra.search.query import parse
 
 ENTRIES = [Entry("report", "r1", "One", "alpha words"),
            Entry("report", "r1", "One", "alpha page", part="file", page=1),

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from artifact.search import BACKENDS, open_backend
-from artifact.search.backend import Entry, Scope
-from artifact.search.locking import writer_lock
-from artifact.search.query import parse
+from artifact.infra.search import BACKENDS, open_backend
+from artifact.infra.search.backend import Entry, Scope
+from artifact.infra.search.locking import writer_lock
+from artifact.infra.search.query import parse
 
 EVERYTHING = Scope(everything=True)
 WORKERS, COMMITS = 4, 12

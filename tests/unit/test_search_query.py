@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from artifact.search.query import Filter, Not, Phrase, Prefix, Query, QueryError, Term, parse
+from artifact.infra.search.query import Filter, Not, Phrase, Prefix, Query, QueryError, Term, parse
 
 
 @pytest.mark.parametrize(("text", "clauses"), [

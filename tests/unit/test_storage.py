@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from artifact.storage import BlobNotFound, BlobStore, IntegrityError, Keyring, KeyringError
-from artifact.storage.keyring import parse_key_file
-from artifact.storage.stream import TAG_BYTES
+from artifact.infra.storage import BlobNotFound, BlobStore, IntegrityError, Keyring, KeyringError
+from artifact.infra.storage.keyring import parse_key_file
+from artifact.infra.storage.stream import TAG_BYTES
 
 CHUNK = 1024
 MARKER = b"CONFIDENTIAL-MARKER-7f3a"

@@ -8,10 +8,10 @@ import hashlib
 import pytest
 from sqlalchemy import select
 
+from artifact.agreements.services import agreements
 from artifact.extensions import db
+from artifact.kernel.errors import TermsRequired
 from artifact.models import Acceptance, AuditEvent
-from artifact.services import agreements
-from artifact.services.errors import TermsRequired
 from tests.fixtures_agreements import NDA_TEXT
 
 

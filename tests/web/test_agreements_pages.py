@@ -11,11 +11,12 @@ import re
 
 from sqlalchemy import select
 
+from artifact.agreements.services import acceptance as agreements_accept
+from artifact.agreements.services import agreements
+from artifact.agreements.views.agreements import terms_page_url
+from artifact.audit.services.chain import Actor
 from artifact.extensions import db
 from artifact.models import Acceptance, Agreement, AuditEvent
-from artifact.services import agreements, agreements_accept
-from artifact.services.audit import Actor
-from artifact.web.agreements import terms_page_url
 from tests.conftest import post_form
 from tests.fixtures_agreements import NDA_TEXT
 

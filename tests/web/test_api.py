@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from artifact.audit.services.chain import Actor
 from artifact.extensions import db
+from artifact.identity.services import accounts, tokens
 from artifact.models import ApiToken, User
 from artifact.policy import OPERATOR
-from artifact.services import accounts, tokens
-from artifact.services.audit import Actor
 from tests.conftest import PASSWORD
 
 

@@ -15,11 +15,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from artifact.audit.services.chain import Actor
 from artifact.extensions import db
+from artifact.identity.services import tokens
 from artifact.models import AuditEvent, User
 from artifact.policy import OPERATOR
-from artifact.services import tokens
-from artifact.services.audit import Actor
 from tests.conftest import post_form, sign_in
 from tests.fixtures_catalog import make_pdf
 
@@ -121,8 +121,8 @@ WRITER = textwrap.dedent("""
     import sys
     from artifact import create_app
     from artifact.extensions import db
-    from artifact.services import audit
-    from artifact.services.audit import Actor
+    from artifact.audit.services import chain as audit
+    from artifact.audit.services.chain import Actor
 
     app = create_app({"ARTIFACT_ENV": "testing", "DATA_DIR": sys.argv[1],
                       "SQLALCHEMY_DATABASE_URI": sys.argv[2]})

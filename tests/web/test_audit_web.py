@@ -9,10 +9,10 @@ import io
 from flask import Flask
 from sqlalchemy import select
 
+from artifact.audit.services import chain as audit
+from artifact.audit.services.chain import Actor
 from artifact.extensions import db
 from artifact.models import AuditEvent, User
-from artifact.services import audit
-from artifact.services.audit import Actor
 from tests.conftest import post_form, sign_in
 
 

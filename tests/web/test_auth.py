@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from artifact.audit.services.chain import Actor
 from artifact.extensions import db
+from artifact.identity.services import accounts
 from artifact.models import AuditEvent, User, UserSession
 from artifact.policy import OPERATOR
-from artifact.services import accounts
-from artifact.services.audit import Actor
 from tests.conftest import PASSWORD, post_form, sign_in
 
 

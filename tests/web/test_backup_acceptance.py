@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from artifact.storage import store_for
+from artifact.infra.storage import store_for
 from tests.fixtures_backup import BackupRun, rows, run_cli
 from tests.live_server import HttpSession, LiveServer
 

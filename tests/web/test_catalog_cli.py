@@ -10,8 +10,8 @@ import stat
 from sqlalchemy import select
 
 from artifact.extensions import db
+from artifact.infra.storage import store_for
 from artifact.models import AuditEvent, Report
-from artifact.storage import store_for
 from tests.fixtures_catalog import page_texts
 
 
@@ -77,7 +77,7 @@ def test_seed_demo_imports_the_catalog_idempotently(app, client, runner, make_us
     assert all("(sample)" in t for t in titles)
     public = client.get("/api/v1/reports").get_json()
     assert public["total"] == 5
-    from artifact.services.accounts_lookup import user_by_email
+    from artifact.identity.services.lookup import user_by_email
 
     alice, carol = (user_by_email(db.session, e) for e in
                     ("alice@acme-health.test", "carol@globex.test"))

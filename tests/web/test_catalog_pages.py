@@ -67,8 +67,8 @@ def test_outdated_and_retired(client, login_as, customer, make_report) -> None:
     download = client.get(f"/catalog/{old.id}/download")
     assert download.status_code == 200
     assert customer.email in page_texts(download.data)[1]
+    from artifact.catalog.services import reports
     from artifact.policy import OPERATOR
-    from artifact.services import reports
     from tests.fixtures_catalog import TEST_ACTOR
 
     reports.set_state(db.session, OPERATOR, TEST_ACTOR, retired.id, "retired")

@@ -7,10 +7,11 @@ from datetime import timedelta
 
 import pytest
 
+from artifact.evidence import services as evidence
 from artifact.extensions import db
+from artifact.frameworks import services as frameworks
 from artifact.models.base import utcnow
 from artifact.policy import OPERATOR
-from artifact.services import evidence, frameworks
 from tests.conftest import corpus_path, post_form
 from tests.fixtures_evidence import today
 

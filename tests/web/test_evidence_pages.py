@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from artifact.extensions import db
+from artifact.frameworks import services as frameworks
 from artifact.models import AuditEvent, Evidence, Framework
 from artifact.policy import OPERATOR
-from artifact.services import frameworks
 from tests.conftest import csrf_token, post_form
 from tests.fixtures_evidence import blob_files, make_png, png_bomb
 
@@ -111,7 +111,7 @@ def test_demo_seeds_evidence_once_with_coverage(runner, client, login_as) -> Non
     approvals = [e.approval() for e in items.values() if e.approval()]
     assert {a.approved_by.email for a in approvals} == {"reviewer@artifact.test"}
     iso = db.session.scalar(select(Framework).where(Framework.key == "iso27001-2022"))
-    from artifact.services import evidence
+    from artifact.evidence import services as evidence
 
     found = evidence.framework_coverage(db.session, OPERATOR, iso, today)
     rows = {row.requirement.ref: row.status for row in found.rows}

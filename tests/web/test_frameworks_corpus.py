@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from artifact.extensions import db
+from artifact.frameworks import services as frameworks
+from artifact.frameworks.services import schemas
 from artifact.models import Mapping
 from artifact.policy import OPERATOR
-from artifact.services import frameworks
-from artifact.services.frameworks import schemas
 from tests.conftest import corpus_path
 from tests.fixtures_frameworks import export_json, stored_counts
 

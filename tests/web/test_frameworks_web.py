@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from artifact.extensions import db
+from artifact.frameworks import services as frameworks
 from artifact.policy import OPERATOR
-from artifact.services import frameworks
 from tests.fixtures_frameworks import stored_counts
 
 WALK = ("source_framework,source_id,target_framework,target_id,relationship\n"
@@ -88,7 +88,7 @@ def test_api_lists_frameworks_and_complete_requirements(mapped, auditor, login_a
 
 
 def test_export_of_a_csv_framework_validates(small_frameworks, runner) -> None:
-    from artifact.services.frameworks import schemas
+    from artifact.frameworks.services import schemas
     from tests.fixtures_frameworks import export_json
 
     before = stored_counts()

@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 
 from artifact import create_app
-from artifact.deploy_checks import deploy_problems
+from artifact.admin.deploy_checks import deploy_problems
 from artifact.extensions import db
 from tests.conftest import sign_in
 

@@ -12,9 +12,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from artifact.extensions import db
+from artifact.infra import secretbox
+from artifact.infra.storage import store_for
 from artifact.models import AuditEvent, MfaCredential, RecoveryCode, User
-from artifact.services import secretbox
-from artifact.storage import store_for
 from tests.conftest import MFA_SECRETS, PASSWORD, RECOVERY_CODES, post_form, sign_in
 
 

@@ -18,9 +18,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from artifact.extensions import db
+from artifact.identity.services import accounts
+from artifact.kernel.errors import ValidationFailed
 from artifact.models import AccountToken, AuditEvent, User
-from artifact.services import accounts
-from artifact.services.errors import ValidationFailed
 from tests.conftest import MFA_SECRETS, PASSWORD, post_form, sign_in
 
 NEW_PASSWORD = "plum orbit lantern quietly 42"

@@ -11,11 +11,11 @@ import pytest
 from flask import current_app
 from flask.testing import FlaskClient
 
+from artifact.evidence import services as evidence
 from artifact.extensions import db
+from artifact.infra.search import Backend
+from artifact.infra.storage import store_for
 from artifact.models import Evidence, User
-from artifact.search import Backend
-from artifact.services import evidence
-from artifact.storage import store_for
 from tests.fixtures_catalog import TEST_ACTOR, make_pdf
 from tests.fixtures_evidence import make_png
 

@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
+from artifact.agreements.services import acceptance as agreements_accept
+from artifact.audit.services.chain import Actor
+from artifact.catalog.services import grants, report_terms, reports
 from artifact.extensions import db
+from artifact.infra.search import Backend
 from artifact.models import Agreement, Report, User
 from artifact.policy import OPERATOR
-from artifact.search import Backend
-from artifact.services import agreements_accept, grants, report_terms, reports
-from artifact.services.audit import Actor
 from tests.fixtures_catalog import make_pdf
 
 ACTOR = Actor(email="test")
@@ -147,7 +148,7 @@ def test_index_follows_retire_grants_and_new_versions(
 def _store() -> Any:
     from flask import current_app
 
-    from artifact.storage import store_for
+    from artifact.infra.storage import store_for
 
     return store_for(current_app)
 

@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from artifact.infra.search import Backend
 from artifact.models import Report, User
-from artifact.search import Backend
 from tests.fixtures_catalog import make_pdf
 
 MALFORMED = ['"unbalanced', "NOT NOT x", "category:", "q" * 10_000, "ctrl\x07char", "x\x00"]

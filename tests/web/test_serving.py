@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 
 from artifact.config import PROJECT_ROOT, ConfigError, serving_settings
-from artifact.serving import RedactingLogger, redact_target
+from artifact.infra.serving import RedactingLogger, redact_target
 from tests.live_server import HttpSession, migrate_and_seed
 
 GUNICORN = Path(sys.executable).with_name("gunicorn")

@@ -15,9 +15,10 @@ from tests.fixtures_catalog import page_texts
 
 
 def _gated_report(make_report, nda, organization: str):
+    from artifact.audit.services.chain import Actor
+    from artifact.catalog.services import grants
+    from artifact.identity.services import accounts
     from artifact.policy import OPERATOR
-    from artifact.services import accounts, grants
-    from artifact.services.audit import Actor
 
     if accounts.find_organization(db.session, organization) is None:
         accounts.create_organization(db.session, OPERATOR, Actor(), organization)

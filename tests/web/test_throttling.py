@@ -24,8 +24,8 @@ def _attempt(client, email: str, password: str):
 @pytest.fixture
 def frozen_clock(monkeypatch):
     """The backoff's clock stands still, so the test does not depend on how fast it runs."""
+    from artifact.identity.services import sign_in
     from artifact.models.base import utcnow
-    from artifact.services import sign_in
 
     now = utcnow()
     monkeypatch.setattr(sign_in, "utcnow", lambda: now)

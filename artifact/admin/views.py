@@ -1,0 +1,169 @@
+"""Administration: organisations, users, roles, disabling, tokens."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from artifact import policy
+from artifact.extensions import db
+from artifact.identity.forms_sign_in import ActionForm, OrganizationForm, RoleForm, UserForm
+from artifact.identity.services import accounts, tokens
+from artifact.kernel.errors import Conflict, NotFound, ValidationFailed
+from artifact.models import ApiToken, Organization, User
+from artifact.web.access import require
+from artifact.web.security import current_actor
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _user_form() -> UserForm:
+    form = UserForm()
+    orgs = db.session.scalars(
+        policy.visible(select(Organization), current_user, Organization).order_by(
+            Organization.name
+        )
+    ).all()
+    form.organization.choices = [SelectChoice("", "(none)")] + [
+        SelectChoice(org.name, org.name) for org in orgs
+    ]
+    return form
+
+
+def _index(status: int = 200, user_form: UserForm | None = None,
+           org_form: OrganizationForm | None = None) -> tuple[str, int]:
+    users = db.session.scalars(
+        policy.visible(select(User), current_user, User).order_by(User.email)
+    ).all()
+    orgs = db.session.scalars(
+        policy.visible(select(Organization), current_user, Organization).order_by(
+            Organization.name
+        )
+    ).all()
+    return render_template(
+        "admin/index.html",
+        users=users,
+        organizations=orgs,
+        user_form=user_form or _user_form(),
+        org_form=org_form or OrganizationForm(),
+    ), status
+
+
+@bp.get("/")
+@require("admin.area")
+def index() -> tuple[str, int]:
+    """Users and organisations."""
+    return _index()
+
+
+@bp.post("/organizations")
+@require("organization.create")
+def create_organization() -> Response | tuple[str, int]:
+    """Create an organisation."""
+    form = OrganizationForm()
+    if not form.validate_on_submit():
+        flash("The organisation needs a name.", "error")
+        return _index(400, org_form=form)
+    try:
+        org = accounts.create_organization(db.session, current_user, current_actor(),
+                                           form.name.data or "")
+    except (ValidationFailed, Conflict) as error:
+        flash(f"Organisation not created: {error.message}.", "error")
+        return _index(400, org_form=form)
+    flash(f"Organisation {org.name} created.", "success")
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/users")
+@require("user.create")
+def create_user() -> Response | tuple[str, int]:
+    """Create a user."""
+    form = _user_form()
+    if not form.validate_on_submit():
+        flash("Check the form: " + "; ".join(
+            f"{form[name].label.text}: {' '.join(errs)}" for name, errs in form.errors.items()
+        ), "error")
+        return _index(400, user_form=form)
+    try:
+        user = accounts.create_user(
+            db.session, current_user, current_actor(),
+            email=form.email.data or "", role=form.role.data or "",
+            password=form.password.data or "",
+            name=form.name.data or "", organization=form.organization.data or None,
+            org_admin=bool(form.org_admin.data),
+        )
+    except (ValidationFailed, Conflict, NotFound) as error:
+        flash(f"User not created: {error.message}.", "error")
+        return _index(400, user_form=form)
+    flash(f"User {user.email} created.", "success")
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.get("/users/<user_id>")
+@require("admin.area")
+def user_detail(user_id: str) -> str:
+    """One user: role, state, tokens."""
+    user = accounts.get_user(db.session, current_user, user_id)
+    user_tokens = db.session.scalars(
+        policy.visible(select(ApiToken), current_user, ApiToken)
+        .where(ApiToken.user_id == user.id)
+        .order_by(ApiToken.created_at.desc())
+    ).all()
+    role_form = RoleForm(role=user.role)
+    return render_template("admin/user.html", user=user, tokens=user_tokens,
+                           role_form=role_form, action_form=ActionForm())
+
+
+@bp.post("/users/<user_id>/role")
+@require("user.set_role")
+def set_role(user_id: str) -> Response:
+    """Change a user's role (their sessions end)."""
+    user = accounts.get_user(db.session, current_user, user_id)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        flash("Choose a known role.", "error")
+        return redirect(url_for("admin.user_detail", user_id=user.id))
+    try:
+        accounts.set_role(db.session, current_user, current_actor(), user, form.role.data or "")
+    except ValidationFailed as error:
+        flash(f"Role not changed: {error.message}.", "error")
+    else:
+        flash(f"{user.email} is now {user.role}.", "success")
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.post("/users/<user_id>/disable")
+@require("user.disable")
+def disable_user(user_id: str) -> Response:
+    """Disable a user: every session and token stops working at once."""
+    return _set_disabled(user_id, True)
+
+
+@bp.post("/users/<user_id>/enable")
+@require("user.disable")
+def enable_user(user_id: str) -> Response:
+    """Re-enable a user."""
+    return _set_disabled(user_id, False)
+
+
+def _set_disabled(user_id: str, disabled: bool) -> Response:
+    user = accounts.get_user(db.session, current_user, user_id)
+    try:
+        accounts.set_disabled(db.session, current_user, current_actor(), user, disabled)
+    except ValidationFailed as error:
+        flash(f"Not changed: {error.message}.", "error")
+    else:
+        flash(f"{user.email} is {'disabled' if disabled else 'enabled'}.", "success")
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.post("/tokens/<token_id>/revoke")
+@require("token.revoke_any")
+def revoke_token(token_id: str) -> Response:
+    """Revoke any user's API token."""
+    token = tokens.revoke(db.session, current_user, current_actor(), token_id)
+    flash(f"Token {token.prefix}… revoked.", "success")
+    return redirect(url_for("admin.user_detail", user_id=token.user_id))

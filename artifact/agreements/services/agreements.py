@@ -1,0 +1,180 @@
+"""Agreements: publish immutable versions, accept (click-through), terminate, and the terms gate.
+
+The gate for downloads is ``require_terms(db, user, agreement_id)``: it raises ``TermsRequired``
+(HTTP 428, carrying ``agreement_id`` and ``version``) unless the user, or their organisation,
+holds an active acceptance of the agreement's current version."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from artifact import policy
+from artifact.audit.services import chain as audit
+from artifact.audit.services.chain import Actor
+from artifact.kernel.errors import Conflict, NotFound, TermsRequired, ValidationFailed
+from artifact.models import Acceptance, Agreement, AgreementVersion, Termination
+from artifact.models.agreements import AcceptanceScope, AgreementKind
+from artifact.models.base import DbSession, utcnow
+
+TITLE_MAX, TEXT_MAX, TYPED_NAME_MAX, REASON_MAX, USER_AGENT_MAX = 200, 200_000, 200, 500, 400
+SCOPES = tuple(scope.value for scope in AcceptanceScope)
+KINDS = tuple(kind.value for kind in AgreementKind)
+
+
+@dataclass(frozen=True)
+class TermsStatus:
+    satisfied: bool
+    agreement_id: str
+    current_version: int
+    acceptance_id: str | None = None
+
+
+def text_sha256(text: str) -> str:
+    """The hash recorded with an acceptance: SHA-256 of the UTF-8 text as stored and shown."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _clean_line(value: str, what: str, limit: int) -> str:
+    cleaned = " ".join((value or "").split())
+    if not cleaned:
+        raise ValidationFailed(f"the {what} is empty")
+    if len(cleaned) > limit or any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in cleaned):
+        raise ValidationFailed(f"the {what} is too long or holds control characters")
+    return cleaned
+
+
+def clean_text(text: str) -> str:
+    """Line endings normalised, outer blank space trimmed; the result is what is shown and
+    hashed."""
+    cleaned = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not cleaned:
+        raise ValidationFailed("the agreement text is empty")
+    if len(cleaned) > TEXT_MAX:
+        raise ValidationFailed(f"the agreement text is longer than {TEXT_MAX} characters")
+    if any((ord(c) < 32 and c not in "\n\t") or ord(c) == 0x7F for c in cleaned):
+        raise ValidationFailed("the agreement text holds control characters")
+    return cleaned
+
+
+def get_agreement(db: DbSession, by: Any, agreement_id: str) -> Agreement:
+    """Raises NotFound (also for callers who may not see agreements)."""
+    policy.require(by, "agreement.view")
+    agreement = db.get(Agreement, agreement_id) if agreement_id else None
+    if agreement is None or not agreement.versions:
+        raise NotFound("no such agreement")
+    return agreement
+
+
+def list_agreements(db: DbSession, by: Any) -> list[Agreement]:
+    policy.require(by, "agreement.view")
+    return list(db.scalars(select(Agreement).order_by(Agreement.title)))
+
+
+def create_agreement(db: DbSession, by: Any, actor: Actor, *, title: str, kind: str,
+                     text: str) -> Agreement:
+    """Create an agreement with its version 1. Raises PermissionDenied, ValidationFailed,
+    Conflict."""
+    policy.require(by, "agreement.manage")
+    title = _clean_line(title, "title", TITLE_MAX)
+    if kind not in KINDS:
+        raise ValidationFailed(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
+    text = clean_text(text)
+    if db.scalar(select(Agreement.id).where(func.lower(Agreement.title) == title.lower())):
+        raise Conflict(f"an agreement titled {title!r} already exists")
+    agreement = Agreement(title=title, kind=kind, created_by_id=getattr(by, "id", None))
+    db.add(agreement)
+    db.flush()
+    version = _add_version(db, by, agreement, 1, text)
+    audit.record(db, actor, "agreement.create", target_type="agreement", target_id=agreement.id,
+                 details={"title": title, "kind": kind, "version": 1,
+                          "text_sha256": version.text_sha256})
+    db.commit()
+    return agreement
+
+
+def _add_version(db: DbSession, by: Any, agreement: Agreement, number: int,
+                 text: str) -> AgreementVersion:
+    version = AgreementVersion(agreement=agreement, number=number, text=text,
+                               text_sha256=text_sha256(text), created_by_id=getattr(by, "id", None))
+    db.add(version)
+    db.flush()
+    return version
+
+
+def publish_version(db: DbSession, by: Any, actor: Actor, agreement_id: str,
+                    text: str) -> AgreementVersion:
+    """Publish a new current version; existing acceptances stay, but no longer satisfy the gate.
+    Raises PermissionDenied, NotFound, ValidationFailed, Conflict."""
+    policy.require(by, "agreement.manage")
+    agreement = get_agreement(db, by, agreement_id)
+    text = clean_text(text)
+    current = agreement.current
+    if text_sha256(text) == current.text_sha256:
+        raise ValidationFailed("the text is the same as the current version's")
+    try:
+        version = _add_version(db, by, agreement, current.number + 1, text)
+    except IntegrityError as error:  # someone published the same number at the same moment
+        db.rollback()
+        raise Conflict("another version was published meanwhile; reload and try again") from error
+    audit.record(db, actor, "agreement.publish_version", target_type="agreement",
+                 target_id=agreement.id,
+                 details={"version": version.number, "text_sha256": version.text_sha256})
+    db.commit()
+    db.refresh(agreement)
+    return version
+
+
+def _subject_filter(user: Any) -> Any:
+    """Acceptances that cover ``user``: their own (account scope) or their organisation's."""
+    own = (Acceptance.scope == AcceptanceScope.ACCOUNT.value) & (Acceptance.user_id == user.id)
+    if getattr(user, "organization_id", None):
+        ours = (Acceptance.scope == AcceptanceScope.ORGANIZATION.value) & (
+            Acceptance.organization_id == user.organization_id
+        )
+        return own | ours
+    return own
+
+
+def _active(db: DbSession, stmt: Any) -> Any:
+    ended = select(Termination.acceptance_id).where(Termination.effective_at <= utcnow())
+    return stmt.where(Acceptance.id.not_in(ended))
+
+
+def covering_acceptance(db: DbSession, user: Any, agreement: Agreement) -> Acceptance | None:
+    """The caller's active acceptance of ``agreement``: of the current version if there is one,
+    else the most recent of an older version; None if nothing active covers them."""
+    if user is None or not getattr(user, "is_authenticated", False) or user.id is None:
+        return None
+    stmt = _active(db, select(Acceptance).where(Acceptance.agreement_id == agreement.id,
+                                                _subject_filter(user)))
+    stmt = stmt.order_by(Acceptance.version_number.desc(), Acceptance.accepted_at.desc())
+    return db.scalars(stmt.limit(1)).first()
+
+
+def terms_status(db: DbSession, user: Any, agreement_id: str) -> TermsStatus:
+    """Does ``user`` (or their organisation) hold an active acceptance of the current version?
+    Raises NotFound for an unknown agreement."""
+    agreement = db.get(Agreement, agreement_id)
+    if agreement is None or not agreement.versions:
+        raise NotFound("no such agreement")
+    current = agreement.current.number
+    acceptance = covering_acceptance(db, user, agreement)
+    if acceptance is not None and acceptance.version_number == current and user.is_active:
+        return TermsStatus(True, agreement.id, current, acceptance.id)
+    return TermsStatus(False, agreement.id, current)
+
+
+def require_terms(db: DbSession, user: Any, agreement_id: str) -> TermsStatus:
+    """The download gate. Raises TermsRequired (428 with ``agreement_id`` and ``version``)."""
+    status = terms_status(db, user, agreement_id)
+    if not status.satisfied:
+        title = db.get(Agreement, agreement_id).title  # type: ignore[union-attr]
+        raise TermsRequired(f"accept {title} (version {status.current_version}) first",
+                            agreement_id=status.agreement_id, version=status.current_version)
+    return status
+

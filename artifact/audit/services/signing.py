@@ -1,0 +1,145 @@
+"""Signed checkpoints of the audit trail, with an Ed25519 key kept in the data directory.
+
+The key never enters the database: whoever can rewrite the database still cannot sign a new
+head. Each checkpoint signs (number, head seq, head hash, time, previous signature, key id), so
+checkpoints form a chain of their own and one cannot be dropped or reordered unnoticed.
+
+Checkpoints are written by ``flask audit checkpoint`` (run it from cron or a systemd timer) and by
+the app itself, in the transaction of the event that makes one due: after
+``AUDIT_CHECKPOINT_EVERY`` events or ``AUDIT_CHECKPOINT_MINUTES`` after the last checkpoint,
+whichever comes first. That bounds the unsigned tail, the only part a database writer could cut
+off unnoticed, by count on a busy system and by time on a quiet one.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+    load_pem_private_key,
+)
+from sqlalchemy import select
+
+from artifact.audit.services import verifier as audit_verifier
+from artifact.models import AuditCheckpoint, AuditEvent
+from artifact.models.base import DbSession, utcnow
+
+KEY_FILE = "audit-signing-key.pem"
+_cache: dict[str, tuple[float, Ed25519PrivateKey]] = {}
+
+
+def key_path(data_dir: str | Path) -> Path:
+    return Path(data_dir) / KEY_FILE
+
+
+def load_or_create_key(data_dir: str | Path) -> Ed25519PrivateKey:
+    """The signing key, created (mode 0600) on first use."""
+    path = key_path(data_dir)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+        )
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first; use theirs
+        else:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(pem)
+    return _load(path)
+
+
+def _load(path: Path) -> Ed25519PrivateKey:
+    mtime = path.stat().st_mtime
+    cached = _cache.get(str(path))
+    if cached and cached[0] == mtime:
+        return cached[1]
+    key = load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} does not hold an Ed25519 private key")
+    _cache[str(path)] = (mtime, key)
+    return key
+
+
+def public_key(data_dir: str | Path) -> Ed25519PublicKey:
+    return load_or_create_key(data_dir).public_key()
+
+
+def public_pem(data_dir: str | Path) -> bytes:
+    return public_key(data_dir).public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+
+
+def checkpoint_fields(cp: AuditCheckpoint) -> dict[str, object]:
+    return {
+        "number": cp.number,
+        "event_seq": cp.event_seq,
+        "event_hash": cp.event_hash,
+        "created_at": cp.created_at.isoformat(timespec="microseconds"),
+        "prev_signature": cp.prev_signature,
+        "key_id": cp.key_id,
+        "signature": cp.signature,
+    }
+
+
+def last_checkpoint(db: DbSession) -> AuditCheckpoint | None:
+    return db.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.number.desc()).limit(1))
+
+
+def sign_head(db: DbSession, data_dir: str | Path) -> AuditCheckpoint | None:
+    """Sign the current head; None when there is nothing new to sign. The caller commits (and
+    must hold the append lock, ``audit.lock_head``, so the head cannot move meanwhile)."""
+    head = db.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
+    previous = last_checkpoint(db)
+    if head is None or (previous is not None and previous.event_seq >= head.seq):
+        return None
+    key = load_or_create_key(data_dir)
+    raw_public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    cp = AuditCheckpoint(
+        number=(previous.number + 1) if previous else 1,
+        event_seq=head.seq,
+        event_hash=head.hash,
+        created_at=utcnow(),
+        prev_signature=previous.signature if previous else "",
+        key_id=audit_verifier.key_id(raw_public),
+        signature="",
+    )
+    message = audit_verifier.checkpoint_message(checkpoint_fields(cp))
+    cp.signature = base64.b64encode(key.sign(message)).decode("ascii")
+    db.add(cp)
+    db.flush()
+    return cp
+
+
+def _due(db: DbSession, event: AuditEvent, every: int, interval: timedelta) -> bool:
+    previous = last_checkpoint(db)
+    if previous is not None:
+        return (event.seq - previous.event_seq >= every
+                or event.occurred_at - previous.created_at >= interval)
+    if event.seq >= every:
+        return True
+    first = db.scalar(select(AuditEvent.occurred_at).where(AuditEvent.seq == 1))
+    return first is not None and event.occurred_at - first >= interval
+
+
+def after_append(db: DbSession, event: AuditEvent) -> None:
+    """Sign the head in the appending transaction when a checkpoint is due (app context only)."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return
+    config = current_app.config
+    every = int(config.get("AUDIT_CHECKPOINT_EVERY") or 0)
+    if every <= 0:
+        return
+    interval = timedelta(minutes=int(config.get("AUDIT_CHECKPOINT_MINUTES") or 0) or 10**6)
+    if _due(db, event, every, interval):
+        sign_head(db, config["DATA_DIR"])

@@ -1,0 +1,176 @@
+"""Reading the audit trail: filtered lists, CSV, verification, checkpoints and exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+
+from artifact import policy
+from artifact.audit.services import chain as audit
+from artifact.audit.services import signing as audit_signing
+from artifact.audit.services import verifier as audit_verifier
+from artifact.audit.services.chain import Actor
+from artifact.kernel.errors import ValidationFailed
+from artifact.models import AuditCheckpoint, AuditEvent
+from artifact.models.base import DbSession
+
+CSV_COLUMNS = ("seq", "occurred_at", "actor_email", "actor_id", "ip_address", "session_ref",
+               "action", "target_type", "target_id", "outcome", "details", "hash")
+# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "|", "%")
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    actor: str | None = None
+    action: str | None = None
+    target: str | None = None
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def apply(self, stmt: Select[Any]) -> Select[Any]:
+        if self.actor:
+            stmt = stmt.where(or_(AuditEvent.actor_id == self.actor,
+                                  func.lower(AuditEvent.actor_email) == self.actor.lower()))
+        if self.action:
+            stmt = stmt.where(or_(AuditEvent.action == self.action,
+                                  AuditEvent.action.startswith(self.action.rstrip(".") + ".",
+                                                               autoescape=True)))
+        if self.target:
+            stmt = stmt.where(or_(AuditEvent.target_id == self.target,
+                                  AuditEvent.target_type == self.target))
+        if self.outcome:
+            stmt = stmt.where(AuditEvent.outcome == self.outcome)
+        if self.since:
+            stmt = stmt.where(AuditEvent.occurred_at >= self.since)
+        if self.until:
+            stmt = stmt.where(AuditEvent.occurred_at < self.until)
+        return stmt
+
+
+def list_events(db: DbSession, by: Any, flt: EventFilter, *, limit: int = 100,
+                offset: int = 0) -> tuple[list[AuditEvent], int]:
+    """Newest first. Raises PermissionDenied, ValidationFailed."""
+    policy.require(by, "audit.view")
+    if not 1 <= limit <= MAX_PAGE or offset < 0:
+        raise ValidationFailed(f"limit must be 1 to {MAX_PAGE} and offset at least 0")
+    total = db.scalar(flt.apply(select(func.count()).select_from(AuditEvent))) or 0
+    rows = db.scalars(flt.apply(select(AuditEvent)).order_by(AuditEvent.seq.desc())
+                      .limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+def csv_cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def export_csv(db: DbSession, by: Any, actor: Actor, flt: EventFilter) -> Iterator[str]:
+    """CSV of the filtered trail (oldest first), safe to open in a spreadsheet; the export is
+    itself an audit event. Raises PermissionDenied."""
+    policy.require(by, "audit.export")
+    audit.record(db, actor, "audit.export_csv", details={"filter": _filter_json(flt)})
+    db.commit()
+    stmt = flt.apply(select(AuditEvent)).order_by(AuditEvent.seq).execution_options(
+        yield_per=1000)
+
+    def rows() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+        writer.writerow(CSV_COLUMNS)
+        for event in db.scalars(stmt):
+            fields = audit.event_fields(event)
+            writer.writerow([csv_cell(fields[name]) for name in CSV_COLUMNS])
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        if buffer.getvalue():
+            yield buffer.getvalue()
+
+    return rows()
+
+
+def _filter_json(flt: EventFilter) -> dict[str, str]:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v)
+            for k, v in vars(flt).items() if v}
+
+
+def _stream_events(db: DbSession) -> Generator[dict[str, Any], None, None]:
+    stmt = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)
+    result = db.scalars(stmt)
+    try:
+        for event in result:
+            yield audit.event_fields(event)
+    finally:
+        result.close()  # a server-side cursor on PostgreSQL, when verification stops early
+
+
+def _checkpoints(db: DbSession) -> list[dict[str, Any]]:
+    rows = db.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.number)).all()
+    return [audit_signing.checkpoint_fields(cp) for cp in rows]
+
+
+def verify(db: DbSession, by: Any, data_dir: str | Path) -> audit_verifier.Result:
+    """Walk the chain and the checkpoints with the key from the data directory.
+    Raises PermissionDenied."""
+    policy.require(by, "audit.verify")
+    events = _stream_events(db)
+    try:
+        return audit_verifier.verify(events, _checkpoints(db),
+                                     audit_signing.public_key(data_dir))
+    finally:
+        events.close()
+
+
+def checkpoint(db: DbSession, by: Any, data_dir: str | Path) -> AuditCheckpoint | None:
+    """Sign the head now (None when nothing is new). Raises PermissionDenied."""
+    policy.require(by, "audit.checkpoint")
+    audit.lock_head(db)
+    cp = audit_signing.sign_head(db, data_dir)
+    db.commit()
+    return cp
+
+
+def export(db: DbSession, by: Any, actor: Actor, data_dir: str | Path,
+           directory: Path) -> int:
+    """Write the trail, its checkpoints, the public key and the standalone verifier to
+    ``directory`` (new or empty). Signs the head first, so the export has no unsigned tail.
+    Returns the number of events. Raises PermissionDenied, ValidationFailed."""
+    policy.require(by, "audit.export")
+    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        raise ValidationFailed(f"{directory} exists and is not an empty directory")
+    audit.record(db, actor, "audit.export", details={"directory": directory.name})
+    audit_signing.sign_head(db, data_dir)
+    db.commit()
+    directory.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with (directory / "events.jsonl").open("w", encoding="utf-8") as handle:
+        for fields in _stream_events(db):
+            handle.write(json.dumps(fields, sort_keys=True) + "\n")
+            count += 1
+    with (directory / "checkpoints.jsonl").open("w", encoding="utf-8") as handle:
+        for cp in _checkpoints(db):
+            handle.write(json.dumps(cp, sort_keys=True) + "\n")
+    (directory / "public_key.pem").write_bytes(audit_signing.public_pem(data_dir))
+    shutil.copyfile(audit_verifier.__file__, directory / "verify.py")
+    (directory / "README.txt").write_text(
+        "Artifact audit trail export.\n\n"
+        "  events.jsonl       one event per line, ascending seq, with prev_hash and hash\n"
+        "  checkpoints.jsonl  Ed25519-signed checkpoints of the chain head\n"
+        "  public_key.pem     the key that signed them (compare its fingerprint out of band)\n"
+        "  verify.py          the verifier: python3 verify.py THIS_DIRECTORY\n"
+        "                     (needs only Python 3.11+ and the 'cryptography' package)\n",
+        encoding="utf-8",
+    )
+    return count

@@ -1,0 +1,194 @@
+"""Grants (who may see a restricted report, series or category) and access requests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from artifact import policy
+from artifact.audit.services import chain as audit
+from artifact.audit.services.chain import Actor
+from artifact.catalog.services.reports import get_report
+from artifact.identity.services.accounts import find_organization
+from artifact.identity.services.lookup import user_by_email
+from artifact.kernel.errors import Conflict, NotFound, ValidationFailed
+from artifact.models import AccessRequest, Grant
+from artifact.models.base import DbSession, utcnow
+from artifact.models.catalog import Category, RequestState
+
+
+def parse_expiry(value: Any) -> datetime | None:
+    """An expiry in the future (ISO 8601; a date means its end; no zone means UTC)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        text = str(value).strip()
+        try:
+            moment = datetime.fromisoformat(text + ("T23:59:59" if len(text) == 10 else ""))
+        except ValueError:
+            raise ValidationFailed("the expiry must be a date or time like 2026-12-31") from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment <= utcnow():
+        raise ValidationFailed("the expiry must be in the future")
+    return moment
+
+
+def _scope(db: DbSession, by: Any, report_id: str | None, series: str | None,
+           category: str | None) -> dict[str, Any]:
+    given = [x for x in (report_id, series, category) if x not in (None, "")]
+    if len(given) != 1:
+        raise ValidationFailed("name exactly one of a report, a series or a category")
+    if report_id:
+        return {"report_id": get_report(db, by, report_id).id}
+    if series:
+        cleaned = " ".join(series.split())
+        if not cleaned or len(cleaned) > 80:
+            raise ValidationFailed("the series name is empty or too long")
+        return {"series": cleaned}
+    if category not in {c.value for c in Category}:
+        names = ", ".join(c.value for c in Category)
+        raise ValidationFailed(f"the category must be one of {names}")
+    return {"category": category}
+
+
+def create_grant(db: DbSession, by: Any, actor: Actor, *, report_id: str | None = None,
+                 series: str | None = None, category: str | None = None,
+                 user_email: str | None = None, organization: str | None = None,
+                 expires_at: Any = None) -> Grant:
+    """Raises PermissionDenied, NotFound (report), ValidationFailed."""
+    policy.require(by, "grant.create")
+    scope = _scope(db, by, report_id, series, category)
+    if bool(user_email) == bool(organization):
+        raise ValidationFailed("name exactly one grantee: a user (e-mail) or an organisation")
+    grantee: dict[str, Any] = {}
+    if user_email:
+        user = user_by_email(db, user_email)
+        if user is None:
+            raise ValidationFailed(f"no user with e-mail {user_email!r}")
+        grantee["user_id"] = user.id
+    else:
+        org = find_organization(db, str(organization).strip())
+        if org is None:
+            raise ValidationFailed(f"no organisation named {organization!r}")
+        grantee["organization_id"] = org.id
+    grant = Grant(**scope, **grantee, expires_at=parse_expiry(expires_at),
+                  created_by_id=getattr(by, "id", None))
+    db.add(grant)
+    db.flush()
+    _record_grant(db, actor, "grant.create", grant)
+    db.commit()
+    return grant
+
+
+def _record_grant(db: DbSession, actor: Actor, action: str, grant: Grant) -> None:
+    audit.record(db, actor, action, target_type="grant", target_id=grant.id, details={
+        "report_id": grant.report_id, "series": grant.series, "category": grant.category,
+        "user_id": grant.user_id, "organization_id": grant.organization_id,
+        "expires_at": grant.expires_at.isoformat() if grant.expires_at else None})
+
+
+def revoke_grant(db: DbSession, by: Any, actor: Actor, grant_id: str) -> Grant:
+    policy.require(by, "grant.revoke")
+    grant = db.get(Grant, grant_id)
+    if grant is None or grant.revoked_at is not None:
+        raise NotFound("no such grant")
+    grant.revoked_at = utcnow()
+    _record_grant(db, actor, "grant.revoke", grant)
+    db.commit()
+    return grant
+
+
+def list_grants(db: DbSession, by: Any) -> list[Grant]:
+    policy.require(by, "grant.list")
+    return list(db.scalars(select(Grant).where(Grant.revoked_at.is_(None))
+                           .order_by(Grant.created_at.desc())))
+
+
+def request_access(db: DbSession, by: Any, actor: Actor, *, report_id: str | None = None,
+                   series: str | None = None, category: str | None = None,
+                   message: str = "") -> AccessRequest:
+    """A customer asks for access; the same pending request is not filed twice."""
+    policy.require(by, "access_request.create")
+    scope = _scope(db, by, report_id, series, category)
+    message = (message or "").strip()
+    if len(message) > 2000 or "\x00" in message:
+        raise ValidationFailed("the message is too long (at most 2000 characters)")
+    existing = db.scalar(select(AccessRequest).filter_by(
+        user_id=by.id, state=RequestState.PENDING, **scope))
+    if existing is not None:
+        return existing
+    request = AccessRequest(user_id=by.id, message=message, **scope)
+    db.add(request)
+    db.flush()
+    audit.record(db, actor, "access_request.create", target_type="access_request",
+                 target_id=request.id, details=scope)
+    db.commit()
+    return request
+
+
+def decide_request(db: DbSession, by: Any, actor: Actor, request_id: str, approve: bool,
+                   expires_at: Any = None) -> AccessRequest:
+    """Approve (a grant to the requester, optionally expiring) or deny. Raises NotFound,
+    Conflict (already decided), ValidationFailed."""
+    policy.require(by, "access_request.decide")
+    request = db.get(AccessRequest, request_id)
+    if request is None:
+        raise NotFound("no such access request")
+    if request.state != RequestState.PENDING:
+        raise Conflict(f"the request was already {request.state}")
+    expiry = parse_expiry(expires_at) if approve else None
+    if approve:
+        grant = Grant(report_id=request.report_id, series=request.series,
+                      category=request.category, user_id=request.user_id, expires_at=expiry,
+                      created_by_id=getattr(by, "id", None))
+        db.add(grant)
+        db.flush()
+        _record_grant(db, actor, "grant.create", grant)
+        request.grant_id = grant.id
+    request.state = RequestState.APPROVED if approve else RequestState.DENIED
+    request.decided_at = utcnow()
+    request.decided_by_id = getattr(by, "id", None)
+    request.expires_at = expiry
+    audit.record(db, actor, f"access_request.{'approve' if approve else 'deny'}",
+                 target_type="access_request", target_id=request.id,
+                 details={"expires_at": expiry.isoformat() if expiry else None})
+    db.commit()
+    return request
+
+
+def list_requests(db: DbSession, by: Any, state: str | None = RequestState.PENDING
+                  ) -> list[AccessRequest]:
+    policy.require(by, "access_request.list")
+    stmt = select(AccessRequest).order_by(AccessRequest.created_at)
+    if state:
+        stmt = stmt.where(AccessRequest.state == state)
+    return list(db.scalars(stmt))
+
+
+def my_requests(db: DbSession, by: Any) -> list[AccessRequest]:
+    if not getattr(by, "is_authenticated", False) or getattr(by, "id", None) is None:
+        return []
+    return list(db.scalars(select(AccessRequest).where(AccessRequest.user_id == by.id)
+                           .order_by(AccessRequest.created_at.desc())))
+
+
+def request_json(request: AccessRequest) -> dict[str, Any]:
+    return {"id": request.id, "state": request.state, "report_id": request.report_id,
+            "series": request.series, "category": request.category,
+            "user": request.user.email if request.user else None,
+            "created_at": request.created_at.isoformat(),
+            "expires_at": request.expires_at.isoformat() if request.expires_at else None}
+
+
+def grant_json(grant: Grant) -> dict[str, Any]:
+    return {"id": grant.id, "report_id": grant.report_id, "series": grant.series,
+            "category": grant.category,
+            "user": grant.user.email if grant.user else None,
+            "organization": grant.organization.name if grant.organization else None,
+            "expires_at": grant.expires_at.isoformat() if grant.expires_at else None}
+
+

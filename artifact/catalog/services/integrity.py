@@ -1,0 +1,58 @@
+"""Stored files and their rows stay in step: an upload that fails leaves neither the blob nor a
+row, and a download that fails its integrity check is recorded and serves nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError as DbIntegrityError
+
+from artifact.audit.services import chain as audit
+from artifact.audit.services.chain import Actor
+from artifact.infra.storage import BlobNotFound, BlobStore, IntegrityError
+from artifact.kernel.errors import Conflict, IntegrityFailure
+from artifact.models.base import DbSession
+
+
+def read_verified(db: DbSession, actor: Actor, store: BlobStore, blob_id: str, sha256: str,
+                  *, action: str, target_type: str, target_id: str,
+                  details: dict[str, Any]) -> bytes:
+    """The plaintext of ``blob_id`` if it decrypts and matches ``sha256``. Otherwise the
+    failure is recorded as ``action`` (outcome failure, committed on its own) and
+    IntegrityFailure is raised: corrupted bytes are never served."""
+    try:
+        data = store.read_bytes(blob_id)
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise IntegrityError("the plaintext does not match the recorded SHA-256")
+    except (IntegrityError, BlobNotFound) as error:
+        db.rollback()
+        audit.record(db, actor, action, target_type=target_type, target_id=target_id,
+                     outcome="failure",
+                     details={**details, "error": "integrity", "reason": str(error)[:200]})
+        db.commit()
+        raise IntegrityFailure("the stored file failed its integrity check; nothing was "
+                               "served and the failure was recorded") from None
+    return data
+
+
+VERSION_RACE = "another version was uploaded at the same time; try again"
+
+
+@contextmanager
+def recorded_or_destroyed(db: DbSession, store: BlobStore, blob_id: str,
+                          conflict: str | None = None) -> Iterator[None]:
+    """Run the block that records a freshly stored blob and commits. If anything in it fails,
+    roll back and destroy the blob, so a failed upload leaves neither the file nor a row; with
+    ``conflict``, a unique-constraint failure (e.g. two uploads racing for the next version
+    number) is raised as Conflict with that message."""
+    try:
+        yield
+    except BaseException as error:
+        db.rollback()
+        store.destroy(blob_id)
+        if conflict is not None and isinstance(error, DbIntegrityError):
+            raise Conflict(conflict) from None
+        raise

@@ -1,0 +1,226 @@
+"""Reports: stable records with immutable versions (create, upload, publish/retire, purge)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from artifact import policy
+from artifact.audit.services import chain as audit
+from artifact.audit.services.chain import Actor
+from artifact.catalog.services.integrity import VERSION_RACE, recorded_or_destroyed
+from artifact.infra.pdf.inspect import inspect_pdf
+from artifact.infra.storage import BlobStore
+from artifact.kernel.errors import NotFound, PermissionDenied, TooLarge, ValidationFailed
+from artifact.kernel.filenames import clean_filename
+from artifact.models import Agreement, Report, ReportVersion
+from artifact.models.base import DbSession, utcnow
+from artifact.models.catalog import Category, State, Visibility
+
+TEXT_LIMITS = {"title": 200, "series": 80, "issuer": 200, "product": 200, "description": 10000}
+
+
+def get_report(db: DbSession, by: Any, report_id: str, action: str = "report.view") -> Report:
+    """The report if ``by`` may do ``action`` to it. Raises NotFound (also when not visible)."""
+    report = db.get(Report, report_id) if isinstance(report_id, str) and report_id else None
+    if report is None:
+        raise NotFound("no such report")
+    policy.require(by, "report.view", report)
+    if action != "report.view" and not policy.decide(by, action, report):
+        raise PermissionDenied("you are not allowed to do this to this report")
+    return report
+
+
+def list_reports(db: DbSession, by: Any, *, category: str | None = None,
+                 series: str | None = None, framework: str | None = None,
+                 q: str | None = None) -> list[Report]:
+    """Visible reports only, filtered in SQL before anything is counted."""
+    stmt = policy.visible(select(Report), by, Report)
+    if category:
+        stmt = stmt.where(Report.category == category)
+    if series:
+        stmt = stmt.where(func.lower(Report.series) == series.strip().lower())
+    if q and q.strip():
+        pattern = "%" + q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") \
+            + "%"
+        stmt = stmt.where(or_(Report.title.ilike(pattern, escape="\\"),
+                              Report.description.ilike(pattern, escape="\\"),
+                              Report.issuer.ilike(pattern, escape="\\")))
+    reports = list(db.scalars(stmt.order_by(Report.category, Report.series, Report.title)))
+    if framework:
+        wanted = framework.strip().lower()
+        reports = [r for r in reports if wanted in (f.lower() for f in r.frameworks or [])]
+    return reports
+
+
+def agreement_for(db: DbSession, agreement_id: Any) -> Agreement | None:
+    """The agreement a report's downloads need, from a form or API value ("" or None for
+    none). Raises ValidationFailed for an unknown or unpublished agreement."""
+    if agreement_id in (None, ""):
+        return None
+    agreement = db.get(Agreement, agreement_id) if isinstance(agreement_id, str) else None
+    if agreement is None or not agreement.versions:
+        raise ValidationFailed("terms_agreement_id names no published agreement")
+    return agreement
+
+
+def _text(values: dict[str, Any], name: str, required: bool = False) -> str:
+    value = " ".join(str(values.get(name) or "").split()) if name != "description" \
+        else str(values.get(name) or "").strip()
+    if required and not value:
+        raise ValidationFailed(f"the {name} is required")
+    if len(value) > TEXT_LIMITS[name] or "\x00" in value:
+        raise ValidationFailed(f"the {name} is too long (at most {TEXT_LIMITS[name]} characters)")
+    return value
+
+
+def _date(value: Any, name: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationFailed(f"the {name} must be a date like 2025-12-31") from None
+
+
+def _frameworks(value: Any) -> list[str]:
+    if value in (None, ""):
+        return []
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise ValidationFailed("frameworks must be a list of names")
+    cleaned = [" ".join(i.split()) for i in items if i.strip()]
+    if len(cleaned) > 50 or any(len(i) > 80 for i in cleaned):
+        raise ValidationFailed("too many or too long framework names")
+    return cleaned
+
+
+def _choice(value: Any, name: str, allowed: type[Category] | type[Visibility] | type[State],
+            default: str | None = None) -> str:
+    value = value or default
+    if value not in {v.value for v in allowed}:
+        raise ValidationFailed(f"the {name} must be one of {', '.join(v.value for v in allowed)}")
+    return str(value)
+
+
+def create_report(db: DbSession, by: Any, actor: Actor, values: dict[str, Any]) -> Report:
+    """A new report, draft and (unless said otherwise) restricted. Raises ValidationFailed."""
+    policy.require(by, "report.create")
+    start, end = _date(values.get("period_start"), "period start"), \
+        _date(values.get("period_end"), "period end")
+    if start and end and end < start:
+        raise ValidationFailed("the period ends before it starts")
+    report = Report(
+        title=_text(values, "title", required=True),
+        category=_choice(values.get("category"), "category", Category),
+        series=_text(values, "series"), issuer=_text(values, "issuer"),
+        product=_text(values, "product"), description=_text(values, "description"),
+        frameworks=_frameworks(values.get("frameworks")), period_start=start, period_end=end,
+        visibility=_choice(values.get("visibility"), "visibility", Visibility,
+                           Visibility.RESTRICTED),
+        state=State.DRAFT, created_by_id=getattr(by, "id", None),
+    )
+    terms = agreement_for(db, values.get("terms_agreement_id"))
+    report.terms_agreement_id = terms.id if terms else None
+    db.add(report)
+    db.flush()
+    audit.record(db, actor, "report.create", target_type="report", target_id=report.id,
+                 details={"title": report.title, "visibility": report.visibility,
+                          "terms_agreement_id": report.terms_agreement_id})
+    db.commit()
+    return report
+
+
+def set_state(db: DbSession, by: Any, actor: Actor, report_id: str, state: str) -> Report:
+    """Publish, mark outdated, retire or return to draft. Raises NotFound, ValidationFailed."""
+    report = get_report(db, by, report_id, "report.set_state")
+    state = _choice(state, "state", State)
+    if state in (State.PUBLISHED, State.OUTDATED) and report.current_version() is None:
+        raise ValidationFailed("upload a version before publishing")
+    before = report.state
+    report.state = state
+    audit.record(db, actor, "report.state", target_type="report", target_id=report.id,
+                 details={"from": before, "to": state})
+    db.commit()
+    return report
+
+
+def add_version(db: DbSession, by: Any, actor: Actor, store: BlobStore, report_id: str,
+                data: bytes, filename: str | None, max_bytes: int) -> ReportVersion:
+    """Store an uploaded PDF as the next version. Raises NotFound, TooLarge, UnsupportedType,
+    InvalidFile; on any failure neither a blob nor a row is left."""
+    report = get_report(db, by, report_id, "report.upload")
+    if len(data) > max_bytes:
+        raise TooLarge(f"the file is larger than the limit of {max_bytes // (1024 * 1024)} MB")
+    facts = inspect_pdf(data)
+    blob = store.put(io.BytesIO(data))
+    with recorded_or_destroyed(db, store, blob.id, conflict=VERSION_RACE):
+        number = (db.scalar(select(func.max(ReportVersion.number))
+                            .where(ReportVersion.report_id == report.id)) or 0) + 1
+        version = ReportVersion(
+            report_id=report.id, number=number, blob_id=blob.id,
+            filename=clean_filename(filename, f"report-v{number}.pdf"),
+            content_type="application/pdf", size=blob.size, sha256=blob.sha256,
+            page_count=facts.page_count, created_by_id=getattr(by, "id", None))
+        db.add(version)
+        db.flush()
+        audit.record(db, actor, "report.version.upload", target_type="report",
+                     target_id=report.id,
+                     details={"number": number, "sha256": blob.sha256, "size": blob.size,
+                              "filename": version.filename, "kek_version": blob.kek_version})
+        db.commit()
+    return version
+
+
+def purge_version(db: DbSession, by: Any, actor: Actor, store: BlobStore, report_id: str,
+                  number: int) -> ReportVersion:
+    """Destroy a version's data key (the file becomes unrecoverable); the record stays."""
+    report = get_report(db, by, report_id, "report.purge_version")
+    version = next((v for v in report.versions if v.number == number), None)
+    if version is None or version.purged_at is not None:
+        raise NotFound("no such version")
+    version.purged_at = utcnow()
+    audit.record(db, actor, "report.version.purge", target_type="report", target_id=report.id,
+                 details={"number": number, "sha256": version.sha256})
+    db.commit()
+    store.destroy(version.blob_id)
+    return version
+
+
+def find_version(report: Report, number: int | None) -> ReportVersion:
+    """The latest live version, or version ``number``. Raises NotFound."""
+    if number is None:
+        version = report.current_version()
+    else:
+        version = next((v for v in report.versions
+                        if v.number == number and v.purged_at is None), None)
+    if version is None:
+        raise NotFound("no such version")
+    return version
+
+
+def report_json(report: Report, today: date, *, with_versions: bool = False,
+                needs_terms: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": report.id, "title": report.title, "category": report.category,
+        "series": report.series, "issuer": report.issuer, "product": report.product,
+        "frameworks": list(report.frameworks or []),
+        "period_start": report.period_start.isoformat() if report.period_start else None,
+        "period_end": report.period_end.isoformat() if report.period_end else None,
+        "description": report.description, "state": report.display_state(today),
+        "visibility": report.visibility, "terms_agreement_id": report.terms_agreement_id,
+        "needs_terms": needs_terms,
+    }
+    if with_versions:
+        body["versions"] = [
+            {"number": v.number, "sha256": v.sha256, "size": v.size,
+             "created_at": v.created_at.isoformat(), "filename": v.filename,
+             "pages": v.page_count}
+            for v in report.versions if v.purged_at is None
+        ]
+    return body

@@ -1,0 +1,130 @@
+"""Catalog pages: browse, report detail, download, request access (staff views in
+catalog_staff.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from artifact import policy
+from artifact.agreements.services import agreements
+from artifact.agreements.views.agreements import terms_page_url
+from artifact.catalog.forms import (
+    AccessRequestForm,
+    DecisionForm,
+    GrantForm,
+    StateForm,
+    TermsForm,
+    UploadForm,
+    set_agreement_choices,
+)
+from artifact.catalog.services import downloads, grants, report_terms, reports
+from artifact.extensions import db
+from artifact.infra.storage import store_for
+from artifact.kernel.errors import TermsRequired, ValidationFailed
+from artifact.models.base import utcnow
+from artifact.models.catalog import CATEGORY_LABELS, Category
+from artifact.web.access import require
+from artifact.web.files import download_response, head_response
+from artifact.web.ratelimit import download_budget
+from artifact.web.security import current_actor
+
+bp = Blueprint("catalog", __name__, url_prefix="/catalog")
+
+
+def version_arg() -> int | None:
+    raw = request.args.get("version")
+    if raw in (None, ""):
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        raise ValidationFailed("version must be a positive whole number")
+    return int(raw)
+
+
+def catalog_filters() -> dict[str, Any]:
+    return {name: (request.args.get(name) or "").strip()[:200] or None
+            for name in ("category", "series", "framework", "q")}
+
+
+@bp.get("/")
+@require("report.list")
+def index() -> str:
+    """Browse the catalog by category and series."""
+    filters = catalog_filters()
+    found = reports.list_reports(db.session, current_user, **filters)
+    groups = {c: [r for r in found if r.category == c] for c in Category}
+    return render_template(
+        "catalog/index.html", groups=groups, labels=CATEGORY_LABELS, filters=filters,
+        total=len(found), today=utcnow().date(),
+        series=sorted({r.series for r in found if r.series}),
+        # Only customers see the request form (and pay for its CSRF token).
+        request_form=AccessRequestForm() if policy.decide(current_user, "access_request.create")
+        else None,
+    )
+
+
+@bp.get("/<report_id>")
+@require("report.view")
+def detail(report_id: str) -> str:
+    """A report, its versions and what the user still needs."""
+    report = reports.get_report(db.session, current_user, report_id)
+    terms_form = TermsForm(terms_agreement_id=report.terms_agreement_id or "")
+    if policy.decide(current_user, "report.set_terms", report):
+        set_agreement_choices(terms_form.terms_agreement_id,
+                              agreements.list_agreements(db.session, current_user))
+    return render_template(
+        "catalog/detail.html", report=report, today=utcnow().date(),
+        needs_terms=report_terms.needs_terms(db.session, current_user, report),
+        terms_form=terms_form,
+        versions=[v for v in reversed(report.versions) if v.purged_at is None],
+        purged=[v for v in report.versions if v.purged_at is not None],
+        upload_form=UploadForm(), state_form=StateForm(), grant_form=GrantForm(),
+        request_form=AccessRequestForm(), decision_form=DecisionForm(),
+    )
+
+
+@bp.route("/<report_id>/download", methods=["GET", "HEAD"])
+@download_budget
+@require("report.download")
+def download(report_id: str) -> Response:
+    """A stamped copy of the latest version (``?version=N`` for another)."""
+    if request.method == "HEAD":
+        _report, version = downloads.check(db.session, current_user, report_id, version_arg())
+        return head_response(version.filename, version.size)
+    try:
+        result = downloads.download(db.session, current_user, current_actor(),
+                                    store_for(current_app), report_id, version_arg())
+    except TermsRequired as error:
+        # Show the agreement and its accept form, then come back to this download.
+        return redirect(terms_page_url(str(error.details["agreement_id"]),
+                                       request.full_path.rstrip("?")))
+    return download_response(result)
+
+
+@bp.post("/access-requests")
+@require("access_request.create")
+def request_access() -> Response:
+    """Ask staff for access to a report, a series or a category."""
+    form = AccessRequestForm()
+    back = request.form.get("report_id") or ""
+    target = url_for("catalog.detail", report_id=back) if back else url_for("catalog.index")
+    if not form.validate_on_submit():
+        flash("The request was not sent: check the fields.", "error")
+        return redirect(target)
+    try:
+        grants.request_access(db.session, current_user, current_actor(),
+                              report_id=form.report_id.data or None,
+                              series=form.series.data or None,
+                              category=form.category.data or None,
+                              message=form.message.data or "")
+    except ValidationFailed as error:
+        flash(f"The request was not sent: {error.message}.", "error")
+        return redirect(target)
+    flash("Your request was sent to the compliance team.", "success")
+    return redirect(target)
+
+
+from artifact.catalog.views import staff as catalog_staff  # noqa: E402,F401  (staff routes register on import)

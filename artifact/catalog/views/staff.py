@@ -1,0 +1,186 @@
+"""Staff views of the catalog: create reports, upload versions, publish/retire, grant, decide
+access requests, purge versions."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from artifact.agreements.services import agreements
+from artifact.catalog.forms import (
+    DecisionForm,
+    GrantForm,
+    ReportForm,
+    StateForm,
+    TermsForm,
+    UploadForm,
+    set_agreement_choices,
+)
+from artifact.catalog.services import grants, report_terms, reports
+from artifact.catalog.views.browse import bp
+from artifact.extensions import db
+from artifact.infra.storage import store_for
+from artifact.kernel.errors import (
+    Conflict,
+    InvalidFile,
+    NotFound,
+    TooLarge,
+    UnsupportedType,
+    ValidationFailed,
+)
+from artifact.web.access import require
+from artifact.web.files import read_upload
+from artifact.web.security import current_actor
+
+
+def _detail(report_id: str) -> Response:
+    return redirect(url_for("catalog.detail", report_id=report_id))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@require("report.create")
+def new() -> Response | tuple[str, int]:
+    """Create a report (draft, restricted unless chosen otherwise)."""
+    form = ReportForm()
+    set_agreement_choices(form.terms_agreement_id,
+                          agreements.list_agreements(db.session, current_user))
+    if form.validate_on_submit():
+        try:
+            report = reports.create_report(db.session, current_user, current_actor(), {
+                name: getattr(form, name).data for name in (
+                    "title", "category", "series", "issuer", "product", "frameworks",
+                    "period_start", "period_end", "description", "visibility",
+                    "terms_agreement_id")})
+        except ValidationFailed as error:
+            flash(f"The report was not created: {error.message}.", "error")
+        else:
+            flash("Report created as a draft. Upload a PDF, then publish it.", "success")
+            return _detail(report.id)
+    status = 400 if request.method == "POST" else 200
+    return render_template("catalog/new.html", form=form), status
+
+
+@bp.post("/<report_id>/versions")
+@require("report.upload")
+def upload(report_id: str) -> Response:
+    """Upload the next version (a PDF)."""
+    form = UploadForm()
+    if not form.validate_on_submit():
+        flash("Choose a PDF file to upload.", "error")
+        return _detail(report_id)
+    storage = form.file.data
+    limit = current_app.config["REPORT_MAX_BYTES"]
+    try:
+        version = reports.add_version(db.session, current_user, current_actor(),
+                                      store_for(current_app), report_id,
+                                      read_upload(storage, limit), storage.filename, limit)
+    except (TooLarge, UnsupportedType, InvalidFile, Conflict) as error:
+        flash(f"The file was refused: {error.message}.", "error")
+        return _detail(report_id)
+    flash(f"Version {version.number} stored (SHA-256 {version.sha256[:16]}…).", "success")
+    return _detail(report_id)
+
+
+@bp.post("/<report_id>/state")
+@require("report.set_state")
+def set_state(report_id: str) -> Response:
+    """Publish, mark outdated, retire, or return to draft."""
+    form = StateForm()
+    if form.validate_on_submit():
+        try:
+            report = reports.set_state(db.session, current_user, current_actor(), report_id,
+                                       form.state.data or "")
+            flash(f"The report is now {report.state}.", "success")
+        except ValidationFailed as error:
+            flash(f"Not changed: {error.message}.", "error")
+    return _detail(report_id)
+
+
+@bp.post("/<report_id>/terms")
+@require("report.set_terms")
+def set_terms(report_id: str) -> Response:
+    """Require acceptance of an agreement before downloads (or no longer)."""
+    form = TermsForm()
+    set_agreement_choices(form.terms_agreement_id,
+                          agreements.list_agreements(db.session, current_user))
+    if not form.validate_on_submit():
+        flash("Choose one of the published agreements.", "error")
+        return _detail(report_id)
+    try:
+        report = report_terms.set_terms(db.session, current_user, current_actor(), report_id,
+                                        form.terms_agreement_id.data or None)
+    except ValidationFailed as error:
+        flash(f"Not changed: {error.message}.", "error")
+    else:
+        flash("Downloads now need acceptance of " + report.terms_agreement.title + "."
+              if report.terms_agreement else "Downloads no longer need an agreement.",
+              "success")
+    return _detail(report_id)
+
+
+@bp.post("/<report_id>/grants")
+@require("grant.create")
+def grant(report_id: str) -> Response:
+    """Grant access to this report, its series or its category."""
+    form = GrantForm()
+    report = reports.get_report(db.session, current_user, report_id)
+    if form.validate_on_submit():
+        scope = {"report": {"report_id": report.id}, "series": {"series": report.series},
+                 "category": {"category": report.category}}.get(form.scope.data or "", {})
+        try:
+            grants.create_grant(db.session, current_user, current_actor(), **scope,
+                                user_email=form.user.data or None,
+                                organization=form.organization.data or None,
+                                expires_at=form.expires_at.data)
+            flash("Access granted.", "success")
+        except (ValidationFailed, NotFound) as error:
+            flash(f"Not granted: {error.message}.", "error")
+    return _detail(report_id)
+
+
+@bp.get("/requests")
+@require("access_request.list")
+def access_requests() -> str:
+    """Pending access requests and live grants."""
+    return render_template("catalog/requests.html",
+                           pending=grants.list_requests(db.session, current_user),
+                           live_grants=grants.list_grants(db.session, current_user),
+                           decision_form=DecisionForm())
+
+
+@bp.post("/requests/<request_id>/approve", defaults={"decision": "approve"})
+@bp.post("/requests/<request_id>/deny", defaults={"decision": "deny"})
+@require("access_request.decide")
+def decide(request_id: str, decision: str) -> Response:
+    """Approve (optionally until a date) or deny a request."""
+    form = DecisionForm()
+    if form.validate_on_submit():
+        try:
+            grants.decide_request(db.session, current_user, current_actor(), request_id,
+                                  decision == "approve", form.expires_at.data)
+            flash(f"Request {decision}d.", "success")
+        except (ValidationFailed, Conflict) as error:
+            flash(f"Not decided: {error.message}.", "error")
+    return redirect(url_for("catalog.access_requests"))
+
+
+@bp.post("/grants/<grant_id>/revoke")
+@require("grant.revoke")
+def revoke(grant_id: str) -> Response:
+    """Revoke a grant."""
+    if DecisionForm().validate_on_submit():
+        grants.revoke_grant(db.session, current_user, current_actor(), grant_id)
+        flash("Grant revoked.", "success")
+    return redirect(url_for("catalog.access_requests"))
+
+
+@bp.post("/<report_id>/versions/<int:number>/purge")
+@require("report.purge_version")
+def purge(report_id: str, number: int) -> Response:
+    """Destroy a version's data key (irreversible)."""
+    if DecisionForm().validate_on_submit():
+        reports.purge_version(db.session, current_user, current_actor(), store_for(current_app),
+                              report_id, number)
+        flash(f"Version {number} purged; its file can no longer be decrypted.", "success")
+    return _detail(report_id)

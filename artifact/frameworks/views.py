@@ -1,0 +1,62 @@
+"""Framework and regulation pages: lists, requirement trees, regulation articles and sections."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from artifact.evidence import services as evidence
+from artifact.extensions import db
+from artifact.frameworks import services as frameworks
+from artifact.models.base import utcnow
+from artifact.models.evidence import STATE_LABELS
+from artifact.models.frameworks import FrameworkCategory
+from artifact.web.access import require
+
+bp = Blueprint("frameworks", __name__)
+
+
+@bp.get("/frameworks")
+@require("framework.view")
+def index() -> str:
+    """Every framework and regulation with its requirement count."""
+    return render_template("frameworks/index.html",
+                           rows=frameworks.list_frameworks(db.session, current_user))
+
+
+@bp.get("/frameworks/<framework_id>")
+@require("framework.view")
+def detail(framework_id: str) -> str:
+    """A framework's requirement tree."""
+    framework = frameworks.get_framework(db.session, current_user, framework_id=framework_id)
+    requirements = frameworks.requirements_of(db.session, current_user, framework)
+    return render_template(
+        "frameworks/detail.html", framework=framework, requirements=requirements,
+        tree=frameworks.children_by_parent(requirements),
+        mappings=frameworks.framework_mappings(db.session, current_user, framework),
+    )
+
+
+@bp.get("/regulations")
+@require("framework.view")
+def regulations() -> str:
+    """The regulations (GDPR, HIPAA, ...)."""
+    rows = frameworks.list_frameworks(db.session, current_user, FrameworkCategory.REGULATION)
+    return render_template("frameworks/regulations.html", rows=rows)
+
+
+@bp.get("/regulations/<key>")
+@require("framework.view")
+def regulation(key: str) -> str:
+    """Every article or section of a regulation, with the crosswalk mappings that exist and
+    what covers it (reports the caller may see; evidence for staff)."""
+    framework = frameworks.get_framework(db.session, current_user, key=key)
+    requirements = frameworks.requirements_of(db.session, current_user, framework)
+    mappings = frameworks.framework_mappings(db.session, current_user, framework)
+    coverage = evidence.framework_coverage(db.session, current_user, framework, utcnow().date(),
+                                           requirements, mappings)
+    return render_template(
+        "frameworks/regulation.html", framework=framework, requirements=requirements,
+        parents={r.parent_id for r in requirements if r.parent_id},
+        mappings=mappings, coverage=coverage, covered=coverage.by_id(), labels=STATE_LABELS,
+    )

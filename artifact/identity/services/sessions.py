@@ -1,0 +1,126 @@
+"""Server-side sign-in sessions: sign-in, resolution with timeouts, sign-out."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import joinedload
+
+from artifact.audit.services import chain as audit
+from artifact.audit.services.chain import Actor
+from artifact.extensions import passwords
+from artifact.identity.services.lookup import user_by_email
+from artifact.models import User, UserSession
+from artifact.models.base import DbSession, utcnow
+
+
+def secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def authenticate(db: DbSession, actor: Actor, email: str, password: str) -> User | None:
+    """The user for these credentials, or None; the caller shows one generic message either way.
+
+    Records the attempt; never records the password."""
+    user = user_by_email(db, email)
+    ok = passwords.verify(user.password_hash if user else None, password)
+    if user is None:
+        audit.record(db, actor, "auth.sign_in", outcome="failure",
+                     details={"reason": "unknown_account"})
+    elif not ok or not user.is_active:
+        reason = "wrong_password" if not ok else "disabled"
+        audit.record(db, Actor(user.id, user.email, actor.ip_address), "auth.sign_in",
+                     target_type="user", target_id=user.id, outcome="failure",
+                     details={"reason": reason})
+    else:
+        if user.password_hash and passwords.needs_rehash(user.password_hash):
+            user.password_hash = passwords.hash(password)
+        db.commit()
+        return user
+    db.commit()
+    return None
+
+
+def start(
+    db: DbSession, user: User, ip_address: str | None, user_agent: str | None
+) -> tuple[UserSession, str]:
+    """Open a session; returns it with the secret the cookie carries (never stored)."""
+    secret = secrets.token_urlsafe(32)
+    row = UserSession(
+        user_id=user.id,
+        secret_hash=secret_hash(secret),
+        ip_address=(ip_address or "")[:64] or None,
+        user_agent=(user_agent or "")[:400] or None,
+    )
+    db.add(row)
+    db.flush()
+    audit.record(db, Actor(user.id, user.email, ip_address, row.id), "auth.sign_in",
+                 target_type="user", target_id=user.id)
+    db.commit()
+    return row, secret
+
+
+# One query for the session, its user and their organisation (every page needs all three),
+# built once.
+_BY_SECRET = (select(UserSession)
+              .options(joinedload(UserSession.user).joinedload(User.organization))
+              .where(UserSession.secret_hash == bindparam("secret_hash")))
+
+
+def resolve(
+    db: DbSession,
+    secret: str | None,
+    *,
+    idle: timedelta,
+    absolute: timedelta,
+    touch_after: timedelta,
+    now: datetime | None = None,
+) -> UserSession | None:
+    """The live session for a cookie secret, or None; ends a timed-out session on the way."""
+    if not secret:
+        return None
+    now = now or utcnow()
+    row = db.scalar(_BY_SECRET, {"secret_hash": secret_hash(secret)})
+    if row is None or row.ended_at is not None:
+        return None
+    if not row.user.is_active:
+        return None
+    if now - row.last_seen_at > idle:
+        _end(db, row, "idle_timeout", now)
+        return None
+    if now - row.created_at > absolute:
+        _end(db, row, "absolute_timeout", now)
+        return None
+    if now - row.last_seen_at > touch_after:
+        row.last_seen_at = now
+        db.commit()
+    return row
+
+
+def _end(db: DbSession, row: UserSession, reason: str, now: datetime) -> None:
+    row.ended_at = now
+    row.end_reason = reason
+    db.commit()
+
+
+def end(db: DbSession, actor: Actor, row: UserSession) -> None:
+    """Sign out: the session ends for every copy of its cookie."""
+    row.ended_at = utcnow()
+    row.end_reason = "signed_out"
+    audit.record(db, actor, "auth.sign_out", target_type="user", target_id=row.user_id)
+    db.commit()
+
+
+def end_all(db: DbSession, user: User, reason: str, keep_id: str | None = None) -> None:
+    """End every open session of ``user`` (but ``keep_id``); the caller commits."""
+    stmt = (
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+        .values(ended_at=utcnow(), end_reason=reason)
+    )
+    if keep_id is not None:
+        stmt = stmt.where(UserSession.id != keep_id)
+    db.execute(stmt)

@@ -1,0 +1,100 @@
+"""Sign-in with per-account exponential backoff.
+
+Failures are counted per account key: a hash of the e-mail as typed (normalised), whether or not
+such an account exists, so the throttle itself tells an attacker nothing. After
+``free_failures`` failures the key is blocked for 1 s, then 2, 4, ... up to ``max_delay``. While
+blocked, an attempt is refused without looking at the password (a right password too) and still
+counts, so hammering only lengthens the wait. Only a complete sign-in (with the second factor)
+clears the count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from artifact.audit.services import chain as audit
+from artifact.audit.services.chain import Actor
+from artifact.identity.services import sessions
+from artifact.identity.services.lookup import user_by_email
+from artifact.kernel.errors import Throttled
+from artifact.models import SignInThrottle, User
+from artifact.models.base import DbSession, utcnow
+
+REPORT_EVERY = timedelta(minutes=1)  # at most one throttling event per account key and minute
+
+
+@dataclass(frozen=True)
+class Backoff:
+    free_failures: int = 5
+    max_delay: int = 900
+
+
+def throttle_key(email: str) -> str:
+    return hashlib.sha256(b"sign-in\n" + (email or "").strip().lower().encode()).hexdigest()
+
+
+def _retry_after(row: SignInThrottle, now: datetime) -> int:
+    if row.blocked_until is None:
+        return 0
+    return max(0, math.ceil((row.blocked_until - now).total_seconds()))
+
+
+def register_failure(db: DbSession, actor: Actor, email: str, backoff: Backoff,
+                     now: datetime | None = None) -> int:
+    """Count one failure (password or second factor); returns the seconds now blocked, 0 if
+    none. The caller commits."""
+    now = now or utcnow()
+    key = throttle_key(email)
+    row = db.get(SignInThrottle, key)
+    if row is None:
+        row = SignInThrottle(key=key, failures=0)
+        db.add(row)
+    row.failures += 1
+    row.last_failure_at = now
+    over = row.failures - backoff.free_failures
+    if over < 0:
+        return 0
+    delay = min(backoff.max_delay, 2 ** min(over, 30))
+    row.blocked_until = now + timedelta(seconds=delay)
+    if row.reported_at is None or now - row.reported_at >= REPORT_EVERY:
+        row.reported_at = now
+        user = user_by_email(db, email)
+        audit.record(db, actor, "auth.throttled", target_type="user" if user else None,
+                     target_id=user.id if user else None, outcome="denied",
+                     details={"failures": row.failures, "retry_after": delay,
+                              "reason": "account_backoff"})
+    return delay
+
+
+def blocked_for(db: DbSession, email: str, now: datetime | None = None) -> int:
+    row = db.get(SignInThrottle, throttle_key(email))
+    return 0 if row is None else _retry_after(row, now or utcnow())
+
+
+def check_password(db: DbSession, actor: Actor, email: str, password: str,
+                   backoff: Backoff) -> User | None:
+    """The user for these credentials, or None. Raises Throttled while the account key is in
+    backoff (the password is then not even checked). Never records the password."""
+    now = utcnow()
+    if blocked_for(db, email, now):
+        register_failure(db, actor, email, backoff, now)
+        db.commit()
+        raise Throttled("too many failed sign-ins; wait and try again",
+                        retry_after=blocked_for(db, email, now))
+    user = sessions.authenticate(db, actor, email, password)
+    if user is None:
+        register_failure(db, actor, email, backoff, now)
+        db.commit()
+    # A right password alone does not clear the count: the second factor may still fail.
+    return user
+
+
+def succeeded(db: DbSession, email: str) -> None:
+    """Every factor passed: forget the failures of this account key."""
+    row = db.get(SignInThrottle, throttle_key(email))
+    if row is not None:
+        db.delete(row)
+        db.commit()

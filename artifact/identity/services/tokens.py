@@ -1,0 +1,74 @@
+"""Personal API tokens: shown once, stored as SHA-256, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from artifact import policy
+from artifact.audit.services import chain as audit
+from artifact.audit.services.chain import Actor
+from artifact.kernel.errors import NotFound, PermissionDenied, ValidationFailed
+from artifact.models import ApiToken, User
+from artifact.models.base import DbSession, utcnow
+
+TOKEN_PREFIX = "art_"  # noqa: S105 (a marker, not a secret)
+_LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def create(
+    db: DbSession, by: Any, actor: Actor, user: User, name: str = ""
+) -> tuple[ApiToken, str]:
+    """A new token for ``user``; returns it with the raw token, which is never stored.
+
+    Raises PermissionDenied when ``by`` may not create tokens for ``user``."""
+    own = getattr(by, "id", None) == user.id
+    may = policy.decide(by, "token.revoke_any") or (own and policy.decide(by, "token.create_own"))
+    if not may:
+        raise PermissionDenied("not allowed to create a token for this user")
+    if not user.is_active:
+        raise ValidationFailed(f"{user.email} is disabled")
+    name = " ".join((name or "").split())[:100]
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, token_hash=token_hash(raw), prefix=raw[:12])
+    db.add(token)
+    db.flush()
+    audit.record(db, actor, "token.create", target_type="api_token", target_id=token.id,
+                 details={"user": user.email, "prefix": token.prefix})
+    db.commit()
+    return token, raw
+
+
+def resolve(db: DbSession, raw: str) -> User | None:
+    """The active user owning an active token, or None."""
+    if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
+        return None
+    token = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(raw)))
+    if token is None or token.revoked_at is not None or not token.user.is_active:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
+        token.last_used_at = now
+        db.commit()
+    return token.user
+
+
+def revoke(db: DbSession, by: Any, actor: Actor, token_id: str) -> ApiToken:
+    """Raises NotFound for a token that does not exist or that ``by`` may not see."""
+    token = db.get(ApiToken, token_id)
+    if token is None or not policy.decide(by, "token.revoke", token):
+        raise NotFound("no such token")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(db, actor, "token.revoke", target_type="api_token", target_id=token.id,
+                     details={"user": token.user.email, "prefix": token.prefix})
+        db.commit()
+    return token

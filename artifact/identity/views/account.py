@@ -1,0 +1,81 @@
+"""The signed-in user's own account: password and personal API tokens."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from artifact import policy
+from artifact.extensions import db
+from artifact.identity.forms_sign_in import ActionForm, PasswordChangeForm, TokenForm
+from artifact.identity.services import accounts, tokens
+from artifact.kernel.errors import PermissionDenied, ValidationFailed
+from artifact.models import ApiToken
+from artifact.web.access import require
+from artifact.web.security import current_actor, current_session_id
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+def _page(new_token: str | None = None, status: int = 200) -> tuple[str, int]:
+    own_tokens = db.session.scalars(
+        policy.visible(select(ApiToken), current_user, ApiToken)
+        .where(ApiToken.user_id == current_user.id)
+        .order_by(ApiToken.created_at.desc())
+    ).all()
+    return render_template(
+        "account/index.html",
+        password_form=PasswordChangeForm(),
+        token_form=TokenForm(),
+        action_form=ActionForm(),
+        tokens=own_tokens,
+        new_token=new_token,
+    ), status
+
+
+@bp.get("/")
+@require("account.view")
+def index() -> tuple[str, int]:
+    """My account."""
+    return _page()
+
+
+@bp.post("/password")
+@require("account.change_password")
+def change_password() -> Response | tuple[str, int]:
+    """Change my password; every other session of mine ends."""
+    form = PasswordChangeForm()
+    if not form.validate_on_submit():
+        flash("Fill in both password fields.", "error")
+        return _page(status=400)
+    try:
+        accounts.change_password(db.session, current_actor(), current_user, form.current.data or "",
+                                 form.new.data or "", keep_session_id=current_session_id())
+    except (PermissionDenied, ValidationFailed) as error:
+        flash(f"Password not changed: {error.message}.", "error")
+        return _page(status=400)
+    flash("Password changed; your other sessions were signed out.", "success")
+    return redirect(url_for("account.index"))
+
+
+@bp.post("/tokens")
+@require("token.create_own")
+def create_token() -> tuple[str, int]:
+    """Create a personal API token, shown once."""
+    form = TokenForm()
+    form.validate_on_submit()
+    _token, raw = tokens.create(db.session, current_user, current_actor(), current_user,
+                                form.name.data or "")
+    flash("Token created. Copy it now: it will not be shown again.", "success")
+    return _page(new_token=raw, status=201)
+
+
+@bp.post("/tokens/<token_id>/revoke")
+@require("account.view")
+def revoke_token(token_id: str) -> Response:
+    """Revoke one of my tokens."""
+    tokens.revoke(db.session, current_user, current_actor(), token_id)
+    flash("Token revoked.", "success")
+    return redirect(url_for("account.index"))

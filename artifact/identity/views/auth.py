@@ -1,0 +1,112 @@
+"""Sign-in (password, then the second factor) and sign-out."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from artifact.extensions import db
+from artifact.identity.forms_sign_in import ActionForm, LoginForm
+from artifact.identity.services import mfa, sessions, sign_in
+from artifact.kernel.errors import Throttled
+from artifact.models import User, UserSession
+from artifact.web.ratelimit import sign_in_limit
+from artifact.web.security import current_actor, current_session_id
+
+bp = Blueprint("auth", __name__)
+GENERIC_FAILURE = "Invalid e-mail or password."
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a relative path on this site, else None (no open redirects)."""
+    if not target or len(target) > 2000:
+        return None
+    if any(ord(c) < 32 or c == "\\" for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _backoff() -> sign_in.Backoff:
+    config = current_app.config
+    return sign_in.Backoff(config["SIGN_IN_FREE_FAILURES"], config["SIGN_IN_MAX_DELAY_SECONDS"])
+
+
+def _throttled_page(form: Any, retry_after: int, template: str = "auth/login.html") -> Any:
+    flash(f"Too many attempts. Wait {retry_after} seconds and try again.", "error")
+    response = make_response(render_template(template, form=form), 429)
+    response.headers["Retry-After"] = str(max(1, retry_after))
+    return response
+
+
+def finish_sign_in(user: User, next_url: str | None) -> Response:
+    """Every factor passed: open the server-side session under a fresh cookie."""
+    sign_in.succeeded(db.session, user.email)
+    _row, secret = sessions.start(db.session, user, request.remote_addr,
+                                  request.headers.get("User-Agent"))
+    session.clear()  # no fixation: a fresh cookie for the new identity
+    session["sid"] = secret
+    session.permanent = True
+    login_user(user)
+    flash(f"Signed in as {user.email}.", "success")
+    return redirect(next_url or url_for("main.index"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@sign_in_limit
+def login() -> Any:
+    """Sign in with e-mail and password (then the second factor, when the account has one)."""
+    form = LoginForm()
+    next_url = safe_next(request.args.get("next"))
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(next_url or url_for("main.index"))
+    if form.validate_on_submit():
+        try:
+            user = sign_in.check_password(db.session, current_actor(), form.email.data or "",
+                                          form.password.data or "", _backoff())
+        except Throttled as error:
+            return _throttled_page(form, int(str(error.details.get("retry_after", 1))))
+        if user is not None:
+            if mfa.is_enabled(db.session, user):
+                session.clear()
+                session["mfa_user"] = user.id
+                session["mfa_started"] = time.time()
+                session["mfa_next"] = next_url
+                return redirect(url_for("mfa.challenge"))
+            return finish_sign_in(user, next_url)
+        flash(GENERIC_FAILURE, "error")
+        return render_template("auth/login.html", form=form), 401
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """Sign out: the server-side session ends, so every copy of the cookie stops working."""
+    form = ActionForm()
+    form.validate_on_submit()  # CSRF was already checked for every POST
+    row_id = current_session_id()
+    if row_id is not None:
+        row = db.session.get(UserSession, row_id)
+        if row is not None:
+            sessions.end(db.session, current_actor(), row)
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "success")
+    return redirect(url_for("auth.login"))

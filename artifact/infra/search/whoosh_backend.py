@@ -1,0 +1,209 @@
+"""The embedded default: whoosh-reloaded.
+
+A fresh searcher is opened whenever the index changed (never ``Searcher.refresh()``, which
+returned duplicate documents after a segment merge in whoosh-reloaded 2.7.5). Sets of document
+numbers per facet value and per record are computed once per searcher and reused."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh import query as wq
+from whoosh.analysis import LowercaseFilter, RegexTokenizer, StopFilter
+from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.index import LockError
+from whoosh.writing import CLEAR
+
+from artifact.infra.search import query as q
+from artifact.infra.search.backend import FACETS, Entry, Hit, ResultPage, Scope
+from artifact.infra.search.locking import retry, writer_lock
+
+ANALYZER = RegexTokenizer(r"[^\W_]+") | LowercaseFilter() | StopFilter(
+    stoplist=frozenset(), minsize=1, maxsize=q.MAX_WORD_CHARS)
+
+
+def _schema() -> Schema:
+    facet = {name: KEYWORD(commas=True, scorable=False) for name in FACETS if name != "type"}
+    return Schema(key=ID(unique=True, stored=True), parent=ID(stored=True),
+                  type=ID(stored=True), part=ID(stored=True), page=STORED(), title=STORED(),
+                  text=TEXT(analyzer=ANALYZER, stored=True, phrase=True), **facet)
+
+
+def _fields(entry: Entry) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "key": entry.key, "parent": entry.parent, "type": entry.type, "part": entry.part,
+        "page": entry.page, "title": entry.title, "text": entry.text}
+    for name in FACETS:
+        if name != "type":
+            fields[name] = ",".join(entry.facet_values(name))
+    return fields
+
+
+class _Snapshot:
+    """One searcher and the document sets derived from it."""
+
+    def __init__(self, searcher: Any) -> None:
+        self.searcher = searcher
+        self._sets: dict[tuple[str, str], frozenset[int]] = {}
+        self._values: dict[str, list[str]] = {}
+
+    def docs(self, field: str, value: str) -> frozenset[int]:
+        found = self._sets.get((field, value))
+        if found is None:
+            found = frozenset(self.searcher.docs_for_query(wq.Term(field, value)))
+            self._sets[(field, value)] = found
+        return found
+
+    def values(self, field: str) -> list[str]:
+        if field not in self._values:
+            self._values[field] = [v.decode() if isinstance(v, bytes) else v
+                                   for v in self.searcher.lexicon(field)]
+        return self._values[field]
+
+    def allowed(self, scope: Scope) -> set[int] | None:
+        if scope.everything:
+            return None
+        allowed: set[int] = set()
+        for kind in scope.types:
+            allowed |= self.docs("type", kind)
+        for kind in scope.meta_types:
+            allowed |= self.docs("type", kind) & self.docs("part", "meta")
+        for part, parents in (("meta", scope.meta_parents), ("file", scope.file_parents)):
+            part_docs = self.docs("part", part)
+            for parent in parents:
+                allowed |= self.docs("parent", parent) & part_docs
+        return allowed
+
+
+class WhooshBackend:
+    name = "whoosh"
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        with writer_lock(directory):
+            if whoosh_index.exists_in(str(directory)):
+                self._ix = whoosh_index.open_dir(str(directory))
+            else:
+                self._ix = whoosh_index.create_in(str(directory), _schema())
+        self._snapshot: _Snapshot | None = None
+        self._lock = threading.Lock()
+
+    # -- writing ------------------------------------------------------------------------
+    def replace(self, parents: Iterable[str], entries: Iterable[Entry],
+                keys: Iterable[str] = ()) -> None:
+        parents, entries, keys = list(parents), list(entries), list(keys)
+
+        def write() -> None:
+            writer = self._ix.writer()
+            try:
+                for parent in parents:
+                    writer.delete_by_term("parent", parent)
+                for key in keys:
+                    writer.delete_by_term("key", key)
+                for entry in entries:
+                    writer.add_document(**_fields(entry))
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit()
+
+        with writer_lock(self.directory):
+            retry(write, (LockError,))
+
+    def rebuild(self, entries: Iterable[Entry]) -> int:
+        def write() -> int:
+            writer = self._ix.writer(limitmb=256)
+            count = 0
+            try:
+                for entry in entries:
+                    writer.add_document(**_fields(entry))
+                    count += 1
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit(mergetype=CLEAR)
+            return count
+
+        with writer_lock(self.directory):
+            return retry(write, (LockError,))
+
+    # -- reading ------------------------------------------------------------------------
+    def _fresh(self) -> _Snapshot:
+        snap = self._snapshot
+        if snap is None or not snap.searcher.up_to_date():
+            if snap is not None:
+                snap.searcher.close()
+            snap = self._snapshot = _Snapshot(self._ix.searcher())
+        return snap
+
+    def search(self, query: q.Query, scope: Scope, *, offset: int = 0, limit: int = 10,
+               facets: bool = True) -> ResultPage:
+        if scope.nothing:
+            return ResultPage(0, [], {name: {} for name in FACETS} if facets else {})
+        with self._lock:
+            snap = self._fresh()
+            built = build(query)
+            allowed = snap.allowed(scope)
+            if allowed is None and not facets:
+                return self._top(snap, built, None, offset, limit, None)
+            matched = set(snap.searcher.docs_for_query(built))
+            if allowed is not None:
+                matched &= allowed
+            counts = self._facets(snap, matched) if facets else {}
+            return self._top(snap, built, matched, offset, limit, counts)
+
+    def _top(self, snap: _Snapshot, built: wq.Query, matched: set[int] | None, offset: int,
+             limit: int, counts: dict[str, dict[str, int]] | None) -> ResultPage:
+        if matched is not None and not matched:
+            return ResultPage(0, [], counts or {})
+        results = snap.searcher.search(built, filter=matched, limit=offset + limit)
+        total = len(matched) if matched is not None else len(results)
+        hits = []
+        for hit in list(results)[offset:offset + limit]:
+            kind, _sep, record = hit["parent"].partition(":")
+            hits.append(Hit(kind, record, hit["part"], hit["page"], hit["title"], hit["text"],
+                            float(hit.score or 0.0)))
+        return ResultPage(total, hits, counts or {})
+
+    @staticmethod
+    def _facets(snap: _Snapshot, matched: set[int]) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {}
+        for name in FACETS:
+            per_value = {value: len(snap.docs(name, value) & matched)
+                         for value in snap.values(name)}
+            counts[name] = {v: n for v, n in per_value.items() if n}
+        return counts
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._fresh().searcher.doc_count())
+
+    def close(self) -> None:
+        with self._lock:
+            if self._snapshot is not None:
+                self._snapshot.searcher.close()
+                self._snapshot = None
+            self._ix.close()
+
+
+def _clause(clause: q.Term | q.Phrase | q.Prefix | q.Filter) -> wq.Query:
+    if isinstance(clause, q.Term):
+        return wq.Term("text", clause.word)
+    if isinstance(clause, q.Phrase):
+        return wq.Phrase("text", list(clause.words))
+    if isinstance(clause, q.Prefix):
+        return wq.Prefix("text", clause.stem)
+    return wq.Term(clause.field, clause.value)
+
+
+def build(query: q.Query) -> wq.Query:
+    """Our tree as a whoosh query (never whoosh's own parser)."""
+    positive = [_clause(c) for c in query.clauses if not isinstance(c, q.Not)]
+    negative = [_clause(c.clause) for c in query.clauses if isinstance(c, q.Not)]
+    base: wq.Query = wq.And(positive) if positive else wq.Every()
+    return wq.AndNot(base, wq.Or(negative)) if negative else base

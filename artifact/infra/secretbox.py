@@ -1,0 +1,57 @@
+"""Encrypt small secrets (TOTP seeds) at rest with the keyring.
+
+A value is sealed with AES-256-GCM under a key derived (HKDF-SHA256, per purpose) from the
+keyring's current key version; the version is written beside the ciphertext so that after
+``keys rotate`` old values still open and new ones use the new key. The purpose and the owner's
+id are bound in as associated data, so a ciphertext copied onto another account, or into another
+column, does not open.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from artifact.infra.storage.errors import KeyringError
+from artifact.infra.storage.keyring import Keyring, KeyVersion
+
+_FORMAT = "kr1"
+
+
+def _aead(key: KeyVersion, purpose: str) -> AESGCM:
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                   info=f"artifact:secretbox:{purpose}".encode()).derive(key.key)
+    return AESGCM(derived)
+
+
+def _associated(purpose: str, owner: str) -> bytes:
+    return f"{purpose}\x00{owner}".encode()
+
+
+def seal(keyring: Keyring, purpose: str, owner: str, plaintext: str) -> str:
+    key = keyring.current()
+    nonce = secrets.token_bytes(12)
+    sealed = _aead(key, purpose).encrypt(nonce, plaintext.encode(), _associated(purpose, owner))
+    body = base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+    return f"{_FORMAT}:{key.version}:{body}"
+
+
+def open_sealed(keyring: Keyring, purpose: str, owner: str, token: str) -> str:
+    """Raises ValueError for a value that is not ours, or was moved or altered."""
+    fmt, _, rest = token.partition(":")
+    version, _, body = rest.partition(":")
+    if fmt != _FORMAT or not version.isdigit():
+        raise ValueError("unknown sealed-secret format")
+    try:
+        blob = base64.urlsafe_b64decode(body)
+        key = keyring.get(int(version))
+        return _aead(key, purpose).decrypt(blob[:12], blob[12:],
+                                           _associated(purpose, owner)).decode()
+    except (InvalidTag, binascii.Error, KeyringError) as exc:
+        raise ValueError("the sealed secret does not open with this keyring and owner") from exc

@@ -1,0 +1,157 @@
+"""A local blob store under the data directory: opaque ids, one encrypted file per blob.
+
+File layout: header (magic, KEK version, wrapped data key, nonce prefix, chunk size) and then the
+STREAM chunks. The data key is fresh per blob, wrapped with AES-256-GCM by the current KEK with
+the blob id as associated data, so a blob (or its header) moved under another id fails."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from artifact.infra.storage import stream
+from artifact.infra.storage.errors import BlobNotFound, IntegrityError, KeyringError
+from artifact.infra.storage.keyring import Keyring
+
+MAGIC = b"ARTBLOB1"
+_HEADER = struct.Struct(">8sI60s7sI")  # magic, kek version, nonce+wrapped key+tag, prefix, chunk
+WRAPPED_OFFSET, WRAPPED_BYTES = 12, 60
+_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    id: str
+    size: int
+    sha256: str
+    kek_version: int
+
+
+def _wrap_aad(blob_id: str, kek_version: int) -> bytes:
+    return b"artifact-data-key\x00" + blob_id.encode("ascii") + struct.pack(">I", kek_version)
+
+
+class BlobStore:
+    def __init__(self, root: Path, keyring: Keyring, chunk_size: int = stream.DEFAULT_CHUNK):
+        self.root = root
+        self.keyring = keyring
+        self.chunk_size = chunk_size
+
+    def path_of(self, blob_id: str) -> Path:
+        if not _ID_RE.match(blob_id or ""):
+            raise BlobNotFound("not a blob id")
+        return self.root / blob_id[:2] / blob_id
+
+    def put(self, source: BinaryIO) -> BlobInfo:
+        """Encrypt ``source`` into a new blob. On any failure nothing is left behind."""
+        kek = self.keyring.current()
+        blob_id = secrets.token_hex(16)
+        data_key = AESGCM.generate_key(bit_length=256)
+        wrap_nonce = secrets.token_bytes(12)
+        wrapped = wrap_nonce + AESGCM(kek.key).encrypt(
+            wrap_nonce, data_key, _wrap_aad(blob_id, kek.version))
+        prefix = secrets.token_bytes(stream.PREFIX_BYTES)
+        header = _HEADER.pack(MAGIC, kek.version, wrapped, prefix, self.chunk_size)
+        final = self.path_of(blob_id)
+        final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = final.with_name(f".{blob_id}.{secrets.token_hex(4)}.part")
+        digest, size = hashlib.sha256(), 0
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(header)
+                for plain, sealed in stream.encrypt_chunks(
+                        data_key, prefix, self._aad(header, blob_id), source, self.chunk_size):
+                    digest.update(plain)
+                    size += len(plain)
+                    out.write(sealed)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return BlobInfo(blob_id, size, digest.hexdigest(), kek.version)
+
+    def read_chunks(self, blob_id: str) -> Iterator[bytes]:
+        """Verified plaintext, chunk by chunk. Opening and the data key are checked before the
+        first chunk is returned; IntegrityError at the first bad chunk."""
+        path = self.path_of(blob_id)
+        try:
+            handle = path.open("rb")
+        except FileNotFoundError:
+            raise BlobNotFound(f"no blob {blob_id}") from None
+        try:
+            header = handle.read(_HEADER.size)
+            data_key, prefix, chunk_size = self._unwrap(blob_id, header)
+            chunks = stream.decrypt_chunks(data_key, prefix, self._aad(header, blob_id), handle,
+                                           chunk_size)
+            first = next(chunks)
+        except BaseException:
+            handle.close()
+            raise
+        return _closing(handle, first, chunks)
+
+    def read_bytes(self, blob_id: str) -> bytes:
+        return b"".join(self.read_chunks(blob_id))
+
+    def kek_version(self, blob_id: str) -> int:
+        with self.path_of(blob_id).open("rb") as handle:
+            return int(_HEADER.unpack(handle.read(_HEADER.size))[1])
+
+    def exists(self, blob_id: str) -> bool:
+        return self.path_of(blob_id).exists()
+
+    def destroy(self, blob_id: str) -> None:
+        """Overwrite the wrapped data key, then delete the file: the blob is unrecoverable even
+        from a copy of the file taken after this point."""
+        path = self.path_of(blob_id)
+        try:
+            with path.open("r+b") as handle:
+                handle.seek(WRAPPED_OFFSET)
+                handle.write(b"\x00" * WRAPPED_BYTES)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except FileNotFoundError:
+            return
+        path.unlink(missing_ok=True)
+
+    def _unwrap(self, blob_id: str, header: bytes) -> tuple[bytes, bytes, int]:
+        if len(header) != _HEADER.size:
+            raise IntegrityError("the blob header is truncated")
+        magic, version, wrapped, prefix, chunk_size = _HEADER.unpack(header)
+        if magic != MAGIC or not 0 < chunk_size <= 16 * 1024 * 1024:
+            raise IntegrityError("the blob header is not recognised")
+        try:
+            kek = self.keyring.get(version)
+        except KeyringError as exc:
+            raise IntegrityError(f"the blob needs key version {version}: {exc}") from None
+        try:
+            data_key = AESGCM(kek.key).decrypt(wrapped[:12], wrapped[12:],
+                                               _wrap_aad(blob_id, version))
+        except InvalidTag:
+            raise IntegrityError("the data key does not unwrap (destroyed, tampered or moved)") \
+                from None
+        return data_key, prefix, chunk_size
+
+    @staticmethod
+    def _aad(header: bytes, blob_id: str) -> bytes:
+        return header + blob_id.encode("ascii")
+
+
+def _closing(handle: BinaryIO, first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    try:
+        yield first
+        yield from rest
+    finally:
+        handle.close()

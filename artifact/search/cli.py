@@ -1,0 +1,33 @@
+"""``flask search reindex``: rebuild the index from the database."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from artifact.audit.services.chain import Actor
+from artifact.extensions import db
+from artifact.policy import OPERATOR
+from artifact.search import services as search
+
+search_cli = AppGroup("search", help="The full-text search index.")
+
+
+@search_cli.command("reindex")
+def reindex_command() -> None:
+    """Rebuild the search index from the database (reports with their PDF text, agreements,
+    requirements)."""
+    from artifact.cli import domain_errors_exit_1
+
+    started = time.monotonic()
+    count = domain_errors_exit_1(search.reindex)(db.session, OPERATOR, Actor(email="cli"),
+                                                 current_app)
+    click.echo(f"indexed {count} entries with {current_app.config['SEARCH_BACKEND']} "
+               f"in {time.monotonic() - started:.1f} s")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(search_cli)

@@ -1,0 +1,49 @@
+"""The search page (the box in every page's header leads here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request, url_for
+from flask_login import current_user
+
+from artifact.extensions import db
+from artifact.infra.search import index_for
+from artifact.infra.search.backend import FACETS
+from artifact.kernel.errors import ValidationFailed
+from artifact.search import services as search_service
+from artifact.search.services import SearchHit
+
+bp = Blueprint("search", __name__)
+
+
+def search_args() -> tuple[str, dict[str, str], str | None]:
+    """The query, the facet filters and the page number from the query string."""
+    filters = {name: request.args.get(name, "") for name in FACETS if request.args.get(name)}
+    return request.args.get("q", ""), filters, request.args.get("page")
+
+
+def hit_url(hit: SearchHit) -> str:
+    if hit.type == "report":
+        return url_for("catalog.detail", report_id=hit.id)
+    if hit.type == "agreement":
+        return url_for("agreements.show", agreement_id=hit.id)
+    if hit.type == "evidence":
+        return url_for("evidence.detail", evidence_id=hit.id)
+    if hit.type == "requirement" and hit.framework_id:
+        return url_for("frameworks.detail", framework_id=hit.framework_id)
+    return url_for("search.index")
+
+
+@bp.get("/search")
+def index() -> Any:
+    """Results, facets and pages; a query we cannot read answers 400 with the reason."""
+    text, filters, page = search_args()
+    try:
+        results = search_service.search(db.session, current_user, index_for(current_app),
+                                        text, filters, page)
+    except ValidationFailed as error:
+        return render_template("search/index.html", q=text, filters=filters, results=None,
+                               error=error.message), 400
+    return render_template("search/index.html", q=text, filters=filters, results=results,
+                           error=None, hit_url=hit_url)
