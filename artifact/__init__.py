@@ -44,8 +44,9 @@ def _register_extensions(app: Flask) -> None:
 
 
 def _register_request_hooks(app: Flask) -> None:
-    from artifact.web import security
+    from artifact.web import security, transaction
 
+    transaction.init_app(app)
     security.init_app(app)
 
 

@@ -13,19 +13,17 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from artifact.audit.services.chain import Actor
 from artifact.catalog import cli as cli_catalog
 from artifact.demo import seed as demo
 from artifact.extensions import db
 from artifact.frameworks import services as frameworks
 from artifact.identity.services import accounts, tokens
 from artifact.identity.services.lookup import user_by_email
+from artifact.kernel.caller import OPERATOR
 from artifact.kernel.errors import DomainError
 from artifact.models import Role
-from artifact.policy import OPERATOR
 
 F = TypeVar("F", bound=Callable[..., Any])
-CLI_ACTOR = Actor(email="cli")
 
 
 def domain_errors_exit_1(command: F) -> F:
@@ -82,7 +80,7 @@ def users_create(email: str, role: str, organization: str | None, org_admin: boo
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     user = accounts.create_user(
-        db.session, OPERATOR, CLI_ACTOR, email=email, role=role, password=password, name=name,
+        db.session, OPERATOR, email=email, role=role, password=password, name=name,
         organization=organization, org_admin=org_admin, create_organization_if_missing=True,
     )
     org = f" in {user.organization.name}" if user.organization else ""
@@ -101,7 +99,7 @@ def tokens_create(email: str, name: str) -> None:
     user = user_by_email(db.session, email)
     if user is None:
         raise click.ClickException(f"no user with e-mail {email!r}")
-    _token, raw = tokens.create(db.session, OPERATOR, CLI_ACTOR, user, name)
+    _token, raw = tokens.create(db.session, OPERATOR, user, name)
     click.echo(f"API token for {user.email} (shown once; store it safely):", err=True)
     click.echo(raw)
 
@@ -121,7 +119,7 @@ def frameworks_import(file: Path, fmt: str, key: str | None, title: str | None,
                       tolerant: bool) -> None:
     """Import a framework (or, with --format crosswalk, mappings) from FILE."""
     result = frameworks.import_file(
-        db.session, OPERATOR, CLI_ACTOR, file, fmt, key=key, title=title, tolerant=tolerant,
+        db.session, OPERATOR, file, fmt, key=key, title=title, tolerant=tolerant,
         max_bytes=current_app.config["FRAMEWORK_IMPORT_MAX_BYTES"],
     )
     for line in (*result.notes, *(f"repaired: {r}" for r in result.repairs)):
@@ -140,7 +138,7 @@ def frameworks_import(file: Path, fmt: str, key: str | None, title: str | None,
 @domain_errors_exit_1
 def frameworks_export(key: str, fmt: str) -> None:
     """Write framework KEY to standard output as an OSCAL 1.2.1 catalog."""
-    click.echo(frameworks.export_oscal(db.session, OPERATOR, CLI_ACTOR, key), nl=False)
+    click.echo(frameworks.export_oscal(db.session, OPERATOR, key), nl=False)
 
 
 @click.command("seed-demo")
@@ -153,7 +151,7 @@ def seed_demo_command(force: bool) -> None:
             "refusing to create demo accounts in production; set ARTIFACT_ENV=development "
             "or pass --force"
         )
-    accounts_made = demo.seed(db.session, OPERATOR, CLI_ACTOR, password_factory=_demo_password)
+    accounts_made = demo.seed(db.session, OPERATOR, password_factory=_demo_password)
     click.echo("Demo accounts (passwords are new on every seed-demo run):")
     width = max(len(account.email) for account in accounts_made)
     for account in accounts_made:

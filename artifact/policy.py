@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, false, or_, select
 from sqlalchemy.orm import object_session
 
+from artifact.kernel.caller import Caller
 from artifact.kernel.errors import NotFound, PermissionDenied, Unauthenticated
 from artifact.models import (
     Acceptance,
@@ -60,21 +61,6 @@ class Decision:
         return self.reason == Reason.NOT_VISIBLE
 
 
-class Operator:
-    """The command line: whoever runs ``flask`` on the server already holds the data directory."""
-
-    is_authenticated = True
-    is_anonymous = False
-    is_active = True
-    id = None
-    email = "operator"
-    role = "operator"
-
-    def __repr__(self) -> str:
-        return "<Operator>"
-
-
-OPERATOR = Operator()
 
 # What each role may do at all; object rules below narrow it per object.
 _SIGNED_IN = frozenset({"account.view", "account.change_password", "token.create_own",
@@ -136,53 +122,53 @@ ALL_ACTIONS = frozenset().union(*ROLE_GRANTS.values())
 _ALLOW = Decision(True, Reason.ALLOWED)
 
 
-def _user_view(user: User, obj: Any) -> Decision:
+def _user_view(caller: Caller, obj: Any) -> Decision:
     if not isinstance(obj, User):
         return Decision(False, Reason.NOT_VISIBLE)
-    if user.role == Role.ADMIN or obj.id == user.id:
+    if caller.role == Role.ADMIN or obj.id == caller.user_id:
         return _ALLOW
-    same_org = obj.organization_id is not None and obj.organization_id == user.organization_id
-    if user.is_org_admin and same_org:
+    same_org = obj.organization_id is not None and obj.organization_id == caller.organization_id
+    if caller.is_org_admin and same_org:
         return _ALLOW
     return Decision(False, Reason.NOT_VISIBLE)
 
 
-def _token_revoke(user: User, obj: Any) -> Decision:
+def _token_revoke(caller: Caller, obj: Any) -> Decision:
     if not isinstance(obj, ApiToken):
         return Decision(False, Reason.NOT_VISIBLE)
-    if user.role == Role.ADMIN or obj.user_id == user.id:
+    if caller.role == Role.ADMIN or obj.user_id == caller.user_id:
         return _ALLOW
     return Decision(False, Reason.NOT_VISIBLE)
 
 
-def _bind_organization(user: User, obj: Any) -> Decision:
+def _bind_organization(caller: Caller, obj: Any) -> Decision:
     """Only an organisation admin may accept or terminate for the whole organisation."""
-    if user.is_org_admin and user.organization_id:
+    if caller.is_org_admin and caller.organization_id:
         return _ALLOW
     return Decision(False, Reason.NOT_ORG_ADMIN)
 
 
-def _acceptance_terminate(user: User, obj: Any) -> Decision:
+def _acceptance_terminate(caller: Caller, obj: Any) -> Decision:
     if obj is None:  # the action in general; each acceptance is checked again
         return _ALLOW
     if not isinstance(obj, Acceptance):
         return Decision(False, Reason.NOT_VISIBLE)
     if obj.scope == "organization":
-        if obj.organization_id != user.organization_id:
+        if obj.organization_id != caller.organization_id:
             return Decision(False, Reason.NOT_VISIBLE)
-        return _bind_organization(user, obj)
-    return _ALLOW if obj.user_id == user.id else Decision(False, Reason.NOT_VISIBLE)
+        return _bind_organization(caller, obj)
+    return _ALLOW if obj.user_id == caller.user_id else Decision(False, Reason.NOT_VISIBLE)
 
 
-def _acceptance_certificate(user: User, obj: Any) -> Decision:
+def _acceptance_certificate(caller: Caller, obj: Any) -> Decision:
     if obj is None:  # the action in general; each acceptance is checked again
         return _ALLOW
     if not isinstance(obj, Acceptance):
         return Decision(False, Reason.NOT_VISIBLE)
-    if obj.user_id == user.id or user.role in (Role.STAFF, Role.ADMIN):
+    if obj.user_id == caller.user_id or caller.role in (Role.STAFF, Role.ADMIN):
         return _ALLOW
     return Decision(False, Reason.NOT_VISIBLE)
-def _report_visible(user: Any, obj: Any) -> Decision:
+def _report_visible(caller: Caller, obj: Any) -> Decision:
     """The SQL filter is the rule: a report is visible exactly when visible() lists it.
     Without an object the question is whether the role may do this at all."""
     if obj is None:
@@ -190,23 +176,23 @@ def _report_visible(user: Any, obj: Any) -> Decision:
     session = object_session(obj) if isinstance(obj, Report) else None
     if session is None or obj.id is None:
         return Decision(False, Reason.NOT_VISIBLE)
-    stmt = visible(select(Report.id).where(Report.id == obj.id), user, Report)
+    stmt = visible(select(Report.id).where(Report.id == obj.id), caller, Report)
     return _ALLOW if session.scalar(stmt) is not None else Decision(False, Reason.NOT_VISIBLE)
 
 
-def _evidence_approve(user: User, obj: Any) -> Decision:
+def _evidence_approve(caller: Caller, obj: Any) -> Decision:
     """Four eyes: whoever uploaded the current version may not approve it."""
     if obj is None:
         return _ALLOW
     if not isinstance(obj, Evidence):
         return Decision(False, Reason.NOT_VISIBLE)
     current = obj.current_version()
-    if current is not None and current.created_by_id == user.id:
+    if current is not None and current.created_by_id == caller.user_id:
         return Decision(False, Reason.OWN_EVIDENCE)
     return _ALLOW
 
 
-OBJECT_RULES: dict[str, Callable[[User, Any], Decision]] = {
+OBJECT_RULES: dict[str, Callable[[Caller, Any], Decision]] = {
     "user.view": _user_view,
     "token.revoke": _token_revoke,
     "agreement.bind_organization": _bind_organization,
@@ -218,25 +204,25 @@ OBJECT_RULES: dict[str, Callable[[User, Any], Decision]] = {
 }
 
 
-def decide(user: Any, action: str, obj: Any = None) -> Decision:
-    """May ``user`` do ``action`` (to ``obj``)? Total: every input gets an answer and a reason."""
-    if isinstance(user, Operator):
+def decide(caller: Caller, action: str, obj: Any = None) -> Decision:
+    """May ``caller`` do ``action`` (to ``obj``)? Total: every input gets an answer and a reason."""
+    if caller.is_operator:
         return Decision(True, Reason.OPERATOR)
-    if user is None or not getattr(user, "is_authenticated", False):
+    if not caller.is_authenticated:
         if action in ROLE_GRANTS["anonymous"]:
             anonymous_rule = OBJECT_RULES.get(action)
-            return anonymous_rule(user, obj) if anonymous_rule is not None else _ALLOW
+            return anonymous_rule(caller, obj) if anonymous_rule is not None else _ALLOW
         return Decision(False, Reason.SIGN_IN)
-    if not user.is_active:
+    if not caller.active:
         return Decision(False, Reason.DISABLED)
-    grants = ROLE_GRANTS.get(user.role)
+    grants = ROLE_GRANTS.get(caller.role or "")
     if grants is None:
         return Decision(False, Reason.UNKNOWN_ROLE)
     if action not in grants:
         # Asking about a specific object the role may not touch reveals nothing about it.
         return Decision(False, Reason.NOT_VISIBLE if obj is not None else Reason.ROLE)
     rule = OBJECT_RULES.get(action)
-    return rule(user, obj) if rule is not None else _ALLOW
+    return rule(caller, obj) if rule is not None else _ALLOW
 
 
 def enforce(decision: Decision) -> None:
@@ -251,73 +237,73 @@ def enforce(decision: Decision) -> None:
     raise PermissionDenied(f"not allowed: {decision.reason.replace('_', ' ')}")
 
 
-def require(user: Any, action: str, obj: Any = None) -> None:
+def require(caller: Caller, action: str, obj: Any = None) -> None:
     """``decide`` and raise on a denial (see ``enforce``); what services call first."""
-    enforce(decide(user, action, obj))
+    enforce(decide(caller, action, obj))
 
 
-def visible(stmt: Select[Any], user: Any, entity: type) -> Select[Any]:
-    """Filter ``stmt`` (selecting ``entity``) down to the rows ``user`` may see."""
+def visible(stmt: Select[Any], caller: Caller, entity: type) -> Select[Any]:
+    """Filter ``stmt`` (selecting ``entity``) down to the rows ``caller`` may see."""
     if entity is Report:
-        return _visible_reports(stmt, user)
-    if isinstance(user, Operator):
+        return _visible_reports(stmt, caller)
+    if caller.is_operator:
         return stmt
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not caller.is_authenticated or not caller.active:
         return stmt.where(false())
     if entity is User:
-        if user.role == Role.ADMIN:
+        if caller.role == Role.ADMIN:
             return stmt
-        if user.is_org_admin and user.organization_id:
-            return stmt.where(User.organization_id == user.organization_id)
-        return stmt.where(User.id == user.id)
+        if caller.is_org_admin and caller.organization_id:
+            return stmt.where(User.organization_id == caller.organization_id)
+        return stmt.where(User.id == caller.user_id)
     if entity is Organization:
-        if user.role == Role.ADMIN:
+        if caller.role == Role.ADMIN:
             return stmt
-        if user.organization_id:
-            return stmt.where(Organization.id == user.organization_id)
+        if caller.organization_id:
+            return stmt.where(Organization.id == caller.organization_id)
         return stmt.where(false())
     if entity is ApiToken:
-        if user.role == Role.ADMIN:
+        if caller.role == Role.ADMIN:
             return stmt
-        return stmt.where(ApiToken.user_id == user.id)
+        return stmt.where(ApiToken.user_id == caller.user_id)
     if entity is Acceptance:
-        return _visible_acceptances(stmt, user)
+        return _visible_acceptances(stmt, caller)
     if entity is Evidence:
-        return stmt if user.role in (Role.STAFF, Role.ADMIN) else stmt.where(false())
+        return stmt if caller.role in (Role.STAFF, Role.ADMIN) else stmt.where(false())
     if entity in (Framework, Requirement):
-        return stmt  # every signed-in user may read framework and regulation trees
+        return stmt  # every signed-in caller may read framework and regulation trees
     raise TypeError(f"policy.visible knows no rule for {entity.__name__}")
 
 
-def _visible_acceptances(stmt: Select[Any], user: User) -> Select[Any]:
+def _visible_acceptances(stmt: Select[Any], caller: Caller) -> Select[Any]:
     """Staff see every acceptance; others their own and their organisation's."""
-    if user.role in (Role.STAFF, Role.ADMIN):
+    if caller.role in (Role.STAFF, Role.ADMIN):
         return stmt
-    mine = Acceptance.user_id == user.id
-    if user.organization_id:
+    mine = Acceptance.user_id == caller.user_id
+    if caller.organization_id:
         ours = (Acceptance.scope == "organization") & (
-            Acceptance.organization_id == user.organization_id
+            Acceptance.organization_id == caller.organization_id
         )
         return stmt.where(mine | ours)
     return stmt.where(mine)
 
 
-def _visible_reports(stmt: Select[Any], user: Any) -> Select[Any]:
+def _visible_reports(stmt: Select[Any], caller: Caller) -> Select[Any]:
     """Staff see every report; others see published (or outdated) reports that are public, for
     signed-in users, or restricted with a live grant to them or their organisation for the
     report, its series or its category. Drafts and retired reports exist only for staff."""
-    signed_in = (user is not None and getattr(user, "is_authenticated", False)
-                 and getattr(user, "is_active", False))
-    if isinstance(user, Operator) or (signed_in and user.role in (Role.STAFF, Role.ADMIN)):
+    signed_in = (caller.is_authenticated
+                 and caller.active)
+    if caller.is_operator or (signed_in and caller.role in (Role.STAFF, Role.ADMIN)):
         return stmt
     listed = Report.state.in_([State.PUBLISHED, State.OUTDATED])
     if not signed_in:
         return stmt.where(listed, Report.visibility == Visibility.PUBLIC)
-    if user.role not in ROLE_GRANTS:
+    if caller.role not in ROLE_GRANTS:
         return stmt.where(false())
-    grantee = Grant.user_id == user.id
-    if user.organization_id:
-        grantee = or_(grantee, Grant.organization_id == user.organization_id)
+    grantee = Grant.user_id == caller.user_id
+    if caller.organization_id:
+        grantee = or_(grantee, Grant.organization_id == caller.organization_id)
     granted = exists().where(
         grantee,
         Grant.revoked_at.is_(None),

@@ -18,11 +18,13 @@ from artifact import create_app  # noqa: E402
 from artifact.agreements.services import acceptance as agreements_accept
 from artifact.agreements.services import records as agreement_records  # noqa: E402
 from artifact.agreements.services.certificate import render_certificate  # noqa: E402
-from artifact.audit.services.chain import Actor  # noqa: E402
 from artifact.demo import agreements as demo_agreements  # noqa: E402
 from artifact.extensions import db  # noqa: E402
 from artifact.identity.services import accounts  # noqa: E402
-from artifact.policy import OPERATOR  # noqa: E402
+from artifact.kernel.caller import (
+    OPERATOR,  # noqa: E402
+    Caller,  # noqa: E402
+)
 
 RUNS = 10
 TARGET = 0.5
@@ -37,14 +39,13 @@ def main() -> None:
 
             logging.disable(logging.INFO)
             upgrade(revision="heads")
-            actor = Actor(email="bench")
-            nda = demo_agreements.seed(db.session, OPERATOR, actor)[0]
-            user = accounts.create_user(db.session, OPERATOR, actor, email="b@bench.test",
+            nda = demo_agreements.seed(db.session, OPERATOR)[0]
+            user = accounts.create_user(db.session, OPERATOR, email="b@bench.test",
                                         role="customer", password=secrets.token_urlsafe(16),
                                         organization="Bench Org",
                                         create_organization_if_missing=True)
             acceptance = agreements_accept.accept(
-                db.session, user, Actor(ip_address="192.0.2.1"), nda.id, version=1,
+                db.session, Caller.of_user(user, ip_address="192.0.2.1"), nda.id, version=1,
                 typed_name="Bench Person", scope="account", user_agent="bench/1.0")
             context = agreement_records.certificate_context(acceptance)
             title, chars = nda.title, len(nda.current.text)

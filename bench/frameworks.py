@@ -24,10 +24,9 @@ def main() -> int:
     from flask_migrate import upgrade
 
     from artifact import create_app
-    from artifact.audit.services.chain import Actor
     from artifact.extensions import db
     from artifact.frameworks import services as frameworks
-    from artifact.policy import OPERATOR
+    from artifact.kernel.caller import OPERATOR
 
     with tempfile.TemporaryDirectory() as data_dir:
         url = os.environ.get("ARTIFACT_DATABASE_URL") or f"sqlite:///{data_dir}/bench.db"
@@ -35,13 +34,12 @@ def main() -> int:
                           "SQLALCHEMY_DATABASE_URI": url})
         with app.app_context():
             upgrade(revision="heads")
-            actor = Actor(email="bench")
             started = time.perf_counter()
-            result = frameworks.import_file(db.session, OPERATOR, actor, CATALOG, "oscal",
+            result = frameworks.import_file(db.session, OPERATOR, CATALOG, "oscal",
                                             key="bench-800-53", max_bytes=64 * 1024 * 1024)
             imported = time.perf_counter() - started
             started = time.perf_counter()
-            exported = frameworks.export_oscal(db.session, OPERATOR, actor, "bench-800-53")
+            exported = frameworks.export_oscal(db.session, OPERATOR, "bench-800-53")
             export_seconds = time.perf_counter() - started
             db.session.remove()
             db.engine.dispose()

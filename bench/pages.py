@@ -29,10 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from artifact import create_app  # noqa: E402
-from artifact.audit.services.chain import Actor  # noqa: E402
 from artifact.demo import seed as demo  # noqa: E402
 from artifact.extensions import db  # noqa: E402
-from artifact.policy import OPERATOR  # noqa: E402
+from artifact.kernel.caller import OPERATOR  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "4"))
@@ -95,7 +94,7 @@ def seed(data_dir: Path) -> dict[str, str]:
 
         logging.disable(logging.INFO)
         upgrade(revision="heads")
-        made = demo.seed(db.session, OPERATOR, Actor(email="bench"),
+        made = demo.seed(db.session, OPERATOR,
                          password_factory=lambda: secrets.token_urlsafe(12))
         db.session.remove()
         db.engine.dispose()

@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pikepdf  # noqa: E402
 
 from artifact import create_app  # noqa: E402
-from artifact.audit.services.chain import Actor  # noqa: E402
 from artifact.catalog.services import reports  # noqa: E402
 from artifact.extensions import db  # noqa: E402
 from artifact.identity.services import accounts  # noqa: E402
@@ -37,14 +36,13 @@ from artifact.infra.search import BACKENDS, index_for  # noqa: E402
 from artifact.infra.search.backend import Entry, Scope  # noqa: E402
 from artifact.infra.search.query import parse  # noqa: E402
 from artifact.infra.storage import store_for  # noqa: E402
+from artifact.kernel.caller import OPERATOR, Caller  # noqa: E402
 from artifact.models import Grant, Report, User  # noqa: E402
-from artifact.policy import OPERATOR  # noqa: E402
 from artifact.search import services as search_service  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "files"
 PAGES_PER_REPORT = 100
 ROUNDS = 30
-ACTOR = Actor(email="bench")
 COMMON = [
     "security", "control", "access", "policy", "system", "information", "management",
     "risk", "audit", "monitoring", "organization", "data", "encryption", "incident",
@@ -101,7 +99,7 @@ def seed(pages: int) -> tuple[list[Report], dict[str, str]]:
                            visibility=visibility, frameworks=["SOC 2"], description=""))
     db.session.add_all(made)
     db.session.flush()
-    customer = accounts.create_user(db.session, OPERATOR, ACTOR, email="bench@example.test",
+    customer = accounts.create_user(db.session, OPERATOR, email="bench@example.test",
                                     role="customer", password="bench correct horse staple 42",  # noqa: S106
                                     organization="Bench",
                                     create_organization_if_missing=True)
@@ -192,7 +190,9 @@ def run_backend(name: str, pages: int, real: list[str], pdf: bytes) -> dict[str,
         started = time.perf_counter()
         index.rebuild(iter(all_entries))
         build = time.perf_counter() - started
-        customer = db.session.get(User, users["customer"])
+        customer_row = db.session.get(User, users["customer"])
+        assert customer_row is not None
+        customer = Caller.of_user(customer_row)
         api, raw = {}, {}
         for kind, (ours, _theirs) in QUERIES.items():
             query = parse(ours)
@@ -208,7 +208,7 @@ def run_backend(name: str, pages: int, real: list[str], pdf: bytes) -> dict[str,
 def ingest_time(app: object, pdf: bytes, report_id: str) -> float:
     """Upload (store, commit, extract, index) until the last page is found."""
     started = time.perf_counter()
-    reports.add_version(db.session, OPERATOR, ACTOR, store_for(app), report_id,  # type: ignore
+    reports.add_version(db.session, OPERATOR, store_for(app), report_id,  # type: ignore
                         pdf, "big.pdf", 10**9)
     found = search_service.search(db.session, OPERATOR, index_for(app), "axolotlfinale")  # type: ignore
     elapsed = time.perf_counter() - started

@@ -20,12 +20,11 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from artifact import create_app
-from artifact.audit.services.chain import Actor
 from artifact.extensions import db
 from artifact.identity.services import accounts
 from artifact.infra.storage import store_for
+from artifact.kernel.caller import OPERATOR, Caller
 from artifact.models import User
-from artifact.policy import OPERATOR
 
 pytest_plugins = [
     "tests.fixtures_agreements",
@@ -166,7 +165,7 @@ def make_user(app: Flask) -> Callable[..., User]:
         login_as then answer the second step themselves)."""
         email = email or f"{role}{next(counter)}-{uuid.uuid4().hex[:6]}@example.test"
         user = accounts.create_user(
-            db.session, OPERATOR, Actor(email="test"), email=email, role=role, password=password,
+            db.session, OPERATOR, email=email, role=role, password=password,
             organization=org, org_admin=org_admin, create_organization_if_missing=True,
         )
         if mfa if mfa is not None else role in ("staff", "admin"):
@@ -226,8 +225,8 @@ def enroll_mfa(app: Flask, user: User, password: str = PASSWORD) -> None:
     from artifact.identity.services import mfa
 
     keyring = store_for(app).keyring
-    secret, _uri = mfa.begin_enrolment(db.session, Actor(email="test"), user, password, keyring)
-    codes = mfa.confirm_enrolment(db.session, Actor(email="test"), user,
+    secret, _uri = mfa.begin_enrolment(db.session, Caller.operator("test"), user, password, keyring)
+    codes = mfa.confirm_enrolment(db.session, Caller.operator("test"), user,
                                   pyotp.TOTP(secret).now(), keyring)
     MFA_SECRETS[user.email] = secret
     RECOVERY_CODES[user.email] = codes

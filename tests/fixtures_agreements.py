@@ -9,11 +9,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from artifact.agreements.services import agreements
-from artifact.audit.services.chain import Actor
 from artifact.extensions import db
 from artifact.identity.services import tokens
+from artifact.kernel.caller import OPERATOR, Caller
 from artifact.models import Agreement, User
-from artifact.policy import OPERATOR
 
 NDA_TEXT = "Mutual NDA (SAMPLE).\n\n1. Keep it secret.\nKeep it safe.\n\n2. <b>Not</b> markup & co."
 
@@ -23,7 +22,7 @@ class Api:
 
     def __init__(self, client: FlaskClient, user: User) -> None:
         self.client, self.user = client, user
-        _token, raw = tokens.create(db.session, OPERATOR, Actor(), user, "test")
+        _token, raw = tokens.create(db.session, OPERATOR, user, "test")
         self.headers = {"Authorization": f"Bearer {raw}", "User-Agent": "pytest-agent/1.0"}
 
     def get(self, path: str, **kwargs: Any) -> Any:
@@ -42,5 +41,5 @@ def api_as(client: FlaskClient) -> Callable[[User], Api]:
 def nda(app: Any, make_user: Callable[..., User]) -> Agreement:
     """A mutual NDA at version 1, created by an admin."""
     admin = make_user("admin")
-    return agreements.create_agreement(db.session, admin, Actor(email=admin.email),
+    return agreements.create_agreement(db.session, Caller.of_user(admin),
                                        title="Mutual NDA", kind="nda", text=NDA_TEXT)

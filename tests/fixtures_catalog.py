@@ -11,15 +11,12 @@ import pypdfium2 as pdfium
 import pytest
 from flask import Flask
 
-from artifact.audit.services.chain import Actor
 from artifact.catalog.services import reports
 from artifact.extensions import db
 from artifact.identity.services import tokens
 from artifact.infra.storage import BlobStore, store_for
+from artifact.kernel.caller import OPERATOR
 from artifact.models import Report, User
-from artifact.policy import OPERATOR
-
-TEST_ACTOR = Actor(email="test")
 
 
 def make_pdf(pages: int = 2, marker: str = "MARKER-TEXT", size: tuple[float, float] = (612, 792)
@@ -59,14 +56,14 @@ def make_report(app: Flask, store: BlobStore) -> Callable[..., Report]:
     def factory(title: str = "SOC 2 Type II", *, visibility: str = "restricted",
                 state: str = "published", category: str = "reports", series: str = "SOC",
                 pdf: bytes | None = None, **values: Any) -> Report:
-        report = reports.create_report(db.session, OPERATOR, TEST_ACTOR, {
+        report = reports.create_report(db.session, OPERATOR, {
             "title": title, "visibility": visibility, "category": category, "series": series,
             **values})
         if pdf is not None or state != "draft":
-            reports.add_version(db.session, OPERATOR, TEST_ACTOR, store, report.id,
+            reports.add_version(db.session, OPERATOR, store, report.id,
                                 pdf or make_pdf(marker=title), "report.pdf", 10**8)
         if state != "draft":
-            reports.set_state(db.session, OPERATOR, TEST_ACTOR, report.id, state)
+            reports.set_state(db.session, OPERATOR, report.id, state)
         return report
 
     return factory
@@ -75,7 +72,7 @@ def make_report(app: Flask, store: BlobStore) -> Callable[..., Report]:
 @pytest.fixture
 def bearer(app: Flask) -> Callable[[User], dict[str, str]]:
     def headers(user: User) -> dict[str, str]:
-        _token, raw = tokens.create(db.session, OPERATOR, TEST_ACTOR, user, "test")
+        _token, raw = tokens.create(db.session, OPERATOR, user, "test")
         return {"Authorization": f"Bearer {raw}"}
 
     return headers

@@ -17,9 +17,10 @@ from flask import Flask
 from artifact.evidence import services as evidence
 from artifact.extensions import db
 from artifact.infra.storage import BlobStore
+from artifact.kernel.caller import Caller
 from artifact.models import Evidence, User
 from artifact.models.base import utcnow
-from tests.fixtures_catalog import TEST_ACTOR, make_pdf
+from tests.fixtures_catalog import make_pdf
 
 WALK = ("source_framework,source_id,target_framework,target_id,relationship\n"
         "iso-sample,A.5.15,soc-sample,CC6.1,subset\n")
@@ -132,12 +133,12 @@ def make_evidence(app: Flask, store: BlobStore, staff: User, reviewer: User
         values = {"title": title, "requirements": list(requirements),
                   "effective_date": effective_date or today() - timedelta(days=10),
                   "expires_on": None if passed else expires_on}
-        item = evidence.create_evidence(db.session, by or staff, TEST_ACTOR, store, values,
+        item = evidence.create_evidence(db.session, Caller.of_user(by or staff), store, values,
                                         data or b"reviewed: alice, bob\n", filename)
         if state in ("in_review", "approved"):
-            evidence.submit(db.session, by or staff, TEST_ACTOR, item.id)
+            evidence.submit(db.session, Caller.of_user(by or staff), item.id)
         if state == "approved":
-            evidence.approve(db.session, reviewer, TEST_ACTOR, item.id)
+            evidence.approve(db.session, Caller.of_user(reviewer), item.id)
         if passed:
             item.expires_on = expires_on
             db.session.commit()

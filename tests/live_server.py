@@ -22,10 +22,9 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from artifact import create_app
-from artifact.audit.services.chain import Actor
 from artifact.demo import seed as demo
 from artifact.extensions import db
-from artifact.policy import OPERATOR
+from artifact.kernel.caller import OPERATOR, Caller
 
 # Demo e-mail addresses by the role a test asks for (see artifact/services/demo.py).
 DEMO_EMAILS = {
@@ -78,7 +77,7 @@ def migrate_and_seed(data_dir: Path) -> dict[str, str]:
     app = create_app(app_config(data_dir))
     with app.app_context():
         upgrade(revision="heads")
-        made = demo.seed(db.session, OPERATOR, Actor(email="e2e"),
+        made = demo.seed(db.session, OPERATOR,
                          password_factory=lambda: secrets.token_urlsafe(12))
         for account in made:
             if account.role in ("staff", "admin"):
@@ -95,9 +94,9 @@ def _enrol(app: Flask, email: str, password: str) -> SecondFactor:
 
     user = user_by_email(db.session, email)
     keyring = store_for(app).keyring
-    secret, _uri = mfa.begin_enrolment(db.session, Actor(email="e2e"), user, password, keyring)
+    secret, _uri = mfa.begin_enrolment(db.session, Caller.operator("e2e"), user, password, keyring)
     first = SecondFactor(secret, [])
-    codes = mfa.confirm_enrolment(db.session, Actor(email="e2e"), user, first.code(), keyring)
+    codes = mfa.confirm_enrolment(db.session, Caller.operator("e2e"), user, first.code(), keyring)
     first.recovery_codes = list(codes)
     return first
 

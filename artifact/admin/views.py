@@ -15,7 +15,7 @@ from artifact.identity.services import accounts, tokens
 from artifact.kernel.errors import Conflict, NotFound, ValidationFailed
 from artifact.models import ApiToken, Organization, User
 from artifact.web.access import require
-from artifact.web.security import current_actor
+from artifact.web.security import current_caller
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -23,7 +23,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def _user_form() -> UserForm:
     form = UserForm()
     orgs = db.session.scalars(
-        policy.visible(select(Organization), current_user, Organization).order_by(
+        policy.visible(select(Organization), current_caller(), Organization).order_by(
             Organization.name
         )
     ).all()
@@ -36,10 +36,10 @@ def _user_form() -> UserForm:
 def _index(status: int = 200, user_form: UserForm | None = None,
            org_form: OrganizationForm | None = None) -> tuple[str, int]:
     users = db.session.scalars(
-        policy.visible(select(User), current_user, User).order_by(User.email)
+        policy.visible(select(User), current_caller(), User).order_by(User.email)
     ).all()
     orgs = db.session.scalars(
-        policy.visible(select(Organization), current_user, Organization).order_by(
+        policy.visible(select(Organization), current_caller(), Organization).order_by(
             Organization.name
         )
     ).all()
@@ -68,7 +68,7 @@ def create_organization() -> Response | tuple[str, int]:
         flash("The organisation needs a name.", "error")
         return _index(400, org_form=form)
     try:
-        org = accounts.create_organization(db.session, current_user, current_actor(),
+        org = accounts.create_organization(db.session, current_caller(),
                                            form.name.data or "")
     except (ValidationFailed, Conflict) as error:
         flash(f"Organisation not created: {error.message}.", "error")
@@ -89,7 +89,7 @@ def create_user() -> Response | tuple[str, int]:
         return _index(400, user_form=form)
     try:
         user = accounts.create_user(
-            db.session, current_user, current_actor(),
+            db.session, current_caller(),
             email=form.email.data or "", role=form.role.data or "",
             password=form.password.data or "",
             name=form.name.data or "", organization=form.organization.data or None,
@@ -106,9 +106,9 @@ def create_user() -> Response | tuple[str, int]:
 @require("admin.area")
 def user_detail(user_id: str) -> str:
     """One user: role, state, tokens."""
-    user = accounts.get_user(db.session, current_user, user_id)
+    user = accounts.get_user(db.session, current_caller(), user_id)
     user_tokens = db.session.scalars(
-        policy.visible(select(ApiToken), current_user, ApiToken)
+        policy.visible(select(ApiToken), current_caller(), ApiToken)
         .where(ApiToken.user_id == user.id)
         .order_by(ApiToken.created_at.desc())
     ).all()
@@ -121,13 +121,13 @@ def user_detail(user_id: str) -> str:
 @require("user.set_role")
 def set_role(user_id: str) -> Response:
     """Change a user's role (their sessions end)."""
-    user = accounts.get_user(db.session, current_user, user_id)
+    user = accounts.get_user(db.session, current_caller(), user_id)
     form = RoleForm()
     if not form.validate_on_submit():
         flash("Choose a known role.", "error")
         return redirect(url_for("admin.user_detail", user_id=user.id))
     try:
-        accounts.set_role(db.session, current_user, current_actor(), user, form.role.data or "")
+        accounts.set_role(db.session, current_caller(), user, form.role.data or "")
     except ValidationFailed as error:
         flash(f"Role not changed: {error.message}.", "error")
     else:
@@ -150,9 +150,9 @@ def enable_user(user_id: str) -> Response:
 
 
 def _set_disabled(user_id: str, disabled: bool) -> Response:
-    user = accounts.get_user(db.session, current_user, user_id)
+    user = accounts.get_user(db.session, current_caller(), user_id)
     try:
-        accounts.set_disabled(db.session, current_user, current_actor(), user, disabled)
+        accounts.set_disabled(db.session, current_caller(), user, disabled)
     except ValidationFailed as error:
         flash(f"Not changed: {error.message}.", "error")
     else:
@@ -164,6 +164,6 @@ def _set_disabled(user_id: str, disabled: bool) -> Response:
 @require("token.revoke_any")
 def revoke_token(token_id: str) -> Response:
     """Revoke any user's API token."""
-    token = tokens.revoke(db.session, current_user, current_actor(), token_id)
+    token = tokens.revoke(db.session, current_caller(), token_id)
     flash(f"Token {token.prefix}… revoked.", "success")
     return redirect(url_for("admin.user_detail", user_id=token.user_id))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, request
-from flask_login import current_user
 
 from artifact.agreements.services import acceptance as agreements_accept
 from artifact.agreements.services import agreements
@@ -15,7 +14,7 @@ from artifact.kernel.errors import ValidationFailed
 from artifact.models import Acceptance, Agreement
 from artifact.web.access import require
 from artifact.web.api import api
-from artifact.web.security import current_actor
+from artifact.web.security import current_caller
 
 
 def _body() -> dict[str, Any]:
@@ -50,7 +49,7 @@ def acceptance_json(acceptance: Acceptance) -> dict[str, Any]:
 
 def agreement_json(agreement: Agreement) -> dict[str, Any]:
     current = agreement.current
-    covering = agreements.covering_acceptance(db.session, current_user, agreement)
+    covering = agreements.covering_acceptance(db.session, current_caller(), agreement)
     return {
         "id": agreement.id,
         "title": agreement.title,
@@ -67,7 +66,7 @@ def agreement_json(agreement: Agreement) -> dict[str, Any]:
 @require("agreement.view")
 def list_agreements() -> dict[str, Any]:
     """Agreements, their current version and the caller's acceptance."""
-    items = [agreement_json(a) for a in agreements.list_agreements(db.session, current_user)]
+    items = [agreement_json(a) for a in agreements.list_agreements(db.session, current_caller())]
     return {"items": items, "total": len(items)}
 
 
@@ -75,7 +74,7 @@ def list_agreements() -> dict[str, Any]:
 @require("agreement.view")
 def get_agreement(agreement_id: str) -> dict[str, Any]:
     """One agreement with the text of its current version."""
-    agreement = agreements.get_agreement(db.session, current_user, agreement_id)
+    agreement = agreements.get_agreement(db.session, current_caller(), agreement_id)
     return {**agreement_json(agreement), "text": agreement.current.text}
 
 
@@ -85,7 +84,7 @@ def create_agreement() -> tuple[dict[str, Any], int]:
     """Create an agreement with version 1."""
     body = _body()
     agreement = agreements.create_agreement(
-        db.session, current_user, current_actor(), title=_str(body, "title", ""),
+        db.session, current_caller(), title=_str(body, "title", ""),
         kind=_str(body, "kind", ""), text=_str(body, "text", ""))
     return {"id": agreement.id, "current_version": 1}, 201
 
@@ -94,7 +93,7 @@ def create_agreement() -> tuple[dict[str, Any], int]:
 @require("agreement.manage")
 def publish_version(agreement_id: str) -> tuple[dict[str, Any], int]:
     """Publish a new current version."""
-    version = agreements.publish_version(db.session, current_user, current_actor(), agreement_id,
+    version = agreements.publish_version(db.session, current_caller(), agreement_id,
                                          _str(_body(), "text", ""))
     return {"current_version": version.number, "text_sha256": version.text_sha256}, 201
 
@@ -106,7 +105,7 @@ def accept(agreement_id: str) -> tuple[dict[str, Any], int]:
     body = _body()
     shown = body.get("text_sha256")
     acceptance = agreements_accept.accept(
-        db.session, current_user, current_actor(), agreement_id, version=body.get("version"),
+        db.session, current_caller(), agreement_id, version=body.get("version"),
         typed_name=_str(body, "typed_name", ""), scope=_str(body, "scope", "account"),
         user_agent=request.headers.get("User-Agent"),
         shown_sha256=shown if isinstance(shown, str) else None)
@@ -120,7 +119,7 @@ def terminate(agreement_id: str) -> dict[str, Any]:
     """Terminate the caller's (or their organisation's) acceptance, effective now."""
     body = _body()
     ended = agreements_accept.terminate(
-        db.session, current_user, current_actor(), agreement_id,
+        db.session, current_caller(), agreement_id,
         scope=_str(body, "scope", "account"), reason=_str(body, "reason", ""))
     return {"terminated": [{"acceptance_id": t.acceptance_id,
                             "effective_at": t.effective_at.isoformat()} for t in ended]}
@@ -130,7 +129,7 @@ def terminate(agreement_id: str) -> dict[str, Any]:
 @require("agreement.view")
 def acceptance_history() -> dict[str, Any]:
     """The caller's and their organisation's acceptances, terminated ones included."""
-    rows = agreement_records.history(db.session, current_user,
+    rows = agreement_records.history(db.session, current_caller(),
                                      request.args.get("agreement_id") or None)
     return {"items": [acceptance_json(row) for row in rows], "total": len(rows)}
 
@@ -139,7 +138,6 @@ def acceptance_history() -> dict[str, Any]:
 @require("acceptance.certificate")
 def certificate(acceptance_id: str) -> Response:
     """The acceptance certificate PDF (acceptor and staff)."""
-    data, filename = agreement_records.certificate_pdf(db.session, current_user,
-                                                       current_actor(), acceptance_id)
+    data, filename = agreement_records.certificate_pdf(db.session, current_caller(), acceptance_id)
     return Response(data, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{filename}"'})

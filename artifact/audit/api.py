@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from flask_login import current_user
 
 from artifact.audit.filters import event_filter, int_arg
 from artifact.audit.services import chain as audit
@@ -14,6 +13,7 @@ from artifact.extensions import db
 from artifact.models import AuditEvent
 from artifact.web.access import require
 from artifact.web.api import api
+from artifact.web.security import current_caller
 
 
 def event_json(event: AuditEvent) -> dict[str, Any]:
@@ -24,7 +24,7 @@ def event_json(event: AuditEvent) -> dict[str, Any]:
 @require("audit.view")
 def audit_events() -> dict[str, Any]:
     """Events, newest first; filters actor, action, target, outcome, since, until."""
-    events, total = audit_trail.list_events(db.session, current_user, event_filter(),
+    events, total = audit_trail.list_events(db.session, current_caller(), event_filter(),
                                             limit=int_arg("limit", 100),
                                             offset=int_arg("offset", 0))
     return {"items": [event_json(e) for e in events], "total": total}
@@ -34,6 +34,6 @@ def audit_events() -> dict[str, Any]:
 @require("audit.verify")
 def audit_verify() -> dict[str, Any]:
     """Walk the chain and the signed checkpoints."""
-    result = audit_trail.verify(db.session, current_user, current_app.config["DATA_DIR"])
+    result = audit_trail.verify(db.session, current_caller(), current_app.config["DATA_DIR"])
     return {"ok": result.ok, "events": result.events, "checkpoints": result.checkpoints,
             "first_bad_seq": result.first_bad_seq, "message": result.message}

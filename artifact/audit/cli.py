@@ -10,9 +10,9 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from artifact.audit.services import trail as audit_trail
-from artifact.cli import CLI_ACTOR, domain_errors_exit_1
+from artifact.cli import domain_errors_exit_1
 from artifact.extensions import db
-from artifact.policy import OPERATOR
+from artifact.kernel.caller import OPERATOR
 
 audit_cli = AppGroup("audit", help="Verify, sign and export the audit trail.")
 
@@ -43,7 +43,7 @@ def audit_checkpoint() -> None:
 @domain_errors_exit_1
 def audit_export(directory: Path) -> None:
     """Write events, checkpoints, the public key and a standalone verifier to DIRECTORY."""
-    count = audit_trail.export(db.session, OPERATOR, CLI_ACTOR, current_app.config["DATA_DIR"],
+    count = audit_trail.export(db.session, OPERATOR, current_app.config["DATA_DIR"],
                                directory)
     click.echo(f"exported {count} events to {directory}; check with: "
                f"python3 {directory / 'verify.py'} {directory}")

@@ -8,12 +8,12 @@ import click
 from flask import current_app
 
 from artifact.audit.services import chain as audit
-from artifact.audit.services.chain import Actor
 from artifact.backup.archive import BackupError, file_sha256
 from artifact.backup.create import create_backup
 from artifact.backup.restore import restore_backup
 from artifact.config import PROJECT_ROOT
 from artifact.extensions import db
+from artifact.kernel.caller import OPERATOR
 
 
 @click.command("backup")
@@ -31,7 +31,7 @@ def backup_command(out: Path) -> None:
     digest = file_sha256(out)
     # In the trail (after the snapshot, so not in this archive): who took a full copy, and
     # the archive's SHA-256, which later tells whether an archive is the one taken.
-    audit.record(db.session, Actor(email="cli"), "backup.create", target_type="backup",
+    audit.record(db.session, OPERATOR, "backup.create", target_type="backup",
                  details={"archive": out.name, "archive_sha256": digest,
                           "database": manifest.database["kind"], "files": len(manifest.files)})
     db.session.commit()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, request
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from artifact.catalog.services import downloads, grants, report_terms, reports
@@ -18,7 +17,7 @@ from artifact.web.access import require
 from artifact.web.api import api
 from artifact.web.files import download_response, head_response, read_upload
 from artifact.web.ratelimit import download_budget
-from artifact.web.security import current_actor
+from artifact.web.security import current_caller
 
 
 def json_body() -> dict[str, Any]:
@@ -39,9 +38,9 @@ def _str(body: dict[str, Any], name: str) -> str | None:
 @require("report.list")
 def list_reports() -> dict[str, Any]:
     """Visible reports, filtered."""
-    found = reports.list_reports(db.session, current_user, **catalog_filters())
+    found = reports.list_reports(db.session, current_caller(), **catalog_filters())
     today = utcnow().date()
-    unmet = report_terms.unmet_terms(db.session, current_user, found)
+    unmet = report_terms.unmet_terms(db.session, current_caller(), found)
     items = [reports.report_json(r, today, needs_terms=r.terms_agreement_id in unmet)
              for r in found]
     return {"items": items, "total": len(found)}
@@ -51,7 +50,7 @@ def list_reports() -> dict[str, Any]:
 @require("report.create")
 def create_report() -> tuple[dict[str, Any], int]:
     """Create a report (draft)."""
-    report = reports.create_report(db.session, current_user, current_actor(), json_body())
+    report = reports.create_report(db.session, current_caller(), json_body())
     return reports.report_json(report, utcnow().date(), with_versions=True), 201
 
 
@@ -59,9 +58,9 @@ def create_report() -> tuple[dict[str, Any], int]:
 @require("report.view")
 def get_report(report_id: str) -> dict[str, Any]:
     """One report with its versions."""
-    report = reports.get_report(db.session, current_user, report_id)
+    report = reports.get_report(db.session, current_caller(), report_id)
     return reports.report_json(report, utcnow().date(), with_versions=True,
-                               needs_terms=report_terms.needs_terms(db.session, current_user,
+                               needs_terms=report_terms.needs_terms(db.session, current_caller(),
                                                                     report))
 
 
@@ -69,7 +68,7 @@ def get_report(report_id: str) -> dict[str, Any]:
 @require("report.set_terms")
 def set_terms(report_id: str) -> dict[str, Any]:
     """Require acceptance of an agreement before downloads (``null`` for none)."""
-    report = report_terms.set_terms(db.session, current_user, current_actor(), report_id,
+    report = report_terms.set_terms(db.session, current_caller(), report_id,
                                     _str(json_body(), "terms_agreement_id"))
     return reports.report_json(report, utcnow().date(), with_versions=True)
 
@@ -82,7 +81,7 @@ def upload_version(report_id: str) -> tuple[dict[str, Any], int]:
     if storage is None:
         raise ValidationFailed("send the file as multipart form field 'file'")
     limit = current_app.config["REPORT_MAX_BYTES"]
-    version = reports.add_version(db.session, current_user, current_actor(),
+    version = reports.add_version(db.session, current_caller(),
                                   store_for(current_app), report_id,
                                   read_upload(storage, limit), storage.filename, limit)
     return {"number": version.number, "sha256": version.sha256, "size": version.size,
@@ -93,7 +92,7 @@ def upload_version(report_id: str) -> tuple[dict[str, Any], int]:
 @require("report.set_state")
 def set_state(report_id: str) -> dict[str, Any]:
     """Publish, mark outdated, retire or return to draft."""
-    report = reports.set_state(db.session, current_user, current_actor(), report_id,
+    report = reports.set_state(db.session, current_caller(), report_id,
                                _str(json_body(), "state") or "")
     return reports.report_json(report, utcnow().date(), with_versions=True)
 
@@ -104,9 +103,9 @@ def set_state(report_id: str) -> dict[str, Any]:
 def download(report_id: str) -> Response:
     """A stamped copy of the latest (or ``?version=N``) version."""
     if request.method == "HEAD":
-        _report, version = downloads.check(db.session, current_user, report_id, version_arg())
+        _report, version = downloads.check(db.session, current_caller(), report_id, version_arg())
         return head_response(version.filename, version.size)
-    result = downloads.download(db.session, current_user, current_actor(),
+    result = downloads.download(db.session, current_caller(),
                                 store_for(current_app), report_id, version_arg())
     return download_response(result)
 
@@ -117,7 +116,7 @@ def create_grant() -> tuple[dict[str, Any], int]:
     """Grant a user or organisation access to a report, series or category."""
     body = json_body()
     grant = grants.create_grant(
-        db.session, current_user, current_actor(), report_id=_str(body, "report_id"),
+        db.session, current_caller(), report_id=_str(body, "report_id"),
         series=_str(body, "series"), category=_str(body, "category"),
         user_email=_str(body, "user"), organization=_str(body, "organization"),
         expires_at=_str(body, "expires_at"))
@@ -128,7 +127,7 @@ def create_grant() -> tuple[dict[str, Any], int]:
 @require("access_request.list")
 def list_access_requests() -> dict[str, Any]:
     """Pending access requests (staff)."""
-    items = grants.list_requests(db.session, current_user)
+    items = grants.list_requests(db.session, current_caller())
     return {"items": [grants.request_json(r) for r in items], "total": len(items)}
 
 
@@ -138,7 +137,7 @@ def create_access_request() -> tuple[dict[str, Any], int]:
     """Ask for access to a report, series or category."""
     body = json_body()
     created = grants.request_access(
-        db.session, current_user, current_actor(), report_id=_str(body, "report_id"),
+        db.session, current_caller(), report_id=_str(body, "report_id"),
         series=_str(body, "series"), category=_str(body, "category"),
         message=_str(body, "message") or "")
     return grants.request_json(created), 201
@@ -150,6 +149,6 @@ def create_access_request() -> tuple[dict[str, Any], int]:
 def decide_access_request(request_id: str, decision: str) -> dict[str, Any]:
     """Approve (optional ``expires_at``) or deny."""
     body = request.get_json(silent=True) or {}
-    decided = grants.decide_request(db.session, current_user, current_actor(), request_id,
+    decided = grants.decide_request(db.session, current_caller(), request_id,
                                     decision == "approve", body.get("expires_at"))
     return grants.request_json(decided)

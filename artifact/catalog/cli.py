@@ -10,21 +10,19 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from artifact.admin.services import keys
-from artifact.audit.services.chain import Actor
 from artifact.catalog.services import downloads
 from artifact.extensions import db
 from artifact.infra.pdf.stamp import read_receipt
 from artifact.infra.storage import KeyringError, store_for
-from artifact.policy import OPERATOR
+from artifact.kernel.caller import OPERATOR
 
-CLI_ACTOR = Actor(email="cli")
 keys_cli = AppGroup("keys", help="The keyring of key-encryption keys (bring your own key).")
 
 
 def ensure_keyring() -> None:
     """Called by ``init``: create the keyring when missing (refused if blobs exist without it)."""
     store = store_for(current_app)
-    created = keys.ensure_keyring(db.session, OPERATOR, CLI_ACTOR, store)
+    created = keys.ensure_keyring(db.session, OPERATOR, store)
     if created is not None:
         click.echo(f"keyring created: {store.keyring.path} (key version {created.version})")
     else:
@@ -52,7 +50,7 @@ def keys_rotate() -> None:
     """Add a new key version; new files use it, old files still decrypt."""
     from artifact.cli import domain_errors_exit_1
 
-    entry = domain_errors_exit_1(keys.rotate)(db.session, OPERATOR, CLI_ACTOR,
+    entry = domain_errors_exit_1(keys.rotate)(db.session, OPERATOR,
                                               store_for(current_app))
     click.echo(f"key version {entry.version} is now current (fingerprint {entry.fingerprint})")
 
@@ -63,7 +61,7 @@ def keys_import(key_file: Path) -> None:
     """Import a 256-bit key (32 raw bytes, 64 hex digits or base64) as the current version."""
     from artifact.cli import domain_errors_exit_1
 
-    entry = domain_errors_exit_1(keys.import_key)(db.session, OPERATOR, CLI_ACTOR,
+    entry = domain_errors_exit_1(keys.import_key)(db.session, OPERATOR,
                                                   store_for(current_app), key_file.read_bytes())
     click.echo(f"imported key as version {entry.version} (fingerprint {entry.fingerprint})")
 

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import select
 
 from artifact.admin.services import keys
-from artifact.audit.services.chain import Actor
 from artifact.catalog.services import grants, reports
 from artifact.config import DOCUMENTS_FOLDER
 from artifact.infra.pdf.render import render_pdf
 from artifact.infra.storage import BlobStore
+from artifact.kernel.caller import Caller
 from artifact.models import Agreement, Report
 from artifact.models.base import DbSession
 from artifact.models.catalog import State
@@ -28,10 +28,10 @@ def load_manifest(folder: Path = CATALOG_FOLDER) -> list[dict[str, Any]]:
     return list(json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["reports"])
 
 
-def seed(db: DbSession, by: Any, actor: Actor, store: BlobStore,
+def seed(db: DbSession, caller: Caller, store: BlobStore,
          folder: Path = CATALOG_FOLDER) -> list[str]:
     """Import what is missing; return the titles imported now."""
-    keys.ensure_keyring(db, by, actor, store)
+    keys.ensure_keyring(db, caller, store)
     imported = []
     for entry in load_manifest(folder):
         if db.scalar(select(Report.id).where(Report.title == entry["title"])) is not None:
@@ -40,12 +40,12 @@ def seed(db: DbSession, by: Any, actor: Actor, store: BlobStore,
         if entry.get("terms_agreement"):
             values["terms_agreement_id"] = db.scalar(
                 select(Agreement.id).where(Agreement.title == entry["terms_agreement"]))
-        report = reports.create_report(db, by, actor, values)
+        report = reports.create_report(db, caller, values)
         pdf = render_pdf((folder / entry["source"]).read_text(encoding="utf-8"))
-        reports.add_version(db, by, actor, store, report.id, pdf,
+        reports.add_version(db, caller, store, report.id, pdf,
                             Path(entry["source"]).with_suffix(".pdf").name, len(pdf))
-        reports.set_state(db, by, actor, report.id, State.PUBLISHED)
+        reports.set_state(db, caller, report.id, State.PUBLISHED)
         for organization in entry.get("grant_organizations", []):
-            grants.create_grant(db, by, actor, report_id=report.id, organization=organization)
+            grants.create_grant(db, caller, report_id=report.id, organization=organization)
         imported.append(report.title)
     return imported

@@ -7,17 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import select
 
 from artifact.audit.services import chain as audit
-from artifact.audit.services.chain import Actor
 from artifact.config import DOCUMENTS_FOLDER
 from artifact.evidence import services as evidence
 from artifact.identity.services.lookup import user_by_email
 from artifact.infra.pdf.render import render_pdf
 from artifact.infra.storage import BlobStore
+from artifact.kernel.caller import Caller
 from artifact.models import Evidence, EvidenceApproval, User
 from artifact.models.base import DbSession, utcnow
 from artifact.models.evidence import EvidenceState
@@ -57,7 +56,7 @@ def _file(item: DemoItem) -> tuple[bytes, str]:
     return path.read_bytes(), path.name
 
 
-def seed(db: DbSession, by: Any, actor: Actor, store: BlobStore) -> list[str]:
+def seed(db: DbSession, caller: Caller, store: BlobStore) -> list[str]:
     """Upload what is missing; return the titles added now."""
     uploader, reviewer = user_by_email(db, UPLOADER), user_by_email(db, REVIEWER)
     if uploader is None or reviewer is None:
@@ -72,19 +71,19 @@ def seed(db: DbSession, by: Any, actor: Actor, store: BlobStore) -> list[str]:
                   "effective_date": today - timedelta(days=item.collected_days_ago),
                   "expires_on": expires,
                   "description": "Demo evidence written for Artifact (a sample)."}
-        created = evidence.create_evidence(db, uploader, actor, store, values, data, filename)
+        created = evidence.create_evidence(db, Caller.of_user(uploader), store, values, data, filename)
         if expires < today:
-            _approved_before_it_expired(db, created, reviewer, actor)
+            _approved_before_it_expired(db, created, reviewer, caller)
         elif item.state != EvidenceState.DRAFT:
-            evidence.submit(db, uploader, actor, created.id)
+            evidence.submit(db, Caller.of_user(uploader), created.id)
             if item.state == EvidenceState.APPROVED:
-                evidence.approve(db, reviewer, actor, created.id, note="demo approval")
+                evidence.approve(db, Caller.of_user(reviewer), created.id, note="demo approval")
         added.append(item.title)
     return added
 
 
 def _approved_before_it_expired(db: DbSession, item: Evidence, reviewer: User,
-                                actor: Actor) -> None:
+                                caller: Caller) -> None:
     """The demo's history: this evidence was approved while current and has expired since.
     (The service refuses to approve expired evidence, so the seed records the past approval
     itself, and says so in the trail.)"""
@@ -92,7 +91,7 @@ def _approved_before_it_expired(db: DbSession, item: Evidence, reviewer: User,
     item.state = EvidenceState.APPROVED
     db.add(EvidenceApproval(evidence_id=item.id, version_id=version.id,
                             approved_by_id=reviewer.id, note="demo: approved while current"))
-    audit.record(db, actor, "evidence.approve", target_type="evidence", target_id=item.id,
+    audit.record(db, caller, "evidence.approve", target_type="evidence", target_id=item.id,
                  details={"from": EvidenceState.DRAFT, "to": EvidenceState.APPROVED,
                           "version": version.number, "sha256": version.sha256,
                           "seeded": "demo history: approved before it expired"})

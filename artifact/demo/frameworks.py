@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 
-from artifact.audit.services.chain import Actor
 from artifact.config import DOCUMENTS_FOLDER
 from artifact.frameworks import services as frameworks
+from artifact.kernel.caller import Caller
 from artifact.models import Framework
 from artifact.models.base import DbSession
 
@@ -27,17 +26,17 @@ DEMO_FRAMEWORKS = (
 CROSSWALK = "demo-crosswalk.csv"
 
 
-def seed(db: DbSession, by: Any, actor: Actor, folder: Path = FOLDER) -> list[str]:
+def seed(db: DbSession, caller: Caller, folder: Path = FOLDER) -> list[str]:
     """Import each demo framework whose key is not taken yet, then the demo crosswalk (whose
     rows already present are skipped). Returns what was done, one line each."""
     done = []
     for name, key, title, category in DEMO_FRAMEWORKS:
         if db.scalar(select(Framework.id).where(Framework.key == key)) is not None:
             continue
-        result = frameworks.import_file(db, by, actor, folder / name, "csv", key=key,
+        result = frameworks.import_file(db, caller, folder / name, "csv", key=key,
                                         title=title, category=category, max_bytes=MAX_BYTES)
         done.append(f"{key}: {result.count} requirements")
-    result = frameworks.import_file(db, by, actor, folder / CROSSWALK, "crosswalk",
+    result = frameworks.import_file(db, caller, folder / CROSSWALK, "crosswalk",
                                     tolerant=True, max_bytes=MAX_BYTES)
     if result.count:
         done.append(f"crosswalk: {result.count} mappings")

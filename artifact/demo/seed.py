@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from artifact.audit.services.chain import Actor
 from artifact.demo import agreements as demo_agreements
 from artifact.demo import frameworks as demo_frameworks
 from artifact.identity.services import accounts
 from artifact.identity.services.lookup import user_by_email
+from artifact.kernel.caller import Caller
 from artifact.models.base import DbSession
 
 
@@ -36,7 +35,7 @@ DEMO_ACCOUNTS = (
 
 
 def seed(
-    db: DbSession, by: Any, actor: Actor, password_factory: Callable[[], str]
+    db: DbSession, caller: Caller, password_factory: Callable[[], str]
 ) -> list[DemoAccount]:
     """Create what is missing; give every demo account a fresh random password."""
     made = []
@@ -45,26 +44,26 @@ def seed(
         user = user_by_email(db, account.email)
         if user is None:
             accounts.create_user(
-                db, by, actor, email=account.email, role=account.role, password=password,
+                db, caller, email=account.email, role=account.role, password=password,
                 name=account.name, organization=account.organization,
                 org_admin=account.org_admin, create_organization_if_missing=True,
             )
         else:
-            accounts.set_password(db, actor, user, password)
+            accounts.set_password(db, caller, user, password)
         made.append(DemoAccount(account.email, account.name, account.role, account.organization,
                                 account.org_admin, password))
-    demo_agreements.seed(db, by, actor)
-    demo_frameworks.seed(db, by, actor)
-    _seed_catalog(db, by, actor)
+    demo_agreements.seed(db, caller)
+    demo_frameworks.seed(db, caller)
+    _seed_catalog(db, caller)
     return made
 
 
-def _seed_catalog(db: DbSession, by: Any, actor: Actor) -> None:
+def _seed_catalog(db: DbSession, caller: Caller) -> None:
     from flask import current_app
 
     from artifact.demo import catalog as demo_catalog
     from artifact.demo import evidence as demo_evidence
     from artifact.infra.storage import store_for
 
-    demo_catalog.seed(db, by, actor, store_for(current_app))
-    demo_evidence.seed(db, by, actor, store_for(current_app))
+    demo_catalog.seed(db, caller, store_for(current_app))
+    demo_evidence.seed(db, caller, store_for(current_app))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, request
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from artifact.catalog.views.browse import version_arg
@@ -20,7 +19,7 @@ from artifact.web.access import require, require_hidden
 from artifact.web.api import api
 from artifact.web.files import read_upload
 from artifact.web.ratelimit import download_budget
-from artifact.web.security import current_actor
+from artifact.web.security import current_caller
 
 _FIELDS = ("title", "description", "owner", "effective_date", "expires_on")
 
@@ -41,7 +40,7 @@ def _requirements_field() -> list[str]:
 def list_evidence_items() -> dict[str, Any]:
     """Evidence (staff), filtered by ``state``, ``framework`` (key), ``owner`` (e-mail)."""
     today = utcnow().date()
-    found = evidence.list_evidence(db.session, current_user, today, **evidence_filters())
+    found = evidence.list_evidence(db.session, current_caller(), today, **evidence_filters())
     return {"items": [evidence.evidence_json(e, today) for e in found], "total": len(found)}
 
 
@@ -52,7 +51,7 @@ def create_evidence_item() -> tuple[dict[str, Any], int]:
     data, filename = _upload()
     values: dict[str, Any] = {name: request.form.get(name) for name in _FIELDS}
     values["requirements"] = _requirements_field()
-    created = evidence.create_evidence(db.session, current_user, current_actor(),
+    created = evidence.create_evidence(db.session, current_caller(),
                                        store_for(current_app), values, data, filename,
                                        upload_limits())
     return evidence.evidence_json(created, utcnow().date(), full=True), 201
@@ -62,7 +61,7 @@ def create_evidence_item() -> tuple[dict[str, Any], int]:
 @require_hidden("evidence.view")
 def get_evidence_item(evidence_id: str) -> dict[str, Any]:
     """One evidence item with its versions."""
-    found = evidence.get_evidence(db.session, current_user, evidence_id)
+    found = evidence.get_evidence(db.session, current_caller(), evidence_id)
     return evidence.evidence_json(found, utcnow().date(), full=True)
 
 
@@ -72,7 +71,7 @@ def add_evidence_version(evidence_id: str) -> tuple[dict[str, Any], int]:
     """A new version (multipart ``file``, optional new ``effective_date``/``expires_on``)."""
     data, filename = _upload()
     version = evidence.add_version(
-        db.session, current_user, current_actor(), store_for(current_app), evidence_id, data,
+        db.session, current_caller(), store_for(current_app), evidence_id, data,
         filename, {n: request.form.get(n) for n in ("effective_date", "expires_on")},
         upload_limits())
     return {"number": version.number, "sha256": version.sha256, "size": version.size,
@@ -86,7 +85,7 @@ def set_requirements(evidence_id: str) -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("requirements"), list):
         raise ValidationFailed('send {"requirements": ["framework:ref", ...]}')
-    changed = evidence.set_links(db.session, current_user, current_actor(), evidence_id,
+    changed = evidence.set_links(db.session, current_caller(), evidence_id,
                                  body["requirements"])
     return evidence.evidence_json(changed, utcnow().date(), full=True)
 
@@ -97,7 +96,7 @@ def set_requirements(evidence_id: str) -> dict[str, Any]:
 @require_hidden("evidence.submit")
 def change_evidence_state(evidence_id: str, step: str) -> dict[str, Any]:
     """Submit for review, approve (someone other than the uploader), or send back to draft."""
-    args = (db.session, current_user, current_actor(), evidence_id)
+    args = (db.session, current_caller(), evidence_id)
     if step == "approve":
         body = request.get_json(silent=True) or {}
         note = body.get("note") if isinstance(body, dict) else None
@@ -112,7 +111,7 @@ def change_evidence_state(evidence_id: str, step: str) -> dict[str, Any]:
 @require_hidden("evidence.download")
 def download_evidence(evidence_id: str) -> Response:
     """The current (or ``?version=N``) file, verified against its SHA-256."""
-    found = evidence.download(db.session, current_user, current_actor(),
+    found = evidence.download(db.session, current_caller(),
                               store_for(current_app), evidence_id, version_arg())
     return evidence_response(found)
 
@@ -121,6 +120,6 @@ def download_evidence(evidence_id: str) -> Response:
 @require("framework.view")
 def coverage(framework_id: str) -> dict[str, Any]:
     """Coverage per requirement; evidence and freshness only for staff."""
-    framework = frameworks.get_framework(db.session, current_user, framework_id=framework_id)
+    framework = frameworks.get_framework(db.session, current_caller(), framework_id=framework_id)
     return evidence.coverage_json(
-        evidence.framework_coverage(db.session, current_user, framework, utcnow().date()))
+        evidence.framework_coverage(db.session, current_caller(), framework, utcnow().date()))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from artifact.catalog.views.browse import version_arg
@@ -35,7 +34,7 @@ from artifact.models.evidence import STATE_LABELS
 from artifact.web.access import require_hidden
 from artifact.web.files import download_headers, read_upload
 from artifact.web.ratelimit import download_budget
-from artifact.web.security import current_actor
+from artifact.web.security import current_caller
 
 bp = Blueprint("evidence", __name__)
 _REFUSED = (TooLarge, UnsupportedType, InvalidFile, ValidationFailed, Conflict)
@@ -74,10 +73,10 @@ def index() -> str:
     today = utcnow().date()
     filters = evidence_filters()
     return render_template(
-        "evidence/index.html", items=evidence.list_evidence(db.session, current_user, today,
+        "evidence/index.html", items=evidence.list_evidence(db.session, current_caller(), today,
                                                             **filters),
         filters=filters, today=today, states=evidence.state_choices(), labels=STATE_LABELS,
-        framework_rows=frameworks.list_frameworks(db.session, current_user))
+        framework_rows=frameworks.list_frameworks(db.session, current_caller()))
 
 
 @bp.route("/evidence/new", methods=["GET", "POST"])
@@ -91,7 +90,7 @@ def new() -> Response | tuple[str, int]:
             "title", "description", "owner", "effective_date", "expires_on", "requirements")}
         try:
             created = evidence.create_evidence(
-                db.session, current_user, current_actor(), store_for(current_app), values,
+                db.session, current_caller(), store_for(current_app), values,
                 read_upload(storage, upload_limits().max_bytes), storage.filename,
                 upload_limits())
         except _REFUSED as error:
@@ -109,7 +108,7 @@ def new() -> Response | tuple[str, int]:
 @require_hidden("evidence.view")
 def detail(evidence_id: str) -> str:
     """One evidence item: versions, links, approvals, state actions."""
-    found = evidence.get_evidence(db.session, current_user, evidence_id)
+    found = evidence.get_evidence(db.session, current_caller(), evidence_id)
     links = LinksForm(requirements="\n".join(sorted(link.requirement.name
                                                     for link in found.links)))
     return render_template("evidence/detail.html", item=found, today=utcnow().date(),
@@ -128,7 +127,7 @@ def add_version(evidence_id: str) -> Response:
     storage = form.file.data
     try:
         version = evidence.add_version(
-            db.session, current_user, current_actor(), store_for(current_app), evidence_id,
+            db.session, current_caller(), store_for(current_app), evidence_id,
             read_upload(storage, upload_limits().max_bytes), storage.filename,
             {"effective_date": form.effective_date.data, "expires_on": form.expires_on.data},
             upload_limits())
@@ -147,7 +146,7 @@ def set_links(evidence_id: str) -> Response:
     form = LinksForm()
     if form.validate_on_submit():
         try:
-            evidence.set_links(db.session, current_user, current_actor(), evidence_id,
+            evidence.set_links(db.session, current_caller(), evidence_id,
                                form.requirements.data or "")
             flash("Requirements saved.", "success")
         except ValidationFailed as error:
@@ -163,7 +162,7 @@ def change_state(evidence_id: str, step: str) -> Response:
     """Submit for review, approve, or send back to draft."""
     form = ActionForm()
     if form.validate_on_submit():
-        args = (db.session, current_user, current_actor(), evidence_id)
+        args = (db.session, current_caller(), evidence_id)
         try:
             if step == "approve":
                 changed = evidence.approve(*args, note=form.note.data or "")
@@ -182,7 +181,7 @@ def change_state(evidence_id: str, step: str) -> Response:
 def download(evidence_id: str) -> Response:
     """The current (or ``?version=N``) file."""
     return evidence_response(evidence.download(
-        db.session, current_user, current_actor(), store_for(current_app), evidence_id,
+        db.session, current_caller(), store_for(current_app), evidence_id,
         version_arg()))
 
 
@@ -190,8 +189,8 @@ def download(evidence_id: str) -> Response:
 @require_hidden("coverage.freshness")
 def coverage(framework_id: str) -> str:
     """Coverage and freshness of one framework (staff)."""
-    framework = frameworks.get_framework(db.session, current_user, framework_id=framework_id)
-    found = evidence.framework_coverage(db.session, current_user, framework, utcnow().date())
+    framework = frameworks.get_framework(db.session, current_caller(), framework_id=framework_id)
+    found = evidence.framework_coverage(db.session, current_caller(), framework, utcnow().date())
     wanted = (request.args.get("status") or "").strip()
     return render_template("evidence/coverage.html", coverage=found, labels=STATE_LABELS,
                            wanted=wanted if wanted in evidence.STATUSES else "",

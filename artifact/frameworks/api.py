@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_login import current_user
-
 from artifact.extensions import db
 from artifact.frameworks import services as frameworks
 from artifact.web.access import require
 from artifact.web.api import api
+from artifact.web.security import current_caller
 
 
 @api.get("/frameworks")
@@ -20,7 +19,7 @@ def list_frameworks() -> dict[str, Any]:
         {"id": f.id, "key": f.key, "title": f.title, "version": f.version,
          "category": f.category, "source": f.source,
          "imported_at": f.imported_at.isoformat(), "requirements": count}
-        for f, count in frameworks.list_frameworks(db.session, current_user)
+        for f, count in frameworks.list_frameworks(db.session, current_caller())
     ]
     return {"items": items, "total": len(items)}
 
@@ -29,8 +28,8 @@ def list_frameworks() -> dict[str, Any]:
 @require("framework.view")
 def list_requirements(framework_id: str) -> dict[str, Any]:
     """All requirements of one framework, complete and in document order (not paginated)."""
-    framework = frameworks.get_framework(db.session, current_user, framework_id=framework_id)
-    requirements = frameworks.requirements_of(db.session, current_user, framework)
+    framework = frameworks.get_framework(db.session, current_caller(), framework_id=framework_id)
+    requirements = frameworks.requirements_of(db.session, current_caller(), framework)
     refs = {r.id: r.ref for r in requirements}
     items = [
         {"id": r.id, "ref": r.ref, "name": f"{framework.key}:{r.ref}", "title": r.title,

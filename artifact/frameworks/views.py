@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
-from flask_login import current_user
 
 from artifact.evidence import services as evidence
 from artifact.extensions import db
@@ -12,6 +11,7 @@ from artifact.models.base import utcnow
 from artifact.models.evidence import STATE_LABELS
 from artifact.models.frameworks import FrameworkCategory
 from artifact.web.access import require
+from artifact.web.security import current_caller
 
 bp = Blueprint("frameworks", __name__)
 
@@ -21,19 +21,19 @@ bp = Blueprint("frameworks", __name__)
 def index() -> str:
     """Every framework and regulation with its requirement count."""
     return render_template("frameworks/index.html",
-                           rows=frameworks.list_frameworks(db.session, current_user))
+                           rows=frameworks.list_frameworks(db.session, current_caller()))
 
 
 @bp.get("/frameworks/<framework_id>")
 @require("framework.view")
 def detail(framework_id: str) -> str:
     """A framework's requirement tree."""
-    framework = frameworks.get_framework(db.session, current_user, framework_id=framework_id)
-    requirements = frameworks.requirements_of(db.session, current_user, framework)
+    framework = frameworks.get_framework(db.session, current_caller(), framework_id=framework_id)
+    requirements = frameworks.requirements_of(db.session, current_caller(), framework)
     return render_template(
         "frameworks/detail.html", framework=framework, requirements=requirements,
         tree=frameworks.children_by_parent(requirements),
-        mappings=frameworks.framework_mappings(db.session, current_user, framework),
+        mappings=frameworks.framework_mappings(db.session, current_caller(), framework),
     )
 
 
@@ -41,7 +41,7 @@ def detail(framework_id: str) -> str:
 @require("framework.view")
 def regulations() -> str:
     """The regulations (GDPR, HIPAA, ...)."""
-    rows = frameworks.list_frameworks(db.session, current_user, FrameworkCategory.REGULATION)
+    rows = frameworks.list_frameworks(db.session, current_caller(), FrameworkCategory.REGULATION)
     return render_template("frameworks/regulations.html", rows=rows)
 
 
@@ -50,10 +50,10 @@ def regulations() -> str:
 def regulation(key: str) -> str:
     """Every article or section of a regulation, with the crosswalk mappings that exist and
     what covers it (reports the caller may see; evidence for staff)."""
-    framework = frameworks.get_framework(db.session, current_user, key=key)
-    requirements = frameworks.requirements_of(db.session, current_user, framework)
-    mappings = frameworks.framework_mappings(db.session, current_user, framework)
-    coverage = evidence.framework_coverage(db.session, current_user, framework, utcnow().date(),
+    framework = frameworks.get_framework(db.session, current_caller(), key=key)
+    requirements = frameworks.requirements_of(db.session, current_caller(), framework)
+    mappings = frameworks.framework_mappings(db.session, current_caller(), framework)
+    coverage = evidence.framework_coverage(db.session, current_caller(), framework, utcnow().date(),
                                            requirements, mappings)
     return render_template(
         "frameworks/regulation.html", framework=framework, requirements=requirements,

@@ -8,9 +8,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from artifact.audit.services.chain import Actor
 from artifact.extensions import db
-from artifact.policy import OPERATOR
+from artifact.kernel.caller import OPERATOR
 from artifact.search import services as search
 
 search_cli = AppGroup("search", help="The full-text search index.")
@@ -23,7 +22,7 @@ def reindex_command() -> None:
     from artifact.cli import domain_errors_exit_1
 
     started = time.monotonic()
-    count = domain_errors_exit_1(search.reindex)(db.session, OPERATOR, Actor(email="cli"),
+    count = domain_errors_exit_1(search.reindex)(db.session, OPERATOR,
                                                  current_app)
     click.echo(f"indexed {count} entries with {current_app.config['SEARCH_BACKEND']} "
                f"in {time.monotonic() - started:.1f} s")

@@ -14,10 +14,10 @@ from sqlalchemy import Select, select
 from artifact import policy
 from artifact.agreements.services import agreements
 from artifact.audit.services import chain as audit
-from artifact.audit.services.chain import Actor
 from artifact.infra.search.backend import FACETS, Backend, Scope, parent_key
 from artifact.infra.search.highlight import pattern, snippet
 from artifact.infra.search.query import Filter, Query, QueryError, facet_value, parse
+from artifact.kernel.caller import Caller
 from artifact.kernel.errors import PermissionDenied, ValidationFailed
 from artifact.models import Evidence, Report, Requirement
 from artifact.models.base import DbSession
@@ -65,16 +65,16 @@ class SearchResults:
                 "facets": self.facets}
 
 
-def scope(db: DbSession, by: Any) -> Scope:
-    """What ``by`` may find, from the policy, for this search only (nothing is cached across
+def scope(db: DbSession, caller: Caller) -> Scope:
+    """What ``caller`` may find, from the policy, for this search only (nothing is cached across
     searches, so a revoked grant or an accepted agreement counts at once): whole kinds their role
     sees, the reports and evidence ``policy.visible`` lists (one SQL query), and among those the
     files they may download now. Where ``visible`` filters nothing (staff) a whole kind is in
     scope and only the agreements gating downloads are read (one query, plus the caller's
     acceptances of those)."""
-    kinds = {kind for kind, action in KIND_ACTIONS.items() if policy.decide(by, action)}
-    reports = _report_scope(db, by, kinds)
-    evidence = _evidence_scope(db, by, kinds)
+    kinds = {kind for kind, action in KIND_ACTIONS.items() if policy.decide(caller, action)}
+    reports = _report_scope(db, caller, kinds)
+    evidence = _evidence_scope(db, caller, kinds)
     return Scope(types=frozenset(kinds), meta_types=reports[0] | evidence[0],
                  meta_parents=reports[1] | evidence[1], file_parents=reports[2] | evidence[2])
 
@@ -82,15 +82,15 @@ def scope(db: DbSession, by: Any) -> Scope:
 Parts = tuple[frozenset[str], frozenset[str], frozenset[str]]  # meta kinds, meta, files
 
 
-def _report_scope(db: DbSession, by: Any, kinds: set[str]) -> Parts:
+def _report_scope(db: DbSession, caller: Caller, kinds: set[str]) -> Parts:
     """Reports: adds "report" to ``kinds`` when the caller sees and may download every one."""
-    may_download = bool(policy.decide(by, "report.download"))
+    may_download = bool(policy.decide(caller, "report.download"))
     stmt: Select[Any] = select(Report.id, Report.terms_agreement_id)  # type: ignore[assignment]
-    filtered = policy.visible(stmt, by, Report)
+    filtered = policy.visible(stmt, caller, Report)
     if filtered is stmt:  # the policy filters nothing: every report's metadata
         gates = db.scalars(select(Report.terms_agreement_id).distinct()
                            .where(Report.terms_agreement_id.is_not(None))).all()
-        unmet = _unmet(db, by, gates) if may_download else set()
+        unmet = _unmet(db, caller, gates) if may_download else set()
         if may_download and not unmet:
             kinds.add("report")
             return frozenset(), frozenset(), frozenset()
@@ -98,25 +98,25 @@ def _report_scope(db: DbSession, by: Any, kinds: set[str]) -> Parts:
         return (frozenset({"report"}), frozenset(),
                 frozenset(parent_key("report", r) for r, t in rows if t not in unmet))
     rows = db.execute(filtered).all()
-    unmet = _unmet(db, by, {t for _r, t in rows if t}) if may_download else set()
+    unmet = _unmet(db, caller, {t for _r, t in rows if t}) if may_download else set()
     files = (frozenset(parent_key("report", r) for r, t in rows if t not in unmet)
              if may_download else frozenset())
     return frozenset(), frozenset(parent_key("report", r) for r, _t in rows), files
 
 
-def _unmet(db: DbSession, by: Any, agreement_ids: Any) -> set[str]:
-    """The agreements among ``agreement_ids`` whose current version ``by`` has not accepted."""
-    return {a for a in agreement_ids if not agreements.terms_status(db, by, a).satisfied}
+def _unmet(db: DbSession, caller: Caller, agreement_ids: Any) -> set[str]:
+    """The agreements among ``agreement_ids`` whose current version ``caller`` has not accepted."""
+    return {a for a in agreement_ids if not agreements.terms_status(db, caller, a).satisfied}
 
 
-def _evidence_scope(db: DbSession, by: Any, kinds: set[str]) -> Parts:
+def _evidence_scope(db: DbSession, caller: Caller, kinds: set[str]) -> Parts:
     """Evidence (staff only today): every item when ``policy.visible`` filters nothing, else
     the items it lists; files only with evidence.download."""
-    if not policy.decide(by, "evidence.view"):
+    if not policy.decide(caller, "evidence.view"):
         return frozenset(), frozenset(), frozenset()
-    may_download = bool(policy.decide(by, "evidence.download"))
+    may_download = bool(policy.decide(caller, "evidence.download"))
     stmt: Select[Any] = select(Evidence.id)
-    filtered = policy.visible(stmt, by, Evidence)
+    filtered = policy.visible(stmt, caller, Evidence)
     if filtered is stmt:
         if may_download:
             kinds.add("evidence")
@@ -152,7 +152,7 @@ def _page(value: Any) -> int:
     return number
 
 
-def search(db: DbSession, by: Any, index: Backend, text: str | None,
+def search(db: DbSession, caller: Caller, index: Backend, text: str | None,
            filters: dict[str, Any] | None = None, page: Any = None) -> SearchResults:
     """Raises ValidationFailed (a friendly message) for a query we cannot understand."""
     try:
@@ -161,7 +161,7 @@ def search(db: DbSession, by: Any, index: Backend, text: str | None,
         raise ValidationFailed(str(error)) from None
     query = Query(query.clauses + _filters(filters or {}))
     number = _page(page)
-    allowed = scope(db, by)
+    allowed = scope(db, caller)
     found = index.search(query, allowed, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     frameworks = _framework_ids(db, [h.id for h in found.hits if h.type == "requirement"])
     marks = pattern(query)
@@ -188,12 +188,12 @@ def _framework_ids(db: DbSession, requirement_ids: list[str]) -> dict[str, str]:
     return {row[0]: row[1] for row in rows}
 
 
-def reindex(db: DbSession, by: Any, actor: Actor, app: Any) -> int:
+def reindex(db: DbSession, caller: Caller, app: Any) -> int:
     """Rebuild the index from the database; returns the number of entries."""
-    if not policy.decide(by, "search.reindex"):
+    if not policy.decide(caller, "search.reindex"):
         raise PermissionDenied("not allowed to rebuild the search index")
     count = indexer.rebuild(app, db)
-    audit.record(db, actor, "search.reindex", target_type="search", target_id=None,
+    audit.record(db, caller, "search.reindex", target_type="search", target_id=None,
                  details={"entries": count, "backend": app.config["SEARCH_BACKEND"]})
     db.commit()
     return count

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
-from flask_login import current_user
 
 from artifact.extensions import db
 from artifact.infra.search import index_for
@@ -13,6 +12,7 @@ from artifact.infra.search.backend import FACETS
 from artifact.kernel.errors import ValidationFailed
 from artifact.search import services as search_service
 from artifact.search.services import SearchHit
+from artifact.web.security import current_caller
 
 bp = Blueprint("search", __name__)
 
@@ -40,7 +40,7 @@ def index() -> Any:
     """Results, facets and pages; a query we cannot read answers 400 with the reason."""
     text, filters, page = search_args()
     try:
-        results = search_service.search(db.session, current_user, index_for(current_app),
+        results = search_service.search(db.session, current_caller(), index_for(current_app),
                                         text, filters, page)
     except ValidationFailed as error:
         return render_template("search/index.html", q=text, filters=filters, results=None,

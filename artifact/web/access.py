@@ -6,10 +6,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask_login import current_user
-
 from artifact import policy
 from artifact.kernel.errors import NotFound
+from artifact.web.security import current_caller
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -20,7 +19,7 @@ def require(action: str) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            policy.enforce(policy.decide(current_user, action))
+            policy.enforce(policy.decide(current_caller(), action))
             return view(*args, **kwargs)
 
         wrapped.required_action = action  # type: ignore[attr-defined]
@@ -36,7 +35,7 @@ def require_hidden(action: str) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            decision = policy.decide(current_user, action)
+            decision = policy.decide(current_caller(), action)
             if not decision and decision.reason != policy.Reason.SIGN_IN:
                 raise NotFound("not found")
             policy.enforce(decision)

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from artifact.audit.services import chain as audit
 from artifact.extensions import db
-from artifact.web.security import current_actor
+from artifact.web.security import current_caller
 
 
 def record_denial(status: int, reason: str) -> None:
@@ -21,7 +21,7 @@ def record_denial(status: int, reason: str) -> None:
         return
     db.session.rollback()  # nothing of the refused request is kept
     # The route pattern and the ids in it, never the query string (it may carry tokens).
-    audit.record(db.session, current_actor(), "access.denied", outcome="denied",
+    audit.record(db.session, current_caller(), "access.denied", outcome="denied",
                  target_type=request.endpoint,
                  target_id=next(iter((request.view_args or {}).values()), None),
                  details={"status": status, "reason": reason, "method": request.method,

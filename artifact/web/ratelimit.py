@@ -21,7 +21,7 @@ from flask_login import current_user
 
 from artifact.audit.services import chain as audit
 from artifact.extensions import db, limiter
-from artifact.web.security import current_actor
+from artifact.web.security import current_caller
 
 DEDUPE_SECONDS = 60
 
@@ -47,7 +47,7 @@ def _record_breach(limit: RequestLimit) -> None:
     key = f"breach/{limit.key}"
     if not first_in_window(key):
         return
-    audit.record(db.session, current_actor(), "auth.throttled", outcome="denied",
+    audit.record(db.session, current_caller(), "auth.throttled", outcome="denied",
                  details={"reason": "rate_limit", "limit": str(limit.limit),
                           "endpoint": request.endpoint or ""})
     db.session.commit()

@@ -9,9 +9,9 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request, session
 from flask_login import current_user
 
-from artifact.audit.services.chain import Actor
 from artifact.extensions import csrf, db, login_manager
 from artifact.identity.services import sessions, tokens
+from artifact.kernel.caller import Caller
 from artifact.models import User
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -29,15 +29,13 @@ def bearer_token() -> str | None:
     return None
 
 
-def current_actor() -> Actor:
-    """The audit identity of this request."""
-    user = current_user if current_user.is_authenticated else None
-    return Actor(
-        user_id=user.id if user else None,
-        email=user.email if user else None,
-        ip_address=request.remote_addr,
-        session_ref=g.get("session_ref"),
-    )
+def current_caller() -> Caller:
+    """Who is calling in this request: the signed-in user (session or Bearer token) or a
+    visitor, with the client address and the session (or token) reference."""
+    if current_user.is_authenticated:
+        return Caller.of_user(current_user, ip_address=request.remote_addr,
+                              session_ref=g.get("session_ref"))
+    return Caller.anonymous(ip_address=request.remote_addr)
 
 
 def current_session_id() -> str | None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
-from flask_login import current_user
 
 from artifact import policy
+from artifact.web.security import current_caller
 
 
 def can(action: str, obj: Any = None) -> bool:
-    return policy.decide(current_user, action, obj).allowed
+    return policy.decide(current_caller(), action, obj).allowed
 
 
 def init_app(app: Flask) -> None:

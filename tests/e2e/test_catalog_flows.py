@@ -26,15 +26,14 @@ ISO = "ISO/IEC 27001:2022 certificate (sample)"
 def new_customer(server: LiveServer, organization: str) -> str:
     """A customer of ``organization`` made through the accounts service (no grants of their
     own); returns the e-mail, whose password the server's fixture now knows."""
-    from artifact.audit.services.chain import Actor
     from artifact.extensions import db
     from artifact.identity.services import accounts
-    from artifact.policy import OPERATOR
+    from artifact.kernel.caller import OPERATOR
 
     email = f"dana-{secrets.token_hex(3)}@globex.test"
     password = secrets.token_urlsafe(12)
     with server.app.app_context():
-        accounts.create_user(db.session, OPERATOR, Actor(email="e2e"), email=email,
+        accounts.create_user(db.session, OPERATOR, email=email,
                              role="customer", password=password, name="Dana Globex",
                              organization=organization)
         db.session.remove()

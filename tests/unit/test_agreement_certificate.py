@@ -11,9 +11,9 @@ import pytest
 from artifact.agreements.services import acceptance as agreements_accept
 from artifact.agreements.services import records as agreement_records
 from artifact.agreements.services.certificate import render_certificate
-from artifact.audit.services.chain import Actor
 from artifact.extensions import db
 from artifact.infra.pdf.render import SafeFetcher
+from artifact.kernel.caller import Caller
 from tests.unit.test_pdf_render import pdf_text
 
 
@@ -50,9 +50,9 @@ def loopback() -> Iterator[tuple[int, list[str]]]:
 
 def test_certificate_holds_name_hash_record_and_text(nda, customer) -> None:
     acceptance = agreements_accept.accept(
-        db.session, customer, Actor(ip_address="203.0.113.7"), nda.id, version=1,
+        db.session, Caller.of_user(customer, ip_address="203.0.113.7"), nda.id, version=1,
         typed_name="Carla Q. Customer", scope="account", user_agent="Firefox/999")
-    data, filename = agreement_records.certificate_pdf(db.session, customer, Actor(),
+    data, filename = agreement_records.certificate_pdf(db.session, Caller.of_user(customer),
                                                        acceptance.id)
     assert filename == f"acceptance-{acceptance.id}.pdf"
     text = pdf_text(data)
@@ -69,7 +69,7 @@ def test_hostile_typed_name_is_printed_and_fetches_nothing(nda, customer, loopba
     hostile = (f'<img src="file:///etc/passwd"><link rel=stylesheet '
                f'href="http://127.0.0.1:{port}/x"><style>@import "http://127.0.0.1:{port}/y";'
                "</style>")
-    acceptance = agreements_accept.accept(db.session, customer, Actor(), nda.id, version=1,
+    acceptance = agreements_accept.accept(db.session, Caller.of_user(customer), nda.id, version=1,
                                           typed_name=hostile, scope="account",
                                           user_agent=f'<img src="http://127.0.0.1:{port}/ua">')
     fetcher = SafeFetcher()

@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 
 from artifact import policy
 from artifact.agreements.services import acceptance as agreements_accept
-from artifact.audit.services.chain import Actor
 from artifact.extensions import db
+from artifact.kernel.caller import Caller
 from artifact.models import Acceptance
 from artifact.policy import Reason, decide
+from tests.callers import as_caller
 
 
 def fake_user(role: str = "customer", **kw: object) -> SimpleNamespace:
@@ -24,13 +25,13 @@ def fake_user(role: str = "customer", **kw: object) -> SimpleNamespace:
 
 
 def test_only_org_admins_bind_the_organisation() -> None:
-    assert decide(fake_user(is_org_admin=True), "agreement.bind_organization")
-    plain = decide(fake_user(), "agreement.bind_organization")
+    assert decide(as_caller(fake_user(is_org_admin=True)), "agreement.bind_organization")
+    plain = decide(as_caller(fake_user()), "agreement.bind_organization")
     assert (plain.allowed, plain.reason) == (False, Reason.NOT_ORG_ADMIN)
-    no_org = decide(fake_user(is_org_admin=True, organization_id=None),
+    no_org = decide(as_caller(fake_user(is_org_admin=True, organization_id=None)),
                     "agreement.bind_organization")
     assert not no_org
-    assert decide(None, "agreement.bind_organization").reason == Reason.SIGN_IN
+    assert decide(as_caller(None), "agreement.bind_organization").reason == Reason.SIGN_IN
 
 
 @pytest.mark.parametrize(
@@ -48,7 +49,7 @@ def test_only_org_admins_bind_the_organisation() -> None:
 )
 def test_terminate_rule(user: dict, acceptance: dict, allowed: bool, reason: str) -> None:
     obj = Acceptance(**{"user_id": "someone", "organization_id": "org-1", **acceptance})
-    decision = decide(fake_user(**user), "agreement.terminate", obj)
+    decision = decide(as_caller(fake_user(**user)), "agreement.terminate", obj)
     assert (decision.allowed, decision.reason) == (allowed, reason)
 
 
@@ -59,7 +60,7 @@ def test_terminate_rule(user: dict, acceptance: dict, allowed: bool, reason: str
 )
 def test_certificate_rule(role: str, user_id: str, allowed: bool) -> None:
     obj = Acceptance(user_id=user_id, scope="account")
-    decision = decide(fake_user(role), "acceptance.certificate", obj)
+    decision = decide(as_caller(fake_user(role)), "acceptance.certificate", obj)
     assert decision.allowed is allowed
     if not allowed:
         assert decision.hides_existence
@@ -72,11 +73,11 @@ def test_visible_acceptances_in_sql(nda, make_user) -> None:
     staff = make_user("staff")
     for user, scope in ((org_admin, "organization"), (member, "account"),
                         (outsider, "account")):
-        agreements_accept.accept(db.session, user, Actor(), nda.id, version=1,
+        agreements_accept.accept(db.session, Caller.of_user(user), nda.id, version=1,
                                  typed_name="N", scope=scope)
 
     def count(user: object) -> int:
-        stmt = policy.visible(select(Acceptance), user, Acceptance)
+        stmt = policy.visible(select(Acceptance), as_caller(user), Acceptance)
         return db.session.scalar(select(func.count()).select_from(stmt.subquery()))
 
     assert count(staff) == 3

@@ -8,16 +8,16 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
 from artifact.agreements.services import acceptance as agreements_accept
-from artifact.audit.services.chain import Actor
 from artifact.extensions import db
+from artifact.kernel.caller import Caller
 from artifact.models import Acceptance
 
 
 @pytest.fixture
 def ended_acceptance(nda, customer) -> Acceptance:
-    kept = agreements_accept.accept(db.session, customer, Actor(), nda.id, version=1,
+    kept = agreements_accept.accept(db.session, Caller.of_user(customer), nda.id, version=1,
                                     typed_name="Kept", scope="account")
-    agreements_accept.terminate(db.session, customer, Actor(), nda.id, scope="account")
+    agreements_accept.terminate(db.session, Caller.of_user(customer), nda.id, scope="account")
     return kept
 
 

@@ -15,15 +15,14 @@ from sqlalchemy.exc import DBAPIError
 
 from artifact.audit.services import chain as audit
 from artifact.audit.services import trail as audit_trail
-from artifact.audit.services.chain import Actor
 from artifact.extensions import db
+from artifact.kernel.caller import OPERATOR, Caller
 from artifact.models import AuditCheckpoint, AuditEvent
-from artifact.policy import OPERATOR
 
 
 def _append(n: int, prefix: str = "test.event") -> None:
     for i in range(n):
-        audit.record(db.session, Actor(email="t@x.test", ip_address="192.0.2.1"), prefix,
+        audit.record(db.session, Caller.operator("t@x.test", ip_address="192.0.2.1"), prefix,
                      target_type="thing", target_id=str(i), details={"i": i})
         db.session.commit()
 
@@ -171,7 +170,7 @@ def test_a_rewritten_chain_is_caught_by_the_checkpoint(app: Flask) -> None:
 def test_export_verifies_with_the_standalone_script_alone(app: Flask, tmp_path: Path) -> None:
     _append(7)
     out = tmp_path / "export"
-    count = audit_trail.export(db.session, OPERATOR, Actor(email="cli"),
+    count = audit_trail.export(db.session, OPERATOR,
                                app.config["DATA_DIR"], out)
     assert count == 8  # the export itself is an event
     assert sorted(p.name for p in out.iterdir()) == [
@@ -197,7 +196,7 @@ def test_export_verifies_with_the_standalone_script_alone(app: Flask, tmp_path: 
 def test_export_reorder_and_forged_key_are_found(app: Flask, tmp_path: Path) -> None:
     _append(4)
     out = tmp_path / "export"
-    audit_trail.export(db.session, OPERATOR, Actor(email="cli"), app.config["DATA_DIR"], out)
+    audit_trail.export(db.session, OPERATOR, app.config["DATA_DIR"], out)
     lines = (out / "events.jsonl").read_text().splitlines()
     lines[1], lines[2] = lines[2], lines[1]
     (out / "events.jsonl").write_text("\n".join(lines) + "\n")
@@ -208,7 +207,7 @@ def test_export_reorder_and_forged_key_are_found(app: Flask, tmp_path: Path) -> 
 def test_export_refuses_a_non_empty_directory(app: Flask, tmp_path: Path) -> None:
     (tmp_path / "x").write_text("keep me")
     with pytest.raises(audit_trail.ValidationFailed):
-        audit_trail.export(db.session, OPERATOR, Actor(), app.config["DATA_DIR"], tmp_path)
+        audit_trail.export(db.session, OPERATOR, app.config["DATA_DIR"], tmp_path)
     assert (tmp_path / "x").read_text() == "keep me"
 
 

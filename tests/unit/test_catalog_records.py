@@ -8,10 +8,9 @@ from sqlalchemy.exc import DBAPIError
 
 from artifact.catalog.services import downloads
 from artifact.extensions import db
+from artifact.kernel.caller import OPERATOR
 from artifact.models import DownloadReceipt, ReportVersion
 from artifact.models.base import utcnow
-from artifact.policy import OPERATOR
-from tests.fixtures_catalog import TEST_ACTOR
 
 
 @pytest.mark.parametrize("change", [{"sha256": "0" * 64}, {"blob_id": "f" * 32}, {"size": 1}])
@@ -38,7 +37,7 @@ def test_a_version_can_be_marked_purged_once_and_never_deleted(make_report) -> N
 
 def test_download_receipts_cannot_be_edited_or_deleted(make_report, store) -> None:
     report = make_report("Public ISO", visibility="public")
-    receipt = downloads.download(db.session, OPERATOR, TEST_ACTOR, store, report.id).receipt
+    receipt = downloads.download(db.session, OPERATOR, store, report.id).receipt
     for statement in (update(DownloadReceipt).values(email="someone@else.test"),
                       delete(DownloadReceipt)):
         with pytest.raises(DBAPIError, match="immutable"):

@@ -9,8 +9,10 @@ from sqlalchemy import func, select
 
 from artifact import policy
 from artifact.extensions import db
+from artifact.kernel.caller import OPERATOR
 from artifact.models import ApiToken, Organization, User
-from artifact.policy import OPERATOR, Reason, decide
+from artifact.policy import Reason, decide
+from tests.callers import as_caller
 from tests.unit.test_policy_catalog import CATALOG_EXPECTED
 from tests.unit.test_policy_evidence import EVIDENCE_EXPECTED
 
@@ -58,7 +60,7 @@ def fake_user(role: str, **kw: object) -> SimpleNamespace:
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("action", sorted(EXPECTED))
 def test_role_matrix(role: str, action: str) -> None:
-    decision = decide(fake_user(role), action)
+    decision = decide(as_caller(fake_user(role)), action)
     assert decision.allowed is (role in EXPECTED[action])
     if not decision.allowed:
         assert decision.reason == Reason.ROLE
@@ -73,18 +75,18 @@ def test_table_has_no_unexpected_grants() -> None:
 @pytest.mark.parametrize("action", sorted(EXPECTED))
 def test_anonymous_is_told_to_sign_in(action: str) -> None:
     anonymous = SimpleNamespace(is_authenticated=False)
-    assert decide(anonymous, action) == policy.Decision(False, Reason.SIGN_IN)
-    assert decide(None, action).reason == Reason.SIGN_IN
+    assert decide(as_caller(anonymous), action) == policy.Decision(False, Reason.SIGN_IN)
+    assert decide(as_caller(None), action).reason == Reason.SIGN_IN
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_disabled_users_get_nothing(role: str) -> None:
-    assert decide(fake_user(role, is_active=False), "account.view").reason == Reason.DISABLED
+    assert decide(as_caller(fake_user(role, is_active=False)), "account.view").reason == Reason.DISABLED
 
 
 def test_unknown_role_and_unknown_action_are_denied() -> None:
-    assert decide(fake_user("wizard"), "account.view").reason == Reason.UNKNOWN_ROLE
-    assert not decide(fake_user("admin"), "no.such.action")
+    assert decide(as_caller(fake_user("wizard")), "account.view").reason == Reason.UNKNOWN_ROLE
+    assert not decide(as_caller(fake_user("admin")), "no.such.action")
 
 
 def test_operator_may_do_anything() -> None:
@@ -108,7 +110,7 @@ def test_operator_may_do_anything() -> None:
 def test_user_view_rule(viewer: dict, target: dict, allowed: bool) -> None:
     user = fake_user(**{"role": "customer", **viewer})
     obj = User(id=target["id"], organization_id=target.get("organization_id", "org-1"))
-    decision = decide(user, "user.view", obj)
+    decision = decide(as_caller(user), "user.view", obj)
     assert decision.allowed is allowed
     if not allowed:
         assert decision.hides_existence
@@ -117,9 +119,9 @@ def test_user_view_rule(viewer: dict, target: dict, allowed: bool) -> None:
 def test_token_revoke_rule() -> None:
     own = ApiToken(id="t1", user_id="customer-id")
     other = ApiToken(id="t2", user_id="someone-else")
-    assert decide(fake_user("customer"), "token.revoke", own)
-    assert decide(fake_user("customer"), "token.revoke", other).reason == Reason.NOT_VISIBLE
-    assert decide(fake_user("admin"), "token.revoke", other)
+    assert decide(as_caller(fake_user("customer")), "token.revoke", own)
+    assert decide(as_caller(fake_user("customer")), "token.revoke", other).reason == Reason.NOT_VISIBLE
+    assert decide(as_caller(fake_user("admin")), "token.revoke", other)
 
 
 def _count(stmt) -> int:
@@ -131,11 +133,11 @@ def test_visible_filters_in_sql(make_user) -> None:
     make_user("customer", org="Acme Health")
     make_user("customer", org="Globex")
     admin = make_user("admin")
-    assert _count(policy.visible(select(User), admin, User)) == 4
-    assert _count(policy.visible(select(User), alice, User)) == 2
+    assert _count(policy.visible(select(User), as_caller(admin), User)) == 4
+    assert _count(policy.visible(select(User), as_caller(alice), User)) == 2
     plain = make_user("customer", org="Globex")
-    assert _count(policy.visible(select(User), plain, User)) == 1
-    assert _count(policy.visible(select(Organization), plain, Organization)) == 1
-    assert _count(policy.visible(select(User), None, User)) == 0
+    assert _count(policy.visible(select(User), as_caller(plain), User)) == 1
+    assert _count(policy.visible(select(Organization), as_caller(plain), Organization)) == 1
+    assert _count(policy.visible(select(User), as_caller(None), User)) == 0
     with pytest.raises(TypeError):
-        policy.visible(select(User), admin, int)
+        policy.visible(select(User), as_caller(admin), int)

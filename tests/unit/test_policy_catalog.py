@@ -11,10 +11,11 @@ from sqlalchemy import select
 from artifact import policy
 from artifact.catalog.services import grants
 from artifact.extensions import db
+from artifact.kernel.caller import OPERATOR
 from artifact.models import Grant, Report
 from artifact.models.base import utcnow
-from artifact.policy import OPERATOR, Reason, decide
-from tests.fixtures_catalog import TEST_ACTOR
+from artifact.policy import Reason, decide
+from tests.callers import as_caller
 
 CATALOG_EXPECTED = {
     "report.list": {"anonymous", "customer", "auditor", "staff", "admin"},
@@ -45,11 +46,11 @@ def _who(role: str) -> SimpleNamespace:
 @pytest.mark.parametrize("role", ["anonymous", "customer", "auditor", "staff", "admin"])
 @pytest.mark.parametrize("action", sorted(CATALOG_EXPECTED))
 def test_catalog_role_matrix(role: str, action: str) -> None:
-    assert decide(_who(role), action).allowed is (role in CATALOG_EXPECTED[action])
+    assert decide(as_caller(_who(role)), action).allowed is (role in CATALOG_EXPECTED[action])
 
 
 def _visible_titles(user) -> set[str]:
-    return set(db.session.scalars(policy.visible(select(Report.title), user, Report)))
+    return set(db.session.scalars(policy.visible(select(Report.title), as_caller(user), Report)))
 
 
 def test_visibility_by_role_state_and_grant(make_report, customer, hostile, staff) -> None:
@@ -77,36 +78,36 @@ def test_grants_open_restricted_reports(make_report, customer, hostile, scope: s
     target = {"report": {"report_id": secret.id}, "series": {"series": "SOC"},
               "category": {"category": "reports"}}[scope]
     who = {"user_email": customer.email} if grantee == "user" else {"organization": "Acme Health"}
-    assert not decide(customer, "report.download", secret)
-    grants.create_grant(db.session, OPERATOR, TEST_ACTOR, **target, **who)
-    assert decide(customer, "report.download", secret)
-    assert decide(customer, "report.view", other).reason == Reason.NOT_VISIBLE
+    assert not decide(as_caller(customer), "report.download", secret)
+    grants.create_grant(db.session, OPERATOR, **target, **who)
+    assert decide(as_caller(customer), "report.download", secret)
+    assert decide(as_caller(customer), "report.view", other).reason == Reason.NOT_VISIBLE
     assert "Restricted SOC 2" in _visible_titles(customer)
     assert "Restricted SOC 2" not in _visible_titles(hostile)
-    assert not decide(hostile, "report.view", secret)
+    assert not decide(as_caller(hostile), "report.view", secret)
 
 
 def test_expired_and_revoked_grants_count_for_nothing(make_report, customer) -> None:
     secret = make_report("Restricted SOC 2")
-    grant = grants.create_grant(db.session, OPERATOR, TEST_ACTOR, report_id=secret.id,
+    grant = grants.create_grant(db.session, OPERATOR, report_id=secret.id,
                                 user_email=customer.email,
                                 expires_at=(utcnow() + timedelta(days=1)).isoformat())
-    assert decide(customer, "report.view", secret)
+    assert decide(as_caller(customer), "report.view", secret)
     # time passes: the grant expires
     db.session.get(Grant, grant.id).expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    assert not decide(customer, "report.view", secret)
-    live = grants.create_grant(db.session, OPERATOR, TEST_ACTOR, report_id=secret.id,
+    assert not decide(as_caller(customer), "report.view", secret)
+    live = grants.create_grant(db.session, OPERATOR, report_id=secret.id,
                                user_email=customer.email)
-    assert decide(customer, "report.view", secret)
-    grants.revoke_grant(db.session, OPERATOR, TEST_ACTOR, live.id)
-    assert not decide(customer, "report.view", secret)
+    assert decide(as_caller(customer), "report.view", secret)
+    grants.revoke_grant(db.session, OPERATOR, live.id)
+    assert not decide(as_caller(customer), "report.view", secret)
 
 
 def test_disabled_users_and_transient_reports_see_nothing(make_report, customer) -> None:
     public = make_report("Public ISO", visibility="public")
     disabled = SimpleNamespace(id=customer.id, role="customer", is_authenticated=True,
                                is_active=False, organization_id=None)
-    assert decide(disabled, "report.view", public).reason == Reason.DISABLED
-    assert not decide(customer, "report.view", Report(title="not stored"))
-    assert not decide(customer, "report.view", "not a report")
+    assert decide(as_caller(disabled), "report.view", public).reason == Reason.DISABLED
+    assert not decide(as_caller(customer), "report.view", Report(title="not stored"))
+    assert not decide(as_caller(customer), "report.view", "not a report")

@@ -11,6 +11,7 @@ from artifact import policy
 from artifact.extensions import db
 from artifact.models import Evidence
 from artifact.policy import Reason, decide
+from tests.callers import as_caller
 
 ROLES = ["customer", "auditor", "staff", "admin"]
 STAFF_ONLY = {"staff", "admin"}
@@ -27,30 +28,30 @@ def _who(role: str) -> SimpleNamespace:
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("action", sorted(EVIDENCE_EXPECTED))
 def test_evidence_role_matrix(role: str, action: str) -> None:
-    assert decide(_who(role), action).allowed is (role in EVIDENCE_EXPECTED[action])
+    assert decide(as_caller(_who(role)), action).allowed is (role in EVIDENCE_EXPECTED[action])
 
 
 def test_non_staff_asking_about_an_item_is_told_not_visible(make_evidence, customer,
                                                             auditor) -> None:
     item = make_evidence()
     for user in (customer, auditor):
-        assert decide(user, "evidence.view", item).reason == Reason.NOT_VISIBLE
-        assert decide(user, "evidence.download", item).reason == Reason.NOT_VISIBLE
+        assert decide(as_caller(user), "evidence.view", item).reason == Reason.NOT_VISIBLE
+        assert decide(as_caller(user), "evidence.download", item).reason == Reason.NOT_VISIBLE
 
 
 def test_uploader_may_not_approve_but_another_staff_member_may(make_evidence, staff,
                                                                reviewer, admin) -> None:
     item = make_evidence(state="in_review")
-    assert decide(staff, "evidence.approve", item) == policy.Decision(False,
+    assert decide(as_caller(staff), "evidence.approve", item) == policy.Decision(False,
                                                                      Reason.OWN_EVIDENCE)
-    assert decide(reviewer, "evidence.approve", item)
-    assert decide(admin, "evidence.approve", item)
+    assert decide(as_caller(reviewer), "evidence.approve", item)
+    assert decide(as_caller(admin), "evidence.approve", item)
 
 
 @pytest.mark.parametrize("role", ["customer", "auditor"])
 def test_visible_lists_no_evidence_for_non_staff(make_evidence, make_user, role) -> None:
     make_evidence()
     stmt = select(Evidence.id)
-    assert db.session.scalars(policy.visible(stmt, make_user(role), Evidence)).all() == []
-    assert db.session.scalars(policy.visible(stmt, None, Evidence)).all() == []
-    assert len(db.session.scalars(policy.visible(stmt, make_user("staff"), Evidence)).all()) == 1
+    assert db.session.scalars(policy.visible(stmt, as_caller(make_user(role)), Evidence)).all() == []
+    assert db.session.scalars(policy.visible(stmt, as_caller(None), Evidence)).all() == []
+    assert len(db.session.scalars(policy.visible(stmt, as_caller(make_user("staff")), Evidence)).all()) == 1

@@ -12,11 +12,12 @@ from artifact.agreements.services import agreements
 from artifact.extensions import db
 from artifact.kernel.errors import TermsRequired
 from artifact.models import Acceptance, AuditEvent
+from tests.callers import as_caller
 from tests.fixtures_agreements import NDA_TEXT
 
 
 def _satisfied(user, agreement_id: str) -> bool:
-    return agreements.terms_status(db.session, user, agreement_id).satisfied
+    return agreements.terms_status(db.session, as_caller(user), agreement_id).satisfied
 
 
 def test_admin_creates_and_publishes_others_may_not(make_user, api_as, customer) -> None:
@@ -83,7 +84,7 @@ def test_old_version_409_new_version_needs_acceptance_again(nda, api_as, custome
     assert admin_api.post(f"/agreements/{nda.id}/versions",
                           {"text": NDA_TEXT + "\n\n3. New clause."}).status_code == 201
     assert not _satisfied(customer, nda.id)
-    status = agreements.terms_status(db.session, customer, nda.id)
+    status = agreements.terms_status(db.session, as_caller(customer), nda.id)
     assert status.current_version == 2
     stale = api.post(f"/agreements/{nda.id}/accept",
                      {"version": 1, "typed_name": "C", "scope": "account"})
@@ -143,7 +144,7 @@ def test_terminating_ends_satisfaction_at_once(nda, api_as, customer) -> None:
     assert response.get_json()["terminated"][0]["acceptance_id"] == accepted["acceptance_id"]
     assert not _satisfied(customer, nda.id)
     with pytest.raises(TermsRequired) as raised:
-        agreements.require_terms(db.session, customer, nda.id)
+        agreements.require_terms(db.session, as_caller(customer), nda.id)
     assert raised.value.details == {"agreement_id": nda.id, "version": 1}
     history = api.get("/acceptances").get_json()["items"]
     assert history[0]["terminated_at"] is not None
@@ -188,7 +189,7 @@ def test_terms_required_maps_to_428_naming_agreement_and_version(app, nda, custo
     def probe() -> dict:
         from flask_login import current_user
 
-        agreements.require_terms(db.session, current_user, nda.id)
+        agreements.require_terms(db.session, as_caller(current_user), nda.id)
         return {"ok": True}
 
     app.add_url_rule("/api/v1/gate-probe", "gate_probe", probe)

@@ -14,9 +14,10 @@ from sqlalchemy import select
 from artifact.agreements.services import acceptance as agreements_accept
 from artifact.agreements.services import agreements
 from artifact.agreements.views.agreements import terms_page_url
-from artifact.audit.services.chain import Actor
 from artifact.extensions import db
+from artifact.kernel.caller import Caller
 from artifact.models import Acceptance, Agreement, AuditEvent
+from tests.callers import as_caller
 from tests.conftest import post_form
 from tests.fixtures_agreements import NDA_TEXT
 
@@ -65,7 +66,7 @@ def test_accepting_on_the_page_records_what_was_shown(client, nda, customer, log
     row = db.session.scalars(select(Acceptance)).one()
     assert row.text_sha256 == shown_hash
     assert (row.typed_name, row.scope, row.user_id) == ("Carla Customer", "account", customer.id)
-    assert agreements.terms_status(db.session, customer, nda.id).satisfied
+    assert agreements.terms_status(db.session, as_caller(customer), nda.id).satisfied
     page = _accept_page(client, nda.id, next="/reports/x/download")
     assert 'href="/reports/x/download">Continue' in page
     assert 'name="consent"' not in page
@@ -89,7 +90,7 @@ def test_stale_form_is_409_and_shows_the_new_text(client, nda, customer, admin,
                                                   login_as) -> None:
     login_as(customer)
     old_hash = nda.current.text_sha256
-    agreements.publish_version(db.session, admin, Actor(), nda.id, "Version two text.")
+    agreements.publish_version(db.session, Caller.of_user(admin), nda.id, "Version two text.")
     response = post_form(client, f"/agreements/{nda.id}/accept", {
         "typed_name": "C", "consent": "y", "scope": "account", "version": "1",
         "text_sha256": old_hash})
@@ -115,11 +116,11 @@ def test_member_cannot_bind_the_organisation_org_admin_can(client, nda, make_use
     login_as(org_admin)
     assert 'value="organization"' in _accept_page(client, nda.id)
     assert post_form(client, f"/agreements/{nda.id}/accept", form).status_code == 302
-    assert agreements.terms_status(db.session, member, nda.id).satisfied
+    assert agreements.terms_status(db.session, as_caller(member), nda.id).satisfied
 
 
 def test_my_agreements_history_and_terminate(client, nda, customer, login_as) -> None:
-    accepted = agreements_accept.accept(db.session, customer, Actor(), nda.id, version=1,
+    accepted = agreements_accept.accept(db.session, Caller.of_user(customer), nda.id, version=1,
                                         typed_name="Carla", scope="account")
     login_as(customer)
     page = client.get("/agreements/").get_data(as_text=True)
@@ -128,7 +129,7 @@ def test_my_agreements_history_and_terminate(client, nda, customer, login_as) ->
     response = post_form(client, f"/agreements/{nda.id}/terminate",
                          {"scope": "account", "reason": "done"}, follow_redirects=True)
     assert "effective now" in response.get_data(as_text=True)
-    assert not agreements.terms_status(db.session, customer, nda.id).satisfied
+    assert not agreements.terms_status(db.session, as_caller(customer), nda.id).satisfied
     assert db.session.get(Acceptance, accepted.id).termination.reason == "done"
     page = client.get("/agreements/").get_data(as_text=True)
     assert "Terminated" in page
@@ -142,7 +143,7 @@ def test_staff_register_and_csv_are_injection_safe(client, nda, make_user, staff
     names = ["=HYPERLINK(\"http://evil.test\")", "+1+1", "-2", "@SUM(A1)", "Plain Name"]
     for name in names:
         user = make_user("customer", org="Acme Health")
-        agreements_accept.accept(db.session, user, Actor(ip_address="10.0.0.1"), nda.id,
+        agreements_accept.accept(db.session, Caller.of_user(user, ip_address="10.0.0.1"), nda.id,
                                  version=1, typed_name=name, scope="account",
                                  user_agent="=cmd|' /C calc'!A0")
     customer = make_user("customer")

@@ -15,11 +15,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from artifact.audit.services.chain import Actor
 from artifact.extensions import db
 from artifact.identity.services import tokens
+from artifact.kernel.caller import OPERATOR
 from artifact.models import AuditEvent, User
-from artifact.policy import OPERATOR
 from tests.conftest import post_form, sign_in
 from tests.fixtures_catalog import make_pdf
 
@@ -53,7 +52,7 @@ def _scripted_session(app: Flask, admin: User, customer: User) -> None:
 
 
 def _api(app: Flask, user: User) -> Any:
-    _token, raw = tokens.create(db.session, OPERATOR, Actor(), user, "script")
+    _token, raw = tokens.create(db.session, OPERATOR, user, "script")
     headers = {"Authorization": f"Bearer {raw}"}
 
     def call(method: str, path: str, body: Any = None) -> Any:
@@ -122,13 +121,13 @@ WRITER = textwrap.dedent("""
     from artifact import create_app
     from artifact.extensions import db
     from artifact.audit.services import chain as audit
-    from artifact.audit.services.chain import Actor
+    from artifact.kernel.caller import Caller
 
     app = create_app({"ARTIFACT_ENV": "testing", "DATA_DIR": sys.argv[1],
                       "SQLALCHEMY_DATABASE_URI": sys.argv[2]})
     with app.app_context():
         for i in range(int(sys.argv[4])):
-            audit.record(db.session, Actor(email=sys.argv[3]), "load.write", details={"i": i})
+            audit.record(db.session, Caller.operator(sys.argv[3]), "load.write", details={"i": i})
             db.session.commit()
 """)
 

@@ -10,8 +10,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from artifact.audit.services import chain as audit
-from artifact.audit.services.chain import Actor
 from artifact.extensions import db
+from artifact.kernel.caller import Caller
 from artifact.models import AuditEvent, User
 from tests.conftest import post_form, sign_in
 
@@ -41,7 +41,7 @@ def test_admin_page_filters_events(app: Flask, client, admin: User, customer: Us
 
 
 def test_csv_export_is_formula_safe_and_audited(app: Flask, client, admin: User) -> None:
-    audit.record(db.session, Actor(email="=cmd|' /C calc'!A0"), "evil.event",
+    audit.record(db.session, Caller.operator("=cmd|' /C calc'!A0"), "evil.event",
                  details={"note": "+SUM(A1)"})
     db.session.commit()
     sign_in(client, admin.email)

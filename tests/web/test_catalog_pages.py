@@ -10,6 +10,7 @@ from sqlalchemy import select
 from artifact.extensions import db
 from artifact.models import AccessRequest, Grant, Report
 from artifact.models.base import utcnow
+from tests.callers import as_caller
 from tests.conftest import post_form
 from tests.fixtures_catalog import make_pdf, page_texts
 
@@ -68,10 +69,9 @@ def test_outdated_and_retired(client, login_as, customer, make_report) -> None:
     assert download.status_code == 200
     assert customer.email in page_texts(download.data)[1]
     from artifact.catalog.services import reports
-    from artifact.policy import OPERATOR
-    from tests.fixtures_catalog import TEST_ACTOR
+    from artifact.kernel.caller import OPERATOR
 
-    reports.set_state(db.session, OPERATOR, TEST_ACTOR, retired.id, "retired")
+    reports.set_state(db.session, OPERATOR, retired.id, "retired")
     assert client.get(f"/catalog/{retired.id}").status_code == 404
     assert "Retired SOC 1" not in client.get("/catalog/").get_data(as_text=True)
 
@@ -133,7 +133,7 @@ def test_access_request_flow(client, login_as, staff, customer, make_report) -> 
     assert grant.expires_at is not None
     from artifact import policy
 
-    assert policy.decide(customer, "report.download", db.session.get(Report, secret.id))
+    assert policy.decide(as_caller(customer), "report.download", db.session.get(Report, secret.id))
 
 
 def test_customers_get_no_staff_route(client, login_as, customer, make_report) -> None:

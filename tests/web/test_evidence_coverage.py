@@ -10,8 +10,9 @@ import pytest
 from artifact.evidence import services as evidence
 from artifact.extensions import db
 from artifact.frameworks import services as frameworks
+from artifact.kernel.caller import OPERATOR
 from artifact.models.base import utcnow
-from artifact.policy import OPERATOR
+from tests.callers import as_caller
 from tests.conftest import corpus_path, post_form
 from tests.fixtures_evidence import today
 
@@ -23,7 +24,7 @@ def _framework(key):
 
 
 def _rows(key, user):
-    found = evidence.framework_coverage(db.session, user, _framework(key), utcnow().date())
+    found = evidence.framework_coverage(db.session, as_caller(user), _framework(key), utcnow().date())
     return found, {row.requirement.ref: row for row in found.rows}
 
 

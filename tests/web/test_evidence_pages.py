@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from artifact.extensions import db
 from artifact.frameworks import services as frameworks
+from artifact.kernel.caller import OPERATOR
 from artifact.models import AuditEvent, Evidence, Framework
-from artifact.policy import OPERATOR
 from tests.conftest import csrf_token, post_form
 from tests.fixtures_evidence import blob_files, make_png, png_bomb
 

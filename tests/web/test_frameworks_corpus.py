@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from artifact.extensions import db
 from artifact.frameworks import services as frameworks
 from artifact.frameworks.services import schemas
+from artifact.kernel.caller import OPERATOR
 from artifact.models import Mapping
-from artifact.policy import OPERATOR
 from tests.conftest import corpus_path
 from tests.fixtures_frameworks import export_json, stored_counts
 

@@ -118,7 +118,7 @@ def test_bad_key_and_existing_key(run_import, write_file) -> None:
 def test_csv_import_builds_the_tree(app, run_import, write_file) -> None:
     from artifact.extensions import db
     from artifact.frameworks import services as frameworks
-    from artifact.policy import OPERATOR
+    from artifact.kernel.caller import OPERATOR
 
     result = run_import(write_file("iso.csv", ISO_SAMPLE), "csv", "--key", "iso-sample",
                         "--title", "ISO sample")

@@ -6,7 +6,7 @@ import pytest
 
 from artifact.extensions import db
 from artifact.frameworks import services as frameworks
-from artifact.policy import OPERATOR
+from artifact.kernel.caller import OPERATOR
 from tests.fixtures_frameworks import stored_counts
 
 WALK = ("source_framework,source_id,target_framework,target_id,relationship\n"

@@ -9,15 +9,13 @@ from typing import Any
 import pytest
 
 from artifact.agreements.services import acceptance as agreements_accept
-from artifact.audit.services.chain import Actor
 from artifact.catalog.services import grants, report_terms, reports
 from artifact.extensions import db
 from artifact.infra.search import Backend
+from artifact.kernel.caller import OPERATOR, Caller
 from artifact.models import Agreement, Report, User
-from artifact.policy import OPERATOR
 from tests.fixtures_catalog import make_pdf
 
-ACTOR = Actor(email="test")
 SECRET = "zanzibarquartz"  # appears only in the restricted report's file
 
 
@@ -28,7 +26,7 @@ def restricted(make_report: Callable[..., Report], customer: User,
                          frameworks=["SOC 2"], period_start="2025-01-01",
                          period_end="2025-12-31",
                          pdf=make_pdf(pages=3, marker=f"{SECRET} finding"))
-    grants.create_grant(db.session, OPERATOR, ACTOR, report_id=report.id,
+    grants.create_grant(db.session, OPERATOR, report_id=report.id,
                         organization="Acme Health")
     return report
 
@@ -87,7 +85,7 @@ def test_customer_sees_page_hits_with_highlighted_snippets(
 def gated(make_report: Callable[..., Report], nda: Agreement, search_index: Backend) -> Report:
     report = make_report("Bridge Assessment", visibility="customers",
                          pdf=make_pdf(pages=2, marker="quokkavault inside"))
-    report_terms.set_terms(db.session, OPERATOR, ACTOR, report.id, nda.id)
+    report_terms.set_terms(db.session, OPERATOR, report.id, nda.id)
     return report
 
 
@@ -101,7 +99,7 @@ def test_terms_gate_hides_file_snippets_until_accepted(
     assert body["hits"] == []
     assert sum(body["facets"]["type"].values()) == 0
 
-    agreements_accept.accept(db.session, customer, ACTOR, nda.id, version=1,
+    agreements_accept.accept(db.session, Caller.of_user(customer), nda.id, version=1,
                              typed_name="Cathy Customer", scope="account")
     _status, body = search_api(customer, q="quokkavault")
     assert body["total"] == 2
@@ -118,7 +116,7 @@ def test_staff_too_see_file_snippets_only_after_accepting_terms(
     assert [(h["id"], h.get("page")) for h in body["hits"]] == [(gated.id, None)]
     assert search_api(staff, q="quokkavault")[1]["total"] == 0
     assert search_api(staff, q="certified")[1]["total"] == 2  # ungated pages still found
-    agreements_accept.accept(db.session, staff, ACTOR, nda.id, version=1,
+    agreements_accept.accept(db.session, Caller.of_user(staff), nda.id, version=1,
                              typed_name="Sam Staff", scope="account")
     _status, body = search_api(staff, q="quokkavault")
     assert {h["page"] for h in body["hits"]} == {1, 2}
@@ -126,7 +124,7 @@ def test_staff_too_see_file_snippets_only_after_accepting_terms(
 
 def test_index_follows_retire_grants_and_new_versions(
         restricted: Report, customer: User, search_api: Callable[..., Any]) -> None:
-    reports.add_version(db.session, OPERATOR, ACTOR, _store(), restricted.id,
+    reports.add_version(db.session, OPERATOR, _store(), restricted.id,
                         make_pdf(pages=1, marker="walrusledger"), "v2.pdf", 10**8)
     _status, body = search_api(customer, q=SECRET)
     assert body["total"] == 0  # the old version's pages are gone
@@ -134,13 +132,13 @@ def test_index_follows_retire_grants_and_new_versions(
     assert [h["page"] for h in body["hits"]] == [1]
 
     grant = grants.list_grants(db.session, OPERATOR)[0]
-    grants.revoke_grant(db.session, OPERATOR, ACTOR, grant.id)
+    grants.revoke_grant(db.session, OPERATOR, grant.id)
     _status, body = search_api(customer, q="walrusledger")
     assert body["total"] == 0
-    grants.create_grant(db.session, OPERATOR, ACTOR, series="PENTEST",
+    grants.create_grant(db.session, OPERATOR, series="PENTEST",
                         organization="Acme Health")
     assert search_api(customer, q="walrusledger")[1]["total"] == 1
-    reports.set_state(db.session, OPERATOR, ACTOR, restricted.id, "retired")
+    reports.set_state(db.session, OPERATOR, restricted.id, "retired")
     _status, body = search_api(customer, q="Penetration")
     assert body["total"] == 0
 

@@ -15,15 +15,14 @@ from tests.fixtures_catalog import page_texts
 
 
 def _gated_report(make_report, nda, organization: str):
-    from artifact.audit.services.chain import Actor
     from artifact.catalog.services import grants
     from artifact.identity.services import accounts
-    from artifact.policy import OPERATOR
+    from artifact.kernel.caller import OPERATOR
 
     if accounts.find_organization(db.session, organization) is None:
-        accounts.create_organization(db.session, OPERATOR, Actor(), organization)
+        accounts.create_organization(db.session, OPERATOR, organization)
     report = make_report("SOC 2 Type II", visibility="restricted", terms_agreement_id=nda.id)
-    grants.create_grant(db.session, OPERATOR, Actor(), report_id=report.id,
+    grants.create_grant(db.session, OPERATOR, report_id=report.id,
                         organization=organization)
     return report
 

@@ -2,55 +2,53 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from artifact import policy
 from artifact.audit.services import chain as audit
-from artifact.audit.services.chain import Actor
 from artifact.infra.storage import BlobStore, KeyringError
 from artifact.infra.storage.keyring import KeyVersion, parse_key_file
+from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, ValidationFailed
 from artifact.models.base import DbSession
 
 
-def ensure_keyring(db: DbSession, by: Any, actor: Actor, store: BlobStore) -> KeyVersion | None:
+def ensure_keyring(db: DbSession, caller: Caller, store: BlobStore) -> KeyVersion | None:
     """Create the keyring if it is missing; None when it exists. Raises Conflict when blobs exist
     without a keyring (a lost keyring must be restored, never silently replaced)."""
-    policy.require(by, "keys.manage")
+    policy.require(caller, "keys.manage")
     if store.keyring.exists():
         return None
     if store.root.exists() and any(p.is_file() for p in store.root.rglob("*")):
         raise Conflict(f"encrypted blobs exist in {store.root} but the keyring "
                        f"{store.keyring.path} is missing; restore it from your backup")
     entry = store.keyring.create()
-    _record(db, actor, "keys.create", entry)
+    _record(db, caller, "keys.create", entry)
     return entry
 
 
-def rotate(db: DbSession, by: Any, actor: Actor, store: BlobStore) -> KeyVersion:
+def rotate(db: DbSession, caller: Caller, store: BlobStore) -> KeyVersion:
     """A new current key version; older versions keep decrypting. Raises ValidationFailed."""
-    policy.require(by, "keys.manage")
+    policy.require(caller, "keys.manage")
     try:
         entry = store.keyring.rotate()
     except KeyringError as error:
         raise ValidationFailed(str(error)) from error
-    _record(db, actor, "keys.rotate", entry)
+    _record(db, caller, "keys.rotate", entry)
     return entry
 
 
-def import_key(db: DbSession, by: Any, actor: Actor, store: BlobStore, raw: bytes) -> KeyVersion:
+def import_key(db: DbSession, caller: Caller, store: BlobStore, raw: bytes) -> KeyVersion:
     """Bring your own 256-bit key; it becomes current. Raises ValidationFailed."""
-    policy.require(by, "keys.manage")
+    policy.require(caller, "keys.manage")
     try:
         entry = store.keyring.import_key(parse_key_file(raw))
     except KeyringError as error:
         raise ValidationFailed(str(error)) from error
-    _record(db, actor, "keys.import", entry)
+    _record(db, caller, "keys.import", entry)
     return entry
 
 
-def _record(db: DbSession, actor: Actor, action: str, entry: KeyVersion) -> None:
-    audit.record(db, actor, action, target_type="key", target_id=str(entry.version),
+def _record(db: DbSession, caller: Caller, action: str, entry: KeyVersion) -> None:
+    audit.record(db, caller, action, target_type="key", target_id=str(entry.version),
                  details={"version": entry.version, "fingerprint": entry.fingerprint,
                           "source": entry.source})
     db.commit()

@@ -17,21 +17,21 @@ from artifact.agreements.services.agreements import (
     get_agreement,
 )
 from artifact.audit.services import chain as audit
-from artifact.audit.services.chain import Actor
+from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, PermissionDenied, ValidationFailed
 from artifact.models import Acceptance, Termination
 from artifact.models.agreements import AcceptanceScope
 from artifact.models.base import DbSession, utcnow
 
 
-def _check_scope(db: DbSession, by: Any, actor: Actor, action: str, agreement_id: str,
+def _check_scope(db: DbSession, caller: Caller, action: str, agreement_id: str,
                  scope: str) -> None:
     if scope not in SCOPES:
         raise ValidationFailed(f"unknown scope {scope!r}; choose one of {', '.join(SCOPES)}")
     if scope == AcceptanceScope.ORGANIZATION and not policy.decide(
-        by, "agreement.bind_organization"
+        caller, "agreement.bind_organization"
     ):
-        audit.record(db, actor, action, target_type="agreement", target_id=agreement_id,
+        audit.record(db, caller, action, target_type="agreement", target_id=agreement_id,
                      outcome="denied", details={"scope": scope, "reason": "not_org_admin"})
         db.commit()
         raise PermissionDenied("only an organisation admin may bind the organisation")
@@ -46,80 +46,80 @@ def _parse_version(version: Any) -> int:
         raise ValidationFailed("the version must be a number") from error
 
 
-def accept(db: DbSession, by: Any, actor: Actor, agreement_id: str, *, version: Any,
+def accept(db: DbSession, caller: Caller, agreement_id: str, *, version: Any,
            typed_name: str, scope: str, user_agent: str | None = None,
            shown_sha256: str | None = None) -> Acceptance:
     """Record a click-through acceptance of the current version. ``shown_sha256`` (from the
     page) is the hash of the text the user was shown; it must match the current version's.
     Raises NotFound, PermissionDenied (organisation scope by a non org admin), ValidationFailed,
     Conflict (not the current version, or already accepted)."""
-    policy.require(by, "agreement.accept")
-    agreement = get_agreement(db, by, agreement_id)
-    _check_scope(db, by, actor, "agreement.accept", agreement.id, scope)
+    policy.require(caller, "agreement.accept")
+    agreement = get_agreement(db, caller, agreement_id)
+    _check_scope(db, caller, "agreement.accept", agreement.id, scope)
     number, current = _parse_version(version), agreement.current
     typed_name = _clean_line(typed_name, "typed name", TYPED_NAME_MAX)
     if number != current.number or (shown_sha256 and shown_sha256 != current.text_sha256):
-        audit.record(db, actor, "agreement.accept", target_type="agreement",
+        audit.record(db, caller, "agreement.accept", target_type="agreement",
                      target_id=agreement.id, outcome="failure",
                      details={"version": number, "current_version": current.number,
                               "reason": "not_current"})
         db.commit()
         raise Conflict(f"version {number} is not the current version ({current.number}); "
                        "read the current text and accept it", current_version=current.number)
-    organization_id = by.organization_id if scope == AcceptanceScope.ORGANIZATION else None
-    if _existing(db, by, agreement.id, current.number, scope) is not None:
+    organization_id = caller.organization_id if scope == AcceptanceScope.ORGANIZATION else None
+    if _existing(db, caller, agreement.id, current.number, scope) is not None:
         raise Conflict("this version is already accepted" +
                        (" for your organisation" if organization_id else ""))
     acceptance = Acceptance(
         agreement_id=agreement.id, version_id=current.id, version_number=current.number,
-        user_id=by.id, organization_id=by.organization_id, scope=scope,
+        user_id=caller.user_id, organization_id=caller.organization_id, scope=scope,
         text_sha256=current.text_sha256, typed_name=typed_name, accepted_at=utcnow(),
-        ip_address=actor.ip_address, user_agent=(user_agent or "")[:USER_AGENT_MAX] or None,
+        ip_address=caller.ip_address, user_agent=(user_agent or "")[:USER_AGENT_MAX] or None,
     )
     db.add(acceptance)
     db.flush()
-    audit.record(db, actor, "agreement.accept", target_type="acceptance", target_id=acceptance.id,
+    audit.record(db, caller, "agreement.accept", target_type="acceptance", target_id=acceptance.id,
                  details={"agreement_id": agreement.id, "version": current.number,
                           "scope": scope, "text_sha256": current.text_sha256})
     db.commit()
     return acceptance
 
 
-def _scoped(agreement_id: str, by: Any, scope: str) -> Any:
+def _scoped(agreement_id: str, caller: Caller, scope: str) -> Any:
     stmt = select(Acceptance).where(Acceptance.agreement_id == agreement_id,
                                     Acceptance.scope == scope)
     if scope == AcceptanceScope.ORGANIZATION:
-        return stmt.where(Acceptance.organization_id == by.organization_id)
-    return stmt.where(Acceptance.user_id == by.id)
+        return stmt.where(Acceptance.organization_id == caller.organization_id)
+    return stmt.where(Acceptance.user_id == caller.user_id)
 
 
-def _existing(db: DbSession, by: Any, agreement_id: str, number: int,
+def _existing(db: DbSession, caller: Caller, agreement_id: str, number: int,
               scope: str) -> Acceptance | None:
-    stmt = _active(db, _scoped(agreement_id, by, scope))
+    stmt = _active(db, _scoped(agreement_id, caller, scope))
     return db.scalars(stmt.where(Acceptance.version_number == number).limit(1)).first()
 
 
-def terminate(db: DbSession, by: Any, actor: Actor, agreement_id: str, *, scope: str,
+def terminate(db: DbSession, caller: Caller, agreement_id: str, *, scope: str,
               reason: str = "") -> list[Termination]:
     """End every active acceptance of the agreement in ``scope`` (the caller's own, or their
     organisation's), effective now, by adding termination records.
     Raises NotFound, PermissionDenied, ValidationFailed, Conflict (nothing active)."""
-    policy.require(by, "agreement.terminate")
-    agreement = get_agreement(db, by, agreement_id)
-    _check_scope(db, by, actor, "agreement.terminate", agreement.id, scope)
+    policy.require(caller, "agreement.terminate")
+    agreement = get_agreement(db, caller, agreement_id)
+    _check_scope(db, caller, "agreement.terminate", agreement.id, scope)
     reason = " ".join((reason or "").split())[:REASON_MAX]
-    active = list(db.scalars(_active(db, _scoped(agreement.id, by, scope))))
+    active = list(db.scalars(_active(db, _scoped(agreement.id, caller, scope))))
     if not active:
         raise Conflict("there is no active acceptance to terminate")
     now, ended = utcnow(), []
     for acceptance in active:
-        policy.require(by, "agreement.terminate", acceptance)
+        policy.require(caller, "agreement.terminate", acceptance)
         termination = Termination(acceptance=acceptance, effective_at=now, recorded_at=now,
-                                  terminated_by_id=by.id, reason=reason,
-                                  ip_address=actor.ip_address)
+                                  terminated_by_id=caller.user_id, reason=reason,
+                                  ip_address=caller.ip_address)
         db.add(termination)
         db.flush()
-        audit.record(db, actor, "agreement.terminate", target_type="acceptance",
+        audit.record(db, caller, "agreement.terminate", target_type="acceptance",
                      target_id=acceptance.id,
                      details={"agreement_id": agreement.id, "scope": scope,
                               "version": acceptance.version_number})

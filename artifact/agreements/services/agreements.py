@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from artifact import policy
 from artifact.audit.services import chain as audit
-from artifact.audit.services.chain import Actor
+from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, NotFound, TermsRequired, ValidationFailed
 from artifact.models import Acceptance, Agreement, AgreementVersion, Termination
 from artifact.models.agreements import AcceptanceScope, AgreementKind
@@ -61,67 +61,67 @@ def clean_text(text: str) -> str:
     return cleaned
 
 
-def get_agreement(db: DbSession, by: Any, agreement_id: str) -> Agreement:
+def get_agreement(db: DbSession, caller: Caller, agreement_id: str) -> Agreement:
     """Raises NotFound (also for callers who may not see agreements)."""
-    policy.require(by, "agreement.view")
+    policy.require(caller, "agreement.view")
     agreement = db.get(Agreement, agreement_id) if agreement_id else None
     if agreement is None or not agreement.versions:
         raise NotFound("no such agreement")
     return agreement
 
 
-def list_agreements(db: DbSession, by: Any) -> list[Agreement]:
-    policy.require(by, "agreement.view")
+def list_agreements(db: DbSession, caller: Caller) -> list[Agreement]:
+    policy.require(caller, "agreement.view")
     return list(db.scalars(select(Agreement).order_by(Agreement.title)))
 
 
-def create_agreement(db: DbSession, by: Any, actor: Actor, *, title: str, kind: str,
+def create_agreement(db: DbSession, caller: Caller, *, title: str, kind: str,
                      text: str) -> Agreement:
     """Create an agreement with its version 1. Raises PermissionDenied, ValidationFailed,
     Conflict."""
-    policy.require(by, "agreement.manage")
+    policy.require(caller, "agreement.manage")
     title = _clean_line(title, "title", TITLE_MAX)
     if kind not in KINDS:
         raise ValidationFailed(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
     text = clean_text(text)
     if db.scalar(select(Agreement.id).where(func.lower(Agreement.title) == title.lower())):
         raise Conflict(f"an agreement titled {title!r} already exists")
-    agreement = Agreement(title=title, kind=kind, created_by_id=getattr(by, "id", None))
+    agreement = Agreement(title=title, kind=kind, created_by_id=caller.user_id)
     db.add(agreement)
     db.flush()
-    version = _add_version(db, by, agreement, 1, text)
-    audit.record(db, actor, "agreement.create", target_type="agreement", target_id=agreement.id,
+    version = _add_version(db, caller, agreement, 1, text)
+    audit.record(db, caller, "agreement.create", target_type="agreement", target_id=agreement.id,
                  details={"title": title, "kind": kind, "version": 1,
                           "text_sha256": version.text_sha256})
     db.commit()
     return agreement
 
 
-def _add_version(db: DbSession, by: Any, agreement: Agreement, number: int,
+def _add_version(db: DbSession, caller: Caller, agreement: Agreement, number: int,
                  text: str) -> AgreementVersion:
     version = AgreementVersion(agreement=agreement, number=number, text=text,
-                               text_sha256=text_sha256(text), created_by_id=getattr(by, "id", None))
+                               text_sha256=text_sha256(text), created_by_id=caller.user_id)
     db.add(version)
     db.flush()
     return version
 
 
-def publish_version(db: DbSession, by: Any, actor: Actor, agreement_id: str,
+def publish_version(db: DbSession, caller: Caller, agreement_id: str,
                     text: str) -> AgreementVersion:
     """Publish a new current version; existing acceptances stay, but no longer satisfy the gate.
     Raises PermissionDenied, NotFound, ValidationFailed, Conflict."""
-    policy.require(by, "agreement.manage")
-    agreement = get_agreement(db, by, agreement_id)
+    policy.require(caller, "agreement.manage")
+    agreement = get_agreement(db, caller, agreement_id)
     text = clean_text(text)
     current = agreement.current
     if text_sha256(text) == current.text_sha256:
         raise ValidationFailed("the text is the same as the current version's")
     try:
-        version = _add_version(db, by, agreement, current.number + 1, text)
+        version = _add_version(db, caller, agreement, current.number + 1, text)
     except IntegrityError as error:  # someone published the same number at the same moment
         db.rollback()
         raise Conflict("another version was published meanwhile; reload and try again") from error
-    audit.record(db, actor, "agreement.publish_version", target_type="agreement",
+    audit.record(db, caller, "agreement.publish_version", target_type="agreement",
                  target_id=agreement.id,
                  details={"version": version.number, "text_sha256": version.text_sha256})
     db.commit()
@@ -129,12 +129,12 @@ def publish_version(db: DbSession, by: Any, actor: Actor, agreement_id: str,
     return version
 
 
-def _subject_filter(user: Any) -> Any:
-    """Acceptances that cover ``user``: their own (account scope) or their organisation's."""
-    own = (Acceptance.scope == AcceptanceScope.ACCOUNT.value) & (Acceptance.user_id == user.id)
-    if getattr(user, "organization_id", None):
+def _subject_filter(caller: Caller) -> Any:
+    """Acceptances that cover ``caller``: their own (account scope) or their organisation's."""
+    own = (Acceptance.scope == AcceptanceScope.ACCOUNT.value) & (Acceptance.user_id == caller.user_id)
+    if caller.organization_id:
         ours = (Acceptance.scope == AcceptanceScope.ORGANIZATION.value) & (
-            Acceptance.organization_id == user.organization_id
+            Acceptance.organization_id == caller.organization_id
         )
         return own | ours
     return own
@@ -145,33 +145,33 @@ def _active(db: DbSession, stmt: Any) -> Any:
     return stmt.where(Acceptance.id.not_in(ended))
 
 
-def covering_acceptance(db: DbSession, user: Any, agreement: Agreement) -> Acceptance | None:
+def covering_acceptance(db: DbSession, caller: Caller, agreement: Agreement) -> Acceptance | None:
     """The caller's active acceptance of ``agreement``: of the current version if there is one,
     else the most recent of an older version; None if nothing active covers them."""
-    if user is None or not getattr(user, "is_authenticated", False) or user.id is None:
+    if caller.user_id is None:
         return None
     stmt = _active(db, select(Acceptance).where(Acceptance.agreement_id == agreement.id,
-                                                _subject_filter(user)))
+                                                _subject_filter(caller)))
     stmt = stmt.order_by(Acceptance.version_number.desc(), Acceptance.accepted_at.desc())
     return db.scalars(stmt.limit(1)).first()
 
 
-def terms_status(db: DbSession, user: Any, agreement_id: str) -> TermsStatus:
-    """Does ``user`` (or their organisation) hold an active acceptance of the current version?
+def terms_status(db: DbSession, caller: Caller, agreement_id: str) -> TermsStatus:
+    """Does ``caller`` (or their organisation) hold an active acceptance of the current version?
     Raises NotFound for an unknown agreement."""
     agreement = db.get(Agreement, agreement_id)
     if agreement is None or not agreement.versions:
         raise NotFound("no such agreement")
     current = agreement.current.number
-    acceptance = covering_acceptance(db, user, agreement)
-    if acceptance is not None and acceptance.version_number == current and user.is_active:
+    acceptance = covering_acceptance(db, caller, agreement)
+    if acceptance is not None and acceptance.version_number == current and caller.active:
         return TermsStatus(True, agreement.id, current, acceptance.id)
     return TermsStatus(False, agreement.id, current)
 
 
-def require_terms(db: DbSession, user: Any, agreement_id: str) -> TermsStatus:
+def require_terms(db: DbSession, caller: Caller, agreement_id: str) -> TermsStatus:
     """The download gate. Raises TermsRequired (428 with ``agreement_id`` and ``version``)."""
-    status = terms_status(db, user, agreement_id)
+    status = terms_status(db, caller, agreement_id)
     if not status.satisfied:
         title = db.get(Agreement, agreement_id).title  # type: ignore[union-attr]
         raise TermsRequired(f"accept {title} (version {status.current_version}) first",

@@ -15,7 +15,7 @@ from artifact import policy
 from artifact.agreements.services.agreements import _subject_filter, get_agreement, text_sha256
 from artifact.agreements.services.certificate import render_certificate, utc
 from artifact.audit.services import chain as audit
-from artifact.audit.services.chain import Actor
+from artifact.kernel.caller import Caller
 from artifact.kernel.errors import NotFound
 from artifact.models import Acceptance, Agreement
 from artifact.models.base import DbSession, utcnow
@@ -27,29 +27,29 @@ CSV_COLUMNS = ("acceptance_id", "agreement", "version", "scope", "user_email", "
                "terminated_at_utc", "terminated_by", "termination_reason")
 
 
-def history(db: DbSession, by: Any, agreement_id: str | None = None) -> list[Acceptance]:
+def history(db: DbSession, caller: Caller, agreement_id: str | None = None) -> list[Acceptance]:
     """The caller's acceptances and their organisation's, newest first, terminated ones
     included (staff see everyone's in ``register``)."""
-    policy.require(by, "agreement.view")
-    stmt = policy.visible(select(Acceptance), by, Acceptance).where(_subject_filter(by))
+    policy.require(caller, "agreement.view")
+    stmt = policy.visible(select(Acceptance), caller, Acceptance).where(_subject_filter(caller))
     if agreement_id is not None:
         stmt = stmt.where(Acceptance.agreement_id == agreement_id)
     stmt = stmt.options(selectinload(Acceptance.termination), selectinload(Acceptance.agreement))
     return list(db.scalars(stmt.order_by(Acceptance.accepted_at.desc())))
 
 
-def get_acceptance(db: DbSession, by: Any, acceptance_id: str, action: str) -> Acceptance:
-    """Raises NotFound for an acceptance that does not exist or that ``by`` may not touch."""
+def get_acceptance(db: DbSession, caller: Caller, acceptance_id: str, action: str) -> Acceptance:
+    """Raises NotFound for an acceptance that does not exist or that ``caller`` may not touch."""
     acceptance = db.get(Acceptance, acceptance_id) if acceptance_id else None
-    if acceptance is None or not policy.decide(by, action, acceptance):
+    if acceptance is None or not policy.decide(caller, action, acceptance):
         raise NotFound("no such acceptance")
     return acceptance
 
 
-def register(db: DbSession, by: Any, agreement_id: str) -> tuple[Agreement, list[Acceptance]]:
+def register(db: DbSession, caller: Caller, agreement_id: str) -> tuple[Agreement, list[Acceptance]]:
     """Every acceptance of an agreement, by version (newest first): for staff."""
-    policy.require(by, "acceptance.list_all")
-    agreement = get_agreement(db, by, agreement_id)
+    policy.require(caller, "acceptance.list_all")
+    agreement = get_agreement(db, caller, agreement_id)
     stmt = (select(Acceptance).where(Acceptance.agreement_id == agreement.id)
             .options(selectinload(Acceptance.termination), selectinload(Acceptance.user),
                      selectinload(Acceptance.organization))
@@ -62,9 +62,9 @@ def csv_safe(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def export_csv(db: DbSession, by: Any, actor: Actor, agreement_id: str) -> tuple[str, str]:
+def export_csv(db: DbSession, caller: Caller, agreement_id: str) -> tuple[str, str]:
     """The register as CSV (formula-safe cells) and a file name; the export is audited."""
-    agreement, rows = register(db, by, agreement_id)
+    agreement, rows = register(db, caller, agreement_id)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -78,7 +78,7 @@ def export_csv(db: DbSession, by: Any, actor: Actor, agreement_id: str) -> tuple
             ended.terminated_by.email if ended and ended.terminated_by else "",
             ended.reason if ended else "",
         )])
-    audit.record(db, actor, "acceptance.export", target_type="agreement", target_id=agreement.id,
+    audit.record(db, caller, "acceptance.export", target_type="agreement", target_id=agreement.id,
                  details={"rows": len(rows)})
     db.commit()
     slug = re.sub(r"[^a-z0-9]+", "-", agreement.title.lower()).strip("-") or "agreement"
@@ -95,12 +95,12 @@ def certificate_context(acceptance: Acceptance) -> dict[str, Any]:
     }
 
 
-def certificate_pdf(db: DbSession, by: Any, actor: Actor, acceptance_id: str) -> tuple[bytes, str]:
+def certificate_pdf(db: DbSession, caller: Caller, acceptance_id: str) -> tuple[bytes, str]:
     """The acceptance certificate PDF and its file name; the download is audited.
-    Raises NotFound unless ``by`` is the acceptor or staff."""
-    acceptance = get_acceptance(db, by, acceptance_id, "acceptance.certificate")
+    Raises NotFound unless ``caller`` is the acceptor or staff."""
+    acceptance = get_acceptance(db, caller, acceptance_id, "acceptance.certificate")
     data = render_certificate(certificate_context(acceptance))
-    audit.record(db, actor, "acceptance.certificate", target_type="acceptance",
+    audit.record(db, caller, "acceptance.certificate", target_type="acceptance",
                  target_id=acceptance.id, details={"agreement_id": acceptance.agreement_id,
                                                    "version": acceptance.version_number})
     db.commit()

@@ -5,21 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_login import current_user
 
 from artifact.agreements.forms import AgreementForm, VersionForm
 from artifact.agreements.services import agreements
 from artifact.extensions import db
 from artifact.kernel.errors import Conflict, ValidationFailed
 from artifact.web.access import require
-from artifact.web.security import current_actor
+from artifact.web.security import current_caller
 
 bp = Blueprint("agreements_admin", __name__, url_prefix="/admin/agreements")
 
 
 def _index(form: AgreementForm | None = None, status: int = 200) -> Any:
     return render_template("agreements_admin/index.html",
-                           agreements=agreements.list_agreements(db.session, current_user),
+                           agreements=agreements.list_agreements(db.session, current_caller()),
                            form=form or AgreementForm()), status
 
 
@@ -40,7 +39,7 @@ def create() -> Any:
         return _index(form, 400)
     try:
         agreement = agreements.create_agreement(
-            db.session, current_user, current_actor(), title=form.title.data or "",
+            db.session, current_caller(), title=form.title.data or "",
             kind=form.kind.data or "", text=form.text.data or "")
     except (ValidationFailed, Conflict) as error:
         flash(f"Agreement not created: {error.message}.", "error")
@@ -50,7 +49,7 @@ def create() -> Any:
 
 
 def _detail(agreement_id: str, form: VersionForm | None = None, status: int = 200) -> Any:
-    agreement = agreements.get_agreement(db.session, current_user, agreement_id)
+    agreement = agreements.get_agreement(db.session, current_caller(), agreement_id)
     return render_template("agreements_admin/detail.html", agreement=agreement,
                            form=form or VersionForm(text=agreement.current.text)), status
 
@@ -71,7 +70,7 @@ def publish(agreement_id: str) -> Any:
         flash("The new version needs a text.", "error")
         return _detail(agreement_id, form, 400)
     try:
-        version = agreements.publish_version(db.session, current_user, current_actor(),
+        version = agreements.publish_version(db.session, current_caller(),
                                              agreement_id, form.text.data or "")
     except (ValidationFailed, Conflict) as error:
         flash(f"Version not published: {error.message}.", "error")

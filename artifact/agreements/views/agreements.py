@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from artifact import policy
@@ -19,7 +18,7 @@ from artifact.identity.views.auth import safe_next
 from artifact.kernel.errors import Conflict, PermissionDenied, ValidationFailed
 from artifact.models import Agreement
 from artifact.web.access import require
-from artifact.web.security import current_actor
+from artifact.web.security import current_caller
 
 bp = Blueprint("agreements", __name__, url_prefix="/agreements")
 bp.add_app_template_filter(paragraphs, "paragraphs")
@@ -36,11 +35,11 @@ def terms_page_url(agreement_id: str, next_path: str | None = None) -> str:
 def index() -> str:
     """My agreements: state, history, certificates, terminate."""
     rows = []
-    for agreement in agreements.list_agreements(db.session, current_user):
-        covering = agreements.covering_acceptance(db.session, current_user, agreement)
+    for agreement in agreements.list_agreements(db.session, current_caller()):
+        covering = agreements.covering_acceptance(db.session, current_caller(), agreement)
         rows.append((agreement, covering))
     return render_template("agreements/index.html", rows=rows,
-                           history=agreement_records.history(db.session, current_user),
+                           history=agreement_records.history(db.session, current_caller()),
                            terminate_form=TerminateForm())
 
 
@@ -49,9 +48,9 @@ def _show(agreement: Agreement, form: AcceptForm | None = None, status: int = 20
     if form is None:
         form = AcceptForm(version=str(current.number), text_sha256=current.text_sha256,
                           next=safe_next(request.args.get("next")) or "")
-    if not policy.decide(current_user, "agreement.bind_organization"):
+    if not policy.decide(current_caller(), "agreement.bind_organization"):
         form.scope.choices = form.scope.choices[:1]  # type: ignore[index]
-    state = agreements.terms_status(db.session, current_user, agreement.id)
+    state = agreements.terms_status(db.session, current_caller(), agreement.id)
     return render_template("agreements/show.html", agreement=agreement, version=current,
                            form=form, state=state,
                            next_url=safe_next(form.next.data or None)), status
@@ -61,21 +60,21 @@ def _show(agreement: Agreement, form: AcceptForm | None = None, status: int = 20
 @require("agreement.view")
 def show(agreement_id: str) -> Any:
     """The current text with the accept form (reading never accepts)."""
-    return _show(agreements.get_agreement(db.session, current_user, agreement_id))
+    return _show(agreements.get_agreement(db.session, current_caller(), agreement_id))
 
 
 @bp.post("/<agreement_id>/accept")
 @require("agreement.accept")
 def accept(agreement_id: str) -> Any:
     """Accept the version shown, then continue to ``next``."""
-    agreement = agreements.get_agreement(db.session, current_user, agreement_id)
+    agreement = agreements.get_agreement(db.session, current_caller(), agreement_id)
     form = AcceptForm()
     if not form.validate_on_submit():
         flash("Type your name and tick the box to accept.", "error")
         return _show(agreement, form, 400)
     try:
         agreements_accept.accept(
-            db.session, current_user, current_actor(), agreement.id, version=form.version.data,
+            db.session, current_caller(), agreement.id, version=form.version.data,
             typed_name=form.typed_name.data or "", scope=form.scope.data or "account",
             user_agent=request.headers.get("User-Agent"), shown_sha256=form.text_sha256.data)
     except (ValidationFailed, Conflict, PermissionDenied) as error:
@@ -100,7 +99,7 @@ def terminate(agreement_id: str) -> WerkzeugResponse:
         flash("The termination form was incomplete.", "error")
         return redirect(url_for("agreements.index"))
     try:
-        ended = agreements_accept.terminate(db.session, current_user, current_actor(),
+        ended = agreements_accept.terminate(db.session, current_caller(),
                                             agreement_id, scope=form.scope.data or "",
                                             reason=form.reason.data or "")
     except (ValidationFailed, Conflict, PermissionDenied) as error:
@@ -114,8 +113,7 @@ def terminate(agreement_id: str) -> WerkzeugResponse:
 @require("acceptance.certificate")
 def certificate(acceptance_id: str) -> Response:
     """The acceptance certificate (acceptor and staff)."""
-    data, filename = agreement_records.certificate_pdf(db.session, current_user,
-                                                       current_actor(), acceptance_id)
+    data, filename = agreement_records.certificate_pdf(db.session, current_caller(), acceptance_id)
     return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -124,7 +122,7 @@ def certificate(acceptance_id: str) -> Response:
 @require("acceptance.list_all")
 def register(agreement_id: str) -> str:
     """Every acceptance of an agreement, per version (staff)."""
-    agreement, rows = agreement_records.register(db.session, current_user, agreement_id)
+    agreement, rows = agreement_records.register(db.session, current_caller(), agreement_id)
     by_version = {version.number: [r for r in rows if r.version_number == version.number]
                   for version in reversed(agreement.versions)}
     return render_template("agreements/register.html", agreement=agreement,
@@ -135,7 +133,7 @@ def register(agreement_id: str) -> str:
 @require("acceptance.list_all")
 def register_csv(agreement_id: str) -> Response:
     """The register as CSV (cells that a spreadsheet would run are neutralised)."""
-    data, filename = agreement_records.export_csv(db.session, current_user, current_actor(),
+    data, filename = agreement_records.export_csv(db.session, current_caller(),
                                                   agreement_id)
     return Response(data, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -8,13 +8,13 @@ edited, deleted or reordered row breaks every hash after it. Signed checkpoints
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, text
 
 from artifact.audit.services import verifier as audit_verifier
+from artifact.kernel.caller import Caller
 from artifact.models import AuditEvent
 from artifact.models.base import DbSession, utcnow
 
@@ -24,20 +24,6 @@ _PG_ADVISORY_KEY = 0x4172746966616374  # "Artifact"
 # On SQLite, a write that touches no row still takes the database's write lock for the rest of
 # the transaction, so the head read next cannot go stale before our insert commits.
 _SQLITE_WRITE_LOCK = text("UPDATE audit_event SET seq = seq WHERE seq < 0")
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who did it, and from where; built by the web layer or the CLI."""
-
-    user_id: str | None = None
-    email: str | None = None
-    ip_address: str | None = None
-    session_ref: str | None = None
-
-    @classmethod
-    def system(cls) -> Actor:
-        return cls(email="system")
 
 
 def event_fields(event: AuditEvent) -> dict[str, Any]:
@@ -78,7 +64,7 @@ def lock_head(session: DbSession) -> None:
 
 def record(
     session: DbSession,
-    actor: Actor,
+    caller: Caller,
     action: str,
     *,
     target_type: str | None = None,
@@ -96,10 +82,10 @@ def record(
     event = AuditEvent(
         seq=seq,
         occurred_at=(at or utcnow()).astimezone(UTC),
-        actor_id=actor.user_id,
-        actor_email=actor.email,
-        ip_address=actor.ip_address,
-        session_ref=actor.session_ref,
+        actor_id=caller.user_id,
+        actor_email=caller.email,
+        ip_address=caller.ip_address,
+        session_ref=caller.session_ref,
         action=action,
         target_type=target_type,
         target_id=target_id,

@@ -18,7 +18,7 @@ from artifact import policy
 from artifact.audit.services import chain as audit
 from artifact.audit.services import signing as audit_signing
 from artifact.audit.services import verifier as audit_verifier
-from artifact.audit.services.chain import Actor
+from artifact.kernel.caller import Caller
 from artifact.kernel.errors import ValidationFailed
 from artifact.models import AuditCheckpoint, AuditEvent
 from artifact.models.base import DbSession
@@ -59,10 +59,10 @@ class EventFilter:
         return stmt
 
 
-def list_events(db: DbSession, by: Any, flt: EventFilter, *, limit: int = 100,
+def list_events(db: DbSession, caller: Caller, flt: EventFilter, *, limit: int = 100,
                 offset: int = 0) -> tuple[list[AuditEvent], int]:
     """Newest first. Raises PermissionDenied, ValidationFailed."""
-    policy.require(by, "audit.view")
+    policy.require(caller, "audit.view")
     if not 1 <= limit <= MAX_PAGE or offset < 0:
         raise ValidationFailed(f"limit must be 1 to {MAX_PAGE} and offset at least 0")
     total = db.scalar(flt.apply(select(func.count()).select_from(AuditEvent))) or 0
@@ -76,11 +76,11 @@ def csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def export_csv(db: DbSession, by: Any, actor: Actor, flt: EventFilter) -> Iterator[str]:
+def export_csv(db: DbSession, caller: Caller, flt: EventFilter) -> Iterator[str]:
     """CSV of the filtered trail (oldest first), safe to open in a spreadsheet; the export is
     itself an audit event. Raises PermissionDenied."""
-    policy.require(by, "audit.export")
-    audit.record(db, actor, "audit.export_csv", details={"filter": _filter_json(flt)})
+    policy.require(caller, "audit.export")
+    audit.record(db, caller, "audit.export_csv", details={"filter": _filter_json(flt)})
     db.commit()
     stmt = flt.apply(select(AuditEvent)).order_by(AuditEvent.seq).execution_options(
         yield_per=1000)
@@ -121,10 +121,10 @@ def _checkpoints(db: DbSession) -> list[dict[str, Any]]:
     return [audit_signing.checkpoint_fields(cp) for cp in rows]
 
 
-def verify(db: DbSession, by: Any, data_dir: str | Path) -> audit_verifier.Result:
+def verify(db: DbSession, caller: Caller, data_dir: str | Path) -> audit_verifier.Result:
     """Walk the chain and the checkpoints with the key from the data directory.
     Raises PermissionDenied."""
-    policy.require(by, "audit.verify")
+    policy.require(caller, "audit.verify")
     events = _stream_events(db)
     try:
         return audit_verifier.verify(events, _checkpoints(db),
@@ -133,24 +133,24 @@ def verify(db: DbSession, by: Any, data_dir: str | Path) -> audit_verifier.Resul
         events.close()
 
 
-def checkpoint(db: DbSession, by: Any, data_dir: str | Path) -> AuditCheckpoint | None:
+def checkpoint(db: DbSession, caller: Caller, data_dir: str | Path) -> AuditCheckpoint | None:
     """Sign the head now (None when nothing is new). Raises PermissionDenied."""
-    policy.require(by, "audit.checkpoint")
+    policy.require(caller, "audit.checkpoint")
     audit.lock_head(db)
     cp = audit_signing.sign_head(db, data_dir)
     db.commit()
     return cp
 
 
-def export(db: DbSession, by: Any, actor: Actor, data_dir: str | Path,
+def export(db: DbSession, caller: Caller, data_dir: str | Path,
            directory: Path) -> int:
     """Write the trail, its checkpoints, the public key and the standalone verifier to
     ``directory`` (new or empty). Signs the head first, so the export has no unsigned tail.
     Returns the number of events. Raises PermissionDenied, ValidationFailed."""
-    policy.require(by, "audit.export")
+    policy.require(caller, "audit.export")
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise ValidationFailed(f"{directory} exists and is not an empty directory")
-    audit.record(db, actor, "audit.export", details={"directory": directory.name})
+    audit.record(db, caller, "audit.export", details={"directory": directory.name})
     audit_signing.sign_head(db, data_dir)
     db.commit()
     directory.mkdir(parents=True, exist_ok=True)

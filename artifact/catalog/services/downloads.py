@@ -6,15 +6,14 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from artifact.agreements.services import agreements
 from artifact.audit.services import chain as audit
-from artifact.audit.services.chain import Actor
 from artifact.catalog.services.integrity import read_verified
 from artifact.catalog.services.reports import find_version, get_report
 from artifact.infra.pdf.stamp import CoverFacts, Recipient, issue_copy
 from artifact.infra.storage import BlobStore
+from artifact.kernel.caller import Caller
 from artifact.models import DownloadReceipt, Report, ReportVersion
 from artifact.models.base import DbSession, utcnow
 
@@ -36,50 +35,50 @@ class Download:
     version: int
 
 
-def check(db: DbSession, by: Any, report_id: str, number: int | None = None
+def check(db: DbSession, caller: Caller, report_id: str, number: int | None = None
           ) -> tuple[Report, ReportVersion]:
     """What a download would serve, without serving it (HEAD). Raises NotFound, and
     TermsRequired while the caller (or their organisation) has not accepted the current version
     of the report's agreement: checked on the server at every download."""
-    report = get_report(db, by, report_id, "report.download")
+    report = get_report(db, caller, report_id, "report.download")
     version = find_version(report, number)
     if report.terms_agreement_id is not None:
-        agreements.require_terms(db, by, report.terms_agreement_id)
+        agreements.require_terms(db, caller, report.terms_agreement_id)
     return report, version
 
 
-def download(db: DbSession, by: Any, actor: Actor, store: BlobStore, report_id: str,
+def download(db: DbSession, caller: Caller, store: BlobStore, report_id: str,
              number: int | None = None, terms: str = DEFAULT_TERMS) -> Download:
     """A stamped copy of the latest (or ``number``) version. Raises NotFound when the report
     or version is not visible, IntegrityFailure (after recording it) when the stored bytes fail
     their check."""
-    report, version = check(db, by, report_id, number)
+    report, version = check(db, caller, report_id, number)
     receipt = secrets.token_hex(10)
-    original = _read_verified(db, actor, store, report, version, receipt)
+    original = _read_verified(db, caller, store, report, version, receipt)
     now = utcnow()
-    signed_in = getattr(by, "is_authenticated", False) and getattr(by, "id", None)
-    organization = by.organization.name if signed_in and by.organization else ""
+    signed_in = caller.is_authenticated and caller.user_id
+    organization = (caller.organization_name or "") if signed_in else ""
     recipient = Recipient(
-        name=(by.name or "") if signed_in else "",
-        email=by.email if signed_in else "anonymous visitor",
+        name=(caller.name or "") if signed_in else "",
+        email=(caller.email or "") if signed_in else "anonymous visitor",
         organization=organization, at=now, receipt=receipt)
     body = issue_copy(original, _cover_facts(report, version, terms), recipient)
-    event = audit.record(db, actor, "report.download", target_type="report",
+    event = audit.record(db, caller, "report.download", target_type="report",
                          target_id=report.id,
                          details={"version": version.number, "receipt": receipt,
                                   "sha256": version.sha256})
     db.add(DownloadReceipt(id=receipt, report_id=report.id, version_id=version.id,
-                           user_id=by.id if signed_in else None,
+                           user_id=caller.user_id if signed_in else None,
                            email=recipient.email, organization=organization or None,
-                           ip_address=actor.ip_address, created_at=now, audit_seq=event.seq))
+                           ip_address=caller.ip_address, created_at=now, audit_seq=event.seq))
     db.commit()
     return Download(body=body, filename=version.filename, content_type="application/pdf",
                     receipt=receipt, version=version.number)
 
 
-def _read_verified(db: DbSession, actor: Actor, store: BlobStore, report: Report,
+def _read_verified(db: DbSession, caller: Caller, store: BlobStore, report: Report,
                    version: ReportVersion, receipt: str) -> bytes:
-    return read_verified(db, actor, store, version.blob_id, version.sha256,
+    return read_verified(db, caller, store, version.blob_id, version.sha256,
                          action="report.download", target_type="report", target_id=report.id,
                          details={"version": version.number, "receipt": receipt})
 

@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from artifact import policy
 from artifact.audit.services import chain as audit
-from artifact.audit.services.chain import Actor
 from artifact.catalog.services.reports import get_report
 from artifact.identity.services.accounts import find_organization
 from artifact.identity.services.lookup import user_by_email
+from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, NotFound, ValidationFailed
 from artifact.models import AccessRequest, Grant
 from artifact.models.base import DbSession, utcnow
@@ -37,13 +37,13 @@ def parse_expiry(value: Any) -> datetime | None:
     return moment
 
 
-def _scope(db: DbSession, by: Any, report_id: str | None, series: str | None,
+def _scope(db: DbSession, caller: Caller, report_id: str | None, series: str | None,
            category: str | None) -> dict[str, Any]:
     given = [x for x in (report_id, series, category) if x not in (None, "")]
     if len(given) != 1:
         raise ValidationFailed("name exactly one of a report, a series or a category")
     if report_id:
-        return {"report_id": get_report(db, by, report_id).id}
+        return {"report_id": get_report(db, caller, report_id).id}
     if series:
         cleaned = " ".join(series.split())
         if not cleaned or len(cleaned) > 80:
@@ -55,13 +55,13 @@ def _scope(db: DbSession, by: Any, report_id: str | None, series: str | None,
     return {"category": category}
 
 
-def create_grant(db: DbSession, by: Any, actor: Actor, *, report_id: str | None = None,
+def create_grant(db: DbSession, caller: Caller, *, report_id: str | None = None,
                  series: str | None = None, category: str | None = None,
                  user_email: str | None = None, organization: str | None = None,
                  expires_at: Any = None) -> Grant:
     """Raises PermissionDenied, NotFound (report), ValidationFailed."""
-    policy.require(by, "grant.create")
-    scope = _scope(db, by, report_id, series, category)
+    policy.require(caller, "grant.create")
+    scope = _scope(db, caller, report_id, series, category)
     if bool(user_email) == bool(organization):
         raise ValidationFailed("name exactly one grantee: a user (e-mail) or an organisation")
     grantee: dict[str, Any] = {}
@@ -76,65 +76,65 @@ def create_grant(db: DbSession, by: Any, actor: Actor, *, report_id: str | None 
             raise ValidationFailed(f"no organisation named {organization!r}")
         grantee["organization_id"] = org.id
     grant = Grant(**scope, **grantee, expires_at=parse_expiry(expires_at),
-                  created_by_id=getattr(by, "id", None))
+                  created_by_id=caller.user_id)
     db.add(grant)
     db.flush()
-    _record_grant(db, actor, "grant.create", grant)
+    _record_grant(db, caller, "grant.create", grant)
     db.commit()
     return grant
 
 
-def _record_grant(db: DbSession, actor: Actor, action: str, grant: Grant) -> None:
-    audit.record(db, actor, action, target_type="grant", target_id=grant.id, details={
+def _record_grant(db: DbSession, caller: Caller, action: str, grant: Grant) -> None:
+    audit.record(db, caller, action, target_type="grant", target_id=grant.id, details={
         "report_id": grant.report_id, "series": grant.series, "category": grant.category,
         "user_id": grant.user_id, "organization_id": grant.organization_id,
         "expires_at": grant.expires_at.isoformat() if grant.expires_at else None})
 
 
-def revoke_grant(db: DbSession, by: Any, actor: Actor, grant_id: str) -> Grant:
-    policy.require(by, "grant.revoke")
+def revoke_grant(db: DbSession, caller: Caller, grant_id: str) -> Grant:
+    policy.require(caller, "grant.revoke")
     grant = db.get(Grant, grant_id)
     if grant is None or grant.revoked_at is not None:
         raise NotFound("no such grant")
     grant.revoked_at = utcnow()
-    _record_grant(db, actor, "grant.revoke", grant)
+    _record_grant(db, caller, "grant.revoke", grant)
     db.commit()
     return grant
 
 
-def list_grants(db: DbSession, by: Any) -> list[Grant]:
-    policy.require(by, "grant.list")
+def list_grants(db: DbSession, caller: Caller) -> list[Grant]:
+    policy.require(caller, "grant.list")
     return list(db.scalars(select(Grant).where(Grant.revoked_at.is_(None))
                            .order_by(Grant.created_at.desc())))
 
 
-def request_access(db: DbSession, by: Any, actor: Actor, *, report_id: str | None = None,
+def request_access(db: DbSession, caller: Caller, *, report_id: str | None = None,
                    series: str | None = None, category: str | None = None,
                    message: str = "") -> AccessRequest:
     """A customer asks for access; the same pending request is not filed twice."""
-    policy.require(by, "access_request.create")
-    scope = _scope(db, by, report_id, series, category)
+    policy.require(caller, "access_request.create")
+    scope = _scope(db, caller, report_id, series, category)
     message = (message or "").strip()
     if len(message) > 2000 or "\x00" in message:
         raise ValidationFailed("the message is too long (at most 2000 characters)")
     existing = db.scalar(select(AccessRequest).filter_by(
-        user_id=by.id, state=RequestState.PENDING, **scope))
+        user_id=caller.user_id, state=RequestState.PENDING, **scope))
     if existing is not None:
         return existing
-    request = AccessRequest(user_id=by.id, message=message, **scope)
+    request = AccessRequest(user_id=caller.user_id, message=message, **scope)
     db.add(request)
     db.flush()
-    audit.record(db, actor, "access_request.create", target_type="access_request",
+    audit.record(db, caller, "access_request.create", target_type="access_request",
                  target_id=request.id, details=scope)
     db.commit()
     return request
 
 
-def decide_request(db: DbSession, by: Any, actor: Actor, request_id: str, approve: bool,
+def decide_request(db: DbSession, caller: Caller, request_id: str, approve: bool,
                    expires_at: Any = None) -> AccessRequest:
     """Approve (a grant to the requester, optionally expiring) or deny. Raises NotFound,
     Conflict (already decided), ValidationFailed."""
-    policy.require(by, "access_request.decide")
+    policy.require(caller, "access_request.decide")
     request = db.get(AccessRequest, request_id)
     if request is None:
         raise NotFound("no such access request")
@@ -144,35 +144,35 @@ def decide_request(db: DbSession, by: Any, actor: Actor, request_id: str, approv
     if approve:
         grant = Grant(report_id=request.report_id, series=request.series,
                       category=request.category, user_id=request.user_id, expires_at=expiry,
-                      created_by_id=getattr(by, "id", None))
+                      created_by_id=caller.user_id)
         db.add(grant)
         db.flush()
-        _record_grant(db, actor, "grant.create", grant)
+        _record_grant(db, caller, "grant.create", grant)
         request.grant_id = grant.id
     request.state = RequestState.APPROVED if approve else RequestState.DENIED
     request.decided_at = utcnow()
-    request.decided_by_id = getattr(by, "id", None)
+    request.decided_by_id = caller.user_id
     request.expires_at = expiry
-    audit.record(db, actor, f"access_request.{'approve' if approve else 'deny'}",
+    audit.record(db, caller, f"access_request.{'approve' if approve else 'deny'}",
                  target_type="access_request", target_id=request.id,
                  details={"expires_at": expiry.isoformat() if expiry else None})
     db.commit()
     return request
 
 
-def list_requests(db: DbSession, by: Any, state: str | None = RequestState.PENDING
+def list_requests(db: DbSession, caller: Caller, state: str | None = RequestState.PENDING
                   ) -> list[AccessRequest]:
-    policy.require(by, "access_request.list")
+    policy.require(caller, "access_request.list")
     stmt = select(AccessRequest).order_by(AccessRequest.created_at)
     if state:
         stmt = stmt.where(AccessRequest.state == state)
     return list(db.scalars(stmt))
 
 
-def my_requests(db: DbSession, by: Any) -> list[AccessRequest]:
-    if not getattr(by, "is_authenticated", False) or getattr(by, "id", None) is None:
+def my_requests(db: DbSession, caller: Caller) -> list[AccessRequest]:
+    if not caller.is_authenticated or caller.user_id is None:
         return []
-    return list(db.scalars(select(AccessRequest).where(AccessRequest.user_id == by.id)
+    return list(db.scalars(select(AccessRequest).where(AccessRequest.user_id == caller.user_id)
                            .order_by(AccessRequest.created_at.desc())))
 
 

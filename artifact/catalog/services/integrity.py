@@ -11,13 +11,13 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 
 from artifact.audit.services import chain as audit
-from artifact.audit.services.chain import Actor
 from artifact.infra.storage import BlobNotFound, BlobStore, IntegrityError
+from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, IntegrityFailure
 from artifact.models.base import DbSession
 
 
-def read_verified(db: DbSession, actor: Actor, store: BlobStore, blob_id: str, sha256: str,
+def read_verified(db: DbSession, caller: Caller, store: BlobStore, blob_id: str, sha256: str,
                   *, action: str, target_type: str, target_id: str,
                   details: dict[str, Any]) -> bytes:
     """The plaintext of ``blob_id`` if it decrypts and matches ``sha256``. Otherwise the
@@ -29,7 +29,7 @@ def read_verified(db: DbSession, actor: Actor, store: BlobStore, blob_id: str, s
             raise IntegrityError("the plaintext does not match the recorded SHA-256")
     except (IntegrityError, BlobNotFound) as error:
         db.rollback()
-        audit.record(db, actor, action, target_type=target_type, target_id=target_id,
+        audit.record(db, caller, action, target_type=target_type, target_id=target_id,
                      outcome="failure",
                      details={**details, "error": "integrity", "reason": str(error)[:200]})
         db.commit()

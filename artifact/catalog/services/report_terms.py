@@ -8,37 +8,37 @@ from typing import Any
 
 from artifact.agreements.services import agreements
 from artifact.audit.services import chain as audit
-from artifact.audit.services.chain import Actor
 from artifact.catalog.services.reports import agreement_for, get_report
+from artifact.kernel.caller import Caller
 from artifact.models import Report
 from artifact.models.base import DbSession
 
 
-def set_terms(db: DbSession, by: Any, actor: Actor, report_id: str,
+def set_terms(db: DbSession, caller: Caller, report_id: str,
               agreement_id: str | None) -> Report:
     """Require (or stop requiring) acceptance of an agreement before downloads.
     Raises NotFound, ValidationFailed."""
-    report = get_report(db, by, report_id, "report.set_terms")
+    report = get_report(db, caller, report_id, "report.set_terms")
     agreement = agreement_for(db, agreement_id)
     before = report.terms_agreement_id
     report.terms_agreement_id = agreement.id if agreement else None
-    audit.record(db, actor, "report.set_terms", target_type="report", target_id=report.id,
+    audit.record(db, caller, "report.set_terms", target_type="report", target_id=report.id,
                  details={"from": before, "to": report.terms_agreement_id})
     db.commit()
     return report
 
 
-def unmet_terms(db: DbSession, user: Any, found: Iterable[Report]) -> set[str]:
-    """The agreement ids among ``found`` reports that ``user`` has not accepted (current
+def unmet_terms(db: DbSession, caller: Caller, found: Iterable[Report]) -> set[str]:
+    """The agreement ids among ``found`` reports that ``caller`` has not accepted (current
     version); one look-up per distinct agreement, not per report."""
     needed = {report.terms_agreement_id for report in found if report.terms_agreement_id}
     return {agreement_id for agreement_id in needed
-            if not agreements.terms_status(db, user, agreement_id).satisfied}
+            if not agreements.terms_status(db, caller, agreement_id).satisfied}
 
 
-def needs_terms(db: DbSession, user: Any, report: Report) -> bool:
+def needs_terms(db: DbSession, caller: Caller, report: Report) -> bool:
     # Through the relationship, so the report holds the agreement (and its versions) for the
     # page that shows them instead of the session loading them twice.
     if report.terms_agreement is None:
         return False
-    return bool(unmet_terms(db, user, [report]))
+    return bool(unmet_terms(db, caller, [report]))

@@ -10,10 +10,10 @@ from sqlalchemy import func, or_, select
 
 from artifact import policy
 from artifact.audit.services import chain as audit
-from artifact.audit.services.chain import Actor
 from artifact.catalog.services.integrity import VERSION_RACE, recorded_or_destroyed
 from artifact.infra.pdf.inspect import inspect_pdf
 from artifact.infra.storage import BlobStore
+from artifact.kernel.caller import Caller
 from artifact.kernel.errors import NotFound, PermissionDenied, TooLarge, ValidationFailed
 from artifact.kernel.filenames import clean_filename
 from artifact.models import Agreement, Report, ReportVersion
@@ -23,22 +23,22 @@ from artifact.models.catalog import Category, State, Visibility
 TEXT_LIMITS = {"title": 200, "series": 80, "issuer": 200, "product": 200, "description": 10000}
 
 
-def get_report(db: DbSession, by: Any, report_id: str, action: str = "report.view") -> Report:
-    """The report if ``by`` may do ``action`` to it. Raises NotFound (also when not visible)."""
+def get_report(db: DbSession, caller: Caller, report_id: str, action: str = "report.view") -> Report:
+    """The report if ``caller`` may do ``action`` to it. Raises NotFound (also when not visible)."""
     report = db.get(Report, report_id) if isinstance(report_id, str) and report_id else None
     if report is None:
         raise NotFound("no such report")
-    policy.require(by, "report.view", report)
-    if action != "report.view" and not policy.decide(by, action, report):
+    policy.require(caller, "report.view", report)
+    if action != "report.view" and not policy.decide(caller, action, report):
         raise PermissionDenied("you are not allowed to do this to this report")
     return report
 
 
-def list_reports(db: DbSession, by: Any, *, category: str | None = None,
+def list_reports(db: DbSession, caller: Caller, *, category: str | None = None,
                  series: str | None = None, framework: str | None = None,
                  q: str | None = None) -> list[Report]:
     """Visible reports only, filtered in SQL before anything is counted."""
-    stmt = policy.visible(select(Report), by, Report)
+    stmt = policy.visible(select(Report), caller, Report)
     if category:
         stmt = stmt.where(Report.category == category)
     if series:
@@ -108,9 +108,9 @@ def _choice(value: Any, name: str, allowed: type[Category] | type[Visibility] | 
     return str(value)
 
 
-def create_report(db: DbSession, by: Any, actor: Actor, values: dict[str, Any]) -> Report:
+def create_report(db: DbSession, caller: Caller, values: dict[str, Any]) -> Report:
     """A new report, draft and (unless said otherwise) restricted. Raises ValidationFailed."""
-    policy.require(by, "report.create")
+    policy.require(caller, "report.create")
     start, end = _date(values.get("period_start"), "period start"), \
         _date(values.get("period_end"), "period end")
     if start and end and end < start:
@@ -123,38 +123,38 @@ def create_report(db: DbSession, by: Any, actor: Actor, values: dict[str, Any]) 
         frameworks=_frameworks(values.get("frameworks")), period_start=start, period_end=end,
         visibility=_choice(values.get("visibility"), "visibility", Visibility,
                            Visibility.RESTRICTED),
-        state=State.DRAFT, created_by_id=getattr(by, "id", None),
+        state=State.DRAFT, created_by_id=caller.user_id,
     )
     terms = agreement_for(db, values.get("terms_agreement_id"))
     report.terms_agreement_id = terms.id if terms else None
     db.add(report)
     db.flush()
-    audit.record(db, actor, "report.create", target_type="report", target_id=report.id,
+    audit.record(db, caller, "report.create", target_type="report", target_id=report.id,
                  details={"title": report.title, "visibility": report.visibility,
                           "terms_agreement_id": report.terms_agreement_id})
     db.commit()
     return report
 
 
-def set_state(db: DbSession, by: Any, actor: Actor, report_id: str, state: str) -> Report:
+def set_state(db: DbSession, caller: Caller, report_id: str, state: str) -> Report:
     """Publish, mark outdated, retire or return to draft. Raises NotFound, ValidationFailed."""
-    report = get_report(db, by, report_id, "report.set_state")
+    report = get_report(db, caller, report_id, "report.set_state")
     state = _choice(state, "state", State)
     if state in (State.PUBLISHED, State.OUTDATED) and report.current_version() is None:
         raise ValidationFailed("upload a version before publishing")
     before = report.state
     report.state = state
-    audit.record(db, actor, "report.state", target_type="report", target_id=report.id,
+    audit.record(db, caller, "report.state", target_type="report", target_id=report.id,
                  details={"from": before, "to": state})
     db.commit()
     return report
 
 
-def add_version(db: DbSession, by: Any, actor: Actor, store: BlobStore, report_id: str,
+def add_version(db: DbSession, caller: Caller, store: BlobStore, report_id: str,
                 data: bytes, filename: str | None, max_bytes: int) -> ReportVersion:
     """Store an uploaded PDF as the next version. Raises NotFound, TooLarge, UnsupportedType,
     InvalidFile; on any failure neither a blob nor a row is left."""
-    report = get_report(db, by, report_id, "report.upload")
+    report = get_report(db, caller, report_id, "report.upload")
     if len(data) > max_bytes:
         raise TooLarge(f"the file is larger than the limit of {max_bytes // (1024 * 1024)} MB")
     facts = inspect_pdf(data)
@@ -166,10 +166,10 @@ def add_version(db: DbSession, by: Any, actor: Actor, store: BlobStore, report_i
             report_id=report.id, number=number, blob_id=blob.id,
             filename=clean_filename(filename, f"report-v{number}.pdf"),
             content_type="application/pdf", size=blob.size, sha256=blob.sha256,
-            page_count=facts.page_count, created_by_id=getattr(by, "id", None))
+            page_count=facts.page_count, created_by_id=caller.user_id)
         db.add(version)
         db.flush()
-        audit.record(db, actor, "report.version.upload", target_type="report",
+        audit.record(db, caller, "report.version.upload", target_type="report",
                      target_id=report.id,
                      details={"number": number, "sha256": blob.sha256, "size": blob.size,
                               "filename": version.filename, "kek_version": blob.kek_version})
@@ -177,15 +177,15 @@ def add_version(db: DbSession, by: Any, actor: Actor, store: BlobStore, report_i
     return version
 
 
-def purge_version(db: DbSession, by: Any, actor: Actor, store: BlobStore, report_id: str,
+def purge_version(db: DbSession, caller: Caller, store: BlobStore, report_id: str,
                   number: int) -> ReportVersion:
     """Destroy a version's data key (the file becomes unrecoverable); the record stays."""
-    report = get_report(db, by, report_id, "report.purge_version")
+    report = get_report(db, caller, report_id, "report.purge_version")
     version = next((v for v in report.versions if v.number == number), None)
     if version is None or version.purged_at is not None:
         raise NotFound("no such version")
     version.purged_at = utcnow()
-    audit.record(db, actor, "report.version.purge", target_type="report", target_id=report.id,
+    audit.record(db, caller, "report.version.purge", target_type="report", target_id=report.id,
                  details={"number": number, "sha256": version.sha256})
     db.commit()
     store.destroy(version.blob_id)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from artifact import policy
@@ -30,7 +29,7 @@ from artifact.models.catalog import CATEGORY_LABELS, Category
 from artifact.web.access import require
 from artifact.web.files import download_response, head_response
 from artifact.web.ratelimit import download_budget
-from artifact.web.security import current_actor
+from artifact.web.security import current_caller
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 
@@ -54,14 +53,14 @@ def catalog_filters() -> dict[str, Any]:
 def index() -> str:
     """Browse the catalog by category and series."""
     filters = catalog_filters()
-    found = reports.list_reports(db.session, current_user, **filters)
+    found = reports.list_reports(db.session, current_caller(), **filters)
     groups = {c: [r for r in found if r.category == c] for c in Category}
     return render_template(
         "catalog/index.html", groups=groups, labels=CATEGORY_LABELS, filters=filters,
         total=len(found), today=utcnow().date(),
         series=sorted({r.series for r in found if r.series}),
         # Only customers see the request form (and pay for its CSRF token).
-        request_form=AccessRequestForm() if policy.decide(current_user, "access_request.create")
+        request_form=AccessRequestForm() if policy.decide(current_caller(), "access_request.create")
         else None,
     )
 
@@ -70,14 +69,14 @@ def index() -> str:
 @require("report.view")
 def detail(report_id: str) -> str:
     """A report, its versions and what the user still needs."""
-    report = reports.get_report(db.session, current_user, report_id)
+    report = reports.get_report(db.session, current_caller(), report_id)
     terms_form = TermsForm(terms_agreement_id=report.terms_agreement_id or "")
-    if policy.decide(current_user, "report.set_terms", report):
+    if policy.decide(current_caller(), "report.set_terms", report):
         set_agreement_choices(terms_form.terms_agreement_id,
-                              agreements.list_agreements(db.session, current_user))
+                              agreements.list_agreements(db.session, current_caller()))
     return render_template(
         "catalog/detail.html", report=report, today=utcnow().date(),
-        needs_terms=report_terms.needs_terms(db.session, current_user, report),
+        needs_terms=report_terms.needs_terms(db.session, current_caller(), report),
         terms_form=terms_form,
         versions=[v for v in reversed(report.versions) if v.purged_at is None],
         purged=[v for v in report.versions if v.purged_at is not None],
@@ -92,10 +91,10 @@ def detail(report_id: str) -> str:
 def download(report_id: str) -> Response:
     """A stamped copy of the latest version (``?version=N`` for another)."""
     if request.method == "HEAD":
-        _report, version = downloads.check(db.session, current_user, report_id, version_arg())
+        _report, version = downloads.check(db.session, current_caller(), report_id, version_arg())
         return head_response(version.filename, version.size)
     try:
-        result = downloads.download(db.session, current_user, current_actor(),
+        result = downloads.download(db.session, current_caller(),
                                     store_for(current_app), report_id, version_arg())
     except TermsRequired as error:
         # Show the agreement and its accept form, then come back to this download.
@@ -115,7 +114,7 @@ def request_access() -> Response:
         flash("The request was not sent: check the fields.", "error")
         return redirect(target)
     try:
-        grants.request_access(db.session, current_user, current_actor(),
+        grants.request_access(db.session, current_caller(),
                               report_id=form.report_id.data or None,
                               series=form.series.data or None,
                               category=form.category.data or None,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
-from flask_login import current_user
 
 from artifact.catalog.services import reports
 from artifact.extensions import db
 from artifact.models.base import utcnow
+from artifact.web.security import current_caller
 
 bp = Blueprint("main", __name__)
 
@@ -16,7 +16,7 @@ bp = Blueprint("main", __name__)
 def index() -> str:
     """The trust center's front page, with the catalog the caller may see."""
     return render_template("main/index.html", today=utcnow().date(),
-                           reports=reports.list_reports(db.session, current_user))
+                           reports=reports.list_reports(db.session, current_caller()))
 
 
 @bp.get("/healthz")

@@ -4,7 +4,6 @@ access requests, purge versions."""
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from artifact.agreements.services import agreements
@@ -31,7 +30,7 @@ from artifact.kernel.errors import (
 )
 from artifact.web.access import require
 from artifact.web.files import read_upload
-from artifact.web.security import current_actor
+from artifact.web.security import current_caller
 
 
 def _detail(report_id: str) -> Response:
@@ -44,10 +43,10 @@ def new() -> Response | tuple[str, int]:
     """Create a report (draft, restricted unless chosen otherwise)."""
     form = ReportForm()
     set_agreement_choices(form.terms_agreement_id,
-                          agreements.list_agreements(db.session, current_user))
+                          agreements.list_agreements(db.session, current_caller()))
     if form.validate_on_submit():
         try:
-            report = reports.create_report(db.session, current_user, current_actor(), {
+            report = reports.create_report(db.session, current_caller(), {
                 name: getattr(form, name).data for name in (
                     "title", "category", "series", "issuer", "product", "frameworks",
                     "period_start", "period_end", "description", "visibility",
@@ -72,7 +71,7 @@ def upload(report_id: str) -> Response:
     storage = form.file.data
     limit = current_app.config["REPORT_MAX_BYTES"]
     try:
-        version = reports.add_version(db.session, current_user, current_actor(),
+        version = reports.add_version(db.session, current_caller(),
                                       store_for(current_app), report_id,
                                       read_upload(storage, limit), storage.filename, limit)
     except (TooLarge, UnsupportedType, InvalidFile, Conflict) as error:
@@ -89,7 +88,7 @@ def set_state(report_id: str) -> Response:
     form = StateForm()
     if form.validate_on_submit():
         try:
-            report = reports.set_state(db.session, current_user, current_actor(), report_id,
+            report = reports.set_state(db.session, current_caller(), report_id,
                                        form.state.data or "")
             flash(f"The report is now {report.state}.", "success")
         except ValidationFailed as error:
@@ -103,12 +102,12 @@ def set_terms(report_id: str) -> Response:
     """Require acceptance of an agreement before downloads (or no longer)."""
     form = TermsForm()
     set_agreement_choices(form.terms_agreement_id,
-                          agreements.list_agreements(db.session, current_user))
+                          agreements.list_agreements(db.session, current_caller()))
     if not form.validate_on_submit():
         flash("Choose one of the published agreements.", "error")
         return _detail(report_id)
     try:
-        report = report_terms.set_terms(db.session, current_user, current_actor(), report_id,
+        report = report_terms.set_terms(db.session, current_caller(), report_id,
                                         form.terms_agreement_id.data or None)
     except ValidationFailed as error:
         flash(f"Not changed: {error.message}.", "error")
@@ -124,12 +123,12 @@ def set_terms(report_id: str) -> Response:
 def grant(report_id: str) -> Response:
     """Grant access to this report, its series or its category."""
     form = GrantForm()
-    report = reports.get_report(db.session, current_user, report_id)
+    report = reports.get_report(db.session, current_caller(), report_id)
     if form.validate_on_submit():
         scope = {"report": {"report_id": report.id}, "series": {"series": report.series},
                  "category": {"category": report.category}}.get(form.scope.data or "", {})
         try:
-            grants.create_grant(db.session, current_user, current_actor(), **scope,
+            grants.create_grant(db.session, current_caller(), **scope,
                                 user_email=form.user.data or None,
                                 organization=form.organization.data or None,
                                 expires_at=form.expires_at.data)
@@ -144,8 +143,8 @@ def grant(report_id: str) -> Response:
 def access_requests() -> str:
     """Pending access requests and live grants."""
     return render_template("catalog/requests.html",
-                           pending=grants.list_requests(db.session, current_user),
-                           live_grants=grants.list_grants(db.session, current_user),
+                           pending=grants.list_requests(db.session, current_caller()),
+                           live_grants=grants.list_grants(db.session, current_caller()),
                            decision_form=DecisionForm())
 
 
@@ -157,7 +156,7 @@ def decide(request_id: str, decision: str) -> Response:
     form = DecisionForm()
     if form.validate_on_submit():
         try:
-            grants.decide_request(db.session, current_user, current_actor(), request_id,
+            grants.decide_request(db.session, current_caller(), request_id,
                                   decision == "approve", form.expires_at.data)
             flash(f"Request {decision}d.", "success")
         except (ValidationFailed, Conflict) as error:
@@ -170,7 +169,7 @@ def decide(request_id: str, decision: str) -> Response:
 def revoke(grant_id: str) -> Response:
     """Revoke a grant."""
     if DecisionForm().validate_on_submit():
-        grants.revoke_grant(db.session, current_user, current_actor(), grant_id)
+        grants.revoke_grant(db.session, current_caller(), grant_id)
         flash("Grant revoked.", "success")
     return redirect(url_for("catalog.access_requests"))
 
@@ -180,7 +179,7 @@ def revoke(grant_id: str) -> Response:
 def purge(report_id: str, number: int) -> Response:
     """Destroy a version's data key (irreversible)."""
     if DecisionForm().validate_on_submit():
-        reports.purge_version(db.session, current_user, current_actor(), store_for(current_app),
+        reports.purge_version(db.session, current_caller(), store_for(current_app),
                               report_id, number)
         flash(f"Version {number} purged; its file can no longer be decrypted.", "success")
     return _detail(report_id)

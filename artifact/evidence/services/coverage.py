@@ -27,6 +27,7 @@ from sqlalchemy.orm import selectinload
 
 from artifact import policy
 from artifact.frameworks.services import MappedTo, framework_mappings, requirements_of
+from artifact.kernel.caller import Caller
 from artifact.models import Evidence, EvidenceLink, Framework, Report, Requirement
 from artifact.models.base import DbSession
 from artifact.models.catalog import State
@@ -109,9 +110,9 @@ def status_of(hits: list[EvidenceHit], today: date) -> str:
     return "stale" if hits else "missing"
 
 
-def current_reports(db: DbSession, by: Any, today: date) -> list[Report]:
+def current_reports(db: DbSession, caller: Caller, today: date) -> list[Report]:
     """Reports the caller may see that are current (published, period not ended)."""
-    stmt = policy.visible(select(Report), by, Report).where(Report.state == State.PUBLISHED)
+    stmt = policy.visible(select(Report), caller, Report).where(Report.state == State.PUBLISHED)
     return [r for r in db.scalars(stmt.order_by(Report.title))
             if r.display_state(today) == State.PUBLISHED]
 
@@ -134,22 +135,22 @@ def _links_by_requirement(db: DbSession, requirement_ids: set[str]
     return found
 
 
-def framework_coverage(db: DbSession, by: Any, framework: Framework, today: date,
+def framework_coverage(db: DbSession, caller: Caller, framework: Framework, today: date,
                        requirements: list[Requirement] | None = None,
                        mappings: dict[str, list[MappedTo]] | None = None) -> FrameworkCoverage:
-    """Coverage of every requirement of ``framework`` as ``by`` may see it: evidence only for
+    """Coverage of every requirement of ``framework`` as ``caller`` may see it: evidence only for
     those who may list evidence (staff), reports filtered by the policy. A page that already
-    read the requirements and mappings (with ``by``) passes them in."""
+    read the requirements and mappings (with ``caller``) passes them in."""
     if requirements is None:
-        requirements = requirements_of(db, by, framework)
+        requirements = requirements_of(db, caller, framework)
     if mappings is None:
-        mappings = framework_mappings(db, by, framework)
-    show_evidence = bool(policy.decide(by, "evidence.list"))
+        mappings = framework_mappings(db, caller, framework)
+    show_evidence = bool(policy.decide(caller, "evidence.list"))
     parents = {r.parent_id for r in requirements if r.parent_id}
     mapped_ids = {m.requirement_id for items in mappings.values() for m in items}
     links = _links_by_requirement(db, {r.id for r in requirements} | mapped_ids) \
         if show_evidence else {}
-    reports = current_reports(db, by, today)
+    reports = current_reports(db, caller, today)
     direct_reports = _reports_for(reports, framework)
     other_keys = {m.name.partition(":")[0] for items in mappings.values() for m in items}
     others: list[Framework] = list(db.scalars(

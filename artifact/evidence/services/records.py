@@ -15,12 +15,12 @@ from sqlalchemy.orm import selectinload
 
 from artifact import policy
 from artifact.audit.services import chain as audit
-from artifact.audit.services.chain import Actor
 from artifact.catalog.services.integrity import VERSION_RACE, recorded_or_destroyed
 from artifact.evidence.services.filetypes import Limits, identify
 from artifact.frameworks.services import requirement_by_name
 from artifact.identity.services.lookup import user_by_email
 from artifact.infra.storage import BlobStore
+from artifact.kernel.caller import Caller
 from artifact.kernel.errors import (
     Conflict,
     NotFound,
@@ -45,9 +45,9 @@ class UploadLimits:
     file: Limits = field(default_factory=Limits)
 
 
-def require(by: Any, action: str, obj: Any = None) -> None:
+def require(caller: Caller, action: str, obj: Any = None) -> None:
     """Evidence hides itself: any denial but 'sign in' or 'own upload' is a NotFound."""
-    decision = policy.decide(by, action, obj)
+    decision = policy.decide(caller, action, obj)
     if decision:
         return
     if decision.reason == policy.Reason.SIGN_IN:
@@ -58,24 +58,24 @@ def require(by: Any, action: str, obj: Any = None) -> None:
     raise NotFound("not found")
 
 
-def get_evidence(db: DbSession, by: Any, evidence_id: str, action: str = "evidence.view"
+def get_evidence(db: DbSession, caller: Caller, evidence_id: str, action: str = "evidence.view"
                  ) -> Evidence:
-    """Raises NotFound when absent or not visible to ``by``."""
-    require(by, "evidence.view")
+    """Raises NotFound when absent or not visible to ``caller``."""
+    require(caller, "evidence.view")
     stmt = select(Evidence).where(Evidence.id == str(evidence_id or ""))
-    evidence = db.scalar(policy.visible(stmt, by, Evidence))
+    evidence = db.scalar(policy.visible(stmt, caller, Evidence))
     if evidence is None:
         raise NotFound("no such evidence")
     if action != "evidence.view":
-        require(by, action, evidence)
+        require(caller, action, evidence)
     return evidence
 
 
-def list_evidence(db: DbSession, by: Any, today: date, *, state: str | None = None,
+def list_evidence(db: DbSession, caller: Caller, today: date, *, state: str | None = None,
                   framework: str | None = None, owner: str | None = None) -> list[Evidence]:
     """Visible evidence, filtered by display state, framework key and owner (id or e-mail)."""
-    require(by, "evidence.list")
-    stmt = policy.visible(select(Evidence), by, Evidence).options(
+    require(caller, "evidence.list")
+    stmt = policy.visible(select(Evidence), caller, Evidence).options(
         selectinload(Evidence.versions), selectinload(Evidence.approvals),
         selectinload(Evidence.owner))
     if framework:
@@ -126,9 +126,11 @@ def _dates(values: dict[str, Any], today: date) -> tuple[date, date | None]:
     return effective, expires
 
 
-def _owner(db: DbSession, by: Any, value: Any) -> User:
-    if value in (None, "") and isinstance(by, User):
-        return by
+def _owner(db: DbSession, caller: Caller, value: Any) -> User:
+    if value in (None, "") and caller.user_id is not None:
+        own = db.get(User, caller.user_id)
+        if own is not None:
+            return own
     user = user_by_email(db, str(value or "").strip())
     if user is None or not user.is_active or user.role not in (Role.STAFF, Role.ADMIN):
         raise ValidationFailed("the owner must be an active staff member (their e-mail)")
@@ -150,11 +152,11 @@ def requirement_names(value: Any) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _requirements(db: DbSession, by: Any, value: Any) -> list[Requirement]:
+def _requirements(db: DbSession, caller: Caller, value: Any) -> list[Requirement]:
     found = []
     for name in requirement_names(value):
         try:
-            found.append(requirement_by_name(db, by, name))
+            found.append(requirement_by_name(db, caller, name))
         except NotFound as error:
             raise ValidationFailed(f"unknown requirement {name!r}: {error.message}") from None
     return list({r.id: r for r in found}.values())
@@ -170,13 +172,13 @@ def _store_file(store: BlobStore, data: bytes, filename: str | None,
 
 
 def _version(evidence: Evidence, number: int, blob: Any, kind: Any, filename: str | None,
-             by: Any, effective: date, expires: date | None) -> EvidenceVersion:
+             caller: Caller, effective: date, expires: date | None) -> EvidenceVersion:
     default = f"evidence-v{number}{kind.extensions[0]}"
     return EvidenceVersion(
         evidence_id=evidence.id, number=number, blob_id=blob.id,
         filename=clean_filename(filename, default), file_type=kind.name,
         content_type=kind.content_type, size=blob.size, sha256=blob.sha256,
-        effective_date=effective, expires_on=expires, created_by_id=getattr(by, "id", None))
+        effective_date=effective, expires_on=expires, created_by_id=caller.user_id)
 
 
 def _version_details(version: EvidenceVersion, kek_version: int) -> dict[str, Any]:
@@ -187,32 +189,32 @@ def _version_details(version: EvidenceVersion, kek_version: int) -> dict[str, An
             "kek_version": kek_version}
 
 
-def create_evidence(db: DbSession, by: Any, actor: Actor, store: BlobStore,
+def create_evidence(db: DbSession, caller: Caller, store: BlobStore,
                     values: dict[str, Any], data: bytes, filename: str | None,
                     limits: UploadLimits = UploadLimits()) -> Evidence:
     """New evidence (draft) with its first version. Raises ValidationFailed, TooLarge,
     UnsupportedType, InvalidFile; on any failure neither a blob nor a row is left."""
-    require(by, "evidence.upload")
+    require(caller, "evidence.upload")
     today = utcnow().date()
     title = _text(values, "title", 200, required=True)
     description = _text(values, "description", 10000)
     effective, expires = _dates(values, today)
-    owner = _owner(db, by, values.get("owner"))
-    requirements = _requirements(db, by, values.get("requirements"))
+    owner = _owner(db, caller, values.get("owner"))
+    requirements = _requirements(db, caller, values.get("requirements"))
     kind, blob = _store_file(store, data, filename, limits)
     with recorded_or_destroyed(db, store, blob.id):
         evidence = Evidence(title=title, description=description, owner_id=owner.id,
                             effective_date=effective, expires_on=expires,
-                            state=EvidenceState.DRAFT, created_by_id=getattr(by, "id", None))
+                            state=EvidenceState.DRAFT, created_by_id=caller.user_id)
         db.add(evidence)
         db.flush()
-        version = _version(evidence, 1, blob, kind, filename, by, effective, expires)
+        version = _version(evidence, 1, blob, kind, filename, caller, effective, expires)
         db.add(version)
         for requirement in requirements:
             db.add(EvidenceLink(evidence_id=evidence.id, requirement_id=requirement.id,
-                                created_by_id=getattr(by, "id", None)))
+                                created_by_id=caller.user_id))
         db.flush()
-        audit.record(db, actor, "evidence.create", target_type="evidence",
+        audit.record(db, caller, "evidence.create", target_type="evidence",
                      target_id=evidence.id,
                      details={"title": title, "owner": owner.email,
                               "requirements": [r.name for r in requirements],
@@ -221,12 +223,12 @@ def create_evidence(db: DbSession, by: Any, actor: Actor, store: BlobStore,
     return evidence
 
 
-def add_version(db: DbSession, by: Any, actor: Actor, store: BlobStore, evidence_id: str,
+def add_version(db: DbSession, caller: Caller, store: BlobStore, evidence_id: str,
                 data: bytes, filename: str | None, values: dict[str, Any] | None = None,
                 limits: UploadLimits = UploadLimits()) -> EvidenceVersion:
     """The next version (a new file, newly collected); the evidence returns to draft, as an
     approval is of one version. Dates default to the previous version's."""
-    evidence = get_evidence(db, by, evidence_id, "evidence.upload")
+    evidence = get_evidence(db, caller, evidence_id, "evidence.upload")
     values = values or {}
     effective, expires = _dates({
         "effective_date": values.get("effective_date") or evidence.effective_date,
@@ -237,13 +239,13 @@ def add_version(db: DbSession, by: Any, actor: Actor, store: BlobStore, evidence
     with recorded_or_destroyed(db, store, blob.id, conflict=VERSION_RACE):
         number = (db.scalar(select(func.max(EvidenceVersion.number))
                             .where(EvidenceVersion.evidence_id == evidence.id)) or 0) + 1
-        version = _version(evidence, number, blob, kind, filename, by, effective, expires)
+        version = _version(evidence, number, blob, kind, filename, caller, effective, expires)
         db.add(version)
         before = evidence.state
         evidence.state, evidence.effective_date, evidence.expires_on = \
             EvidenceState.DRAFT, effective, expires
         db.flush()
-        audit.record(db, actor, "evidence.version.upload", target_type="evidence",
+        audit.record(db, caller, "evidence.version.upload", target_type="evidence",
                      target_id=evidence.id,
                      details={**_version_details(version, blob.kek_version),
                               "state_from": before, "state_to": EvidenceState.DRAFT})
@@ -252,25 +254,25 @@ def add_version(db: DbSession, by: Any, actor: Actor, store: BlobStore, evidence
     return version
 
 
-def set_links(db: DbSession, by: Any, actor: Actor, evidence_id: str,
+def set_links(db: DbSession, caller: Caller, evidence_id: str,
               requirements: Any) -> Evidence:
     """Replace the requirements the evidence addresses (a link is not a new version)."""
-    evidence = get_evidence(db, by, evidence_id, "evidence.edit")
-    wanted = {r.id: r for r in _requirements(db, by, requirements)}
+    evidence = get_evidence(db, caller, evidence_id, "evidence.edit")
+    wanted = {r.id: r for r in _requirements(db, caller, requirements)}
     before = {link.requirement.name for link in evidence.links}
     evidence.links = [link for link in evidence.links if link.requirement_id in wanted]
     present = {link.requirement_id for link in evidence.links}
     for requirement_id in wanted.keys() - present:
         evidence.links.append(EvidenceLink(requirement_id=requirement_id,
-                                           created_by_id=getattr(by, "id", None)))
+                                           created_by_id=caller.user_id))
     after = {r.name for r in wanted.values()}
-    audit.record(db, actor, "evidence.links", target_type="evidence", target_id=evidence.id,
+    audit.record(db, caller, "evidence.links", target_type="evidence", target_id=evidence.id,
                  details={"added": sorted(after - before), "removed": sorted(before - after)})
     db.commit()
     return evidence
 
 
-def _transition(db: DbSession, actor: Actor, evidence: Evidence, to: str, action: str,
+def _transition(db: DbSession, caller: Caller, evidence: Evidence, to: str, action: str,
                 expected: tuple[str, ...], details: dict[str, Any] | None = None) -> Evidence:
     today = utcnow().date()
     shown = evidence.display_state(today)
@@ -282,42 +284,42 @@ def _transition(db: DbSession, actor: Actor, evidence: Evidence, to: str, action
                        f"{' or '.join(s.replace('_', ' ') for s in expected)}")
     before = evidence.state
     evidence.state = to
-    audit.record(db, actor, action, target_type="evidence", target_id=evidence.id,
+    audit.record(db, caller, action, target_type="evidence", target_id=evidence.id,
                  details={"from": before, "to": to, **(details or {})})
     return evidence
 
 
-def submit(db: DbSession, by: Any, actor: Actor, evidence_id: str) -> Evidence:
+def submit(db: DbSession, caller: Caller, evidence_id: str) -> Evidence:
     """Draft -> in review. Raises NotFound, Conflict, ValidationFailed (expired)."""
-    evidence = get_evidence(db, by, evidence_id, "evidence.submit")
-    _transition(db, actor, evidence, EvidenceState.IN_REVIEW, "evidence.submit",
+    evidence = get_evidence(db, caller, evidence_id, "evidence.submit")
+    _transition(db, caller, evidence, EvidenceState.IN_REVIEW, "evidence.submit",
                 (EvidenceState.DRAFT,))
     db.commit()
     return evidence
 
 
-def send_back(db: DbSession, by: Any, actor: Actor, evidence_id: str) -> Evidence:
+def send_back(db: DbSession, caller: Caller, evidence_id: str) -> Evidence:
     """In review or approved -> draft (a reviewer's rejection, or a withdrawal)."""
-    evidence = get_evidence(db, by, evidence_id, "evidence.submit")
-    _transition(db, actor, evidence, EvidenceState.DRAFT, "evidence.send_back",
+    evidence = get_evidence(db, caller, evidence_id, "evidence.submit")
+    _transition(db, caller, evidence, EvidenceState.DRAFT, "evidence.send_back",
                 (EvidenceState.IN_REVIEW, EvidenceState.APPROVED))
     db.commit()
     return evidence
 
 
-def approve(db: DbSession, by: Any, actor: Actor, evidence_id: str, note: str = "") -> Evidence:
+def approve(db: DbSession, caller: Caller, evidence_id: str, note: str = "") -> Evidence:
     """In review -> approved, by a staff member who did not upload the current version; the
     approval names that version. Raises NotFound, PermissionDenied, Conflict."""
-    evidence = get_evidence(db, by, evidence_id, "evidence.approve")
+    evidence = get_evidence(db, caller, evidence_id, "evidence.approve")
     version = evidence.current_version()
-    if version is None or getattr(by, "id", None) is None:
+    if version is None or caller.user_id is None:
         raise PermissionDenied("approval needs a signed-in staff member and a version")
     note = _text({"note": note}, "note", 2000)
-    _transition(db, actor, evidence, EvidenceState.APPROVED, "evidence.approve",
+    _transition(db, caller, evidence, EvidenceState.APPROVED, "evidence.approve",
                 (EvidenceState.IN_REVIEW,),
                 {"version": version.number, "sha256": version.sha256})
     db.add(EvidenceApproval(evidence_id=evidence.id, version_id=version.id,
-                            approved_by_id=by.id, note=note))
+                            approved_by_id=caller.user_id, note=note))
     db.commit()
     db.refresh(evidence)
     return evidence

@@ -7,10 +7,10 @@ from datetime import date
 from typing import Any
 
 from artifact.audit.services import chain as audit
-from artifact.audit.services.chain import Actor
 from artifact.catalog.services.integrity import read_verified
 from artifact.evidence.services.records import get_evidence
 from artifact.infra.storage import BlobStore
+from artifact.kernel.caller import Caller
 from artifact.kernel.errors import NotFound
 from artifact.models import Evidence, EvidenceVersion
 from artifact.models.base import DbSession
@@ -34,16 +34,16 @@ def find_version(evidence: Evidence, number: int | None) -> EvidenceVersion:
     return version
 
 
-def download(db: DbSession, by: Any, actor: Actor, store: BlobStore, evidence_id: str,
+def download(db: DbSession, caller: Caller, store: BlobStore, evidence_id: str,
              number: int | None = None) -> EvidenceFile:
     """The stored bytes, checked against their SHA-256, as an audit event. Raises NotFound
     (also when not visible), IntegrityFailure (after recording it)."""
-    evidence = get_evidence(db, by, evidence_id, "evidence.download")
+    evidence = get_evidence(db, caller, evidence_id, "evidence.download")
     version = find_version(evidence, number)
-    data = read_verified(db, actor, store, version.blob_id, version.sha256,
+    data = read_verified(db, caller, store, version.blob_id, version.sha256,
                          action="evidence.download", target_type="evidence",
                          target_id=evidence.id, details={"version": version.number})
-    audit.record(db, actor, "evidence.download", target_type="evidence", target_id=evidence.id,
+    audit.record(db, caller, "evidence.download", target_type="evidence", target_id=evidence.id,
                  details={"version": version.number, "sha256": version.sha256})
     db.commit()
     return EvidenceFile(body=data, filename=version.filename,

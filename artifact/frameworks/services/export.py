@@ -13,6 +13,7 @@ from artifact import policy
 from artifact.audit.services import chain as audit
 from artifact.frameworks.services import schemas
 from artifact.frameworks.services.queries import get_framework, requirements_of
+from artifact.kernel.caller import Caller
 from artifact.kernel.errors import PermissionDenied
 from artifact.models import Framework, Requirement
 from artifact.models.base import DbSession, utcnow
@@ -23,16 +24,16 @@ _GROUP_KINDS = {"group", "chapter", "section"}
 _CONTROL_KINDS = {"control", "enhancement", "article"}
 
 
-def export_oscal(db: DbSession, by: Any, actor: audit.Actor, key: str) -> str:
+def export_oscal(db: DbSession, caller: Caller, key: str) -> str:
     """The framework ``key`` as OSCAL catalog JSON text. Raises NotFound, PermissionDenied."""
-    if not policy.decide(by, "framework.export"):
+    if not policy.decide(caller, "framework.export"):
         raise PermissionDenied("you may not export frameworks")
-    framework = get_framework(db, by, key=key)
-    document = catalog_document(framework, requirements_of(db, by, framework))
+    framework = get_framework(db, caller, key=key)
+    document = catalog_document(framework, requirements_of(db, caller, framework))
     found = schemas.schema_problems(document, "catalog", schemas.EXPORT_VERSION)
     if found:  # a defect in this module, never the user's input
         raise RuntimeError(f"export of {key} is not valid OSCAL: {found[0]}")
-    audit.record(db, actor, "framework.export", target_type="framework", target_id=framework.id,
+    audit.record(db, caller, "framework.export", target_type="framework", target_id=framework.id,
                  details={"key": framework.key, "format": "oscal"})
     db.commit()
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -6,7 +6,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import insert, or_, select
 
@@ -20,6 +19,7 @@ from artifact.frameworks.services.parsed import (
     check_key,
     check_tree,
 )
+from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, PermissionDenied
 from artifact.models import Framework, Mapping, Requirement
 from artifact.models.base import DbSession, new_id
@@ -58,15 +58,15 @@ def default_key(path: Path, fmt: str) -> str:
     return re.sub(r"[^a-z0-9._-]+", "-", stem).strip("-._")[:100] or "framework"
 
 
-def import_file(db: DbSession, by: Any, actor: audit.Actor, path: Path, fmt: str, *,
+def import_file(db: DbSession, caller: Caller, path: Path, fmt: str, *,
                 key: str | None = None, title: str | None = None, tolerant: bool = False,
                 category: str | None = None, max_bytes: int) -> ImportResult:
     """Import ``path``; raises ValidationFailed (naming file, place, problem), Conflict when the
     framework key exists, PermissionDenied. Nothing is stored unless all of it is."""
-    if not policy.decide(by, "framework.import"):
+    if not policy.decide(caller, "framework.import"):
         raise PermissionDenied("you may not import frameworks")
     if fmt == "crosswalk":
-        return _import_crosswalk(db, actor, path, tolerant, max_bytes)
+        return _import_crosswalk(db, caller, path, tolerant, max_bytes)
     if fmt not in FRAMEWORK_FORMATS:
         raise Problem(path)("", f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
     key = check_key(key or default_key(path, fmt), Problem(path))
@@ -77,7 +77,7 @@ def import_file(db: DbSession, by: Any, actor: audit.Actor, path: Path, fmt: str
     if category is not None:
         parsed.category = FrameworkCategory(category).value
     framework = _store_framework(db, parsed, path, fmt)
-    audit.record(db, actor, "framework.import", target_type="framework", target_id=framework.id,
+    audit.record(db, caller, "framework.import", target_type="framework", target_id=framework.id,
                  details={"key": key, "format": fmt, "file": path.name,
                           "requirements": len(parsed.requirements),
                           "repairs": len(parsed.repairs)})
@@ -107,7 +107,7 @@ def _store_framework(db: DbSession, parsed: ParsedFramework, path: Path, fmt: st
     return framework
 
 
-def _import_crosswalk(db: DbSession, actor: audit.Actor, path: Path, tolerant: bool,
+def _import_crosswalk(db: DbSession, caller: Caller, path: Path, tolerant: bool,
                       max_bytes: int) -> ImportResult:
     problem = Problem(path)
     parsed = csv_formats.parse_crosswalk(path, max_bytes)
@@ -143,7 +143,7 @@ def _import_crosswalk(db: DbSession, actor: audit.Actor, path: Path, tolerant: b
     if new_rows:
         db.execute(insert(Mapping), new_rows)
     result.count = len(new_rows)
-    audit.record(db, actor, "mapping.import", target_type="framework", target_id=None,
+    audit.record(db, caller, "mapping.import", target_type="framework", target_id=None,
                  details={"file": path.name, "frameworks": sorted(keys),
                           "mappings": result.count, "already_present": result.already_present,
                           "skipped": len(result.repairs)})

@@ -10,14 +10,15 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
 from artifact import policy
+from artifact.kernel.caller import Caller
 from artifact.kernel.errors import NotFound, PermissionDenied, Unauthenticated
 from artifact.models import Framework, Mapping, Requirement
 from artifact.models.base import DbSession
 from artifact.models.frameworks import Relationship, ref_key
 
 
-def _check_view(by: Any) -> None:
-    decision = policy.decide(by, "framework.view")
+def _check_view(caller: Caller) -> None:
+    decision = policy.decide(caller, "framework.view")
     if decision:
         return
     if decision.reason == policy.Reason.SIGN_IN:
@@ -25,10 +26,10 @@ def _check_view(by: Any) -> None:
     raise PermissionDenied("you may not see frameworks")
 
 
-def list_frameworks(db: DbSession, by: Any,
+def list_frameworks(db: DbSession, caller: Caller,
                     category: str | None = None) -> list[tuple[Framework, int]]:
     """Frameworks the caller may see, with their requirement counts, by title."""
-    _check_view(by)
+    _check_view(caller)
     counts = (select(Requirement.framework_id, func.count().label("n"))
               .group_by(Requirement.framework_id).subquery())
     stmt: Any = (select(Framework, func.coalesce(counts.c.n, 0))
@@ -37,35 +38,35 @@ def list_frameworks(db: DbSession, by: Any,
     if category:
         stmt = stmt.where(Framework.category == category)
     return [(framework, count) for framework, count in
-            db.execute(policy.visible(stmt, by, Framework))]
+            db.execute(policy.visible(stmt, caller, Framework))]
 
 
-def get_framework(db: DbSession, by: Any, framework_id: str | None = None,
+def get_framework(db: DbSession, caller: Caller, framework_id: str | None = None,
                   key: str | None = None) -> Framework:
     """By id or by key; NotFound when absent or not visible."""
-    _check_view(by)
+    _check_view(caller)
     stmt: Any = select(Framework).where(
         Framework.id == framework_id if framework_id is not None else Framework.key == key)
-    framework = db.scalar(policy.visible(stmt, by, Framework))
+    framework = db.scalar(policy.visible(stmt, caller, Framework))
     if framework is None:
         raise NotFound(f"no framework with key {key!r}" if key is not None else
                        "no such framework")
     return framework
 
 
-def requirements_of(db: DbSession, by: Any, framework: Framework) -> list[Requirement]:
+def requirements_of(db: DbSession, caller: Caller, framework: Framework) -> list[Requirement]:
     """Every requirement in document order (a pre-order walk of the tree)."""
-    _check_view(by)
+    _check_view(caller)
     stmt = select(Requirement).where(Requirement.framework_id == framework.id)
     return list(db.scalars(stmt.order_by(Requirement.seq)))
 
 
-def requirement_by_name(db: DbSession, by: Any, name: str) -> Requirement:
+def requirement_by_name(db: DbSession, caller: Caller, name: str) -> Requirement:
     """``KEY:REF`` (the ref compared case-insensitively); NotFound otherwise."""
     key, sep, ref = name.partition(":")
     if not sep or not ref.strip():
         raise NotFound(f"{name!r} is not a requirement name (KEY:REF)")
-    framework = get_framework(db, by, key=key.strip())
+    framework = get_framework(db, caller, key=key.strip())
     found = db.scalar(select(Requirement).where(Requirement.framework_id == framework.id,
                                                 Requirement.ref_key == ref_key(ref)))
     if found is None:
@@ -97,10 +98,10 @@ _MAPPINGS = (
     .join(_TARGET_FW, _TARGET.framework_id == _TARGET_FW.id))
 
 
-def framework_mappings(db: DbSession, by: Any, framework: Framework) -> dict[str, list[MappedTo]]:
+def framework_mappings(db: DbSession, caller: Caller, framework: Framework) -> dict[str, list[MappedTo]]:
     """Requirement id -> its crosswalk mappings, in either direction (plain rows, no entities:
     the pages show a few columns of each)."""
-    _check_view(by)
+    _check_view(caller)
     mine = select(Requirement.id).where(Requirement.framework_id == framework.id)
     stmt = _MAPPINGS.where(or_(Mapping.source_id.in_(mine), Mapping.target_id.in_(mine)))
     found: dict[str, list[MappedTo]] = defaultdict(list)

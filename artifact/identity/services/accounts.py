@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from sqlalchemy import func, select
 
 from artifact import policy
 from artifact.audit.services import chain as audit
-from artifact.audit.services.chain import Actor
 from artifact.extensions import passwords
 from artifact.identity.services import sessions
+from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from artifact.models import Organization, Role, User
 from artifact.models.base import DbSession, utcnow
@@ -56,16 +55,16 @@ def find_organization(db: DbSession, name: str) -> Organization | None:
     return db.scalar(select(Organization).where(func.lower(Organization.name) == name.lower()))
 
 
-def create_organization(db: DbSession, by: Any, actor: Actor, name: str) -> Organization:
+def create_organization(db: DbSession, caller: Caller, name: str) -> Organization:
     """Raises PermissionDenied, ValidationFailed, Conflict."""
-    policy.require(by, "organization.create")
+    policy.require(caller, "organization.create")
     name = _clean_name(name, "organisation")
     if find_organization(db, name) is not None:
         raise Conflict(f"an organisation named {name!r} already exists")
     org = Organization(name=name)
     db.add(org)
     db.flush()
-    audit.record(db, actor, "organization.create", target_type="organization", target_id=org.id,
+    audit.record(db, caller, "organization.create", target_type="organization", target_id=org.id,
                  details={"name": name})
     db.commit()
     return org
@@ -73,8 +72,7 @@ def create_organization(db: DbSession, by: Any, actor: Actor, name: str) -> Orga
 
 def create_user(
     db: DbSession,
-    by: Any,
-    actor: Actor,
+    caller: Caller,
     *,
     email: str,
     role: str,
@@ -86,7 +84,7 @@ def create_user(
 ) -> User:
     """Create an account. Raises PermissionDenied, ValidationFailed, Conflict; creates nothing
     when it raises."""
-    policy.require(by, "user.create")
+    policy.require(caller, "user.create")
     if role not in {r.value for r in Role}:
         raise ValidationFailed(
             f"unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}"
@@ -105,7 +103,7 @@ def create_user(
             org = Organization(name=_clean_name(organization, "organisation"))
             db.add(org)
             db.flush()
-            audit.record(db, actor, "organization.create", target_type="organization",
+            audit.record(db, caller, "organization.create", target_type="organization",
                          target_id=org.id, details={"name": org.name})
     if org_admin and org is None:
         raise ValidationFailed("an organisation admin needs an organisation")
@@ -120,44 +118,44 @@ def create_user(
     )
     db.add(user)
     db.flush()
-    audit.record(db, actor, "user.create", target_type="user", target_id=user.id,
+    audit.record(db, caller, "user.create", target_type="user", target_id=user.id,
                  details={"email": email, "role": role,
                           "organization": org.name if org else None, "org_admin": org_admin})
     db.commit()
     return user
 
 
-def get_user(db: DbSession, by: Any, user_id: str) -> User:
-    """Raises NotFound for a user that does not exist or that ``by`` may not see."""
+def get_user(db: DbSession, caller: Caller, user_id: str) -> User:
+    """Raises NotFound for a user that does not exist or that ``caller`` may not see."""
     user = db.get(User, user_id)
-    if user is None or not policy.decide(by, "user.view", user):
+    if user is None or not policy.decide(caller, "user.view", user):
         raise NotFound("no such user")
     return user
 
 
-def set_role(db: DbSession, by: Any, actor: Actor, user: User, role: str) -> None:
+def set_role(db: DbSession, caller: Caller, user: User, role: str) -> None:
     """Raises PermissionDenied, ValidationFailed."""
-    policy.require(by, "user.set_role", user)
+    policy.require(caller, "user.set_role", user)
     if role not in {r.value for r in Role}:
         raise ValidationFailed(f"unknown role {role!r}")
-    if getattr(by, "id", None) == user.id and role != user.role:
+    if caller.user_id == user.id and role != user.role:
         raise ValidationFailed("you cannot change your own role")
     old = user.role
     user.role = role
-    audit.record(db, actor, "user.set_role", target_type="user", target_id=user.id,
+    audit.record(db, caller, "user.set_role", target_type="user", target_id=user.id,
                  details={"from": old, "to": role})
     # Privileges changed: existing sessions were opened under the old role.
     sessions.end_all(db, user, reason="role_changed")
     db.commit()
 
 
-def set_disabled(db: DbSession, by: Any, actor: Actor, user: User, disabled: bool) -> None:
+def set_disabled(db: DbSession, caller: Caller, user: User, disabled: bool) -> None:
     """Disable (ending every session at once) or re-enable an account."""
-    policy.require(by, "user.disable", user)
-    if getattr(by, "id", None) == user.id:
+    policy.require(caller, "user.disable", user)
+    if caller.user_id == user.id:
         raise ValidationFailed("you cannot disable your own account")
     user.disabled_at = utcnow() if disabled else None
-    audit.record(db, actor, "user.disable" if disabled else "user.enable",
+    audit.record(db, caller, "user.disable" if disabled else "user.enable",
                  target_type="user", target_id=user.id)
     if disabled:
         sessions.end_all(db, user, reason="disabled")
@@ -165,25 +163,25 @@ def set_disabled(db: DbSession, by: Any, actor: Actor, user: User, disabled: boo
 
 
 def change_password(
-    db: DbSession, actor: Actor, user: User, current: str, new: str, keep_session_id: str | None
+    db: DbSession, caller: Caller, user: User, current: str, new: str, keep_session_id: str | None
 ) -> None:
     """Raises PermissionDenied (wrong current password), ValidationFailed. Ends every other
     session of the user."""
     if not passwords.verify(user.password_hash, current):
-        audit.record(db, actor, "user.change_password", target_type="user", target_id=user.id,
+        audit.record(db, caller, "user.change_password", target_type="user", target_id=user.id,
                      outcome="failure", details={"reason": "wrong_current_password"})
         db.commit()
         raise PermissionDenied("the current password is wrong")
     check_password_rules(new)
-    set_password(db, actor, user, new, keep_session_id=keep_session_id)
+    set_password(db, caller, user, new, keep_session_id=keep_session_id)
 
 
 def set_password(
-    db: DbSession, actor: Actor, user: User, new: str, keep_session_id: str | None = None
+    db: DbSession, caller: Caller, user: User, new: str, keep_session_id: str | None = None
 ) -> None:
     check_password_rules(new, [user.email, user.name])
     user.password_hash = passwords.hash(new)
     user.password_changed_at = utcnow()
-    audit.record(db, actor, "user.change_password", target_type="user", target_id=user.id)
+    audit.record(db, caller, "user.change_password", target_type="user", target_id=user.id)
     sessions.end_all(db, user, reason="password_changed", keep_id=keep_session_id)
     db.commit()

@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from artifact.audit.services import chain as audit
-from artifact.audit.services.chain import Actor
 from artifact.extensions import passwords
 from artifact.identity.services import sessions, sign_in
 from artifact.identity.services.accounts import check_password_rules
 from artifact.identity.services.lookup import user_by_email
+from artifact.kernel.caller import Caller
 from artifact.kernel.errors import ValidationFailed
 from artifact.models import AccountToken, User
 from artifact.models.base import DbSession, utcnow
@@ -59,24 +59,24 @@ def is_live(db: DbSession, raw: str, purpose: str) -> bool:
     return _live(db, raw, purpose, utcnow()) is not None
 
 
-def request_reset(db: DbSession, actor: Actor, email: str) -> tuple[User, str] | None:
+def request_reset(db: DbSession, caller: Caller, email: str) -> tuple[User, str] | None:
     """A reset token for the account with this e-mail, or None; the caller answers the same
     either way."""
     now = utcnow()
     user = user_by_email(db, email)
     raw = secrets.token_urlsafe(32)  # same work whether or not the account exists
     if user is None or not user.is_active:
-        audit.record(db, actor, "auth.reset_requested", outcome="failure",
+        audit.record(db, caller, "auth.reset_requested", outcome="failure",
                      details={"reason": "unknown_account" if user is None else "disabled"})
         db.commit()
         return None
     raw = _issue(db, user, RESET, now)
-    audit.record(db, actor, "auth.reset_requested", target_type="user", target_id=user.id)
+    audit.record(db, caller, "auth.reset_requested", target_type="user", target_id=user.id)
     db.commit()
     return user, raw
 
 
-def reset_password(db: DbSession, actor: Actor, raw: str, new_password: str) -> User:
+def reset_password(db: DbSession, caller: Caller, raw: str, new_password: str) -> User:
     """Set a new password with a reset token; every session of the user ends, the sign-in
     backoff is cleared, and the second factor is still asked at the next sign-in.
     Raises ValidationFailed."""
@@ -91,23 +91,23 @@ def reset_password(db: DbSession, actor: Actor, raw: str, new_password: str) -> 
     user.password_hash = passwords.hash(new_password)
     user.password_changed_at = now
     sessions.end_all(db, user, reason="password_reset")
-    audit.record(db, actor, "auth.password_reset", target_type="user", target_id=user.id)
+    audit.record(db, caller, "auth.password_reset", target_type="user", target_id=user.id)
     db.commit()
     sign_in.succeeded(db, user.email)
     return user
 
 
-def request_verification(db: DbSession, actor: Actor, user: User) -> str | None:
+def request_verification(db: DbSession, caller: Caller, user: User) -> str | None:
     """A verification token for the user's current address (None when already verified)."""
     if user.email_verified_at is not None:
         return None
     raw = _issue(db, user, VERIFY, utcnow())
-    audit.record(db, actor, "user.verification_sent", target_type="user", target_id=user.id)
+    audit.record(db, caller, "user.verification_sent", target_type="user", target_id=user.id)
     db.commit()
     return raw
 
 
-def verify_email(db: DbSession, actor: Actor, raw: str) -> User:
+def verify_email(db: DbSession, caller: Caller, raw: str) -> User:
     """Mark the address verified. Raises ValidationFailed."""
     now = utcnow()
     token = _live(db, raw, VERIFY, now)
@@ -117,6 +117,6 @@ def verify_email(db: DbSession, actor: Actor, raw: str) -> User:
     assert user is not None
     token.used_at = now
     user.email_verified_at = now
-    audit.record(db, actor, "user.email_verified", target_type="user", target_id=user.id)
+    audit.record(db, caller, "user.email_verified", target_type="user", target_id=user.id)
     db.commit()
     return user

@@ -18,10 +18,10 @@ from sqlalchemy import delete, select
 
 from artifact import policy
 from artifact.audit.services import chain as audit
-from artifact.audit.services.chain import Actor
 from artifact.extensions import passwords
 from artifact.identity.services import sessions
 from artifact.infra.storage.keyring import Keyring
+from artifact.kernel.caller import Caller
 from artifact.kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from artifact.models import MfaCredential, RecoveryCode, Role, User
 from artifact.models.base import DbSession, utcnow
@@ -46,19 +46,19 @@ def is_enabled(db: DbSession, user: User) -> bool:
     return cred is not None and cred.enabled_at is not None and cred.secret_ciphertext is not None
 
 
-def _check_password(db: DbSession, actor: Actor, user: User, password: str, action: str) -> None:
+def _check_password(db: DbSession, caller: Caller, user: User, password: str, action: str) -> None:
     if not passwords.verify(user.password_hash, password):
-        audit.record(db, actor, action, target_type="user", target_id=user.id,
+        audit.record(db, caller, action, target_type="user", target_id=user.id,
                      outcome="failure", details={"reason": "wrong_password"})
         db.commit()
         raise PermissionDenied("the password is wrong")
 
 
-def begin_enrolment(db: DbSession, actor: Actor, user: User, password: str,
+def begin_enrolment(db: DbSession, caller: Caller, user: User, password: str,
                     keyring: Keyring) -> tuple[str, str]:
     """A new pending secret (replacing any earlier one once confirmed); returns the secret and
     its otpauth:// URI for the QR code. Raises PermissionDenied (wrong password)."""
-    _check_password(db, actor, user, password, "mfa.enrolment_started")
+    _check_password(db, caller, user, password, "mfa.enrolment_started")
     secret = pyotp.random_base32()
     from artifact.infra import secretbox
 
@@ -68,7 +68,7 @@ def begin_enrolment(db: DbSession, actor: Actor, user: User, password: str,
         db.add(MfaCredential(user_id=user.id, pending_ciphertext=sealed))
     else:
         cred.pending_ciphertext = sealed
-    audit.record(db, actor, "mfa.enrolment_started", target_type="user", target_id=user.id)
+    audit.record(db, caller, "mfa.enrolment_started", target_type="user", target_id=user.id)
     db.commit()
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
     return secret, uri
@@ -95,7 +95,7 @@ def _match_step(secret: str, code: str, last_step: int | None, now: float | None
     return None
 
 
-def confirm_enrolment(db: DbSession, actor: Actor, user: User, code: str,
+def confirm_enrolment(db: DbSession, caller: Caller, user: User, code: str,
                       keyring: Keyring) -> list[str]:
     """Turn MFA on with a first code; returns the new recovery codes (shown once).
     Raises ValidationFailed (no enrolment started, or a wrong code)."""
@@ -105,7 +105,7 @@ def confirm_enrolment(db: DbSession, actor: Actor, user: User, code: str,
         raise ValidationFailed("start the enrolment first")
     step = _match_step(_secret(keyring, user, sealed), code, None, None)
     if step is None:
-        audit.record(db, actor, "mfa.enable", target_type="user", target_id=user.id,
+        audit.record(db, caller, "mfa.enable", target_type="user", target_id=user.id,
                      outcome="failure", details={"reason": "wrong_code"})
         db.commit()
         raise ValidationFailed("that code is not right; check the time on your device")
@@ -114,7 +114,7 @@ def confirm_enrolment(db: DbSession, actor: Actor, user: User, code: str,
     cred.enabled_at = utcnow()
     cred.last_used_step = step
     codes = _replace_recovery_codes(db, user)
-    audit.record(db, actor, "mfa.enable", target_type="user", target_id=user.id)
+    audit.record(db, caller, "mfa.enable", target_type="user", target_id=user.id)
     db.commit()
     return codes
 
@@ -135,19 +135,19 @@ def _replace_recovery_codes(db: DbSession, user: User) -> list[str]:
     return codes
 
 
-def regenerate_recovery_codes(db: DbSession, actor: Actor, user: User,
+def regenerate_recovery_codes(db: DbSession, caller: Caller, user: User,
                               password: str) -> list[str]:
     """Raises PermissionDenied (wrong password), ValidationFailed (MFA is off)."""
-    _check_password(db, actor, user, password, "mfa.recovery_codes")
+    _check_password(db, caller, user, password, "mfa.recovery_codes")
     if not is_enabled(db, user):
         raise ValidationFailed("multi-factor authentication is not on")
     codes = _replace_recovery_codes(db, user)
-    audit.record(db, actor, "mfa.recovery_codes", target_type="user", target_id=user.id)
+    audit.record(db, caller, "mfa.recovery_codes", target_type="user", target_id=user.id)
     db.commit()
     return codes
 
 
-def check_second_factor(db: DbSession, actor: Actor, user: User, code: str,
+def check_second_factor(db: DbSession, caller: Caller, user: User, code: str,
                         keyring: Keyring, now: float | None = None) -> bool:
     """A TOTP code or an unused recovery code; records the outcome either way."""
     cred = credential(db, user)
@@ -167,7 +167,7 @@ def check_second_factor(db: DbSession, actor: Actor, user: User, code: str,
         if row is not None:
             row.used_at = utcnow()
             ok = True
-    audit.record(db, actor, "auth.mfa", target_type="user", target_id=user.id,
+    audit.record(db, caller, "auth.mfa", target_type="user", target_id=user.id,
                  outcome="success" if ok else "failure", details={"method": method})
     db.commit()
     return ok
@@ -179,26 +179,26 @@ def remaining_recovery_codes(db: DbSession, user: User) -> int:
     return len(rows)
 
 
-def disable(db: DbSession, actor: Actor, user: User, password: str) -> None:
+def disable(db: DbSession, caller: Caller, user: User, password: str) -> None:
     """Turn one's own MFA off; refused to staff and admins, who must keep it.
     Raises PermissionDenied."""
     if required(user):
         raise PermissionDenied("staff and administrators must keep multi-factor authentication")
-    _check_password(db, actor, user, password, "mfa.disable")
+    _check_password(db, caller, user, password, "mfa.disable")
     _remove(db, user)
-    audit.record(db, actor, "mfa.disable", target_type="user", target_id=user.id)
+    audit.record(db, caller, "mfa.disable", target_type="user", target_id=user.id)
     db.commit()
 
 
-def reset(db: DbSession, by: Any, actor: Actor, user_id: str) -> User:
+def reset(db: DbSession, caller: Caller, user_id: str) -> User:
     """An admin removes a user's second factor (lost device); the user's sessions end and they
     enrol again at next sign-in. Raises NotFound."""
     user = db.get(User, user_id)
-    if user is None or not policy.decide(by, "user.reset_mfa") or not policy.decide(
-            by, "user.view", user):
+    if user is None or not policy.decide(caller, "user.reset_mfa") or not policy.decide(
+            caller, "user.view", user):
         raise NotFound("no such user")
     _remove(db, user)
-    audit.record(db, actor, "mfa.reset", target_type="user", target_id=user.id)
+    audit.record(db, caller, "mfa.reset", target_type="user", target_id=user.id)
     sessions.end_all(db, user, reason="mfa_reset")
     db.commit()
     return user

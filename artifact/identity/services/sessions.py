@@ -10,9 +10,9 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from artifact.audit.services import chain as audit
-from artifact.audit.services.chain import Actor
 from artifact.extensions import passwords
 from artifact.identity.services.lookup import user_by_email
+from artifact.kernel.caller import Caller
 from artifact.models import User, UserSession
 from artifact.models.base import DbSession, utcnow
 
@@ -21,18 +21,18 @@ def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def authenticate(db: DbSession, actor: Actor, email: str, password: str) -> User | None:
+def authenticate(db: DbSession, caller: Caller, email: str, password: str) -> User | None:
     """The user for these credentials, or None; the caller shows one generic message either way.
 
     Records the attempt; never records the password."""
     user = user_by_email(db, email)
     ok = passwords.verify(user.password_hash if user else None, password)
     if user is None:
-        audit.record(db, actor, "auth.sign_in", outcome="failure",
+        audit.record(db, caller, "auth.sign_in", outcome="failure",
                      details={"reason": "unknown_account"})
     elif not ok or not user.is_active:
         reason = "wrong_password" if not ok else "disabled"
-        audit.record(db, Actor(user.id, user.email, actor.ip_address), "auth.sign_in",
+        audit.record(db, Caller.of_user(user, ip_address=caller.ip_address), "auth.sign_in",
                      target_type="user", target_id=user.id, outcome="failure",
                      details={"reason": reason})
     else:
@@ -57,7 +57,7 @@ def start(
     )
     db.add(row)
     db.flush()
-    audit.record(db, Actor(user.id, user.email, ip_address, row.id), "auth.sign_in",
+    audit.record(db, Caller.of_user(user, ip_address=ip_address, session_ref=row.id), "auth.sign_in",
                  target_type="user", target_id=user.id)
     db.commit()
     return row, secret
@@ -106,11 +106,11 @@ def _end(db: DbSession, row: UserSession, reason: str, now: datetime) -> None:
     db.commit()
 
 
-def end(db: DbSession, actor: Actor, row: UserSession) -> None:
+def end(db: DbSession, caller: Caller, row: UserSession) -> None:
     """Sign out: the session ends for every copy of its cookie."""
     row.ended_at = utcnow()
     row.end_reason = "signed_out"
-    audit.record(db, actor, "auth.sign_out", target_type="user", target_id=row.user_id)
+    audit.record(db, caller, "auth.sign_out", target_type="user", target_id=row.user_id)
     db.commit()
 
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from artifact.audit.services import chain as audit
-from artifact.audit.services.chain import Actor
 from artifact.identity.services import sessions
 from artifact.identity.services.lookup import user_by_email
+from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Throttled
 from artifact.models import SignInThrottle, User
 from artifact.models.base import DbSession, utcnow
@@ -42,7 +42,7 @@ def _retry_after(row: SignInThrottle, now: datetime) -> int:
     return max(0, math.ceil((row.blocked_until - now).total_seconds()))
 
 
-def register_failure(db: DbSession, actor: Actor, email: str, backoff: Backoff,
+def register_failure(db: DbSession, caller: Caller, email: str, backoff: Backoff,
                      now: datetime | None = None) -> int:
     """Count one failure (password or second factor); returns the seconds now blocked, 0 if
     none. The caller commits."""
@@ -62,7 +62,7 @@ def register_failure(db: DbSession, actor: Actor, email: str, backoff: Backoff,
     if row.reported_at is None or now - row.reported_at >= REPORT_EVERY:
         row.reported_at = now
         user = user_by_email(db, email)
-        audit.record(db, actor, "auth.throttled", target_type="user" if user else None,
+        audit.record(db, caller, "auth.throttled", target_type="user" if user else None,
                      target_id=user.id if user else None, outcome="denied",
                      details={"failures": row.failures, "retry_after": delay,
                               "reason": "account_backoff"})
@@ -74,19 +74,19 @@ def blocked_for(db: DbSession, email: str, now: datetime | None = None) -> int:
     return 0 if row is None else _retry_after(row, now or utcnow())
 
 
-def check_password(db: DbSession, actor: Actor, email: str, password: str,
+def check_password(db: DbSession, caller: Caller, email: str, password: str,
                    backoff: Backoff) -> User | None:
     """The user for these credentials, or None. Raises Throttled while the account key is in
     backoff (the password is then not even checked). Never records the password."""
     now = utcnow()
     if blocked_for(db, email, now):
-        register_failure(db, actor, email, backoff, now)
+        register_failure(db, caller, email, backoff, now)
         db.commit()
         raise Throttled("too many failed sign-ins; wait and try again",
                         retry_after=blocked_for(db, email, now))
-    user = sessions.authenticate(db, actor, email, password)
+    user = sessions.authenticate(db, caller, email, password)
     if user is None:
-        register_failure(db, actor, email, backoff, now)
+        register_failure(db, caller, email, backoff, now)
         db.commit()
     # A right password alone does not clear the count: the second factor may still fail.
     return user

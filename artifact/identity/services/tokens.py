@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import select
 
 from artifact import policy
 from artifact.audit.services import chain as audit
-from artifact.audit.services.chain import Actor
+from artifact.kernel.caller import Caller
 from artifact.kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from artifact.models import ApiToken, User
 from artifact.models.base import DbSession, utcnow
@@ -25,13 +24,13 @@ def token_hash(raw: str) -> str:
 
 
 def create(
-    db: DbSession, by: Any, actor: Actor, user: User, name: str = ""
+    db: DbSession, caller: Caller, user: User, name: str = ""
 ) -> tuple[ApiToken, str]:
     """A new token for ``user``; returns it with the raw token, which is never stored.
 
-    Raises PermissionDenied when ``by`` may not create tokens for ``user``."""
-    own = getattr(by, "id", None) == user.id
-    may = policy.decide(by, "token.revoke_any") or (own and policy.decide(by, "token.create_own"))
+    Raises PermissionDenied when ``caller`` may not create tokens for ``user``."""
+    own = caller.user_id == user.id
+    may = policy.decide(caller, "token.revoke_any") or (own and policy.decide(caller, "token.create_own"))
     if not may:
         raise PermissionDenied("not allowed to create a token for this user")
     if not user.is_active:
@@ -41,7 +40,7 @@ def create(
     token = ApiToken(user_id=user.id, name=name, token_hash=token_hash(raw), prefix=raw[:12])
     db.add(token)
     db.flush()
-    audit.record(db, actor, "token.create", target_type="api_token", target_id=token.id,
+    audit.record(db, caller, "token.create", target_type="api_token", target_id=token.id,
                  details={"user": user.email, "prefix": token.prefix})
     db.commit()
     return token, raw
@@ -61,14 +60,14 @@ def resolve(db: DbSession, raw: str) -> User | None:
     return token.user
 
 
-def revoke(db: DbSession, by: Any, actor: Actor, token_id: str) -> ApiToken:
-    """Raises NotFound for a token that does not exist or that ``by`` may not see."""
+def revoke(db: DbSession, caller: Caller, token_id: str) -> ApiToken:
+    """Raises NotFound for a token that does not exist or that ``caller`` may not see."""
     token = db.get(ApiToken, token_id)
-    if token is None or not policy.decide(by, "token.revoke", token):
+    if token is None or not policy.decide(caller, "token.revoke", token):
         raise NotFound("no such token")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        audit.record(db, actor, "token.revoke", target_type="api_token", target_id=token.id,
+        audit.record(db, caller, "token.revoke", target_type="api_token", target_id=token.id,
                      details={"user": token.user.email, "prefix": token.prefix})
         db.commit()
     return token

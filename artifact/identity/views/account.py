@@ -14,14 +14,14 @@ from artifact.identity.services import accounts, tokens
 from artifact.kernel.errors import PermissionDenied, ValidationFailed
 from artifact.models import ApiToken
 from artifact.web.access import require
-from artifact.web.security import current_actor, current_session_id
+from artifact.web.security import current_caller, current_session_id
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
 
 def _page(new_token: str | None = None, status: int = 200) -> tuple[str, int]:
     own_tokens = db.session.scalars(
-        policy.visible(select(ApiToken), current_user, ApiToken)
+        policy.visible(select(ApiToken), current_caller(), ApiToken)
         .where(ApiToken.user_id == current_user.id)
         .order_by(ApiToken.created_at.desc())
     ).all()
@@ -51,7 +51,7 @@ def change_password() -> Response | tuple[str, int]:
         flash("Fill in both password fields.", "error")
         return _page(status=400)
     try:
-        accounts.change_password(db.session, current_actor(), current_user, form.current.data or "",
+        accounts.change_password(db.session, current_caller(), current_user, form.current.data or "",
                                  form.new.data or "", keep_session_id=current_session_id())
     except (PermissionDenied, ValidationFailed) as error:
         flash(f"Password not changed: {error.message}.", "error")
@@ -66,7 +66,7 @@ def create_token() -> tuple[str, int]:
     """Create a personal API token, shown once."""
     form = TokenForm()
     form.validate_on_submit()
-    _token, raw = tokens.create(db.session, current_user, current_actor(), current_user,
+    _token, raw = tokens.create(db.session, current_caller(), current_user,
                                 form.name.data or "")
     flash("Token created. Copy it now: it will not be shown again.", "success")
     return _page(new_token=raw, status=201)
@@ -76,6 +76,6 @@ def create_token() -> tuple[str, int]:
 @require("account.view")
 def revoke_token(token_id: str) -> Response:
     """Revoke one of my tokens."""
-    tokens.revoke(db.session, current_user, current_actor(), token_id)
+    tokens.revoke(db.session, current_caller(), token_id)
     flash("Token revoked.", "success")
     return redirect(url_for("account.index"))

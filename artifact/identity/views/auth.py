@@ -26,7 +26,7 @@ from artifact.identity.services import mfa, sessions, sign_in
 from artifact.kernel.errors import Throttled
 from artifact.models import User, UserSession
 from artifact.web.ratelimit import sign_in_limit
-from artifact.web.security import current_actor, current_session_id
+from artifact.web.security import current_caller, current_session_id
 
 bp = Blueprint("auth", __name__)
 GENERIC_FAILURE = "Invalid e-mail or password."
@@ -79,7 +79,7 @@ def login() -> Any:
         return redirect(next_url or url_for("main.index"))
     if form.validate_on_submit():
         try:
-            user = sign_in.check_password(db.session, current_actor(), form.email.data or "",
+            user = sign_in.check_password(db.session, current_caller(), form.email.data or "",
                                           form.password.data or "", _backoff())
         except Throttled as error:
             return _throttled_page(form, int(str(error.details.get("retry_after", 1))))
@@ -105,7 +105,7 @@ def logout() -> Response:
     if row_id is not None:
         row = db.session.get(UserSession, row_id)
         if row is not None:
-            sessions.end(db.session, current_actor(), row)
+            sessions.end(db.session, current_caller(), row)
     logout_user()
     session.clear()
     flash("You are signed out.", "success")

@@ -15,7 +15,7 @@ from artifact.infra.mail import Mailer
 from artifact.kernel.errors import ValidationFailed
 from artifact.web.access import require
 from artifact.web.ratelimit import reset_limit
-from artifact.web.security import current_actor
+from artifact.web.security import current_caller
 
 bp = Blueprint("identity", __name__)
 NEUTRAL = ("If an account exists for that address, we have sent it a link to choose a new "
@@ -46,7 +46,7 @@ def reset_request() -> Any:
     """Ask for a password-reset link; the answer is the same for every address."""
     form = ResetRequestForm()
     if form.validate_on_submit():
-        issued = account_tokens.request_reset(db.session, current_actor(), form.email.data or "")
+        issued = account_tokens.request_reset(db.session, current_caller(), form.email.data or "")
         if issued is not None:
             user, token = issued
             _mailer().send_later(
@@ -69,7 +69,7 @@ def reset_password(token: str) -> Any:
         return _no_referrer(render_template("identity/link_invalid.html"), 400)
     if form.validate_on_submit():
         try:
-            account_tokens.reset_password(db.session, current_actor(), token,
+            account_tokens.reset_password(db.session, current_caller(), token,
                                           form.password.data or "")
         except ValidationFailed as error:
             flash(f"Password not changed: {error.message}.", "error")
@@ -85,7 +85,7 @@ def reset_password(token: str) -> Any:
 def send_verification() -> Any:
     """Send a verification link to my address."""
     ActionForm().validate_on_submit()
-    token = account_tokens.request_verification(db.session, current_actor(), current_user)
+    token = account_tokens.request_verification(db.session, current_caller(), current_user)
     if token is not None:
         _mailer().send_later(
             current_user.email, "Confirm your e-mail address for Artifact",
@@ -101,7 +101,7 @@ def verify_email(token: str) -> Any:
     form = ActionForm()
     if form.validate_on_submit():
         try:
-            account_tokens.verify_email(db.session, current_actor(), token)
+            account_tokens.verify_email(db.session, current_caller(), token)
         except ValidationFailed:
             return _no_referrer(render_template("identity/link_invalid.html"), 400)
         flash("Your e-mail address is confirmed.", "success")

@@ -33,7 +33,7 @@ from artifact.models import User
 from artifact.web.access import require
 from artifact.web.errors import error_response, wants_json
 from artifact.web.ratelimit import sign_in_limit
-from artifact.web.security import current_actor
+from artifact.web.security import current_caller
 
 bp = Blueprint("mfa", __name__)
 CHALLENGE_SECONDS = 300
@@ -81,7 +81,7 @@ def start() -> tuple[str, int]:
     if not form.validate_on_submit():
         return _page(400)
     try:
-        secret, uri = mfa.begin_enrolment(db.session, current_actor(), current_user,
+        secret, uri = mfa.begin_enrolment(db.session, current_caller(), current_user,
                                           form.password.data or "", _keyring())
     except PermissionDenied as error:
         flash(f"Not started: {error.message}.", "error")
@@ -98,7 +98,7 @@ def confirm() -> tuple[str, int]:
     if not form.validate_on_submit():
         return _page(400)
     try:
-        codes = mfa.confirm_enrolment(db.session, current_actor(), current_user,
+        codes = mfa.confirm_enrolment(db.session, current_caller(), current_user,
                                       form.code.data or "", _keyring())
     except ValidationFailed as error:
         flash(f"Not enabled: {error.message}.", "error")
@@ -115,7 +115,7 @@ def recovery_codes() -> tuple[str, int]:
     if not form.validate_on_submit():
         return _page(400)
     try:
-        codes = mfa.regenerate_recovery_codes(db.session, current_actor(), current_user,
+        codes = mfa.regenerate_recovery_codes(db.session, current_caller(), current_user,
                                               form.password.data or "")
     except (PermissionDenied, ValidationFailed) as error:
         flash(f"No new codes: {error.message}.", "error")
@@ -131,7 +131,7 @@ def disable() -> Any:
     if not form.validate_on_submit():
         return _page(400)
     try:
-        mfa.disable(db.session, current_actor(), current_user, form.password.data or "")
+        mfa.disable(db.session, current_caller(), current_user, form.password.data or "")
     except PermissionDenied as error:
         flash(f"Not turned off: {error.message}.", "error")
         return _page(403)
@@ -164,10 +164,10 @@ def challenge() -> Any:
     wait = sign_in.blocked_for(db.session, user.email)
     if wait:
         return _throttled_page(form, wait, "mfa/challenge.html")
-    if mfa.check_second_factor(db.session, current_actor(), user, form.code.data or "",
+    if mfa.check_second_factor(db.session, current_caller(), user, form.code.data or "",
                                _keyring()):
         return finish_sign_in(user, session.get("mfa_next"))
-    sign_in.register_failure(db.session, current_actor(), user.email, _backoff())
+    sign_in.register_failure(db.session, current_caller(), user.email, _backoff())
     db.session.commit()
     session["mfa_tries"] = int(session.get("mfa_tries", 0)) + 1
     if session["mfa_tries"] >= MAX_CODE_TRIES:
@@ -184,7 +184,7 @@ def admin_reset(user_id: str) -> Any:
     """Remove a user's second factor (lost device); they enrol again."""
     form = ActionForm()
     form.validate_on_submit()
-    user = mfa.reset(db.session, current_user, current_actor(), user_id)
+    user = mfa.reset(db.session, current_caller(), user_id)
     flash(f"Two-factor authentication of {user.email} was reset.", "success")
     return redirect(url_for("admin.user_detail", user_id=user.id))
 

@@ -1,0 +1,103 @@
+"""The unit of work: one transaction per request or command, committed once by its owner.
+
+Services never commit. They write through the session they are given and declare what has to
+happen around the commit:
+
+- ``after_commit(session, step)``: work that must only happen once the data is durable
+  (search indexing, mail, webhooks): the owner runs it after the commit;
+- ``on_rollback(session, step)``: compensation for effects outside the database (a stored blob
+  whose row will never exist is destroyed);
+- ``durable(session, write)``: a record that must survive the failure of the operation it
+  belongs to (a refused sign-in, a failed integrity check, a wrong TOTP code): written now, and
+  written again by the owner after a rollback, then committed.
+
+The owners are ``artifact.web.transaction`` (a request: commit when the response succeeds,
+roll back otherwise) and ``artifact.cli.common.unit_of_work`` (a command).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+Step = Callable[[], None]
+Write = Callable[[Session], object]
+
+_AFTER_COMMIT = "artifact_uow_after_commit"
+_ON_ROLLBACK = "artifact_uow_on_rollback"
+_DURABLE = "artifact_uow_durable"
+
+
+def after_commit(session: Session, step: Step) -> None:
+    """Run ``step`` once the owner has committed (never if it rolls back)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(step)
+
+
+def on_rollback(session: Session, step: Step) -> None:
+    """Run ``step`` if the owner rolls back (never if it commits)."""
+    session.info.setdefault(_ON_ROLLBACK, []).append(step)
+
+
+def durable(session: Session, write: Write) -> None:
+    """Write now with the rest of the transaction; if the owner rolls it back, write again on
+    its own and commit, so the record survives the failure it describes."""
+    write(session)
+    session.info.setdefault(_DURABLE, []).append(write)
+
+
+def commit(session: Session) -> None:
+    """Commit the unit of work, then run its after-commit steps. If the commit itself fails,
+    the transaction is rolled back (compensations and durable records included) and the error
+    propagates."""
+    try:
+        session.commit()
+    except Exception:
+        rollback(session)
+        raise
+    session.info.pop(_ON_ROLLBACK, None)
+    session.info.pop(_DURABLE, None)
+    _run(session.info.pop(_AFTER_COMMIT, []), "after-commit")
+
+
+def rollback(session: Session) -> None:
+    """Discard the unit of work: undo effects outside the database, then keep what must be
+    kept (durable records) in a transaction of their own."""
+    session.rollback()
+    session.info.pop(_AFTER_COMMIT, None)
+    _run(session.info.pop(_ON_ROLLBACK, []), "rollback")
+    writes: list[Write] = session.info.pop(_DURABLE, [])
+    if not writes:
+        return
+    try:
+        for write in writes:
+            write(session)
+        session.commit()
+    except Exception:
+        session.rollback()
+        log.exception("could not keep %d record(s) of a failed operation", len(writes))
+    session.info.pop(_AFTER_COMMIT, None)
+    session.info.pop(_ON_ROLLBACK, None)
+    session.info.pop(_DURABLE, None)
+
+
+def pending(session: Session) -> bool:
+    """Whether the session holds work for its owner to commit or roll back."""
+    return bool(
+        session.new
+        or session.dirty
+        or session.deleted
+        or session.in_transaction()
+        or any(session.info.get(key) for key in (_AFTER_COMMIT, _ON_ROLLBACK, _DURABLE))
+    )
+
+
+def _run(steps: list[Step], what: str) -> None:
+    for step in steps:
+        try:
+            step()
+        except Exception:  # the database is the truth; each step has its own repair path
+            log.exception("%s step failed", what)
