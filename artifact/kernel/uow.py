@@ -19,37 +19,39 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 log = logging.getLogger(__name__)
 
 Step = Callable[[], None]
-Write = Callable[[Session], object]
+DbSession = Session | scoped_session[Any]
+Write = Callable[[DbSession], object]
 
 _AFTER_COMMIT = "artifact_uow_after_commit"
 _ON_ROLLBACK = "artifact_uow_on_rollback"
 _DURABLE = "artifact_uow_durable"
 
 
-def after_commit(session: Session, step: Step) -> None:
+def after_commit(session: DbSession, step: Step) -> None:
     """Run ``step`` once the owner has committed (never if it rolls back)."""
     session.info.setdefault(_AFTER_COMMIT, []).append(step)
 
 
-def on_rollback(session: Session, step: Step) -> None:
+def on_rollback(session: DbSession, step: Step) -> None:
     """Run ``step`` if the owner rolls back (never if it commits)."""
     session.info.setdefault(_ON_ROLLBACK, []).append(step)
 
 
-def durable(session: Session, write: Write) -> None:
+def durable(session: DbSession, write: Write) -> None:
     """Write now with the rest of the transaction; if the owner rolls it back, write again on
     its own and commit, so the record survives the failure it describes."""
     write(session)
     session.info.setdefault(_DURABLE, []).append(write)
 
 
-def commit(session: Session) -> None:
+def commit(session: DbSession) -> None:
     """Commit the unit of work, then run its after-commit steps. If the commit itself fails,
     the transaction is rolled back (compensations and durable records included) and the error
     propagates."""
@@ -63,7 +65,7 @@ def commit(session: Session) -> None:
     _run(session.info.pop(_AFTER_COMMIT, []), "after-commit")
 
 
-def rollback(session: Session) -> None:
+def rollback(session: DbSession) -> None:
     """Discard the unit of work: undo effects outside the database, then keep what must be
     kept (durable records) in a transaction of their own."""
     session.rollback()
@@ -84,7 +86,7 @@ def rollback(session: Session) -> None:
     session.info.pop(_DURABLE, None)
 
 
-def pending(session: Session) -> bool:
+def pending(session: DbSession) -> bool:
     """Whether the session holds work for its owner to commit or roll back."""
     return bool(
         session.new
