@@ -92,7 +92,7 @@ def pending(session: DbSession) -> bool:
         session.new
         or session.dirty
         or session.deleted
-        or session.in_transaction()
+        or session.get_transaction() is not None
         or any(session.info.get(key) for key in (_AFTER_COMMIT, _ON_ROLLBACK, _DURABLE))
     )
 
