@@ -86,17 +86,6 @@ def rollback(session: DbSession) -> None:
     session.info.pop(_DURABLE, None)
 
 
-def pending(session: DbSession) -> bool:
-    """Whether the session holds work for its owner to commit or roll back."""
-    return bool(
-        session.new
-        or session.dirty
-        or session.deleted
-        or session.get_transaction() is not None
-        or any(session.info.get(key) for key in (_AFTER_COMMIT, _ON_ROLLBACK, _DURABLE))
-    )
-
-
 def _run(steps: list[Step], what: str) -> None:
     for step in steps:
         try:
