@@ -54,9 +54,13 @@ test-e2e: $(STAMP) $(AXE)
 serve: $(STAMP)
 	$(BIN)/gunicorn -c gunicorn.conf.py app:app
 
+# Style, types (strict on kernel, policy and services) and the import rules of README's
+# "Layout and rules" (import-linter contracts in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy artifact
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	@bash scripts/system-deps.sh $(BENCH_PACKAGES)

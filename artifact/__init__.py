@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,9 +39,6 @@ def _register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     passwords.init_app(app)
     limiter.init_app(app)
-    from artifact.search import indexer
-
-    indexer.install()
 
 
 def _register_request_hooks(app: Flask) -> None:
@@ -50,30 +48,33 @@ def _register_request_hooks(app: Flask) -> None:
     security.init_app(app)
 
 
+# Each feature's part of the JSON API: its routes register on the shared blueprint when the
+# module is imported, and its ``openapi`` module describes them.
+API_MODULES = ("agreements", "audit", "catalog", "evidence", "frameworks", "identity", "search")
+
+
 def _register_blueprints(app: Flask) -> None:
-    """Every feature's pages and its part of the JSON API (routes register on import)."""
+    """Every feature's pages, and the JSON API with its OpenAPI document."""
     from artifact.admin import views as admin
-    from artifact.agreements import api as agreements_api
     from artifact.agreements.views import admin as agreements_admin
     from artifact.agreements.views import agreements
-    from artifact.audit import api as audit_api
     from artifact.audit import views as audit
-    from artifact.catalog import api as catalog_api
-    from artifact.catalog.views import browse, home
-    from artifact.evidence import api as evidence_api
+    from artifact.catalog.views import blueprint as catalog
+    from artifact.catalog.views import browse, home, staff
     from artifact.evidence import views as evidence
-    from artifact.frameworks import api as frameworks_api
     from artifact.frameworks import views as frameworks
-    from artifact.identity import api as identity_api
     from artifact.identity.views import account, auth, email_links, mfa
-    from artifact.search import api as search_api
     from artifact.search import views as search
     from artifact.web import files, openapi
     from artifact.web.api import api
 
-    del agreements_api, audit_api, catalog_api, evidence_api, frameworks_api, identity_api
-    del search_api, openapi
-    for blueprint in (home.bp, auth.bp, account.bp, admin.bp, browse.bp, agreements.bp,
+    for feature in API_MODULES:
+        importlib.import_module(f"artifact.{feature}.api")
+    openapi.init_app(
+        app, [importlib.import_module(f"artifact.{feature}.openapi") for feature in API_MODULES]
+    )
+    del browse, staff  # their routes register on the catalog blueprint when imported
+    for blueprint in (home.bp, auth.bp, account.bp, admin.bp, catalog.bp, agreements.bp,
                       agreements_admin.bp, frameworks.bp, evidence.bp, api, mfa.bp,
                       email_links.bp, audit.bp, search.bp):
         app.register_blueprint(blueprint)

@@ -4,14 +4,15 @@ Three ways in, one source of truth:
 - ``ROLE_GRANTS``: the literal table an auditor can read;
 - ``decide(user, action, obj)``: a total function that explains its answer;
 - ``visible(stmt, user, entity)``: the same rules as a SQL filter for lists and counts;
-and ``can`` as a Jinja global, so templates hide what the user may not do.
+and ``can`` as a Jinja global, so templates hide what the user may not do. ``may_download``
+is the one answer to "may this caller download this report now" (downloads and search).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, and_, exists, false, or_, select
 from sqlalchemy.orm import object_session
@@ -45,6 +46,7 @@ class Reason:
     NOT_OWNER = "not_owner"
     NOT_ORG_ADMIN = "not_org_admin"
     OWN_EVIDENCE = "uploader_cannot_approve"
+    ACCEPT_TERMS = "accept_terms"
 
 
 @dataclass(frozen=True)
@@ -67,13 +69,11 @@ _SIGNED_IN = frozenset({"account.view", "account.change_password", "token.create
                         "framework.view"})
 _SIGNED_IN |= {"agreement.view", "agreement.accept", "agreement.bind_organization",
                "agreement.terminate", "acceptance.certificate"}
-_STAFF = frozenset({"staff.area", "acceptance.list_all", "framework.import", "framework.export"})
+_STAFF = frozenset({"acceptance.list_all", "framework.import", "framework.export"})
 _ADMIN = frozenset(
     {
         "admin.area",
-        "organization.list",
         "organization.create",
-        "user.list",
         "user.create",
         "user.set_role",
         "user.disable",
@@ -240,6 +240,34 @@ def enforce(decision: Decision) -> None:
 def require(caller: Caller, action: str, obj: Any = None) -> None:
     """``decide`` and raise on a denial (see ``enforce``); what services call first."""
     enforce(decide(caller, action, obj))
+
+
+class Gated(Protocol):
+    """What the download rule reads of a report (a ``Report`` or a row selecting the column):
+    the agreement its downloads need accepted, if any."""
+
+    @property
+    def terms_agreement_id(self) -> str | None: ...
+
+
+TermsMet = Callable[[str], bool]
+
+
+def may_download(caller: Caller, report: Gated, terms_met: TermsMet, *,
+                 known_visible: bool = False) -> Decision:
+    """May ``caller`` download ``report`` now? The role and the report's visibility
+    (``known_visible``: it was already checked, by loading the report through the policy or by
+    a query filtered with ``visible``; else asked here, which needs a ``Report``), then the
+    terms gate: ``terms_met(agreement_id)``, asked only when the report needs an agreement
+    and everything else allows. Denials: sign in, disabled, no grant, not visible, accept
+    terms."""
+    decision = decide(caller, "report.download", None if known_visible else report)
+    if not decision:
+        return decision
+    agreement_id = report.terms_agreement_id
+    if agreement_id is not None and not terms_met(agreement_id):
+        return Decision(False, Reason.ACCEPT_TERMS)
+    return decision
 
 
 def visible(stmt: Select[Any], caller: Caller, entity: type) -> Select[Any]:

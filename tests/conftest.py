@@ -23,6 +23,7 @@ from artifact import create_app
 from artifact.extensions import db
 from artifact.identity.services import accounts
 from artifact.infra.storage import store_for
+from artifact.kernel import uow
 from artifact.kernel.caller import OPERATOR, Caller
 from artifact.models import User
 
@@ -170,6 +171,7 @@ def make_user(app: Flask) -> Callable[..., User]:
         )
         if mfa if mfa is not None else role in ("staff", "admin"):
             enroll_mfa(app, user, password)
+        uow.commit(db.session)  # the test's unit of work: requests see the user
         return user
 
     return factory

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from artifact.agreements.services import agreements
 from artifact.extensions import db
 from artifact.identity.services import tokens
+from artifact.kernel import uow
 from artifact.kernel.caller import OPERATOR, Caller
 from artifact.models import Agreement, User
 
@@ -23,6 +24,7 @@ class Api:
     def __init__(self, client: FlaskClient, user: User) -> None:
         self.client, self.user = client, user
         _token, raw = tokens.create(db.session, OPERATOR, user, "test")
+        uow.commit(db.session)
         self.headers = {"Authorization": f"Bearer {raw}", "User-Agent": "pytest-agent/1.0"}
 
     def get(self, path: str, **kwargs: Any) -> Any:
@@ -41,5 +43,7 @@ def api_as(client: FlaskClient) -> Callable[[User], Api]:
 def nda(app: Any, make_user: Callable[..., User]) -> Agreement:
     """A mutual NDA at version 1, created by an admin."""
     admin = make_user("admin")
-    return agreements.create_agreement(db.session, Caller.of_user(admin),
-                                       title="Mutual NDA", kind="nda", text=NDA_TEXT)
+    agreement = agreements.create_agreement(db.session, Caller.of_user(admin),
+                                            title="Mutual NDA", kind="nda", text=NDA_TEXT)
+    uow.commit(db.session)
+    return agreement

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pikepdf
 import pypdfium2 as pdfium
 import pytest
 from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from artifact.catalog.services import reports
 from artifact.extensions import db
 from artifact.identity.services import tokens
 from artifact.infra.storage import BlobStore, store_for
+from artifact.kernel import uow
 from artifact.kernel.caller import OPERATOR
-from artifact.models import Report, User
+from artifact.models import EvidenceVersion, Report, ReportVersion, User
+from artifact.models.base import new_id
 
 
 def make_pdf(pages: int = 2, marker: str = "MARKER-TEXT", size: tuple[float, float] = (612, 792)
@@ -64,15 +70,38 @@ def make_report(app: Flask, store: BlobStore) -> Callable[..., Report]:
                                 pdf or make_pdf(marker=title), "report.pdf", 10**8)
         if state != "draft":
             reports.set_state(db.session, OPERATOR, report.id, state)
+        uow.commit(db.session)
         return report
 
     return factory
+
+
+@contextmanager
+def racing_upload() -> Iterator[None]:
+    """Inside the block, every new report or evidence version loses a race: just before its
+    flush, a version with the same number is written in the same transaction (as a concurrent
+    upload would have committed it), so the unique constraint fires at the flush."""
+    def race(session: Session, _context: Any, _instances: Any) -> None:
+        for obj in list(session.new):
+            if isinstance(obj, ReportVersion | EvidenceVersion):
+                table = type(obj).__table__
+                values = {c.key: getattr(obj, c.key) for c in table.columns
+                          if getattr(obj, c.key) is not None}
+                values.update(id=new_id(), blob_id=secrets.token_hex(16))
+                session.connection().execute(table.insert().values(**values))
+
+    event.listen(Session, "before_flush", race)
+    try:
+        yield
+    finally:
+        event.remove(Session, "before_flush", race)
 
 
 @pytest.fixture
 def bearer(app: Flask) -> Callable[[User], dict[str, str]]:
     def headers(user: User) -> dict[str, str]:
         _token, raw = tokens.create(db.session, OPERATOR, user, "test")
+        uow.commit(db.session)
         return {"Authorization": f"Bearer {raw}"}
 
     return headers

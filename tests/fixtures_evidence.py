@@ -17,6 +17,7 @@ from flask import Flask
 from artifact.evidence import services as evidence
 from artifact.extensions import db
 from artifact.infra.storage import BlobStore
+from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.models import Evidence, User
 from artifact.models.base import utcnow
@@ -141,7 +142,7 @@ def make_evidence(app: Flask, store: BlobStore, staff: User, reviewer: User
             evidence.approve(db.session, Caller.of_user(reviewer), item.id)
         if passed:
             item.expires_on = expires_on
-            db.session.commit()
+        uow.commit(db.session)
         return item
 
     return factory

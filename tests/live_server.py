@@ -24,6 +24,7 @@ from werkzeug.serving import make_server
 from artifact import create_app
 from artifact.demo import seed as demo
 from artifact.extensions import db
+from artifact.kernel import uow
 from artifact.kernel.caller import OPERATOR, Caller
 
 # Demo e-mail addresses by the role a test asks for (see artifact/services/demo.py).
@@ -82,6 +83,7 @@ def migrate_and_seed(data_dir: Path) -> dict[str, str]:
         for account in made:
             if account.role in ("staff", "admin"):
                 SECOND_FACTORS[account.email] = _enrol(app, account.email, account.password)
+        uow.commit(db.session)  # as the seed-demo command's unit of work does
         db.session.remove()
         db.engine.dispose()
     return {account.email: account.password for account in made}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice

@@ -14,6 +14,7 @@ from artifact.kernel.errors import ValidationFailed
 from artifact.models import Acceptance, Agreement
 from artifact.web.access import require
 from artifact.web.api import api
+from artifact.web.files import file_response
 from artifact.web.security import current_caller
 
 
@@ -139,5 +140,4 @@ def acceptance_history() -> dict[str, Any]:
 def certificate(acceptance_id: str) -> Response:
     """The acceptance certificate PDF (acceptor and staff)."""
     data, filename = agreement_records.certificate_pdf(db.session, current_caller(), acceptance_id)
-    return Response(data, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"'})
+    return file_response(data, filename=filename, content_type="application/pdf")

@@ -10,6 +10,7 @@ from artifact.audit.filters import event_filter, int_arg
 from artifact.audit.services import trail as audit_trail
 from artifact.extensions import db
 from artifact.web.access import require
+from artifact.web.files import CSV, file_response
 from artifact.web.security import current_caller
 
 bp = Blueprint("admin_audit", __name__, url_prefix="/admin/audit")
@@ -40,5 +41,5 @@ def export_csv() -> Response:
     rows = audit_trail.export_csv(db.session, current_caller(), event_filter())
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     # Built in memory (not streamed): the rows are read inside this request's context.
-    return Response("".join(rows), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'})
+    return file_response("".join(rows).encode(), filename=f"audit-{stamp}.csv",
+                         content_type=CSV)

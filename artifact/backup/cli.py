@@ -11,6 +11,7 @@ from artifact.audit.services import chain as audit
 from artifact.backup.archive import BackupError, file_sha256
 from artifact.backup.create import create_backup
 from artifact.backup.restore import restore_backup
+from artifact.cli.common import unit_of_work
 from artifact.config import PROJECT_ROOT
 from artifact.extensions import db
 from artifact.kernel.caller import OPERATOR
@@ -18,6 +19,7 @@ from artifact.kernel.caller import OPERATOR
 
 @click.command("backup")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@unit_of_work
 def backup_command(out: Path) -> None:
     """Write a backup of the database and the data directory to OUT (a .tar.gz).
 
@@ -34,7 +36,6 @@ def backup_command(out: Path) -> None:
     audit.record(db.session, OPERATOR, "backup.create", target_type="backup",
                  details={"archive": out.name, "archive_sha256": digest,
                           "database": manifest.database["kind"], "files": len(manifest.files)})
-    db.session.commit()
     revisions = ", ".join(manifest.database.get("alembic_revisions") or []) or "none"
     click.echo(f"backup written: {out} ({len(manifest.files)} files, "
                f"{manifest.database['kind']} database at revision(s) {revisions})")

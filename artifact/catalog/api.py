@@ -7,15 +7,16 @@ from typing import Any
 from flask import current_app, request
 from werkzeug.wrappers import Response
 
-from artifact.catalog.services import downloads, grants, report_terms, reports
-from artifact.catalog.views.browse import catalog_filters, version_arg
+from artifact.catalog.services import grants, report_terms, reports
+from artifact.catalog.views.browse import catalog_filters
+from artifact.catalog.views.serving import serve_report
 from artifact.extensions import db
 from artifact.infra.storage import store_for
 from artifact.kernel.errors import ValidationFailed
 from artifact.models.base import utcnow
 from artifact.web.access import require
 from artifact.web.api import api
-from artifact.web.files import download_response, head_response, read_upload
+from artifact.web.files import read_upload
 from artifact.web.ratelimit import download_budget
 from artifact.web.security import current_caller
 
@@ -102,12 +103,7 @@ def set_state(report_id: str) -> dict[str, Any]:
 @require("report.download")
 def download(report_id: str) -> Response:
     """A stamped copy of the latest (or ``?version=N``) version."""
-    if request.method == "HEAD":
-        _report, version = downloads.check(db.session, current_caller(), report_id, version_arg())
-        return head_response(version.filename, version.size)
-    result = downloads.download(db.session, current_caller(),
-                                store_for(current_app), report_id, version_arg())
-    return download_response(result)
+    return serve_report(report_id)
 
 
 @api.post("/grants")

@@ -6,11 +6,12 @@ import stat
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import AppGroup
 
 from artifact.admin.services import keys
 from artifact.catalog.services import downloads
+from artifact.cli.common import unit_of_work
 from artifact.extensions import db
 from artifact.infra.pdf.stamp import read_receipt
 from artifact.infra.storage import KeyringError, store_for
@@ -20,7 +21,8 @@ keys_cli = AppGroup("keys", help="The keyring of key-encryption keys (bring your
 
 
 def ensure_keyring() -> None:
-    """Called by ``init``: create the keyring when missing (refused if blobs exist without it)."""
+    """Called by ``init`` (inside its unit of work): create the keyring when missing (refused
+    if blobs exist without it)."""
     store = store_for(current_app)
     created = keys.ensure_keyring(db.session, OPERATOR, store)
     if created is not None:
@@ -46,28 +48,26 @@ def keys_status() -> None:
 
 
 @keys_cli.command("rotate")
+@unit_of_work
 def keys_rotate() -> None:
     """Add a new key version; new files use it, old files still decrypt."""
-    from artifact.cli import domain_errors_exit_1
-
-    entry = domain_errors_exit_1(keys.rotate)(db.session, OPERATOR,
-                                              store_for(current_app))
+    entry = keys.rotate(db.session, OPERATOR, store_for(current_app))
     click.echo(f"key version {entry.version} is now current (fingerprint {entry.fingerprint})")
 
 
 @keys_cli.command("import")
 @click.argument("key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@unit_of_work
 def keys_import(key_file: Path) -> None:
     """Import a 256-bit key (32 raw bytes, 64 hex digits or base64) as the current version."""
-    from artifact.cli import domain_errors_exit_1
-
-    entry = domain_errors_exit_1(keys.import_key)(db.session, OPERATOR,
-                                                  store_for(current_app), key_file.read_bytes())
+    entry = keys.import_key(db.session, OPERATOR, store_for(current_app),
+                            key_file.read_bytes())
     click.echo(f"imported key as version {entry.version} (fingerprint {entry.fingerprint})")
 
 
 @click.command("trace")
 @click.argument("pdf_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@unit_of_work
 def trace_command(pdf_file: Path) -> None:
     """Name the download a (leaked) copy came from."""
     receipt = read_receipt(pdf_file.read_bytes())
@@ -83,8 +83,3 @@ def trace_command(pdf_file: Path) -> None:
                f"from {row.ip_address or 'unknown address'}")
     click.echo(f"report {row.report.title!r} (id {row.report_id}), version "
                f"{row.version.number}, audit event #{row.audit_seq}")
-
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(keys_cli)
-    app.cli.add_command(trace_command)

@@ -1,4 +1,4 @@
-"""The catalog's part of the OpenAPI document (merged into DOCUMENT by openapi.py)."""
+"""The catalog's part of the OpenAPI document."""
 
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ from artifact.kernel.caller import Caller
 from artifact.models import Evidence, EvidenceApproval, User
 from artifact.models.base import DbSession, utcnow
 from artifact.models.evidence import EvidenceState
+from artifact.search import indexer
 
 FOLDER = DOCUMENTS_FOLDER / "evidence"
 UPLOADER, REVIEWER = "staff@artifact.test", "reviewer@artifact.test"
@@ -71,7 +72,8 @@ def seed(db: DbSession, caller: Caller, store: BlobStore) -> list[str]:
                   "effective_date": today - timedelta(days=item.collected_days_ago),
                   "expires_on": expires,
                   "description": "Demo evidence written for Artifact (a sample)."}
-        created = evidence.create_evidence(db, Caller.of_user(uploader), store, values, data, filename)
+        created = evidence.create_evidence(db, Caller.of_user(uploader), store, values, data,
+                                           filename)
         if expires < today:
             _approved_before_it_expired(db, created, reviewer, caller)
         elif item.state != EvidenceState.DRAFT:
@@ -95,4 +97,4 @@ def _approved_before_it_expired(db: DbSession, item: Evidence, reviewer: User,
                  details={"from": EvidenceState.DRAFT, "to": EvidenceState.APPROVED,
                           "version": version.number, "sha256": version.sha256,
                           "seeded": "demo history: approved before it expired"})
-    db.commit()
+    indexer.note(db, "evidence", item.id, full=False)

@@ -7,9 +7,8 @@ from typing import Any
 from flask import current_app, request
 from werkzeug.wrappers import Response
 
-from artifact.catalog.views.browse import version_arg
 from artifact.evidence import services as evidence
-from artifact.evidence.views import evidence_filters, evidence_response, upload_limits
+from artifact.evidence.views import evidence_filters, serve_evidence, upload_limits
 from artifact.extensions import db
 from artifact.frameworks import services as frameworks
 from artifact.infra.storage import store_for
@@ -111,9 +110,7 @@ def change_evidence_state(evidence_id: str, step: str) -> dict[str, Any]:
 @require_hidden("evidence.download")
 def download_evidence(evidence_id: str) -> Response:
     """The current (or ``?version=N``) file, verified against its SHA-256."""
-    found = evidence.download(db.session, current_caller(),
-                              store_for(current_app), evidence_id, version_arg())
-    return evidence_response(found)
+    return serve_evidence(evidence_id)
 
 
 @api.get("/frameworks/<framework_id>/coverage")

@@ -1,4 +1,4 @@
-"""Evidence and coverage in the OpenAPI document (merged into DOCUMENT by openapi.py)."""
+"""Evidence and coverage in the OpenAPI document."""
 
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from artifact.catalog.views.browse import version_arg
 from artifact.evidence import services as evidence
 from artifact.evidence.forms import (
     FILE_HINT,
@@ -21,6 +20,7 @@ from artifact.evidence.services.filetypes import Limits
 from artifact.extensions import db
 from artifact.frameworks import services as frameworks
 from artifact.infra.storage import store_for
+from artifact.kernel import uow
 from artifact.kernel.errors import (
     Conflict,
     InvalidFile,
@@ -32,7 +32,8 @@ from artifact.kernel.errors import (
 from artifact.models.base import utcnow
 from artifact.models.evidence import STATE_LABELS
 from artifact.web.access import require_hidden
-from artifact.web.files import download_headers, read_upload
+from artifact.web.args import version_arg
+from artifact.web.files import file_response, read_upload
 from artifact.web.ratelimit import download_budget
 from artifact.web.security import current_caller
 
@@ -54,12 +55,13 @@ def evidence_filters() -> dict[str, str | None]:
             for name in ("state", "framework", "owner")}
 
 
-def evidence_response(found: evidence.serving.EvidenceFile) -> Response:
-    """The same safe download headers as reports (attachment, nosniff, sandbox, no-store)."""
-    response = Response(found.body, content_type=found.content_type,
-                        headers=download_headers(found.filename))
-    response.headers["X-Artifact-SHA256"] = found.sha256
-    return response
+def serve_evidence(evidence_id: str) -> Response:
+    """The current (or ``?version=N``) file, verified against its SHA-256: the download page's
+    and the API's answer."""
+    found = evidence.download(db.session, current_caller(), store_for(current_app),
+                              evidence_id, version_arg())
+    return file_response(found.body, filename=found.filename, content_type=found.content_type,
+                         sha256=found.sha256)
 
 
 def _detail(evidence_id: str) -> Response:
@@ -132,6 +134,9 @@ def add_version(evidence_id: str) -> Response:
             {"effective_date": form.effective_date.data, "expires_on": form.expires_on.data},
             upload_limits())
     except _REFUSED as error:
+        # A version race fails at the flush: discard the upload (its blob too) before the
+        # redirect, which would otherwise commit.
+        uow.rollback(db.session)
         flash(f"The file was refused: {error.message}.", "error")
     else:
         flash(f"Version {version.number} stored (SHA-256 {version.sha256[:16]}…); the "
@@ -180,9 +185,7 @@ def change_state(evidence_id: str, step: str) -> Response:
 @require_hidden("evidence.download")
 def download(evidence_id: str) -> Response:
     """The current (or ``?version=N``) file."""
-    return evidence_response(evidence.download(
-        db.session, current_caller(), store_for(current_app), evidence_id,
-        version_arg()))
+    return serve_evidence(evidence_id)
 
 
 @bp.get("/frameworks/<framework_id>/coverage")

@@ -1,25 +1,58 @@
-"""What the index holds for each kind of record. Every kind is one adapter: a function from a
-record id to its entries. Visibility is not here: the policy applies it at query time.
+"""Every searchable kind of record, declared once (``KINDS``): what the index holds for it, what
+of it a caller may find (its scope rule, from the policy, at query time: visibility is never
+in the index), and the page a hit links to. The indexer, the search service and the search
+page know nothing kind-specific beyond this registry; adding a kind is one ``Kind`` here.
 
-Adding a kind is one ``ADAPTERS`` entry plus a rule in ``services/search.scope``. File text is
-read through a ``FileText`` callable (the indexer's, which decrypts the blob after the commit):
-it takes a report or evidence version and returns the text of each page."""
+File text is read through a ``FileText`` callable (the indexer's, which decrypts the blob after
+the commit): it takes a report or evidence version and returns the text of each page."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import functools
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
-from artifact.infra.search.backend import Entry
+from artifact import policy
+from artifact.agreements.services import agreements
+from artifact.infra.search.backend import Entry, Scope, parent_key
+from artifact.kernel.caller import Caller
 from artifact.models import Agreement, Evidence, Report, Requirement
-from artifact.models.base import DbSession
+from artifact.models.base import DbSession, IdMixin
 
 # A version (ReportVersion or EvidenceVersion, or None) -> the text of each page of its file.
 FileText = Callable[[Any], list[str]]
+# (db, record id, file text) -> the record's entries; none when the record is gone.
+Entries = Callable[[DbSession, str, FileText], list[Entry]]
+# (db, caller) -> what of this kind the caller may find now.
+ScopeRule = Callable[[DbSession, Caller], Scope]
+# (db, record ids) -> the id of the record whose page shows each of them.
+Locate = Callable[[DbSession, list[str]], dict[str, str]]
 
+
+@dataclass(frozen=True)
+class Kind:
+    """One searchable kind: ``entries`` of a record, the caller's ``scope``, and the page a hit
+    links to (``endpoint`` with ``url_arg`` = the record's id, or with the id ``locate`` finds
+    when the record is shown on another record's page)."""
+
+    name: str
+    model: type[IdMixin]
+    entries: Entries
+    scope: ScopeRule
+    endpoint: str
+    url_arg: str
+    locate: Locate | None = None
+
+    def ids(self, db: DbSession) -> Iterator[str]:
+        """Every record of this kind (what a rebuild indexes)."""
+        yield from db.scalars(select(self.model.id))
+
+
+# What the index holds ------------------------------------------------------------------------
 
 def _years(start: date | None, end: date | None) -> tuple[str, ...]:
     if start is None and end is None:
@@ -109,18 +142,89 @@ def _load_evidence(db: DbSession, record_id: str, pages: FileText) -> list[Entry
     return evidence_entries(evidence, pages(evidence.current_version()))
 
 
-Adapter = Callable[[DbSession, str, FileText], list[Entry]]
-# kind -> (model, loader): the indexer's whole knowledge of what is searchable.
-ADAPTERS: dict[str, tuple[type, Adapter]] = {
-    "report": (Report, _load_report),
-    "agreement": (Agreement, _load_agreement),
-    "requirement": (Requirement, _load_requirement),
-    "evidence": (Evidence, _load_evidence),
-}
+# What a caller may find ----------------------------------------------------------------------
+# Computed for each search (nothing is cached across searches, so a revoked grant or an
+# accepted agreement counts at once).
+
+def _whole_kind(kind: str, action: str) -> ScopeRule:
+    """Every record of ``kind`` (and its files) for a caller ``action`` allows, else nothing."""
+    def rule(db: DbSession, caller: Caller) -> Scope:
+        return Scope(types=frozenset({kind})) if policy.decide(caller, action) else Scope()
+
+    return rule
 
 
-def all_ids(db: DbSession) -> Iterator[tuple[str, str]]:
-    """Every (kind, id) the index should hold, for a rebuild."""
-    for kind, (model, _loader) in ADAPTERS.items():
-        for record_id in db.scalars(select(model.id)):  # type: ignore[attr-defined]
-            yield kind, record_id
+def _report_scope(db: DbSession, caller: Caller) -> Scope:
+    """The reports ``policy.visible`` lists (one SQL query), and among those the files the
+    caller may download now. Where ``visible`` filters nothing (staff) the whole kind is in
+    scope and only the agreements gating downloads are read (one query, plus the caller's
+    acceptances of those). Which files: ``policy.may_download``, as for the download itself."""
+    met = _terms_met(db, caller)
+    stmt: Select[Any] = select(Report.id, Report.terms_agreement_id)  # type: ignore[assignment]
+    filtered = policy.visible(stmt, caller, Report)
+    if filtered is stmt:  # the policy filters nothing: every report's metadata
+        gates = db.execute(select(Report.terms_agreement_id).distinct()).all()
+        if all(policy.may_download(caller, gate, met, known_visible=True) for gate in gates):
+            return Scope(types=frozenset({"report"}))
+        return Scope(meta_types=frozenset({"report"}),
+                     file_parents=_downloadable(caller, db.execute(stmt).all(), met))
+    rows = db.execute(filtered).all()
+    return Scope(meta_parents=frozenset(parent_key("report", r) for r, _t in rows),
+                 file_parents=_downloadable(caller, rows, met))
+
+
+def _downloadable(caller: Caller, rows: Iterable[Any], met: policy.TermsMet) -> frozenset[str]:
+    """The reports among ``rows`` (visible ones: id, terms_agreement_id) whose file ``caller``
+    may download now."""
+    return frozenset(parent_key("report", row.id) for row in rows
+                     if policy.may_download(caller, row, met, known_visible=True))
+
+
+def _terms_met(db: DbSession, caller: Caller) -> policy.TermsMet:
+    """Has ``caller`` accepted the current version of an agreement? One look-up per agreement
+    for this search."""
+
+    @functools.cache
+    def met(agreement_id: str) -> bool:
+        return agreements.terms_status(db, caller, agreement_id).satisfied
+
+    return met
+
+
+def _evidence_scope(db: DbSession, caller: Caller) -> Scope:
+    """Evidence (staff only today): every item when ``policy.visible`` filters nothing, else
+    the items it lists; files only with evidence.download."""
+    if not policy.decide(caller, "evidence.view"):
+        return Scope()
+    may_download = bool(policy.decide(caller, "evidence.download"))
+    stmt: Select[Any] = select(Evidence.id)
+    filtered = policy.visible(stmt, caller, Evidence)
+    if filtered is stmt:
+        if may_download:
+            return Scope(types=frozenset({"evidence"}))
+        return Scope(meta_types=frozenset({"evidence"}))
+    ids = frozenset(parent_key("evidence", i) for i in db.scalars(filtered))
+    return Scope(meta_parents=ids, file_parents=ids if may_download else frozenset())
+
+
+# Where a hit is shown ------------------------------------------------------------------------
+
+def _frameworks_of(db: DbSession, requirement_ids: list[str]) -> dict[str, str]:
+    """A requirement is shown in its framework's tree (one query for the page of hits)."""
+    if not requirement_ids:
+        return {}
+    rows = db.execute(select(Requirement.id, Requirement.framework_id)
+                      .where(Requirement.id.in_(requirement_ids)))
+    return {row[0]: row[1] for row in rows}
+
+
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (
+    Kind("report", Report, _load_report, _report_scope, "catalog.detail", "report_id"),
+    Kind("agreement", Agreement, _load_agreement, _whole_kind("agreement", "agreement.view"),
+         "agreements.show", "agreement_id"),
+    Kind("requirement", Requirement, _load_requirement,
+         _whole_kind("requirement", "framework.view"), "frameworks.detail", "framework_id",
+         locate=_frameworks_of),
+    Kind("evidence", Evidence, _load_evidence, _evidence_scope, "evidence.detail",
+         "evidence_id"),
+)}

@@ -1,9 +1,10 @@
-"""Search's part of the OpenAPI document (merged into DOCUMENT by openapi.py)."""
+"""Search's part of the OpenAPI document."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from artifact.search.kinds import KINDS
 from artifact.web.openapi_parts import ERROR_CONTENT
 
 _STR = {"type": "string"}
@@ -18,8 +19,7 @@ def _param(name: str, description: str, schema: dict[str, Any] | None = None) ->
 SCHEMAS: dict[str, Any] = {
     "SearchHit": {"type": "object", "required": ["type", "id", "title", "snippet"],
                   "properties": {
-                      "type": {"type": "string",
-                               "enum": ["report", "agreement", "requirement", "evidence"]},
+                      "type": {"type": "string", "enum": list(KINDS)},
                       "id": _STR, "title": _STR,
                       "snippet": {"type": "string", "description":
                                   "HTML: escaped text with the matched words in <mark>"},

@@ -1,7 +1,8 @@
-"""Search: parse the query, compute what the caller may see from the policy, ask the index
-within that scope (so totals, facets and snippets only ever count what the caller may see), and
-shape the hits. A snippet from inside a file appears only when the caller may download that
-file right now (visible and terms accepted); otherwise only metadata entries match."""
+"""Search: parse the query, compute what the caller may see (each kind's scope rule, from the
+policy), ask the index within that scope (so totals, facets and snippets only ever count what
+the caller may see), and shape the hits. A snippet from inside a file appears only when the
+caller may download that file right now (visible and terms accepted); otherwise only metadata
+entries match."""
 
 from __future__ import annotations
 
@@ -9,25 +10,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import Select, select
 
 from artifact import policy
-from artifact.agreements.services import agreements
 from artifact.audit.services import chain as audit
-from artifact.infra.search.backend import FACETS, Backend, Scope, parent_key
+from artifact.infra.search.backend import FACETS, Backend, Hit, Scope, parent_key
 from artifact.infra.search.highlight import pattern, snippet
 from artifact.infra.search.query import Filter, Query, QueryError, facet_value, parse
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import PermissionDenied, ValidationFailed
-from artifact.models import Evidence, Report, Requirement
 from artifact.models.base import DbSession
 from artifact.search import indexer
+from artifact.search.kinds import KINDS
 
 PAGE_SIZE = 10
 MAX_PAGE = 100
-# Whole kinds of record and the action that lets a caller see every record of that kind.
-# Reports and evidence are per record (policy.visible), below.
-KIND_ACTIONS = {"agreement": "agreement.view", "requirement": "framework.view"}
 
 
 @dataclass(frozen=True)
@@ -37,7 +33,7 @@ class SearchHit:
     title: str
     snippet: Markup
     page: int | None
-    framework_id: str | None = None  # where a requirement is shown
+    link_id: str | None = None  # the id its page is named by (a requirement: its framework's)
 
     def as_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"type": self.type, "id": self.id, "title": self.title,
@@ -66,64 +62,13 @@ class SearchResults:
 
 
 def scope(db: DbSession, caller: Caller) -> Scope:
-    """What ``caller`` may find, from the policy, for this search only (nothing is cached across
-    searches, so a revoked grant or an accepted agreement counts at once): whole kinds their role
-    sees, the reports and evidence ``policy.visible`` lists (one SQL query), and among those the
-    files they may download now. Where ``visible`` filters nothing (staff) a whole kind is in
-    scope and only the agreements gating downloads are read (one query, plus the caller's
-    acceptances of those)."""
-    kinds = {kind for kind, action in KIND_ACTIONS.items() if policy.decide(caller, action)}
-    reports = _report_scope(db, caller, kinds)
-    evidence = _evidence_scope(db, caller, kinds)
-    return Scope(types=frozenset(kinds), meta_types=reports[0] | evidence[0],
-                 meta_parents=reports[1] | evidence[1], file_parents=reports[2] | evidence[2])
-
-
-Parts = tuple[frozenset[str], frozenset[str], frozenset[str]]  # meta kinds, meta, files
-
-
-def _report_scope(db: DbSession, caller: Caller, kinds: set[str]) -> Parts:
-    """Reports: adds "report" to ``kinds`` when the caller sees and may download every one."""
-    may_download = bool(policy.decide(caller, "report.download"))
-    stmt: Select[Any] = select(Report.id, Report.terms_agreement_id)  # type: ignore[assignment]
-    filtered = policy.visible(stmt, caller, Report)
-    if filtered is stmt:  # the policy filters nothing: every report's metadata
-        gates = db.scalars(select(Report.terms_agreement_id).distinct()
-                           .where(Report.terms_agreement_id.is_not(None))).all()
-        unmet = _unmet(db, caller, gates) if may_download else set()
-        if may_download and not unmet:
-            kinds.add("report")
-            return frozenset(), frozenset(), frozenset()
-        rows = db.execute(stmt).all() if may_download else []
-        return (frozenset({"report"}), frozenset(),
-                frozenset(parent_key("report", r) for r, t in rows if t not in unmet))
-    rows = db.execute(filtered).all()
-    unmet = _unmet(db, caller, {t for _r, t in rows if t}) if may_download else set()
-    files = (frozenset(parent_key("report", r) for r, t in rows if t not in unmet)
-             if may_download else frozenset())
-    return frozenset(), frozenset(parent_key("report", r) for r, _t in rows), files
-
-
-def _unmet(db: DbSession, caller: Caller, agreement_ids: Any) -> set[str]:
-    """The agreements among ``agreement_ids`` whose current version ``caller`` has not accepted."""
-    return {a for a in agreement_ids if not agreements.terms_status(db, caller, a).satisfied}
-
-
-def _evidence_scope(db: DbSession, caller: Caller, kinds: set[str]) -> Parts:
-    """Evidence (staff only today): every item when ``policy.visible`` filters nothing, else
-    the items it lists; files only with evidence.download."""
-    if not policy.decide(caller, "evidence.view"):
-        return frozenset(), frozenset(), frozenset()
-    may_download = bool(policy.decide(caller, "evidence.download"))
-    stmt: Select[Any] = select(Evidence.id)
-    filtered = policy.visible(stmt, caller, Evidence)
-    if filtered is stmt:
-        if may_download:
-            kinds.add("evidence")
-            return frozenset(), frozenset(), frozenset()
-        return frozenset({"evidence"}), frozenset(), frozenset()
-    ids = frozenset(parent_key("evidence", i) for i in db.scalars(filtered))
-    return frozenset(), ids, ids if may_download else frozenset()
+    """What ``caller`` may find, from the policy, for this search only: the union of every
+    kind's scope rule (``kinds.KINDS``)."""
+    parts = [kind.scope(db, caller) for kind in KINDS.values()]
+    return Scope(types=frozenset().union(*(p.types for p in parts)),
+                 meta_types=frozenset().union(*(p.meta_types for p in parts)),
+                 meta_parents=frozenset().union(*(p.meta_parents for p in parts)),
+                 file_parents=frozenset().union(*(p.file_parents for p in parts)))
 
 
 def _filters(values: dict[str, Any]) -> tuple[Filter, ...]:
@@ -163,7 +108,7 @@ def search(db: DbSession, caller: Caller, index: Backend, text: str | None,
     number = _page(page)
     allowed = scope(db, caller)
     found = index.search(query, allowed, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    frameworks = _framework_ids(db, [h.id for h in found.hits if h.type == "requirement"])
+    links = _link_ids(db, found.hits)
     marks = pattern(query)
     hits = []
     for hit in found.hits:
@@ -171,7 +116,7 @@ def search(db: DbSession, caller: Caller, index: Backend, text: str | None,
         if in_file and not _file_allowed(allowed, hit.type, hit.id):
             continue  # defence in depth: the scope already kept such entries out
         hits.append(SearchHit(hit.type, hit.id, hit.title, snippet(hit.text, query, marks),
-                              hit.page if in_file else None, frameworks.get(hit.id)))
+                              hit.page if in_file else None, links.get((hit.type, hit.id))))
     return SearchResults(text or "", query, found.total, number, hits, found.facets)
 
 
@@ -179,21 +124,26 @@ def _file_allowed(allowed: Scope, kind: str, record_id: str) -> bool:
     return kind in allowed.types or parent_key(kind, record_id) in allowed.file_parents
 
 
-def _framework_ids(db: DbSession, requirement_ids: list[str]) -> dict[str, str]:
-    """Where each requirement hit is shown (one query for the page of hits)."""
-    if not requirement_ids:
-        return {}
-    rows = db.execute(select(Requirement.id, Requirement.framework_id)
-                      .where(Requirement.id.in_(requirement_ids)))
-    return {row[0]: row[1] for row in rows}
+def _link_ids(db: DbSession, hits: list[Hit]) -> dict[tuple[str, str], str]:
+    """The id each hit's page is named by: its own, or the one its kind locates (a requirement
+    is shown in its framework's tree; one query per such kind for the page of hits)."""
+    links: dict[tuple[str, str], str] = {}
+    for name, kind in KINDS.items():
+        ids = list(dict.fromkeys(h.id for h in hits if h.type == name))
+        if kind.locate is None:
+            links.update(((name, i), i) for i in ids)
+        elif ids:
+            links.update(((name, i), at) for i, at in kind.locate(db, ids).items())
+    return links
 
 
 def reindex(db: DbSession, caller: Caller, app: Any) -> int:
-    """Rebuild the index from the database; returns the number of entries."""
+    """Rebuild the index from the database; returns the number of entries. The rebuild reads in
+    a session of its own (it keeps memory flat by itself); the audit record is in ``db``, for
+    the owner to commit. Raises PermissionDenied."""
     if not policy.decide(caller, "search.reindex"):
         raise PermissionDenied("not allowed to rebuild the search index")
     count = indexer.rebuild(app, db)
     audit.record(db, caller, "search.reindex", target_type="search", target_id=None,
                  details={"entries": count, "backend": app.config["SEARCH_BACKEND"]})
-    db.commit()
     return count

@@ -11,6 +11,7 @@ from artifact.infra.search import index_for
 from artifact.infra.search.backend import FACETS
 from artifact.kernel.errors import ValidationFailed
 from artifact.search import services as search_service
+from artifact.search.kinds import KINDS
 from artifact.search.services import SearchHit
 from artifact.web.security import current_caller
 
@@ -24,15 +25,12 @@ def search_args() -> tuple[str, dict[str, str], str | None]:
 
 
 def hit_url(hit: SearchHit) -> str:
-    if hit.type == "report":
-        return url_for("catalog.detail", report_id=hit.id)
-    if hit.type == "agreement":
-        return url_for("agreements.show", agreement_id=hit.id)
-    if hit.type == "evidence":
-        return url_for("evidence.detail", evidence_id=hit.id)
-    if hit.type == "requirement" and hit.framework_id:
-        return url_for("frameworks.detail", framework_id=hit.framework_id)
-    return url_for("search.index")
+    """The page a hit links to, as its kind declares it (the search page if it has none)."""
+    kind = KINDS.get(hit.type)
+    if kind is None or hit.link_id is None:
+        return url_for("search.index")
+    values: dict[str, Any] = {kind.url_arg: hit.link_id}
+    return url_for(kind.endpoint, **values)
 
 
 @bp.get("/search")

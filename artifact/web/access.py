@@ -22,7 +22,6 @@ def require(action: str) -> Callable[[F], F]:
             policy.enforce(policy.decide(current_caller(), action))
             return view(*args, **kwargs)
 
-        wrapped.required_action = action  # type: ignore[attr-defined]
         return wrapped  # type: ignore[return-value]
 
     return decorator
@@ -41,7 +40,6 @@ def require_hidden(action: str) -> Callable[[F], F]:
             policy.enforce(decision)
             return view(*args, **kwargs)
 
-        wrapped.required_action = action  # type: ignore[attr-defined]
         return wrapped  # type: ignore[return-value]
 
     return decorator

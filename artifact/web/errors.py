@@ -1,5 +1,7 @@
 """One place that maps domain errors and HTTP errors to responses: JSON for the API, pages
-otherwise. The 500 handler rolls back and shows a request id, never a traceback."""
+otherwise. Nothing here commits: the request's owner (web/transaction.py) rolls back a 4xx or
+5xx answer and keeps its durable records. The 500 handler shows a request id, never a
+traceback."""
 
 from __future__ import annotations
 
@@ -156,6 +158,9 @@ def _with_header(response: Any, name: str, value: str) -> Any:
 
 
 def _server_error(error: Exception) -> Any:
+    # The session may be unusable (a failed flush) and the page below may read through it. A
+    # plain rollback: the owner (web/transaction.py) still sees a 500, rolls back, and keeps
+    # the request's durable records.
     db.session.rollback()
     from flask import current_app
 

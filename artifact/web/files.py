@@ -1,4 +1,8 @@
-"""The HTTP shape of a download, shared by the pages and the API."""
+"""Every file the app serves, and how uploads are read.
+
+``file_response`` builds every file response (report and evidence downloads, acceptance
+certificates, CSV exports) so their headers cannot drift: an attachment with a safe
+``Content-Disposition``, ``nosniff``, ``no-store`` and a sandboxing CSP."""
 
 from __future__ import annotations
 
@@ -7,31 +11,31 @@ from typing import Any
 
 from flask import Flask, Request, Response
 
-from artifact.catalog.services.downloads import Download
 from artifact.kernel.filenames import content_disposition
 
 DOWNLOAD_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
+CSV = "text/csv; charset=utf-8"
 
 
-def download_headers(filename: str) -> dict[str, str]:
-    return {
+def file_response(body: bytes, *, filename: str, content_type: str,
+                  receipt: str | None = None, sha256: str | None = None,
+                  head: bool = False, size: int | None = None) -> Response:
+    """``body`` as the attachment ``filename`` (``content_type`` sent as given). ``receipt``
+    and ``sha256`` name the copy (``X-Artifact-Receipt``, ``X-Artifact-SHA256``). ``head``:
+    the headers only, for a HEAD request, with ``Content-Length`` of ``size`` (what the GET
+    would send, as far as it is known before serving it)."""
+    response = Response(b"" if head else body, content_type=content_type, headers={
         "Content-Disposition": content_disposition(filename),
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "no-store",
         "Content-Security-Policy": DOWNLOAD_CSP,
-    }
-
-
-def download_response(result: Download) -> Response:
-    response = Response(result.body, mimetype=result.content_type,
-                        headers=download_headers(result.filename))
-    response.headers["X-Artifact-Receipt"] = result.receipt
-    return response
-
-
-def head_response(filename: str, size: int) -> Response:
-    """HEAD: the headers a download would have, nothing served, nothing recorded."""
-    response = Response(b"", mimetype="application/pdf", headers=download_headers(filename))
+    })
+    if receipt is not None:
+        response.headers["X-Artifact-Receipt"] = receipt
+    if sha256 is not None:
+        response.headers["X-Artifact-SHA256"] = sha256
+    if head:
+        response.headers["Content-Length"] = str(len(body) if size is None else size)
     return response
 
 

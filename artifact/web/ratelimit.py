@@ -21,6 +21,7 @@ from flask_login import current_user
 
 from artifact.audit.services import chain as audit
 from artifact.extensions import db, limiter
+from artifact.kernel import uow
 from artifact.web.security import current_caller
 
 DEDUPE_SECONDS = 60
@@ -44,13 +45,15 @@ def user_or_ip() -> str:
 
 
 def _record_breach(limit: RequestLimit) -> None:
+    """A durable record: the refused request answers 429, which its owner rolls back."""
     key = f"breach/{limit.key}"
     if not first_in_window(key):
         return
-    audit.record(db.session, current_caller(), "auth.throttled", outcome="denied",
-                 details={"reason": "rate_limit", "limit": str(limit.limit),
-                          "endpoint": request.endpoint or ""})
-    db.session.commit()
+    caller = current_caller()
+    details = {"reason": "rate_limit", "limit": str(limit.limit),
+               "endpoint": request.endpoint or ""}
+    uow.durable(db.session, lambda session: audit.record(
+        session, caller, "auth.throttled", outcome="denied", details=details))
 
 
 def _on_breach(limit: RequestLimit) -> Any:

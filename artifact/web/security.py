@@ -1,4 +1,5 @@
-"""Per-request plumbing: who is calling (session or Bearer token), CSRF, request id, headers."""
+"""Per-request plumbing: who is calling (session or Bearer token), CSRF, request id, headers,
+and the audit checkpoint policy of the request's unit of work."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request, session
 from flask_login import current_user
 
+from artifact.audit.services import signing
 from artifact.extensions import csrf, db, login_manager
 from artifact.identity.services import sessions, tokens
 from artifact.kernel.caller import Caller
@@ -81,6 +83,12 @@ def _assign_request_id() -> None:
     g.request_id = uuid.uuid4().hex[:16]
 
 
+def _configure_audit_signing() -> None:
+    """Events appended in this request sign checkpoints as the settings say (read per request,
+    so a changed setting applies to the next one)."""
+    signing.configure(db.session, signing.CheckpointPolicy.from_config(current_app.config))
+
+
 def _check_csrf() -> None:
     # Browsers cannot attach an Authorization header cross-site without CORS, which we never
     # grant, so Bearer calls carry no CSRF token; everything else does.
@@ -121,5 +129,6 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
     app.before_request(_assign_request_id)
+    app.before_request(_configure_audit_signing)  # before anything that may append an event
     app.before_request(_check_csrf)
     app.after_request(_set_headers)

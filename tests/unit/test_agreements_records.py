@@ -9,6 +9,7 @@ from sqlalchemy.exc import DatabaseError
 
 from artifact.agreements.services import acceptance as agreements_accept
 from artifact.extensions import db
+from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.models import Acceptance
 
@@ -18,6 +19,7 @@ def ended_acceptance(nda, customer) -> Acceptance:
     kept = agreements_accept.accept(db.session, Caller.of_user(customer), nda.id, version=1,
                                     typed_name="Kept", scope="account")
     agreements_accept.terminate(db.session, Caller.of_user(customer), nda.id, scope="account")
+    uow.commit(db.session)
     return kept
 
 

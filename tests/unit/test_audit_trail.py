@@ -14,8 +14,10 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from artifact.audit.services import chain as audit
+from artifact.audit.services import signing as audit_signing
 from artifact.audit.services import trail as audit_trail
 from artifact.extensions import db
+from artifact.kernel import uow
 from artifact.kernel.caller import OPERATOR, Caller
 from artifact.models import AuditCheckpoint, AuditEvent
 
@@ -59,7 +61,8 @@ def test_the_database_refuses_to_edit_or_delete_events(app: Flask, sql: str) -> 
 
 def test_checkpoints_are_refused_edits_too(app: Flask) -> None:
     _append(1)
-    audit_trail.checkpoint(db.session, OPERATOR, app.config["DATA_DIR"])
+    assert audit_trail.checkpoint(db.session, OPERATOR, app.config["DATA_DIR"]) is not None
+    uow.commit(db.session)
     db.session.close()
     with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_checkpoint"))
@@ -98,11 +101,19 @@ def test_checkpoints_chain_their_signatures(app: Flask) -> None:
 
 def test_the_app_signs_checkpoints_every_n_events(app: Flask) -> None:
     app.config["AUDIT_CHECKPOINT_EVERY"] = 10
+    # as the owner of a request or a command does
+    audit_signing.configure(db.session, audit_signing.CheckpointPolicy.from_config(app.config))
     _append(25)
     seqs = db.session.scalars(select(AuditCheckpoint.event_seq)
                               .order_by(AuditCheckpoint.number)).all()
     assert seqs == [10, 20]
     assert _verify(app).ok
+
+
+def test_a_session_without_a_checkpoint_policy_signs_nothing_by_itself(app: Flask) -> None:
+    app.config["AUDIT_CHECKPOINT_EVERY"] = 10
+    _append(25)
+    assert db.session.scalars(select(AuditCheckpoint)).all() == []
 
 
 @pytest.mark.parametrize(

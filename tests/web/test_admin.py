@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from artifact.extensions import db
 from artifact.identity.services import tokens
+from artifact.kernel import uow
 from artifact.kernel.caller import OPERATOR
 from artifact.models import ApiToken, AuditEvent, Organization, User
 from tests.conftest import PASSWORD, post_form
@@ -45,6 +46,7 @@ def test_admin_form_errors_create_nothing(client, admin, login_as) -> None:
 
 def test_admin_changes_role_disables_and_revokes(client, admin, customer, login_as) -> None:
     token, raw = tokens.create(db.session, OPERATOR, customer, "ci")
+    uow.commit(db.session)
     login_as(admin)
     page = client.get(f"/admin/users/{customer.id}").get_data(as_text=True)
     assert token.prefix in page
@@ -73,6 +75,7 @@ def test_unknown_user_is_404(client, admin, login_as) -> None:
 
 def test_customer_manages_own_tokens_only(client, customer, hostile, login_as) -> None:
     other_token, _raw = tokens.create(db.session, OPERATOR, hostile, "theirs")
+    uow.commit(db.session)
     login_as(customer)
     response = post_form(client, "/account/tokens", {"name": "laptop"})
     assert response.status_code == 201

@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from artifact.agreements.services import acceptance as agreements_accept
 from artifact.agreements.services import agreements
-from artifact.agreements.views.agreements import terms_page_url
 from artifact.extensions import db
+from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.models import Acceptance, Agreement, AuditEvent
+from artifact.web.links import terms_page_url
 from tests.callers import as_caller
 from tests.conftest import post_form
 from tests.fixtures_agreements import NDA_TEXT
@@ -91,6 +92,7 @@ def test_stale_form_is_409_and_shows_the_new_text(client, nda, customer, admin,
     login_as(customer)
     old_hash = nda.current.text_sha256
     agreements.publish_version(db.session, Caller.of_user(admin), nda.id, "Version two text.")
+    uow.commit(db.session)
     response = post_form(client, f"/agreements/{nda.id}/accept", {
         "typed_name": "C", "consent": "y", "scope": "account", "version": "1",
         "text_sha256": old_hash})
@@ -99,6 +101,10 @@ def test_stale_form_is_409_and_shows_the_new_text(client, nda, customer, admin,
     assert "Version two text." in page
     assert "not the current version" in page
     assert db.session.scalars(select(Acceptance)).all() == []
+    # The refusal is kept in the trail although the request failed (and rolled back).
+    refused = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "agreement.accept", AuditEvent.outcome == "failure")).one()
+    assert '"reason":"not_current"' in refused.details
 
 
 def test_member_cannot_bind_the_organisation_org_admin_can(client, nda, make_user,
@@ -122,6 +128,7 @@ def test_member_cannot_bind_the_organisation_org_admin_can(client, nda, make_use
 def test_my_agreements_history_and_terminate(client, nda, customer, login_as) -> None:
     accepted = agreements_accept.accept(db.session, Caller.of_user(customer), nda.id, version=1,
                                         typed_name="Carla", scope="account")
+    uow.commit(db.session)
     login_as(customer)
     page = client.get("/agreements/").get_data(as_text=True)
     assert "Accepted" in page
@@ -146,6 +153,7 @@ def test_staff_register_and_csv_are_injection_safe(client, nda, make_user, staff
         agreements_accept.accept(db.session, Caller.of_user(user, ip_address="10.0.0.1"), nda.id,
                                  version=1, typed_name=name, scope="account",
                                  user_agent="=cmd|' /C calc'!A0")
+    uow.commit(db.session)
     customer = make_user("customer")
     login_as(customer)
     assert client.get(f"/agreements/{nda.id}/acceptances").status_code == 403

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from artifact.extensions import db
 from artifact.identity.services import accounts, tokens
+from artifact.kernel import uow
 from artifact.kernel.caller import OPERATOR
 from artifact.models import ApiToken, User
 from tests.conftest import PASSWORD
@@ -30,12 +31,15 @@ def test_cli_token_works_on_me(app, runner) -> None:
 
 def test_revoked_and_disabled_tokens_stop_working(client, customer: User) -> None:
     token, raw = tokens.create(db.session, OPERATOR, customer, "t")
+    uow.commit(db.session)
     headers = {"Authorization": f"Bearer {raw}"}
     assert client.get("/api/v1/me", headers=headers).status_code == 200
     tokens.revoke(db.session, OPERATOR, token.id)
+    uow.commit(db.session)
     assert client.get("/api/v1/me", headers=headers).status_code == 401
     _t2, raw2 = tokens.create(db.session, OPERATOR, customer, "t2")
     accounts.set_disabled(db.session, OPERATOR, customer, True)
+    uow.commit(db.session)
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw2}"}).status_code == 401
 
 
@@ -48,6 +52,7 @@ def test_garbage_tokens_get_401_json(client) -> None:
 
 def test_bearer_writes_need_no_csrf_but_cookie_writes_do(client, customer: User) -> None:
     _token, raw = tokens.create(db.session, OPERATOR, customer, "t")
+    uow.commit(db.session)
     # an unknown API write path: with a token the CSRF check is skipped and routing answers
     response = client.post("/api/v1/me", headers={"Authorization": f"Bearer {raw}"})
     assert response.status_code == 405
@@ -82,6 +87,7 @@ def _plain(path: str) -> str:
 def test_me_describes_the_user(client, make_user) -> None:
     user = make_user("customer", org="Acme Health", org_admin=True)
     _token, raw = tokens.create(db.session, OPERATOR, user)
+    uow.commit(db.session)
     body = client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"}).get_json()
     assert body == {"id": user.id, "email": user.email, "name": "", "role": "customer",
                     "organization": "Acme Health", "org_admin": True}

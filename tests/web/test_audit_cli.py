@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from artifact.extensions import db
 from artifact.identity.services import tokens
+from artifact.kernel import uow
 from artifact.kernel.caller import OPERATOR
 from artifact.models import AuditEvent, User
 from tests.conftest import post_form, sign_in
@@ -53,6 +54,7 @@ def _scripted_session(app: Flask, admin: User, customer: User) -> None:
 
 def _api(app: Flask, user: User) -> Any:
     _token, raw = tokens.create(db.session, OPERATOR, user, "script")
+    uow.commit(db.session)
     headers = {"Authorization": f"Bearer {raw}"}
 
     def call(method: str, path: str, body: Any = None) -> Any:
@@ -121,11 +123,13 @@ WRITER = textwrap.dedent("""
     from artifact import create_app
     from artifact.extensions import db
     from artifact.audit.services import chain as audit
+    from artifact.audit.services import signing
     from artifact.kernel.caller import Caller
 
     app = create_app({"ARTIFACT_ENV": "testing", "DATA_DIR": sys.argv[1],
                       "SQLALCHEMY_DATABASE_URI": sys.argv[2]})
     with app.app_context():
+        signing.configure(db.session, signing.CheckpointPolicy.from_config(app.config))
         for i in range(int(sys.argv[4])):
             audit.record(db.session, Caller.operator(sys.argv[3]), "load.write", details={"i": i})
             db.session.commit()

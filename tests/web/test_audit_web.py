@@ -12,7 +12,7 @@ from sqlalchemy import select
 from artifact.audit.services import chain as audit
 from artifact.extensions import db
 from artifact.kernel.caller import Caller
-from artifact.models import AuditEvent, User
+from artifact.models import AuditCheckpoint, AuditEvent, User
 from tests.conftest import post_form, sign_in
 
 
@@ -101,3 +101,19 @@ def test_not_found_for_hidden_objects_is_recorded(app: Flask, client, admin: Use
         AuditEvent.action == "access.denied")).one()
     assert event.target_id == "0123456789abcdef0123456789abcdef"
     assert '"route":"/admin/tokens/<token_id>/revoke"' in event.details
+
+
+def test_requests_sign_checkpoints_when_due(app: Flask, client, customer: User) -> None:
+    """Every event is due a checkpoint here, the failed sign-in's too (kept after the 401
+    rolled its request back)."""
+    app.config["AUDIT_CHECKPOINT_EVERY"] = 1
+    assert sign_in(client, customer.email, "a wrong password here").status_code == 401
+    failed = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "auth.sign_in")).one()
+    assert failed.outcome == "failure"
+    assert sign_in(client, customer.email).status_code == 302
+    head = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+    signed = db.session.scalars(select(AuditCheckpoint.event_seq)).all()
+    assert head is not None
+    assert failed.seq in signed
+    assert head.seq in signed

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from artifact.extensions import db
 from artifact.identity.services import accounts
+from artifact.kernel import uow
 from artifact.kernel.caller import OPERATOR, Caller
 from artifact.models import AuditEvent, User, UserSession
 from tests.conftest import PASSWORD, post_form, sign_in
@@ -60,6 +61,7 @@ def test_disabling_a_user_ends_every_session(app, client, customer: User, admin:
     sign_in(client, customer.email)
     assert client.get("/api/v1/me").status_code == 200
     accounts.set_disabled(db.session, Caller.of_user(admin), customer, True)
+    uow.commit(db.session)
     assert client.get("/api/v1/me").status_code == 401
     assert sign_in(app.test_client(), customer.email).status_code == 401
 
@@ -79,6 +81,7 @@ def test_a_password_change_ends_other_sessions(app, client, customer: User) -> N
 def test_a_role_change_ends_the_sessions_of_that_user(client, customer: User) -> None:
     sign_in(client, customer.email)
     accounts.set_role(db.session, OPERATOR, customer, "auditor")
+    uow.commit(db.session)
     assert client.get("/api/v1/me").status_code == 401
 
 
@@ -147,6 +150,7 @@ def _query(next_url: str) -> str:
 def test_sign_in_of_a_disabled_user_fails_generically(client, customer: User) -> None:
     customer_row = db.session.get(User, customer.id)
     accounts.set_disabled(db.session, OPERATOR, customer_row, True)
+    uow.commit(db.session)
     response = sign_in(client, customer.email)
     assert response.status_code == 401
     assert "Invalid e-mail or password." in response.get_data(as_text=True)

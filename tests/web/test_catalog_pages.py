@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from artifact.extensions import db
+from artifact.kernel import uow
 from artifact.models import AccessRequest, Grant, Report
 from artifact.models.base import utcnow
 from tests.callers import as_caller
@@ -72,6 +73,7 @@ def test_outdated_and_retired(client, login_as, customer, make_report) -> None:
     from artifact.kernel.caller import OPERATOR
 
     reports.set_state(db.session, OPERATOR, retired.id, "retired")
+    uow.commit(db.session)
     assert client.get(f"/catalog/{retired.id}").status_code == 404
     assert "Retired SOC 1" not in client.get("/catalog/").get_data(as_text=True)
 

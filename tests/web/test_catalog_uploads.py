@@ -3,6 +3,7 @@ and the real PDFs of the corpus stamped on every page."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -11,8 +12,8 @@ from sqlalchemy import func, select
 
 from artifact.extensions import db
 from artifact.models import ReportVersion
-from tests.conftest import corpus_path
-from tests.fixtures_catalog import make_pdf, page_texts
+from tests.conftest import corpus_path, csrf_token
+from tests.fixtures_catalog import make_pdf, page_texts, racing_upload
 
 # Valid PDFs in qpdf's folder of test inputs: a hybrid-reference file and a linearized one.
 VALID_QPDF_FILES = {"hybrid-xref.pdf", "minimal-linearized.pdf"}
@@ -197,3 +198,24 @@ def test_head_answers_without_recording(client, make_report, customer, bearer) -
     assert response.data == b""
     assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "report.download")) == 0
+
+
+def test_a_lost_version_race_leaves_neither_blob_nor_row(client, store, staff, bearer, draft,
+                                                         login_as) -> None:
+    headers, before = bearer(staff), _stored(store)
+    with racing_upload():
+        api = _upload(client, headers, draft.id, make_pdf())
+    assert api.status_code == 409
+    assert "uploaded at the same time" in api.get_json()["error"]["message"]
+    assert _stored(store) == before
+    login_as(staff)
+    detail = f"/catalog/{draft.id}"
+    token = csrf_token(client, detail)
+    with racing_upload():
+        page = client.post(f"{detail}/versions", data={
+            "csrf_token": token, "file": (io.BytesIO(make_pdf()), "r.pdf")},
+            content_type="multipart/form-data", follow_redirects=True)
+    assert page.status_code == 200
+    assert "The file was refused: another version was uploaded at the same time" in \
+        page.get_data(as_text=True)
+    assert _stored(store) == before

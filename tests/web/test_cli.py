@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from artifact.extensions import db
-from artifact.models import Organization, User
+from artifact.models import AuditCheckpoint, AuditEvent, Organization, User
 from tests.conftest import PASSWORD
 
 
@@ -96,3 +96,14 @@ def test_init_is_idempotent(runner) -> None:
         result = runner.invoke(args=["init"])
         assert result.exit_code == 0, result.output
         assert "database ready" in result.output
+
+
+def test_a_command_commits_once_and_signs_checkpoints_as_configured(app, runner) -> None:
+    app.config["AUDIT_CHECKPOINT_EVERY"] = 1
+    result = runner.invoke(args=["users", "create", "cp@x.test", "--role", "staff",
+                                 "--password-stdin"], input=PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    db.session.remove()  # read back what was committed, not what the session holds
+    created = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "user.create")).one()
+    assert created.seq in db.session.scalars(select(AuditCheckpoint.event_seq)).all()

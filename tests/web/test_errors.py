@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from artifact import create_app
+from artifact.audit.services import chain as audit
+from artifact.extensions import db
+from artifact.kernel import uow
+from artifact.kernel.caller import Caller
+from artifact.models import AuditEvent
 
 
 @pytest.fixture
@@ -16,8 +22,15 @@ def exploding_app(database_url: str, tmp_path) -> Flask:
     def boom() -> str:
         raise RuntimeError("secret internals: password=hunter2")
 
+    def half_done() -> str:
+        caller = Caller.operator("test")
+        audit.record(db.session, caller, "test.half_done")
+        uow.durable(db.session, lambda session: audit.record(session, caller, "test.kept"))
+        raise RuntimeError("failed half-way")
+
     app.add_url_rule("/boom", "boom", boom)
     app.add_url_rule("/api/v1/boom", "api_boom", boom)
+    app.add_url_rule("/half-done", "half_done", half_done)
     return app
 
 
@@ -40,6 +53,15 @@ def test_500_json_for_the_api(exploding_app: Flask) -> None:
     assert body["error"]["code"] == "internal_error"
     assert body["error"]["request_id"] == response.headers["X-Request-Id"]
     assert "hunter2" not in response.get_data(as_text=True)
+
+
+def test_a_failed_request_keeps_only_its_durable_records(exploding_app: Flask) -> None:
+    assert exploding_app.test_client().get("/half-done").status_code == 500
+    with exploding_app.app_context():
+        actions = db.session.scalars(select(AuditEvent.action)).all()
+        db.session.remove()
+        db.engine.dispose()
+    assert actions == ["test.kept"]
 
 
 def test_404_page(client) -> None:

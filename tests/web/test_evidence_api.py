@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from artifact.extensions import db
 from artifact.models import AuditEvent, Evidence, EvidenceVersion
-from tests.fixtures_catalog import make_pdf
+from tests.conftest import csrf_token
+from tests.fixtures_catalog import make_pdf, racing_upload
 from tests.fixtures_evidence import (
     blob_files,
     make_docx,
@@ -234,3 +235,29 @@ def test_a_tampered_evidence_blob_is_never_served(client, store, staff, make_evi
     failure = db.session.scalars(select(AuditEvent).where(
         AuditEvent.action == "evidence.download", AuditEvent.outcome == "failure")).one()
     assert json.loads(failure.details)["error"] == "integrity"
+
+
+def test_a_lost_version_race_leaves_neither_blob_nor_row(client, bearer, staff, store,
+                                                         make_evidence, login_as) -> None:
+    item = make_evidence("Firewall review", data=b"rule 1: deny all\n", filename="fw.txt")
+    headers, before = bearer(staff), (blob_files(store), _count(EvidenceVersion))
+    with racing_upload():
+        response = _post(client, headers, f"/api/v1/evidence/{item.id}/versions",
+                         b"rule 1: allow all\n", "fw.txt")
+    assert response.status_code == 409
+    assert "uploaded at the same time" in response.get_json()["error"]["message"]
+    assert (blob_files(store), _count(EvidenceVersion)) == before
+    login_as(staff)
+    detail = f"/evidence/{item.id}"
+    token = csrf_token(client, detail)
+    with racing_upload():
+        page = client.post(f"{detail}/versions", data={
+            "csrf_token": token, "file": (io.BytesIO(b"rule 1: allow all\n"), "fw.txt"),
+            "effective_date": "2025-01-01"},
+            content_type="multipart/form-data", follow_redirects=True)
+    assert page.status_code == 200
+    assert "The file was refused: another version was uploaded at the same time" in \
+        page.get_data(as_text=True)
+    assert (blob_files(store), _count(EvidenceVersion)) == before
+    db.session.refresh(item)
+    assert len(item.versions) == 1

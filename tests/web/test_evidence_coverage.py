@@ -24,7 +24,8 @@ def _framework(key):
 
 
 def _rows(key, user):
-    found = evidence.framework_coverage(db.session, as_caller(user), _framework(key), utcnow().date())
+    found = evidence.framework_coverage(db.session, as_caller(user), _framework(key),
+                                        utcnow().date())
     return found, {row.requirement.ref: row for row in found.rows}
 
 

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from artifact.extensions import db
 from artifact.infra import secretbox
 from artifact.infra.storage import store_for
-from artifact.models import AuditEvent, MfaCredential, RecoveryCode, User
+from artifact.models import AuditEvent, MfaCredential, RecoveryCode, SignInThrottle, User
 from tests.conftest import MFA_SECRETS, PASSWORD, RECOVERY_CODES, post_form, sign_in
+from tests.conftest import second_factor_code as sign_in_code
 
 
 def _enrol_through_pages(client) -> tuple[str, list[str]]:
@@ -153,6 +154,28 @@ def test_five_wrong_codes_end_the_challenge(client, staff: User) -> None:
     last = post_form(client, "/login/mfa", {"code": "000000"}, token_from="/login/mfa")
     assert last.status_code in (302, 429)
     assert client.get("/api/v1/me").status_code == 401
+
+
+def test_refused_codes_and_passwords_are_kept_though_the_request_fails(client,
+                                                                      staff: User) -> None:
+    """The 401 and the 403 roll their requests back; the count and the events stay."""
+    from artifact.identity.services.sign_in import throttle_key
+
+    _password_step(client, staff)
+    wrong = post_form(client, "/login/mfa", {"code": "000000"}, token_from="/login/mfa")
+    assert wrong.status_code == 401
+    assert db.session.get(SignInThrottle, throttle_key(staff.email)).failures == 1
+    assert post_form(client, "/login/mfa", {"code": sign_in_code(staff.email)},
+                     token_from="/login/mfa").status_code == 302
+    assert db.session.get(SignInThrottle, throttle_key(staff.email)) is None
+    refused = post_form(client, "/account/mfa/recovery-codes", {"password": "not it at all"},
+                        token_from="/account/mfa")
+    assert refused.status_code == 403
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.outcome == "failure")
+                                .order_by(AuditEvent.seq)).all()
+    assert [(e.action, e.target_id) for e in events] == [("auth.mfa", staff.id),
+                                                         ("mfa.recovery_codes", staff.id)]
+    assert '"reason":"wrong_password"' in events[1].details
 
 
 def test_api_tokens_need_no_second_factor(app: Flask, runner, make_user) -> None:

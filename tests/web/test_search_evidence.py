@@ -15,6 +15,7 @@ from artifact.evidence import services as evidence
 from artifact.extensions import db
 from artifact.infra.search import Backend
 from artifact.infra.storage import store_for
+from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.models import Evidence, User
 from tests.fixtures_catalog import make_pdf
@@ -131,13 +132,16 @@ def test_index_follows_new_versions_links_and_state(
     store = store_for(current_app)
     evidence.add_version(db.session, Caller.of_user(staff), store, secret_evidence.id,
                          b"second collection: wombatgate\n", "firewall-v2.txt")
+    uow.commit(db.session)
     assert search_api(staff, q=SECRET)[1]["total"] == 0  # the old version's text is gone
     assert [h["id"] for h in search_api(staff, q="wombatgate")[1]["hits"]] == \
         [secret_evidence.id]
     evidence.set_links(db.session, Caller.of_user(staff), secret_evidence.id, ["soc-sample:CC6.1"])
+    uow.commit(db.session)
     _status, body = search_api(staff, q="type:evidence")
     assert body["facets"]["framework"] == {"soc-sample": 2}  # metadata and the file's page
     assert search_api(staff, q='"A.5.15" firewall')[1]["total"] == 0
     assert search_api(staff, q='"CC6.1" firewall')[1]["total"] == 1
     evidence.submit(db.session, Caller.of_user(staff), secret_evidence.id)
+    uow.commit(db.session)
     assert search_api(staff, q="wombatgate")[1]["total"] == 1  # state changes keep it found

@@ -12,6 +12,7 @@ from artifact.agreements.services import acceptance as agreements_accept
 from artifact.catalog.services import grants, report_terms, reports
 from artifact.extensions import db
 from artifact.infra.search import Backend
+from artifact.kernel import uow
 from artifact.kernel.caller import OPERATOR, Caller
 from artifact.models import Agreement, Report, User
 from tests.fixtures_catalog import make_pdf
@@ -28,6 +29,7 @@ def restricted(make_report: Callable[..., Report], customer: User,
                          pdf=make_pdf(pages=3, marker=f"{SECRET} finding"))
     grants.create_grant(db.session, OPERATOR, report_id=report.id,
                         organization="Acme Health")
+    uow.commit(db.session)
     return report
 
 
@@ -86,6 +88,7 @@ def gated(make_report: Callable[..., Report], nda: Agreement, search_index: Back
     report = make_report("Bridge Assessment", visibility="customers",
                          pdf=make_pdf(pages=2, marker="quokkavault inside"))
     report_terms.set_terms(db.session, OPERATOR, report.id, nda.id)
+    uow.commit(db.session)
     return report
 
 
@@ -101,6 +104,7 @@ def test_terms_gate_hides_file_snippets_until_accepted(
 
     agreements_accept.accept(db.session, Caller.of_user(customer), nda.id, version=1,
                              typed_name="Cathy Customer", scope="account")
+    uow.commit(db.session)
     _status, body = search_api(customer, q="quokkavault")
     assert body["total"] == 2
     assert {h["page"] for h in body["hits"]} == {1, 2}
@@ -118,6 +122,7 @@ def test_staff_too_see_file_snippets_only_after_accepting_terms(
     assert search_api(staff, q="certified")[1]["total"] == 2  # ungated pages still found
     agreements_accept.accept(db.session, Caller.of_user(staff), nda.id, version=1,
                              typed_name="Sam Staff", scope="account")
+    uow.commit(db.session)
     _status, body = search_api(staff, q="quokkavault")
     assert {h["page"] for h in body["hits"]} == {1, 2}
 
@@ -126,6 +131,7 @@ def test_index_follows_retire_grants_and_new_versions(
         restricted: Report, customer: User, search_api: Callable[..., Any]) -> None:
     reports.add_version(db.session, OPERATOR, _store(), restricted.id,
                         make_pdf(pages=1, marker="walrusledger"), "v2.pdf", 10**8)
+    uow.commit(db.session)
     _status, body = search_api(customer, q=SECRET)
     assert body["total"] == 0  # the old version's pages are gone
     _status, body = search_api(customer, q="walrusledger")
@@ -133,12 +139,15 @@ def test_index_follows_retire_grants_and_new_versions(
 
     grant = grants.list_grants(db.session, OPERATOR)[0]
     grants.revoke_grant(db.session, OPERATOR, grant.id)
+    uow.commit(db.session)
     _status, body = search_api(customer, q="walrusledger")
     assert body["total"] == 0
     grants.create_grant(db.session, OPERATOR, series="PENTEST",
                         organization="Acme Health")
+    uow.commit(db.session)
     assert search_api(customer, q="walrusledger")[1]["total"] == 1
     reports.set_state(db.session, OPERATOR, restricted.id, "retired")
+    uow.commit(db.session)
     _status, body = search_api(customer, q="Penetration")
     assert body["total"] == 0
 

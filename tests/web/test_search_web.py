@@ -11,7 +11,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from artifact.extensions import db
+from artifact.frameworks import services as frameworks
 from artifact.infra.search import Backend
+from artifact.kernel.caller import OPERATOR
 from artifact.models import Report, User
 from tests.fixtures_catalog import make_pdf
 
@@ -77,3 +80,17 @@ def test_reindex_rebuilds_from_the_database(
     assert result.exit_code == 0, result.output
     assert "indexed 4 entries" in result.output
     assert search_api(customer, q="capybara")[1]["total"] == 3
+
+
+def test_imported_requirements_are_found_without_a_reindex(
+        search_index: Backend, small_frameworks: None, customer: User,
+        search_api: Callable[..., Any], login_as: Callable[..., FlaskClient]) -> None:
+    """`frameworks import` indexes its requirements once it commits; a hit opens the tree."""
+    _status, body = search_api(customer, q='"secure authentication"')
+    assert [(h["type"], h["title"]) for h in body["hits"]] == \
+        [("requirement", "iso-sample:A.8.5 Secure authentication")]
+    assert search_api(customer, q="type:requirement")[1]["total"] == 7  # five and two
+    iso = frameworks.get_framework(db.session, OPERATOR, key="iso-sample")
+    page = login_as(customer).get("/search", query_string={"q": "authentication"})
+    assert f'href="/frameworks/{iso.id}">iso-sample:A.8.5 Secure authentication</a>' in \
+        page.get_data(as_text=True)

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import select
 
 from artifact.extensions import db
+from artifact.kernel import uow
 from artifact.models import Acceptance, AuditEvent
 from tests.conftest import post_form
 from tests.fixtures_agreements import NDA_TEXT
@@ -24,6 +25,7 @@ def _gated_report(make_report, nda, organization: str):
     report = make_report("SOC 2 Type II", visibility="restricted", terms_agreement_id=nda.id)
     grants.create_grant(db.session, OPERATOR, report_id=report.id,
                         organization=organization)
+    uow.commit(db.session)
     return report
 
 

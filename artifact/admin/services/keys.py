@@ -1,4 +1,7 @@
-"""Key-encryption-key operations (create, rotate, import), each an audit event."""
+"""Key-encryption-key operations (create, rotate, import), each an audit event.
+
+The keyring is a file, changed before its event is written and not undone by a rollback, so
+the event is a durable record: it is kept even when the owner rolls the rest back."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from artifact import policy
 from artifact.audit.services import chain as audit
 from artifact.infra.storage import BlobStore, KeyringError
 from artifact.infra.storage.keyring import KeyVersion, parse_key_file
+from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, ValidationFailed
 from artifact.models.base import DbSession
@@ -48,7 +52,7 @@ def import_key(db: DbSession, caller: Caller, store: BlobStore, raw: bytes) -> K
 
 
 def _record(db: DbSession, caller: Caller, action: str, entry: KeyVersion) -> None:
-    audit.record(db, caller, action, target_type="key", target_id=str(entry.version),
-                 details={"version": entry.version, "fingerprint": entry.fingerprint,
-                          "source": entry.source})
-    db.commit()
+    uow.durable(db, lambda session: audit.record(
+        session, caller, action, target_type="key", target_id=str(entry.version),
+        details={"version": entry.version, "fingerprint": entry.fingerprint,
+                 "source": entry.source}))

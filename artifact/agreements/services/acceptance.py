@@ -17,6 +17,7 @@ from artifact.agreements.services.agreements import (
     get_agreement,
 )
 from artifact.audit.services import chain as audit
+from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, PermissionDenied, ValidationFailed
 from artifact.models import Acceptance, Termination
@@ -31,9 +32,10 @@ def _check_scope(db: DbSession, caller: Caller, action: str, agreement_id: str,
     if scope == AcceptanceScope.ORGANIZATION and not policy.decide(
         caller, "agreement.bind_organization"
     ):
-        audit.record(db, caller, action, target_type="agreement", target_id=agreement_id,
-                     outcome="denied", details={"scope": scope, "reason": "not_org_admin"})
-        db.commit()
+        # Kept even though the request fails: the refusal is part of the record.
+        uow.durable(db, lambda session: audit.record(
+            session, caller, action, target_type="agreement", target_id=agreement_id,
+            outcome="denied", details={"scope": scope, "reason": "not_org_admin"}))
         raise PermissionDenied("only an organisation admin may bind the organisation")
 
 
@@ -59,11 +61,12 @@ def accept(db: DbSession, caller: Caller, agreement_id: str, *, version: Any,
     number, current = _parse_version(version), agreement.current
     typed_name = _clean_line(typed_name, "typed name", TYPED_NAME_MAX)
     if number != current.number or (shown_sha256 and shown_sha256 != current.text_sha256):
-        audit.record(db, caller, "agreement.accept", target_type="agreement",
-                     target_id=agreement.id, outcome="failure",
-                     details={"version": number, "current_version": current.number,
-                              "reason": "not_current"})
-        db.commit()
+        # Kept even though the request fails (see _check_scope).
+        target, refused = agreement.id, {"version": number, "current_version": current.number,
+                                         "reason": "not_current"}
+        uow.durable(db, lambda session: audit.record(
+            session, caller, "agreement.accept", target_type="agreement", target_id=target,
+            outcome="failure", details=refused))
         raise Conflict(f"version {number} is not the current version ({current.number}); "
                        "read the current text and accept it", current_version=current.number)
     organization_id = caller.organization_id if scope == AcceptanceScope.ORGANIZATION else None
@@ -81,7 +84,6 @@ def accept(db: DbSession, caller: Caller, agreement_id: str, *, version: Any,
     audit.record(db, caller, "agreement.accept", target_type="acceptance", target_id=acceptance.id,
                  details={"agreement_id": agreement.id, "version": current.number,
                           "scope": scope, "text_sha256": current.text_sha256})
-    db.commit()
     return acceptance
 
 
@@ -124,5 +126,4 @@ def terminate(db: DbSession, caller: Caller, agreement_id: str, *, scope: str,
                      details={"agreement_id": agreement.id, "scope": scope,
                               "version": acceptance.version_number})
         ended.append(termination)
-    db.commit()
     return ended

@@ -20,6 +20,7 @@ from artifact.kernel.errors import Conflict, NotFound, TermsRequired, Validation
 from artifact.models import Acceptance, Agreement, AgreementVersion, Termination
 from artifact.models.agreements import AcceptanceScope, AgreementKind
 from artifact.models.base import DbSession, utcnow
+from artifact.search import indexer
 
 TITLE_MAX, TEXT_MAX, TYPED_NAME_MAX, REASON_MAX, USER_AGENT_MAX = 200, 200_000, 200, 500, 400
 SCOPES = tuple(scope.value for scope in AcceptanceScope)
@@ -93,7 +94,7 @@ def create_agreement(db: DbSession, caller: Caller, *, title: str, kind: str,
     audit.record(db, caller, "agreement.create", target_type="agreement", target_id=agreement.id,
                  details={"title": title, "kind": kind, "version": 1,
                           "text_sha256": version.text_sha256})
-    db.commit()
+    indexer.note(db, "agreement", agreement.id)
     return agreement
 
 
@@ -109,7 +110,8 @@ def _add_version(db: DbSession, caller: Caller, agreement: Agreement, number: in
 def publish_version(db: DbSession, caller: Caller, agreement_id: str,
                     text: str) -> AgreementVersion:
     """Publish a new current version; existing acceptances stay, but no longer satisfy the gate.
-    Raises PermissionDenied, NotFound, ValidationFailed, Conflict."""
+    Raises PermissionDenied, NotFound, ValidationFailed, Conflict (a race lost at the flush:
+    the unit of work must then be rolled back)."""
     policy.require(caller, "agreement.manage")
     agreement = get_agreement(db, caller, agreement_id)
     text = clean_text(text)
@@ -119,19 +121,20 @@ def publish_version(db: DbSession, caller: Caller, agreement_id: str,
     try:
         version = _add_version(db, caller, agreement, current.number + 1, text)
     except IntegrityError as error:  # someone published the same number at the same moment
-        db.rollback()
         raise Conflict("another version was published meanwhile; reload and try again") from error
     audit.record(db, caller, "agreement.publish_version", target_type="agreement",
                  target_id=agreement.id,
                  details={"version": version.number, "text_sha256": version.text_sha256})
-    db.commit()
+    indexer.note(db, "agreement", agreement.id)
     db.refresh(agreement)
     return version
 
 
 def _subject_filter(caller: Caller) -> Any:
     """Acceptances that cover ``caller``: their own (account scope) or their organisation's."""
-    own = (Acceptance.scope == AcceptanceScope.ACCOUNT.value) & (Acceptance.user_id == caller.user_id)
+    own = (Acceptance.scope == AcceptanceScope.ACCOUNT.value) & (
+        Acceptance.user_id == caller.user_id
+    )
     if caller.organization_id:
         ours = (Acceptance.scope == AcceptanceScope.ORGANIZATION.value) & (
             Acceptance.organization_id == caller.organization_id

@@ -46,7 +46,8 @@ def get_acceptance(db: DbSession, caller: Caller, acceptance_id: str, action: st
     return acceptance
 
 
-def register(db: DbSession, caller: Caller, agreement_id: str) -> tuple[Agreement, list[Acceptance]]:
+def register(db: DbSession, caller: Caller,
+             agreement_id: str) -> tuple[Agreement, list[Acceptance]]:
     """Every acceptance of an agreement, by version (newest first): for staff."""
     policy.require(caller, "acceptance.list_all")
     agreement = get_agreement(db, caller, agreement_id)
@@ -80,7 +81,6 @@ def export_csv(db: DbSession, caller: Caller, agreement_id: str) -> tuple[str, s
         )])
     audit.record(db, caller, "acceptance.export", target_type="agreement", target_id=agreement.id,
                  details={"rows": len(rows)})
-    db.commit()
     slug = re.sub(r"[^a-z0-9]+", "-", agreement.title.lower()).strip("-") or "agreement"
     return out.getvalue(), f"acceptances-{slug}.csv"
 
@@ -103,5 +103,4 @@ def certificate_pdf(db: DbSession, caller: Caller, acceptance_id: str) -> tuple[
     audit.record(db, caller, "acceptance.certificate", target_type="acceptance",
                  target_id=acceptance.id, details={"agreement_id": acceptance.agreement_id,
                                                    "version": acceptance.version_number})
-    db.commit()
     return data, f"acceptance-{acceptance.id}.pdf"

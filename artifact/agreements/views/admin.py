@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from artifact.agreements.forms import AgreementForm, VersionForm
 from artifact.agreements.services import agreements
 from artifact.extensions import db
+from artifact.kernel import uow
 from artifact.kernel.errors import Conflict, ValidationFailed
 from artifact.web.access import require
 from artifact.web.security import current_caller
@@ -73,6 +74,8 @@ def publish(agreement_id: str) -> Any:
         version = agreements.publish_version(db.session, current_caller(),
                                              agreement_id, form.text.data or "")
     except (ValidationFailed, Conflict) as error:
+        # A publishing race fails at the flush: discard it before the page reads the agreement.
+        uow.rollback(db.session)
         flash(f"Version not published: {error.message}.", "error")
         return _detail(agreement_id, form, 400)
     flash(f"Version {version.number} published; acceptance is needed again.", "success")

@@ -14,20 +14,15 @@ from artifact.agreements.services import agreements
 from artifact.agreements.services import records as agreement_records
 from artifact.agreements.services.text import paragraphs
 from artifact.extensions import db
-from artifact.identity.views.auth import safe_next
 from artifact.kernel.errors import Conflict, PermissionDenied, ValidationFailed
 from artifact.models import Agreement
 from artifact.web.access import require
+from artifact.web.files import CSV, file_response
+from artifact.web.links import safe_next
 from artifact.web.security import current_caller
 
 bp = Blueprint("agreements", __name__, url_prefix="/agreements")
 bp.add_app_template_filter(paragraphs, "paragraphs")
-
-
-def terms_page_url(agreement_id: str, next_path: str | None = None) -> str:
-    """Where a gated download sends the user: the agreement with its accept form, which
-    continues to ``next_path`` (a path on this site) once accepted."""
-    return url_for("agreements.show", agreement_id=agreement_id, next=safe_next(next_path))
 
 
 @bp.get("/")
@@ -114,8 +109,7 @@ def terminate(agreement_id: str) -> WerkzeugResponse:
 def certificate(acceptance_id: str) -> Response:
     """The acceptance certificate (acceptor and staff)."""
     data, filename = agreement_records.certificate_pdf(db.session, current_caller(), acceptance_id)
-    return Response(data, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return file_response(data, filename=filename, content_type="application/pdf")
 
 
 @bp.get("/<agreement_id>/acceptances")
@@ -135,5 +129,4 @@ def register_csv(agreement_id: str) -> Response:
     """The register as CSV (cells that a spreadsheet would run are neutralised)."""
     data, filename = agreement_records.export_csv(db.session, current_caller(),
                                                   agreement_id)
-    return Response(data, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return file_response(data.encode(), filename=filename, content_type=CSV)

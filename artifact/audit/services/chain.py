@@ -45,10 +45,6 @@ def event_fields(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-def canonical_row(event: AuditEvent) -> bytes:
-    return audit_verifier.canonical(event_fields(event), audit_verifier.EVENT_FIELDS)
-
-
 def chain_hash(prev_hash: str, event: AuditEvent) -> str:
     return audit_verifier.event_hash(prev_hash, event_fields(event))
 

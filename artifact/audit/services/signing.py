@@ -9,14 +9,20 @@ the app itself, in the transaction of the event that makes one due: after
 ``AUDIT_CHECKPOINT_EVERY`` events or ``AUDIT_CHECKPOINT_MINUTES`` after the last checkpoint,
 whichever comes first. That bounds the unsigned tail, the only part a database writer could cut
 off unnoticed, by count on a busy system and by time on a quiet one.
+
+The owner of a unit of work (a request, a command) says how with ``configure(session,
+CheckpointPolicy.from_config(app.config))``; a session without a policy signs nothing by itself.
 """
 
 from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import (
@@ -33,7 +39,36 @@ from artifact.models import AuditCheckpoint, AuditEvent
 from artifact.models.base import DbSession, utcnow
 
 KEY_FILE = "audit-signing-key.pem"
+_POLICY = "artifact_audit_checkpoint_policy"
 _cache: dict[str, tuple[float, Ed25519PrivateKey]] = {}
+
+
+@dataclass(frozen=True)
+class CheckpointPolicy:
+    """When appending an event signs the head by itself, and where the signing key lives."""
+
+    data_dir: Path
+    every: int  # events between checkpoints; 0 or less: never by itself
+    interval: timedelta  # longest time between checkpoints (while events are appended)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> CheckpointPolicy:
+        """From ``DATA_DIR``, ``AUDIT_CHECKPOINT_EVERY`` and ``AUDIT_CHECKPOINT_MINUTES``."""
+        minutes = int(config.get("AUDIT_CHECKPOINT_MINUTES") or 0) or 10**6
+        return cls(data_dir=Path(config["DATA_DIR"]),
+                   every=int(config.get("AUDIT_CHECKPOINT_EVERY") or 0),
+                   interval=timedelta(minutes=minutes))
+
+
+def configure(session: DbSession, policy: CheckpointPolicy) -> None:
+    """Have the events appended through ``session`` sign checkpoints under ``policy`` (the
+    owner of the unit of work calls it before any service runs)."""
+    session.info[_POLICY] = policy
+
+
+def configured(session: DbSession) -> CheckpointPolicy | None:
+    policy: CheckpointPolicy | None = session.info.get(_POLICY)
+    return policy
 
 
 def key_path(data_dir: str | Path) -> Path:
@@ -95,8 +130,9 @@ def last_checkpoint(db: DbSession) -> AuditCheckpoint | None:
 
 
 def sign_head(db: DbSession, data_dir: str | Path) -> AuditCheckpoint | None:
-    """Sign the current head; None when there is nothing new to sign. The caller commits (and
-    must hold the append lock, ``audit.lock_head``, so the head cannot move meanwhile)."""
+    """Sign the current head; None when there is nothing new to sign. Written in the caller's
+    unit of work (the caller must hold the append lock, ``audit.lock_head``, so the head cannot
+    move meanwhile)."""
     head = db.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
     previous = last_checkpoint(db)
     if head is None or (previous is not None and previous.event_seq >= head.seq):
@@ -131,15 +167,10 @@ def _due(db: DbSession, event: AuditEvent, every: int, interval: timedelta) -> b
 
 
 def after_append(db: DbSession, event: AuditEvent) -> None:
-    """Sign the head in the appending transaction when a checkpoint is due (app context only)."""
-    from flask import current_app, has_app_context
-
-    if not has_app_context():
+    """Sign the head in the appending transaction when a checkpoint is due under the session's
+    policy (``configure``); nothing without one."""
+    policy = configured(db)
+    if policy is None or policy.every <= 0:
         return
-    config = current_app.config
-    every = int(config.get("AUDIT_CHECKPOINT_EVERY") or 0)
-    if every <= 0:
-        return
-    interval = timedelta(minutes=int(config.get("AUDIT_CHECKPOINT_MINUTES") or 0) or 10**6)
-    if _due(db, event, every, interval):
-        sign_head(db, config["DATA_DIR"])
+    if _due(db, event, policy.every, policy.interval):
+        sign_head(db, policy.data_dir)

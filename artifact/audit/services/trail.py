@@ -18,6 +18,7 @@ from artifact import policy
 from artifact.audit.services import chain as audit
 from artifact.audit.services import signing as audit_signing
 from artifact.audit.services import verifier as audit_verifier
+from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import ValidationFailed
 from artifact.models import AuditCheckpoint, AuditEvent
@@ -78,10 +79,12 @@ def csv_cell(value: Any) -> str:
 
 def export_csv(db: DbSession, caller: Caller, flt: EventFilter) -> Iterator[str]:
     """CSV of the filtered trail (oldest first), safe to open in a spreadsheet; the export is
-    itself an audit event. Raises PermissionDenied."""
+    itself an audit event, a durable one (kept even if the owner rolls back: the rows may be
+    out by then). Raises PermissionDenied."""
     policy.require(caller, "audit.export")
-    audit.record(db, caller, "audit.export_csv", details={"filter": _filter_json(flt)})
-    db.commit()
+    details = {"filter": _filter_json(flt)}
+    uow.durable(db, lambda session: audit.record(session, caller, "audit.export_csv",
+                                                 details=details))
     stmt = flt.apply(select(AuditEvent)).order_by(AuditEvent.seq).execution_options(
         yield_per=1000)
 
@@ -137,22 +140,23 @@ def checkpoint(db: DbSession, caller: Caller, data_dir: str | Path) -> AuditChec
     """Sign the head now (None when nothing is new). Raises PermissionDenied."""
     policy.require(caller, "audit.checkpoint")
     audit.lock_head(db)
-    cp = audit_signing.sign_head(db, data_dir)
-    db.commit()
-    return cp
+    return audit_signing.sign_head(db, data_dir)
 
 
 def export(db: DbSession, caller: Caller, data_dir: str | Path,
            directory: Path) -> int:
     """Write the trail, its checkpoints, the public key and the standalone verifier to
     ``directory`` (new or empty). Signs the head first, so the export has no unsigned tail.
-    Returns the number of events. Raises PermissionDenied, ValidationFailed."""
+    Returns the number of events. The export is itself an audit event, a durable one (kept
+    even if the owner rolls back: files may be written by then). Raises PermissionDenied,
+    ValidationFailed."""
     policy.require(caller, "audit.export")
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise ValidationFailed(f"{directory} exists and is not an empty directory")
-    audit.record(db, caller, "audit.export", details={"directory": directory.name})
+    details = {"directory": directory.name}
+    uow.durable(db, lambda session: audit.record(session, caller, "audit.export",
+                                                 details=details))
     audit_signing.sign_head(db, data_dir)
-    db.commit()
     directory.mkdir(parents=True, exist_ok=True)
     count = 0
     with (directory / "events.jsonl").open("w", encoding="utf-8") as handle:

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 
+from artifact import policy
 from artifact.agreements.services import agreements
 from artifact.audit.services import chain as audit
 from artifact.catalog.services.integrity import read_verified
@@ -42,8 +43,15 @@ def check(db: DbSession, caller: Caller, report_id: str, number: int | None = No
     of the report's agreement: checked on the server at every download."""
     report = get_report(db, caller, report_id, "report.download")
     version = find_version(report, number)
-    if report.terms_agreement_id is not None:
+
+    def terms_met(agreement_id: str) -> bool:
+        return agreements.terms_status(db, caller, agreement_id).satisfied
+
+    decision = policy.may_download(caller, report, terms_met, known_visible=True)
+    if decision.reason == policy.Reason.ACCEPT_TERMS and report.terms_agreement_id:
+        # The 428 names the agreement and its current version, for the accept form.
         agreements.require_terms(db, caller, report.terms_agreement_id)
+    policy.enforce(decision)
     return report, version
 
 
@@ -71,7 +79,6 @@ def download(db: DbSession, caller: Caller, store: BlobStore, report_id: str,
                            user_id=caller.user_id if signed_in else None,
                            email=recipient.email, organization=organization or None,
                            ip_address=caller.ip_address, created_at=now, audit_seq=event.seq))
-    db.commit()
     return Download(body=body, filename=version.filename, content_type="application/pdf",
                     receipt=receipt, version=version.number)
 

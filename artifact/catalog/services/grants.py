@@ -80,7 +80,6 @@ def create_grant(db: DbSession, caller: Caller, *, report_id: str | None = None,
     db.add(grant)
     db.flush()
     _record_grant(db, caller, "grant.create", grant)
-    db.commit()
     return grant
 
 
@@ -98,7 +97,6 @@ def revoke_grant(db: DbSession, caller: Caller, grant_id: str) -> Grant:
         raise NotFound("no such grant")
     grant.revoked_at = utcnow()
     _record_grant(db, caller, "grant.revoke", grant)
-    db.commit()
     return grant
 
 
@@ -126,7 +124,6 @@ def request_access(db: DbSession, caller: Caller, *, report_id: str | None = Non
     db.flush()
     audit.record(db, caller, "access_request.create", target_type="access_request",
                  target_id=request.id, details=scope)
-    db.commit()
     return request
 
 
@@ -156,7 +153,6 @@ def decide_request(db: DbSession, caller: Caller, request_id: str, approve: bool
     audit.record(db, caller, f"access_request.{'approve' if approve else 'deny'}",
                  target_type="access_request", target_id=request.id,
                  details={"expires_at": expiry.isoformat() if expiry else None})
-    db.commit()
     return request
 
 
@@ -167,13 +163,6 @@ def list_requests(db: DbSession, caller: Caller, state: str | None = RequestStat
     if state:
         stmt = stmt.where(AccessRequest.state == state)
     return list(db.scalars(stmt))
-
-
-def my_requests(db: DbSession, caller: Caller) -> list[AccessRequest]:
-    if not caller.is_authenticated or caller.user_id is None:
-        return []
-    return list(db.scalars(select(AccessRequest).where(AccessRequest.user_id == caller.user_id)
-                           .order_by(AccessRequest.created_at.desc())))
 
 
 def request_json(request: AccessRequest) -> dict[str, Any]:

@@ -4,7 +4,6 @@ accepted it. The download itself is gated in ``services/downloads.py``."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from artifact.agreements.services import agreements
 from artifact.audit.services import chain as audit
@@ -12,6 +11,7 @@ from artifact.catalog.services.reports import agreement_for, get_report
 from artifact.kernel.caller import Caller
 from artifact.models import Report
 from artifact.models.base import DbSession
+from artifact.search import indexer
 
 
 def set_terms(db: DbSession, caller: Caller, report_id: str,
@@ -24,7 +24,7 @@ def set_terms(db: DbSession, caller: Caller, report_id: str,
     report.terms_agreement_id = agreement.id if agreement else None
     audit.record(db, caller, "report.set_terms", target_type="report", target_id=report.id,
                  details={"from": before, "to": report.terms_agreement_id})
-    db.commit()
+    indexer.note(db, "report", report.id, full=False)
     return report
 
 

@@ -13,17 +13,20 @@ from artifact.audit.services import chain as audit
 from artifact.catalog.services.integrity import VERSION_RACE, recorded_or_destroyed
 from artifact.infra.pdf.inspect import inspect_pdf
 from artifact.infra.storage import BlobStore
+from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import NotFound, PermissionDenied, TooLarge, ValidationFailed
 from artifact.kernel.filenames import clean_filename
 from artifact.models import Agreement, Report, ReportVersion
 from artifact.models.base import DbSession, utcnow
 from artifact.models.catalog import Category, State, Visibility
+from artifact.search import indexer
 
 TEXT_LIMITS = {"title": 200, "series": 80, "issuer": 200, "product": 200, "description": 10000}
 
 
-def get_report(db: DbSession, caller: Caller, report_id: str, action: str = "report.view") -> Report:
+def get_report(db: DbSession, caller: Caller, report_id: str,
+               action: str = "report.view") -> Report:
     """The report if ``caller`` may do ``action`` to it. Raises NotFound (also when not visible)."""
     report = db.get(Report, report_id) if isinstance(report_id, str) and report_id else None
     if report is None:
@@ -132,7 +135,7 @@ def create_report(db: DbSession, caller: Caller, values: dict[str, Any]) -> Repo
     audit.record(db, caller, "report.create", target_type="report", target_id=report.id,
                  details={"title": report.title, "visibility": report.visibility,
                           "terms_agreement_id": report.terms_agreement_id})
-    db.commit()
+    indexer.note(db, "report", report.id)
     return report
 
 
@@ -146,14 +149,15 @@ def set_state(db: DbSession, caller: Caller, report_id: str, state: str) -> Repo
     report.state = state
     audit.record(db, caller, "report.state", target_type="report", target_id=report.id,
                  details={"from": before, "to": state})
-    db.commit()
+    indexer.note(db, "report", report.id, full=False)
     return report
 
 
 def add_version(db: DbSession, caller: Caller, store: BlobStore, report_id: str,
                 data: bytes, filename: str | None, max_bytes: int) -> ReportVersion:
     """Store an uploaded PDF as the next version. Raises NotFound, TooLarge, UnsupportedType,
-    InvalidFile; on any failure neither a blob nor a row is left."""
+    InvalidFile, Conflict (a version race lost at the flush); once the owner rolls a failure
+    back, neither a blob nor a row is left."""
     report = get_report(db, caller, report_id, "report.upload")
     if len(data) > max_bytes:
         raise TooLarge(f"the file is larger than the limit of {max_bytes // (1024 * 1024)} MB")
@@ -173,13 +177,14 @@ def add_version(db: DbSession, caller: Caller, store: BlobStore, report_id: str,
                      target_id=report.id,
                      details={"number": number, "sha256": blob.sha256, "size": blob.size,
                               "filename": version.filename, "kek_version": blob.kek_version})
-        db.commit()
+    indexer.note(db, "report", report.id)
     return version
 
 
 def purge_version(db: DbSession, caller: Caller, store: BlobStore, report_id: str,
                   number: int) -> ReportVersion:
-    """Destroy a version's data key (the file becomes unrecoverable); the record stays."""
+    """Destroy a version's data key (the file becomes unrecoverable) once the purge is
+    committed; the record stays."""
     report = get_report(db, caller, report_id, "report.purge_version")
     version = next((v for v in report.versions if v.number == number), None)
     if version is None or version.purged_at is not None:
@@ -187,8 +192,9 @@ def purge_version(db: DbSession, caller: Caller, store: BlobStore, report_id: st
     version.purged_at = utcnow()
     audit.record(db, caller, "report.version.purge", target_type="report", target_id=report.id,
                  details={"number": number, "sha256": version.sha256})
-    db.commit()
-    store.destroy(version.blob_id)
+    indexer.note(db, "report", report.id)
+    blob_id = version.blob_id
+    uow.after_commit(db, lambda: store.destroy(blob_id))
     return version
 
 

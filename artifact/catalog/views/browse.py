@@ -1,16 +1,15 @@
 """Catalog pages: browse, report detail, download, request access (staff views in
-catalog_staff.py)."""
+staff.py, on the same blueprint)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from artifact import policy
 from artifact.agreements.services import agreements
-from artifact.agreements.views.agreements import terms_page_url
 from artifact.catalog.forms import (
     AccessRequestForm,
     DecisionForm,
@@ -20,27 +19,17 @@ from artifact.catalog.forms import (
     UploadForm,
     set_agreement_choices,
 )
-from artifact.catalog.services import downloads, grants, report_terms, reports
+from artifact.catalog.services import grants, report_terms, reports
+from artifact.catalog.views.blueprint import bp
+from artifact.catalog.views.serving import serve_report
 from artifact.extensions import db
-from artifact.infra.storage import store_for
 from artifact.kernel.errors import TermsRequired, ValidationFailed
 from artifact.models.base import utcnow
 from artifact.models.catalog import CATEGORY_LABELS, Category
 from artifact.web.access import require
-from artifact.web.files import download_response, head_response
+from artifact.web.links import terms_page_url
 from artifact.web.ratelimit import download_budget
 from artifact.web.security import current_caller
-
-bp = Blueprint("catalog", __name__, url_prefix="/catalog")
-
-
-def version_arg() -> int | None:
-    raw = request.args.get("version")
-    if raw in (None, ""):
-        return None
-    if not raw.isdigit() or len(raw) > 9:
-        raise ValidationFailed("version must be a positive whole number")
-    return int(raw)
 
 
 def catalog_filters() -> dict[str, Any]:
@@ -90,17 +79,13 @@ def detail(report_id: str) -> str:
 @require("report.download")
 def download(report_id: str) -> Response:
     """A stamped copy of the latest version (``?version=N`` for another)."""
-    if request.method == "HEAD":
-        _report, version = downloads.check(db.session, current_caller(), report_id, version_arg())
-        return head_response(version.filename, version.size)
-    try:
-        result = downloads.download(db.session, current_caller(),
-                                    store_for(current_app), report_id, version_arg())
-    except TermsRequired as error:
-        # Show the agreement and its accept form, then come back to this download.
-        return redirect(terms_page_url(str(error.details["agreement_id"]),
-                                       request.full_path.rstrip("?")))
-    return download_response(result)
+    return serve_report(report_id, on_terms=_to_terms_page)
+
+
+def _to_terms_page(error: TermsRequired) -> Response:
+    """Show the agreement and its accept form, then come back to this download."""
+    return redirect(terms_page_url(str(error.details["agreement_id"]),
+                                   request.full_path.rstrip("?")))
 
 
 @bp.post("/access-requests")
@@ -125,5 +110,3 @@ def request_access() -> Response:
     flash("Your request was sent to the compliance team.", "success")
     return redirect(target)
 
-
-from artifact.catalog.views import staff as catalog_staff  # noqa: E402,F401  (staff routes register on import)

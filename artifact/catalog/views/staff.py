@@ -17,9 +17,10 @@ from artifact.catalog.forms import (
     set_agreement_choices,
 )
 from artifact.catalog.services import grants, report_terms, reports
-from artifact.catalog.views.browse import bp
+from artifact.catalog.views.blueprint import bp
 from artifact.extensions import db
 from artifact.infra.storage import store_for
+from artifact.kernel import uow
 from artifact.kernel.errors import (
     Conflict,
     InvalidFile,
@@ -75,6 +76,9 @@ def upload(report_id: str) -> Response:
                                       store_for(current_app), report_id,
                                       read_upload(storage, limit), storage.filename, limit)
     except (TooLarge, UnsupportedType, InvalidFile, Conflict) as error:
+        # A version race fails at the flush: discard the upload (its blob too) before the
+        # redirect, which would otherwise commit.
+        uow.rollback(db.session)
         flash(f"The file was refused: {error.message}.", "error")
         return _detail(report_id)
     flash(f"Version {version.number} stored (SHA-256 {version.sha256[:16]}…).", "success")

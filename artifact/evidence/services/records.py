@@ -35,6 +35,7 @@ from artifact.models.accounts import Role
 from artifact.models.base import DbSession, utcnow
 from artifact.models.evidence import STORED_STATES, EvidenceState
 from artifact.models.frameworks import Framework, Requirement
+from artifact.search import indexer
 
 MAX_LINKS = 200
 
@@ -63,7 +64,7 @@ def get_evidence(db: DbSession, caller: Caller, evidence_id: str, action: str = 
     """Raises NotFound when absent or not visible to ``caller``."""
     require(caller, "evidence.view")
     stmt = select(Evidence).where(Evidence.id == str(evidence_id or ""))
-    evidence = db.scalar(policy.visible(stmt, caller, Evidence))
+    evidence: Evidence | None = db.scalar(policy.visible(stmt, caller, Evidence))
     if evidence is None:
         raise NotFound("no such evidence")
     if action != "evidence.view":
@@ -193,7 +194,8 @@ def create_evidence(db: DbSession, caller: Caller, store: BlobStore,
                     values: dict[str, Any], data: bytes, filename: str | None,
                     limits: UploadLimits = UploadLimits()) -> Evidence:
     """New evidence (draft) with its first version. Raises ValidationFailed, TooLarge,
-    UnsupportedType, InvalidFile; on any failure neither a blob nor a row is left."""
+    UnsupportedType, InvalidFile; once the owner rolls a failure back, neither a blob nor a
+    row is left."""
     require(caller, "evidence.upload")
     today = utcnow().date()
     title = _text(values, "title", 200, required=True)
@@ -219,7 +221,7 @@ def create_evidence(db: DbSession, caller: Caller, store: BlobStore,
                      details={"title": title, "owner": owner.email,
                               "requirements": [r.name for r in requirements],
                               **_version_details(version, blob.kek_version)})
-        db.commit()
+    indexer.note(db, "evidence", evidence.id)
     return evidence
 
 
@@ -227,7 +229,9 @@ def add_version(db: DbSession, caller: Caller, store: BlobStore, evidence_id: st
                 data: bytes, filename: str | None, values: dict[str, Any] | None = None,
                 limits: UploadLimits = UploadLimits()) -> EvidenceVersion:
     """The next version (a new file, newly collected); the evidence returns to draft, as an
-    approval is of one version. Dates default to the previous version's."""
+    approval is of one version. Dates default to the previous version's. Raises NotFound,
+    ValidationFailed, TooLarge, UnsupportedType, InvalidFile, Conflict (a version race lost at
+    the flush); once the owner rolls a failure back, neither a blob nor a row is left."""
     evidence = get_evidence(db, caller, evidence_id, "evidence.upload")
     values = values or {}
     effective, expires = _dates({
@@ -249,7 +253,7 @@ def add_version(db: DbSession, caller: Caller, store: BlobStore, evidence_id: st
                      target_id=evidence.id,
                      details={**_version_details(version, blob.kek_version),
                               "state_from": before, "state_to": EvidenceState.DRAFT})
-        db.commit()
+    indexer.note(db, "evidence", evidence.id)
     db.refresh(evidence)
     return version
 
@@ -268,7 +272,8 @@ def set_links(db: DbSession, caller: Caller, evidence_id: str,
     after = {r.name for r in wanted.values()}
     audit.record(db, caller, "evidence.links", target_type="evidence", target_id=evidence.id,
                  details={"added": sorted(after - before), "removed": sorted(before - after)})
-    db.commit()
+    # Every entry of the evidence carries its frameworks, so changed links rewrite them all.
+    indexer.note(db, "evidence", evidence.id, full=after != before)
     return evidence
 
 
@@ -286,6 +291,7 @@ def _transition(db: DbSession, caller: Caller, evidence: Evidence, to: str, acti
     evidence.state = to
     audit.record(db, caller, action, target_type="evidence", target_id=evidence.id,
                  details={"from": before, "to": to, **(details or {})})
+    indexer.note(db, "evidence", evidence.id, full=False)
     return evidence
 
 
@@ -294,7 +300,6 @@ def submit(db: DbSession, caller: Caller, evidence_id: str) -> Evidence:
     evidence = get_evidence(db, caller, evidence_id, "evidence.submit")
     _transition(db, caller, evidence, EvidenceState.IN_REVIEW, "evidence.submit",
                 (EvidenceState.DRAFT,))
-    db.commit()
     return evidence
 
 
@@ -303,7 +308,6 @@ def send_back(db: DbSession, caller: Caller, evidence_id: str) -> Evidence:
     evidence = get_evidence(db, caller, evidence_id, "evidence.submit")
     _transition(db, caller, evidence, EvidenceState.DRAFT, "evidence.send_back",
                 (EvidenceState.IN_REVIEW, EvidenceState.APPROVED))
-    db.commit()
     return evidence
 
 
@@ -320,7 +324,6 @@ def approve(db: DbSession, caller: Caller, evidence_id: str, note: str = "") -> 
                 {"version": version.number, "sha256": version.sha256})
     db.add(EvidenceApproval(evidence_id=evidence.id, version_id=version.id,
                             approved_by_id=caller.user_id, note=note))
-    db.commit()
     db.refresh(evidence)
     return evidence
 

@@ -45,7 +45,6 @@ def download(db: DbSession, caller: Caller, store: BlobStore, evidence_id: str,
                          target_id=evidence.id, details={"version": version.number})
     audit.record(db, caller, "evidence.download", target_type="evidence", target_id=evidence.id,
                  details={"version": version.number, "sha256": version.sha256})
-    db.commit()
     return EvidenceFile(body=data, filename=version.filename,
                         content_type=version.content_type, version=version.number,
                         sha256=version.sha256)

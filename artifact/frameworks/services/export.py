@@ -35,7 +35,6 @@ def export_oscal(db: DbSession, caller: Caller, key: str) -> str:
         raise RuntimeError(f"export of {key} is not valid OSCAL: {found[0]}")
     audit.record(db, caller, "framework.export", target_type="framework", target_id=framework.id,
                  details={"key": framework.key, "format": "oscal"})
-    db.commit()
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -1,4 +1,5 @@
-"""Import frameworks and crosswalks: parse everything first, then store it in one transaction."""
+"""Import frameworks and crosswalks: parse everything first, then store it in the caller's
+transaction (the owner commits; the new requirements are indexed after that commit)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from artifact.kernel.errors import Conflict, PermissionDenied
 from artifact.models import Framework, Mapping, Requirement
 from artifact.models.base import DbSession, new_id
 from artifact.models.frameworks import FrameworkCategory, Relationship, ref_key
+from artifact.search import indexer
 
 Parser = Callable[[Path, str, "str | None", bool, int], ParsedFramework]
 FRAMEWORK_FORMATS: dict[str, Parser] = {
@@ -81,7 +83,6 @@ def import_file(db: DbSession, caller: Caller, path: Path, fmt: str, *,
                  details={"key": key, "format": fmt, "file": path.name,
                           "requirements": len(parsed.requirements),
                           "repairs": len(parsed.repairs)})
-    db.commit()
     return ImportResult("requirements", len(parsed.requirements), key,
                         repairs=parsed.repairs, notes=parsed.notes)
 
@@ -104,6 +105,8 @@ def _store_framework(db: DbSession, parsed: ParsedFramework, path: Path, fmt: st
         })
     db.flush()
     db.execute(insert(Requirement), rows)
+    for requirement_id in ids.values():  # searchable once the import commits
+        indexer.note(db, "requirement", requirement_id)
     return framework
 
 
@@ -147,7 +150,6 @@ def _import_crosswalk(db: DbSession, caller: Caller, path: Path, tolerant: bool,
                  details={"file": path.name, "frameworks": sorted(keys),
                           "mappings": result.count, "already_present": result.already_present,
                           "skipped": len(result.repairs)})
-    db.commit()
     return result
 
 

@@ -41,7 +41,9 @@ def parse(path: Path, key: str, title: str | None, tolerant: bool,
 def _root(document: Any, problem: Problem) -> dict[str, Any]:
     expect(document, dict, problem, "$", "a JSON object with a 'catalog'")
     if "catalog" in document:
-        return expect(document["catalog"], dict, problem, "$.catalog", "an object")
+        catalog: dict[str, Any] = expect(document["catalog"], dict, problem, "$.catalog",
+                                         "an object")
+        return catalog
     if "mapping-collection" in document:
         _reject_mapping_collection(document, problem)
     if "profile" in document:

@@ -41,7 +41,7 @@ def parse(path: Path, key: str, title: str | None, tolerant: bool,
 
 def _root(text: str, problem: Problem) -> Element:
     try:
-        root = fromstring(text.encode("utf-8"), forbid_dtd=True)
+        root: Element = fromstring(text.encode("utf-8"), forbid_dtd=True)
     except ParseError as error:
         line, column = error.position
         raise problem(f"line {line} column {column + 1}", f"not well-formed XML ({error.msg}); "

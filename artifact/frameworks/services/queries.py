@@ -47,7 +47,7 @@ def get_framework(db: DbSession, caller: Caller, framework_id: str | None = None
     _check_view(caller)
     stmt: Any = select(Framework).where(
         Framework.id == framework_id if framework_id is not None else Framework.key == key)
-    framework = db.scalar(policy.visible(stmt, caller, Framework))
+    framework: Framework | None = db.scalar(policy.visible(stmt, caller, Framework))
     if framework is None:
         raise NotFound(f"no framework with key {key!r}" if key is not None else
                        "no such framework")
@@ -98,7 +98,8 @@ _MAPPINGS = (
     .join(_TARGET_FW, _TARGET.framework_id == _TARGET_FW.id))
 
 
-def framework_mappings(db: DbSession, caller: Caller, framework: Framework) -> dict[str, list[MappedTo]]:
+def framework_mappings(db: DbSession, caller: Caller,
+                       framework: Framework) -> dict[str, list[MappedTo]]:
     """Requirement id -> its crosswalk mappings, in either direction (plain rows, no entities:
     the pages show a few columns of each)."""
     _check_view(caller)

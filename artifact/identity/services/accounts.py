@@ -10,6 +10,7 @@ from artifact import policy
 from artifact.audit.services import chain as audit
 from artifact.extensions import passwords
 from artifact.identity.services import sessions
+from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from artifact.models import Organization, Role, User
@@ -66,7 +67,6 @@ def create_organization(db: DbSession, caller: Caller, name: str) -> Organizatio
     db.flush()
     audit.record(db, caller, "organization.create", target_type="organization", target_id=org.id,
                  details={"name": name})
-    db.commit()
     return org
 
 
@@ -121,7 +121,6 @@ def create_user(
     audit.record(db, caller, "user.create", target_type="user", target_id=user.id,
                  details={"email": email, "role": role,
                           "organization": org.name if org else None, "org_admin": org_admin})
-    db.commit()
     return user
 
 
@@ -146,7 +145,6 @@ def set_role(db: DbSession, caller: Caller, user: User, role: str) -> None:
                  details={"from": old, "to": role})
     # Privileges changed: existing sessions were opened under the old role.
     sessions.end_all(db, user, reason="role_changed")
-    db.commit()
 
 
 def set_disabled(db: DbSession, caller: Caller, user: User, disabled: bool) -> None:
@@ -159,18 +157,19 @@ def set_disabled(db: DbSession, caller: Caller, user: User, disabled: bool) -> N
                  target_type="user", target_id=user.id)
     if disabled:
         sessions.end_all(db, user, reason="disabled")
-    db.commit()
 
 
 def change_password(
     db: DbSession, caller: Caller, user: User, current: str, new: str, keep_session_id: str | None
 ) -> None:
-    """Raises PermissionDenied (wrong current password), ValidationFailed. Ends every other
-    session of the user."""
+    """Raises PermissionDenied (wrong current password, recorded durably: the refusal is kept
+    when the owner rolls the request back), ValidationFailed. Ends every other session of the
+    user."""
     if not passwords.verify(user.password_hash, current):
-        audit.record(db, caller, "user.change_password", target_type="user", target_id=user.id,
-                     outcome="failure", details={"reason": "wrong_current_password"})
-        db.commit()
+        user_id = user.id
+        uow.durable(db, lambda session: audit.record(
+            session, caller, "user.change_password", target_type="user", target_id=user_id,
+            outcome="failure", details={"reason": "wrong_current_password"}))
         raise PermissionDenied("the current password is wrong")
     check_password_rules(new)
     set_password(db, caller, user, new, keep_session_id=keep_session_id)
@@ -184,4 +183,3 @@ def set_password(
     user.password_changed_at = utcnow()
     audit.record(db, caller, "user.change_password", target_type="user", target_id=user.id)
     sessions.end_all(db, user, reason="password_changed", keep_id=keep_session_id)
-    db.commit()

@@ -1,7 +1,8 @@
 """E-mailed single-use tokens: e-mail verification (24 h) and password reset (1 h).
 
 Only a token's SHA-256 is stored. A reset answers the same whether or not the account exists;
-the caller sends the mail after the commit, off the request thread.
+the caller sends the mail once its unit of work has committed (``uow.after_commit``), off the
+request thread.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from artifact.extensions import passwords
 from artifact.identity.services import sessions, sign_in
 from artifact.identity.services.accounts import check_password_rules
 from artifact.identity.services.lookup import user_by_email
+from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import ValidationFailed
 from artifact.models import AccountToken, User
@@ -61,18 +63,18 @@ def is_live(db: DbSession, raw: str, purpose: str) -> bool:
 
 def request_reset(db: DbSession, caller: Caller, email: str) -> tuple[User, str] | None:
     """A reset token for the account with this e-mail, or None; the caller answers the same
-    either way."""
+    either way. A refused request is recorded durably (kept if the owner rolls back)."""
     now = utcnow()
     user = user_by_email(db, email)
     raw = secrets.token_urlsafe(32)  # same work whether or not the account exists
     if user is None or not user.is_active:
-        audit.record(db, caller, "auth.reset_requested", outcome="failure",
-                     details={"reason": "unknown_account" if user is None else "disabled"})
-        db.commit()
+        reason = "unknown_account" if user is None else "disabled"
+        uow.durable(db, lambda session: audit.record(
+            session, caller, "auth.reset_requested", outcome="failure",
+            details={"reason": reason}))
         return None
     raw = _issue(db, user, RESET, now)
     audit.record(db, caller, "auth.reset_requested", target_type="user", target_id=user.id)
-    db.commit()
     return user, raw
 
 
@@ -92,7 +94,6 @@ def reset_password(db: DbSession, caller: Caller, raw: str, new_password: str) -
     user.password_changed_at = now
     sessions.end_all(db, user, reason="password_reset")
     audit.record(db, caller, "auth.password_reset", target_type="user", target_id=user.id)
-    db.commit()
     sign_in.succeeded(db, user.email)
     return user
 
@@ -103,7 +104,6 @@ def request_verification(db: DbSession, caller: Caller, user: User) -> str | Non
         return None
     raw = _issue(db, user, VERIFY, utcnow())
     audit.record(db, caller, "user.verification_sent", target_type="user", target_id=user.id)
-    db.commit()
     return raw
 
 
@@ -118,5 +118,4 @@ def verify_email(db: DbSession, caller: Caller, raw: str) -> User:
     token.used_at = now
     user.email_verified_at = now
     audit.record(db, caller, "user.email_verified", target_type="user", target_id=user.id)
-    db.commit()
     return user

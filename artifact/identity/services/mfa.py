@@ -21,6 +21,7 @@ from artifact.audit.services import chain as audit
 from artifact.extensions import passwords
 from artifact.identity.services import sessions
 from artifact.infra.storage.keyring import Keyring
+from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from artifact.models import MfaCredential, RecoveryCode, Role, User
@@ -47,11 +48,18 @@ def is_enabled(db: DbSession, user: User) -> bool:
 
 
 def _check_password(db: DbSession, caller: Caller, user: User, password: str, action: str) -> None:
+    """Raises PermissionDenied, the refusal recorded durably."""
     if not passwords.verify(user.password_hash, password):
-        audit.record(db, caller, action, target_type="user", target_id=user.id,
-                     outcome="failure", details={"reason": "wrong_password"})
-        db.commit()
+        _record_failure(db, caller, action, user.id, {"reason": "wrong_password"})
         raise PermissionDenied("the password is wrong")
+
+
+def _record_failure(db: DbSession, caller: Caller, action: str, user_id: str,
+                    details: dict[str, str]) -> None:
+    """A refused step, kept when the owner rolls the request back."""
+    uow.durable(db, lambda session: audit.record(
+        session, caller, action, target_type="user", target_id=user_id, outcome="failure",
+        details=details))
 
 
 def begin_enrolment(db: DbSession, caller: Caller, user: User, password: str,
@@ -69,7 +77,6 @@ def begin_enrolment(db: DbSession, caller: Caller, user: User, password: str,
     else:
         cred.pending_ciphertext = sealed
     audit.record(db, caller, "mfa.enrolment_started", target_type="user", target_id=user.id)
-    db.commit()
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
     return secret, uri
 
@@ -105,9 +112,7 @@ def confirm_enrolment(db: DbSession, caller: Caller, user: User, code: str,
         raise ValidationFailed("start the enrolment first")
     step = _match_step(_secret(keyring, user, sealed), code, None, None)
     if step is None:
-        audit.record(db, caller, "mfa.enable", target_type="user", target_id=user.id,
-                     outcome="failure", details={"reason": "wrong_code"})
-        db.commit()
+        _record_failure(db, caller, "mfa.enable", user.id, {"reason": "wrong_code"})
         raise ValidationFailed("that code is not right; check the time on your device")
     cred.secret_ciphertext = sealed
     cred.pending_ciphertext = None
@@ -115,7 +120,6 @@ def confirm_enrolment(db: DbSession, caller: Caller, user: User, code: str,
     cred.last_used_step = step
     codes = _replace_recovery_codes(db, user)
     audit.record(db, caller, "mfa.enable", target_type="user", target_id=user.id)
-    db.commit()
     return codes
 
 
@@ -143,13 +147,13 @@ def regenerate_recovery_codes(db: DbSession, caller: Caller, user: User,
         raise ValidationFailed("multi-factor authentication is not on")
     codes = _replace_recovery_codes(db, user)
     audit.record(db, caller, "mfa.recovery_codes", target_type="user", target_id=user.id)
-    db.commit()
     return codes
 
 
 def check_second_factor(db: DbSession, caller: Caller, user: User, code: str,
                         keyring: Keyring, now: float | None = None) -> bool:
-    """A TOTP code or an unused recovery code; records the outcome either way."""
+    """A TOTP code or an unused recovery code; records the outcome either way (a wrong code
+    durably: it is kept when the owner rolls the request back)."""
     cred = credential(db, user)
     if cred is None or cred.enabled_at is None or cred.secret_ciphertext is None:
         return False
@@ -167,9 +171,11 @@ def check_second_factor(db: DbSession, caller: Caller, user: User, code: str,
         if row is not None:
             row.used_at = utcnow()
             ok = True
-    audit.record(db, caller, "auth.mfa", target_type="user", target_id=user.id,
-                 outcome="success" if ok else "failure", details={"method": method})
-    db.commit()
+    if ok:
+        audit.record(db, caller, "auth.mfa", target_type="user", target_id=user.id,
+                     details={"method": method})
+    else:
+        _record_failure(db, caller, "auth.mfa", user.id, {"method": method})
     return ok
 
 
@@ -187,7 +193,6 @@ def disable(db: DbSession, caller: Caller, user: User, password: str) -> None:
     _check_password(db, caller, user, password, "mfa.disable")
     _remove(db, user)
     audit.record(db, caller, "mfa.disable", target_type="user", target_id=user.id)
-    db.commit()
 
 
 def reset(db: DbSession, caller: Caller, user_id: str) -> User:
@@ -200,7 +205,6 @@ def reset(db: DbSession, caller: Caller, user_id: str) -> User:
     _remove(db, user)
     audit.record(db, caller, "mfa.reset", target_type="user", target_id=user.id)
     sessions.end_all(db, user, reason="mfa_reset")
-    db.commit()
     return user
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from artifact.audit.services import chain as audit
 from artifact.extensions import passwords
 from artifact.identity.services.lookup import user_by_email
+from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.models import User, UserSession
 from artifact.models.base import DbSession, utcnow
@@ -24,23 +25,24 @@ def secret_hash(secret: str) -> str:
 def authenticate(db: DbSession, caller: Caller, email: str, password: str) -> User | None:
     """The user for these credentials, or None; the caller shows one generic message either way.
 
-    Records the attempt; never records the password."""
+    Records the attempt (a refusal durably: it is kept when the owner rolls the request back);
+    never records the password."""
     user = user_by_email(db, email)
     ok = passwords.verify(user.password_hash if user else None, password)
     if user is None:
-        audit.record(db, caller, "auth.sign_in", outcome="failure",
-                     details={"reason": "unknown_account"})
+        uow.durable(db, lambda session: audit.record(
+            session, caller, "auth.sign_in", outcome="failure",
+            details={"reason": "unknown_account"}))
     elif not ok or not user.is_active:
+        who, user_id = Caller.of_user(user, ip_address=caller.ip_address), user.id
         reason = "wrong_password" if not ok else "disabled"
-        audit.record(db, Caller.of_user(user, ip_address=caller.ip_address), "auth.sign_in",
-                     target_type="user", target_id=user.id, outcome="failure",
-                     details={"reason": reason})
+        uow.durable(db, lambda session: audit.record(
+            session, who, "auth.sign_in", target_type="user", target_id=user_id,
+            outcome="failure", details={"reason": reason}))
     else:
         if user.password_hash and passwords.needs_rehash(user.password_hash):
             user.password_hash = passwords.hash(password)
-        db.commit()
         return user
-    db.commit()
     return None
 
 
@@ -57,9 +59,8 @@ def start(
     )
     db.add(row)
     db.flush()
-    audit.record(db, Caller.of_user(user, ip_address=ip_address, session_ref=row.id), "auth.sign_in",
-                 target_type="user", target_id=user.id)
-    db.commit()
+    audit.record(db, Caller.of_user(user, ip_address=ip_address, session_ref=row.id),
+                 "auth.sign_in", target_type="user", target_id=user.id)
     return row, secret
 
 
@@ -79,7 +80,10 @@ def resolve(
     touch_after: timedelta,
     now: datetime | None = None,
 ) -> UserSession | None:
-    """The live session for a cookie secret, or None; ends a timed-out session on the way."""
+    """The live session for a cookie secret, or None; ends a timed-out session on the way.
+
+    Ending and touching a session are durable writes: they describe the session, not the
+    request that noticed them, so they are kept when the owner rolls that request back."""
     if not secret:
         return None
     now = now or utcnow()
@@ -95,15 +99,17 @@ def resolve(
         _end(db, row, "absolute_timeout", now)
         return None
     if now - row.last_seen_at > touch_after:
-        row.last_seen_at = now
-        db.commit()
+        _write(db, row.id, last_seen_at=now)
     return row
 
 
 def _end(db: DbSession, row: UserSession, reason: str, now: datetime) -> None:
-    row.ended_at = now
-    row.end_reason = reason
-    db.commit()
+    _write(db, row.id, ended_at=now, end_reason=reason)
+
+
+def _write(db: DbSession, row_id: str, **values: object) -> None:
+    stmt = update(UserSession).where(UserSession.id == row_id).values(**values)
+    uow.durable(db, lambda session: session.execute(stmt))
 
 
 def end(db: DbSession, caller: Caller, row: UserSession) -> None:
@@ -111,11 +117,10 @@ def end(db: DbSession, caller: Caller, row: UserSession) -> None:
     row.ended_at = utcnow()
     row.end_reason = "signed_out"
     audit.record(db, caller, "auth.sign_out", target_type="user", target_id=row.user_id)
-    db.commit()
 
 
 def end_all(db: DbSession, user: User, reason: str, keep_id: str | None = None) -> None:
-    """End every open session of ``user`` (but ``keep_id``); the caller commits."""
+    """End every open session of ``user`` (but ``keep_id``), in the caller's unit of work."""
     stmt = (
         update(UserSession)
         .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from artifact.audit.services import chain as audit
 from artifact.identity.services import sessions
 from artifact.identity.services.lookup import user_by_email
+from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Throttled
 from artifact.models import SignInThrottle, User
@@ -45,8 +46,19 @@ def _retry_after(row: SignInThrottle, now: datetime) -> int:
 def register_failure(db: DbSession, caller: Caller, email: str, backoff: Backoff,
                      now: datetime | None = None) -> int:
     """Count one failure (password or second factor); returns the seconds now blocked, 0 if
-    none. The caller commits."""
-    now = now or utcnow()
+    none. The count is durable: it is kept when the owner rolls the failed request back."""
+    at = now or utcnow()
+    delays: list[int] = []
+
+    def count(session: DbSession) -> None:
+        delays.append(_count_failure(session, caller, email, backoff, at))
+
+    uow.durable(db, count)
+    return delays[0]
+
+
+def _count_failure(db: DbSession, caller: Caller, email: str, backoff: Backoff,
+                   now: datetime) -> int:
     key = throttle_key(email)
     row = db.get(SignInThrottle, key)
     if row is None:
@@ -57,7 +69,7 @@ def register_failure(db: DbSession, caller: Caller, email: str, backoff: Backoff
     over = row.failures - backoff.free_failures
     if over < 0:
         return 0
-    delay = min(backoff.max_delay, 2 ** min(over, 30))
+    delay = min(backoff.max_delay, 1 << min(over, 30))
     row.blocked_until = now + timedelta(seconds=delay)
     if row.reported_at is None or now - row.reported_at >= REPORT_EVERY:
         row.reported_at = now
@@ -77,17 +89,16 @@ def blocked_for(db: DbSession, email: str, now: datetime | None = None) -> int:
 def check_password(db: DbSession, caller: Caller, email: str, password: str,
                    backoff: Backoff) -> User | None:
     """The user for these credentials, or None. Raises Throttled while the account key is in
-    backoff (the password is then not even checked). Never records the password."""
+    backoff (the password is then not even checked). Failures are counted and recorded
+    durably. Never records the password."""
     now = utcnow()
     if blocked_for(db, email, now):
         register_failure(db, caller, email, backoff, now)
-        db.commit()
         raise Throttled("too many failed sign-ins; wait and try again",
                         retry_after=blocked_for(db, email, now))
     user = sessions.authenticate(db, caller, email, password)
     if user is None:
         register_failure(db, caller, email, backoff, now)
-        db.commit()
     # A right password alone does not clear the count: the second factor may still fail.
     return user
 
@@ -97,4 +108,3 @@ def succeeded(db: DbSession, email: str) -> None:
     row = db.get(SignInThrottle, throttle_key(email))
     if row is not None:
         db.delete(row)
-        db.commit()

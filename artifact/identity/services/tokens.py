@@ -6,10 +6,11 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from artifact import policy
 from artifact.audit.services import chain as audit
+from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from artifact.models import ApiToken, User
@@ -30,7 +31,8 @@ def create(
 
     Raises PermissionDenied when ``caller`` may not create tokens for ``user``."""
     own = caller.user_id == user.id
-    may = policy.decide(caller, "token.revoke_any") or (own and policy.decide(caller, "token.create_own"))
+    may = policy.decide(caller, "token.revoke_any") or (
+        own and policy.decide(caller, "token.create_own"))
     if not may:
         raise PermissionDenied("not allowed to create a token for this user")
     if not user.is_active:
@@ -42,12 +44,12 @@ def create(
     db.flush()
     audit.record(db, caller, "token.create", target_type="api_token", target_id=token.id,
                  details={"user": user.email, "prefix": token.prefix})
-    db.commit()
     return token, raw
 
 
 def resolve(db: DbSession, raw: str) -> User | None:
-    """The active user owning an active token, or None."""
+    """The active user owning an active token, or None. Noting when the token was last used is
+    a durable write: it is kept when the owner rolls the request back."""
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     token = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(raw)))
@@ -55,8 +57,8 @@ def resolve(db: DbSession, raw: str) -> User | None:
         return None
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
-        token.last_used_at = now
-        db.commit()
+        stmt = update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
+        uow.durable(db, lambda session: session.execute(stmt))
     return token.user
 
 
@@ -69,5 +71,4 @@ def revoke(db: DbSession, caller: Caller, token_id: str) -> ApiToken:
         token.revoked_at = utcnow()
         audit.record(db, caller, "token.revoke", target_type="api_token", target_id=token.id,
                      details={"user": token.user.email, "prefix": token.prefix})
-        db.commit()
     return token

@@ -51,8 +51,9 @@ def change_password() -> Response | tuple[str, int]:
         flash("Fill in both password fields.", "error")
         return _page(status=400)
     try:
-        accounts.change_password(db.session, current_caller(), current_user, form.current.data or "",
-                                 form.new.data or "", keep_session_id=current_session_id())
+        accounts.change_password(db.session, current_caller(), current_user,
+                                 form.current.data or "", form.new.data or "",
+                                 keep_session_id=current_session_id())
     except (PermissionDenied, ValidationFailed) as error:
         flash(f"Password not changed: {error.message}.", "error")
         return _page(status=400)

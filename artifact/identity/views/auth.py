@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -25,23 +24,12 @@ from artifact.identity.forms_sign_in import ActionForm, LoginForm
 from artifact.identity.services import mfa, sessions, sign_in
 from artifact.kernel.errors import Throttled
 from artifact.models import User, UserSession
+from artifact.web.links import safe_next
 from artifact.web.ratelimit import sign_in_limit
 from artifact.web.security import current_caller, current_session_id
 
 bp = Blueprint("auth", __name__)
 GENERIC_FAILURE = "Invalid e-mail or password."
-
-
-def safe_next(target: str | None) -> str | None:
-    """``target`` if it is a relative path on this site, else None (no open redirects)."""
-    if not target or len(target) > 2000:
-        return None
-    if any(ord(c) < 32 or c == "\\" for c in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 def _backoff() -> sign_in.Backoff:

@@ -12,6 +12,7 @@ from artifact.identity.forms import NewPasswordForm, ResetRequestForm
 from artifact.identity.forms_sign_in import ActionForm
 from artifact.identity.services import email_links as account_tokens
 from artifact.infra.mail import Mailer
+from artifact.kernel import uow
 from artifact.kernel.errors import ValidationFailed
 from artifact.web.access import require
 from artifact.web.ratelimit import reset_limit
@@ -29,8 +30,14 @@ def _link(endpoint: str, token: str) -> str:
     return url_for(endpoint, token=token, _external=True)
 
 
-def _mailer() -> Mailer:
-    return Mailer.from_config(current_app.config)
+def _send_after_commit(to: str, subject: str, body: str) -> None:
+    """Mail a link once the request has committed its token (never if it rolls back)."""
+    mailer = Mailer.from_config(current_app.config)
+
+    def send() -> None:
+        mailer.send_later(to, subject, body)
+
+    uow.after_commit(db.session, send)
 
 
 def _no_referrer(body: str, status: int = 200) -> Any:
@@ -49,7 +56,7 @@ def reset_request() -> Any:
         issued = account_tokens.request_reset(db.session, current_caller(), form.email.data or "")
         if issued is not None:
             user, token = issued
-            _mailer().send_later(
+            _send_after_commit(
                 user.email, "Choose a new Artifact password",
                 "Someone (hopefully you) asked to reset the password of this account.\n\n"
                 f"Choose a new one here (the link works once, for one hour):\n"
@@ -87,7 +94,7 @@ def send_verification() -> Any:
     ActionForm().validate_on_submit()
     token = account_tokens.request_verification(db.session, current_caller(), current_user)
     if token is not None:
-        _mailer().send_later(
+        _send_after_commit(
             current_user.email, "Confirm your e-mail address for Artifact",
             f"Confirm this address here (the link works once, for 24 hours):\n"
             f"{_link('identity.verify_email', token)}\n")

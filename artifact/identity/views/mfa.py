@@ -168,7 +168,6 @@ def challenge() -> Any:
                                _keyring()):
         return finish_sign_in(user, session.get("mfa_next"))
     sign_in.register_failure(db.session, current_caller(), user.email, _backoff())
-    db.session.commit()
     session["mfa_tries"] = int(session.get("mfa_tries", 0)) + 1
     if session["mfa_tries"] >= MAX_CODE_TRIES:
         session.clear()
