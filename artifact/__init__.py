@@ -42,15 +42,25 @@ def _register_extensions(app: Flask) -> None:
 
 
 def _register_request_hooks(app: Flask) -> None:
-    from artifact.web import security, transaction
+    """The request owns its unit of work; who calls comes from identity; what the shared web
+    layer sees (refusals, rate-limit breaches) is recorded by the audit feature."""
+    from artifact.audit import hooks as audit_hooks
+    from artifact.identity import loaders
+    from artifact.web import recorders, security, transaction
 
     transaction.init_app(app)
+    # Before anything that may append an event: the checkpoint settings of the request.
+    app.before_request(audit_hooks.configure_request_signing)
     security.init_app(app)
+    loaders.init_app(app)
+    recorders.install(app, denial=audit_hooks.record_denial, breach=audit_hooks.record_breach)
 
 
 # Each feature's part of the JSON API: its routes register on the shared blueprint when the
 # module is imported, and its ``openapi`` module describes them.
 API_MODULES = ("agreements", "audit", "catalog", "evidence", "frameworks", "identity", "search")
+# The catalog's pages: two modules on one blueprint (browsing, and the staff forms).
+CATALOG_PAGE_MODULES = ("artifact.catalog.views.browse", "artifact.catalog.views.staff")
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -60,20 +70,21 @@ def _register_blueprints(app: Flask) -> None:
     from artifact.agreements.views import agreements
     from artifact.audit import views as audit
     from artifact.catalog.views import blueprint as catalog
-    from artifact.catalog.views import browse, home, staff
+    from artifact.catalog.views import home
     from artifact.evidence import views as evidence
     from artifact.frameworks import views as frameworks
     from artifact.identity.views import account, auth, email_links, mfa
     from artifact.search import views as search
     from artifact.web import files, openapi
-    from artifact.web.api import api
+    from artifact.web.json_api import api
 
     for feature in API_MODULES:
         importlib.import_module(f"artifact.{feature}.api")
     openapi.init_app(
         app, [importlib.import_module(f"artifact.{feature}.openapi") for feature in API_MODULES]
     )
-    del browse, staff  # their routes register on the catalog blueprint when imported
+    for module in CATALOG_PAGE_MODULES:
+        importlib.import_module(module)
     for blueprint in (home.bp, auth.bp, account.bp, admin.bp, catalog.bp, agreements.bp,
                       agreements_admin.bp, frameworks.bp, evidence.bp, api, mfa.bp,
                       email_links.bp, audit.bp, search.bp):
@@ -94,6 +105,20 @@ def _register_template_globals(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from artifact import cli
+    """Every feature's commands; each runs as one unit of work (``artifact.cli.common``)."""
+    from artifact.admin.cli import check_deploy_command, init_command, keys_cli
+    from artifact.audit import hooks as audit_hooks
+    from artifact.audit.cli import audit_cli
+    from artifact.backup.cli import backup_command, restore_command
+    from artifact.catalog.cli import trace_command
+    from artifact.cli import common
+    from artifact.demo.cli import seed_demo_command
+    from artifact.frameworks.cli import frameworks_cli
+    from artifact.identity.cli import tokens_cli, users_cli
+    from artifact.search.cli import search_cli
 
-    cli.init_app(app)
+    common.install_start_steps(app, audit_hooks.configure_command_signing)
+    for command in (init_command, users_cli, tokens_cli, frameworks_cli, seed_demo_command,
+                    keys_cli, trace_command, audit_cli, check_deploy_command, search_cli,
+                    backup_command, restore_command):
+        app.cli.add_command(command)

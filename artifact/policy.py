@@ -14,13 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Select, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
 from sqlalchemy.orm import object_session
 
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import NotFound, PermissionDenied, Unauthenticated
 from artifact.models import (
     Acceptance,
+    Agreement,
     ApiToken,
     Evidence,
     Framework,
@@ -29,9 +30,10 @@ from artifact.models import (
     Report,
     Requirement,
     Role,
+    Termination,
     User,
 )
-from artifact.models.base import utcnow
+from artifact.models.base import DbSession, utcnow
 from artifact.models.catalog import State, Visibility
 
 
@@ -268,6 +270,45 @@ def may_download(caller: Caller, report: Gated, terms_met: TermsMet, *,
     if agreement_id is not None and not terms_met(agreement_id):
         return Decision(False, Reason.ACCEPT_TERMS)
     return decision
+
+
+def acceptances_covering(caller: Caller) -> ColumnElement[bool]:
+    """Acceptances that cover ``caller``: their own (account scope) or their organisation's."""
+    own = (Acceptance.scope == "account") & (Acceptance.user_id == caller.user_id)
+    if caller.organization_id:
+        ours = (Acceptance.scope == "organization") & (
+            Acceptance.organization_id == caller.organization_id
+        )
+        return own | ours
+    return own
+
+
+def active_acceptances(stmt: Select[Any]) -> Select[Any]:
+    """``stmt`` (over acceptances) without those a termination has ended."""
+    ended = select(Termination.acceptance_id).where(Termination.effective_at <= utcnow())
+    return stmt.where(Acceptance.id.not_in(ended))
+
+
+def covering_acceptance(session: DbSession, caller: Caller,
+                        agreement: Agreement) -> Acceptance | None:
+    """The caller's active acceptance of ``agreement``: of the current version if there is one,
+    else the most recent of an older version; None if nothing active covers them."""
+    if caller.user_id is None:
+        return None
+    stmt = active_acceptances(select(Acceptance).where(
+        Acceptance.agreement_id == agreement.id, acceptances_covering(caller)))
+    stmt = stmt.order_by(Acceptance.version_number.desc(), Acceptance.accepted_at.desc())
+    return session.scalars(stmt.limit(1)).first()
+
+
+def terms_met(session: DbSession, caller: Caller, agreement_id: str) -> bool:
+    """Does ``caller`` (or their organisation) hold an active acceptance of the current version
+    of ``agreement_id``? False for an unknown or unpublished agreement."""
+    agreement = session.get(Agreement, agreement_id)
+    if agreement is None or not agreement.versions or not caller.active:
+        return False
+    acceptance = covering_acceptance(session, caller, agreement)
+    return acceptance is not None and acceptance.version_number == agreement.current.number
 
 
 def visible(stmt: Select[Any], caller: Caller, entity: type) -> Select[Any]:

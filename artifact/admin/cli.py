@@ -1,12 +1,87 @@
-"""``flask check-deploy``: the production checklist of the current settings."""
+"""Operations: ``init`` (database and keyring), ``keys status|rotate|import`` (the keyring of
+key-encryption keys) and ``check-deploy`` (the production checklist)."""
 
 from __future__ import annotations
 
+import stat
+from pathlib import Path
+
 import click
 from flask import current_app
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
 
 from artifact.admin.deploy_checks import deploy_problems
+from artifact.admin.services import keys
+from artifact.cli.common import unit_of_work
+from artifact.extensions import db
+from artifact.infra.storage import KeyringError, store_for
+from artifact.kernel.caller import OPERATOR
+
+
+@click.command("init")
+@unit_of_work
+def init_command() -> None:
+    """Migrate the database to head and create the keyring if missing (idempotent)."""
+    from flask_migrate import upgrade
+
+    Path(current_app.config["DATA_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
+    upgrade(revision="heads")
+    click.echo(f"database ready: {_safe_url(current_app.config['SQLALCHEMY_DATABASE_URI'])}")
+    ensure_keyring()
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+keys_cli = AppGroup("keys", help="The keyring of key-encryption keys (bring your own key).")
+
+
+def ensure_keyring() -> None:
+    """Called by ``init`` (inside its unit of work): create the keyring when missing (refused
+    if blobs exist without it)."""
+    store = store_for(current_app)
+    created = keys.ensure_keyring(db.session, OPERATOR, store)
+    if created is not None:
+        click.echo(f"keyring created: {store.keyring.path} (key version {created.version})")
+    else:
+        click.echo(f"keyring ready: {store.keyring.path}")
+
+
+@keys_cli.command("status")
+def keys_status() -> None:
+    """Show the key versions (never the keys)."""
+    ring = store_for(current_app).keyring
+    try:
+        versions, current = ring.versions(), ring.current()
+    except KeyringError as error:
+        raise click.ClickException(str(error)) from error
+    mode = stat.S_IMODE(ring.path.stat().st_mode)
+    click.echo(f"keyring {ring.path} (mode {mode:04o})")
+    for entry in versions:
+        marker = "current" if entry.version == current.version else "decrypt only"
+        click.echo(f"  version {entry.version}  {entry.source:<9}  {entry.created_at}  "
+                   f"fingerprint {entry.fingerprint}  {marker}")
+
+
+@keys_cli.command("rotate")
+@unit_of_work
+def keys_rotate() -> None:
+    """Add a new key version; new files use it, old files still decrypt."""
+    entry = keys.rotate(db.session, OPERATOR, store_for(current_app))
+    click.echo(f"key version {entry.version} is now current (fingerprint {entry.fingerprint})")
+
+
+@keys_cli.command("import")
+@click.argument("key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@unit_of_work
+def keys_import(key_file: Path) -> None:
+    """Import a 256-bit key (32 raw bytes, 64 hex digits or base64) as the current version."""
+    entry = keys.import_key(db.session, OPERATOR, store_for(current_app),
+                            key_file.read_bytes())
+    click.echo(f"imported key as version {entry.version} (fingerprint {entry.fingerprint})")
 
 
 @click.command("check-deploy")

@@ -13,8 +13,8 @@ from artifact.extensions import db
 from artifact.kernel.errors import ValidationFailed
 from artifact.models import Acceptance, Agreement
 from artifact.web.access import require
-from artifact.web.api import api
 from artifact.web.files import file_response
+from artifact.web.json_api import api
 from artifact.web.security import current_caller
 
 

@@ -12,7 +12,7 @@ from artifact.audit.services import trail as audit_trail
 from artifact.extensions import db
 from artifact.models import AuditEvent
 from artifact.web.access import require
-from artifact.web.api import api
+from artifact.web.json_api import api
 from artifact.web.security import current_caller
 
 

@@ -15,8 +15,8 @@ from artifact.infra.storage import store_for
 from artifact.kernel.errors import ValidationFailed
 from artifact.models.base import utcnow
 from artifact.web.access import require
-from artifact.web.api import api
 from artifact.web.files import read_upload
+from artifact.web.json_api import api
 from artifact.web.ratelimit import download_budget
 from artifact.web.security import current_caller
 

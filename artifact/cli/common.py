@@ -11,7 +11,7 @@ from functools import wraps
 from typing import ParamSpec, TypeVar
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 
 from artifact.extensions import db
 from artifact.kernel import uow
@@ -22,8 +22,12 @@ P = ParamSpec("P")
 R = TypeVar("R")
 StartStep = Callable[[DbSession], None]
 # Steps that set up the session of every command (the audit trail's checkpoint settings);
-# ``artifact.cli`` installs them, so this module needs no feature.
+# ``create_app`` installs them, so this module needs no feature.
 START_STEPS = "artifact_cli_start_steps"
+
+
+def install_start_steps(app: Flask, *steps: StartStep) -> None:
+    app.extensions[START_STEPS] = steps
 
 
 def unit_of_work(command: Callable[P, R]) -> Callable[P, R]:

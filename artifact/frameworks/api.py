@@ -7,7 +7,7 @@ from typing import Any
 from artifact.extensions import db
 from artifact.frameworks import services as frameworks
 from artifact.web.access import require
-from artifact.web.api import api
+from artifact.web.json_api import api
 from artifact.web.security import current_caller
 
 

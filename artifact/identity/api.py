@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from artifact.models import User
 from artifact.web.access import require
-from artifact.web.api import api
+from artifact.web.json_api import api
 
 
 def user_json(user: User) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Who acts: a signed-in user, a visitor, or the command-line operator, with the facts of the
 request or command they act through. Built once where a request or a command comes in
-(``artifact.web.security.current_caller``, ``artifact.cli.common.OPERATOR``) and handed to every
+(``artifact.web.security.current_caller``; ``OPERATOR`` below for commands) and handed to every
 service, which asks the policy about it and records it in the audit trail."""
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from artifact.extensions import db
 from artifact.infra.search import index_for
 from artifact.search import services as search_service
 from artifact.search.views import search_args
-from artifact.web.api import api
+from artifact.web.json_api import api
 from artifact.web.security import current_caller
 
 

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from artifact import policy
-from artifact.agreements.services import agreements
 from artifact.infra.search.backend import Entry, Scope, parent_key
 from artifact.kernel.caller import Caller
 from artifact.models import Agreement, Evidence, Report, Requirement
@@ -186,7 +185,7 @@ def _terms_met(db: DbSession, caller: Caller) -> policy.TermsMet:
 
     @functools.cache
     def met(agreement_id: str) -> bool:
-        return agreements.terms_status(db, caller, agreement_id).satisfied
+        return policy.terms_met(db, caller, agreement_id)
 
     return met
 

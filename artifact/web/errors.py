@@ -26,6 +26,7 @@ from artifact.kernel.errors import (
     UnsupportedType,
     ValidationFailed,
 )
+from artifact.web import recorders
 
 STATUS_FOR: dict[type[DomainError], int] = {
     NotFound: 404,
@@ -102,9 +103,7 @@ def _domain_error(error: DomainError) -> Any:
     status = STATUS_FOR.get(type(error), 400)
     message = "Not found." if isinstance(error, NotFound) else error.message
     if isinstance(error, NotFound | PermissionDenied):
-        from artifact.web.denials import record_denial
-
-        record_denial(status, type(error).__name__)
+        recorders.report_denial(status, type(error).__name__)
     response = error_response(status, error.code, message, **_public_details(error))
     if isinstance(error, Throttled):
         response = _with_header(response, "Retry-After",

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from artifact.web.api import api
+from artifact.web.json_api import api
 
 ERROR_SCHEMA = {
     "type": "object",

@@ -14,15 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app
 from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
-from artifact.audit.services import chain as audit
-from artifact.extensions import db, limiter
-from artifact.kernel import uow
-from artifact.web.security import current_caller
+from artifact.extensions import limiter
+from artifact.web import recorders
 
 DEDUPE_SECONDS = 60
 
@@ -44,20 +42,8 @@ def user_or_ip() -> str:
     return f"ip:{get_remote_address()}"
 
 
-def _record_breach(limit: RequestLimit) -> None:
-    """A durable record: the refused request answers 429, which its owner rolls back."""
-    key = f"breach/{limit.key}"
-    if not first_in_window(key):
-        return
-    caller = current_caller()
-    details = {"reason": "rate_limit", "limit": str(limit.limit),
-               "endpoint": request.endpoint or ""}
-    uow.durable(db.session, lambda session: audit.record(
-        session, caller, "auth.throttled", outcome="denied", details=details))
-
-
 def _on_breach(limit: RequestLimit) -> Any:
-    _record_breach(limit)
+    recorders.report_breach(limit)
     return None  # the 429 page / JSON comes from web/errors.py
 
 

@@ -1,20 +1,15 @@
-"""Per-request plumbing: who is calling (session or Bearer token), CSRF, request id, headers,
-and the audit checkpoint policy of the request's unit of work."""
+"""Per-request plumbing: who is calling (the caller of the request), CSRF, request id, headers.
+The user loaders (session cookie or Bearer token) belong to the identity feature."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
-from typing import Any
 
-from flask import Flask, Response, current_app, g, request, session
+from flask import Flask, Response, current_app, g, request
 from flask_login import current_user
 
-from artifact.audit.services import signing
-from artifact.extensions import csrf, db, login_manager
-from artifact.identity.services import sessions, tokens
+from artifact.extensions import csrf, login_manager
 from artifact.kernel.caller import Caller
-from artifact.models import User
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # No inline script or style anywhere, so no nonces are needed; inline SVG (the QR code) is
@@ -47,46 +42,8 @@ def current_session_id() -> str | None:
     return g.get("session_row_id")
 
 
-@login_manager.user_loader
-def _load_user_from_session(user_id: str) -> User | None:
-    if bearer_token() is not None:
-        return None  # an API call with a token is judged by the token alone
-    config = current_app.config
-    row = sessions.resolve(
-        db.session,
-        session.get("sid"),
-        idle=config["SESSION_IDLE_TIMEOUT"],
-        absolute=config["SESSION_ABSOLUTE_TIMEOUT"],
-        touch_after=timedelta(seconds=config["SESSION_TOUCH_SECONDS"]),
-    )
-    if row is None or row.user_id != user_id:
-        session.clear()
-        return None
-    g.session_row_id = row.id
-    g.session_ref = row.id
-    return row.user
-
-
-@login_manager.request_loader
-def _load_user_from_token(req: Any) -> User | None:
-    raw = bearer_token()
-    if raw is None:
-        return None
-    user = tokens.resolve(db.session, raw)
-    if user is not None:
-        g.auth_method = "token"
-        g.session_ref = "token:" + tokens.token_hash(raw)[:16]
-    return user
-
-
 def _assign_request_id() -> None:
     g.request_id = uuid.uuid4().hex[:16]
-
-
-def _configure_audit_signing() -> None:
-    """Events appended in this request sign checkpoints as the settings say (read per request,
-    so a changed setting applies to the next one)."""
-    signing.configure(db.session, signing.CheckpointPolicy.from_config(current_app.config))
 
 
 def _check_csrf() -> None:
@@ -129,6 +86,5 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
     app.before_request(_assign_request_id)
-    app.before_request(_configure_audit_signing)  # before anything that may append an event
     app.before_request(_check_csrf)
     app.after_request(_set_headers)

@@ -97,7 +97,7 @@ def _scoped(agreement_id: str, caller: Caller, scope: str) -> Any:
 
 def _existing(db: DbSession, caller: Caller, agreement_id: str, number: int,
               scope: str) -> Acceptance | None:
-    stmt = _active(db, _scoped(agreement_id, caller, scope))
+    stmt = _active(_scoped(agreement_id, caller, scope))
     return db.scalars(stmt.where(Acceptance.version_number == number).limit(1)).first()
 
 
@@ -110,7 +110,7 @@ def terminate(db: DbSession, caller: Caller, agreement_id: str, *, scope: str,
     agreement = get_agreement(db, caller, agreement_id)
     _check_scope(db, caller, "agreement.terminate", agreement.id, scope)
     reason = " ".join((reason or "").split())[:REASON_MAX]
-    active = list(db.scalars(_active(db, _scoped(agreement.id, caller, scope))))
+    active = list(db.scalars(_active(_scoped(agreement.id, caller, scope))))
     if not active:
         raise Conflict("there is no active acceptance to terminate")
     now, ended = utcnow(), []

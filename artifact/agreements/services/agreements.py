@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -17,9 +16,9 @@ from artifact import policy
 from artifact.audit.services import chain as audit
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, NotFound, TermsRequired, ValidationFailed
-from artifact.models import Acceptance, Agreement, AgreementVersion, Termination
+from artifact.models import Agreement, AgreementVersion
 from artifact.models.agreements import AcceptanceScope, AgreementKind
-from artifact.models.base import DbSession, utcnow
+from artifact.models.base import DbSession
 from artifact.search import indexer
 
 TITLE_MAX, TEXT_MAX, TYPED_NAME_MAX, REASON_MAX, USER_AGENT_MAX = 200, 200_000, 200, 500, 400
@@ -130,33 +129,11 @@ def publish_version(db: DbSession, caller: Caller, agreement_id: str,
     return version
 
 
-def _subject_filter(caller: Caller) -> Any:
-    """Acceptances that cover ``caller``: their own (account scope) or their organisation's."""
-    own = (Acceptance.scope == AcceptanceScope.ACCOUNT.value) & (
-        Acceptance.user_id == caller.user_id
-    )
-    if caller.organization_id:
-        ours = (Acceptance.scope == AcceptanceScope.ORGANIZATION.value) & (
-            Acceptance.organization_id == caller.organization_id
-        )
-        return own | ours
-    return own
-
-
-def _active(db: DbSession, stmt: Any) -> Any:
-    ended = select(Termination.acceptance_id).where(Termination.effective_at <= utcnow())
-    return stmt.where(Acceptance.id.not_in(ended))
-
-
-def covering_acceptance(db: DbSession, caller: Caller, agreement: Agreement) -> Acceptance | None:
-    """The caller's active acceptance of ``agreement``: of the current version if there is one,
-    else the most recent of an older version; None if nothing active covers them."""
-    if caller.user_id is None:
-        return None
-    stmt = _active(db, select(Acceptance).where(Acceptance.agreement_id == agreement.id,
-                                                _subject_filter(caller)))
-    stmt = stmt.order_by(Acceptance.version_number.desc(), Acceptance.accepted_at.desc())
-    return db.scalars(stmt.limit(1)).first()
+# What counts as an acceptance covering a caller is part of the download rule, so it lives in
+# the policy; these names keep the agreements' own code readable.
+_subject_filter = policy.acceptances_covering
+_active = policy.active_acceptances
+covering_acceptance = policy.covering_acceptance
 
 
 def terms_status(db: DbSession, caller: Caller, agreement_id: str) -> TermsStatus:

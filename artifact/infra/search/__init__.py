@@ -6,8 +6,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from flask import Flask
-
+from artifact.infra.app_state import AppState
 from artifact.infra.search.backend import Backend, Entry, Hit, ResultPage, Scope
 
 __all__ = ["BACKENDS", "Backend", "Entry", "Hit", "ResultPage", "Scope", "index_for",
@@ -29,7 +28,7 @@ def open_backend(name: str, directory: Path) -> Backend:
     raise ValueError(f"unknown search backend {name!r}")
 
 
-def index_for(app: Flask) -> Backend:
+def index_for(app: AppState) -> Backend:
     """The app's index (one per app and process)."""
     backend: Backend | None = app.extensions.get("artifact_search")
     if backend is None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
-
+from artifact.infra.app_state import AppState
 from artifact.infra.storage.blobs import BlobInfo, BlobStore
 from artifact.infra.storage.errors import BlobNotFound, IntegrityError, KeyringError
 from artifact.infra.storage.keyring import Keyring
@@ -15,7 +14,7 @@ __all__ = ["BlobInfo", "BlobNotFound", "BlobStore", "IntegrityError", "Keyring",
            "store_for"]
 
 
-def store_for(app: Flask) -> BlobStore:
+def store_for(app: AppState) -> BlobStore:
     """The app's blob store (one per app; the keyring is re-read when its file changes)."""
     store = app.extensions.get("artifact_blob_store")
     if store is None:
