@@ -37,6 +37,7 @@ def unit_of_work(command: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(command)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        uow.begin()
         for step in current_app.extensions.get(START_STEPS, ()):
             step(db.session)
         try:
@@ -47,7 +48,10 @@ def unit_of_work(command: Callable[P, R]) -> Callable[P, R]:
         except BaseException:
             uow.rollback(db.session)
             raise
-        uow.commit(db.session)
+        if uow.failed():  # a domain error was raised and handled on the way: keep nothing
+            uow.rollback(db.session)
+        else:
+            uow.commit(db.session)
         return result
 
     return run

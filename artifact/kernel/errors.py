@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from artifact.kernel import uow
+
 
 class DomainError(Exception):
     code = "error"
 
     def __init__(self, message: str, **details: object) -> None:
+        # Whatever a view makes of the error, the unit of work it belongs to is rolled back.
+        uow.mark_failed()
         super().__init__(message)
         self.message = message
         self.details = details

@@ -11,14 +11,20 @@ happen around the commit:
   belongs to (a refused sign-in, a failed integrity check, a wrong TOTP code): written now, and
   written again by the owner after a rollback, then committed.
 
-The owners are ``artifact.web.transaction`` (a request: commit when the response succeeds,
-roll back otherwise) and ``artifact.cli.common.unit_of_work`` (a command).
+A domain error raised during the unit of work marks it failed (``DomainError`` calls
+``mark_failed``): its owner rolls it back even when a view turned the error into a redirect or a
+page, so a refused operation never leaves half of its writes behind.
+
+The owners are ``artifact.web.transaction`` (a request: commit when the response succeeds and
+no domain error was raised, roll back otherwise) and ``artifact.cli.common.unit_of_work`` (a
+command).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy.orm import Session, scoped_session
@@ -32,6 +38,21 @@ Write = Callable[[DbSession], object]
 _AFTER_COMMIT = "artifact_uow_after_commit"
 _ON_ROLLBACK = "artifact_uow_on_rollback"
 _DURABLE = "artifact_uow_durable"
+_failed: ContextVar[bool] = ContextVar("artifact_uow_failed", default=False)
+
+
+def begin() -> None:
+    """A new unit of work starts (the owner calls this first): nothing has failed yet."""
+    _failed.set(False)
+
+
+def mark_failed() -> None:
+    """An operation of the current unit of work was refused: the owner must roll back."""
+    _failed.set(True)
+
+
+def failed() -> bool:
+    return _failed.get()
 
 
 def after_commit(session: DbSession, step: Step) -> None:

@@ -1,5 +1,6 @@
 """The request as the owner of its unit of work: one commit at the end of a request that
-succeeded, a rollback (with the records a failure must keep) for one that did not."""
+succeeded, a rollback (with the records a failure must keep) for one that did not: an error
+status, or a domain error raised on the way even if the view answered with a redirect."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ from artifact.extensions import db
 from artifact.kernel import uow
 
 
+def _begin() -> None:
+    uow.begin()
+
+
 def _finish(response: Response) -> Response:
-    if response.status_code < 400:
+    if response.status_code < 400 and not uow.failed():
         uow.commit(db.session)
     else:
         uow.rollback(db.session)
@@ -25,5 +30,6 @@ def _teardown(error: BaseException | None) -> None:
 def init_app(app: Flask) -> None:
     # Registered first, so it runs last among the after-request functions: headers and cookies
     # are set, then the work is committed before a byte of the response goes out.
+    app.before_request(_begin)
     app.after_request(_finish)
     app.teardown_request(_teardown)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from flask import Flask
+from flask import Flask, redirect
+from werkzeug.wrappers import Response
 from sqlalchemy import select
 
 from artifact import create_app
@@ -11,6 +12,7 @@ from artifact.audit.services import chain as audit
 from artifact.extensions import db
 from artifact.kernel import uow
 from artifact.kernel.caller import Caller
+from artifact.kernel.errors import ValidationFailed
 from artifact.models import AuditEvent
 
 
@@ -28,7 +30,22 @@ def exploding_app(database_url: str, tmp_path) -> Flask:
         uow.durable(db.session, lambda session: audit.record(session, caller, "test.kept"))
         raise RuntimeError("failed half-way")
 
+    def refused_then_redirected() -> Response:
+        # A view that turns a refusal into a flash and a redirect (a 302, which on its own
+        # would be committed): what was written before the refusal must not be kept.
+        audit.record(db.session, Caller.operator("test"), "test.before_refusal")
+        try:
+            raise ValidationFailed("refused half-way")
+        except ValidationFailed:
+            return redirect("/")
+
+    def succeeded() -> Response:
+        audit.record(db.session, Caller.operator("test"), "test.succeeded")
+        return redirect("/")
+
     app.add_url_rule("/boom", "boom", boom)
+    app.add_url_rule("/refused", "refused", refused_then_redirected)
+    app.add_url_rule("/succeeded", "succeeded", succeeded)
     app.add_url_rule("/api/v1/boom", "api_boom", boom)
     app.add_url_rule("/half-done", "half_done", half_done)
     return app
@@ -62,6 +79,17 @@ def test_a_failed_request_keeps_only_its_durable_records(exploding_app: Flask) -
         db.session.remove()
         db.engine.dispose()
     assert actions == ["test.kept"]
+
+
+def test_a_refusal_turned_into_a_redirect_keeps_nothing(exploding_app: Flask) -> None:
+    client = exploding_app.test_client()
+    assert client.get("/refused").status_code == 302
+    assert client.get("/succeeded").status_code == 302  # the next request starts afresh
+    with exploding_app.app_context():
+        actions = db.session.scalars(select(AuditEvent.action)).all()
+        db.session.remove()
+        db.engine.dispose()
+    assert actions == ["test.succeeded"]
 
 
 def test_404_page(client) -> None:
