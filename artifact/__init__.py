@@ -85,9 +85,22 @@ def _register_blueprints(app: Flask) -> None:
     )
     for module in CATALOG_PAGE_MODULES:
         importlib.import_module(module)
-    for blueprint in (home.bp, auth.bp, account.bp, admin.bp, catalog.bp, agreements.bp,
-                      agreements_admin.bp, frameworks.bp, evidence.bp, api, mfa.bp,
-                      email_links.bp, audit.bp, search.bp):
+    for blueprint in (
+        home.bp,
+        auth.bp,
+        account.bp,
+        admin.bp,
+        catalog.bp,
+        agreements.bp,
+        agreements_admin.bp,
+        frameworks.bp,
+        evidence.bp,
+        api,
+        mfa.bp,
+        email_links.bp,
+        audit.bp,
+        search.bp,
+    ):
         app.register_blueprint(blueprint)
     files.init_app(app)
 
@@ -118,7 +131,18 @@ def _register_cli(app: Flask) -> None:
     from artifact.search.cli import search_cli
 
     common.install_start_steps(app, audit_hooks.configure_command_signing)
-    for command in (init_command, users_cli, tokens_cli, frameworks_cli, seed_demo_command,
-                    keys_cli, trace_command, audit_cli, check_deploy_command, search_cli,
-                    backup_command, restore_command):
+    for command in (
+        init_command,
+        users_cli,
+        tokens_cli,
+        frameworks_cli,
+        seed_demo_command,
+        keys_cli,
+        trace_command,
+        audit_cli,
+        check_deploy_command,
+        search_cli,
+        backup_command,
+        restore_command,
+    ):
         app.cli.add_command(command)

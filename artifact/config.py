@@ -140,8 +140,9 @@ def _search_backend(environ: Mapping[str, str]) -> str:
     """whoosh (embedded default) or tantivy (for large catalogs); the index is in DATA_DIR."""
     name = (_env(environ, "SEARCH_BACKEND", "whoosh") or "whoosh").strip().lower()
     if name not in SEARCH_BACKENDS:
-        raise ConfigError(f"ARTIFACT_SEARCH_BACKEND must be one of {', '.join(SEARCH_BACKENDS)}, "
-                          f"got {name!r}")
+        raise ConfigError(
+            f"ARTIFACT_SEARCH_BACKEND must be one of {', '.join(SEARCH_BACKENDS)}, got {name!r}"
+        )
     return name
 
 
@@ -187,9 +188,7 @@ def load_config(
         "REMEMBER_COOKIE_SECURE": not relaxed,
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=_int(environ, "SESSION_IDLE_MINUTES", 30)),
         "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=_int(environ, "SESSION_ABSOLUTE_HOURS", 12)),
-        "PERMANENT_SESSION_LIFETIME": timedelta(
-            hours=_int(environ, "SESSION_ABSOLUTE_HOURS", 12)
-        ),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int(environ, "SESSION_ABSOLUTE_HOURS", 12)),
         "WTF_CSRF_CHECK_DEFAULT": False,  # checked in a before_request that skips Bearer calls
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_UPLOAD_MB", 100) * 1024 * 1024,
@@ -217,8 +216,9 @@ def load_config(
     return config
 
 
-def serving_settings(environ: Mapping[str, str] | None = None,
-                     cpu_count: int | None = None) -> dict[str, Any]:
+def serving_settings(
+    environ: Mapping[str, str] | None = None, cpu_count: int | None = None
+) -> dict[str, Any]:
     """gunicorn settings for ``make serve`` (read by gunicorn.conf.py).
 
     ARTIFACT_BIND (default 127.0.0.1:8000: behind a reverse proxy on the same host),

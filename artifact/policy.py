@@ -65,12 +65,17 @@ class Decision:
         return self.reason == Reason.NOT_VISIBLE
 
 
-
 # What each role may do at all; object rules below narrow it per object.
-_SIGNED_IN = frozenset({"account.view", "account.change_password", "token.create_own",
-                        "framework.view"})
-_SIGNED_IN |= {"agreement.view", "agreement.accept", "agreement.bind_organization",
-               "agreement.terminate", "acceptance.certificate"}
+_SIGNED_IN = frozenset(
+    {"account.view", "account.change_password", "token.create_own", "framework.view"}
+)
+_SIGNED_IN |= {
+    "agreement.view",
+    "agreement.accept",
+    "agreement.bind_organization",
+    "agreement.terminate",
+    "acceptance.certificate",
+}
 _STAFF = frozenset({"acceptance.list_all", "framework.import", "framework.export"})
 _ADMIN = frozenset(
     {
@@ -107,17 +112,36 @@ _CATALOG_STAFF = frozenset(
 _CATALOG_ADMIN = frozenset({"report.purge_version", "keys.manage"})
 # Evidence exists only for staff and admins (auditors will get one engagement's evidence once
 # engagements exist); everyone else gets 404 on any of it.
-_EVIDENCE_STAFF = frozenset({"evidence.list", "evidence.view", "evidence.upload",
-                             "evidence.edit", "evidence.submit", "evidence.approve",
-                             "evidence.download", "coverage.freshness"})
+_EVIDENCE_STAFF = frozenset(
+    {
+        "evidence.list",
+        "evidence.view",
+        "evidence.upload",
+        "evidence.edit",
+        "evidence.submit",
+        "evidence.approve",
+        "evidence.download",
+        "coverage.freshness",
+    }
+)
 ROLE_GRANTS: dict[str, frozenset[str]] = {
     "anonymous": _CATALOG_ANYONE,
     Role.CUSTOMER: _SIGNED_IN | _CATALOG_SIGNED_IN | {"user.view", "token.revoke"},
     Role.AUDITOR: _SIGNED_IN | _CATALOG_SIGNED_IN | {"user.view", "token.revoke"},
-    Role.STAFF: _SIGNED_IN | _STAFF | _CATALOG_SIGNED_IN | _CATALOG_STAFF | _EVIDENCE_STAFF
+    Role.STAFF: _SIGNED_IN
+    | _STAFF
+    | _CATALOG_SIGNED_IN
+    | _CATALOG_STAFF
+    | _EVIDENCE_STAFF
     | {"user.view", "token.revoke"},
-    Role.ADMIN: _SIGNED_IN | _STAFF | _ADMIN | _CATALOG_SIGNED_IN | _CATALOG_STAFF
-    | _CATALOG_ADMIN | _EVIDENCE_STAFF | {"user.view", "token.revoke"},
+    Role.ADMIN: _SIGNED_IN
+    | _STAFF
+    | _ADMIN
+    | _CATALOG_SIGNED_IN
+    | _CATALOG_STAFF
+    | _CATALOG_ADMIN
+    | _EVIDENCE_STAFF
+    | {"user.view", "token.revoke"},
 }
 ALL_ACTIONS = frozenset().union(*ROLE_GRANTS.values())
 
@@ -170,6 +194,8 @@ def _acceptance_certificate(caller: Caller, obj: Any) -> Decision:
     if obj.user_id == caller.user_id or caller.role in (Role.STAFF, Role.ADMIN):
         return _ALLOW
     return Decision(False, Reason.NOT_VISIBLE)
+
+
 def _report_visible(caller: Caller, obj: Any) -> Decision:
     """The SQL filter is the rule: a report is visible exactly when visible() lists it.
     Without an object the question is whether the role may do this at all."""
@@ -255,8 +281,9 @@ class Gated(Protocol):
 TermsMet = Callable[[str], bool]
 
 
-def may_download(caller: Caller, report: Gated, terms_met: TermsMet, *,
-                 known_visible: bool = False) -> Decision:
+def may_download(
+    caller: Caller, report: Gated, terms_met: TermsMet, *, known_visible: bool = False
+) -> Decision:
     """May ``caller`` download ``report`` now? The role and the report's visibility
     (``known_visible``: it was already checked, by loading the report through the policy or by
     a query filtered with ``visible``; else asked here, which needs a ``Report``), then the
@@ -289,14 +316,18 @@ def active_acceptances(stmt: Select[Any]) -> Select[Any]:
     return stmt.where(Acceptance.id.not_in(ended))
 
 
-def covering_acceptance(session: DbSession, caller: Caller,
-                        agreement: Agreement) -> Acceptance | None:
+def covering_acceptance(
+    session: DbSession, caller: Caller, agreement: Agreement
+) -> Acceptance | None:
     """The caller's active acceptance of ``agreement``: of the current version if there is one,
     else the most recent of an older version; None if nothing active covers them."""
     if caller.user_id is None:
         return None
-    stmt = active_acceptances(select(Acceptance).where(
-        Acceptance.agreement_id == agreement.id, acceptances_covering(caller)))
+    stmt = active_acceptances(
+        select(Acceptance).where(
+            Acceptance.agreement_id == agreement.id, acceptances_covering(caller)
+        )
+    )
     stmt = stmt.order_by(Acceptance.version_number.desc(), Acceptance.accepted_at.desc())
     return session.scalars(stmt.limit(1)).first()
 
@@ -361,8 +392,7 @@ def _visible_reports(stmt: Select[Any], caller: Caller) -> Select[Any]:
     """Staff see every report; others see published (or outdated) reports that are public, for
     signed-in users, or restricted with a live grant to them or their organisation for the
     report, its series or its category. Drafts and retired reports exist only for staff."""
-    signed_in = (caller.is_authenticated
-                 and caller.active)
+    signed_in = caller.is_authenticated and caller.active
     if caller.is_operator or (signed_in and caller.role in (Role.STAFF, Role.ADMIN)):
         return stmt
     listed = Report.state.in_([State.PUBLISHED, State.OUTDATED])
@@ -377,10 +407,16 @@ def _visible_reports(stmt: Select[Any], caller: Caller) -> Select[Any]:
         grantee,
         Grant.revoked_at.is_(None),
         or_(Grant.expires_at.is_(None), Grant.expires_at > utcnow()),
-        or_(Grant.report_id == Report.id, Grant.series == Report.series,
-            Grant.category == Report.category),
+        or_(
+            Grant.report_id == Report.id,
+            Grant.series == Report.series,
+            Grant.category == Report.category,
+        ),
     )
-    return stmt.where(listed, or_(
-        Report.visibility.in_([Visibility.PUBLIC, Visibility.CUSTOMERS]),
-        and_(Report.visibility == Visibility.RESTRICTED, granted),
-    ))
+    return stmt.where(
+        listed,
+        or_(
+            Report.visibility.in_([Visibility.PUBLIC, Visibility.CUSTOMERS]),
+            and_(Report.visibility == Visibility.RESTRICTED, granted),
+        ),
+    )

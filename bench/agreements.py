@@ -32,21 +32,37 @@ TARGET = 0.5
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"ARTIFACT_ENV": "testing", "DATA_DIR": tmp,
-                          "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db"})
+        app = create_app(
+            {
+                "ARTIFACT_ENV": "testing",
+                "DATA_DIR": tmp,
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db",
+            }
+        )
         with app.app_context():
             from flask_migrate import upgrade
 
             logging.disable(logging.INFO)
             upgrade(revision="heads")
             nda = demo_agreements.seed(db.session, OPERATOR)[0]
-            user = accounts.create_user(db.session, OPERATOR, email="b@bench.test",
-                                        role="customer", password=secrets.token_urlsafe(16),
-                                        organization="Bench Org",
-                                        create_organization_if_missing=True)
+            user = accounts.create_user(
+                db.session,
+                OPERATOR,
+                email="b@bench.test",
+                role="customer",
+                password=secrets.token_urlsafe(16),
+                organization="Bench Org",
+                create_organization_if_missing=True,
+            )
             acceptance = agreements_accept.accept(
-                db.session, Caller.of_user(user, ip_address="192.0.2.1"), nda.id, version=1,
-                typed_name="Bench Person", scope="account", user_agent="bench/1.0")
+                db.session,
+                Caller.of_user(user, ip_address="192.0.2.1"),
+                nda.id,
+                version=1,
+                typed_name="Bench Person",
+                scope="account",
+                user_agent="bench/1.0",
+            )
             context = agreement_records.certificate_context(acceptance)
             title, chars = nda.title, len(nda.current.text)
             start = time.perf_counter()
@@ -60,12 +76,13 @@ def main() -> None:
             db.session.remove()
             db.engine.dispose()
     median = statistics.median(times)
-    print(f"certificate of {title!r} ({chars} characters of text), "
-          f"{len(first)} bytes")
+    print(f"certificate of {title!r} ({chars} characters of text), {len(first)} bytes")
     print(f"weasyprint first render (cold): {cold:.3f} s")
-    print(f"weasyprint render over {RUNS} runs: median {median:.3f} s, "
-          f"min {min(times):.3f} s, max {max(times):.3f} s (target <= {TARGET} s: "
-          f"{'met' if median <= TARGET else 'NOT met'})")
+    print(
+        f"weasyprint render over {RUNS} runs: median {median:.3f} s, "
+        f"min {min(times):.3f} s, max {max(times):.3f} s (target <= {TARGET} s: "
+        f"{'met' if median <= TARGET else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":

@@ -52,9 +52,15 @@ def throughput(work: Path) -> None:
         blob = store.put(source)
     app = Flask(__name__)
     app.add_url_rule("/plain", "plain", lambda: send_file(plain, mimetype="application/pdf"))
-    app.add_url_rule("/encrypted", "encrypted", lambda: Response(
-        store.read_chunks(blob.id), mimetype="application/pdf",
-        headers={"Content-Length": str(blob.size)}))
+    app.add_url_rule(
+        "/encrypted",
+        "encrypted",
+        lambda: Response(
+            store.read_chunks(blob.id),
+            mimetype="application/pdf",
+            headers={"Content-Length": str(blob.size)},
+        ),
+    )
     client = app.test_client()
 
     def fetch(path: str) -> None:
@@ -75,14 +81,18 @@ def throughput(work: Path) -> None:
 
 def big_pdf(pages: int) -> bytes:
     pdf = pikepdf.new()
-    font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font,
-                                                Subtype=pikepdf.Name.Type1,
-                                                BaseFont=pikepdf.Name.Helvetica))
+    font = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+        )
+    )
     for number in range(1, pages + 1):
         page = pdf.add_blank_page(page_size=(595, 842))
         page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
-        lines = b"\n".join(b"0 -14 Td (Line %d of page %d: control evidence text.) Tj" % (i, number)
-                           for i in range(40))
+        lines = b"\n".join(
+            b"0 -14 Td (Line %d of page %d: control evidence text.) Tj" % (i, number)
+            for i in range(40)
+        )
         page.obj.Contents = pdf.make_stream(b"BT /F1 10 Tf 56 800 Td " + lines + b" ET")
     out = io.BytesIO()
     pdf.save(out)
@@ -112,8 +122,13 @@ def our_watermark(data: bytes, recipient: Recipient) -> bytes:
 
 def watermark() -> None:
     data = big_pdf(PAGES)
-    recipient = Recipient("Alice Acme", "alice@acme-health.test", "Acme Health",
-                          datetime.now(UTC), "0123456789abcdef0123")
+    recipient = Recipient(
+        "Alice Acme",
+        "alice@acme-health.test",
+        "Acme Health",
+        datetime.now(UTC),
+        "0123456789abcdef0123",
+    )
     facts = CoverFacts("Bench report", 1, "0" * 64, "Bench", "", "Confidential.")
     issue_copy(data, facts, recipient)  # warm up WeasyPrint's fonts
     t_bare = best_of(lambda: bare_overlay(data))
@@ -123,8 +138,10 @@ def watermark() -> None:
     print(f"  bare pikepdf overlay  {t_bare * 1000:8.0f} ms")
     print(f"  our watermark         {t_ours * 1000:8.0f} ms")
     print(f"  ratio ours/bare       {t_ours / t_bare:8.2f}x   (target <= 1.5x)")
-    print(f"  whole stamped copy    {t_full * 1000:8.0f} ms   "
-          f"({t_full / t_bare:.2f}x; adds the WeasyPrint cover page and metadata)")
+    print(
+        f"  whole stamped copy    {t_full * 1000:8.0f} ms   "
+        f"({t_full / t_bare:.2f}x; adds the WeasyPrint cover page and metadata)"
+    )
 
 
 def main() -> None:

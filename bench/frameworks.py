@@ -13,8 +13,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-CATALOG = (ROOT.parent / "shared" / "corpus" / "oscal" / "sp800-53r5-catalog"
-           / "NIST_SP-800-53_rev5_catalog.v5.0.1.json")
+CATALOG = (
+    ROOT.parent
+    / "shared"
+    / "corpus"
+    / "oscal"
+    / "sp800-53r5-catalog"
+    / "NIST_SP-800-53_rev5_catalog.v5.0.1.json"
+)
 
 
 def main() -> int:
@@ -30,13 +36,20 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as data_dir:
         url = os.environ.get("ARTIFACT_DATABASE_URL") or f"sqlite:///{data_dir}/bench.db"
-        app = create_app({"ARTIFACT_ENV": "testing", "DATA_DIR": data_dir,
-                          "SQLALCHEMY_DATABASE_URI": url})
+        app = create_app(
+            {"ARTIFACT_ENV": "testing", "DATA_DIR": data_dir, "SQLALCHEMY_DATABASE_URI": url}
+        )
         with app.app_context():
             upgrade(revision="heads")
             started = time.perf_counter()
-            result = frameworks.import_file(db.session, OPERATOR, CATALOG, "oscal",
-                                            key="bench-800-53", max_bytes=64 * 1024 * 1024)
+            result = frameworks.import_file(
+                db.session,
+                OPERATOR,
+                CATALOG,
+                "oscal",
+                key="bench-800-53",
+                max_bytes=64 * 1024 * 1024,
+            )
             imported = time.perf_counter() - started
             started = time.perf_counter()
             exported = frameworks.export_oscal(db.session, OPERATOR, "bench-800-53")
@@ -44,8 +57,10 @@ def main() -> int:
             db.session.remove()
             db.engine.dispose()
     print(f"800-53 import: {result.count} requirements in {imported:.2f} s (target <= 10 s)")
-    print(f"800-53 export (validated against OSCAL 1.2.1): {len(exported) / 1e6:.1f} MB in "
-          f"{export_seconds:.2f} s")
+    print(
+        f"800-53 export (validated against OSCAL 1.2.1): {len(exported) / 1e6:.1f} MB in "
+        f"{export_seconds:.2f} s"
+    )
     return 0
 
 

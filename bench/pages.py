@@ -87,15 +87,19 @@ def report_id(data_dir: Path) -> str:
 
 def seed(data_dir: Path) -> dict[str, str]:
     data_dir.mkdir(mode=0o700)
-    app = create_app({"ARTIFACT_ENV": "testing", "DATA_DIR": str(data_dir),
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{data_dir / 'artifact.db'}"})
+    app = create_app(
+        {
+            "ARTIFACT_ENV": "testing",
+            "DATA_DIR": str(data_dir),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{data_dir / 'artifact.db'}",
+        }
+    )
     with app.app_context():
         from flask_migrate import upgrade
 
         logging.disable(logging.INFO)
         upgrade(revision="heads")
-        made = demo.seed(db.session, OPERATOR,
-                         password_factory=lambda: secrets.token_urlsafe(12))
+        made = demo.seed(db.session, OPERATOR, password_factory=lambda: secrets.token_urlsafe(12))
         db.session.remove()
         db.engine.dispose()
         logging.disable(logging.NOTSET)
@@ -108,8 +112,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def request(port: int, method: str, path: str, body: str | None = None,
-            cookie: str = "") -> tuple[int, str, str]:
+def request(
+    port: int, method: str, path: str, body: str | None = None, cookie: str = ""
+) -> tuple[int, str, str]:
     """(status, body, the artifact_session cookie it set, if any)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Cookie": cookie} if cookie else {}
@@ -145,8 +150,12 @@ def wrk(port: int, path: str, cookie: str, seconds: int) -> tuple[float, float]:
     argv = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
     if cookie:
         argv += ["-H", f"Cookie: {cookie}"]
-    out = subprocess.run([*argv, f"http://127.0.0.1:{port}{path}"], capture_output=True,  # noqa: S603
-                         text=True, check=True).stdout
+    out = subprocess.run(  # noqa: S603
+        [*argv, f"http://127.0.0.1:{port}{path}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     if re.search(r"Non-2xx or 3xx responses: (\d+)", out):
         raise SystemExit(f"bench: {path} answered errors under load:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -157,13 +166,29 @@ def wrk(port: int, path: str, cookie: str, seconds: int) -> tuple[float, float]:
 def start_gunicorn(tmp: Path, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     (tmp / "bench_app.py").write_text(BENCH_APP)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARTIFACT_")}
-    env.update(ARTIFACT_ENV="production", ARTIFACT_SECRET_KEY=secrets.token_urlsafe(48),
-               ARTIFACT_DATA_DIR=str(data_dir), ARTIFACT_WORKERS=WORKERS,
-               ARTIFACT_BIND=f"127.0.0.1:{port}", ARTIFACT_ACCESS_LOG=str(tmp / "access.log"))
+    env.update(
+        ARTIFACT_ENV="production",
+        ARTIFACT_SECRET_KEY=secrets.token_urlsafe(48),
+        ARTIFACT_DATA_DIR=str(data_dir),
+        ARTIFACT_WORKERS=WORKERS,
+        ARTIFACT_BIND=f"127.0.0.1:{port}",
+        ARTIFACT_ACCESS_LOG=str(tmp / "access.log"),
+    )
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    process = subprocess.Popen([str(gunicorn), "-c", str(ROOT / "gunicorn.conf.py"),  # noqa: S603
-                                "--pythonpath", str(tmp), "bench_app:app"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(  # noqa: S603
+        [
+            str(gunicorn),
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),  # noqa: S603
+            "--pythonpath",
+            str(tmp),
+            "bench_app:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(300):
         try:
             if request(port, "GET", "/healthz")[0] == 200:
@@ -188,8 +213,10 @@ def machine() -> str:
 
 def main() -> None:
     if shutil.which("wrk") is None:
-        print("bench/pages.py skipped: wrk is absent (`make bench` installs the Debian package "
-              "wrk where it may; else apt-get install wrk)")
+        print(
+            "bench/pages.py skipped: wrk is absent (`make bench` installs the Debian package "
+            "wrk where it may; else apt-get install wrk)"
+        )
         return
     with tempfile.TemporaryDirectory(prefix="artifact-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -211,29 +238,39 @@ def report(port: int, passwords: dict[str, str], report: str) -> None:
         status = request(port, "GET", path, cookie=cookie if signed_in else "")[0]
         if status != 200:
             raise SystemExit(f"bench: {path} answered {status}")
-    print(f"page throughput: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}, "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} before the run")
-    print(f"gunicorn {WORKERS} sync workers, wrk 2 threads x {CONNECTIONS} connections, "
-          f"{SECONDS} s per page after a 1 s warm-up; signed-in pages as {SIGNED_IN_AS}")
-    print(f"{'page':<30} {'req/s':>8} {'p99 ms':>8} {'ratio':>6}  ratio>={RATIO_TARGET}  "
-          f"p99<={P99_TARGET_MS:g}ms")
+    print(
+        f"page throughput: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}, "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} before the run"
+    )
+    print(
+        f"gunicorn {WORKERS} sync workers, wrk 2 threads x {CONNECTIONS} connections, "
+        f"{SECONDS} s per page after a 1 s warm-up; signed-in pages as {SIGNED_IN_AS}"
+    )
+    print(
+        f"{'page':<30} {'req/s':>8} {'p99 ms':>8} {'ratio':>6}  ratio>={RATIO_TARGET}  "
+        f"p99<={P99_TARGET_MS:g}ms"
+    )
     bare: dict[bool, float] = {}
     for signed_in in (False, True):
         wrk(port, BARE, cookie if signed_in else "", 1)
         rps, p99 = wrk(port, BARE, cookie if signed_in else "", SECONDS)
         bare[signed_in] = rps
         label = "bare Jinja page" + (" (signed in)" if signed_in else "")
-        print(f"{label:<30} {rps:>8.0f} {p99:>8.1f} {1:>6.2f}  {'':<10}  "
-              f"{'PASS' if p99 <= P99_TARGET_MS else 'FAIL'}")
+        print(
+            f"{label:<30} {rps:>8.0f} {p99:>8.1f} {1:>6.2f}  {'':<10}  "
+            f"{'PASS' if p99 <= P99_TARGET_MS else 'FAIL'}"
+        )
     for label, path, signed_in in pages:
         page_cookie = cookie if signed_in else ""
         wrk(port, path, page_cookie, 1)
         rps, p99 = wrk(port, path, page_cookie, SECONDS)
         ratio = rps / bare[signed_in]
         label += " (signed in)" if signed_in else ""
-        print(f"{label:<30} {rps:>8.0f} {p99:>8.1f} {ratio:>6.2f}  "
-              f"{'PASS' if ratio >= RATIO_TARGET else 'FAIL':<10}  "
-              f"{'PASS' if p99 <= P99_TARGET_MS else 'FAIL'}")
+        print(
+            f"{label:<30} {rps:>8.0f} {p99:>8.1f} {ratio:>6.2f}  "
+            f"{'PASS' if ratio >= RATIO_TARGET else 'FAIL':<10}  "
+            f"{'PASS' if p99 <= P99_TARGET_MS else 'FAIL'}"
+        )
 
 
 if __name__ == "__main__":

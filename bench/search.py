@@ -44,11 +44,39 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "files"
 PAGES_PER_REPORT = 100
 ROUNDS = 30
 COMMON = [
-    "security", "control", "access", "policy", "system", "information", "management",
-    "risk", "audit", "monitoring", "organization", "data", "encryption", "incident",
-    "response", "review", "evidence", "assessment", "procedure", "network", "user",
-    "account", "privileged", "logging", "change", "vendor", "backup", "recovery",
-    "training", "physical", "availability", "confidentiality", "integrity",
+    "security",
+    "control",
+    "access",
+    "policy",
+    "system",
+    "information",
+    "management",
+    "risk",
+    "audit",
+    "monitoring",
+    "organization",
+    "data",
+    "encryption",
+    "incident",
+    "response",
+    "review",
+    "evidence",
+    "assessment",
+    "procedure",
+    "network",
+    "user",
+    "account",
+    "privileged",
+    "logging",
+    "change",
+    "vendor",
+    "backup",
+    "recovery",
+    "training",
+    "physical",
+    "availability",
+    "confidentiality",
+    "integrity",
 ]
 FAMILIES = ["AC", "AU", "CM", "IA", "IR", "SC", "SI", "PE", "RA", "CA"]
 SERIES = ["SOC", "ISO", "PCI", "FEDRAMP", "HIPAA"]
@@ -94,15 +122,28 @@ def seed(pages: int) -> tuple[list[Report], dict[str, str]]:
     made = []
     for number in range(count):
         visibility = ("public", "customers", "restricted")[number % 3]
-        made.append(Report(title=f"Report {number} {rng.choice(SERIES)}", state="published",
-                           category=CATEGORIES[number % 3], series=SERIES[number % 5],
-                           visibility=visibility, frameworks=["SOC 2"], description=""))
+        made.append(
+            Report(
+                title=f"Report {number} {rng.choice(SERIES)}",
+                state="published",
+                category=CATEGORIES[number % 3],
+                series=SERIES[number % 5],
+                visibility=visibility,
+                frameworks=["SOC 2"],
+                description="",
+            )
+        )
     db.session.add_all(made)
     db.session.flush()
-    customer = accounts.create_user(db.session, OPERATOR, email="bench@example.test",
-                                    role="customer", password="bench correct horse staple 42",  # noqa: S106
-                                    organization="Bench",
-                                    create_organization_if_missing=True)
+    customer = accounts.create_user(
+        db.session,
+        OPERATOR,
+        email="bench@example.test",
+        role="customer",
+        password="bench correct horse staple 42",  # noqa: S106
+        organization="Bench",
+        create_organization_if_missing=True,
+    )
     for report in made[2::6]:
         db.session.add(Grant(report_id=report.id, organization_id=customer.organization_id))
     db.session.commit()
@@ -113,15 +154,21 @@ def entries(made: list[Report], pages: int, real: list[str]) -> Iterator[Entry]:
     rng = random.Random(11)  # noqa: S311  (a reproducible corpus)
     left = pages
     for index, report in enumerate(made):
-        facets = {"category": (report.category,), "series": (report.series,),
-                  "framework": ("soc 2",), "year": ("2025",)}
+        facets = {
+            "category": (report.category,),
+            "series": (report.series,),
+            "framework": ("soc 2",),
+            "year": ("2025",),
+        }
         yield Entry("report", report.id, report.title, report.title, **facets)  # type: ignore
-        batch = real if index == len(made) - 1 else [
-            page_text(rng, p) for p in range(min(PAGES_PER_REPORT, left))]
+        batch = (
+            real
+            if index == len(made) - 1
+            else [page_text(rng, p) for p in range(min(PAGES_PER_REPORT, left))]
+        )
         left -= 0 if index == len(made) - 1 else len(batch)
         for page, text in enumerate(batch, start=1):
-            yield Entry("report", report.id, report.title, text, part="file", page=page,
-                        **facets)  # type: ignore[arg-type]
+            yield Entry("report", report.id, report.title, text, part="file", page=page, **facets)  # type: ignore[arg-type]
 
 
 def timed(action: Callable[[], object], rounds: int = ROUNDS) -> tuple[float, float]:
@@ -137,18 +184,21 @@ def timed(action: Callable[[], object], rounds: int = ROUNDS) -> tuple[float, fl
 
 def fts5(all_entries: list[Entry]) -> dict[str, tuple[float, float]]:
     con = sqlite3.connect(":memory:")
-    con.execute("CREATE VIRTUAL TABLE f USING fts5(text, category UNINDEXED, "
-                "tokenize='unicode61')")
-    con.executemany("INSERT INTO f VALUES (?, ?)",
-                    ((e.text, e.category[0] if e.category else "") for e in all_entries))
+    con.execute("CREATE VIRTUAL TABLE f USING fts5(text, category UNINDEXED, tokenize='unicode61')")
+    con.executemany(
+        "INSERT INTO f VALUES (?, ?)",
+        ((e.text, e.category[0] if e.category else "") for e in all_entries),
+    )
     con.commit()
     out = {}
     for kind, (_ours, theirs) in QUERIES.items():
         where = "f MATCH ?" + (" AND category = 'certifications'" if kind == "filter" else "")
 
         def run(where: str = where, theirs: str = theirs) -> None:
-            con.execute(f"SELECT rowid FROM f WHERE {where} ORDER BY rank LIMIT 10",  # noqa: S608
-                        (theirs,)).fetchall()
+            con.execute(
+                f"SELECT rowid FROM f WHERE {where} ORDER BY rank LIMIT 10",  # noqa: S608
+                (theirs,),
+            ).fetchall()
             con.execute(f"SELECT count(*) FROM f WHERE {where}", (theirs,)).fetchone()  # noqa: S608
 
         out[kind] = timed(run)
@@ -157,8 +207,11 @@ def fts5(all_entries: list[Entry]) -> dict[str, tuple[float, float]]:
 
 def big_pdf(pages: int = 300) -> bytes:
     pdf = pikepdf.new()
-    font = pdf.make_indirect(pikepdf.Dictionary(
-        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica))
+    font = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+        )
+    )
     rng = random.Random(3)  # noqa: S311  (a reproducible corpus)
     for number in range(1, pages + 1):
         page = pdf.add_blank_page(page_size=(612, 792))
@@ -166,8 +219,9 @@ def big_pdf(pages: int = 300) -> bytes:
         lines = [" ".join(rng.choices(COMMON, k=12)) for _ in range(40)]
         if number == pages:
             lines[-1] = "axolotlfinale last page"
-        ops = "".join(f"BT /F1 9 Tf 50 {760 - 18 * i} Td ({line}) Tj ET\n"
-                      for i, line in enumerate(lines))
+        ops = "".join(
+            f"BT /F1 9 Tf 50 {760 - 18 * i} Td ({line}) Tj ET\n" for i, line in enumerate(lines)
+        )
         page.obj.Contents = pdf.make_stream(ops.encode())
     out = io.BytesIO()
     pdf.save(out)
@@ -176,9 +230,14 @@ def big_pdf(pages: int = 300) -> bytes:
 
 def run_backend(name: str, pages: int, real: list[str], pdf: bytes) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix=f"bench-search-{name}-"))
-    app = create_app({"ARTIFACT_ENV": "testing", "DATA_DIR": str(work),
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{work / 'bench.db'}",
-                      "SEARCH_BACKEND": name})
+    app = create_app(
+        {
+            "ARTIFACT_ENV": "testing",
+            "DATA_DIR": str(work),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{work / 'bench.db'}",
+            "SEARCH_BACKEND": name,
+        }
+    )
     with app.app_context():
         from flask_migrate import upgrade
 
@@ -196,20 +255,33 @@ def run_backend(name: str, pages: int, real: list[str], pdf: bytes) -> dict[str,
         api, raw = {}, {}
         for kind, (ours, _theirs) in QUERIES.items():
             query = parse(ours)
-            raw[kind] = timed(lambda q=query: index.search(q, Scope(everything=True),
-                                                           facets=False))
-            api[kind] = timed(lambda text=ours: search_service.search(
-                db.session, customer, index, text).as_json())
+            raw[kind] = timed(lambda q=query: index.search(q, Scope(everything=True), facets=False))
+            api[kind] = timed(
+                lambda text=ours: search_service.search(db.session, customer, index, text).as_json()
+            )
         ingest = ingest_time(app, pdf, made[0].id)
-        return {"entries": len(all_entries), "build": build, "api": api, "raw": raw,
-                "ingest": ingest, "fts_entries": all_entries}
+        return {
+            "entries": len(all_entries),
+            "build": build,
+            "api": api,
+            "raw": raw,
+            "ingest": ingest,
+            "fts_entries": all_entries,
+        }
 
 
 def ingest_time(app: object, pdf: bytes, report_id: str) -> float:
     """Upload (store, commit, extract, index) until the last page is found."""
     started = time.perf_counter()
-    reports.add_version(db.session, OPERATOR, store_for(app), report_id,  # type: ignore
-                        pdf, "big.pdf", 10**9)
+    reports.add_version(
+        db.session,
+        OPERATOR,
+        store_for(app),
+        report_id,  # type: ignore
+        pdf,
+        "big.pdf",
+        10**9,
+    )
     found = search_service.search(db.session, OPERATOR, index_for(app), "axolotlfinale")  # type: ignore
     elapsed = time.perf_counter() - started
     assert [h.page for h in found.hits] == [300], found.hits
@@ -223,10 +295,11 @@ def main() -> None:
     args = parser.parse_args()
     real = corpus_pages()
     pdf = big_pdf()
-    print(f"corpus: {args.pages} synthetic pages + {len(real)} pages of real PDFs; "
-          f"{ROUNDS} rounds per query, times in ms (p50 / p95)")
-    results = {name: run_backend(name, args.pages, real, pdf)
-               for name in args.backends.split(",")}
+    print(
+        f"corpus: {args.pages} synthetic pages + {len(real)} pages of real PDFs; "
+        f"{ROUNDS} rounds per query, times in ms (p50 / p95)"
+    )
+    results = {name: run_backend(name, args.pages, real, pdf) for name in args.backends.split(",")}
     reference = fts5(next(iter(results.values()))["fts_entries"])  # type: ignore[arg-type]
     names = list(results)
     header = f"{'query kind':<14}" + "".join(f"{'api ' + n:>18}{'raw ' + n:>18}" for n in names)
@@ -241,15 +314,21 @@ def main() -> None:
     for name in names:
         api, raw = results[name]["api"], results[name]["raw"]
         worst = max(kind_p95 for _p50, kind_p95 in api.values())  # type: ignore[attr-defined]
-        ratios = ", ".join(f"{kind} {api[kind][0] / max(raw[kind][0], 0.001):.1f}x"  # type: ignore[index]
-                           for kind in QUERIES)
-        print(f"{name}: worst api p95 {worst:.1f} ms (target 50); api/raw at p50: {ratios} "
-              "(target 1.5x)")
+        ratios = ", ".join(
+            f"{kind} {api[kind][0] / max(raw[kind][0], 0.001):.1f}x"  # type: ignore[index]
+            for kind in QUERIES
+        )
+        print(
+            f"{name}: worst api p95 {worst:.1f} ms (target 50); api/raw at p50: {ratios} "
+            "(target 1.5x)"
+        )
     for name in names:
         r = results[name]
-        print(f"{name}: built {r['entries']} entries in {r['build']:.1f} s "
-              f"({r['entries'] / r['build']:.0f} entries/s); "  # type: ignore[operator]
-              f"300-page PDF upload to searchable: {r['ingest']:.2f} s")
+        print(
+            f"{name}: built {r['entries']} entries in {r['build']:.1f} s "
+            f"({r['entries'] / r['build']:.0f} entries/s); "  # type: ignore[operator]
+            f"300-page PDF upload to searchable: {r['ingest']:.2f} s"
+        )
 
 
 if __name__ == "__main__":

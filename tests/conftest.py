@@ -42,8 +42,10 @@ MFA_SECRETS: dict[str, str] = {}
 RECOVERY_CODES: dict[str, list[str]] = {}
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CORPUS = SHARED / "corpus"
-_CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
-                      r'name="csrf_token" value="([^"]+)"')
+_CSRF_RE = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf_token" value="([^"]+)"'
+)
 
 
 def corpus_path(*parts: str) -> Path:
@@ -66,8 +68,9 @@ def _sa_url(url: str) -> str:
 def _migrate(url: str, data_dir: Path) -> None:
     from flask_migrate import upgrade
 
-    app = create_app({"ARTIFACT_ENV": "testing", "DATA_DIR": str(data_dir),
-                      "SQLALCHEMY_DATABASE_URI": url})
+    app = create_app(
+        {"ARTIFACT_ENV": "testing", "DATA_DIR": str(data_dir), "SQLALCHEMY_DATABASE_URI": url}
+    )
     with app.app_context():
         upgrade(revision="heads")
         db.engine.dispose()
@@ -135,8 +138,13 @@ class IsolatedClient(FlaskClient):
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     data_dir = tmp_path / "data"
-    app = create_app({"ARTIFACT_ENV": "testing", "DATA_DIR": str(data_dir),
-                      "SQLALCHEMY_DATABASE_URI": database_url})
+    app = create_app(
+        {
+            "ARTIFACT_ENV": "testing",
+            "DATA_DIR": str(data_dir),
+            "SQLALCHEMY_DATABASE_URI": database_url,
+        }
+    )
     app.test_client_class = IsolatedClient
     store_for(app).keyring.create()  # as `flask init` does
     with app.app_context():
@@ -159,15 +167,26 @@ def runner(app: Flask) -> Any:
 def make_user(app: Flask) -> Callable[..., User]:
     counter = itertools.count(1)
 
-    def factory(role: str = "customer", org: str | None = None, org_admin: bool = False,
-                email: str | None = None, password: str = PASSWORD,
-                mfa: bool | None = None) -> User:
+    def factory(
+        role: str = "customer",
+        org: str | None = None,
+        org_admin: bool = False,
+        email: str | None = None,
+        password: str = PASSWORD,
+        mfa: bool | None = None,
+    ) -> User:
         """A user; staff and admins are enrolled in TOTP unless ``mfa=False`` (sign_in and
         login_as then answer the second step themselves)."""
         email = email or f"{role}{next(counter)}-{uuid.uuid4().hex[:6]}@example.test"
         user = accounts.create_user(
-            db.session, OPERATOR, email=email, role=role, password=password,
-            organization=org, org_admin=org_admin, create_organization_if_missing=True,
+            db.session,
+            OPERATOR,
+            email=email,
+            role=role,
+            password=password,
+            organization=org,
+            org_admin=org_admin,
+            create_organization_if_missing=True,
         )
         if mfa if mfa is not None else role in ("staff", "admin"):
             enroll_mfa(app, user, password)
@@ -206,15 +225,20 @@ def admin(make_user: Callable[..., User]) -> User:
 def csrf_token(client: FlaskClient, path: str | None = None) -> str:
     """The CSRF token of the client's session, read from a real form (the sign-out button when
     signed in, the sign-in form otherwise)."""
-    for candidate in ([path] if path else ["/", "/login"]):
+    for candidate in [path] if path else ["/", "/login"]:
         match = _CSRF_RE.search(client.get(candidate).get_data(as_text=True))
         if match:
             return match.group(1) or match.group(2)
     raise AssertionError(f"no CSRF token found on {path or '/ or /login'}")
 
 
-def post_form(client: FlaskClient, path: str, data: dict[str, Any] | None = None,
-              token_from: str | None = None, **kwargs: Any) -> Any:
+def post_form(
+    client: FlaskClient,
+    path: str,
+    data: dict[str, Any] | None = None,
+    token_from: str | None = None,
+    **kwargs: Any,
+) -> Any:
     """POST a form the way a browser does: with the session's CSRF token."""
     payload = {"csrf_token": csrf_token(client, token_from), **(data or {})}
     return client.post(path, data=payload, **kwargs)
@@ -228,8 +252,9 @@ def enroll_mfa(app: Flask, user: User, password: str = PASSWORD) -> None:
 
     keyring = store_for(app).keyring
     secret, _uri = mfa.begin_enrolment(db.session, Caller.operator("test"), user, password, keyring)
-    codes = mfa.confirm_enrolment(db.session, Caller.operator("test"), user,
-                                  pyotp.TOTP(secret).now(), keyring)
+    codes = mfa.confirm_enrolment(
+        db.session, Caller.operator("test"), user, pyotp.TOTP(secret).now(), keyring
+    )
     MFA_SECRETS[user.email] = secret
     RECOVERY_CODES[user.email] = codes
 
@@ -259,8 +284,9 @@ def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> Any:
     response = post_form(client, "/login", {"email": email, "password": password})
     second_step = response.status_code == 302 and response.headers["Location"] == "/login/mfa"
     if second_step and email in MFA_SECRETS:
-        return post_form(client, "/login/mfa", {"code": second_factor_code(email)},
-                         token_from="/login/mfa")
+        return post_form(
+            client, "/login/mfa", {"code": second_factor_code(email)}, token_from="/login/mfa"
+        )
     return response
 
 

@@ -43,7 +43,8 @@ def api_as(client: FlaskClient) -> Callable[[User], Api]:
 def nda(app: Any, make_user: Callable[..., User]) -> Agreement:
     """A mutual NDA at version 1, created by an admin."""
     admin = make_user("admin")
-    agreement = agreements.create_agreement(db.session, Caller.of_user(admin),
-                                            title="Mutual NDA", kind="nda", text=NDA_TEXT)
+    agreement = agreements.create_agreement(
+        db.session, Caller.of_user(admin), title="Mutual NDA", kind="nda", text=NDA_TEXT
+    )
     uow.commit(db.session)
     return agreement

@@ -37,10 +37,19 @@ def accept_nda(server: LiveServer, role: str, typed_name: str) -> None:
     agreement_id = _scalar(server.data_dir, "SELECT id FROM agreement WHERE title = 'Mutual NDA'")
     status, _headers, _body = client.post_form(
         f"/agreements/{agreement_id}/accept",
-        {"typed_name": typed_name, "consent": "y", "scope": "account", "version": "1",
-         "text_sha256": _scalar(server.data_dir, "SELECT text_sha256 FROM agreement_version "
-                                f"WHERE agreement_id = '{agreement_id}'"), "next": ""},
-        token_from=f"/agreements/{agreement_id}")
+        {
+            "typed_name": typed_name,
+            "consent": "y",
+            "scope": "account",
+            "version": "1",
+            "text_sha256": _scalar(
+                server.data_dir,
+                f"SELECT text_sha256 FROM agreement_version WHERE agreement_id = '{agreement_id}'",
+            ),
+            "next": "",
+        },
+        token_from=f"/agreements/{agreement_id}",
+    )
     assert status == 302
 
 
@@ -66,7 +75,10 @@ def write_data_files(server: LiveServer, facts: Facts) -> None:
 
 
 BEFORE_BACKUP: list[Callable[[LiveServer, Facts], None]] = [
-    accept_demo_nda, staff_accepts_demo_nda, write_data_files]
+    accept_demo_nda,
+    staff_accepts_demo_nda,
+    write_data_files,
+]
 
 
 def _scalar(data_dir: Path, sql: str) -> Any:
@@ -126,9 +138,15 @@ def background_load(server: LiveServer, max_requests: int = 2000) -> Iterator[Lo
     """A customer browsing and signing in, and another downloading, until the block ends;
     yields the status counts once both are under way."""
     load, stop = Load(), threading.Event()
-    threads = [threading.Thread(target=work, args=(server, load, stop, max_requests),
-                                name=f"background-{work.__name__}", daemon=True)
-               for work in (_browse, _download)]
+    threads = [
+        threading.Thread(
+            target=work,
+            args=(server, load, stop, max_requests),
+            name=f"background-{work.__name__}",
+            daemon=True,
+        )
+        for work in (_browse, _download)
+    ]
     for thread in threads:
         thread.start()
     _wait_for(lambda: sum(load.browsing.values()) >= 5 and sum(load.downloads.values()) >= 1)
@@ -182,23 +200,30 @@ def backup_run(tmp_path_factory: pytest.TempPathFactory) -> BackupRun:
             browsed, downloaded = sum(load.browsing.values()), sum(load.downloads.values())
             result = run_cli(data_dir, "backup", str(archive))
             # Keep serving until a download and a few pages more have completed after it.
-            _wait_for(lambda: sum(load.downloads.values()) > downloaded + 1
-                      and sum(load.browsing.values()) > browsed + 4)
+            _wait_for(
+                lambda: (
+                    sum(load.downloads.values()) > downloaded + 1
+                    and sum(load.browsing.values()) > browsed + 4
+                )
+            )
         assert sum(load.browsing.values()) > browsed >= 5  # the server was busy around it
         assert sum(load.downloads.values()) > downloaded >= 1
     assert result.exit_code == 0, result.output
-    return BackupRun(archive, data_dir, passwords, facts, load.browsing, load.downloads,
-                     result.output)
+    return BackupRun(
+        archive, data_dir, passwords, facts, load.browsing, load.downloads, result.output
+    )
 
 
 @pytest.fixture(scope="session")
-def restored(backup_run: BackupRun, tmp_path_factory: pytest.TempPathFactory
-             ) -> Iterator[LiveServer]:
+def restored(
+    backup_run: BackupRun, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     """The backup restored into a fresh data directory, served on loopback."""
     work = tmp_path_factory.mktemp("restore")
     target = work / "restored"
-    result = run_cli(work / "operator", "restore", str(backup_run.archive),
-                     "--data-dir", str(target))
+    result = run_cli(
+        work / "operator", "restore", str(backup_run.archive), "--data-dir", str(target)
+    )
     assert result.exit_code == 0, result.output
     with serve(target, backup_run.passwords) as server:
         yield server

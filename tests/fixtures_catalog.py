@@ -25,12 +25,16 @@ from artifact.models import EvidenceVersion, Report, ReportVersion, User
 from artifact.models.base import new_id
 
 
-def make_pdf(pages: int = 2, marker: str = "MARKER-TEXT", size: tuple[float, float] = (612, 792)
-             ) -> bytes:
+def make_pdf(
+    pages: int = 2, marker: str = "MARKER-TEXT", size: tuple[float, float] = (612, 792)
+) -> bytes:
     """A small real PDF whose every page says ``marker`` (standard Helvetica)."""
     pdf = pikepdf.new()
-    font = pdf.make_indirect(pikepdf.Dictionary(
-        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica))
+    font = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+        )
+    )
     for number in range(1, pages + 1):
         page = pdf.add_blank_page(page_size=size)
         page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
@@ -59,15 +63,37 @@ def store(app: Flask) -> BlobStore:
 
 @pytest.fixture
 def make_report(app: Flask, store: BlobStore) -> Callable[..., Report]:
-    def factory(title: str = "SOC 2 Type II", *, visibility: str = "restricted",
-                state: str = "published", category: str = "reports", series: str = "SOC",
-                pdf: bytes | None = None, **values: Any) -> Report:
-        report = reports.create_report(db.session, OPERATOR, {
-            "title": title, "visibility": visibility, "category": category, "series": series,
-            **values})
+    def factory(
+        title: str = "SOC 2 Type II",
+        *,
+        visibility: str = "restricted",
+        state: str = "published",
+        category: str = "reports",
+        series: str = "SOC",
+        pdf: bytes | None = None,
+        **values: Any,
+    ) -> Report:
+        report = reports.create_report(
+            db.session,
+            OPERATOR,
+            {
+                "title": title,
+                "visibility": visibility,
+                "category": category,
+                "series": series,
+                **values,
+            },
+        )
         if pdf is not None or state != "draft":
-            reports.add_version(db.session, OPERATOR, store, report.id,
-                                pdf or make_pdf(marker=title), "report.pdf", 10**8)
+            reports.add_version(
+                db.session,
+                OPERATOR,
+                store,
+                report.id,
+                pdf or make_pdf(marker=title),
+                "report.pdf",
+                10**8,
+            )
         if state != "draft":
             reports.set_state(db.session, OPERATOR, report.id, state)
         uow.commit(db.session)
@@ -81,12 +107,16 @@ def racing_upload() -> Iterator[None]:
     """Inside the block, every new report or evidence version loses a race: just before its
     flush, a version with the same number is written in the same transaction (as a concurrent
     upload would have committed it), so the unique constraint fires at the flush."""
+
     def race(session: Session, _context: Any, _instances: Any) -> None:
         for obj in list(session.new):
             if isinstance(obj, ReportVersion | EvidenceVersion):
                 table = type(obj).__table__
-                values = {c.key: getattr(obj, c.key) for c in table.columns
-                          if getattr(obj, c.key) is not None}
+                values = {
+                    c.key: getattr(obj, c.key)
+                    for c in table.columns
+                    if getattr(obj, c.key) is not None
+                }
                 values.update(id=new_id(), blob_id=secrets.token_hex(16))
                 session.connection().execute(table.insert().values(**values))
 

@@ -23,8 +23,10 @@ from artifact.models import Evidence, User
 from artifact.models.base import utcnow
 from tests.fixtures_catalog import make_pdf
 
-WALK = ("source_framework,source_id,target_framework,target_id,relationship\n"
-        "iso-sample,A.5.15,soc-sample,CC6.1,subset\n")
+WALK = (
+    "source_framework,source_id,target_framework,target_id,relationship\n"
+    "iso-sample,A.5.15,soc-sample,CC6.1,subset\n"
+)
 
 
 def today() -> date:
@@ -79,6 +81,7 @@ def _with_extra(data: bytes, extra: Callable[[zipfile.ZipFile], None] | None) ->
 
 def zeros_entry(name: str, megabytes: int) -> Callable[[zipfile.ZipFile], None]:
     """A part of ``megabytes`` MB of zeros: a few hundred KB compressed."""
+
     def add(archive: zipfile.ZipFile) -> None:
         chunk = b"\x00" * (1024 * 1024)
         info = zipfile.ZipInfo(name)
@@ -86,21 +89,31 @@ def zeros_entry(name: str, megabytes: int) -> Callable[[zipfile.ZipFile], None]:
         with archive.open(info, "w", force_zip64=True) as part:
             for _ in range(megabytes):
                 part.write(chunk)
+
     return add
 
 
 def png_bomb(width: int = 30000, height: int = 30000) -> bytes:
     """A 1-bit greyscale PNG of width x height pixels of zeros: ~100 KB that would decode to
     hundreds of megapixels."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        )
+
     row = b"\x00" * (1 + (width + 7) // 8)
     packer = zlib.compressobj(9)
     idat = b"".join(packer.compress(row * 1000) for _ in range(height // 1000)) + packer.flush()
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0,
-                                                                0, 0, 0))
-            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+        + chunk(b"IDAT", idat)
+        + chunk(b"IEND", b"")
+    )
 
 
 def blob_files(store: BlobStore) -> list[Path]:
@@ -121,21 +134,39 @@ def evidence_frameworks(small_frameworks: None, run_import: Any, write_file: Any
 
 
 @pytest.fixture
-def make_evidence(app: Flask, store: BlobStore, staff: User, reviewer: User
-                  ) -> Callable[..., Evidence]:
+def make_evidence(
+    app: Flask, store: BlobStore, staff: User, reviewer: User
+) -> Callable[..., Evidence]:
     """Evidence uploaded by ``staff``; ``state="approved"`` has ``reviewer`` approve it."""
-    def factory(title: str = "Access review Q1", *, requirements: Any = (),
-                data: bytes | None = None, filename: str = "review.txt",
-                effective_date: date | None = None, expires_on: date | None = None,
-                state: str = "draft", by: User | None = None) -> Evidence:
+
+    def factory(
+        title: str = "Access review Q1",
+        *,
+        requirements: Any = (),
+        data: bytes | None = None,
+        filename: str = "review.txt",
+        effective_date: date | None = None,
+        expires_on: date | None = None,
+        state: str = "draft",
+        by: User | None = None,
+    ) -> Evidence:
         # Evidence approved and expired since: approved while current, then time "passes"
         # (the stored expiry moves into the past, as it would on a later day).
         passed = state != "draft" and expires_on is not None and expires_on < today()
-        values = {"title": title, "requirements": list(requirements),
-                  "effective_date": effective_date or today() - timedelta(days=10),
-                  "expires_on": None if passed else expires_on}
-        item = evidence.create_evidence(db.session, Caller.of_user(by or staff), store, values,
-                                        data or b"reviewed: alice, bob\n", filename)
+        values = {
+            "title": title,
+            "requirements": list(requirements),
+            "effective_date": effective_date or today() - timedelta(days=10),
+            "expires_on": None if passed else expires_on,
+        }
+        item = evidence.create_evidence(
+            db.session,
+            Caller.of_user(by or staff),
+            store,
+            values,
+            data or b"reviewed: alice, bob\n",
+            filename,
+        )
         if state in ("in_review", "approved"):
             evidence.submit(db.session, Caller.of_user(by or staff), item.id)
         if state == "approved":

@@ -26,8 +26,10 @@ OTHER_SAMPLE = "ref,title,parent\nCC6,Logical access,\nCC6.1,Logical access secu
 
 def stored_counts() -> tuple[int, ...]:
     """Frameworks, requirements, mappings and audit events stored now."""
-    return tuple(db.session.scalar(select(func.count()).select_from(model))
-                 for model in (Framework, Requirement, Mapping, AuditEvent))
+    return tuple(
+        db.session.scalar(select(func.count()).select_from(model))
+        for model in (Framework, Requirement, Mapping, AuditEvent)
+    )
 
 
 @pytest.fixture
@@ -52,8 +54,9 @@ def write_file(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
 
 
 @pytest.fixture
-def small_frameworks(run_import: Callable[..., Any],
-                     write_file: Callable[[str, str | bytes], Path]) -> None:
+def small_frameworks(
+    run_import: Callable[..., Any], write_file: Callable[[str, str | bytes], Path]
+) -> None:
     """Two small CSV frameworks: iso-sample and soc-sample."""
     for key, text in (("iso-sample", ISO_SAMPLE), ("soc-sample", OTHER_SAMPLE)):
         result = run_import(write_file(f"{key}.csv", text), "csv", "--key", key)

@@ -23,9 +23,9 @@ def search_index(app: Flask, request: pytest.FixtureRequest) -> Backend:
 
 
 @pytest.fixture
-def search_api(client: FlaskClient, bearer: Callable[..., dict[str, str]]
-               ) -> Callable[..., Any]:
+def search_api(client: FlaskClient, bearer: Callable[..., dict[str, str]]) -> Callable[..., Any]:
     """``search_api(user_or_None, q=..., **params)`` -> (status, JSON body)."""
+
     def run(user: Any, **params: Any) -> tuple[int, Any]:
         headers = bearer(user) if user is not None else {}
         response = client.get("/api/v1/search", query_string=params, headers=headers)

@@ -42,8 +42,13 @@ _CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 def app_config(data_dir: Path, **overrides: Any) -> dict[str, Any]:
     """A testing configuration on its own SQLite file in ``data_dir``, whose errors render as
     real pages (TESTING off) the way a browser sees them."""
-    return {"ARTIFACT_ENV": "testing", "TESTING": False, "DATA_DIR": str(data_dir),
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{data_dir / 'artifact.db'}", **overrides}
+    return {
+        "ARTIFACT_ENV": "testing",
+        "TESTING": False,
+        "DATA_DIR": str(data_dir),
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{data_dir / 'artifact.db'}",
+        **overrides,
+    }
 
 
 @dataclass
@@ -78,8 +83,7 @@ def migrate_and_seed(data_dir: Path) -> dict[str, str]:
     app = create_app(app_config(data_dir))
     with app.app_context():
         upgrade(revision="heads")
-        made = demo.seed(db.session, OPERATOR,
-                         password_factory=lambda: secrets.token_urlsafe(12))
+        made = demo.seed(db.session, OPERATOR, password_factory=lambda: secrets.token_urlsafe(12))
         for account in made:
             if account.role in ("staff", "admin"):
                 SECOND_FACTORS[account.email] = _enrol(app, account.email, account.password)
@@ -123,16 +127,18 @@ TEST_LIMITS = {"RATELIMIT_SIGN_IN": "1000 per minute"}
 
 
 @contextmanager
-def serve(data_dir: Path, passwords: dict[str, str] | None = None,
-          **overrides: Any) -> Iterator[LiveServer]:
+def serve(
+    data_dir: Path, passwords: dict[str, str] | None = None, **overrides: Any
+) -> Iterator[LiveServer]:
     """Serve the app on 127.0.0.1 (a free port) in a thread until the block ends."""
     app = create_app(app_config(data_dir, **{**TEST_LIMITS, **overrides}))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.server_port}", app, data_dir,
-                         dict(passwords or {}))
+        yield LiveServer(
+            f"http://127.0.0.1:{server.server_port}", app, data_dir, dict(passwords or {})
+        )
     finally:
         server.shutdown()
         server.server_close()
@@ -149,8 +155,9 @@ class HttpSession:
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, body: dict[str, str] | None = None
-                ) -> tuple[int, dict[str, str], bytes]:
+    def request(
+        self, method: str, path: str, body: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
         data = None
         if body is not None:
@@ -172,19 +179,22 @@ class HttpSession:
     def get(self, path: str) -> tuple[int, dict[str, str], bytes]:
         return self.request("GET", path)
 
-    def post_form(self, path: str, data: dict[str, str], token_from: str) -> tuple[
-            int, dict[str, str], bytes]:
+    def post_form(
+        self, path: str, data: dict[str, str], token_from: str
+    ) -> tuple[int, dict[str, str], bytes]:
         _status, _headers, page = self.get(token_from)
         match = _CSRF_RE.search(page.decode())
         assert match, f"no CSRF token on {token_from}"
         return self.request("POST", path, {"csrf_token": match.group(1), **data})
 
     def sign_in(self, email: str, password: str) -> None:
-        status, headers, _ = self.post_form("/login", {"email": email, "password": password},
-                                            token_from="/login")
+        status, headers, _ = self.post_form(
+            "/login", {"email": email, "password": password}, token_from="/login"
+        )
         assert status == 302, f"sign-in as {email} answered {status}"
         if headers.get("location", "").endswith("/login/mfa"):
             status, headers, _ = self.post_form(
-                "/login/mfa", {"code": SECOND_FACTORS[email].code()}, token_from="/login/mfa")
+                "/login/mfa", {"code": SECOND_FACTORS[email].code()}, token_from="/login/mfa"
+            )
             assert status == 302, f"second factor of {email} answered {status}"
         assert headers.get("location", "").endswith("/"), headers

@@ -62,8 +62,10 @@ def keys_status() -> None:
     click.echo(f"keyring {ring.path} (mode {mode:04o})")
     for entry in versions:
         marker = "current" if entry.version == current.version else "decrypt only"
-        click.echo(f"  version {entry.version}  {entry.source:<9}  {entry.created_at}  "
-                   f"fingerprint {entry.fingerprint}  {marker}")
+        click.echo(
+            f"  version {entry.version}  {entry.source:<9}  {entry.created_at}  "
+            f"fingerprint {entry.fingerprint}  {marker}"
+        )
 
 
 @keys_cli.command("rotate")
@@ -79,8 +81,7 @@ def keys_rotate() -> None:
 @unit_of_work
 def keys_import(key_file: Path) -> None:
     """Import a 256-bit key (32 raw bytes, 64 hex digits or base64) as the current version."""
-    entry = keys.import_key(db.session, OPERATOR, store_for(current_app),
-                            key_file.read_bytes())
+    entry = keys.import_key(db.session, OPERATOR, store_for(current_app), key_file.read_bytes())
     click.echo(f"imported key as version {entry.version} (fingerprint {entry.fingerprint})")
 
 

@@ -26,8 +26,10 @@ def _debug(c: Mapping[str, Any]) -> str | None:
 def _secret(c: Mapping[str, Any]) -> str | None:
     secret = str(c.get("SECRET_KEY") or "")
     if secret.strip().lower() in KNOWN_DEFAULT_SECRETS or len(secret) < MIN_SECRET_LENGTH:
-        return (f"ARTIFACT_SECRET_KEY is missing, a known default or shorter than "
-                f"{MIN_SECRET_LENGTH} characters")
+        return (
+            f"ARTIFACT_SECRET_KEY is missing, a known default or shorter than "
+            f"{MIN_SECRET_LENGTH} characters"
+        )
     if c.get("ARTIFACT_ENV") != "production":
         return "the secret key comes from development defaults; set ARTIFACT_SECRET_KEY"
     return None
@@ -47,8 +49,10 @@ def _database(c: Mapping[str, Any]) -> str | None:
 
 def _ratelimit(c: Mapping[str, Any]) -> str | None:
     if str(c.get("RATELIMIT_STORAGE_URI", "memory://")).startswith("memory"):
-        return ("rate limits are kept in process memory (each worker counts alone); set "
-                "ARTIFACT_RATELIMIT_STORAGE, e.g. redis://127.0.0.1:6379/0")
+        return (
+            "rate limits are kept in process memory (each worker counts alone); set "
+            "ARTIFACT_RATELIMIT_STORAGE, e.g. redis://127.0.0.1:6379/0"
+        )
     return None
 
 
@@ -60,8 +64,10 @@ def _hosts(c: Mapping[str, Any]) -> str | None:
 
 def _base_url(c: Mapping[str, Any]) -> str | None:
     if not str(c.get("BASE_URL") or "").startswith("https://"):
-        return ("ARTIFACT_BASE_URL is not an https:// URL (links in e-mails would follow the "
-                "request's Host header)")
+        return (
+            "ARTIFACT_BASE_URL is not an https:// URL (links in e-mails would follow the "
+            "request's Host header)"
+        )
     return None
 
 
@@ -95,8 +101,20 @@ def _data_dir(c: Mapping[str, Any]) -> str | None:
     return None
 
 
-CHECKS: tuple[Check, ...] = (_env, _debug, _secret, _cookies, _database, _ratelimit, _hosts,
-                             _base_url, _mail, _hsts, _limits, _data_dir)
+CHECKS: tuple[Check, ...] = (
+    _env,
+    _debug,
+    _secret,
+    _cookies,
+    _database,
+    _ratelimit,
+    _hosts,
+    _base_url,
+    _mail,
+    _hsts,
+    _limits,
+    _data_dir,
+)
 
 
 def deploy_problems(config: Mapping[str, Any]) -> list[str]:

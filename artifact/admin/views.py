@@ -32,8 +32,9 @@ def _user_form() -> UserForm:
     return form
 
 
-def _index(status: int = 200, user_form: UserForm | None = None,
-           org_form: OrganizationForm | None = None) -> tuple[str, int]:
+def _index(
+    status: int = 200, user_form: UserForm | None = None, org_form: OrganizationForm | None = None
+) -> tuple[str, int]:
     users = db.session.scalars(
         policy.visible(select(User), current_caller(), User).order_by(User.email)
     ).all()
@@ -67,8 +68,7 @@ def create_organization() -> Response | tuple[str, int]:
         flash("The organisation needs a name.", "error")
         return _index(400, org_form=form)
     try:
-        org = accounts.create_organization(db.session, current_caller(),
-                                           form.name.data or "")
+        org = accounts.create_organization(db.session, current_caller(), form.name.data or "")
     except (ValidationFailed, Conflict) as error:
         flash(f"Organisation not created: {error.message}.", "error")
         return _index(400, org_form=form)
@@ -82,16 +82,23 @@ def create_user() -> Response | tuple[str, int]:
     """Create a user."""
     form = _user_form()
     if not form.validate_on_submit():
-        flash("Check the form: " + "; ".join(
-            f"{form[name].label.text}: {' '.join(errs)}" for name, errs in form.errors.items()
-        ), "error")
+        flash(
+            "Check the form: "
+            + "; ".join(
+                f"{form[name].label.text}: {' '.join(errs)}" for name, errs in form.errors.items()
+            ),
+            "error",
+        )
         return _index(400, user_form=form)
     try:
         user = accounts.create_user(
-            db.session, current_caller(),
-            email=form.email.data or "", role=form.role.data or "",
+            db.session,
+            current_caller(),
+            email=form.email.data or "",
+            role=form.role.data or "",
             password=form.password.data or "",
-            name=form.name.data or "", organization=form.organization.data or None,
+            name=form.name.data or "",
+            organization=form.organization.data or None,
             org_admin=bool(form.org_admin.data),
         )
     except (ValidationFailed, Conflict, NotFound) as error:
@@ -112,8 +119,13 @@ def user_detail(user_id: str) -> str:
         .order_by(ApiToken.created_at.desc())
     ).all()
     role_form = RoleForm(role=user.role)
-    return render_template("admin/user.html", user=user, tokens=user_tokens,
-                           role_form=role_form, action_form=ActionForm())
+    return render_template(
+        "admin/user.html",
+        user=user,
+        tokens=user_tokens,
+        role_form=role_form,
+        action_form=ActionForm(),
+    )
 
 
 @bp.post("/users/<user_id>/role")

@@ -85,8 +85,12 @@ def create_agreement() -> tuple[dict[str, Any], int]:
     """Create an agreement with version 1."""
     body = _body()
     agreement = agreements.create_agreement(
-        db.session, current_caller(), title=_str(body, "title", ""),
-        kind=_str(body, "kind", ""), text=_str(body, "text", ""))
+        db.session,
+        current_caller(),
+        title=_str(body, "title", ""),
+        kind=_str(body, "kind", ""),
+        text=_str(body, "text", ""),
+    )
     return {"id": agreement.id, "current_version": 1}, 201
 
 
@@ -94,8 +98,9 @@ def create_agreement() -> tuple[dict[str, Any], int]:
 @require("agreement.manage")
 def publish_version(agreement_id: str) -> tuple[dict[str, Any], int]:
     """Publish a new current version."""
-    version = agreements.publish_version(db.session, current_caller(), agreement_id,
-                                         _str(_body(), "text", ""))
+    version = agreements.publish_version(
+        db.session, current_caller(), agreement_id, _str(_body(), "text", "")
+    )
     return {"current_version": version.number, "text_sha256": version.text_sha256}, 201
 
 
@@ -106,12 +111,20 @@ def accept(agreement_id: str) -> tuple[dict[str, Any], int]:
     body = _body()
     shown = body.get("text_sha256")
     acceptance = agreements_accept.accept(
-        db.session, current_caller(), agreement_id, version=body.get("version"),
-        typed_name=_str(body, "typed_name", ""), scope=_str(body, "scope", "account"),
+        db.session,
+        current_caller(),
+        agreement_id,
+        version=body.get("version"),
+        typed_name=_str(body, "typed_name", ""),
+        scope=_str(body, "scope", "account"),
         user_agent=request.headers.get("User-Agent"),
-        shown_sha256=shown if isinstance(shown, str) else None)
-    return {"acceptance_id": acceptance.id, "text_sha256": acceptance.text_sha256,
-            "version": acceptance.version_number}, 201
+        shown_sha256=shown if isinstance(shown, str) else None,
+    )
+    return {
+        "acceptance_id": acceptance.id,
+        "text_sha256": acceptance.text_sha256,
+        "version": acceptance.version_number,
+    }, 201
 
 
 @api.post("/agreements/<agreement_id>/terminate")
@@ -120,18 +133,27 @@ def terminate(agreement_id: str) -> dict[str, Any]:
     """Terminate the caller's (or their organisation's) acceptance, effective now."""
     body = _body()
     ended = agreements_accept.terminate(
-        db.session, current_caller(), agreement_id,
-        scope=_str(body, "scope", "account"), reason=_str(body, "reason", ""))
-    return {"terminated": [{"acceptance_id": t.acceptance_id,
-                            "effective_at": t.effective_at.isoformat()} for t in ended]}
+        db.session,
+        current_caller(),
+        agreement_id,
+        scope=_str(body, "scope", "account"),
+        reason=_str(body, "reason", ""),
+    )
+    return {
+        "terminated": [
+            {"acceptance_id": t.acceptance_id, "effective_at": t.effective_at.isoformat()}
+            for t in ended
+        ]
+    }
 
 
 @api.get("/acceptances")
 @require("agreement.view")
 def acceptance_history() -> dict[str, Any]:
     """The caller's and their organisation's acceptances, terminated ones included."""
-    rows = agreement_records.history(db.session, current_caller(),
-                                     request.args.get("agreement_id") or None)
+    rows = agreement_records.history(
+        db.session, current_caller(), request.args.get("agreement_id") or None
+    )
     return {"items": [acceptance_json(row) for row in rows], "total": len(rows)}
 
 

@@ -9,15 +9,19 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from artifact.agreements.services.agreements import KINDS, TEXT_MAX
 
-SCOPE_CHOICES = [SelectChoice("account", "Just me (my account)"),
-                 SelectChoice("organization", "My whole organisation (binds every member)")]
+SCOPE_CHOICES = [
+    SelectChoice("account", "Just me (my account)"),
+    SelectChoice("organization", "My whole organisation (binds every member)"),
+]
 
 
 class AcceptForm(FlaskForm):
-    typed_name = StringField("Type your full name to sign",
-                             validators=[DataRequired(), Length(max=200)])
-    consent = BooleanField("I have read this agreement and I accept it",
-                           validators=[DataRequired()])
+    typed_name = StringField(
+        "Type your full name to sign", validators=[DataRequired(), Length(max=200)]
+    )
+    consent = BooleanField(
+        "I have read this agreement and I accept it", validators=[DataRequired()]
+    )
     scope = SelectField("Accept for", choices=SCOPE_CHOICES, default="account")
     version = HiddenField(validators=[DataRequired()])
     text_sha256 = HiddenField(validators=[DataRequired(), Length(max=64)])
@@ -31,12 +35,19 @@ class TerminateForm(FlaskForm):
 
 class AgreementForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
-    kind = SelectField("Kind", choices=[SelectChoice(kind, kind.upper() if kind != "terms"
-                                                     else "Terms") for kind in KINDS])
-    text = TextAreaField("Text (plain text; a blank line starts a new paragraph)",
-                         validators=[DataRequired(), Length(max=TEXT_MAX)])
+    kind = SelectField(
+        "Kind",
+        choices=[
+            SelectChoice(kind, kind.upper() if kind != "terms" else "Terms") for kind in KINDS
+        ],
+    )
+    text = TextAreaField(
+        "Text (plain text; a blank line starts a new paragraph)",
+        validators=[DataRequired(), Length(max=TEXT_MAX)],
+    )
 
 
 class VersionForm(FlaskForm):
-    text = TextAreaField("Text of the new version",
-                         validators=[DataRequired(), Length(max=TEXT_MAX)])
+    text = TextAreaField(
+        "Text of the new version", validators=[DataRequired(), Length(max=TEXT_MAX)]
+    )

@@ -24,9 +24,13 @@ def event_json(event: AuditEvent) -> dict[str, Any]:
 @require("audit.view")
 def audit_events() -> dict[str, Any]:
     """Events, newest first; filters actor, action, target, outcome, since, until."""
-    events, total = audit_trail.list_events(db.session, current_caller(), event_filter(),
-                                            limit=int_arg("limit", 100),
-                                            offset=int_arg("offset", 0))
+    events, total = audit_trail.list_events(
+        db.session,
+        current_caller(),
+        event_filter(),
+        limit=int_arg("limit", 100),
+        offset=int_arg("offset", 0),
+    )
     return {"items": [event_json(e) for e in events], "total": total}
 
 
@@ -35,5 +39,10 @@ def audit_events() -> dict[str, Any]:
 def audit_verify() -> dict[str, Any]:
     """Walk the chain and the signed checkpoints."""
     result = audit_trail.verify(db.session, current_caller(), current_app.config["DATA_DIR"])
-    return {"ok": result.ok, "events": result.events, "checkpoints": result.checkpoints,
-            "first_bad_seq": result.first_bad_seq, "message": result.message}
+    return {
+        "ok": result.ok,
+        "events": result.events,
+        "checkpoints": result.checkpoints,
+        "first_bad_seq": result.first_bad_seq,
+        "message": result.message,
+    }

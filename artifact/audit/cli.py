@@ -42,8 +42,8 @@ def audit_checkpoint() -> None:
 @unit_of_work
 def audit_export(directory: Path) -> None:
     """Write events, checkpoints, the public key and a standalone verifier to DIRECTORY."""
-    count = audit_trail.export(db.session, OPERATOR, current_app.config["DATA_DIR"],
-                               directory)
-    click.echo(f"exported {count} events to {directory}; check with: "
-               f"python3 {directory / 'verify.py'} {directory}")
-
+    count = audit_trail.export(db.session, OPERATOR, current_app.config["DATA_DIR"], directory)
+    click.echo(
+        f"exported {count} events to {directory}; check with: "
+        f"python3 {directory / 'verify.py'} {directory}"
+    )

@@ -18,7 +18,8 @@ def _time(name: str) -> datetime | None:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError as exc:
         raise ValidationFailed(
-            f"{name} must be an ISO 8601 date or time, got {raw[:40]!r}") from exc
+            f"{name} must be an ISO 8601 date or time, got {raw[:40]!r}"
+        ) from exc
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -27,8 +28,14 @@ def _text(name: str) -> str | None:
 
 
 def event_filter() -> EventFilter:
-    return EventFilter(actor=_text("actor"), action=_text("action"), target=_text("target"),
-                       outcome=_text("outcome"), since=_time("since"), until=_time("until"))
+    return EventFilter(
+        actor=_text("actor"),
+        action=_text("action"),
+        target=_text("target"),
+        outcome=_text("outcome"),
+        since=_time("since"),
+        until=_time("until"),
+    )
 
 
 def int_arg(name: str, default: int) -> int:

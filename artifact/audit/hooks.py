@@ -46,11 +46,24 @@ def record_denial(status: int, reason: str) -> None:
     # The route pattern and the ids in it, never the query string (it may carry tokens).
     endpoint = request.endpoint
     target_id = next(iter((request.view_args or {}).values()), None)
-    details = {"status": status, "reason": reason, "method": request.method,
-               "route": request.url_rule.rule}
-    uow.durable(db.session, lambda session: audit.record(
-        session, caller, "access.denied", outcome="denied", target_type=endpoint,
-        target_id=target_id, details=details))
+    details = {
+        "status": status,
+        "reason": reason,
+        "method": request.method,
+        "route": request.url_rule.rule,
+    }
+    uow.durable(
+        db.session,
+        lambda session: audit.record(
+            session,
+            caller,
+            "access.denied",
+            outcome="denied",
+            target_type=endpoint,
+            target_id=target_id,
+            details=details,
+        ),
+    )
 
 
 def record_breach(limit: RequestLimit) -> None:
@@ -59,7 +72,14 @@ def record_breach(limit: RequestLimit) -> None:
     if not first_in_window(key):
         return
     caller = current_caller()
-    details = {"reason": "rate_limit", "limit": str(limit.limit),
-               "endpoint": request.endpoint or ""}
-    uow.durable(db.session, lambda session: audit.record(
-        session, caller, "auth.throttled", outcome="denied", details=details))
+    details = {
+        "reason": "rate_limit",
+        "limit": str(limit.limit),
+        "endpoint": request.endpoint or "",
+    }
+    uow.durable(
+        db.session,
+        lambda session: audit.record(
+            session, caller, "auth.throttled", outcome="denied", details=details
+        ),
+    )

@@ -12,15 +12,29 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "The audit trail, newest first (admin)",
             "parameters": [
-                {"name": name, "in": "query", "required": False,
-                 "schema": {"type": "integer" if name in ("limit", "offset") else "string"}}
-                for name in ("actor", "action", "target", "outcome", "since", "until",
-                             "limit", "offset")
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "integer" if name in ("limit", "offset") else "string"},
+                }
+                for name in (
+                    "actor",
+                    "action",
+                    "target",
+                    "outcome",
+                    "since",
+                    "until",
+                    "limit",
+                    "offset",
+                )
             ],
             "responses": {
-                "200": {"description": '{"items": [event...], "total": N}; each event has '
-                        "seq, occurred_at, actor_id, actor_email, ip_address, session_ref, "
-                        "action, target_type, target_id, outcome, details, prev_hash, hash"},
+                "200": {
+                    "description": '{"items": [event...], "total": N}; each event has '
+                    "seq, occurred_at, actor_id, actor_email, ip_address, session_ref, "
+                    "action, target_type, target_id, outcome, details, prev_hash, hash"
+                },
                 **errors(400, 401, 403),
             },
         }
@@ -31,16 +45,20 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "200": {
                     "description": "the verdict",
-                    "content": {"application/json": {"schema": {
-                        "type": "object",
-                        "properties": {
-                            "ok": {"type": "boolean"},
-                            "events": {"type": "integer"},
-                            "checkpoints": {"type": "integer"},
-                            "first_bad_seq": {"type": ["integer", "null"]},
-                            "message": {"type": "string"},
-                        },
-                    }}},
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "ok": {"type": "boolean"},
+                                    "events": {"type": "integer"},
+                                    "checkpoints": {"type": "integer"},
+                                    "first_bad_seq": {"type": ["integer", "null"]},
+                                    "message": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
                 },
                 **errors(401, 403),
             },

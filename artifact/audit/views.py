@@ -22,16 +22,24 @@ PAGE = 100
 def index() -> str:
     """Events, newest first, filtered by actor, action, target and time."""
     page = max(1, int_arg("page", 1))
-    events, total = audit_trail.list_events(db.session, current_caller(), event_filter(),
-                                            limit=PAGE, offset=(page - 1) * PAGE)
+    events, total = audit_trail.list_events(
+        db.session, current_caller(), event_filter(), limit=PAGE, offset=(page - 1) * PAGE
+    )
     verification = None
     if request.args.get("verify"):
-        verification = audit_trail.verify(db.session, current_caller(),
-                                          current_app.config["DATA_DIR"])
+        verification = audit_trail.verify(
+            db.session, current_caller(), current_app.config["DATA_DIR"]
+        )
     args = {k: v for k, v in request.args.items() if k not in ("page", "verify")}
-    return render_template("admin/audit.html", events=events, total=total, page=page,
-                           pages=max(1, -(-total // PAGE)), args=args,
-                           verification=verification)
+    return render_template(
+        "admin/audit.html",
+        events=events,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE)),
+        args=args,
+        verification=verification,
+    )
 
 
 @bp.get("/events.csv")
@@ -41,5 +49,4 @@ def export_csv() -> Response:
     rows = audit_trail.export_csv(db.session, current_caller(), event_filter())
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     # Built in memory (not streamed): the rows are read inside this request's context.
-    return file_response("".join(rows).encode(), filename=f"audit-{stamp}.csv",
-                         content_type=CSV)
+    return file_response("".join(rows).encode(), filename=f"audit-{stamp}.csv", content_type=CSV)

@@ -36,9 +36,15 @@ class Manifest:
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> bytes:
-        document = {"format": FORMAT, "format_version": FORMAT_VERSION,
-                    "created_at": self.created_at, "versions": self.versions,
-                    "database": self.database, "files": self.files, "notes": self.notes}
+        document = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "created_at": self.created_at,
+            "versions": self.versions,
+            "database": self.database,
+            "files": self.files,
+            "notes": self.notes,
+        }
         return json.dumps(document, indent=1, sort_keys=True).encode()
 
     @classmethod
@@ -48,23 +54,33 @@ class Manifest:
         except ValueError as error:
             raise BackupError(f"{MANIFEST_NAME} is not valid JSON: {error}") from error
         if not isinstance(document, dict) or document.get("format") != FORMAT:
-            raise BackupError("this is not an Artifact backup (its manifest names no "
-                              f"{FORMAT!r} format)")
+            raise BackupError(
+                f"this is not an Artifact backup (its manifest names no {FORMAT!r} format)"
+            )
         if document.get("format_version") != FORMAT_VERSION:
-            raise BackupError(f"backup format version {document.get('format_version')!r} is "
-                              f"not the one this Artifact reads ({FORMAT_VERSION})")
+            raise BackupError(
+                f"backup format version {document.get('format_version')!r} is "
+                f"not the one this Artifact reads ({FORMAT_VERSION})"
+            )
         files = document.get("files")
         database = document.get("database")
         if not isinstance(files, list) or not isinstance(database, dict):
             raise BackupError(f"{MANIFEST_NAME} lacks its file list or database entry")
         for entry in files:
-            if not (isinstance(entry, dict) and isinstance(entry.get("path"), str)
-                    and isinstance(entry.get("sha256"), str)
-                    and isinstance(entry.get("size"), int)):
+            if not (
+                isinstance(entry, dict)
+                and isinstance(entry.get("path"), str)
+                and isinstance(entry.get("sha256"), str)
+                and isinstance(entry.get("size"), int)
+            ):
                 raise BackupError(f"{MANIFEST_NAME} has a malformed file entry: {entry!r}")
-        return cls(database=database, files=files, created_at=str(document.get("created_at")),
-                   versions=dict(document.get("versions") or {}),
-                   notes=list(document.get("notes") or []))
+        return cls(
+            database=database,
+            files=files,
+            created_at=str(document.get("created_at")),
+            versions=dict(document.get("versions") or {}),
+            notes=list(document.get("notes") or []),
+        )
 
 
 def now_iso() -> str:
@@ -84,8 +100,12 @@ def versions() -> dict[str, str]:
 def check_member_name(name: str) -> str:
     """The member's path if it is a plain relative path in the layout; else refuse."""
     path = PurePosixPath(name)
-    if (path.is_absolute() or ".." in path.parts or name != path.as_posix()
-            or not (name == MANIFEST_NAME or name.startswith((DATABASE_PREFIX, DATA_PREFIX)))):
+    if (
+        path.is_absolute()
+        or ".." in path.parts
+        or name != path.as_posix()
+        or not (name == MANIFEST_NAME or name.startswith((DATABASE_PREFIX, DATA_PREFIX)))
+    ):
         raise BackupError(f"the archive holds a member outside its layout: {name!r}")
     return name
 

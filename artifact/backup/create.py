@@ -30,8 +30,18 @@ from artifact.backup.archive import (
 )
 
 # Transient files never worth restoring (besides the live SQLite file and its journals).
-TRANSIENT = ("*.tmp", "*.partial", "*.lock", "*.pid", "*-journal", "*-wal", "*-shm",
-             "*.pyc", ".~*", "*.restoring-*")
+TRANSIENT = (
+    "*.tmp",
+    "*.partial",
+    "*.lock",
+    "*.pid",
+    "*-journal",
+    "*-wal",
+    "*-shm",
+    "*.pyc",
+    ".~*",
+    "*.restoring-*",
+)
 
 
 def create_backup(out: Path, data_dir: Path, database_url: str) -> Manifest:
@@ -50,8 +60,7 @@ def create_backup(out: Path, data_dir: Path, database_url: str) -> Manifest:
             with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
                 _add(tar, db_file, manifest.database["file"], manifest)
                 for path in _data_files(data_dir, skip):
-                    _add(tar, path, DATA_PREFIX + path.relative_to(data_dir).as_posix(),
-                         manifest)
+                    _add(tar, path, DATA_PREFIX + path.relative_to(data_dir).as_posix(), manifest)
                 body = manifest.to_json()
                 info = tarfile.TarInfo(MANIFEST_NAME)
                 info.size, info.mode, info.mtime = len(body), 0o600, int(time.time())
@@ -63,8 +72,9 @@ def create_backup(out: Path, data_dir: Path, database_url: str) -> Manifest:
     return manifest
 
 
-def _snapshot(staging: Path, kind: str, database_url: str, data_dir: Path, manifest: Manifest,
-              skip: set[Path]) -> Path:
+def _snapshot(
+    staging: Path, kind: str, database_url: str, data_dir: Path, manifest: Manifest, skip: set[Path]
+) -> Path:
     if kind == "sqlite":
         live = database.sqlite_path(database_url)
         skip.add(live)
@@ -72,15 +82,20 @@ def _snapshot(staging: Path, kind: str, database_url: str, data_dir: Path, manif
         revisions = database.sqlite_snapshot(live, target)
         inside = live.is_relative_to(data_dir.resolve())
         manifest.database.update(
-            file=DATABASE_PREFIX + live.name, alembic_revisions=revisions,
-            path_in_data_dir=live.relative_to(data_dir.resolve()).as_posix() if inside else None)
+            file=DATABASE_PREFIX + live.name,
+            alembic_revisions=revisions,
+            path_in_data_dir=live.relative_to(data_dir.resolve()).as_posix() if inside else None,
+        )
         if not inside:
             manifest.notes.append(f"the SQLite database was outside the data directory ({live})")
         return target
     target = staging / "artifact.pgdump"
     revisions = database.pg_revisions(database_url)
-    manifest.database.update(file=DATABASE_PREFIX + target.name, alembic_revisions=revisions,
-                             tool=database.pg_dump(database_url, target))
+    manifest.database.update(
+        file=DATABASE_PREFIX + target.name,
+        alembic_revisions=revisions,
+        tool=database.pg_dump(database_url, target),
+    )
     return target
 
 
@@ -107,8 +122,9 @@ def _add(tar: tarfile.TarFile, path: Path, name: str, manifest: Manifest) -> Non
         try:
             tar.addfile(info, reader)
         except OSError as error:  # tarfile: "unexpected end of data"
-            raise BackupError(f"{path} changed while it was read ({error}); take the backup "
-                              "again") from error
+            raise BackupError(
+                f"{path} changed while it was read ({error}); take the backup again"
+            ) from error
     manifest.files.append({"path": name, "sha256": reader.digest.hexdigest(), "size": size})
 
 

@@ -80,8 +80,10 @@ def _libpq(database_url: str) -> tuple[str, dict[str, str]]:
 def _tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
-        raise BackupError(f"{name} is not on PATH: install the PostgreSQL client tools "
-                          "(Debian: apt-get install postgresql-client) of the server's version")
+        raise BackupError(
+            f"{name} is not on PATH: install the PostgreSQL client tools "
+            "(Debian: apt-get install postgresql-client) of the server's version"
+        )
     return found
 
 
@@ -104,30 +106,60 @@ def pg_dump(database_url: str, target: Path) -> str:
     """Dump the database in pg_dump's custom format; pg_dump's version line."""
     tool = _tool("pg_dump")
     dsn, env = _libpq(database_url)
-    _run([tool, "--format=custom", "--no-owner", "--no-privileges", f"--file={target}",
-          f"--dbname={dsn}"], env, "pg_dump")
-    return subprocess.run([tool, "--version"], capture_output=True, text=True,  # noqa: S603
-                          check=False).stdout.strip()
+    _run(
+        [
+            tool,
+            "--format=custom",
+            "--no-owner",
+            "--no-privileges",
+            f"--file={target}",
+            f"--dbname={dsn}",
+        ],
+        env,
+        "pg_dump",
+    )
+    return subprocess.run(  # noqa: S603
+        [tool, "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
 
 
 def pg_require_empty(database_url: str) -> None:
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
-            count = conn.scalar(text(
-                "SELECT count(*) FROM information_schema.tables "
-                "WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"))
+            count = conn.scalar(
+                text(
+                    "SELECT count(*) FROM information_schema.tables "
+                    "WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
+                )
+            )
     finally:
         engine.dispose()
     if count:
         safe = make_url(database_url).render_as_string(hide_password=True)
-        raise BackupError(f"the database {safe} is not empty ({count} tables): restore into a "
-                          "new, empty database (CREATE DATABASE ...) and point "
-                          "ARTIFACT_DATABASE_URL at it")
+        raise BackupError(
+            f"the database {safe} is not empty ({count} tables): restore into a "
+            "new, empty database (CREATE DATABASE ...) and point "
+            "ARTIFACT_DATABASE_URL at it"
+        )
 
 
 def pg_restore(database_url: str, dump: Path) -> None:
     tool = _tool("pg_restore")
     dsn, env = _libpq(database_url)
-    _run([tool, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
-          f"--dbname={dsn}", str(dump)], env, "pg_restore")
+    _run(
+        [
+            tool,
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            "--single-transaction",
+            f"--dbname={dsn}",
+            str(dump),
+        ],
+        env,
+        "pg_restore",
+    )

@@ -38,8 +38,13 @@ class RestoreResult:
     needs_upgrade: bool
 
 
-def restore_backup(archive: Path, target: Path, database_url: str | None,
-                   known_revisions: set[str], heads: set[str]) -> RestoreResult:
+def restore_backup(
+    archive: Path,
+    target: Path,
+    database_url: str | None,
+    known_revisions: set[str],
+    heads: set[str],
+) -> RestoreResult:
     """Restore ``archive`` into ``target`` (new or empty). A PostgreSQL backup goes into
     ``database_url``, which must be an empty PostgreSQL database."""
     target = target.resolve()
@@ -58,9 +63,11 @@ def restore_backup(archive: Path, target: Path, database_url: str | None,
             kind = manifest.database.get("kind")
             if kind == "postgresql":
                 if database_url is None or database.kind(database_url) != "postgresql":
-                    raise BackupError("this backup holds a PostgreSQL database: set "
-                                      "ARTIFACT_DATABASE_URL to a new, empty PostgreSQL "
-                                      "database to restore into")
+                    raise BackupError(
+                        "this backup holds a PostgreSQL database: set "
+                        "ARTIFACT_DATABASE_URL to a new, empty PostgreSQL "
+                        "database to restore into"
+                    )
                 database.pg_require_empty(database_url)
             elif kind != "sqlite":
                 raise BackupError(f"the manifest names an unknown database kind {kind!r}")
@@ -93,11 +100,16 @@ def _expected(manifest: Manifest, members: list[tarfile.TarInfo]) -> dict[str, d
         raise BackupError("the archive holds a member twice")
     extra, missing = set(present) - set(expected), set(expected) - set(present)
     if extra or missing:
-        raise BackupError("the archive does not match its manifest: "
-                          f"unlisted {sorted(extra)}, missing {sorted(missing)}")
+        raise BackupError(
+            "the archive does not match its manifest: "
+            f"unlisted {sorted(extra)}, missing {sorted(missing)}"
+        )
     db_file = manifest.database.get("file")
-    if not isinstance(db_file, str) or not db_file.startswith(DATABASE_PREFIX) \
-            or db_file not in expected:
+    if (
+        not isinstance(db_file, str)
+        or not db_file.startswith(DATABASE_PREFIX)
+        or db_file not in expected
+    ):
         raise BackupError(f"{MANIFEST_NAME} names no database file of the archive")
     return expected
 
@@ -106,15 +118,22 @@ def _check_revisions(manifest: Manifest, known: set[str]) -> list[str]:
     revisions = [str(r) for r in manifest.database.get("alembic_revisions") or []]
     unknown = sorted(set(revisions) - known)
     if unknown:
-        raise BackupError(f"the backup's database is at revision(s) {', '.join(unknown)}, "
-                          "which this Artifact does not know: restore it with the Artifact "
-                          "version that took it (or a newer one)")
+        raise BackupError(
+            f"the backup's database is at revision(s) {', '.join(unknown)}, "
+            "which this Artifact does not know: restore it with the Artifact "
+            "version that took it (or a newer one)"
+        )
     return revisions
 
 
-def _unpack(tar: tarfile.TarFile, members: list[tarfile.TarInfo],
-            expected: dict[str, dict[str, Any]], manifest: Manifest, target: Path,
-            database_url: str | None) -> Path | None:
+def _unpack(
+    tar: tarfile.TarFile,
+    members: list[tarfile.TarInfo],
+    expected: dict[str, dict[str, Any]],
+    manifest: Manifest,
+    target: Path,
+    database_url: str | None,
+) -> Path | None:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.restoring-{secrets.token_hex(4)}"
     staging.mkdir(mode=0o700)
@@ -127,12 +146,13 @@ def _unpack(tar: tarfile.TarFile, members: list[tarfile.TarInfo],
                 if member.name == db_name:
                     dest = Path(db_dir) / Path(db_name).name
                 elif member.name.startswith(DATA_PREFIX):
-                    dest = staging / member.name[len(DATA_PREFIX):]
+                    dest = staging / member.name[len(DATA_PREFIX) :]
                 else:
                     raise BackupError(f"unexpected member {member.name!r}")
                 _extract(tar, member, expected[member.name], dest)
-            sqlite_file = _restore_database(manifest, Path(db_dir) / Path(db_name).name,
-                                            staging, database_url)
+            sqlite_file = _restore_database(
+                manifest, Path(db_dir) / Path(db_name).name, staging, database_url
+            )
         if target.exists():
             target.rmdir()
         os.rename(staging, target)
@@ -142,11 +162,14 @@ def _unpack(tar: tarfile.TarFile, members: list[tarfile.TarInfo],
     return target / sqlite_file.relative_to(staging) if sqlite_file else None
 
 
-def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, entry: dict[str, Any],
-             dest: Path) -> None:
+def _extract(
+    tar: tarfile.TarFile, member: tarfile.TarInfo, entry: dict[str, Any], dest: Path
+) -> None:
     if member.size != entry["size"]:
-        raise BackupError(f"{member.name} has {member.size} bytes, the manifest says "
-                          f"{entry['size']}: the archive is damaged or was altered")
+        raise BackupError(
+            f"{member.name} has {member.size} bytes, the manifest says "
+            f"{entry['size']}: the archive is damaged or was altered"
+        )
     dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     source = tar.extractfile(member)
     assert source is not None
@@ -154,12 +177,15 @@ def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, entry: dict[str, Any
     with os.fdopen(fd, "wb") as handle:
         digest = copy_hashing(source, handle, member.size)
     if digest != entry["sha256"]:
-        raise BackupError(f"{member.name} does not match its SHA-256 in the manifest: the "
-                          "archive is damaged or was altered; nothing was restored")
+        raise BackupError(
+            f"{member.name} does not match its SHA-256 in the manifest: the "
+            "archive is damaged or was altered; nothing was restored"
+        )
 
 
-def _restore_database(manifest: Manifest, dump: Path, staging: Path,
-                      database_url: str | None) -> Path | None:
+def _restore_database(
+    manifest: Manifest, dump: Path, staging: Path, database_url: str | None
+) -> Path | None:
     if manifest.database["kind"] == "postgresql":
         assert database_url is not None
         database.pg_restore(database_url, dump)

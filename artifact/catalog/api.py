@@ -42,8 +42,9 @@ def list_reports() -> dict[str, Any]:
     found = reports.list_reports(db.session, current_caller(), **catalog_filters())
     today = utcnow().date()
     unmet = report_terms.unmet_terms(db.session, current_caller(), found)
-    items = [reports.report_json(r, today, needs_terms=r.terms_agreement_id in unmet)
-             for r in found]
+    items = [
+        reports.report_json(r, today, needs_terms=r.terms_agreement_id in unmet) for r in found
+    ]
     return {"items": items, "total": len(found)}
 
 
@@ -60,17 +61,21 @@ def create_report() -> tuple[dict[str, Any], int]:
 def get_report(report_id: str) -> dict[str, Any]:
     """One report with its versions."""
     report = reports.get_report(db.session, current_caller(), report_id)
-    return reports.report_json(report, utcnow().date(), with_versions=True,
-                               needs_terms=report_terms.needs_terms(db.session, current_caller(),
-                                                                    report))
+    return reports.report_json(
+        report,
+        utcnow().date(),
+        with_versions=True,
+        needs_terms=report_terms.needs_terms(db.session, current_caller(), report),
+    )
 
 
 @api.post("/reports/<report_id>/terms")
 @require("report.set_terms")
 def set_terms(report_id: str) -> dict[str, Any]:
     """Require acceptance of an agreement before downloads (``null`` for none)."""
-    report = report_terms.set_terms(db.session, current_caller(), report_id,
-                                    _str(json_body(), "terms_agreement_id"))
+    report = report_terms.set_terms(
+        db.session, current_caller(), report_id, _str(json_body(), "terms_agreement_id")
+    )
     return reports.report_json(report, utcnow().date(), with_versions=True)
 
 
@@ -82,19 +87,31 @@ def upload_version(report_id: str) -> tuple[dict[str, Any], int]:
     if storage is None:
         raise ValidationFailed("send the file as multipart form field 'file'")
     limit = current_app.config["REPORT_MAX_BYTES"]
-    version = reports.add_version(db.session, current_caller(),
-                                  store_for(current_app), report_id,
-                                  read_upload(storage, limit), storage.filename, limit)
-    return {"number": version.number, "sha256": version.sha256, "size": version.size,
-            "filename": version.filename, "pages": version.page_count}, 201
+    version = reports.add_version(
+        db.session,
+        current_caller(),
+        store_for(current_app),
+        report_id,
+        read_upload(storage, limit),
+        storage.filename,
+        limit,
+    )
+    return {
+        "number": version.number,
+        "sha256": version.sha256,
+        "size": version.size,
+        "filename": version.filename,
+        "pages": version.page_count,
+    }, 201
 
 
 @api.post("/reports/<report_id>/state")
 @require("report.set_state")
 def set_state(report_id: str) -> dict[str, Any]:
     """Publish, mark outdated, retire or return to draft."""
-    report = reports.set_state(db.session, current_caller(), report_id,
-                               _str(json_body(), "state") or "")
+    report = reports.set_state(
+        db.session, current_caller(), report_id, _str(json_body(), "state") or ""
+    )
     return reports.report_json(report, utcnow().date(), with_versions=True)
 
 
@@ -112,10 +129,15 @@ def create_grant() -> tuple[dict[str, Any], int]:
     """Grant a user or organisation access to a report, series or category."""
     body = json_body()
     grant = grants.create_grant(
-        db.session, current_caller(), report_id=_str(body, "report_id"),
-        series=_str(body, "series"), category=_str(body, "category"),
-        user_email=_str(body, "user"), organization=_str(body, "organization"),
-        expires_at=_str(body, "expires_at"))
+        db.session,
+        current_caller(),
+        report_id=_str(body, "report_id"),
+        series=_str(body, "series"),
+        category=_str(body, "category"),
+        user_email=_str(body, "user"),
+        organization=_str(body, "organization"),
+        expires_at=_str(body, "expires_at"),
+    )
     return grants.grant_json(grant), 201
 
 
@@ -133,9 +155,13 @@ def create_access_request() -> tuple[dict[str, Any], int]:
     """Ask for access to a report, series or category."""
     body = json_body()
     created = grants.request_access(
-        db.session, current_caller(), report_id=_str(body, "report_id"),
-        series=_str(body, "series"), category=_str(body, "category"),
-        message=_str(body, "message") or "")
+        db.session,
+        current_caller(),
+        report_id=_str(body, "report_id"),
+        series=_str(body, "series"),
+        category=_str(body, "category"),
+        message=_str(body, "message") or "",
+    )
     return grants.request_json(created), 201
 
 
@@ -145,6 +171,7 @@ def create_access_request() -> tuple[dict[str, Any], int]:
 def decide_access_request(request_id: str, decision: str) -> dict[str, Any]:
     """Approve (optional ``expires_at``) or deny."""
     body = request.get_json(silent=True) or {}
-    decided = grants.decide_request(db.session, current_caller(), request_id,
-                                    decision == "approve", body.get("expires_at"))
+    decided = grants.decide_request(
+        db.session, current_caller(), request_id, decision == "approve", body.get("expires_at")
+    )
     return grants.request_json(decided)

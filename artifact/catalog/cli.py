@@ -25,8 +25,12 @@ def trace_command(pdf_file: Path) -> None:
         raise click.ClickException(f"receipt {receipt} is not in this installation's records")
     who = row.email or "anonymous visitor"
     org = f" ({row.organization})" if row.organization else ""
-    click.echo(f"receipt {receipt}: downloaded by {who}{org} "
-               f"at {row.created_at.strftime('%Y-%m-%d %H:%M:%S')} UTC "
-               f"from {row.ip_address or 'unknown address'}")
-    click.echo(f"report {row.report.title!r} (id {row.report_id}), version "
-               f"{row.version.number}, audit event #{row.audit_seq}")
+    click.echo(
+        f"receipt {receipt}: downloaded by {who}{org} "
+        f"at {row.created_at.strftime('%Y-%m-%d %H:%M:%S')} UTC "
+        f"from {row.ip_address or 'unknown address'}"
+    )
+    click.echo(
+        f"report {row.report.title!r} (id {row.report_id}), version "
+        f"{row.version.number}, audit event #{row.audit_seq}"
+    )

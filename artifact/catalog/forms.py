@@ -21,8 +21,9 @@ class ReportForm(FlaskForm):
     series = StringField("Series (e.g. SOC, ISO, PCI)", validators=[Optional(), Length(max=80)])
     issuer = StringField("Issuer", validators=[Optional(), Length(max=200)])
     product = StringField("Product", validators=[Optional(), Length(max=200)])
-    frameworks = StringField("Frameworks (comma-separated)",
-                             validators=[Optional(), Length(max=2000)])
+    frameworks = StringField(
+        "Frameworks (comma-separated)", validators=[Optional(), Length(max=2000)]
+    )
     period_start = DateField("Period start", validators=[Optional()])
     period_end = DateField("Period end", validators=[Optional()])
     description = TextAreaField("Description", validators=[Optional(), Length(max=10000)])
@@ -41,20 +42,32 @@ class TermsForm(FlaskForm):
 def set_agreement_choices(field: SelectField, agreements: list[Agreement]) -> None:
     field.choices = [SelectChoice("", "None")] + [
         SelectChoice(a.id, f"{a.title} (version {a.current.number})")
-        for a in agreements if a.versions
+        for a in agreements
+        if a.versions
     ]
 
 
 class StateForm(FlaskForm):
-    state = SelectField("State", choices=[
-        SelectChoice("published", "Publish"), SelectChoice("outdated", "Mark outdated"),
-        SelectChoice("retired", "Retire"), SelectChoice("draft", "Back to draft")])
+    state = SelectField(
+        "State",
+        choices=[
+            SelectChoice("published", "Publish"),
+            SelectChoice("outdated", "Mark outdated"),
+            SelectChoice("retired", "Retire"),
+            SelectChoice("draft", "Back to draft"),
+        ],
+    )
 
 
 class GrantForm(FlaskForm):
-    scope = SelectField("Scope", choices=[
-        SelectChoice("report", "This report"), SelectChoice("series", "Its series"),
-        SelectChoice("category", "Its category")])
+    scope = SelectField(
+        "Scope",
+        choices=[
+            SelectChoice("report", "This report"),
+            SelectChoice("series", "Its series"),
+            SelectChoice("category", "Its category"),
+        ],
+    )
     user = StringField("User e-mail", validators=[Optional(), Length(max=320)])
     organization = StringField("or organisation", validators=[Optional(), Length(max=200)])
     expires_at = DateField("Expires (optional)", validators=[Optional()])
@@ -63,8 +76,9 @@ class GrantForm(FlaskForm):
 class AccessRequestForm(FlaskForm):
     report_id = StringField("Report", validators=[Optional(), Length(max=32)])
     series = StringField("Series", validators=[Optional(), Length(max=80)])
-    category = SelectField("Category", choices=[SelectChoice("", "(any)"), *CATEGORY_CHOICES],
-                           validators=[Optional()])
+    category = SelectField(
+        "Category", choices=[SelectChoice("", "(any)"), *CATEGORY_CHOICES], validators=[Optional()]
+    )
     message = TextAreaField("Why do you need access?", validators=[Optional(), Length(max=2000)])
 
 

@@ -26,8 +26,7 @@ def seed(db: DbSession, caller: Caller, folder: Path = DOCUMENTS_FOLDER) -> list
         text = agreements.clean_text((folder / "agreements" / filename).read_text("utf-8"))
         agreement = db.scalar(select(Agreement).where(Agreement.title == title))
         if agreement is None:
-            agreement = agreements.create_agreement(db, caller, title=title, kind=kind,
-                                                    text=text)
+            agreement = agreements.create_agreement(db, caller, title=title, kind=kind, text=text)
         elif agreement.current.text_sha256 != agreements.text_sha256(text):
             agreements.publish_version(db, caller, agreement.id, text)
         seeded.append(agreement)

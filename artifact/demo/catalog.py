@@ -20,16 +20,26 @@ from artifact.models.base import DbSession
 from artifact.models.catalog import State
 
 CATALOG_FOLDER = DOCUMENTS_FOLDER / "catalog"
-_FIELDS = ("title", "category", "series", "issuer", "product", "frameworks", "period_start",
-           "period_end", "visibility")
+_FIELDS = (
+    "title",
+    "category",
+    "series",
+    "issuer",
+    "product",
+    "frameworks",
+    "period_start",
+    "period_end",
+    "visibility",
+)
 
 
 def load_manifest(folder: Path = CATALOG_FOLDER) -> list[dict[str, Any]]:
     return list(json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["reports"])
 
 
-def seed(db: DbSession, caller: Caller, store: BlobStore,
-         folder: Path = CATALOG_FOLDER) -> list[str]:
+def seed(
+    db: DbSession, caller: Caller, store: BlobStore, folder: Path = CATALOG_FOLDER
+) -> list[str]:
     """Import what is missing; return the titles imported now."""
     keys.ensure_keyring(db, caller, store)
     imported = []
@@ -39,11 +49,19 @@ def seed(db: DbSession, caller: Caller, store: BlobStore,
         values = {k: entry.get(k) for k in _FIELDS}
         if entry.get("terms_agreement"):
             values["terms_agreement_id"] = db.scalar(
-                select(Agreement.id).where(Agreement.title == entry["terms_agreement"]))
+                select(Agreement.id).where(Agreement.title == entry["terms_agreement"])
+            )
         report = reports.create_report(db, caller, values)
         pdf = render_pdf((folder / entry["source"]).read_text(encoding="utf-8"))
-        reports.add_version(db, caller, store, report.id, pdf,
-                            Path(entry["source"]).with_suffix(".pdf").name, len(pdf))
+        reports.add_version(
+            db,
+            caller,
+            store,
+            report.id,
+            pdf,
+            Path(entry["source"]).with_suffix(".pdf").name,
+            len(pdf),
+        )
         reports.set_state(db, caller, report.id, State.PUBLISHED)
         for organization in entry.get("grant_organizations", []):
             grants.create_grant(db, caller, report_id=report.id, organization=organization)

@@ -37,16 +37,42 @@ class DemoItem:
 
 
 DEMO_EVIDENCE = (
-    DemoItem("Quarterly access review (sample)", "access-review-q3.csv",
-             ("iso27001-2022:A.5.15", "iso27001-2022:A.5.18", "soc2-tsc-2017:CC6.2"), 40, 50),
-    DemoItem("Information security policy (sample)", "information-security-policy.html",
-             ("iso27001-2022:A.5.1",), 120, 245),
-    DemoItem("Backup restore test (sample)", "backup-restore-test.txt",
-             ("iso27001-2022:A.8.13",), 170, 12),
-    DemoItem("Penetration test summary (sample)", "penetration-test-summary.txt",
-             ("iso27001-2022:A.8.8",), 400, -35),
-    DemoItem("Change tickets, October (sample)", "change-tickets.csv",
-             ("soc2-tsc-2017:CC8.1",), 20, 70, EvidenceState.IN_REVIEW),
+    DemoItem(
+        "Quarterly access review (sample)",
+        "access-review-q3.csv",
+        ("iso27001-2022:A.5.15", "iso27001-2022:A.5.18", "soc2-tsc-2017:CC6.2"),
+        40,
+        50,
+    ),
+    DemoItem(
+        "Information security policy (sample)",
+        "information-security-policy.html",
+        ("iso27001-2022:A.5.1",),
+        120,
+        245,
+    ),
+    DemoItem(
+        "Backup restore test (sample)",
+        "backup-restore-test.txt",
+        ("iso27001-2022:A.8.13",),
+        170,
+        12,
+    ),
+    DemoItem(
+        "Penetration test summary (sample)",
+        "penetration-test-summary.txt",
+        ("iso27001-2022:A.8.8",),
+        400,
+        -35,
+    ),
+    DemoItem(
+        "Change tickets, October (sample)",
+        "change-tickets.csv",
+        ("soc2-tsc-2017:CC8.1",),
+        20,
+        70,
+        EvidenceState.IN_REVIEW,
+    ),
 )
 
 
@@ -68,12 +94,17 @@ def seed(db: DbSession, caller: Caller, store: BlobStore) -> list[str]:
             continue
         data, filename = _file(item)
         expires = today + timedelta(days=item.expires_in_days)
-        values = {"title": item.title, "owner": UPLOADER, "requirements": list(item.requirements),
-                  "effective_date": today - timedelta(days=item.collected_days_ago),
-                  "expires_on": expires,
-                  "description": "Demo evidence written for Artifact (a sample)."}
-        created = evidence.create_evidence(db, Caller.of_user(uploader), store, values, data,
-                                           filename)
+        values = {
+            "title": item.title,
+            "owner": UPLOADER,
+            "requirements": list(item.requirements),
+            "effective_date": today - timedelta(days=item.collected_days_ago),
+            "expires_on": expires,
+            "description": "Demo evidence written for Artifact (a sample).",
+        }
+        created = evidence.create_evidence(
+            db, Caller.of_user(uploader), store, values, data, filename
+        )
         if expires < today:
             _approved_before_it_expired(db, created, reviewer, caller)
         elif item.state != EvidenceState.DRAFT:
@@ -84,17 +115,34 @@ def seed(db: DbSession, caller: Caller, store: BlobStore) -> list[str]:
     return added
 
 
-def _approved_before_it_expired(db: DbSession, item: Evidence, reviewer: User,
-                                caller: Caller) -> None:
+def _approved_before_it_expired(
+    db: DbSession, item: Evidence, reviewer: User, caller: Caller
+) -> None:
     """The demo's history: this evidence was approved while current and has expired since.
     (The service refuses to approve expired evidence, so the seed records the past approval
     itself, and says so in the trail.)"""
     version = item.versions[-1]
     item.state = EvidenceState.APPROVED
-    db.add(EvidenceApproval(evidence_id=item.id, version_id=version.id,
-                            approved_by_id=reviewer.id, note="demo: approved while current"))
-    audit.record(db, caller, "evidence.approve", target_type="evidence", target_id=item.id,
-                 details={"from": EvidenceState.DRAFT, "to": EvidenceState.APPROVED,
-                          "version": version.number, "sha256": version.sha256,
-                          "seeded": "demo history: approved before it expired"})
+    db.add(
+        EvidenceApproval(
+            evidence_id=item.id,
+            version_id=version.id,
+            approved_by_id=reviewer.id,
+            note="demo: approved while current",
+        )
+    )
+    audit.record(
+        db,
+        caller,
+        "evidence.approve",
+        target_type="evidence",
+        target_id=item.id,
+        details={
+            "from": EvidenceState.DRAFT,
+            "to": EvidenceState.APPROVED,
+            "version": version.number,
+            "sha256": version.sha256,
+            "seeded": "demo history: approved before it expired",
+        },
+    )
     indexer.note(db, "evidence", item.id, full=False)

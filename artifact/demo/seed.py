@@ -34,9 +34,7 @@ DEMO_ACCOUNTS = (
 )
 
 
-def seed(
-    db: DbSession, caller: Caller, password_factory: Callable[[], str]
-) -> list[DemoAccount]:
+def seed(db: DbSession, caller: Caller, password_factory: Callable[[], str]) -> list[DemoAccount]:
     """Create what is missing; give every demo account a fresh random password."""
     made = []
     for account in DEMO_ACCOUNTS:
@@ -44,14 +42,28 @@ def seed(
         user = user_by_email(db, account.email)
         if user is None:
             accounts.create_user(
-                db, caller, email=account.email, role=account.role, password=password,
-                name=account.name, organization=account.organization,
-                org_admin=account.org_admin, create_organization_if_missing=True,
+                db,
+                caller,
+                email=account.email,
+                role=account.role,
+                password=password,
+                name=account.name,
+                organization=account.organization,
+                org_admin=account.org_admin,
+                create_organization_if_missing=True,
             )
         else:
             accounts.set_password(db, caller, user, password)
-        made.append(DemoAccount(account.email, account.name, account.role, account.organization,
-                                account.org_admin, password))
+        made.append(
+            DemoAccount(
+                account.email,
+                account.name,
+                account.role,
+                account.organization,
+                account.org_admin,
+                password,
+            )
+        )
     demo_agreements.seed(db, caller)
     demo_frameworks.seed(db, caller)
     _seed_catalog(db, caller)

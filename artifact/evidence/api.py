@@ -50,9 +50,15 @@ def create_evidence_item() -> tuple[dict[str, Any], int]:
     data, filename = _upload()
     values: dict[str, Any] = {name: request.form.get(name) for name in _FIELDS}
     values["requirements"] = _requirements_field()
-    created = evidence.create_evidence(db.session, current_caller(),
-                                       store_for(current_app), values, data, filename,
-                                       upload_limits())
+    created = evidence.create_evidence(
+        db.session,
+        current_caller(),
+        store_for(current_app),
+        values,
+        data,
+        filename,
+        upload_limits(),
+    )
     return evidence.evidence_json(created, utcnow().date(), full=True), 201
 
 
@@ -70,11 +76,22 @@ def add_evidence_version(evidence_id: str) -> tuple[dict[str, Any], int]:
     """A new version (multipart ``file``, optional new ``effective_date``/``expires_on``)."""
     data, filename = _upload()
     version = evidence.add_version(
-        db.session, current_caller(), store_for(current_app), evidence_id, data,
-        filename, {n: request.form.get(n) for n in ("effective_date", "expires_on")},
-        upload_limits())
-    return {"number": version.number, "sha256": version.sha256, "size": version.size,
-            "type": version.file_type, "filename": version.filename}, 201
+        db.session,
+        current_caller(),
+        store_for(current_app),
+        evidence_id,
+        data,
+        filename,
+        {n: request.form.get(n) for n in ("effective_date", "expires_on")},
+        upload_limits(),
+    )
+    return {
+        "number": version.number,
+        "sha256": version.sha256,
+        "size": version.size,
+        "type": version.file_type,
+        "filename": version.filename,
+    }, 201
 
 
 @api.post("/evidence/<evidence_id>/requirements")
@@ -84,8 +101,7 @@ def set_requirements(evidence_id: str) -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("requirements"), list):
         raise ValidationFailed('send {"requirements": ["framework:ref", ...]}')
-    changed = evidence.set_links(db.session, current_caller(), evidence_id,
-                                 body["requirements"])
+    changed = evidence.set_links(db.session, current_caller(), evidence_id, body["requirements"])
     return evidence.evidence_json(changed, utcnow().date(), full=True)
 
 
@@ -119,4 +135,5 @@ def coverage(framework_id: str) -> dict[str, Any]:
     """Coverage per requirement; evidence and freshness only for staff."""
     framework = frameworks.get_framework(db.session, current_caller(), framework_id=framework_id)
     return evidence.coverage_json(
-        evidence.framework_coverage(db.session, current_caller(), framework, utcnow().date()))
+        evidence.framework_coverage(db.session, current_caller(), framework, utcnow().date())
+    )

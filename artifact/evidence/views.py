@@ -45,23 +45,30 @@ def upload_limits() -> evidence.UploadLimits:
     config = current_app.config
     return evidence.UploadLimits(
         max_bytes=config["EVIDENCE_MAX_BYTES"],
-        file=Limits(max_pixels=config["EVIDENCE_MAX_PIXELS"],
-                    zip_entries=config["EVIDENCE_ZIP_MAX_ENTRIES"],
-                    zip_uncompressed=config["EVIDENCE_ZIP_MAX_BYTES"]))
+        file=Limits(
+            max_pixels=config["EVIDENCE_MAX_PIXELS"],
+            zip_entries=config["EVIDENCE_ZIP_MAX_ENTRIES"],
+            zip_uncompressed=config["EVIDENCE_ZIP_MAX_BYTES"],
+        ),
+    )
 
 
 def evidence_filters() -> dict[str, str | None]:
-    return {name: (request.args.get(name) or "").strip()[:320] or None
-            for name in ("state", "framework", "owner")}
+    return {
+        name: (request.args.get(name) or "").strip()[:320] or None
+        for name in ("state", "framework", "owner")
+    }
 
 
 def serve_evidence(evidence_id: str) -> Response:
     """The current (or ``?version=N``) file, verified against its SHA-256: the download page's
     and the API's answer."""
-    found = evidence.download(db.session, current_caller(), store_for(current_app),
-                              evidence_id, version_arg())
-    return file_response(found.body, filename=found.filename, content_type=found.content_type,
-                         sha256=found.sha256)
+    found = evidence.download(
+        db.session, current_caller(), store_for(current_app), evidence_id, version_arg()
+    )
+    return file_response(
+        found.body, filename=found.filename, content_type=found.content_type, sha256=found.sha256
+    )
 
 
 def _detail(evidence_id: str) -> Response:
@@ -75,10 +82,14 @@ def index() -> str:
     today = utcnow().date()
     filters = evidence_filters()
     return render_template(
-        "evidence/index.html", items=evidence.list_evidence(db.session, current_caller(), today,
-                                                            **filters),
-        filters=filters, today=today, states=evidence.state_choices(), labels=STATE_LABELS,
-        framework_rows=frameworks.list_frameworks(db.session, current_caller()))
+        "evidence/index.html",
+        items=evidence.list_evidence(db.session, current_caller(), today, **filters),
+        filters=filters,
+        today=today,
+        states=evidence.state_choices(),
+        labels=STATE_LABELS,
+        framework_rows=frameworks.list_frameworks(db.session, current_caller()),
+    )
 
 
 @bp.route("/evidence/new", methods=["GET", "POST"])
@@ -88,22 +99,36 @@ def new() -> Response | tuple[str, int]:
     form = EvidenceForm()
     if form.validate_on_submit():
         storage = form.file.data
-        values: dict[str, Any] = {name: getattr(form, name).data for name in (
-            "title", "description", "owner", "effective_date", "expires_on", "requirements")}
+        values: dict[str, Any] = {
+            name: getattr(form, name).data
+            for name in (
+                "title",
+                "description",
+                "owner",
+                "effective_date",
+                "expires_on",
+                "requirements",
+            )
+        }
         try:
             created = evidence.create_evidence(
-                db.session, current_caller(), store_for(current_app), values,
-                read_upload(storage, upload_limits().max_bytes), storage.filename,
-                upload_limits())
+                db.session,
+                current_caller(),
+                store_for(current_app),
+                values,
+                read_upload(storage, upload_limits().max_bytes),
+                storage.filename,
+                upload_limits(),
+            )
         except _REFUSED as error:
             flash(f"The evidence was not stored: {error.message}.", "error")
         else:
-            flash("Evidence stored as a draft. Submit it for review when it is ready.",
-                  "success")
+            flash("Evidence stored as a draft. Submit it for review when it is ready.", "success")
             return _detail(created.id)
     status = 400 if request.method == "POST" else 200
-    return render_template("evidence/new.html", form=form, file_hint=FILE_HINT,
-                           requirements_hint=REQUIREMENTS_HINT), status
+    return render_template(
+        "evidence/new.html", form=form, file_hint=FILE_HINT, requirements_hint=REQUIREMENTS_HINT
+    ), status
 
 
 @bp.get("/evidence/<evidence_id>")
@@ -111,11 +136,17 @@ def new() -> Response | tuple[str, int]:
 def detail(evidence_id: str) -> str:
     """One evidence item: versions, links, approvals, state actions."""
     found = evidence.get_evidence(db.session, current_caller(), evidence_id)
-    links = LinksForm(requirements="\n".join(sorted(link.requirement.name
-                                                    for link in found.links)))
-    return render_template("evidence/detail.html", item=found, today=utcnow().date(),
-                           labels=STATE_LABELS, version_form=VersionForm(), links_form=links,
-                           action_form=ActionForm(), requirements_hint=REQUIREMENTS_HINT)
+    links = LinksForm(requirements="\n".join(sorted(link.requirement.name for link in found.links)))
+    return render_template(
+        "evidence/detail.html",
+        item=found,
+        today=utcnow().date(),
+        labels=STATE_LABELS,
+        version_form=VersionForm(),
+        links_form=links,
+        action_form=ActionForm(),
+        requirements_hint=REQUIREMENTS_HINT,
+    )
 
 
 @bp.post("/evidence/<evidence_id>/versions")
@@ -129,18 +160,26 @@ def add_version(evidence_id: str) -> Response:
     storage = form.file.data
     try:
         version = evidence.add_version(
-            db.session, current_caller(), store_for(current_app), evidence_id,
-            read_upload(storage, upload_limits().max_bytes), storage.filename,
+            db.session,
+            current_caller(),
+            store_for(current_app),
+            evidence_id,
+            read_upload(storage, upload_limits().max_bytes),
+            storage.filename,
             {"effective_date": form.effective_date.data, "expires_on": form.expires_on.data},
-            upload_limits())
+            upload_limits(),
+        )
     except _REFUSED as error:
         # A version race fails at the flush: discard the upload (its blob too) before the
         # redirect, which would otherwise commit.
         uow.rollback(db.session)
         flash(f"The file was refused: {error.message}.", "error")
     else:
-        flash(f"Version {version.number} stored (SHA-256 {version.sha256[:16]}…); the "
-              "evidence is a draft again until the new version is approved.", "success")
+        flash(
+            f"Version {version.number} stored (SHA-256 {version.sha256[:16]}…); the "
+            "evidence is a draft again until the new version is approved.",
+            "success",
+        )
     return _detail(evidence_id)
 
 
@@ -151,8 +190,9 @@ def set_links(evidence_id: str) -> Response:
     form = LinksForm()
     if form.validate_on_submit():
         try:
-            evidence.set_links(db.session, current_caller(), evidence_id,
-                               form.requirements.data or "")
+            evidence.set_links(
+                db.session, current_caller(), evidence_id, form.requirements.data or ""
+            )
             flash("Requirements saved.", "success")
         except ValidationFailed as error:
             flash(f"Not saved: {error.message}.", "error")
@@ -173,8 +213,10 @@ def change_state(evidence_id: str, step: str) -> Response:
                 changed = evidence.approve(*args, note=form.note.data or "")
             else:
                 changed = getattr(evidence, step)(*args)
-            flash(f"The evidence is now {STATE_LABELS[changed.display_state(utcnow().date())]}.",
-                  "success")
+            flash(
+                f"The evidence is now {STATE_LABELS[changed.display_state(utcnow().date())]}.",
+                "success",
+            )
         except (Conflict, ValidationFailed, PermissionDenied) as error:
             flash(f"Not changed: {error.message}.", "error")
     return _detail(evidence_id)
@@ -195,6 +237,11 @@ def coverage(framework_id: str) -> str:
     framework = frameworks.get_framework(db.session, current_caller(), framework_id=framework_id)
     found = evidence.framework_coverage(db.session, current_caller(), framework, utcnow().date())
     wanted = (request.args.get("status") or "").strip()
-    return render_template("evidence/coverage.html", coverage=found, labels=STATE_LABELS,
-                           wanted=wanted if wanted in evidence.STATUSES else "",
-                           statuses=evidence.STATUSES, expiring_days=evidence.EXPIRING_DAYS)
+    return render_template(
+        "evidence/coverage.html",
+        coverage=found,
+        labels=STATE_LABELS,
+        wanted=wanted if wanted in evidence.STATUSES else "",
+        statuses=evidence.STATUSES,
+        expiring_days=evidence.EXPIRING_DAYS,
+    )

@@ -16,9 +16,16 @@ from artifact.web.security import current_caller
 def list_frameworks() -> dict[str, Any]:
     """Every framework and regulation."""
     items = [
-        {"id": f.id, "key": f.key, "title": f.title, "version": f.version,
-         "category": f.category, "source": f.source,
-         "imported_at": f.imported_at.isoformat(), "requirements": count}
+        {
+            "id": f.id,
+            "key": f.key,
+            "title": f.title,
+            "version": f.version,
+            "category": f.category,
+            "source": f.source,
+            "imported_at": f.imported_at.isoformat(),
+            "requirements": count,
+        }
         for f, count in frameworks.list_frameworks(db.session, current_caller())
     ]
     return {"items": items, "total": len(items)}
@@ -32,9 +39,15 @@ def list_requirements(framework_id: str) -> dict[str, Any]:
     requirements = frameworks.requirements_of(db.session, current_caller(), framework)
     refs = {r.id: r.ref for r in requirements}
     items = [
-        {"id": r.id, "ref": r.ref, "name": f"{framework.key}:{r.ref}", "title": r.title,
-         "parent": refs.get(r.parent_id) if r.parent_id else None, "kind": r.kind,
-         "withdrawn": r.withdrawn}
+        {
+            "id": r.id,
+            "ref": r.ref,
+            "name": f"{framework.key}:{r.ref}",
+            "title": r.title,
+            "parent": refs.get(r.parent_id) if r.parent_id else None,
+            "kind": r.kind,
+            "withdrawn": r.withdrawn,
+        }
         for r in requirements
     ]
     return {"items": items, "total": len(items)}

@@ -18,25 +18,36 @@ frameworks_cli = AppGroup("frameworks", help="Import and export frameworks and c
 
 @frameworks_cli.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", required=True, type=click.Choice(frameworks.FORMATS),
-              help="what FILE is")
+@click.option(
+    "--format", "fmt", required=True, type=click.Choice(frameworks.FORMATS), help="what FILE is"
+)
 @click.option("--key", default=None, help="the framework's short key (default from the file)")
 @click.option("--title", default=None, help="the framework's title (default from the file)")
 @click.option("--tolerant", is_flag=True, help="repair what can be repaired, and say what")
 @unit_of_work
-def frameworks_import(file: Path, fmt: str, key: str | None, title: str | None,
-                      tolerant: bool) -> None:
+def frameworks_import(
+    file: Path, fmt: str, key: str | None, title: str | None, tolerant: bool
+) -> None:
     """Import a framework (or, with --format crosswalk, mappings) from FILE."""
     result = frameworks.import_file(
-        db.session, OPERATOR, file, fmt, key=key, title=title, tolerant=tolerant,
+        db.session,
+        OPERATOR,
+        file,
+        fmt,
+        key=key,
+        title=title,
+        tolerant=tolerant,
         max_bytes=current_app.config["FRAMEWORK_IMPORT_MAX_BYTES"],
     )
     for line in (*result.notes, *(f"repaired: {r}" for r in result.repairs)):
         click.echo(line, err=True)
     into = f" into {result.framework_key}" if result.framework_key else ""
     if result.restated:
-        click.echo(f"{result.restated} rows restated a mapping of this file (such as the same "
-                   "mapping in the other direction)", err=True)
+        click.echo(
+            f"{result.restated} rows restated a mapping of this file (such as the same "
+            "mapping in the other direction)",
+            err=True,
+        )
     present = f" ({result.already_present} already present)" if result.already_present else ""
     click.echo(f"imported {result.count} {result.what}{into}{present}")
 

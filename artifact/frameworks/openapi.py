@@ -9,20 +9,31 @@ from artifact.web.openapi_parts import errors
 
 def _list_of(schema: str) -> dict[str, Any]:
     item = {"$ref": f"#/components/schemas/{schema}"}
-    return {"application/json": {"schema": {
-        "type": "object", "required": ["items", "total"],
-        "properties": {"items": {"type": "array", "items": item}, "total": {"type": "integer"}},
-    }}}
+    return {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["items", "total"],
+                "properties": {
+                    "items": {"type": "array", "items": item},
+                    "total": {"type": "integer"},
+                },
+            }
+        }
+    }
 
 
 SCHEMAS: dict[str, Any] = {
     "Framework": {
         "type": "object",
         "properties": {
-            "id": {"type": "string"}, "key": {"type": "string"}, "title": {"type": "string"},
+            "id": {"type": "string"},
+            "key": {"type": "string"},
+            "title": {"type": "string"},
             "version": {"type": "string"},
             "category": {"type": "string", "enum": ["framework", "regulation"]},
-            "source": {"type": "string"}, "imported_at": {"type": "string", "format": "date-time"},
+            "source": {"type": "string"},
+            "imported_at": {"type": "string", "format": "date-time"},
             "requirements": {"type": "integer"},
         },
     },
@@ -34,7 +45,8 @@ SCHEMAS: dict[str, Any] = {
             "name": {"type": "string", "description": "KEY:REF"},
             "title": {"type": "string"},
             "parent": {"type": ["string", "null"], "description": "the parent's ref"},
-            "kind": {"type": "string"}, "withdrawn": {"type": "boolean"},
+            "kind": {"type": "string"},
+            "withdrawn": {"type": "boolean"},
         },
     },
 }
@@ -42,18 +54,28 @@ PATHS: dict[str, Any] = {
     "/frameworks": {
         "get": {
             "summary": "Frameworks and regulations (signed in)",
-            "responses": {"200": {"description": "every framework",
-                                  "content": _list_of("Framework")}, **errors(401)},
+            "responses": {
+                "200": {"description": "every framework", "content": _list_of("Framework")},
+                **errors(401),
+            },
         }
     },
     "/frameworks/{framework_id}/requirements": {
         "get": {
             "summary": "All requirements of a framework, in document order (complete, "
-                       "not paginated; the largest, NIST SP 800-53, has about 1,200)",
-            "parameters": [{"name": "framework_id", "in": "path", "required": True,
-                            "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "the requirements",
-                                  "content": _list_of("Requirement")}, **errors(401, 404)},
+            "not paginated; the largest, NIST SP 800-53, has about 1,200)",
+            "parameters": [
+                {
+                    "name": "framework_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                }
+            ],
+            "responses": {
+                "200": {"description": "the requirements", "content": _list_of("Requirement")},
+                **errors(401, 404),
+            },
         }
     },
 }

@@ -20,8 +20,9 @@ bp = Blueprint("frameworks", __name__)
 @require("framework.view")
 def index() -> str:
     """Every framework and regulation with its requirement count."""
-    return render_template("frameworks/index.html",
-                           rows=frameworks.list_frameworks(db.session, current_caller()))
+    return render_template(
+        "frameworks/index.html", rows=frameworks.list_frameworks(db.session, current_caller())
+    )
 
 
 @bp.get("/frameworks/<framework_id>")
@@ -31,7 +32,9 @@ def detail(framework_id: str) -> str:
     framework = frameworks.get_framework(db.session, current_caller(), framework_id=framework_id)
     requirements = frameworks.requirements_of(db.session, current_caller(), framework)
     return render_template(
-        "frameworks/detail.html", framework=framework, requirements=requirements,
+        "frameworks/detail.html",
+        framework=framework,
+        requirements=requirements,
         tree=frameworks.children_by_parent(requirements),
         mappings=frameworks.framework_mappings(db.session, current_caller(), framework),
     )
@@ -53,10 +56,16 @@ def regulation(key: str) -> str:
     framework = frameworks.get_framework(db.session, current_caller(), key=key)
     requirements = frameworks.requirements_of(db.session, current_caller(), framework)
     mappings = frameworks.framework_mappings(db.session, current_caller(), framework)
-    coverage = evidence.framework_coverage(db.session, current_caller(), framework, utcnow().date(),
-                                           requirements, mappings)
+    coverage = evidence.framework_coverage(
+        db.session, current_caller(), framework, utcnow().date(), requirements, mappings
+    )
     return render_template(
-        "frameworks/regulation.html", framework=framework, requirements=requirements,
+        "frameworks/regulation.html",
+        framework=framework,
+        requirements=requirements,
         parents={r.parent_id for r in requirements if r.parent_id},
-        mappings=mappings, coverage=coverage, covered=coverage.by_id(), labels=STATE_LABELS,
+        mappings=mappings,
+        coverage=coverage,
+        covered=coverage.by_id(),
+        labels=STATE_LABELS,
     )

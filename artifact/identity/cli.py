@@ -25,8 +25,14 @@ users_cli = AppGroup("users", help="Manage user accounts.")
 @click.option("--name", default="", help="full name")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
 @unit_of_work
-def users_create(email: str, role: str, organization: str | None, org_admin: bool, name: str,
-                 password_stdin: bool) -> None:
+def users_create(
+    email: str,
+    role: str,
+    organization: str | None,
+    org_admin: bool,
+    name: str,
+    password_stdin: bool,
+) -> None:
     """Create a user account."""
     if role not in {r.value for r in Role}:
         raise click.ClickException(
@@ -37,8 +43,15 @@ def users_create(email: str, role: str, organization: str | None, org_admin: boo
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     user = accounts.create_user(
-        db.session, OPERATOR, email=email, role=role, password=password, name=name,
-        organization=organization, org_admin=org_admin, create_organization_if_missing=True,
+        db.session,
+        OPERATOR,
+        email=email,
+        role=role,
+        password=password,
+        name=name,
+        organization=organization,
+        org_admin=org_admin,
+        create_organization_if_missing=True,
     )
     org = f" in {user.organization.name}" if user.organization else ""
     click.echo(f"created {user.role} {user.email}{org}")

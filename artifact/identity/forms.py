@@ -12,10 +12,16 @@ class PasswordConfirmForm(FlaskForm):
 
 
 class CodeForm(FlaskForm):
-    code = StringField("Code from your authenticator app (or a recovery code)",
-                       validators=[DataRequired(), Length(max=40)],
-                       render_kw={"autocomplete": "one-time-code", "inputmode": "text",
-                                  "autocapitalize": "off", "spellcheck": "false"})
+    code = StringField(
+        "Code from your authenticator app (or a recovery code)",
+        validators=[DataRequired(), Length(max=40)],
+        render_kw={
+            "autocomplete": "one-time-code",
+            "inputmode": "text",
+            "autocapitalize": "off",
+            "spellcheck": "false",
+        },
+    )
 
 
 class ResetRequestForm(FlaskForm):
@@ -23,6 +29,8 @@ class ResetRequestForm(FlaskForm):
 
 
 class NewPasswordForm(FlaskForm):
-    password = PasswordField("New password (12 to 128 characters)",
-                             validators=[DataRequired(), Length(max=128)],
-                             render_kw={"autocomplete": "new-password"})
+    password = PasswordField(
+        "New password (12 to 128 characters)",
+        validators=[DataRequired(), Length(max=128)],
+        render_kw={"autocomplete": "new-password"},
+    )

@@ -40,11 +40,10 @@ class RoleForm(FlaskForm):
 
 class PasswordChangeForm(FlaskForm):
     current = PasswordField("Current password", validators=[DataRequired(), Length(max=1024)])
-    new = PasswordField("New password (12 to 128 characters)",
-                        validators=[DataRequired(), Length(max=128)])
+    new = PasswordField(
+        "New password (12 to 128 characters)", validators=[DataRequired(), Length(max=128)]
+    )
 
 
 class TokenForm(FlaskForm):
     name = StringField("Token name", validators=[Optional(), Length(max=100)])
-
-

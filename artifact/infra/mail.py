@@ -31,10 +31,15 @@ class Mailer:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Mailer:
-        return cls(config.get("SMTP_HOST"), int(config.get("SMTP_PORT") or 587),
-                   config.get("SMTP_USER"), config.get("SMTP_PASSWORD"),
-                   config.get("SMTP_FROM") or "artifact@localhost",
-                   bool(config.get("SMTP_STARTTLS")), int(config.get("SMTP_TIMEOUT") or 10))
+        return cls(
+            config.get("SMTP_HOST"),
+            int(config.get("SMTP_PORT") or 587),
+            config.get("SMTP_USER"),
+            config.get("SMTP_PASSWORD"),
+            config.get("SMTP_FROM") or "artifact@localhost",
+            bool(config.get("SMTP_STARTTLS")),
+            int(config.get("SMTP_TIMEOUT") or 10),
+        )
 
     def message(self, to: str, subject: str, body: str) -> EmailMessage:
         msg = EmailMessage()

@@ -25,8 +25,12 @@ _FORMAT = "kr1"
 
 
 def _aead(key: KeyVersion, purpose: str) -> AESGCM:
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                   info=f"artifact:secretbox:{purpose}".encode()).derive(key.key)
+    derived = HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=None,
+        info=f"artifact:secretbox:{purpose}".encode(),
+    ).derive(key.key)
     return AESGCM(derived)
 
 
@@ -51,7 +55,8 @@ def open_sealed(keyring: Keyring, purpose: str, owner: str, token: str) -> str:
     try:
         blob = base64.urlsafe_b64decode(body)
         key = keyring.get(int(version))
-        return _aead(key, purpose).decrypt(blob[:12], blob[12:],
-                                           _associated(purpose, owner)).decode()
+        return (
+            _aead(key, purpose).decrypt(blob[:12], blob[12:], _associated(purpose, owner)).decode()
+        )
     except (InvalidTag, binascii.Error, KeyringError) as exc:
         raise ValueError("the sealed secret does not open with this keyring and owner") from exc

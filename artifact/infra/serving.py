@@ -15,13 +15,23 @@ REDACTED = "[redacted]"
 # Paths whose last segment is a secret (routes of the identity pages).
 SECRET_PATHS = re.compile(r"^(/reset/|/verify-email/)[^/?#]+")
 # Header atoms that are never logged, and those that hold a URL (logged without its query).
-SECRET_HEADERS = frozenset({"{cookie}i", "{authorization}i", "{proxy-authorization}i",
-                            "{x-api-key}i", "{set-cookie}o"})
+SECRET_HEADERS = frozenset(
+    {"{cookie}i", "{authorization}i", "{proxy-authorization}i", "{x-api-key}i", "{set-cookie}o"}
+)
 URL_HEADERS = frozenset({"{referer}i", "{location}o", "{content-location}o"})
 # The only WSGI environ atoms (``%({name}e)s``) that may be logged; any other logs as redacted.
-SAFE_ENVIRON = frozenset({"{remote_addr}e", "{request_method}e", "{server_protocol}e",
-                          "{server_name}e", "{server_port}e", "{http_user_agent}e",
-                          "{http_x_forwarded_for}e", "{http_x_request_id}e"})
+SAFE_ENVIRON = frozenset(
+    {
+        "{remote_addr}e",
+        "{request_method}e",
+        "{server_protocol}e",
+        "{server_name}e",
+        "{server_port}e",
+        "{http_user_agent}e",
+        "{http_x_forwarded_for}e",
+        "{http_x_request_id}e",
+    }
+)
 # Everything but the method, a redacted path, protocol, status, size, user agent and time.
 ACCESS_LOG_FORMAT = '%(h)s - - %(t)s "%(r)s" %(s)s %(b)s "%(a)s" %(M)sms'
 
@@ -41,12 +51,15 @@ def redact_target(target: str | None) -> str:
 class RedactingLogger(Logger):
     """gunicorn's logger with secrets taken out of every access-log atom."""
 
-    def atoms(self, resp: Any, req: Any, environ: dict[str, Any],
-              request_time: Any) -> dict[str, Any]:
+    def atoms(
+        self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any
+    ) -> dict[str, Any]:
         atoms = super().atoms(resp, req, environ, request_time)
         raw_path = environ.get("RAW_URI") or environ.get("PATH_INFO") or "/"
-        atoms["r"] = (f"{environ.get('REQUEST_METHOD', '-')} {redact_target(raw_path)} "
-                      f"{environ.get('SERVER_PROTOCOL', '-')}")
+        atoms["r"] = (
+            f"{environ.get('REQUEST_METHOD', '-')} {redact_target(raw_path)} "
+            f"{environ.get('SERVER_PROTOCOL', '-')}"
+        )
         atoms["U"] = redact_target(environ.get("PATH_INFO"))
         atoms["q"] = "-"
         atoms["f"] = redact_target(environ.get("HTTP_REFERER"))

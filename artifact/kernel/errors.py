@@ -62,6 +62,8 @@ class IntegrityFailure(DomainError):
     """Stored bytes failed their integrity check; nothing of them is served."""
 
     code = "integrity_failed"
+
+
 class Throttled(DomainError):
     """Too many attempts; ``retry_after`` (seconds) says when to try again."""
 

@@ -33,10 +33,10 @@ def ascii_fallback(name: str, default: str) -> str:
     return folded[:MAX_NAME]
 
 
-def content_disposition(name: str, default: str = "download.pdf",
-                        disposition: str = "attachment") -> str:
+def content_disposition(
+    name: str, default: str = "download.pdf", disposition: str = "attachment"
+) -> str:
     """RFC 6266: a quoted ASCII ``filename`` and a UTF-8 ``filename*``."""
     cleaned = clean_filename(name, default)
     fallback = ascii_fallback(cleaned, default)
-    return (f'{disposition}; filename="{fallback}"; '
-            f"filename*=UTF-8''{quote(cleaned, safe='')}")
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(cleaned, safe='')}"

@@ -21,9 +21,21 @@ from artifact.models.frameworks import Framework, Mapping, Requirement
 from artifact.models.identity import AccountToken, MfaCredential, RecoveryCode, SignInThrottle
 
 __all__ = [
-    "AccountToken", "ApiToken", "AuditCheckpoint", "AuditEvent", "Base", "Framework", "Mapping",
-    "MfaCredential", "Organization", "RecoveryCode", "Requirement", "Role", "SignInThrottle",
-    "User", "UserSession",
+    "AccountToken",
+    "ApiToken",
+    "AuditCheckpoint",
+    "AuditEvent",
+    "Base",
+    "Framework",
+    "Mapping",
+    "MfaCredential",
+    "Organization",
+    "RecoveryCode",
+    "Requirement",
+    "Role",
+    "SignInThrottle",
+    "User",
+    "UserSession",
 ]
 __all__ += ["Acceptance", "Agreement", "AgreementVersion", "Termination"]
 __all__ += ["AccessRequest", "DownloadReceipt", "Grant", "Report", "ReportVersion"]

@@ -36,9 +36,7 @@ class Organization(IdMixin, Base):
 class User(IdMixin, Base):
     __tablename__ = "user_account"
     __table_args__ = (
-        CheckConstraint(
-            "role IN ('customer', 'auditor', 'staff', 'admin')", name="role_known"
-        ),
+        CheckConstraint("role IN ('customer', 'auditor', 'staff', 'admin')", name="role_known"),
     )
 
     email: Mapped[str] = mapped_column(String(320), unique=True)

@@ -69,8 +69,9 @@ class Acceptance(IdMixin, Base):
     __tablename__ = "agreement_acceptance"
     __table_args__ = (
         CheckConstraint("scope IN ('account', 'organization')", name="scope_known"),
-        CheckConstraint("scope = 'account' OR organization_id IS NOT NULL",
-                        name="org_scope_has_org"),
+        CheckConstraint(
+            "scope = 'account' OR organization_id IS NOT NULL", name="org_scope_has_org"
+        ),
     )
 
     agreement_id: Mapped[str] = mapped_column(ForeignKey("agreement.id"), index=True)
@@ -99,9 +100,7 @@ class Termination(IdMixin, Base):
 
     __tablename__ = "agreement_termination"
 
-    acceptance_id: Mapped[str] = mapped_column(
-        ForeignKey("agreement_acceptance.id"), unique=True
-    )
+    acceptance_id: Mapped[str] = mapped_column(ForeignKey("agreement_acceptance.id"), unique=True)
     effective_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     terminated_by_id: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))

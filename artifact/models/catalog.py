@@ -85,11 +85,13 @@ class Report(IdMixin, Base):
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
     # Downloads need an active acceptance of this agreement's current version (the terms gate).
     terms_agreement_id: Mapped[str | None] = mapped_column(
-        ForeignKey("agreement.id", ondelete="RESTRICT"), index=True)
+        ForeignKey("agreement.id", ondelete="RESTRICT"), index=True
+    )
 
     terms_agreement: Mapped[Agreement | None] = relationship()
     versions: Mapped[list[ReportVersion]] = relationship(
-        back_populates="report", order_by="ReportVersion.number")
+        back_populates="report", order_by="ReportVersion.number"
+    )
 
     def display_state(self, today: date) -> str:
         """The state users see: a published report whose period has ended is outdated."""
@@ -116,8 +118,7 @@ class ReportVersion(IdMixin, Base):
     __tablename__ = "report_version"
     __table_args__ = (UniqueConstraint("report_id", "number", name="uq_report_version_number"),)
 
-    report_id: Mapped[str] = mapped_column(ForeignKey("report.id", ondelete="RESTRICT"),
-                                           index=True)
+    report_id: Mapped[str] = mapped_column(ForeignKey("report.id", ondelete="RESTRICT"), index=True)
     number: Mapped[int] = mapped_column(Integer)
     blob_id: Mapped[str] = mapped_column(String(32), unique=True)
     filename: Mapped[str] = mapped_column(String(255))  # the client's name, sanitised; metadata
@@ -140,17 +141,17 @@ class Grant(IdMixin, Base):
         CheckConstraint(
             "(CASE WHEN report_id IS NULL THEN 0 ELSE 1 END) + "
             "(CASE WHEN series IS NULL THEN 0 ELSE 1 END) + "
-            "(CASE WHEN category IS NULL THEN 0 ELSE 1 END) = 1", name="one_scope"),
-        CheckConstraint(
-            "(user_id IS NULL) <> (organization_id IS NULL)", name="one_grantee"),
+            "(CASE WHEN category IS NULL THEN 0 ELSE 1 END) = 1",
+            name="one_scope",
+        ),
+        CheckConstraint("(user_id IS NULL) <> (organization_id IS NULL)", name="one_grantee"),
     )
 
     report_id: Mapped[str | None] = mapped_column(ForeignKey("report.id"), index=True)
     series: Mapped[str | None] = mapped_column(String(80))
     category: Mapped[str | None] = mapped_column(String(20))
     user_id: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"), index=True)
-    organization_id: Mapped[str | None] = mapped_column(ForeignKey("organization.id"),
-                                                        index=True)
+    organization_id: Mapped[str | None] = mapped_column(ForeignKey("organization.id"), index=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
@@ -180,7 +181,9 @@ class AccessRequest(IdMixin, Base):
         CheckConstraint(
             "(CASE WHEN report_id IS NULL THEN 0 ELSE 1 END) + "
             "(CASE WHEN series IS NULL THEN 0 ELSE 1 END) + "
-            "(CASE WHEN category IS NULL THEN 0 ELSE 1 END) = 1", name="one_scope"),
+            "(CASE WHEN category IS NULL THEN 0 ELSE 1 END) = 1",
+            name="one_scope",
+        ),
     )
 
     user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"), index=True)
@@ -222,4 +225,3 @@ class DownloadReceipt(Base):
 
     report: Mapped[Report] = relationship()
     version: Mapped[ReportVersion] = relationship()
-

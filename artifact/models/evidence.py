@@ -36,8 +36,10 @@ class EvidenceState(enum.StrEnum):
 
 STORED_STATES = (EvidenceState.DRAFT, EvidenceState.IN_REVIEW, EvidenceState.APPROVED)
 STATE_LABELS: dict[str, str] = {
-    EvidenceState.DRAFT: "draft", EvidenceState.IN_REVIEW: "in review",
-    EvidenceState.APPROVED: "approved", EvidenceState.EXPIRED: "expired",
+    EvidenceState.DRAFT: "draft",
+    EvidenceState.IN_REVIEW: "in review",
+    EvidenceState.APPROVED: "approved",
+    EvidenceState.EXPIRED: "expired",
 }
 
 
@@ -45,8 +47,9 @@ class Evidence(IdMixin, Base):
     __tablename__ = "evidence"
     __table_args__ = (
         CheckConstraint("state IN ('draft', 'in_review', 'approved')", name="state_known"),
-        CheckConstraint("expires_on IS NULL OR expires_on >= effective_date",
-                        name="expires_after_effective"),
+        CheckConstraint(
+            "expires_on IS NULL OR expires_on >= effective_date", name="expires_after_effective"
+        ),
     )
 
     title: Mapped[str] = mapped_column(String(200))
@@ -62,12 +65,16 @@ class Evidence(IdMixin, Base):
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     versions: Mapped[list[EvidenceVersion]] = relationship(
-        back_populates="evidence", order_by="EvidenceVersion.number",
-        foreign_keys="EvidenceVersion.evidence_id")
+        back_populates="evidence",
+        order_by="EvidenceVersion.number",
+        foreign_keys="EvidenceVersion.evidence_id",
+    )
     links: Mapped[list[EvidenceLink]] = relationship(
-        back_populates="evidence", cascade="all, delete-orphan")
+        back_populates="evidence", cascade="all, delete-orphan"
+    )
     approvals: Mapped[list[EvidenceApproval]] = relationship(
-        back_populates="evidence", order_by="EvidenceApproval.approved_at")
+        back_populates="evidence", order_by="EvidenceApproval.approved_at"
+    )
 
     def display_state(self, today: date) -> str:
         """Expired once the expiry date has passed, whatever the stored state."""
@@ -88,8 +95,7 @@ class Evidence(IdMixin, Base):
 
     def is_current_approved(self, today: date) -> bool:
         """Approved, the approval is of the current version, and not expired."""
-        return (self.display_state(today) == EvidenceState.APPROVED
-                and self.approval() is not None)
+        return self.display_state(today) == EvidenceState.APPROVED and self.approval() is not None
 
     def __repr__(self) -> str:
         return f"<Evidence {self.title!r} {self.state}>"
@@ -99,12 +105,11 @@ class EvidenceVersion(IdMixin, Base):
     """An immutable uploaded file (database triggers refuse updates and deletes)."""
 
     __tablename__ = "evidence_version"
-    __table_args__ = (
-        UniqueConstraint("evidence_id", "number", name="uq_evidence_version_number"),
-    )
+    __table_args__ = (UniqueConstraint("evidence_id", "number", name="uq_evidence_version_number"),)
 
-    evidence_id: Mapped[str] = mapped_column(ForeignKey("evidence.id", ondelete="RESTRICT"),
-                                             index=True)
+    evidence_id: Mapped[str] = mapped_column(
+        ForeignKey("evidence.id", ondelete="RESTRICT"), index=True
+    )
     number: Mapped[int] = mapped_column(Integer)
     blob_id: Mapped[str] = mapped_column(String(32), unique=True)
     filename: Mapped[str] = mapped_column(String(255))  # the client's name, sanitised
@@ -117,8 +122,7 @@ class EvidenceVersion(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
 
-    evidence: Mapped[Evidence] = relationship(back_populates="versions",
-                                              foreign_keys=[evidence_id])
+    evidence: Mapped[Evidence] = relationship(back_populates="versions", foreign_keys=[evidence_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
 
 
@@ -130,10 +134,12 @@ class EvidenceLink(IdMixin, Base):
         UniqueConstraint("evidence_id", "requirement_id", name="uq_evidence_link_pair"),
     )
 
-    evidence_id: Mapped[str] = mapped_column(ForeignKey("evidence.id", ondelete="CASCADE"),
-                                             index=True)
+    evidence_id: Mapped[str] = mapped_column(
+        ForeignKey("evidence.id", ondelete="CASCADE"), index=True
+    )
     requirement_id: Mapped[str] = mapped_column(
-        ForeignKey("requirement.id", ondelete="CASCADE"), index=True)
+        ForeignKey("requirement.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
 
@@ -146,8 +152,9 @@ class EvidenceApproval(IdMixin, Base):
 
     __tablename__ = "evidence_approval"
 
-    evidence_id: Mapped[str] = mapped_column(ForeignKey("evidence.id", ondelete="RESTRICT"),
-                                             index=True)
+    evidence_id: Mapped[str] = mapped_column(
+        ForeignKey("evidence.id", ondelete="RESTRICT"), index=True
+    )
     version_id: Mapped[str] = mapped_column(ForeignKey("evidence_version.id"))
     approved_by_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"))
     approved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

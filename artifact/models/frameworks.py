@@ -41,8 +41,10 @@ class Relationship(enum.StrEnum):
 
     @property
     def inverse(self) -> Relationship:
-        swapped = {Relationship.SUBSET: Relationship.SUPERSET,
-                   Relationship.SUPERSET: Relationship.SUBSET}
+        swapped = {
+            Relationship.SUBSET: Relationship.SUPERSET,
+            Relationship.SUPERSET: Relationship.SUBSET,
+        }
         return swapped.get(self, self)
 
 

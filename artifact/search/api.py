@@ -18,5 +18,6 @@ from artifact.web.security import current_caller
 def search() -> dict[str, Any]:
     """Hits the caller may see, with facet counts over the same set."""
     text, filters, page = search_args()
-    return search_service.search(db.session, current_caller(), index_for(current_app), text,
-                                 filters, page).as_json()
+    return search_service.search(
+        db.session, current_caller(), index_for(current_app), text, filters, page
+    ).as_json()

@@ -23,5 +23,7 @@ def reindex_command() -> None:
     requirements)."""
     started = time.monotonic()
     count = search.reindex(db.session, OPERATOR, current_app)
-    click.echo(f"indexed {count} entries with {current_app.config['SEARCH_BACKEND']} "
-               f"in {time.monotonic() - started:.1f} s")
+    click.echo(
+        f"indexed {count} entries with {current_app.config['SEARCH_BACKEND']} "
+        f"in {time.monotonic() - started:.1f} s"
+    )

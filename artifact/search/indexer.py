@@ -60,8 +60,7 @@ def _forget(session: DbSession, noted: dict[tuple[str, str], str]) -> None:
         del session.info[NOTED]
 
 
-def _index_noted(app: Flask | None, session: DbSession,
-                 noted: dict[tuple[str, str], str]) -> None:
+def _index_noted(app: Flask | None, session: DbSession, noted: dict[tuple[str, str], str]) -> None:
     """The after-commit step: the data is durable, so a failure here is only logged (the
     database is the truth; ``search reindex`` repairs the index)."""
     _forget(session, noted)
@@ -84,8 +83,10 @@ def file_pages(data: bytes, file_type: str) -> list[str]:
         return page_texts(data)
     if file_type in TEXT_TYPES:
         text = " ".join(data.decode("utf-8", errors="replace").split())
-        return [text[i:i + MAX_PAGE_CHARS]
-                for i in range(0, min(len(text), MAX_PAGE_CHARS * MAX_TEXT_PAGES), MAX_PAGE_CHARS)]
+        return [
+            text[i : i + MAX_PAGE_CHARS]
+            for i in range(0, min(len(text), MAX_PAGE_CHARS * MAX_TEXT_PAGES), MAX_PAGE_CHARS)
+        ]
     return []
 
 
@@ -104,8 +105,9 @@ def pages_reader(app: Flask) -> Callable[[Any], list[str]]:
         try:
             return file_pages(store.read_bytes(version.blob_id), file_type)
         except ValueError:
-            app.logger.warning("no text extracted from %s version %s",
-                               type(version).__name__, version.id)
+            app.logger.warning(
+                "no text extracted from %s version %s", type(version).__name__, version.id
+            )
             return []
 
     return read

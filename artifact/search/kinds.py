@@ -53,6 +53,7 @@ class Kind:
 
 # What the index holds ------------------------------------------------------------------------
 
+
 def _years(start: date | None, end: date | None) -> tuple[str, ...]:
     if start is None and end is None:
         return ()
@@ -65,17 +66,30 @@ def _years(start: date | None, end: date | None) -> tuple[str, ...]:
 def report_entries(report: Report, pages: list[str] | None) -> list[Entry]:
     """The metadata entry and (when ``pages`` is given) one entry per page of the current
     version's file."""
-    facets: dict[str, Any] = {"category": (report.category,), "series": (report.series,),
-                              "framework": tuple(report.frameworks or ()),
-                              "year": _years(report.period_start, report.period_end)}
-    meta_text = " \n".join(x for x in (report.title, report.series, report.issuer,
-                                       report.product, " ".join(report.frameworks or ()),
-                                       report.description) if x)
+    facets: dict[str, Any] = {
+        "category": (report.category,),
+        "series": (report.series,),
+        "framework": tuple(report.frameworks or ()),
+        "year": _years(report.period_start, report.period_end),
+    }
+    meta_text = " \n".join(
+        x
+        for x in (
+            report.title,
+            report.series,
+            report.issuer,
+            report.product,
+            " ".join(report.frameworks or ()),
+            report.description,
+        )
+        if x
+    )
     entries = [Entry("report", report.id, report.title, meta_text, **facets)]
     for number, text in enumerate(pages or [], start=1):
         if text.strip():
-            entries.append(Entry("report", report.id, report.title, text, part="file",
-                                 page=number, **facets))
+            entries.append(
+                Entry("report", report.id, report.title, text, part="file", page=number, **facets)
+            )
     return entries
 
 
@@ -83,17 +97,33 @@ def agreement_entries(agreement: Agreement) -> list[Entry]:
     if not agreement.versions:
         return []
     current = agreement.current
-    return [Entry("agreement", agreement.id, agreement.title,
-                  f"{agreement.title}\n{current.text}", category=("agreements",),
-                  series=(agreement.kind,), year=(str(current.created_at.year),))]
+    return [
+        Entry(
+            "agreement",
+            agreement.id,
+            agreement.title,
+            f"{agreement.title}\n{current.text}",
+            category=("agreements",),
+            series=(agreement.kind,),
+            year=(str(current.created_at.year),),
+        )
+    ]
 
 
 def requirement_entries(requirement: Requirement) -> list[Entry]:
     framework = requirement.framework
     title = f"{framework.key}:{requirement.ref} {requirement.title}".strip()
     text = f"{requirement.ref}\n{requirement.title}\n{requirement.text}"
-    return [Entry("requirement", requirement.id, title, text, category=(framework.category,),
-                  framework=(framework.key,))]
+    return [
+        Entry(
+            "requirement",
+            requirement.id,
+            title,
+            text,
+            category=(framework.category,),
+            framework=(framework.key,),
+        )
+    ]
 
 
 def evidence_entries(evidence: Evidence, pages: list[str] | None) -> list[Entry]:
@@ -104,16 +134,34 @@ def evidence_entries(evidence: Evidence, pages: list[str] | None) -> list[Entry]
     facets: dict[str, Any] = {
         "category": ("evidence",),
         "framework": tuple(sorted({link.requirement.framework.key for link in evidence.links})),
-        "year": (str(evidence.effective_date.year),)}
+        "year": (str(evidence.effective_date.year),),
+    }
     owner = evidence.owner
-    meta_text = " \n".join(x for x in (evidence.title, evidence.description,
-                                       owner.name if owner else "", owner.email if owner else "",
-                                       " ".join(names)) if x)
+    meta_text = " \n".join(
+        x
+        for x in (
+            evidence.title,
+            evidence.description,
+            owner.name if owner else "",
+            owner.email if owner else "",
+            " ".join(names),
+        )
+        if x
+    )
     entries = [Entry("evidence", evidence.id, evidence.title, meta_text, **facets)]
     for number, text in enumerate(pages or [], start=1):
         if text.strip():
-            entries.append(Entry("evidence", evidence.id, evidence.title, text, part="file",
-                                 page=number, **facets))
+            entries.append(
+                Entry(
+                    "evidence",
+                    evidence.id,
+                    evidence.title,
+                    text,
+                    part="file",
+                    page=number,
+                    **facets,
+                )
+            )
     return entries
 
 
@@ -145,8 +193,10 @@ def _load_evidence(db: DbSession, record_id: str, pages: FileText) -> list[Entry
 # Computed for each search (nothing is cached across searches, so a revoked grant or an
 # accepted agreement counts at once).
 
+
 def _whole_kind(kind: str, action: str) -> ScopeRule:
     """Every record of ``kind`` (and its files) for a caller ``action`` allows, else nothing."""
+
     def rule(db: DbSession, caller: Caller) -> Scope:
         return Scope(types=frozenset({kind})) if policy.decide(caller, action) else Scope()
 
@@ -165,18 +215,25 @@ def _report_scope(db: DbSession, caller: Caller) -> Scope:
         gates = db.execute(select(Report.terms_agreement_id).distinct()).all()
         if all(policy.may_download(caller, gate, met, known_visible=True) for gate in gates):
             return Scope(types=frozenset({"report"}))
-        return Scope(meta_types=frozenset({"report"}),
-                     file_parents=_downloadable(caller, db.execute(stmt).all(), met))
+        return Scope(
+            meta_types=frozenset({"report"}),
+            file_parents=_downloadable(caller, db.execute(stmt).all(), met),
+        )
     rows = db.execute(filtered).all()
-    return Scope(meta_parents=frozenset(parent_key("report", r) for r, _t in rows),
-                 file_parents=_downloadable(caller, rows, met))
+    return Scope(
+        meta_parents=frozenset(parent_key("report", r) for r, _t in rows),
+        file_parents=_downloadable(caller, rows, met),
+    )
 
 
 def _downloadable(caller: Caller, rows: Iterable[Any], met: policy.TermsMet) -> frozenset[str]:
     """The reports among ``rows`` (visible ones: id, terms_agreement_id) whose file ``caller``
     may download now."""
-    return frozenset(parent_key("report", row.id) for row in rows
-                     if policy.may_download(caller, row, met, known_visible=True))
+    return frozenset(
+        parent_key("report", row.id)
+        for row in rows
+        if policy.may_download(caller, row, met, known_visible=True)
+    )
 
 
 def _terms_met(db: DbSession, caller: Caller) -> policy.TermsMet:
@@ -208,22 +265,40 @@ def _evidence_scope(db: DbSession, caller: Caller) -> Scope:
 
 # Where a hit is shown ------------------------------------------------------------------------
 
+
 def _frameworks_of(db: DbSession, requirement_ids: list[str]) -> dict[str, str]:
     """A requirement is shown in its framework's tree (one query for the page of hits)."""
     if not requirement_ids:
         return {}
-    rows = db.execute(select(Requirement.id, Requirement.framework_id)
-                      .where(Requirement.id.in_(requirement_ids)))
+    rows = db.execute(
+        select(Requirement.id, Requirement.framework_id).where(Requirement.id.in_(requirement_ids))
+    )
     return {row[0]: row[1] for row in rows}
 
 
-KINDS: dict[str, Kind] = {kind.name: kind for kind in (
-    Kind("report", Report, _load_report, _report_scope, "catalog.detail", "report_id"),
-    Kind("agreement", Agreement, _load_agreement, _whole_kind("agreement", "agreement.view"),
-         "agreements.show", "agreement_id"),
-    Kind("requirement", Requirement, _load_requirement,
-         _whole_kind("requirement", "framework.view"), "frameworks.detail", "framework_id",
-         locate=_frameworks_of),
-    Kind("evidence", Evidence, _load_evidence, _evidence_scope, "evidence.detail",
-         "evidence_id"),
-)}
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind("report", Report, _load_report, _report_scope, "catalog.detail", "report_id"),
+        Kind(
+            "agreement",
+            Agreement,
+            _load_agreement,
+            _whole_kind("agreement", "agreement.view"),
+            "agreements.show",
+            "agreement_id",
+        ),
+        Kind(
+            "requirement",
+            Requirement,
+            _load_requirement,
+            _whole_kind("requirement", "framework.view"),
+            "frameworks.detail",
+            "framework_id",
+            locate=_frameworks_of,
+        ),
+        Kind(
+            "evidence", Evidence, _load_evidence, _evidence_scope, "evidence.detail", "evidence_id"
+        ),
+    )
+}

@@ -36,8 +36,12 @@ class SearchHit:
     link_id: str | None = None  # the id its page is named by (a requirement: its framework's)
 
     def as_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"type": self.type, "id": self.id, "title": self.title,
-                                "snippet": str(self.snippet)}
+        body: dict[str, Any] = {
+            "type": self.type,
+            "id": self.id,
+            "title": self.title,
+            "snippet": str(self.snippet),
+        }
         if self.page is not None:
             body["page"] = self.page
         return body
@@ -57,18 +61,24 @@ class SearchResults:
         return min(MAX_PAGE, max(1, -(-self.total // PAGE_SIZE)))
 
     def as_json(self) -> dict[str, Any]:
-        return {"total": self.total, "page": self.page, "hits": [h.as_json() for h in self.hits],
-                "facets": self.facets}
+        return {
+            "total": self.total,
+            "page": self.page,
+            "hits": [h.as_json() for h in self.hits],
+            "facets": self.facets,
+        }
 
 
 def scope(db: DbSession, caller: Caller) -> Scope:
     """What ``caller`` may find, from the policy, for this search only: the union of every
     kind's scope rule (``kinds.KINDS``)."""
     parts = [kind.scope(db, caller) for kind in KINDS.values()]
-    return Scope(types=frozenset().union(*(p.types for p in parts)),
-                 meta_types=frozenset().union(*(p.meta_types for p in parts)),
-                 meta_parents=frozenset().union(*(p.meta_parents for p in parts)),
-                 file_parents=frozenset().union(*(p.file_parents for p in parts)))
+    return Scope(
+        types=frozenset().union(*(p.types for p in parts)),
+        meta_types=frozenset().union(*(p.meta_types for p in parts)),
+        meta_parents=frozenset().union(*(p.meta_parents for p in parts)),
+        file_parents=frozenset().union(*(p.file_parents for p in parts)),
+    )
 
 
 def _filters(values: dict[str, Any]) -> tuple[Filter, ...]:
@@ -97,8 +107,14 @@ def _page(value: Any) -> int:
     return number
 
 
-def search(db: DbSession, caller: Caller, index: Backend, text: str | None,
-           filters: dict[str, Any] | None = None, page: Any = None) -> SearchResults:
+def search(
+    db: DbSession,
+    caller: Caller,
+    index: Backend,
+    text: str | None,
+    filters: dict[str, Any] | None = None,
+    page: Any = None,
+) -> SearchResults:
     """Raises ValidationFailed (a friendly message) for a query we cannot understand."""
     try:
         query = parse(text)
@@ -115,8 +131,16 @@ def search(db: DbSession, caller: Caller, index: Backend, text: str | None,
         in_file = hit.part == "file"
         if in_file and not _file_allowed(allowed, hit.type, hit.id):
             continue  # defence in depth: the scope already kept such entries out
-        hits.append(SearchHit(hit.type, hit.id, hit.title, snippet(hit.text, query, marks),
-                              hit.page if in_file else None, links.get((hit.type, hit.id))))
+        hits.append(
+            SearchHit(
+                hit.type,
+                hit.id,
+                hit.title,
+                snippet(hit.text, query, marks),
+                hit.page if in_file else None,
+                links.get((hit.type, hit.id)),
+            )
+        )
     return SearchResults(text or "", query, found.total, number, hits, found.facets)
 
 
@@ -144,6 +168,12 @@ def reindex(db: DbSession, caller: Caller, app: Any) -> int:
     if not policy.decide(caller, "search.reindex"):
         raise PermissionDenied("not allowed to rebuild the search index")
     count = indexer.rebuild(app, db)
-    audit.record(db, caller, "search.reindex", target_type="search", target_id=None,
-                 details={"entries": count, "backend": app.config["SEARCH_BACKEND"]})
+    audit.record(
+        db,
+        caller,
+        "search.reindex",
+        target_type="search",
+        target_id=None,
+        details={"entries": count, "backend": app.config["SEARCH_BACKEND"]},
+    )
     return count

@@ -38,10 +38,13 @@ def index() -> Any:
     """Results, facets and pages; a query we cannot read answers 400 with the reason."""
     text, filters, page = search_args()
     try:
-        results = search_service.search(db.session, current_caller(), index_for(current_app),
-                                        text, filters, page)
+        results = search_service.search(
+            db.session, current_caller(), index_for(current_app), text, filters, page
+        )
     except ValidationFailed as error:
-        return render_template("search/index.html", q=text, filters=filters, results=None,
-                               error=error.message), 400
-    return render_template("search/index.html", q=text, filters=filters, results=results,
-                           error=None, hit_url=hit_url)
+        return render_template(
+            "search/index.html", q=text, filters=filters, results=None, error=error.message
+        ), 400
+    return render_template(
+        "search/index.html", q=text, filters=filters, results=results, error=None, hit_url=hit_url
+    )

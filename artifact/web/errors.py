@@ -75,9 +75,10 @@ def wants_json() -> bool:
     if request.path.startswith("/api/"):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
-        "text/html"
-    ]
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> Any:
@@ -106,8 +107,7 @@ def _domain_error(error: DomainError) -> Any:
         recorders.report_denial(status, type(error).__name__)
     response = error_response(status, error.code, message, **_public_details(error))
     if isinstance(error, Throttled):
-        response = _with_header(response, "Retry-After",
-                                str(error.details.get("retry_after", 1)))
+        response = _with_header(response, "Retry-After", str(error.details.get("retry_after", 1)))
     return response
 
 
@@ -116,8 +116,11 @@ def _public_details(error: DomainError) -> dict[str, Any]:
 
 
 def _csrf_error(error: CSRFError) -> Any:
-    return error_response(400, "csrf_failed", "The form expired or was not sent from this site; "
-                          "reload the page and try again.")
+    return error_response(
+        400,
+        "csrf_failed",
+        "The form expired or was not sent from this site; reload the page and try again.",
+    )
 
 
 def _http_error(error: HTTPException) -> Any:
@@ -127,8 +130,11 @@ def _http_error(error: HTTPException) -> Any:
         return "Bad request: untrusted host.", 400, {"Content-Type": "text/plain; charset=utf-8"}
     if status >= 500:
         return _server_error(error)
-    response = error_response(status, CODE_FOR_STATUS.get(status, "error"),
-                              error.description or TITLE_FOR_STATUS.get(status, "Error"))
+    response = error_response(
+        status,
+        CODE_FOR_STATUS.get(status, "error"),
+        error.description or TITLE_FOR_STATUS.get(status, "Error"),
+    )
     if status == 405 and error.get_response().headers.get("Allow"):
         response = _with_header(response, "Allow", error.get_response().headers["Allow"])
     if status == 429:
@@ -164,9 +170,12 @@ def _server_error(error: Exception) -> Any:
     from flask import current_app
 
     current_app.logger.exception("unhandled error, request id %s", g.get("request_id"))
-    return error_response(500, "internal_error",
-                          f"An unexpected error occurred. Request id: {g.get('request_id')}",
-                          request_id=g.get("request_id"))
+    return error_response(
+        500,
+        "internal_error",
+        f"An unexpected error occurred. Request id: {g.get('request_id')}",
+        request_id=g.get("request_id"),
+    )
 
 
 def init_app(app: Flask) -> None:

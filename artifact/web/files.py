@@ -17,19 +17,30 @@ DOWNLOAD_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
 CSV = "text/csv; charset=utf-8"
 
 
-def file_response(body: bytes, *, filename: str, content_type: str,
-                  receipt: str | None = None, sha256: str | None = None,
-                  head: bool = False, size: int | None = None) -> Response:
+def file_response(
+    body: bytes,
+    *,
+    filename: str,
+    content_type: str,
+    receipt: str | None = None,
+    sha256: str | None = None,
+    head: bool = False,
+    size: int | None = None,
+) -> Response:
     """``body`` as the attachment ``filename`` (``content_type`` sent as given). ``receipt``
     and ``sha256`` name the copy (``X-Artifact-Receipt``, ``X-Artifact-SHA256``). ``head``:
     the headers only, for a HEAD request, with ``Content-Length`` of ``size`` (what the GET
     would send, as far as it is known before serving it)."""
-    response = Response(b"" if head else body, content_type=content_type, headers={
-        "Content-Disposition": content_disposition(filename),
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "no-store",
-        "Content-Security-Policy": DOWNLOAD_CSP,
-    })
+    response = Response(
+        b"" if head else body,
+        content_type=content_type,
+        headers={
+            "Content-Disposition": content_disposition(filename),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": DOWNLOAD_CSP,
+        },
+    )
     if receipt is not None:
         response.headers["X-Artifact-Receipt"] = receipt
     if sha256 is not None:
@@ -43,9 +54,13 @@ class InMemoryUploadRequest(Request):
     """Uploads stay in memory (bounded by MAX_CONTENT_LENGTH) instead of spooling to a temp
     file, so no plaintext of a confidential document ever touches the disk unencrypted."""
 
-    def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
-                         filename: str | None = None,
-                         content_length: int | None = None) -> Any:
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> Any:
         return io.BytesIO()
 
 

@@ -47,9 +47,21 @@ def _on_breach(limit: RequestLimit) -> Any:
     return None  # the 429 page / JSON comes from web/errors.py
 
 
-sign_in_limit = limiter.limit(lambda: current_app.config["RATELIMIT_SIGN_IN"],
-                              methods=["POST"], scope="sign-in", on_breach=_on_breach)
-reset_limit = limiter.limit(lambda: current_app.config["RATELIMIT_RESET"],
-                            methods=["POST"], scope="account-mail", on_breach=_on_breach)
-download_budget = limiter.limit(lambda: current_app.config["RATELIMIT_DOWNLOADS"],
-                                key_func=user_or_ip, scope="download", on_breach=_on_breach)
+sign_in_limit = limiter.limit(
+    lambda: current_app.config["RATELIMIT_SIGN_IN"],
+    methods=["POST"],
+    scope="sign-in",
+    on_breach=_on_breach,
+)
+reset_limit = limiter.limit(
+    lambda: current_app.config["RATELIMIT_RESET"],
+    methods=["POST"],
+    scope="account-mail",
+    on_breach=_on_breach,
+)
+download_budget = limiter.limit(
+    lambda: current_app.config["RATELIMIT_DOWNLOADS"],
+    key_func=user_or_ip,
+    scope="download",
+    on_breach=_on_breach,
+)

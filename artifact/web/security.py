@@ -14,8 +14,10 @@ from artifact.kernel.caller import Caller
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # No inline script or style anywhere, so no nonces are needed; inline SVG (the QR code) is
 # markup, not script.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 def bearer_token() -> str | None:
@@ -30,8 +32,9 @@ def current_caller() -> Caller:
     """Who is calling in this request: the signed-in user (session or Bearer token) or a
     visitor, with the client address and the session (or token) reference."""
     if current_user.is_authenticated:
-        return Caller.of_user(current_user, ip_address=request.remote_addr,
-                              session_ref=g.get("session_ref"))
+        return Caller.of_user(
+            current_user, ip_address=request.remote_addr, session_ref=g.get("session_ref")
+        )
     return Caller.anonymous(ip_address=request.remote_addr)
 
 
@@ -61,8 +64,10 @@ def _set_headers(response: Response) -> Response:
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), "
-                       "payment=(), usb=(), interest-cohort=()")
+    headers.setdefault(
+        "Permissions-Policy",
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",
+    )
     hsts = current_app.config.get("HSTS_SECONDS", 0)
     if hsts:
         headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")

@@ -17,11 +17,19 @@ import pytest
 from tests.live_server import SECOND_FACTORS, LiveServer, migrate_and_seed, serve
 
 CHROMIUM = Path("/usr/bin/chromium")
-SKIP_REASON = ("browser tests skipped: /usr/bin/chromium is absent "
-               "(enable them with `apt-get install chromium`)")
+SKIP_REASON = (
+    "browser tests skipped: /usr/bin/chromium is absent "
+    "(enable them with `apt-get install chromium`)"
+)
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 AXE_JS = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
@@ -69,8 +77,9 @@ def browser() -> Iterator[Any]:
 
 
 def _new_page(browser: Any, live_server: LiveServer, **context_options: Any) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server.url, accept_downloads=True,
-                                  **context_options)
+    context = browser.new_context(
+        base_url=live_server.url, accept_downloads=True, **context_options
+    )
     context.set_default_timeout(15_000)
     page = context.new_page()
     try:
@@ -96,8 +105,10 @@ def axe_page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
     """A page whose context lets Playwright inject axe-core despite the site's CSP (which
     refuses inline scripts, as it should)."""
     if not AXE_JS.exists():
-        _unavailable(f"accessibility tests skipped: {AXE_JS} is absent "
-                     "(`make test` installs it with npm; install Node.js and npm)")
+        _unavailable(
+            f"accessibility tests skipped: {AXE_JS} is absent "
+            "(`make test` installs it with npm; install Node.js and npm)"
+        )
     yield from _new_page(browser, live_server, bypass_csp=True)
 
 
@@ -150,8 +161,7 @@ def sign_in(live_server: LiveServer) -> Callable[[Any, str], None]:
         page.get_by_role("button", name="Sign in").click()
         email = live_server.email(role)
         if email in SECOND_FACTORS:  # staff and admins answer the second step
-            page.get_by_label("Code from your authenticator app").fill(
-                SECOND_FACTORS[email].code())
+            page.get_by_label("Code from your authenticator app").fill(SECOND_FACTORS[email].code())
             page.get_by_role("button", name="Sign in").click()
         page.get_by_text(f"Signed in as {email}").wait_for()
 

@@ -50,15 +50,30 @@ def violations(page: Any) -> list[dict[str, Any]]:
 
 
 def describe(found: list[dict[str, Any]]) -> str:
-    return json.dumps([{"rule": v["id"], "impact": v["impact"], "help": v["help"],
-                        "nodes": [n["target"] for n in v["nodes"]][:5]} for v in found], indent=1)
+    return json.dumps(
+        [
+            {
+                "rule": v["id"],
+                "impact": v["impact"],
+                "help": v["help"],
+                "nodes": [n["target"] for n in v["nodes"]][:5],
+            }
+            for v in found
+        ],
+        indent=1,
+    )
 
 
 @pytest.mark.parametrize(("who", "where", "what"), PAGES, ids=[p[2] for p in PAGES])
-def test_no_serious_accessibility_violations(axe_page: Any, live_server: LiveServer,
-                                             sign_in: Callable[[Any, str], None],
-                                             screenshot: Callable[[Any, str], Any],
-                                             who: str | None, where: Any, what: str) -> None:
+def test_no_serious_accessibility_violations(
+    axe_page: Any,
+    live_server: LiveServer,
+    sign_in: Callable[[Any, str], None],
+    screenshot: Callable[[Any, str], Any],
+    who: str | None,
+    where: Any,
+    what: str,
+) -> None:
     if who is not None:
         sign_in(axe_page, who)
     path, link = (where, None) if isinstance(where, str) else where
@@ -71,8 +86,7 @@ def test_no_serious_accessibility_violations(axe_page: Any, live_server: LiveSer
     else:
         axe_page.get_by_role("link", name=link).first.click()
         axe_page.wait_for_load_state()
-        assert urlsplit(axe_page.url).path != urlsplit(path).path, \
-            f"{link!r} on {path} led nowhere"
+        assert urlsplit(axe_page.url).path != urlsplit(path).path, f"{link!r} on {path} led nowhere"
     axe_page.locator("main h1").first.wait_for()
     screenshot(axe_page, what.replace(" ", "-"))
     found = violations(axe_page)

@@ -33,16 +33,23 @@ def new_customer(server: LiveServer, organization: str) -> str:
     email = f"dana-{secrets.token_hex(3)}@globex.test"
     password = secrets.token_urlsafe(12)
     with server.app.app_context():
-        accounts.create_user(db.session, OPERATOR, email=email,
-                             role="customer", password=password, name="Dana Globex",
-                             organization=organization)
+        accounts.create_user(
+            db.session,
+            OPERATOR,
+            email=email,
+            role="customer",
+            password=password,
+            name="Dana Globex",
+            organization=organization,
+        )
         db.session.remove()
     server.passwords[email] = password
     return email
 
 
 def test_visitor_browses_the_catalog_and_downloads_a_public_certificate(
-        page: Any, screenshot: Shot, download: Download) -> None:
+    page: Any, screenshot: Shot, download: Download
+) -> None:
     page.goto("/")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Catalog").click()
     page.get_by_role("heading", name="Catalog", level=1).wait_for()
@@ -68,8 +75,13 @@ def test_visitor_browses_the_catalog_and_downloads_a_public_certificate(
 
 
 def test_customer_requests_access_is_approved_accepts_the_nda_and_downloads(
-        page: Any, other_page: Any, live_server: LiveServer, sign_in: SignIn,
-        screenshot: Shot, download: Download) -> None:
+    page: Any,
+    other_page: Any,
+    live_server: LiveServer,
+    sign_in: SignIn,
+    screenshot: Shot,
+    download: Download,
+) -> None:
     email = new_customer(live_server, "Globex")
     sign_in(page, email)
     page.goto("/catalog/")

@@ -18,8 +18,9 @@ Shot = Callable[[Any, str], Any]
 SignIn = Callable[[Any, str], None]
 
 
-def test_visitor_sees_the_front_page_and_signs_in(page: Any, live_server: LiveServer,
-                                                  screenshot: Shot) -> None:
+def test_visitor_sees_the_front_page_and_signs_in(
+    page: Any, live_server: LiveServer, screenshot: Shot
+) -> None:
     page.goto("/")
     page.get_by_role("heading", name="Trust center").wait_for()
     assert page.title() == "Welcome · Artifact trust center"
@@ -42,8 +43,12 @@ def test_visitor_sees_the_front_page_and_signs_in(page: Any, live_server: LiveSe
 
 
 def test_customer_accepts_the_nda_and_opens_the_certificate(
-        page: Any, live_server: LiveServer, sign_in: SignIn, screenshot: Shot,
-        download: Callable[[Any, Any], tuple[str, bytes]]) -> None:
+    page: Any,
+    live_server: LiveServer,
+    sign_in: SignIn,
+    screenshot: Shot,
+    download: Callable[[Any, Any], tuple[str, bytes]],
+) -> None:
     sign_in(page, "customer")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Agreements").click()
     page.get_by_role("heading", name="My agreements").wait_for()
@@ -79,7 +84,8 @@ def test_customer_accepts_the_nda_and_opens_the_certificate(
 
 
 def test_signed_in_user_browses_frameworks_and_a_regulation(
-        page: Any, sign_in: SignIn, screenshot: Shot) -> None:
+    page: Any, sign_in: SignIn, screenshot: Shot
+) -> None:
     sign_in(page, "auditor")
     nav = page.get_by_role("navigation", name="Main")
     nav.get_by_role("link", name="Frameworks").click()

@@ -24,16 +24,18 @@ def make_pdf(path: Path, marker: str) -> Path:
     """A real two-page PDF rendered by WeasyPrint, carrying ``marker`` in its text."""
     from artifact.infra.pdf.render import render_pdf
 
-    html = (f"<!doctype html><html lang=en><head><title>{marker}</title></head><body>"
-            f"<h1>Attestation update (sample)</h1><p>{marker}</p>"
-            "<p style='page-break-before: always'>Second page of the sample.</p></body></html>")
+    html = (
+        f"<!doctype html><html lang=en><head><title>{marker}</title></head><body>"
+        f"<h1>Attestation update (sample)</h1><p>{marker}</p>"
+        "<p style='page-break-before: always'>Second page of the sample.</p></body></html>"
+    )
     path.write_bytes(render_pdf(html))
     return path
 
 
 def test_staff_uploads_a_report_version_and_evidence(
-        page: Any, sign_in: SignIn, screenshot: Shot, download: Download,
-        tmp_path: Path) -> None:
+    page: Any, sign_in: SignIn, screenshot: Shot, download: Download, tmp_path: Path
+) -> None:
     marker = f"Sample attestation update {secrets.token_hex(4)}"
     pdf = make_pdf(tmp_path / "pci-aoc-2026.pdf", marker)
     sign_in(page, "staff")

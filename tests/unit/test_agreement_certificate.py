@@ -50,10 +50,17 @@ def loopback() -> Iterator[tuple[int, list[str]]]:
 
 def test_certificate_holds_name_hash_record_and_text(nda, customer) -> None:
     acceptance = agreements_accept.accept(
-        db.session, Caller.of_user(customer, ip_address="203.0.113.7"), nda.id, version=1,
-        typed_name="Carla Q. Customer", scope="account", user_agent="Firefox/999")
-    data, filename = agreement_records.certificate_pdf(db.session, Caller.of_user(customer),
-                                                       acceptance.id)
+        db.session,
+        Caller.of_user(customer, ip_address="203.0.113.7"),
+        nda.id,
+        version=1,
+        typed_name="Carla Q. Customer",
+        scope="account",
+        user_agent="Firefox/999",
+    )
+    data, filename = agreement_records.certificate_pdf(
+        db.session, Caller.of_user(customer), acceptance.id
+    )
     assert filename == f"acceptance-{acceptance.id}.pdf"
     text = pdf_text(data)
     assert "Carla Q. Customer" in text
@@ -66,12 +73,20 @@ def test_certificate_holds_name_hash_record_and_text(nda, customer) -> None:
 
 def test_hostile_typed_name_is_printed_and_fetches_nothing(nda, customer, loopback) -> None:
     port, hits = loopback
-    hostile = (f'<img src="file:///etc/passwd"><link rel=stylesheet '
-               f'href="http://127.0.0.1:{port}/x"><style>@import "http://127.0.0.1:{port}/y";'
-               "</style>")
-    acceptance = agreements_accept.accept(db.session, Caller.of_user(customer), nda.id, version=1,
-                                          typed_name=hostile, scope="account",
-                                          user_agent=f'<img src="http://127.0.0.1:{port}/ua">')
+    hostile = (
+        f'<img src="file:///etc/passwd"><link rel=stylesheet '
+        f'href="http://127.0.0.1:{port}/x"><style>@import "http://127.0.0.1:{port}/y";'
+        "</style>"
+    )
+    acceptance = agreements_accept.accept(
+        db.session,
+        Caller.of_user(customer),
+        nda.id,
+        version=1,
+        typed_name=hostile,
+        scope="account",
+        user_agent=f'<img src="http://127.0.0.1:{port}/ua">',
+    )
     fetcher = SafeFetcher()
     data = render_certificate(agreement_records.certificate_context(acceptance), fetcher)
     text = pdf_text(data)

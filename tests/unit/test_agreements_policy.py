@@ -18,8 +18,14 @@ from tests.callers import as_caller
 
 
 def fake_user(role: str = "customer", **kw: object) -> SimpleNamespace:
-    base = dict(id="me", role=role, is_authenticated=True, is_active=True,
-                organization_id="org-1", is_org_admin=False)
+    base = dict(
+        id="me",
+        role=role,
+        is_authenticated=True,
+        is_active=True,
+        organization_id="org-1",
+        is_org_admin=False,
+    )
     base.update(kw)
     return SimpleNamespace(**base)
 
@@ -28,8 +34,9 @@ def test_only_org_admins_bind_the_organisation() -> None:
     assert decide(as_caller(fake_user(is_org_admin=True)), "agreement.bind_organization")
     plain = decide(as_caller(fake_user()), "agreement.bind_organization")
     assert (plain.allowed, plain.reason) == (False, Reason.NOT_ORG_ADMIN)
-    no_org = decide(as_caller(fake_user(is_org_admin=True, organization_id=None)),
-                    "agreement.bind_organization")
+    no_org = decide(
+        as_caller(fake_user(is_org_admin=True, organization_id=None)), "agreement.bind_organization"
+    )
     assert not no_org
     assert decide(as_caller(None), "agreement.bind_organization").reason == Reason.SIGN_IN
 
@@ -40,11 +47,19 @@ def test_only_org_admins_bind_the_organisation() -> None:
         ({}, dict(scope="account", user_id="me"), True, Reason.ALLOWED),
         ({}, dict(scope="account", user_id="other"), False, Reason.NOT_VISIBLE),
         ({"role": "admin"}, dict(scope="account", user_id="other"), False, Reason.NOT_VISIBLE),
-        ({"is_org_admin": True}, dict(scope="organization", organization_id="org-1"), True,
-         Reason.ALLOWED),
+        (
+            {"is_org_admin": True},
+            dict(scope="organization", organization_id="org-1"),
+            True,
+            Reason.ALLOWED,
+        ),
         ({}, dict(scope="organization", organization_id="org-1"), False, Reason.NOT_ORG_ADMIN),
-        ({"is_org_admin": True}, dict(scope="organization", organization_id="org-2"), False,
-         Reason.NOT_VISIBLE),
+        (
+            {"is_org_admin": True},
+            dict(scope="organization", organization_id="org-2"),
+            False,
+            Reason.NOT_VISIBLE,
+        ),
     ],
 )
 def test_terminate_rule(user: dict, acceptance: dict, allowed: bool, reason: str) -> None:
@@ -55,8 +70,13 @@ def test_terminate_rule(user: dict, acceptance: dict, allowed: bool, reason: str
 
 @pytest.mark.parametrize(
     ("role", "user_id", "allowed"),
-    [("customer", "me", True), ("customer", "other", False), ("auditor", "other", False),
-     ("staff", "other", True), ("admin", "other", True)],
+    [
+        ("customer", "me", True),
+        ("customer", "other", False),
+        ("auditor", "other", False),
+        ("staff", "other", True),
+        ("admin", "other", True),
+    ],
 )
 def test_certificate_rule(role: str, user_id: str, allowed: bool) -> None:
     obj = Acceptance(user_id=user_id, scope="account")
@@ -71,10 +91,10 @@ def test_visible_acceptances_in_sql(nda, make_user) -> None:
     member = make_user("customer", org="Acme Health")
     outsider = make_user("customer", org="Globex")
     staff = make_user("staff")
-    for user, scope in ((org_admin, "organization"), (member, "account"),
-                        (outsider, "account")):
-        agreements_accept.accept(db.session, Caller.of_user(user), nda.id, version=1,
-                                 typed_name="N", scope=scope)
+    for user, scope in ((org_admin, "organization"), (member, "account"), (outsider, "account")):
+        agreements_accept.accept(
+            db.session, Caller.of_user(user), nda.id, version=1, typed_name="N", scope=scope
+        )
 
     def count(user: object) -> int:
         stmt = policy.visible(select(Acceptance), as_caller(user), Acceptance)

@@ -16,8 +16,9 @@ from artifact.models import Acceptance
 
 @pytest.fixture
 def ended_acceptance(nda, customer) -> Acceptance:
-    kept = agreements_accept.accept(db.session, Caller.of_user(customer), nda.id, version=1,
-                                    typed_name="Kept", scope="account")
+    kept = agreements_accept.accept(
+        db.session, Caller.of_user(customer), nda.id, version=1, typed_name="Kept", scope="account"
+    )
     agreements_accept.terminate(db.session, Caller.of_user(customer), nda.id, scope="account")
     uow.commit(db.session)
     return kept
@@ -44,10 +45,14 @@ def test_database_refuses_changes(app, ended_acceptance: Acceptance, statement: 
         with pytest.raises(DatabaseError, match="append-only"):
             conn.execute(text(statement), {"id": acceptance_id})
         conn.rollback()
-        kept = conn.execute(text("SELECT typed_name, text_sha256 FROM agreement_acceptance "
-                                 "WHERE id = :id"), {"id": acceptance_id}).one()
-        ended = conn.execute(text("SELECT count(*) FROM agreement_termination "
-                                  "WHERE acceptance_id = :id"), {"id": acceptance_id}).scalar()
+        kept = conn.execute(
+            text("SELECT typed_name, text_sha256 FROM agreement_acceptance WHERE id = :id"),
+            {"id": acceptance_id},
+        ).one()
+        ended = conn.execute(
+            text("SELECT count(*) FROM agreement_termination WHERE acceptance_id = :id"),
+            {"id": acceptance_id},
+        ).scalar()
     assert kept.typed_name == "Kept"
     assert kept.text_sha256 == ended_acceptance.text_sha256
     assert ended == 1

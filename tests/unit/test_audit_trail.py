@@ -24,8 +24,14 @@ from artifact.models import AuditCheckpoint, AuditEvent
 
 def _append(n: int, prefix: str = "test.event") -> None:
     for i in range(n):
-        audit.record(db.session, Caller.operator("t@x.test", ip_address="192.0.2.1"), prefix,
-                     target_type="thing", target_id=str(i), details={"i": i})
+        audit.record(
+            db.session,
+            Caller.operator("t@x.test", ip_address="192.0.2.1"),
+            prefix,
+            target_type="thing",
+            target_id=str(i),
+            details={"i": i},
+        )
         db.session.commit()
 
 
@@ -40,17 +46,27 @@ def _raw(sql: str, **params: object) -> None:
     with db.engine.begin() as conn:
         if db.engine.dialect.name == "postgresql":
             conn.execute(text("DROP TRIGGER IF EXISTS audit_event_append_only ON audit_event"))
-            conn.execute(text("DROP TRIGGER IF EXISTS audit_checkpoint_append_only "
-                              "ON audit_checkpoint"))
+            conn.execute(
+                text("DROP TRIGGER IF EXISTS audit_checkpoint_append_only ON audit_checkpoint")
+            )
         else:
-            for name in ("audit_event_no_update", "audit_event_no_delete",
-                         "audit_checkpoint_no_update", "audit_checkpoint_no_delete"):
+            for name in (
+                "audit_event_no_update",
+                "audit_event_no_delete",
+                "audit_checkpoint_no_update",
+                "audit_checkpoint_no_delete",
+            ):
                 conn.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
         conn.execute(text(sql), params)
 
 
-@pytest.mark.parametrize("sql", ["UPDATE audit_event SET outcome = 'failure' WHERE seq = 1",
-                                 "DELETE FROM audit_event WHERE seq = 1"])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE audit_event SET outcome = 'failure' WHERE seq = 1",
+        "DELETE FROM audit_event WHERE seq = 1",
+    ],
+)
 def test_the_database_refuses_to_edit_or_delete_events(app: Flask, sql: str) -> None:
     _append(2)
     db.session.close()
@@ -104,8 +120,9 @@ def test_the_app_signs_checkpoints_every_n_events(app: Flask) -> None:
     # as the owner of a request or a command does
     audit_signing.configure(db.session, audit_signing.CheckpointPolicy.from_config(app.config))
     _append(25)
-    seqs = db.session.scalars(select(AuditCheckpoint.event_seq)
-                              .order_by(AuditCheckpoint.number)).all()
+    seqs = db.session.scalars(
+        select(AuditCheckpoint.event_seq).order_by(AuditCheckpoint.number)
+    ).all()
     assert seqs == [10, 20]
     assert _verify(app).ok
 
@@ -127,8 +144,7 @@ def test_a_session_without_a_checkpoint_policy_signs_nothing_by_itself(app: Flas
         ("DELETE FROM audit_checkpoint WHERE number = 1", 8, "#1 is missing"),
     ],
 )
-def test_tampering_is_found_and_named(app: Flask, tamper: str, bad_seq: int,
-                                      words: str) -> None:
+def test_tampering_is_found_and_named(app: Flask, tamper: str, bad_seq: int, words: str) -> None:
     _append(4)
     audit_trail.checkpoint(db.session, OPERATOR, app.config["DATA_DIR"])
     _append(4)
@@ -169,9 +185,10 @@ def test_a_rewritten_chain_is_caught_by_the_checkpoint(app: Flask) -> None:
     _raw("DELETE FROM audit_event WHERE seq >= 3")
     db.session.expire_all()
     with db.engine.begin() as conn:
-        conn.execute(AuditEvent.__table__.insert(), [
-            {**row, "occurred_at": at} for row, at in zip(fields[2:], times[2:], strict=True)
-        ])
+        conn.execute(
+            AuditEvent.__table__.insert(),
+            [{**row, "occurred_at": at} for row, at in zip(fields[2:], times[2:], strict=True)],
+        )
     result = _verify(app)
     assert not result.ok
     assert result.first_bad_seq == 5
@@ -181,16 +198,25 @@ def test_a_rewritten_chain_is_caught_by_the_checkpoint(app: Flask) -> None:
 def test_export_verifies_with_the_standalone_script_alone(app: Flask, tmp_path: Path) -> None:
     _append(7)
     out = tmp_path / "export"
-    count = audit_trail.export(db.session, OPERATOR,
-                               app.config["DATA_DIR"], out)
+    count = audit_trail.export(db.session, OPERATOR, app.config["DATA_DIR"], out)
     assert count == 8  # the export itself is an event
     assert sorted(p.name for p in out.iterdir()) == [
-        "README.txt", "checkpoints.jsonl", "events.jsonl", "public_key.pem", "verify.py"]
+        "README.txt",
+        "checkpoints.jsonl",
+        "events.jsonl",
+        "public_key.pem",
+        "verify.py",
+    ]
     script = out / "verify.py"
     assert "from artifact" not in script.read_text()
     assert "import artifact" not in script.read_text()
-    ok = subprocess.run([sys.executable, "-I", str(script), str(out)], capture_output=True,
-                        text=True, cwd=tmp_path, check=False)
+    ok = subprocess.run(
+        [sys.executable, "-I", str(script), str(out)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.startswith("ok 8 events")
     lines = (out / "events.jsonl").read_text().splitlines()
@@ -198,8 +224,13 @@ def test_export_verifies_with_the_standalone_script_alone(app: Flask, tmp_path: 
     row["action"] = "nothing.to.see"
     lines[4] = json.dumps(row)
     (out / "events.jsonl").write_text("\n".join(lines) + "\n")
-    bad = subprocess.run([sys.executable, "-I", str(script), str(out)], capture_output=True,
-                         text=True, cwd=tmp_path, check=False)
+    bad = subprocess.run(
+        [sys.executable, "-I", str(script), str(out)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
     assert bad.returncode == 1
     assert "FAILED at seq 5" in bad.stdout
 
@@ -223,7 +254,7 @@ def test_export_refuses_a_non_empty_directory(app: Flask, tmp_path: Path) -> Non
 
 
 def test_csv_cells_cannot_start_formulas() -> None:
-    assert audit_trail.csv_cell("=HYPERLINK(\"http://evil\")") == "'=HYPERLINK(\"http://evil\")"
+    assert audit_trail.csv_cell('=HYPERLINK("http://evil")') == '\'=HYPERLINK("http://evil")'
     for dangerous in ("+1", "-1+2", "@SUM(A1)", "\tx", "\rx"):
         assert audit_trail.csv_cell(dangerous).startswith("'")
     assert audit_trail.csv_cell("alice@example.test") == "alice@example.test"

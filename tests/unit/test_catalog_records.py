@@ -20,8 +20,9 @@ from tests.fixtures_catalog import make_pdf
 def test_a_version_cannot_be_rewritten(make_report, change) -> None:
     report = make_report("Public ISO", visibility="public")
     with pytest.raises(DBAPIError, match="immutable"):
-        db.session.execute(update(ReportVersion).where(
-            ReportVersion.report_id == report.id).values(**change))
+        db.session.execute(
+            update(ReportVersion).where(ReportVersion.report_id == report.id).values(**change)
+        )
     db.session.rollback()
 
 
@@ -42,8 +43,10 @@ def test_download_receipts_cannot_be_edited_or_deleted(make_report, store) -> No
     report = make_report("Public ISO", visibility="public")
     receipt = downloads.download(db.session, OPERATOR, store, report.id).receipt
     uow.commit(db.session)
-    for statement in (update(DownloadReceipt).values(email="someone@else.test"),
-                      delete(DownloadReceipt)):
+    for statement in (
+        update(DownloadReceipt).values(email="someone@else.test"),
+        delete(DownloadReceipt),
+    ):
         with pytest.raises(DBAPIError, match="immutable"):
             db.session.execute(statement)
         db.session.rollback()
@@ -52,15 +55,15 @@ def test_download_receipts_cannot_be_edited_or_deleted(make_report, store) -> No
 
 def test_an_upload_its_owner_rolls_back_leaves_neither_blob_nor_row(make_report, store) -> None:
     report = make_report("Draft ISO", state="draft")
-    version = reports.add_version(db.session, OPERATOR, store, report.id, make_pdf(),
-                                  "iso.pdf", 10**8)
+    version = reports.add_version(
+        db.session, OPERATOR, store, report.id, make_pdf(), "iso.pdf", 10**8
+    )
     blob_id = version.blob_id
     assert store.exists(blob_id)
     uow.rollback(db.session)  # e.g. a later step of the same request failed
     assert not store.exists(blob_id)
     assert db.session.scalars(select(ReportVersion)).all() == []
-    kept = reports.add_version(db.session, OPERATOR, store, report.id, make_pdf(), "iso.pdf",
-                               10**8)
+    kept = reports.add_version(db.session, OPERATOR, store, report.id, make_pdf(), "iso.pdf", 10**8)
     uow.commit(db.session)
     assert store.exists(kept.blob_id)
     assert db.session.get(ReportVersion, kept.id) is not None

@@ -22,23 +22,32 @@ def test_production_refuses_to_start_without_a_secret(tmp_path: Path, monkeypatc
 
 @pytest.mark.parametrize("secret", ["changeme", "dev", "secret", "SECRET"])
 def test_production_refuses_known_default_secrets(tmp_path: Path, secret: str) -> None:
-    env = {"ARTIFACT_ENV": "production", "ARTIFACT_SECRET_KEY": secret,
-           "ARTIFACT_DATA_DIR": str(tmp_path)}
+    env = {
+        "ARTIFACT_ENV": "production",
+        "ARTIFACT_SECRET_KEY": secret,
+        "ARTIFACT_DATA_DIR": str(tmp_path),
+    }
     with pytest.raises(ConfigError, match="known default value.*Set ARTIFACT_SECRET_KEY"):
         load_config(environ=env)
 
 
 def test_production_refuses_a_short_secret(tmp_path: Path) -> None:
-    env = {"ARTIFACT_ENV": "production", "ARTIFACT_SECRET_KEY": "short-but-not-default",
-           "ARTIFACT_DATA_DIR": str(tmp_path)}
+    env = {
+        "ARTIFACT_ENV": "production",
+        "ARTIFACT_SECRET_KEY": "short-but-not-default",
+        "ARTIFACT_DATA_DIR": str(tmp_path),
+    }
     with pytest.raises(ConfigError, match="too short"):
         load_config(environ=env)
 
 
 def test_production_with_a_real_secret(tmp_path: Path) -> None:
-    env = {"ARTIFACT_ENV": "production", "ARTIFACT_SECRET_KEY": STRONG,
-           "ARTIFACT_DATA_DIR": str(tmp_path),
-           "ARTIFACT_DATABASE_URL": "postgresql://u@db.example/artifact"}
+    env = {
+        "ARTIFACT_ENV": "production",
+        "ARTIFACT_SECRET_KEY": STRONG,
+        "ARTIFACT_DATA_DIR": str(tmp_path),
+        "ARTIFACT_DATABASE_URL": "postgresql://u@db.example/artifact",
+    }
     config = load_config(environ=env)
     assert config["SECRET_KEY"] == STRONG
     assert config["SESSION_COOKIE_SECURE"] is True

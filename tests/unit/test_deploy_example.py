@@ -26,15 +26,18 @@ def test_upstream_and_timeouts_match_gunicorn() -> None:
 
 def test_tls_hsts_and_forwarding() -> None:
     assert _directive("ssl_protocols") == ["TLSv1.2 TLSv1.3"]
-    assert all("max-age=63072000" in h for h in _directive("add_header")
-               if h.startswith("Strict-Transport-Security"))
+    assert all(
+        "max-age=63072000" in h
+        for h in _directive("add_header")
+        if h.startswith("Strict-Transport-Security")
+    )
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in NGINX  # overwritten, not appended
     assert "$proxy_add_x_forwarded_for" not in NGINX
     assert "return 301 https://$host$request_uri;" in NGINX
 
 
 def test_access_log_has_no_query_string() -> None:
-    log_format = NGINX[NGINX.index("log_format artifact"):].split(";", 1)[0]
+    log_format = NGINX[NGINX.index("log_format artifact") :].split(";", 1)[0]
     assert "$request_uri" not in log_format
     assert "$args" not in log_format
     assert "$query_string" not in log_format

@@ -20,37 +20,47 @@ from tests.fixtures_evidence import (
 )
 
 
-@pytest.mark.parametrize(("data", "name", "kind"), [
-    (make_pdf(1), "policy.pdf", "pdf"),
-    (make_png(), "screenshot.png", "png"),
-    (make_jpeg(), "photo.jpeg", "jpeg"),
-    (make_jpeg(), "photo.JPG", "jpeg"),
-    (make_xlsx(), "users.xlsx", "xlsx"),
-    (make_docx(), "minutes.docx", "docx"),
-    (b"user,role\nalice,admin\n", "users.csv", "csv"),
-    ("Zugriffsprüfung: ok\n".encode(), "notes.txt", "text"),
-    (b"plain words", None, "text"),
-    (make_png(), None, "png"),
-])
+@pytest.mark.parametrize(
+    ("data", "name", "kind"),
+    [
+        (make_pdf(1), "policy.pdf", "pdf"),
+        (make_png(), "screenshot.png", "png"),
+        (make_jpeg(), "photo.jpeg", "jpeg"),
+        (make_jpeg(), "photo.JPG", "jpeg"),
+        (make_xlsx(), "users.xlsx", "xlsx"),
+        (make_docx(), "minutes.docx", "docx"),
+        (b"user,role\nalice,admin\n", "users.csv", "csv"),
+        ("Zugriffsprüfung: ok\n".encode(), "notes.txt", "text"),
+        (b"plain words", None, "text"),
+        (make_png(), None, "png"),
+    ],
+)
 def test_accepted_types(data: bytes, name: str | None, kind: str) -> None:
     assert identify(data, name).name == kind
 
 
-@pytest.mark.parametrize(("data", "name", "error", "words"), [
-    (b"", "empty.txt", InvalidFile, "empty"),
-    (make_png(), "evidence.pdf", UnsupportedType, "content is PNG but the name ends in .pdf"),
-    (make_pdf(1), "scan.png", UnsupportedType, "content is PDF"),
-    (b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "x.gif", UnsupportedType, "not an accepted type"),
-    (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff", "x.exe", UnsupportedType,
-     "not an accepted type"),
-    (b"<!DOCTYPE html><script>alert(1)</script>", "notes.txt", UnsupportedType, "markup"),
-    (b"<svg onload=alert(1)>", "a.txt", UnsupportedType, "markup"),
-    (b"plain text", "page.html", UnsupportedType, "name ends in .html"),
-    (b"a,\"b\nc", "broken.csv", InvalidFile, "CSV is malformed"),
-    (b"\xff\xfe\x00bad", "x.txt", UnsupportedType, "not an accepted type"),
-    (make_png()[:-30], "cut.png", InvalidFile, "PNG"),
-    (b"%PDF-1.7\nnot really", "fake.pdf", InvalidFile, "damaged"),
-])
+@pytest.mark.parametrize(
+    ("data", "name", "error", "words"),
+    [
+        (b"", "empty.txt", InvalidFile, "empty"),
+        (make_png(), "evidence.pdf", UnsupportedType, "content is PNG but the name ends in .pdf"),
+        (make_pdf(1), "scan.png", UnsupportedType, "content is PDF"),
+        (b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "x.gif", UnsupportedType, "not an accepted type"),
+        (
+            b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff",
+            "x.exe",
+            UnsupportedType,
+            "not an accepted type",
+        ),
+        (b"<!DOCTYPE html><script>alert(1)</script>", "notes.txt", UnsupportedType, "markup"),
+        (b"<svg onload=alert(1)>", "a.txt", UnsupportedType, "markup"),
+        (b"plain text", "page.html", UnsupportedType, "name ends in .html"),
+        (b'a,"b\nc', "broken.csv", InvalidFile, "CSV is malformed"),
+        (b"\xff\xfe\x00bad", "x.txt", UnsupportedType, "not an accepted type"),
+        (make_png()[:-30], "cut.png", InvalidFile, "PNG"),
+        (b"%PDF-1.7\nnot really", "fake.pdf", InvalidFile, "damaged"),
+    ],
+)
 def test_refused_types(data: bytes, name: str, error: type, words: str) -> None:
     with pytest.raises(error) as raised:
         identify(data, name)
@@ -95,14 +105,17 @@ def test_zip_with_too_many_parts() -> None:
     def many(archive: zipfile.ZipFile) -> None:
         for number in range(30):
             archive.writestr(f"word/part{number}.xml", "<a/>")
+
     with pytest.raises(InvalidFile, match="too many parts"):
         identify(make_docx(many), "minutes.docx", Limits(zip_entries=20))
 
 
 def test_office_xml_with_entities_is_refused() -> None:
     def entity(archive: zipfile.ZipFile) -> None:
-        archive.writestr("xl/lol.xml", '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa">]>'
-                                       "<l>&a;</l>")
+        archive.writestr(
+            "xl/lol.xml", '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa">]><l>&a;</l>'
+        )
+
     with pytest.raises(InvalidFile, match="DTD"):
         identify(make_xlsx(entity), "users.xlsx")
 
@@ -113,7 +126,7 @@ def test_damaged_office_documents() -> None:
     with zipfile.ZipFile(io.BytesIO(bytes(docx))) as archive:
         info = archive.getinfo("word/document.xml")
     offset = info.header_offset + 30 + len(info.filename) + 10
-    docx[offset:offset + 20] = b"\x00" * 20
+    docx[offset : offset + 20] = b"\x00" * 20
     assert start > 0
     with pytest.raises(InvalidFile):
         identify(bytes(docx), "minutes.docx")

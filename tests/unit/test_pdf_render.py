@@ -47,9 +47,11 @@ def test_local_files_and_network_are_refused(tmp_path: Path) -> None:
     thread.start()
     try:
         url = f"http://127.0.0.1:{server.server_port}/x.png"
-        html = (f'<img src="file:///etc/passwd"><img src="{url}">'
-                f'<link rel="stylesheet" href="{secret.as_uri()}">'
-                '<img src="../../../../etc/hostname"><p>body</p>')
+        html = (
+            f'<img src="file:///etc/passwd"><img src="{url}">'
+            f'<link rel="stylesheet" href="{secret.as_uri()}">'
+            '<img src="../../../../etc/hostname"><p>body</p>'
+        )
         fetcher = SafeFetcher()
         data = render_pdf(html, fetcher)
     finally:

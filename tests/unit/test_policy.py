@@ -48,8 +48,14 @@ EXPECTED |= {
 
 
 def fake_user(role: str, **kw: object) -> SimpleNamespace:
-    base = dict(id=f"{role}-id", role=role, is_authenticated=True, is_active=True,
-                organization_id="org-1", is_org_admin=False)
+    base = dict(
+        id=f"{role}-id",
+        role=role,
+        is_authenticated=True,
+        is_active=True,
+        organization_id="org-1",
+        is_org_admin=False,
+    )
     base.update(kw)
     return SimpleNamespace(**base)
 
@@ -65,8 +71,9 @@ def test_role_matrix(role: str, action: str) -> None:
 
 def test_table_has_no_unexpected_grants() -> None:
     object_rules_only = {"user.view", "token.revoke", "agreement.bind_organization"}
-    assert set(EXPECTED) | set(CATALOG_EXPECTED) | set(EVIDENCE_EXPECTED) | object_rules_only \
-        == set(policy.ALL_ACTIONS)
+    assert set(EXPECTED) | set(CATALOG_EXPECTED) | set(
+        EVIDENCE_EXPECTED
+    ) | object_rules_only == set(policy.ALL_ACTIONS)
 
 
 @pytest.mark.parametrize("action", sorted(EXPECTED))
@@ -78,7 +85,10 @@ def test_anonymous_is_told_to_sign_in(action: str) -> None:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_disabled_users_get_nothing(role: str) -> None:
-    assert decide(as_caller(fake_user(role, is_active=False)), "account.view").reason == Reason.DISABLED
+    assert (
+        decide(as_caller(fake_user(role, is_active=False)), "account.view").reason
+        == Reason.DISABLED
+    )
 
 
 def test_unknown_role_and_unknown_action_are_denied() -> None:
@@ -96,10 +106,16 @@ def test_operator_may_do_anything() -> None:
         (dict(role="customer"), dict(id="customer-id"), True),  # self
         (dict(role="customer"), dict(id="other"), False),
         (dict(role="customer", is_org_admin=True), dict(id="other", organization_id="org-1"), True),
-        (dict(role="customer", is_org_admin=True), dict(id="other", organization_id="org-2"),
-         False),
-        (dict(role="customer", is_org_admin=True, organization_id=None),
-         dict(id="other", organization_id=None), False),
+        (
+            dict(role="customer", is_org_admin=True),
+            dict(id="other", organization_id="org-2"),
+            False,
+        ),
+        (
+            dict(role="customer", is_org_admin=True, organization_id=None),
+            dict(id="other", organization_id=None),
+            False,
+        ),
         (dict(role="staff"), dict(id="other"), False),
         (dict(role="admin"), dict(id="other", organization_id="org-9"), True),
     ],
@@ -117,7 +133,9 @@ def test_token_revoke_rule() -> None:
     own = ApiToken(id="t1", user_id="customer-id")
     other = ApiToken(id="t2", user_id="someone-else")
     assert decide(as_caller(fake_user("customer")), "token.revoke", own)
-    assert decide(as_caller(fake_user("customer")), "token.revoke", other).reason == Reason.NOT_VISIBLE
+    assert (
+        decide(as_caller(fake_user("customer")), "token.revoke", other).reason == Reason.NOT_VISIBLE
+    )
     assert decide(as_caller(fake_user("admin")), "token.revoke", other)
 
 

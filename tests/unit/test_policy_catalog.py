@@ -39,8 +39,14 @@ CATALOG_EXPECTED = {
 def _who(role: str) -> SimpleNamespace:
     if role == "anonymous":
         return SimpleNamespace(is_authenticated=False)
-    return SimpleNamespace(id=f"{role}-id", role=role, is_authenticated=True, is_active=True,
-                           organization_id="org-1", is_org_admin=False)
+    return SimpleNamespace(
+        id=f"{role}-id",
+        role=role,
+        is_authenticated=True,
+        is_active=True,
+        organization_id="org-1",
+        is_org_admin=False,
+    )
 
 
 @pytest.mark.parametrize("role", ["anonymous", "customer", "auditor", "staff", "admin"])
@@ -63,20 +69,30 @@ def test_visibility_by_role_state_and_grant(make_report, customer, hostile, staf
     assert _visible_titles(None) == {"Public ISO", "Outdated"}
     assert _visible_titles(customer) == {"Public ISO", "Outdated", "Customers SOC 3"}
     assert _visible_titles(hostile) == _visible_titles(customer)
-    everything = {"Public ISO", "Customers SOC 3", "Restricted SOC 2", "Draft PCI",
-                  "Retired ISO", "Outdated"}
+    everything = {
+        "Public ISO",
+        "Customers SOC 3",
+        "Restricted SOC 2",
+        "Draft PCI",
+        "Retired ISO",
+        "Outdated",
+    }
     assert _visible_titles(staff) == everything
     assert _visible_titles(OPERATOR) == everything
 
 
 @pytest.mark.parametrize("scope", ["report", "series", "category"])
 @pytest.mark.parametrize("grantee", ["user", "organization"])
-def test_grants_open_restricted_reports(make_report, customer, hostile, scope: str,
-                                        grantee: str) -> None:
+def test_grants_open_restricted_reports(
+    make_report, customer, hostile, scope: str, grantee: str
+) -> None:
     secret = make_report("Restricted SOC 2", series="SOC", category="reports")
     other = make_report("Restricted PCI", series="PCI", category="certifications")
-    target = {"report": {"report_id": secret.id}, "series": {"series": "SOC"},
-              "category": {"category": "reports"}}[scope]
+    target = {
+        "report": {"report_id": secret.id},
+        "series": {"series": "SOC"},
+        "category": {"category": "reports"},
+    }[scope]
     who = {"user_email": customer.email} if grantee == "user" else {"organization": "Acme Health"}
     assert not decide(as_caller(customer), "report.download", secret)
     grants.create_grant(db.session, OPERATOR, **target, **who)
@@ -89,16 +105,19 @@ def test_grants_open_restricted_reports(make_report, customer, hostile, scope: s
 
 def test_expired_and_revoked_grants_count_for_nothing(make_report, customer) -> None:
     secret = make_report("Restricted SOC 2")
-    grant = grants.create_grant(db.session, OPERATOR, report_id=secret.id,
-                                user_email=customer.email,
-                                expires_at=(utcnow() + timedelta(days=1)).isoformat())
+    grant = grants.create_grant(
+        db.session,
+        OPERATOR,
+        report_id=secret.id,
+        user_email=customer.email,
+        expires_at=(utcnow() + timedelta(days=1)).isoformat(),
+    )
     assert decide(as_caller(customer), "report.view", secret)
     # time passes: the grant expires
     db.session.get(Grant, grant.id).expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
     assert not decide(as_caller(customer), "report.view", secret)
-    live = grants.create_grant(db.session, OPERATOR, report_id=secret.id,
-                               user_email=customer.email)
+    live = grants.create_grant(db.session, OPERATOR, report_id=secret.id, user_email=customer.email)
     assert decide(as_caller(customer), "report.view", secret)
     grants.revoke_grant(db.session, OPERATOR, live.id)
     assert not decide(as_caller(customer), "report.view", secret)
@@ -106,8 +125,13 @@ def test_expired_and_revoked_grants_count_for_nothing(make_report, customer) -> 
 
 def test_disabled_users_and_transient_reports_see_nothing(make_report, customer) -> None:
     public = make_report("Public ISO", visibility="public")
-    disabled = SimpleNamespace(id=customer.id, role="customer", is_authenticated=True,
-                               is_active=False, organization_id=None)
+    disabled = SimpleNamespace(
+        id=customer.id,
+        role="customer",
+        is_authenticated=True,
+        is_active=False,
+        organization_id=None,
+    )
     assert decide(as_caller(disabled), "report.view", public).reason == Reason.DISABLED
     assert not decide(as_caller(customer), "report.view", Report(title="not stored"))
     assert not decide(as_caller(customer), "report.view", "not a report")

@@ -12,17 +12,21 @@ from artifact.infra.search import BACKENDS, open_backend
 from artifact.infra.search.backend import Entry, Scope
 from artifact.infra.search.query import parse
 
-ENTRIES = [Entry("report", "r1", "One", "alpha words"),
-           Entry("report", "r1", "One", "alpha page", part="file", page=1),
-           Entry("report", "r2", "Two", "alpha words"),
-           Entry("report", "r2", "Two", "alpha page", part="file", page=1),
-           Entry("evidence", "e1", "Ev", "alpha words"),
-           Entry("evidence", "e1", "Ev", "alpha page", part="file", page=1)]
+ENTRIES = [
+    Entry("report", "r1", "One", "alpha words"),
+    Entry("report", "r1", "One", "alpha page", part="file", page=1),
+    Entry("report", "r2", "Two", "alpha words"),
+    Entry("report", "r2", "Two", "alpha page", part="file", page=1),
+    Entry("evidence", "e1", "Ev", "alpha words"),
+    Entry("evidence", "e1", "Ev", "alpha page", part="file", page=1),
+]
 SCOPES = [
     (Scope(types=frozenset({"evidence"})), {"evidence:e1#0", "evidence:e1#1"}),
     (Scope(meta_types=frozenset({"report"})), {"report:r1#0", "report:r2#0"}),
-    (Scope(meta_types=frozenset({"report"}), file_parents=frozenset({"report:r2"})),
-     {"report:r1#0", "report:r2#0", "report:r2#1"}),
+    (
+        Scope(meta_types=frozenset({"report"}), file_parents=frozenset({"report:r2"})),
+        {"report:r1#0", "report:r2#0", "report:r2#1"},
+    ),
     (Scope(meta_parents=frozenset({"report:r1"})), {"report:r1#0"}),
     (Scope(file_parents=frozenset({"report:r1"})), {"report:r1#1"}),
     (Scope(meta_parents=frozenset({"report:nope"})), set()),
@@ -31,8 +35,9 @@ SCOPES = [
 
 @pytest.mark.parametrize("name", BACKENDS)
 @pytest.mark.parametrize(("scope", "expected"), SCOPES, ids=range(len(SCOPES)))
-def test_scope_admits_exactly_what_it_names(tmp_path: Path, name: str, scope: Scope,
-                                            expected: set[str]) -> None:
+def test_scope_admits_exactly_what_it_names(
+    tmp_path: Path, name: str, scope: Scope, expected: set[str]
+) -> None:
     backend = open_backend(name, tmp_path)
     backend.rebuild(ENTRIES)
     for facets in (True, False):

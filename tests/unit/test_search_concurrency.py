@@ -33,8 +33,11 @@ def _write_many(name: str, directory: str, worker: int) -> None:
 def _crash_while_writing(name: str, directory: str) -> None:
     backend = open_backend(name, Path(directory))
     with writer_lock(Path(directory)):
-        writer = (backend._ix.writer() if name == "whoosh"  # type: ignore[attr-defined]
-                  else backend._writer())  # type: ignore[attr-defined]
+        writer = (
+            backend._ix.writer()
+            if name == "whoosh"  # type: ignore[attr-defined]
+            else backend._writer()
+        )  # type: ignore[attr-defined]
         writer.add_document  # noqa: B018  (the writer and both locks are held here)
         os.kill(os.getpid(), signal.SIGKILL)
 

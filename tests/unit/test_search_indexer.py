@@ -36,8 +36,7 @@ def report(search_index: Backend, make_report: Callable[..., Report]) -> Report:
     return made
 
 
-def test_the_index_follows_the_commit_not_the_note(search_index: Backend, report: Report
-                                                   ) -> None:
+def test_the_index_follows_the_commit_not_the_note(search_index: Backend, report: Report) -> None:
     indexer.note(db.session, "report", report.id)
     assert _entries(search_index, report.id) == []
     uow.commit(db.session)
@@ -54,8 +53,9 @@ def test_a_rolled_back_note_is_forgotten(search_index: Backend, report: Report) 
     assert _entries(search_index, report.id) == ALL_PAGES
 
 
-def test_a_metadata_note_rewrites_the_metadata_entry_only(search_index: Backend,
-                                                          report: Report) -> None:
+def test_a_metadata_note_rewrites_the_metadata_entry_only(
+    search_index: Backend, report: Report
+) -> None:
     indexer.note(db.session, "report", report.id, full=False)
     uow.commit(db.session)
     assert _entries(search_index, report.id) == [("meta", 0)]
@@ -68,8 +68,13 @@ def test_a_metadata_note_rewrites_the_metadata_entry_only(search_index: Backend,
 
 
 def test_a_record_gone_at_the_commit_leaves_the_index(search_index: Backend) -> None:
-    search_index.replace([], [Entry("report", "gone", "Gone", "ghost text"),
-                              Entry("report", "gone", "Gone", "ghost", part="file", page=1)])
+    search_index.replace(
+        [],
+        [
+            Entry("report", "gone", "Gone", "ghost text"),
+            Entry("report", "gone", "Gone", "ghost", part="file", page=1),
+        ],
+    )
     assert _entries(search_index, "gone") == [("file", 1), ("meta", 0)]
     indexer.note(db.session, "report", "gone")
     uow.commit(db.session)
@@ -77,8 +82,11 @@ def test_a_record_gone_at_the_commit_leaves_the_index(search_index: Backend) -> 
 
 
 def test_an_index_failure_is_logged_and_the_data_kept(
-        search_index: Backend, report: Report, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+    search_index: Backend,
+    report: Report,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     def broken(*_args: object, **_kwargs: object) -> None:
         raise OSError("disk full")
 

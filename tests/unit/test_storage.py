@@ -33,7 +33,7 @@ def blob_store(tmp_path: Path, keyring: Keyring) -> BlobStore:
 
 def _payload(size: int) -> bytes:
     body = (MARKER * (size // len(MARKER) + 1))[:size]
-    return bytes(b ^ (i % 7) for i, b in enumerate(body[: size // 2])) + body[size // 2:]
+    return bytes(b ^ (i % 7) for i, b in enumerate(body[: size // 2])) + body[size // 2 :]
 
 
 @pytest.mark.parametrize("size", [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK, 10 * CHUNK + 17])
@@ -64,15 +64,31 @@ def _tamper(path: Path, offset: int) -> None:
     path.write_bytes(bytes(raw))
 
 
-@pytest.mark.parametrize("where", ["header-version", "wrapped-key", "prefix", "chunk-size",
-                                   "first-chunk", "middle-chunk", "last-tag"])
+@pytest.mark.parametrize(
+    "where",
+    [
+        "header-version",
+        "wrapped-key",
+        "prefix",
+        "chunk-size",
+        "first-chunk",
+        "middle-chunk",
+        "last-tag",
+    ],
+)
 def test_a_flipped_byte_anywhere_fails(blob_store: BlobStore, where: str) -> None:
     info = blob_store.put(io.BytesIO(_payload(4 * CHUNK + 10)))
     path = blob_store.path_of(info.id)
     size = path.stat().st_size
-    offset = {"header-version": 11, "wrapped-key": 40, "prefix": 75, "chunk-size": 82,
-              "first-chunk": 100, "middle-chunk": 83 + 2 * (CHUNK + TAG_BYTES) + 5,
-              "last-tag": size - 1}[where]
+    offset = {
+        "header-version": 11,
+        "wrapped-key": 40,
+        "prefix": 75,
+        "chunk-size": 82,
+        "first-chunk": 100,
+        "middle-chunk": 83 + 2 * (CHUNK + TAG_BYTES) + 5,
+        "last-tag": size - 1,
+    }[where]
     _tamper(path, offset)
     with pytest.raises(IntegrityError):
         blob_store.read_bytes(info.id)
@@ -82,11 +98,21 @@ def _sealed_chunks(path: Path) -> tuple[bytes, list[bytes]]:
     raw = path.read_bytes()
     header, body = raw[:83], raw[83:]
     step = CHUNK + TAG_BYTES
-    return header, [body[i:i + step] for i in range(0, len(body), step)]
+    return header, [body[i : i + step] for i in range(0, len(body), step)]
 
 
-@pytest.mark.parametrize("change", ["truncate-at-boundary", "truncate-mid-chunk", "drop-middle",
-                                    "swap-chunks", "append-chunk", "append-bytes", "empty-body"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        "truncate-at-boundary",
+        "truncate-mid-chunk",
+        "drop-middle",
+        "swap-chunks",
+        "append-chunk",
+        "append-bytes",
+        "empty-body",
+    ],
+)
 def test_truncation_reordering_and_appending_fail(blob_store: BlobStore, change: str) -> None:
     info = blob_store.put(io.BytesIO(_payload(4 * CHUNK + 10)))
     path = blob_store.path_of(info.id)
@@ -124,8 +150,9 @@ def test_rotation_keeps_old_blobs_readable(blob_store: BlobStore, keyring: Keyri
     assert [k.version for k in keyring.versions()] == [1, 2]
 
 
-def test_imported_key_is_used_and_works(tmp_path: Path, blob_store: BlobStore,
-                                        keyring: Keyring) -> None:
+def test_imported_key_is_used_and_works(
+    tmp_path: Path, blob_store: BlobStore, keyring: Keyring
+) -> None:
     key = secrets.token_bytes(32)
     key_file = tmp_path / "byok.hex"
     key_file.write_text(key.hex() + "\n")
@@ -195,8 +222,9 @@ def test_blob_ids_are_never_paths(blob_store: BlobStore, bad_id: str) -> None:
         blob_store.read_bytes(bad_id)
 
 
-def test_keyring_refuses_loose_permissions_and_missing_file(tmp_path: Path,
-                                                            keyring: Keyring) -> None:
+def test_keyring_refuses_loose_permissions_and_missing_file(
+    tmp_path: Path, keyring: Keyring
+) -> None:
     os.chmod(keyring.path, 0o644)
     with pytest.raises(KeyringError, match="chmod 600"):
         Keyring(keyring.path).current()

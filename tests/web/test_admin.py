@@ -17,10 +17,18 @@ def test_admin_creates_an_organisation_and_a_user(client, admin, login_as) -> No
     response = post_form(client, "/admin/organizations", {"name": "Initech"})
     assert response.status_code == 302
     assert db.session.scalar(select(Organization).where(Organization.name == "Initech"))
-    response = post_form(client, "/admin/users", {
-        "email": "Peter@Initech.test", "name": "Peter", "role": "customer",
-        "organization": "Initech", "org_admin": "y", "password": PASSWORD,
-    })
+    response = post_form(
+        client,
+        "/admin/users",
+        {
+            "email": "Peter@Initech.test",
+            "name": "Peter",
+            "role": "customer",
+            "organization": "Initech",
+            "org_admin": "y",
+            "password": PASSWORD,
+        },
+    )
     assert response.status_code == 302
     user = db.session.scalar(select(User).where(User.email == "peter@initech.test"))
     assert user.organization.name == "Initech"
@@ -31,13 +39,23 @@ def test_admin_creates_an_organisation_and_a_user(client, admin, login_as) -> No
 def test_admin_form_errors_create_nothing(client, admin, login_as) -> None:
     login_as(admin)
     before = db.session.scalars(select(User)).all()
-    response = post_form(client, "/admin/users", {
-        "email": admin.email, "role": "customer", "organization": "", "password": PASSWORD})
+    response = post_form(
+        client,
+        "/admin/users",
+        {"email": admin.email, "role": "customer", "organization": "", "password": PASSWORD},
+    )
     assert response.status_code == 400
     assert "already exists" in response.get_data(as_text=True)
-    response = post_form(client, "/admin/users", {
-        "email": "x@y.test", "role": "customer", "organization": "No Such Org",
-        "password": PASSWORD})
+    response = post_form(
+        client,
+        "/admin/users",
+        {
+            "email": "x@y.test",
+            "role": "customer",
+            "organization": "No Such Org",
+            "password": PASSWORD,
+        },
+    )
     assert response.status_code == 400
     assert len(db.session.scalars(select(User)).all()) == len(before)
     response = post_form(client, "/admin/organizations", {"name": "   "})
@@ -50,8 +68,10 @@ def test_admin_changes_role_disables_and_revokes(client, admin, customer, login_
     login_as(admin)
     page = client.get(f"/admin/users/{customer.id}").get_data(as_text=True)
     assert token.prefix in page
-    assert post_form(client, f"/admin/users/{customer.id}/role",
-                     {"role": "auditor"}).status_code == 302
+    assert (
+        post_form(client, f"/admin/users/{customer.id}/role", {"role": "auditor"}).status_code
+        == 302
+    )
     assert db.session.get(User, customer.id).role == "auditor"
     assert post_form(client, f"/admin/tokens/{token.id}/revoke").status_code == 302
     assert db.session.get(ApiToken, token.id).revoked_at is not None

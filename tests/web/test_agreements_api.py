@@ -22,8 +22,9 @@ def _satisfied(user, agreement_id: str) -> bool:
 
 def test_admin_creates_and_publishes_others_may_not(make_user, api_as, customer) -> None:
     admin_api = api_as(make_user("admin"))
-    response = admin_api.post("/agreements", {"title": "Data BAA", "kind": "baa",
-                                              "text": "Sample BAA.\r\n\r\nClause 1."})
+    response = admin_api.post(
+        "/agreements", {"title": "Data BAA", "kind": "baa", "text": "Sample BAA.\r\n\r\nClause 1."}
+    )
     assert response.status_code == 201
     body = response.get_json()
     assert body["current_version"] == 1
@@ -31,18 +32,27 @@ def test_admin_creates_and_publishes_others_may_not(make_user, api_as, customer)
     assert response.status_code == 201
     assert response.get_json()["current_version"] == 2
     customer_api = api_as(customer)
-    assert customer_api.post("/agreements", {"title": "X", "kind": "nda",
-                                             "text": "t"}).status_code == 403
-    assert customer_api.post(f"/agreements/{body['id']}/versions",
-                             {"text": "mine"}).status_code == 403
+    assert (
+        customer_api.post("/agreements", {"title": "X", "kind": "nda", "text": "t"}).status_code
+        == 403
+    )
+    assert (
+        customer_api.post(f"/agreements/{body['id']}/versions", {"text": "mine"}).status_code == 403
+    )
     listed = customer_api.get("/agreements").get_json()
     assert listed["total"] == 1
     assert listed["items"][0]["current_version"] == 2
     assert listed["items"][0]["acceptance"] is None
-    assert admin_api.post("/agreements", {"title": "data baa", "kind": "baa",
-                                          "text": "dup"}).status_code == 409
-    assert admin_api.post("/agreements", {"title": "Bad", "kind": "eula",
-                                          "text": "t"}).status_code == 400
+    assert (
+        admin_api.post(
+            "/agreements", {"title": "data baa", "kind": "baa", "text": "dup"}
+        ).status_code
+        == 409
+    )
+    assert (
+        admin_api.post("/agreements", {"title": "Bad", "kind": "eula", "text": "t"}).status_code
+        == 400
+    )
 
 
 def test_accepting_records_the_hash_of_the_text(nda, api_as, customer) -> None:
@@ -50,14 +60,19 @@ def test_accepting_records_the_hash_of_the_text(nda, api_as, customer) -> None:
     shown = api.get(f"/agreements/{nda.id}").get_json()
     assert shown["text"] == NDA_TEXT
     assert not _satisfied(customer, nda.id)
-    response = api.post(f"/agreements/{nda.id}/accept",
-                        {"version": 1, "typed_name": "  Carla   Customer ", "scope": "account"})
+    response = api.post(
+        f"/agreements/{nda.id}/accept",
+        {"version": 1, "typed_name": "  Carla   Customer ", "scope": "account"},
+    )
     assert response.status_code == 201, response.get_json()
     expected = hashlib.sha256(NDA_TEXT.encode()).hexdigest()
     assert response.get_json()["text_sha256"] == expected
     row = db.session.get(Acceptance, response.get_json()["acceptance_id"])
-    assert (row.user_id, row.organization_id, row.scope) == (customer.id,
-                                                             customer.organization_id, "account")
+    assert (row.user_id, row.organization_id, row.scope) == (
+        customer.id,
+        customer.organization_id,
+        "account",
+    )
     assert row.typed_name == "Carla Customer"
     assert row.text_sha256 == expected
     assert row.user_agent == "pytest-agent/1.0"
@@ -67,36 +82,50 @@ def test_accepting_records_the_hash_of_the_text(nda, api_as, customer) -> None:
     listed = api.get("/agreements").get_json()["items"][0]
     assert listed["satisfied"] is True
     assert listed["acceptance"]["id"] == row.id
-    again = api.post(f"/agreements/{nda.id}/accept",
-                     {"version": 1, "typed_name": "Carla", "scope": "account"})
+    again = api.post(
+        f"/agreements/{nda.id}/accept", {"version": 1, "typed_name": "Carla", "scope": "account"}
+    )
     assert again.status_code == 409
-    audited = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "agreement.accept",
-                                                          AuditEvent.outcome == "success")).all()
+    audited = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "agreement.accept", AuditEvent.outcome == "success"
+        )
+    ).all()
     assert [event.target_id for event in audited] == [row.id]
 
 
-def test_old_version_409_new_version_needs_acceptance_again(nda, api_as, customer,
-                                                            make_user) -> None:
+def test_old_version_409_new_version_needs_acceptance_again(
+    nda, api_as, customer, make_user
+) -> None:
     api, admin_api = api_as(customer), api_as(make_user("admin"))
-    first = api.post(f"/agreements/{nda.id}/accept",
-                     {"version": 1, "typed_name": "C", "scope": "account"})
+    first = api.post(
+        f"/agreements/{nda.id}/accept", {"version": 1, "typed_name": "C", "scope": "account"}
+    )
     assert first.status_code == 201
-    assert admin_api.post(f"/agreements/{nda.id}/versions",
-                          {"text": NDA_TEXT + "\n\n3. New clause."}).status_code == 201
+    assert (
+        admin_api.post(
+            f"/agreements/{nda.id}/versions", {"text": NDA_TEXT + "\n\n3. New clause."}
+        ).status_code
+        == 201
+    )
     assert not _satisfied(customer, nda.id)
     status = agreements.terms_status(db.session, as_caller(customer), nda.id)
     assert status.current_version == 2
-    stale = api.post(f"/agreements/{nda.id}/accept",
-                     {"version": 1, "typed_name": "C", "scope": "account"})
+    stale = api.post(
+        f"/agreements/{nda.id}/accept", {"version": 1, "typed_name": "C", "scope": "account"}
+    )
     assert stale.status_code == 409
     assert stale.get_json()["error"]["code"] == "conflict"
     assert stale.get_json()["error"]["current_version"] == 2
-    wrong_text = api.post(f"/agreements/{nda.id}/accept", {
-        "version": 2, "typed_name": "C", "scope": "account", "text_sha256": "0" * 64})
+    wrong_text = api.post(
+        f"/agreements/{nda.id}/accept",
+        {"version": 2, "typed_name": "C", "scope": "account", "text_sha256": "0" * 64},
+    )
     assert wrong_text.status_code == 409
     assert not _satisfied(customer, nda.id)
-    second = api.post(f"/agreements/{nda.id}/accept",
-                      {"version": 2, "typed_name": "C", "scope": "account"})
+    second = api.post(
+        f"/agreements/{nda.id}/accept", {"version": 2, "typed_name": "C", "scope": "account"}
+    )
     assert second.status_code == 201
     assert _satisfied(customer, nda.id)
     history = api.get("/acceptances").get_json()
@@ -109,13 +138,15 @@ def test_organisation_acceptance_covers_members_who_join_later(nda, api_as, make
     org_admin = make_user("customer", org="Acme Health", org_admin=True)
     member = make_user("customer", org="Acme Health")
     outsider = make_user("customer", org="Evil Corp")
-    denied = api_as(member).post(f"/agreements/{nda.id}/accept",
-                                 {"version": 1, "typed_name": "M", "scope": "organization"})
+    denied = api_as(member).post(
+        f"/agreements/{nda.id}/accept", {"version": 1, "typed_name": "M", "scope": "organization"}
+    )
     assert denied.status_code == 403
     assert not _satisfied(member, nda.id)
-    response = api_as(org_admin).post(f"/agreements/{nda.id}/accept",
-                                      {"version": 1, "typed_name": "Olga Admin",
-                                       "scope": "organization"})
+    response = api_as(org_admin).post(
+        f"/agreements/{nda.id}/accept",
+        {"version": 1, "typed_name": "Olga Admin", "scope": "organization"},
+    )
     assert response.status_code == 201
     newcomer = make_user("customer", org="Acme Health")
     assert _satisfied(newcomer, nda.id)
@@ -124,22 +155,27 @@ def test_organisation_acceptance_covers_members_who_join_later(nda, api_as, make
     assert not _satisfied(outsider, nda.id)
     assert api_as(newcomer).get("/agreements").get_json()["items"][0]["satisfied"] is True
     # a member may not end what binds the organisation; the org admin may
-    assert api_as(member).post(f"/agreements/{nda.id}/terminate",
-                               {"scope": "organization"}).status_code == 403
+    assert (
+        api_as(member)
+        .post(f"/agreements/{nda.id}/terminate", {"scope": "organization"})
+        .status_code
+        == 403
+    )
     assert _satisfied(newcomer, nda.id)
-    ended = api_as(org_admin).post(f"/agreements/{nda.id}/terminate",
-                                   {"scope": "organization"})
+    ended = api_as(org_admin).post(f"/agreements/{nda.id}/terminate", {"scope": "organization"})
     assert ended.status_code == 200
     assert not _satisfied(newcomer, nda.id)
 
 
 def test_terminating_ends_satisfaction_at_once(nda, api_as, customer) -> None:
     api = api_as(customer)
-    accepted = api.post(f"/agreements/{nda.id}/accept",
-                        {"version": 1, "typed_name": "C", "scope": "account"}).get_json()
+    accepted = api.post(
+        f"/agreements/{nda.id}/accept", {"version": 1, "typed_name": "C", "scope": "account"}
+    ).get_json()
     assert _satisfied(customer, nda.id)
-    response = api.post(f"/agreements/{nda.id}/terminate",
-                        {"scope": "account", "reason": "contract ended"})
+    response = api.post(
+        f"/agreements/{nda.id}/terminate", {"scope": "account", "reason": "contract ended"}
+    )
     assert response.status_code == 200
     assert response.get_json()["terminated"][0]["acceptance_id"] == accepted["acceptance_id"]
     assert not _satisfied(customer, nda.id)
@@ -148,16 +184,22 @@ def test_terminating_ends_satisfaction_at_once(nda, api_as, customer) -> None:
     assert raised.value.details == {"agreement_id": nda.id, "version": 1}
     history = api.get("/acceptances").get_json()["items"]
     assert history[0]["terminated_at"] is not None
-    assert api.post(f"/agreements/{nda.id}/terminate",
-                    {"scope": "account"}).status_code == 409
-    assert api.post(f"/agreements/{nda.id}/accept",
-                    {"version": 1, "typed_name": "C", "scope": "account"}).status_code == 201
+    assert api.post(f"/agreements/{nda.id}/terminate", {"scope": "account"}).status_code == 409
+    assert (
+        api.post(
+            f"/agreements/{nda.id}/accept", {"version": 1, "typed_name": "C", "scope": "account"}
+        ).status_code
+        == 201
+    )
     assert _satisfied(customer, nda.id)
 
 
 def test_certificate_only_for_acceptor_and_staff(nda, api_as, customer, hostile, staff) -> None:
-    accepted = api_as(customer).post(f"/agreements/{nda.id}/accept", {
-        "version": 1, "typed_name": "C", "scope": "account"}).get_json()
+    accepted = (
+        api_as(customer)
+        .post(f"/agreements/{nda.id}/accept", {"version": 1, "typed_name": "C", "scope": "account"})
+        .get_json()
+    )
     path = f"/acceptances/{accepted['acceptance_id']}/certificate"
     response = api_as(customer).get(path)
     assert response.status_code == 200
@@ -165,25 +207,34 @@ def test_certificate_only_for_acceptor_and_staff(nda, api_as, customer, hostile,
     assert api_as(staff).get(path).status_code == 200
     assert api_as(hostile).get(path).status_code == 404
     assert api_as(hostile).get("/acceptances/nope/certificate").status_code == 404
-    events = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action == "acceptance.certificate")).all()
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "acceptance.certificate")
+    ).all()
     assert len(events) == 2
 
 
 def test_bad_input_is_400_and_unknown_agreement_404(nda, api_as, customer) -> None:
     api = api_as(customer)
-    for body in ({"version": "x", "typed_name": "C", "scope": "account"},
-                 {"version": 1, "typed_name": "   ", "scope": "account"},
-                 {"version": 1, "typed_name": "C\x00", "scope": "account"},
-                 {"version": 1, "typed_name": "C", "scope": "planet"}, ["not", "an", "object"]):
+    for body in (
+        {"version": "x", "typed_name": "C", "scope": "account"},
+        {"version": 1, "typed_name": "   ", "scope": "account"},
+        {"version": 1, "typed_name": "C\x00", "scope": "account"},
+        {"version": 1, "typed_name": "C", "scope": "planet"},
+        ["not", "an", "object"],
+    ):
         assert api.post(f"/agreements/{nda.id}/accept", body).status_code == 400, body
-    assert api.post("/agreements/nope/accept", {"version": 1, "typed_name": "C",
-                                                "scope": "account"}).status_code == 404
+    assert (
+        api.post(
+            "/agreements/nope/accept", {"version": 1, "typed_name": "C", "scope": "account"}
+        ).status_code
+        == 404
+    )
     assert db.session.scalars(select(Acceptance)).all() == []
 
 
-def test_terms_required_maps_to_428_naming_agreement_and_version(app, nda, customer,
-                                                                 api_as) -> None:
+def test_terms_required_maps_to_428_naming_agreement_and_version(
+    app, nda, customer, api_as
+) -> None:
     """What the gate will answer once the lead wires it into downloads (a probe route here)."""
 
     def probe() -> dict:
@@ -197,8 +248,10 @@ def test_terms_required_maps_to_428_naming_agreement_and_version(app, nda, custo
     response = api.get("/gate-probe")
     assert response.status_code == 428
     assert response.get_json()["error"] == {
-        "code": "terms_required", "message": "accept Mutual NDA (version 1) first",
-        "agreement_id": nda.id, "version": 1}
-    api.post(f"/agreements/{nda.id}/accept", {"version": 1, "typed_name": "C",
-                                              "scope": "account"})
+        "code": "terms_required",
+        "message": "accept Mutual NDA (version 1) first",
+        "agreement_id": nda.id,
+        "version": 1,
+    }
+    api.post(f"/agreements/{nda.id}/accept", {"version": 1, "typed_name": "C", "scope": "account"})
     assert api.get("/gate-probe").get_json() == {"ok": True}

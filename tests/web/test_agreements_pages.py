@@ -25,8 +25,9 @@ from tests.fixtures_agreements import NDA_TEXT
 
 def _rendered_text(page: str) -> str:
     """Turn the rendered agreement text back into plain text, as a reader would copy it."""
-    body = re.search(r'<article class="card agreement-text"[^>]*>\n(.*?)\n</article>', page,
-                     re.S).group(1)
+    body = re.search(
+        r'<article class="card agreement-text"[^>]*>\n(.*?)\n</article>', page, re.S
+    ).group(1)
     paragraphs = re.findall(r"<p>(.*?)</p>", body, re.S)
     return "\n\n".join(html.unescape(p.replace("<br>\n", "\n")) for p in paragraphs)
 
@@ -53,12 +54,20 @@ def test_accepting_on_the_page_records_what_was_shown(client, nda, customer, log
     login_as(customer)
     page = _accept_page(client, nda.id, next="/reports/x/download")
     shown_hash = hashlib.sha256(_rendered_text(page).encode()).hexdigest()
-    form = {"typed_name": "Carla Customer", "consent": "y", "scope": "account", "version": "1",
-            "text_sha256": re.search(r'name="text_sha256" type="hidden" value="([0-9a-f]+)"',
-                                     page).group(1),
-            "next": "/reports/x/download"}
-    assert post_form(client, f"/agreements/{nda.id}/accept",
-                     {**form, "consent": ""}).status_code == 400
+    form = {
+        "typed_name": "Carla Customer",
+        "consent": "y",
+        "scope": "account",
+        "version": "1",
+        "text_sha256": re.search(
+            r'name="text_sha256" type="hidden" value="([0-9a-f]+)"', page
+        ).group(1),
+        "next": "/reports/x/download",
+    }
+    assert (
+        post_form(client, f"/agreements/{nda.id}/accept", {**form, "consent": ""}).status_code
+        == 400
+    )
     assert db.session.scalars(select(Acceptance)).all() == []
     assert client.post(f"/agreements/{nda.id}/accept", data=form).status_code == 400  # no CSRF
     response = post_form(client, f"/agreements/{nda.id}/accept", form)
@@ -73,46 +82,71 @@ def test_accepting_on_the_page_records_what_was_shown(client, nda, customer, log
     assert 'name="consent"' not in page
 
 
-def test_next_is_checked_and_the_gate_link_carries_it(app, client, nda, customer,
-                                                      login_as) -> None:
+def test_next_is_checked_and_the_gate_link_carries_it(app, client, nda, customer, login_as) -> None:
     with app.test_request_context():
         assert terms_page_url(nda.id, "/reports/r1/download?version=2") == (
-            f"/agreements/{nda.id}?next=/reports/r1/download?version%3D2")
+            f"/agreements/{nda.id}?next=/reports/r1/download?version%3D2"
+        )
         assert terms_page_url(nda.id, "https://evil.test/") == f"/agreements/{nda.id}"
     login_as(customer)
-    response = post_form(client, f"/agreements/{nda.id}/accept", {
-        "typed_name": "C", "consent": "y", "scope": "account", "version": "1",
-        "text_sha256": nda.current.text_sha256, "next": "//evil.test/x"})
+    response = post_form(
+        client,
+        f"/agreements/{nda.id}/accept",
+        {
+            "typed_name": "C",
+            "consent": "y",
+            "scope": "account",
+            "version": "1",
+            "text_sha256": nda.current.text_sha256,
+            "next": "//evil.test/x",
+        },
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == f"/agreements/{nda.id}"
 
 
-def test_stale_form_is_409_and_shows_the_new_text(client, nda, customer, admin,
-                                                  login_as) -> None:
+def test_stale_form_is_409_and_shows_the_new_text(client, nda, customer, admin, login_as) -> None:
     login_as(customer)
     old_hash = nda.current.text_sha256
     agreements.publish_version(db.session, Caller.of_user(admin), nda.id, "Version two text.")
     uow.commit(db.session)
-    response = post_form(client, f"/agreements/{nda.id}/accept", {
-        "typed_name": "C", "consent": "y", "scope": "account", "version": "1",
-        "text_sha256": old_hash})
+    response = post_form(
+        client,
+        f"/agreements/{nda.id}/accept",
+        {
+            "typed_name": "C",
+            "consent": "y",
+            "scope": "account",
+            "version": "1",
+            "text_sha256": old_hash,
+        },
+    )
     assert response.status_code == 409
     page = response.get_data(as_text=True)
     assert "Version two text." in page
     assert "not the current version" in page
     assert db.session.scalars(select(Acceptance)).all() == []
     # The refusal is kept in the trail although the request failed (and rolled back).
-    refused = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action == "agreement.accept", AuditEvent.outcome == "failure")).one()
+    refused = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "agreement.accept", AuditEvent.outcome == "failure"
+        )
+    ).one()
     assert '"reason":"not_current"' in refused.details
 
 
-def test_member_cannot_bind_the_organisation_org_admin_can(client, nda, make_user,
-                                                           login_as) -> None:
+def test_member_cannot_bind_the_organisation_org_admin_can(
+    client, nda, make_user, login_as
+) -> None:
     member = make_user("customer", org="Acme Health")
     login_as(member)
-    form = {"typed_name": "M", "consent": "y", "scope": "organization", "version": "1",
-            "text_sha256": nda.current.text_sha256}
+    form = {
+        "typed_name": "M",
+        "consent": "y",
+        "scope": "organization",
+        "version": "1",
+        "text_sha256": nda.current.text_sha256,
+    }
     assert post_form(client, f"/agreements/{nda.id}/accept", form).status_code == 403
     assert db.session.scalars(select(Acceptance)).all() == []
     denied = db.session.scalars(select(AuditEvent).where(AuditEvent.outcome == "denied")).one()
@@ -126,15 +160,20 @@ def test_member_cannot_bind_the_organisation_org_admin_can(client, nda, make_use
 
 
 def test_my_agreements_history_and_terminate(client, nda, customer, login_as) -> None:
-    accepted = agreements_accept.accept(db.session, Caller.of_user(customer), nda.id, version=1,
-                                        typed_name="Carla", scope="account")
+    accepted = agreements_accept.accept(
+        db.session, Caller.of_user(customer), nda.id, version=1, typed_name="Carla", scope="account"
+    )
     uow.commit(db.session)
     login_as(customer)
     page = client.get("/agreements/").get_data(as_text=True)
     assert "Accepted" in page
     assert f"/agreements/acceptances/{accepted.id}/certificate.pdf" in page
-    response = post_form(client, f"/agreements/{nda.id}/terminate",
-                         {"scope": "account", "reason": "done"}, follow_redirects=True)
+    response = post_form(
+        client,
+        f"/agreements/{nda.id}/terminate",
+        {"scope": "account", "reason": "done"},
+        follow_redirects=True,
+    )
     assert "effective now" in response.get_data(as_text=True)
     assert not agreements.terms_status(db.session, as_caller(customer), nda.id).satisfied
     assert db.session.get(Acceptance, accepted.id).termination.reason == "done"
@@ -145,14 +184,19 @@ def test_my_agreements_history_and_terminate(client, nda, customer, login_as) ->
     assert pdf.mimetype == "application/pdf"
 
 
-def test_staff_register_and_csv_are_injection_safe(client, nda, make_user, staff,
-                                                   login_as) -> None:
-    names = ["=HYPERLINK(\"http://evil.test\")", "+1+1", "-2", "@SUM(A1)", "Plain Name"]
+def test_staff_register_and_csv_are_injection_safe(client, nda, make_user, staff, login_as) -> None:
+    names = ['=HYPERLINK("http://evil.test")', "+1+1", "-2", "@SUM(A1)", "Plain Name"]
     for name in names:
         user = make_user("customer", org="Acme Health")
-        agreements_accept.accept(db.session, Caller.of_user(user, ip_address="10.0.0.1"), nda.id,
-                                 version=1, typed_name=name, scope="account",
-                                 user_agent="=cmd|' /C calc'!A0")
+        agreements_accept.accept(
+            db.session,
+            Caller.of_user(user, ip_address="10.0.0.1"),
+            nda.id,
+            version=1,
+            typed_name=name,
+            scope="account",
+            user_agent="=cmd|' /C calc'!A0",
+        )
     uow.commit(db.session)
     customer = make_user("customer")
     login_as(customer)
@@ -168,24 +212,44 @@ def test_staff_register_and_csv_are_injection_safe(client, nda, make_user, staff
     assert response.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert sorted(row["typed_name"] for row in rows) == sorted(
-        ["'" + n if n[0] in "=+-@" else n for n in names])
+        ["'" + n if n[0] in "=+-@" else n for n in names]
+    )
     assert {row["user_agent"] for row in rows} == {"'=cmd|' /C calc'!A0"}
     assert all(row["text_sha256"] == nda.current.text_sha256 for row in rows)
-    assert db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action == "acceptance.export")).one().details == '{"rows":5}'
+    assert (
+        db.session.scalars(select(AuditEvent).where(AuditEvent.action == "acceptance.export"))
+        .one()
+        .details
+        == '{"rows":5}'
+    )
 
 
 def test_admin_pages_create_and_publish(client, admin, customer, login_as) -> None:
     login_as(admin)
-    response = post_form(client, "/admin/agreements/", {
-        "title": "Platform terms", "kind": "terms", "text": "Be nice.\r\n\r\nReally."})
+    response = post_form(
+        client,
+        "/admin/agreements/",
+        {"title": "Platform terms", "kind": "terms", "text": "Be nice.\r\n\r\nReally."},
+    )
     assert response.status_code == 302
     agreement = db.session.scalars(select(Agreement)).one()
     assert agreement.current.text == "Be nice.\n\nReally."
-    assert post_form(client, f"/admin/agreements/{agreement.id}/versions",
-                     {"text": "Be nice.\n\nReally.\n\nNew."}).status_code == 302
-    assert post_form(client, f"/admin/agreements/{agreement.id}/versions",
-                     {"text": "Be nice.\n\nReally.\n\nNew."}).status_code == 400  # unchanged
+    assert (
+        post_form(
+            client,
+            f"/admin/agreements/{agreement.id}/versions",
+            {"text": "Be nice.\n\nReally.\n\nNew."},
+        ).status_code
+        == 302
+    )
+    assert (
+        post_form(
+            client,
+            f"/admin/agreements/{agreement.id}/versions",
+            {"text": "Be nice.\n\nReally.\n\nNew."},
+        ).status_code
+        == 400
+    )  # unchanged
     db.session.expire_all()
     assert [v.number for v in db.session.get(Agreement, agreement.id).versions] == [1, 2]
     page = client.get(f"/admin/agreements/{agreement.id}").get_data(as_text=True)

@@ -13,8 +13,10 @@ from tests.conftest import PASSWORD
 
 
 def test_cli_token_works_on_me(app, runner) -> None:
-    result = runner.invoke(args=["users", "create", "a@x.test", "--role", "staff",
-                                 "--password-stdin"], input=PASSWORD + "\n")
+    result = runner.invoke(
+        args=["users", "create", "a@x.test", "--role", "staff", "--password-stdin"],
+        input=PASSWORD + "\n",
+    )
     assert result.exit_code == 0, result.output
     result = runner.invoke(args=["tokens", "create", "a@x.test"])
     assert result.exit_code == 0, result.output
@@ -65,15 +67,19 @@ def test_bearer_writes_need_no_csrf_but_cookie_writes_do(client, customer: User)
 def test_unknown_api_path_is_json_404(client) -> None:
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404
-    assert response.get_json() == {"error": {"code": "not_found",
-                                             "message": response.get_json()["error"]["message"]}}
+    assert response.get_json() == {
+        "error": {"code": "not_found", "message": response.get_json()["error"]["message"]}
+    }
 
 
 def test_openapi_document_lists_the_routes(app, client) -> None:
     document = client.get("/api/v1/openapi.json").get_json()
     assert document["openapi"].startswith("3.")
-    api_rules = {rule.rule.removeprefix("/api/v1") for rule in app.url_map.iter_rules()
-                 if rule.rule.startswith("/api/v1")}
+    api_rules = {
+        rule.rule.removeprefix("/api/v1")
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1")
+    }
     documented = {path.replace("{", "<").replace("}", ">") for path in document["paths"]}
     assert {_plain(r) for r in api_rules} <= {_plain(p) for p in documented}
 
@@ -89,5 +95,11 @@ def test_me_describes_the_user(client, make_user) -> None:
     _token, raw = tokens.create(db.session, OPERATOR, user)
     uow.commit(db.session)
     body = client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"}).get_json()
-    assert body == {"id": user.id, "email": user.email, "name": "", "role": "customer",
-                    "organization": "Acme Health", "org_admin": True}
+    assert body == {
+        "id": user.id,
+        "email": user.email,
+        "name": "",
+        "role": "customer",
+        "organization": "Acme Health",
+        "org_admin": True,
+    }

@@ -37,18 +37,31 @@ def _scripted_session(app: Flask, admin: User, customer: User) -> None:
 
     boss, reader = _api(app, admin), _api(app, customer)
     nda = boss("post", "/agreements", {"title": "NDA", "kind": "nda", "text": "Keep it."})
-    report = boss("post", "/reports", {"title": "SOC 2", "category": "reports",
-                                       "visibility": "restricted",
-                                       "terms_agreement_id": nda["id"]})
+    report = boss(
+        "post",
+        "/reports",
+        {
+            "title": "SOC 2",
+            "category": "reports",
+            "visibility": "restricted",
+            "terms_agreement_id": nda["id"],
+        },
+    )
     upload = app.test_client().post(
-        f"/api/v1/reports/{report['id']}/versions", headers=boss.headers,
-        data={"file": (io.BytesIO(make_pdf(3)), "soc2.pdf")}, content_type="multipart/form-data")
+        f"/api/v1/reports/{report['id']}/versions",
+        headers=boss.headers,
+        data={"file": (io.BytesIO(make_pdf(3)), "soc2.pdf")},
+        content_type="multipart/form-data",
+    )
     assert upload.status_code == 201, upload.get_json()
     boss("post", f"/reports/{report['id']}/state", {"state": "published"})
     boss("post", "/grants", {"report_id": report["id"], "user": customer.email})
     assert reader.raw("get", f"/reports/{report['id']}/download").status_code == 428
-    reader("post", f"/agreements/{nda['id']}/accept",
-           {"version": 1, "typed_name": "C. Ustomer", "scope": "account"})
+    reader(
+        "post",
+        f"/agreements/{nda['id']}/accept",
+        {"version": 1, "typed_name": "C. Ustomer", "scope": "account"},
+    )
     assert reader.raw("get", f"/reports/{report['id']}/download").status_code == 200
 
 
@@ -63,7 +76,8 @@ def _api(app: Flask, user: User) -> Any:
         return response.get_json()
 
     call.raw = lambda method, path, body=None: getattr(app.test_client(), method)(  # type: ignore[attr-defined]
-        "/api/v1" + path, headers=headers, json=body)
+        "/api/v1" + path, headers=headers, json=body
+    )
     call.headers = headers  # type: ignore[attr-defined]
     return call
 
@@ -76,12 +90,17 @@ def _sqlite_file(app: Flask) -> Path:
 
 
 def test_verify_after_a_session_then_an_update_by_the_sqlite3_shell(
-        app: Flask, runner, admin: User, customer: User, store) -> None:
+    app: Flask, runner, admin: User, customer: User, store
+) -> None:
     _scripted_session(app, admin, customer)
     count = db.session.scalar(select(func.count()).select_from(AuditEvent))
     actions = set(db.session.scalars(select(AuditEvent.action)))
-    assert {"report.version.upload", "agreement.accept", "report.download",
-            "grant.create"} <= actions
+    assert {
+        "report.version.upload",
+        "agreement.accept",
+        "report.download",
+        "grant.create",
+    } <= actions
     assert count >= 8
     ok = runner.invoke(args=["audit", "verify"])
     assert ok.exit_code == 0, ok.output
@@ -95,8 +114,9 @@ def test_verify_after_a_session_then_an_update_by_the_sqlite3_shell(
     subprocess.run(
         [sqlite3, str(_sqlite_file(app))],
         input="DROP TRIGGER audit_event_no_update;\n"
-              "UPDATE audit_event SET action = 'nothing.happened' WHERE seq = 3;\n",
-        text=True, check=True,
+        "UPDATE audit_event SET action = 'nothing.happened' WHERE seq = 3;\n",
+        text=True,
+        check=True,
     )
     bad = runner.invoke(args=["audit", "verify"])
     assert bad.exit_code == 1
@@ -109,8 +129,12 @@ def test_audit_export_command(app: Flask, runner, tmp_path: Path, customer: User
     out = tmp_path / "trail"
     result = runner.invoke(args=["audit", "export", str(out)])
     assert result.exit_code == 0, result.output
-    check = subprocess.run([sys.executable, "-I", str(out / "verify.py"), str(out)],
-                           capture_output=True, text=True, check=False)
+    check = subprocess.run(
+        [sys.executable, "-I", str(out / "verify.py"), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert check.returncode == 0, check.stdout
     assert check.stdout.startswith("ok ")
     again = runner.invoke(args=["audit", "export", str(out)])
@@ -136,17 +160,22 @@ WRITER = textwrap.dedent("""
 """)
 
 
-def test_two_concurrent_writers_keep_the_chain_gap_free(app: Flask, runner,
-                                                       tmp_path: Path) -> None:
+def test_two_concurrent_writers_keep_the_chain_gap_free(app: Flask, runner, tmp_path: Path) -> None:
     """Two real processes append at once; every event lands exactly once and the chain holds."""
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
     url = db.engine.url.render_as_string(hide_password=False)
     root = Path(__file__).resolve().parents[2]
     per_writer = 150
-    procs = [subprocess.Popen([sys.executable, str(script), app.config["DATA_DIR"], url, name,
-                               str(per_writer)], cwd=root, stderr=subprocess.PIPE, text=True)
-             for name in ("writer-a", "writer-b")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), app.config["DATA_DIR"], url, name, str(per_writer)],
+            cwd=root,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("writer-a", "writer-b")
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err

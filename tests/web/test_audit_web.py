@@ -41,8 +41,12 @@ def test_admin_page_filters_events(app: Flask, client, admin: User, customer: Us
 
 
 def test_csv_export_is_formula_safe_and_audited(app: Flask, client, admin: User) -> None:
-    audit.record(db.session, Caller.operator("=cmd|' /C calc'!A0"), "evil.event",
-                 details={"note": "+SUM(A1)"})
+    audit.record(
+        db.session,
+        Caller.operator("=cmd|' /C calc'!A0"),
+        "evil.event",
+        details={"note": "+SUM(A1)"},
+    )
     db.session.commit()
     sign_in(client, admin.email)
     response = client.get("/admin/audit/events.csv?action=evil")
@@ -55,12 +59,17 @@ def test_csv_export_is_formula_safe_and_audited(app: Flask, client, admin: User)
     for row in rows[1:]:
         for cell in row:
             assert not cell.startswith(("=", "+", "-", "@"))
-    assert db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action == "audit.export_csv")).one().actor_email == admin.email
+    assert (
+        db.session.scalars(select(AuditEvent).where(AuditEvent.action == "audit.export_csv"))
+        .one()
+        .actor_email
+        == admin.email
+    )
 
 
-def test_api_lists_and_verifies_for_admins_only(app: Flask, runner, admin: User,
-                                                 customer: User, make_user) -> None:
+def test_api_lists_and_verifies_for_admins_only(
+    app: Flask, runner, admin: User, customer: User, make_user
+) -> None:
     api = app.test_client()
     admin_headers = _token(runner, admin)
     listing = api.get("/api/v1/audit/events?limit=2", headers=admin_headers)
@@ -85,20 +94,21 @@ def test_denied_access_is_recorded_once_per_minute(app: Flask, client, customer:
     for _ in range(5):
         assert client.get("/admin/").status_code == 403
         assert client.get("/admin/users/0123456789abcdef0123456789abcdef").status_code == 403
-    denied = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action == "access.denied")).all()
+    denied = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "access.denied")
+    ).all()
     assert len(denied) == 2  # one per endpoint and minute, not ten
     assert {e.actor_id for e in denied} == {customer.id}
     assert all('"status":403' in e.details for e in denied)
 
 
-def test_not_found_for_hidden_objects_is_recorded(app: Flask, client, admin: User,
-                                                  customer: User) -> None:
+def test_not_found_for_hidden_objects_is_recorded(
+    app: Flask, client, admin: User, customer: User
+) -> None:
     sign_in(client, admin.email)
     response = post_form(client, "/admin/tokens/0123456789abcdef0123456789abcdef/revoke")
     assert response.status_code == 404
-    event = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action == "access.denied")).one()
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "access.denied")).one()
     assert event.target_id == "0123456789abcdef0123456789abcdef"
     assert '"route":"/admin/tokens/<token_id>/revoke"' in event.details
 
@@ -108,8 +118,7 @@ def test_requests_sign_checkpoints_when_due(app: Flask, client, customer: User) 
     rolled its request back)."""
     app.config["AUDIT_CHECKPOINT_EVERY"] = 1
     assert sign_in(client, customer.email, "a wrong password here").status_code == 401
-    failed = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action == "auth.sign_in")).one()
+    failed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "auth.sign_in")).one()
     assert failed.outcome == "failure"
     assert sign_in(client, customer.email).status_code == 302
     head = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()

@@ -37,9 +37,7 @@ def test_unknown_email_and_wrong_password_get_the_same_answer(client, customer: 
 
 def test_failed_sign_in_is_audited_without_the_password(client, customer: User) -> None:
     sign_in(client, customer.email, "hunter2-wrong-password")
-    events = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "auth.sign_in")
-    ).all()
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "auth.sign_in")).all()
     assert [e.outcome for e in events] == ["failure"]
     assert events[0].actor_id == customer.id
     assert "hunter2" not in events[0].details
@@ -70,8 +68,9 @@ def test_a_password_change_ends_other_sessions(app, client, customer: User) -> N
     other = app.test_client()
     sign_in(other, customer.email)
     sign_in(client, customer.email)
-    response = post_form(client, "/account/password",
-                         {"current": PASSWORD, "new": "a brand new passphrase"})
+    response = post_form(
+        client, "/account/password", {"current": PASSWORD, "new": "a brand new passphrase"}
+    )
     assert response.status_code == 302
     assert client.get("/api/v1/me").status_code == 200  # this one stays
     assert other.get("/api/v1/me").status_code == 401
@@ -87,8 +86,10 @@ def test_a_role_change_ends_the_sessions_of_that_user(client, customer: User) ->
 
 @pytest.mark.parametrize(
     ("field", "age", "reason"),
-    [("last_seen_at", timedelta(minutes=31), "idle_timeout"),
-     ("created_at", timedelta(hours=12, minutes=1), "absolute_timeout")],
+    [
+        ("last_seen_at", timedelta(minutes=31), "idle_timeout"),
+        ("created_at", timedelta(hours=12, minutes=1), "absolute_timeout"),
+    ],
 )
 def test_sessions_time_out(client, customer: User, field: str, age: timedelta, reason: str) -> None:
     sign_in(client, customer.email)
@@ -135,8 +136,9 @@ def test_logout_by_get_is_not_possible(client, customer: User) -> None:
     ],
 )
 def test_next_only_goes_to_this_site(client, customer: User, next_url: str, expected: str) -> None:
-    response = post_form(client, "/login?" + _query(next_url),
-                         {"email": customer.email, "password": PASSWORD})
+    response = post_form(
+        client, "/login?" + _query(next_url), {"email": customer.email, "password": PASSWORD}
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == expected
 

@@ -11,9 +11,11 @@ from artifact.infra.storage import store_for
 from tests.fixtures_backup import BackupRun, rows, run_cli
 from tests.live_server import HttpSession, LiveServer
 
-VERSIONS = ("SELECT r.id, r.title, v.number, v.sha256, v.blob_id FROM report_version v "
-            "JOIN report r ON r.id = v.report_id WHERE v.purged_at IS NULL "
-            "ORDER BY r.title, v.number")
+VERSIONS = (
+    "SELECT r.id, r.title, v.number, v.sha256, v.blob_id FROM report_version v "
+    "JOIN report r ON r.id = v.report_id WHERE v.purged_at IS NULL "
+    "ORDER BY r.title, v.number"
+)
 
 
 def test_downloads_were_served_throughout_the_backup(backup_run: BackupRun) -> None:
@@ -23,8 +25,9 @@ def test_downloads_were_served_throughout_the_backup(backup_run: BackupRun) -> N
     assert receipts >= sum(backup_run.downloads.values())
 
 
-def test_audit_verify_passes_in_the_restored_data_directory(backup_run: BackupRun,
-                                                            restored: LiveServer) -> None:
+def test_audit_verify_passes_in_the_restored_data_directory(
+    backup_run: BackupRun, restored: LiveServer
+) -> None:
     backed_up = rows(restored.data_dir, "SELECT COUNT(*), MAX(seq) FROM audit_event")[0]
     assert backed_up[0] > 50  # the demo seed, the sign-ins and downloads of the load
     result = run_cli(restored.data_dir, "audit", "verify")
@@ -36,7 +39,8 @@ def test_audit_verify_passes_in_the_restored_data_directory(backup_run: BackupRu
 
 
 def test_every_report_version_downloads_from_the_restored_deployment(
-        backup_run: BackupRun, restored: LiveServer) -> None:
+    backup_run: BackupRun, restored: LiveServer
+) -> None:
     versions = rows(restored.data_dir, VERSIONS)
     assert versions == rows(backup_run.original, VERSIONS)
     assert len({title for _id, title, *_ in versions}) >= 7  # the whole demo catalog
@@ -52,6 +56,8 @@ def test_every_report_version_downloads_from_the_restored_deployment(
         assert headers["content-type"] == "application/pdf"
         assert re.fullmatch(r"[0-9a-f]{20}", headers["x-artifact-receipt"])
         assert body.startswith(b"%PDF-")
-    receipts = rows(restored.data_dir, "SELECT COUNT(*) FROM download_receipt "
-                    "WHERE email = 'staff@artifact.test'")[0][0]
+    receipts = rows(
+        restored.data_dir,
+        "SELECT COUNT(*) FROM download_receipt WHERE email = 'staff@artifact.test'",
+    )[0][0]
     assert receipts == len(versions)

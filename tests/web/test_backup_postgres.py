@@ -33,7 +33,8 @@ def empty_database(database_template: dict[str, Any]) -> Iterator[str]:
 
 
 def test_postgresql_backup_restores_into_an_empty_database(
-        app: Flask, make_user: Callable[..., User], empty_database: str, tmp_path: Path) -> None:
+    app: Flask, make_user: Callable[..., User], empty_database: str, tmp_path: Path
+) -> None:
     user = make_user("customer", org="Acme Health")
     data_dir = Path(app.config["DATA_DIR"])
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -50,8 +51,14 @@ def test_postgresql_backup_restores_into_an_empty_database(
     assert manifest["database"]["file"] == "database/artifact.pgdump"
 
     target = tmp_path / "restored"
-    result = run_cli(tmp_path / "operator", "restore", str(archive), "--data-dir", str(target),
-                     SQLALCHEMY_DATABASE_URI=empty_database)
+    result = run_cli(
+        tmp_path / "operator",
+        "restore",
+        str(archive),
+        "--data-dir",
+        str(target),
+        SQLALCHEMY_DATABASE_URI=empty_database,
+    )
     assert result.exit_code == 0, result.output
     assert (target / "keyring.json").read_text() == "{}"
     engine = create_engine(empty_database.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -62,7 +69,13 @@ def test_postgresql_backup_restores_into_an_empty_database(
         engine.dispose()
     assert emails == [user.email]
 
-    again = run_cli(tmp_path / "operator", "restore", str(archive), "--data-dir",
-                    str(tmp_path / "again"), SQLALCHEMY_DATABASE_URI=empty_database)
+    again = run_cli(
+        tmp_path / "operator",
+        "restore",
+        str(archive),
+        "--data-dir",
+        str(tmp_path / "again"),
+        SQLALCHEMY_DATABASE_URI=empty_database,
+    )
     assert again.exit_code == 1
     assert "is not empty" in again.output

@@ -18,8 +18,10 @@ import pytest
 from tests.fixtures_backup import BackupRun, rows, run_cli
 from tests.live_server import DEMO_EMAILS, HttpSession, LiveServer
 
-ACCEPTANCE_COLUMNS = ("id, user_id, agreement_id, version_number, text_sha256, typed_name, "
-                      "accepted_at, ip_address, user_agent, scope")
+ACCEPTANCE_COLUMNS = (
+    "id, user_id, agreement_id, version_number, text_sha256, typed_name, "
+    "accepted_at, ip_address, user_agent, scope"
+)
 
 
 def _heads() -> set[str]:
@@ -32,8 +34,11 @@ def _heads() -> set[str]:
 
 def _members(archive: Path) -> dict[str, bytes]:
     with tarfile.open(archive) as tar:
-        return {m.name: tar.extractfile(m).read() for m in tar.getmembers()  # type: ignore[union-attr]
-                if m.isreg()}
+        return {
+            m.name: tar.extractfile(m).read()
+            for m in tar.getmembers()  # type: ignore[union-attr]
+            if m.isreg()
+        }
 
 
 def test_archive_is_private_and_its_manifest_lists_every_file(backup_run: BackupRun) -> None:
@@ -55,8 +60,10 @@ def test_archive_is_private_and_its_manifest_lists_every_file(backup_run: Backup
 def test_backup_is_an_audit_event_naming_the_archive_hash(backup_run: BackupRun) -> None:
     digest = hashlib.sha256(backup_run.archive.read_bytes()).hexdigest()
     assert f"archive SHA-256: {digest}" in backup_run.output
-    events = rows(backup_run.original, "SELECT actor_email, details FROM audit_event "
-                  "WHERE action = 'backup.create'")
+    events = rows(
+        backup_run.original,
+        "SELECT actor_email, details FROM audit_event WHERE action = 'backup.create'",
+    )
     assert len(events) == 1
     assert events[0][0] == "cli"
     details = json.loads(events[0][1])
@@ -71,8 +78,9 @@ def test_every_demo_user_signs_in_after_restore(restored: LiveServer) -> None:
         assert client.get("/account/")[0] == 200
 
 
-def test_agreements_and_certificates_are_intact(backup_run: BackupRun,
-                                               restored: LiveServer) -> None:
+def test_agreements_and_certificates_are_intact(
+    backup_run: BackupRun, restored: LiveServer
+) -> None:
     query = f"SELECT {ACCEPTANCE_COLUMNS} FROM agreement_acceptance ORDER BY id"
     assert rows(restored.data_dir, query) == rows(backup_run.original, query)
     assert len(rows(restored.data_dir, query)) == 2  # the customer's and staff's
@@ -89,7 +97,8 @@ def test_agreements_and_certificates_are_intact(backup_run: BackupRun,
 
 
 def test_data_files_come_back_private_and_transient_files_do_not(
-        backup_run: BackupRun, restored: LiveServer) -> None:
+    backup_run: BackupRun, restored: LiveServer
+) -> None:
     for relative, content in backup_run.facts["data_files"].items():
         path = restored.data_dir / relative
         assert path.read_bytes() == content
@@ -102,8 +111,9 @@ def test_sign_ins_during_the_backup_all_succeeded(backup_run: BackupRun) -> None
     assert set(backup_run.load) <= {200, 302}, backup_run.load
 
 
-def _rewrite(archive: Path, out: Path, change: Callable[[tarfile.TarFile, dict[str, bytes]], None]
-             ) -> Path:
+def _rewrite(
+    archive: Path, out: Path, change: Callable[[tarfile.TarFile, dict[str, bytes]], None]
+) -> Path:
     members = _members(archive)
     with tarfile.open(out, "w:gz") as tar:
         change(tar, members)
@@ -148,18 +158,24 @@ def _manifest_lies(tar: tarfile.TarFile, members: dict[str, bytes]) -> None:
     members["manifest.json"] = json.dumps(manifest).encode()
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (_flip_key, "data/keys/sample.key does not match its SHA-256"),
-    (_alter_database, "database/artifact.db does not match its SHA-256"),
-    (_extra_member, "does not match its manifest: unlisted ['data/planted.py']"),
-    (_escape, "outside its layout"),
-    (_symlink, "link or special file"),
-    (_drop_file, "missing ['data/keys/sample.key']"),
-    (_manifest_lies, "the manifest says"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_flip_key, "data/keys/sample.key does not match its SHA-256"),
+        (_alter_database, "database/artifact.db does not match its SHA-256"),
+        (_extra_member, "does not match its manifest: unlisted ['data/planted.py']"),
+        (_escape, "outside its layout"),
+        (_symlink, "link or special file"),
+        (_drop_file, "missing ['data/keys/sample.key']"),
+        (_manifest_lies, "the manifest says"),
+    ],
+)
 def test_tampered_archive_is_refused_and_nothing_is_restored(
-        backup_run: BackupRun, tmp_path: Path,
-        change: Callable[[tarfile.TarFile, dict[str, bytes]], None], message: str) -> None:
+    backup_run: BackupRun,
+    tmp_path: Path,
+    change: Callable[[tarfile.TarFile, dict[str, bytes]], None],
+    message: str,
+) -> None:
     archive = _rewrite(backup_run.archive, tmp_path / "tampered.tar.gz", change)
     target = tmp_path / "target"
     result = run_cli(tmp_path / "operator", "restore", str(archive), "--data-dir", str(target))
@@ -172,8 +188,7 @@ def test_tampered_archive_is_refused_and_nothing_is_restored(
 def test_not_an_archive_is_refused(tmp_path: Path) -> None:
     junk = tmp_path / "junk.tar.gz"
     junk.write_bytes(b"\x1f\x8b not really gzip")
-    result = run_cli(tmp_path / "operator", "restore", str(junk), "--data-dir",
-                     str(tmp_path / "t"))
+    result = run_cli(tmp_path / "operator", "restore", str(junk), "--data-dir", str(tmp_path / "t"))
     assert result.exit_code == 1
     assert "not a readable backup archive" in result.output or "is damaged" in result.output
 
@@ -182,8 +197,9 @@ def test_restore_refuses_a_non_empty_target(backup_run: BackupRun, tmp_path: Pat
     target = tmp_path / "busy"
     target.mkdir()
     (target / "something").write_text("keep me")
-    result = run_cli(tmp_path / "operator", "restore", str(backup_run.archive), "--data-dir",
-                     str(target))
+    result = run_cli(
+        tmp_path / "operator", "restore", str(backup_run.archive), "--data-dir", str(target)
+    )
     assert result.exit_code == 1
     assert "is not empty" in result.output
     assert [p.name for p in target.iterdir()] == ["something"]
@@ -199,10 +215,12 @@ def test_backup_refuses_to_overwrite(backup_run: BackupRun, tmp_path: Path) -> N
 
 
 def test_restore_into_postgresql_needs_a_postgresql_archive_target(
-        backup_run: BackupRun, tmp_path: Path) -> None:
+    backup_run: BackupRun, tmp_path: Path
+) -> None:
     manifest_only = _rewrite(backup_run.archive, tmp_path / "pg.tar.gz", _claim_postgres)
-    result = run_cli(tmp_path / "operator", "restore", str(manifest_only), "--data-dir",
-                     str(tmp_path / "t"))
+    result = run_cli(
+        tmp_path / "operator", "restore", str(manifest_only), "--data-dir", str(tmp_path / "t")
+    )
     assert result.exit_code == 1
     assert "holds a PostgreSQL database" in result.output
 

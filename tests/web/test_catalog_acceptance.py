@@ -16,44 +16,63 @@ MARKER = "ZEBRA-CONFIDENTIAL-4471"
 
 
 def _upload(client, headers, report_id: str, data: bytes, name: str = "report.pdf"):
-    return client.post(f"/api/v1/reports/{report_id}/versions", headers=headers,
-                       data={"file": (io.BytesIO(data), name)},
-                       content_type="multipart/form-data")
+    return client.post(
+        f"/api/v1/reports/{report_id}/versions",
+        headers=headers,
+        data={"file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
 
 
-def test_restricted_report_end_to_end(app, client, runner, store, staff, customer, hostile,
-                                      bearer) -> None:
+def test_restricted_report_end_to_end(
+    app, client, runner, store, staff, customer, hostile, bearer
+) -> None:
     as_staff, as_customer, as_hostile = bearer(staff), bearer(customer), bearer(hostile)
-    real = corpus_path("files", "py-pdf-sample-files", "004-pdflatex-4-pages",
-                       "pdflatex-4-pages.pdf").read_bytes()
-    created = client.post("/api/v1/reports", headers=as_staff, json={
-        "title": "SOC 2 Type II 2025", "category": "reports", "series": "SOC",
-        "issuer": "Ledger & Co", "visibility": "restricted"})
+    real = corpus_path(
+        "files", "py-pdf-sample-files", "004-pdflatex-4-pages", "pdflatex-4-pages.pdf"
+    ).read_bytes()
+    created = client.post(
+        "/api/v1/reports",
+        headers=as_staff,
+        json={
+            "title": "SOC 2 Type II 2025",
+            "category": "reports",
+            "series": "SOC",
+            "issuer": "Ledger & Co",
+            "visibility": "restricted",
+        },
+    )
     assert created.status_code == 201, created.get_json()
     report_id = created.get_json()["id"]
     assert created.get_json()["state"] == "draft"
     first = _upload(client, as_staff, report_id, real, "soc2.pdf")
     assert first.status_code == 201, first.get_json()
     assert first.get_json()["number"] == 1
-    published = client.post(f"/api/v1/reports/{report_id}/state", headers=as_staff,
-                            json={"state": "published"})
+    published = client.post(
+        f"/api/v1/reports/{report_id}/state", headers=as_staff, json={"state": "published"}
+    )
     assert published.status_code == 200
 
     # another organisation's customer, and (before any grant) Acme's own: 404 everywhere
     for headers in (as_hostile, as_customer):
-        for method, path in [("GET", f"/api/v1/reports/{report_id}"),
-                             ("GET", f"/api/v1/reports/{report_id}/download"),
-                             ("HEAD", f"/api/v1/reports/{report_id}/download"),
-                             ("GET", f"/api/v1/reports/{report_id}/download?version=1"),
-                             ("GET", f"/catalog/{report_id}"),
-                             ("GET", f"/catalog/{report_id}/download")]:
+        for method, path in [
+            ("GET", f"/api/v1/reports/{report_id}"),
+            ("GET", f"/api/v1/reports/{report_id}/download"),
+            ("HEAD", f"/api/v1/reports/{report_id}/download"),
+            ("GET", f"/api/v1/reports/{report_id}/download?version=1"),
+            ("GET", f"/catalog/{report_id}"),
+            ("GET", f"/catalog/{report_id}/download"),
+        ]:
             response = client.open(path, method=method, headers=headers)
             assert response.status_code == 404, (method, path, response.status_code)
         listing = client.get("/api/v1/reports", headers=headers).get_json()
         assert listing == {"items": [], "total": 0}
 
-    granted = client.post("/api/v1/grants", headers=as_staff,
-                          json={"report_id": report_id, "organization": "Acme Health"})
+    granted = client.post(
+        "/api/v1/grants",
+        headers=as_staff,
+        json={"report_id": report_id, "organization": "Acme Health"},
+    )
     assert granted.status_code == 201, granted.get_json()
     assert client.get(f"/api/v1/reports/{report_id}", headers=as_hostile).status_code == 404
 
@@ -73,7 +92,7 @@ def test_restricted_report_end_to_end(app, client, runner, store, staff, custome
     on_disk = store.path_of(version.blob_id).read_bytes()
     assert real[:64] not in on_disk
     assert b"%PDF-" not in on_disk
-    assert real[len(real) // 2:len(real) // 2 + 32] not in on_disk
+    assert real[len(real) // 2 : len(real) // 2 + 32] not in on_disk
 
     # rotate the key: the old version and a new one both download
     rotated = runner.invoke(args=["keys", "rotate"])
@@ -98,32 +117,46 @@ def test_restricted_report_end_to_end(app, client, runner, store, staff, custome
     assert broken.status_code == 500
     assert broken.get_json()["error"]["code"] == "integrity_failed"
     assert b"%PDF" not in broken.data
-    failure = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action == "report.download", AuditEvent.outcome == "failure")).one()
+    failure = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "report.download", AuditEvent.outcome == "failure"
+        )
+    ).one()
     assert json.loads(failure.details)["error"] == "integrity"
     assert failure.actor_email == customer.email
     # the untouched version still downloads
-    assert client.get(f"/api/v1/reports/{report_id}/download?version=1",
-                      headers=as_customer).status_code == 200
+    assert (
+        client.get(
+            f"/api/v1/reports/{report_id}/download?version=1", headers=as_customer
+        ).status_code
+        == 200
+    )
 
 
-def test_download_records_who_what_version_receipt_and_ip(client, make_report, customer,
-                                                          bearer) -> None:
+def test_download_records_who_what_version_receipt_and_ip(
+    client, make_report, customer, bearer
+) -> None:
     report = make_report("Public SOC 3", visibility="public")
-    response = client.get(f"/api/v1/reports/{report.id}/download", headers=bearer(customer),
-                          environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    response = client.get(
+        f"/api/v1/reports/{report.id}/download",
+        headers=bearer(customer),
+        environ_base={"REMOTE_ADDR": "203.0.113.9"},
+    )
     assert response.status_code == 200
-    event = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action == "report.download")).one()
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "report.download")
+    ).one()
     details = json.loads(event.details)
     assert (event.actor_email, event.target_id, event.ip_address) == (
-        customer.email, report.id, "203.0.113.9")
+        customer.email,
+        report.id,
+        "203.0.113.9",
+    )
     assert details["version"] == 1
     assert details["receipt"] == response.headers["X-Artifact-Receipt"]
 
 
-def test_trace_names_the_download(client, runner, make_report, customer, bearer,
-                                  tmp_path) -> None:
+def test_trace_names_the_download(client, runner, make_report, customer, bearer, tmp_path) -> None:
     report = make_report("Public SOC 3", visibility="public")
     response = client.get(f"/api/v1/reports/{report.id}/download", headers=bearer(customer))
     leaked = tmp_path / "leaked.pdf"

@@ -67,8 +67,7 @@ def test_keys_status_rotate_import(app, runner, store, tmp_path) -> None:
     assert store.keyring.current().version == 3
 
 
-def test_seed_demo_imports_the_catalog_idempotently(app, client, runner, make_user,
-                                                    bearer) -> None:
+def test_seed_demo_imports_the_catalog_idempotently(app, client, runner, make_user, bearer) -> None:
     for _ in range(2):
         result = runner.invoke(args=["seed-demo"])
         assert result.exit_code == 0, result.output
@@ -79,23 +78,26 @@ def test_seed_demo_imports_the_catalog_idempotently(app, client, runner, make_us
     assert public["total"] == 5
     from artifact.identity.services.lookup import user_by_email
 
-    alice, carol = (user_by_email(db.session, e) for e in
-                    ("alice@acme-health.test", "carol@globex.test"))
+    alice, carol = (
+        user_by_email(db.session, e) for e in ("alice@acme-health.test", "carol@globex.test")
+    )
     soc2 = db.session.scalar(select(Report).where(Report.title.like("SOC 2%")))
     gated = client.get(f"/api/v1/reports/{soc2.id}/download", headers=bearer(alice))
     assert gated.status_code == 428  # the demo SOC 2 needs the demo NDA first
     nda = gated.get_json()["error"]
-    accepted = client.post(f"/api/v1/agreements/{nda['agreement_id']}/accept",
-                           headers=bearer(alice), json={"version": nda["version"],
-                                                        "typed_name": "Alice Acme",
-                                                        "scope": "account"})
+    accepted = client.post(
+        f"/api/v1/agreements/{nda['agreement_id']}/accept",
+        headers=bearer(alice),
+        json={"version": nda["version"], "typed_name": "Alice Acme", "scope": "account"},
+    )
     assert accepted.status_code == 201, accepted.get_json()
     ok = client.get(f"/api/v1/reports/{soc2.id}/download", headers=bearer(alice))
     assert ok.status_code == 200
     texts = page_texts(ok.data)
     assert all(alice.email in t for t in texts)
     assert "SAMPLE" in texts[1]
-    assert client.get(f"/api/v1/reports/{soc2.id}/download",
-                      headers=bearer(carol)).status_code == 404
+    assert (
+        client.get(f"/api/v1/reports/{soc2.id}/download", headers=bearer(carol)).status_code == 404
+    )
     iso9001 = client.get("/api/v1/reports?q=9001").get_json()["items"][0]
     assert iso9001["state"] == "outdated"

@@ -17,8 +17,7 @@ from tests.fixtures_catalog import make_pdf, page_texts
 
 
 def test_visitors_see_the_public_catalog_only(client, make_report) -> None:
-    make_report("Public ISO 27001", visibility="public", category="certifications",
-                series="ISO")
+    make_report("Public ISO 27001", visibility="public", category="certifications", series="ISO")
     make_report("Customers SOC 3", visibility="customers")
     make_report("Secret SOC 2", visibility="restricted")
     make_report("Draft PCI", visibility="public", state="draft")
@@ -31,8 +30,13 @@ def test_visitors_see_the_public_catalog_only(client, make_report) -> None:
 
 
 def test_filters_and_counts(client, login_as, customer, make_report) -> None:
-    make_report("ISO cert", visibility="public", category="certifications", series="ISO",
-                frameworks=["ISO/IEC 27001:2022"])
+    make_report(
+        "ISO cert",
+        visibility="public",
+        category="certifications",
+        series="ISO",
+        frameworks=["ISO/IEC 27001:2022"],
+    )
     make_report("SOC 3", visibility="public", series="SOC")
     make_report("Secret SOC 2", visibility="restricted", series="SOC")
     login_as(customer)
@@ -46,12 +50,15 @@ def test_filters_and_counts(client, login_as, customer, make_report) -> None:
     assert "Secret" not in client.get("/catalog/?q=secret").get_data(as_text=True)
 
 
-def test_invisible_reports_are_404_on_every_page(client, login_as, hostile,
-                                                 make_report) -> None:
+def test_invisible_reports_are_404_on_every_page(client, login_as, hostile, make_report) -> None:
     secret = make_report("Secret SOC 2")
     login_as(hostile)
-    for path in (f"/catalog/{secret.id}", f"/catalog/{secret.id}/download",
-                 f"/catalog/{secret.id}/download?version=1", "/catalog/nope"):
+    for path in (
+        f"/catalog/{secret.id}",
+        f"/catalog/{secret.id}/download",
+        f"/catalog/{secret.id}/download?version=1",
+        "/catalog/nope",
+    ):
         response = client.get(path)
         assert response.status_code == 404
         assert "Secret SOC 2" not in response.get_data(as_text=True)
@@ -59,8 +66,12 @@ def test_invisible_reports_are_404_on_every_page(client, login_as, hostile,
 
 
 def test_outdated_and_retired(client, login_as, customer, make_report) -> None:
-    old = make_report("Old ISO 9001", visibility="public",
-                      period_start=date(2020, 1, 1), period_end=utcnow().date() - timedelta(1))
+    old = make_report(
+        "Old ISO 9001",
+        visibility="public",
+        period_start=date(2020, 1, 1),
+        period_end=utcnow().date() - timedelta(1),
+    )
     retired = make_report("Retired SOC 1", visibility="public")
     login_as(customer)
     page = client.get(f"/catalog/{old.id}").get_data(as_text=True)
@@ -78,28 +89,50 @@ def test_outdated_and_retired(client, login_as, customer, make_report) -> None:
     assert "Retired SOC 1" not in client.get("/catalog/").get_data(as_text=True)
 
 
-def test_staff_create_upload_publish_and_grant_through_pages(client, login_as, staff,
-                                                             customer, store) -> None:
+def test_staff_create_upload_publish_and_grant_through_pages(
+    client, login_as, staff, customer, store
+) -> None:
     login_as(staff)
-    response = post_form(client, "/catalog/new", {
-        "title": "PCI DSS AOC", "category": "certifications", "series": "PCI",
-        "visibility": "restricted", "frameworks": "PCI DSS v4.0.1, SOC 2",
-        "period_start": "2025-06-01", "period_end": "2099-05-31", "terms_agreement_id": ""},
-        token_from="/catalog/new")
+    response = post_form(
+        client,
+        "/catalog/new",
+        {
+            "title": "PCI DSS AOC",
+            "category": "certifications",
+            "series": "PCI",
+            "visibility": "restricted",
+            "frameworks": "PCI DSS v4.0.1, SOC 2",
+            "period_start": "2025-06-01",
+            "period_end": "2099-05-31",
+            "terms_agreement_id": "",
+        },
+        token_from="/catalog/new",
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     report = db.session.scalars(select(Report)).one()
     assert (report.state, report.visibility) == ("draft", "restricted")
     assert report.frameworks == ["PCI DSS v4.0.1", "SOC 2"]
     detail = f"/catalog/{report.id}"
-    refused = post_form(client, f"{detail}/versions",
-                        {"file": (io.BytesIO(b"not a pdf"), "x.pdf")}, token_from=detail,
-                        content_type="multipart/form-data", follow_redirects=True)
+    refused = post_form(
+        client,
+        f"{detail}/versions",
+        {"file": (io.BytesIO(b"not a pdf"), "x.pdf")},
+        token_from=detail,
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert "not a PDF" in refused.get_data(as_text=True)
-    post_form(client, f"{detail}/versions", {"file": (io.BytesIO(make_pdf(2)), "aoc.pdf")},
-              token_from=detail, content_type="multipart/form-data")
+    post_form(
+        client,
+        f"{detail}/versions",
+        {"file": (io.BytesIO(make_pdf(2)), "aoc.pdf")},
+        token_from=detail,
+        content_type="multipart/form-data",
+    )
     post_form(client, f"{detail}/state", {"state": "published"}, token_from=detail)
-    post_form(client, f"{detail}/grants", {"scope": "series", "user": customer.email},
-              token_from=detail)
+    post_form(
+        client, f"{detail}/grants", {"scope": "series", "user": customer.email}, token_from=detail
+    )
     grant = db.session.scalars(select(Grant)).one()
     assert (grant.series, grant.user_id) == ("PCI", customer.id)
     db.session.refresh(report)
@@ -113,8 +146,12 @@ def test_access_request_flow(client, login_as, staff, customer, make_report) -> 
     login_as(customer)
     detail = f"/catalog/{public.id}"
     assert "Request access to the SOC series" in client.get(detail).get_data(as_text=True)
-    post_form(client, "/catalog/access-requests", {"series": "SOC", "message": "Vendor review"},
-              token_from=detail)
+    post_form(
+        client,
+        "/catalog/access-requests",
+        {"series": "SOC", "message": "Vendor review"},
+        token_from=detail,
+    )
     post_form(client, "/catalog/access-requests", {"series": "SOC"}, token_from=detail)
     request = db.session.scalars(select(AccessRequest)).one()  # not filed twice
     assert request.state == "pending"
@@ -125,9 +162,12 @@ def test_access_request_flow(client, login_as, staff, customer, make_report) -> 
     page = client.get("/catalog/requests").get_data(as_text=True)
     assert customer.email in page
     assert "Vendor review" in page
-    post_form(client, f"/catalog/requests/{request.id}/approve",
-              {"expires_at": (utcnow().date() + timedelta(days=30)).isoformat()},
-              token_from="/catalog/requests")
+    post_form(
+        client,
+        f"/catalog/requests/{request.id}/approve",
+        {"expires_at": (utcnow().date() + timedelta(days=30)).isoformat()},
+        token_from="/catalog/requests",
+    )
     db.session.refresh(request)
     assert request.state == "approved"
     grant = db.session.get(Grant, request.grant_id)
@@ -144,22 +184,30 @@ def test_customers_get_no_staff_route(client, login_as, customer, make_report) -
     from tests.conftest import csrf_token
 
     token = csrf_token(client)
-    for path in (f"/catalog/{report.id}/versions", f"/catalog/{report.id}/state",
-                 f"/catalog/{report.id}/grants", "/catalog/new",
-                 f"/catalog/{report.id}/versions/1/purge", "/catalog/grants/x/revoke",
-                 "/catalog/requests/x/approve", "/catalog/requests/x/deny"):
+    for path in (
+        f"/catalog/{report.id}/versions",
+        f"/catalog/{report.id}/state",
+        f"/catalog/{report.id}/grants",
+        "/catalog/new",
+        f"/catalog/{report.id}/versions/1/purge",
+        "/catalog/grants/x/revoke",
+        "/catalog/requests/x/approve",
+        "/catalog/requests/x/deny",
+    ):
         assert client.post(path, data={"csrf_token": token}).status_code == 403, path
     assert client.get("/catalog/new").status_code == 403
     assert "Upload new version" not in client.get(f"/catalog/{report.id}").get_data(as_text=True)
 
 
-def test_admin_purge_destroys_the_data_key(client, login_as, admin, customer, make_report,
-                                           store) -> None:
+def test_admin_purge_destroys_the_data_key(
+    client, login_as, admin, customer, make_report, store
+) -> None:
     report = make_report("Public ISO", visibility="public")
     blob_id = report.versions[0].blob_id
     login_as(admin)
-    post_form(client, f"/catalog/{report.id}/versions/1/purge", {},
-              token_from=f"/catalog/{report.id}")
+    post_form(
+        client, f"/catalog/{report.id}/versions/1/purge", {}, token_from=f"/catalog/{report.id}"
+    )
     assert not store.exists(blob_id)
     assert client.get(f"/catalog/{report.id}/download").status_code == 404
     db.session.refresh(report)

@@ -41,8 +41,9 @@ def _qpdf_files() -> list[str]:
     return sorted(p.name for p in folder.glob("*.pdf"))
 
 
-def test_every_malformed_or_encrypted_qpdf_file_is_refused(client, store, staff, bearer,
-                                                            draft) -> None:
+def test_every_malformed_or_encrypted_qpdf_file_is_refused(
+    client, store, staff, bearer, draft
+) -> None:
     headers = bearer(staff)
     names = _qpdf_files()
     assert len(names) >= 35
@@ -54,8 +55,10 @@ def test_every_malformed_or_encrypted_qpdf_file_is_refused(client, store, staff,
             continue
         assert response.status_code in (415, 422), (name, response.status_code)
         message = response.get_json()["error"]["message"]
-        assert any(word in message for word in ("damaged", "encrypted", "not a PDF")), \
-            (name, message)
+        assert any(word in message for word in ("damaged", "encrypted", "not a PDF")), (
+            name,
+            message,
+        )
         assert "BytesIO" not in message
         assert "object at 0x" not in message
         assert not message.startswith("the PDF is damaged: WARNING")
@@ -65,23 +68,29 @@ def test_every_malformed_or_encrypted_qpdf_file_is_refused(client, store, staff,
 
 
 def test_the_password_protected_sample_says_why(client, store, staff, bearer, draft) -> None:
-    data = corpus_path("files", "py-pdf-sample-files", "005-libreoffice-writer-password",
-                       "libreoffice-writer-password.pdf").read_bytes()
+    data = corpus_path(
+        "files",
+        "py-pdf-sample-files",
+        "005-libreoffice-writer-password",
+        "libreoffice-writer-password.pdf",
+    ).read_bytes()
     response = _upload(client, bearer(staff), draft.id, data)
     assert response.status_code == 422
     assert "encrypted with a password" in response.get_json()["error"]["message"]
     assert _stored(store) == (0, [])
 
 
-@pytest.mark.parametrize(("data", "status", "words"), [
-    (b"", 415, "not a PDF"),
-    (b"PK\x03\x04 a zip file pretending", 415, "not a PDF"),
-    (b"<html><body>%PDF-1.7 later</body></html>" + b" " * 2000, 415, "not a PDF"),
-    (make_pdf(1)[:-200], 422, "damaged"),
-    (make_pdf(1).replace(b"/Type /Pages", b"/Type /Xages"), 422, "damaged"),
-])
-def test_non_pdfs_and_broken_pdfs(client, store, staff, bearer, draft, data, status,
-                                  words) -> None:
+@pytest.mark.parametrize(
+    ("data", "status", "words"),
+    [
+        (b"", 415, "not a PDF"),
+        (b"PK\x03\x04 a zip file pretending", 415, "not a PDF"),
+        (b"<html><body>%PDF-1.7 later</body></html>" + b" " * 2000, 415, "not a PDF"),
+        (make_pdf(1)[:-200], 422, "damaged"),
+        (make_pdf(1).replace(b"/Type /Pages", b"/Type /Xages"), 422, "damaged"),
+    ],
+)
+def test_non_pdfs_and_broken_pdfs(client, store, staff, bearer, draft, data, status, words) -> None:
     response = _upload(client, bearer(staff), draft.id, data, "looks-fine.pdf")
     assert response.status_code == status, response.get_json()
     assert words in response.get_json()["error"]["message"]
@@ -100,8 +109,16 @@ def test_size_limits(app, client, store, staff, bearer, draft) -> None:
     assert _stored(store) == (0, [])
 
 
-HOSTILE_NAMES = ["../../x.pdf", "evil\x00.pdf", "invoice\u202Efdp.exe", "a\r\nSet-Cookie: x=1.pdf",
-                 "n" * 300 + ".pdf", "..\\..\\windows.pdf", "  .hidden.pdf", "résumé 2025 ✓.pdf"]
+HOSTILE_NAMES = [
+    "../../x.pdf",
+    "evil\x00.pdf",
+    "invoice\u202efdp.exe",
+    "a\r\nSet-Cookie: x=1.pdf",
+    "n" * 300 + ".pdf",
+    "..\\..\\windows.pdf",
+    "  .hidden.pdf",
+    "résumé 2025 ✓.pdf",
+]
 
 
 def _upload_raw_name(client, headers, report_id: str, data: bytes, name: str):
@@ -110,17 +127,27 @@ def _upload_raw_name(client, headers, report_id: str, data: bytes, name: str):
     from urllib.parse import quote
 
     boundary = "----artifact-test-boundary"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
             f"filename*=UTF-8''{quote(name, safe='')}\r\n"
-            "Content-Type: application/pdf\r\n\r\n").encode() + data + \
-        f"\r\n--{boundary}--\r\n".encode()
-    return client.post(f"/api/v1/reports/{report_id}/versions", headers=headers, data=body,
-                       content_type=f"multipart/form-data; boundary={boundary}")
+            "Content-Type: application/pdf\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return client.post(
+        f"/api/v1/reports/{report_id}/versions",
+        headers=headers,
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
-def test_hostile_file_names_are_stored_and_served_safely(client, store, staff, customer,
-                                                         bearer, make_report, name) -> None:
+def test_hostile_file_names_are_stored_and_served_safely(
+    client, store, staff, customer, bearer, make_report, name
+) -> None:
     report = make_report("Names", visibility="public", state="draft")
     response = _upload_raw_name(client, bearer(staff), report.id, make_pdf(1), name)
     assert response.status_code == 201, response.get_json()
@@ -129,8 +156,9 @@ def test_hostile_file_names_are_stored_and_served_safely(client, store, staff, c
     assert not stored.startswith(".")
     assert 0 < len(stored) <= 200
     assert stored.endswith(".pdf") or stored.endswith(".exe")
-    client.post(f"/api/v1/reports/{report.id}/state", headers=bearer(staff),
-                json={"state": "published"})
+    client.post(
+        f"/api/v1/reports/{report.id}/state", headers=bearer(staff), json={"state": "published"}
+    )
     download = client.get(f"/api/v1/reports/{report.id}/download", headers=bearer(customer))
     assert download.status_code == 200
     header = download.headers["Content-Disposition"]
@@ -158,13 +186,17 @@ def test_download_headers(client, make_report, customer, bearer) -> None:
 
 def _py_pdf_samples() -> list[Path]:
     folder = corpus_path("files", "py-pdf-sample-files")
-    encrypted = {Path(item["path"]).name for item in
-                 json.loads((folder / "files.json").read_text())["data"] if item["encrypted"]}
+    encrypted = {
+        Path(item["path"]).name
+        for item in json.loads((folder / "files.json").read_text())["data"]
+        if item["encrypted"]
+    }
     return sorted(p for p in folder.glob("*/*.pdf") if p.name not in encrypted)
 
 
-def test_py_pdf_samples_upload_download_and_carry_the_watermark(client, store, staff, customer,
-                                                                 bearer, make_report) -> None:
+def test_py_pdf_samples_upload_download_and_carry_the_watermark(
+    client, store, staff, customer, bearer, make_report
+) -> None:
     as_staff, as_customer = bearer(staff), bearer(customer)
     refused, checked = [], 0
     for path in _py_pdf_samples():
@@ -173,8 +205,9 @@ def test_py_pdf_samples_upload_download_and_carry_the_watermark(client, store, s
         if response.status_code != 201:
             refused.append((path.name, response.get_json()["error"]["message"]))
             continue
-        client.post(f"/api/v1/reports/{report.id}/state", headers=as_staff,
-                    json={"state": "published"})
+        client.post(
+            f"/api/v1/reports/{report.id}/state", headers=as_staff, json={"state": "published"}
+        )
         download = client.get(f"/api/v1/reports/{report.id}/download", headers=as_customer)
         assert download.status_code == 200, path.name
         texts = page_texts(download.data)
@@ -196,12 +229,19 @@ def test_head_answers_without_recording(client, make_report, customer, bearer) -
     response = client.head(f"/api/v1/reports/{report.id}/download", headers=bearer(customer))
     assert response.status_code == 200
     assert response.data == b""
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "report.download")) == 0
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "report.download")
+        )
+        == 0
+    )
 
 
-def test_a_lost_version_race_leaves_neither_blob_nor_row(client, store, staff, bearer, draft,
-                                                         login_as) -> None:
+def test_a_lost_version_race_leaves_neither_blob_nor_row(
+    client, store, staff, bearer, draft, login_as
+) -> None:
     headers, before = bearer(staff), _stored(store)
     with racing_upload():
         api = _upload(client, headers, draft.id, make_pdf())
@@ -212,10 +252,14 @@ def test_a_lost_version_race_leaves_neither_blob_nor_row(client, store, staff, b
     detail = f"/catalog/{draft.id}"
     token = csrf_token(client, detail)
     with racing_upload():
-        page = client.post(f"{detail}/versions", data={
-            "csrf_token": token, "file": (io.BytesIO(make_pdf()), "r.pdf")},
-            content_type="multipart/form-data", follow_redirects=True)
+        page = client.post(
+            f"{detail}/versions",
+            data={"csrf_token": token, "file": (io.BytesIO(make_pdf()), "r.pdf")},
+            content_type="multipart/form-data",
+            follow_redirects=True,
+        )
     assert page.status_code == 200
-    assert "The file was refused: another version was uploaded at the same time" in \
-        page.get_data(as_text=True)
+    assert "The file was refused: another version was uploaded at the same time" in page.get_data(
+        as_text=True
+    )
     assert _stored(store) == before

@@ -11,8 +11,10 @@ from tests.conftest import PASSWORD
 
 
 def _counts() -> tuple[int, int]:
-    return (db.session.scalar(select(func.count()).select_from(User)),
-            db.session.scalar(select(func.count()).select_from(Organization)))
+    return (
+        db.session.scalar(select(func.count()).select_from(User)),
+        db.session.scalar(select(func.count()).select_from(Organization)),
+    )
 
 
 @pytest.mark.parametrize(
@@ -27,25 +29,41 @@ def _counts() -> tuple[int, int]:
 )
 def test_users_create_rejects_bad_input(runner, args, stdin, message) -> None:
     before = _counts()
-    result = runner.invoke(args=["users", "create", "new@x.test", *args, "--password-stdin"],
-                           input=stdin + "\n")
+    result = runner.invoke(
+        args=["users", "create", "new@x.test", *args, "--password-stdin"], input=stdin + "\n"
+    )
     assert result.exit_code == 1
     assert message in result.output
     assert _counts() == before  # neither the user nor a new organisation
 
 
 def test_users_create_rejects_duplicates_and_bad_emails(runner) -> None:
-    ok = runner.invoke(args=["users", "create", "dup@x.test", "--role", "customer", "--org",
-                             "Acme", "--password-stdin"], input=PASSWORD + "\n")
+    ok = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "dup@x.test",
+            "--role",
+            "customer",
+            "--org",
+            "Acme",
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+    )
     assert ok.exit_code == 0, ok.output
     assert "created customer dup@x.test in Acme" in ok.output
     before = _counts()
-    again = runner.invoke(args=["users", "create", "DUP@x.test", "--role", "staff",
-                                "--password-stdin"], input=PASSWORD + "\n")
+    again = runner.invoke(
+        args=["users", "create", "DUP@x.test", "--role", "staff", "--password-stdin"],
+        input=PASSWORD + "\n",
+    )
     assert again.exit_code == 1
     assert "already exists" in again.output
-    bad = runner.invoke(args=["users", "create", "not-an-email", "--role", "staff",
-                              "--password-stdin"], input=PASSWORD + "\n")
+    bad = runner.invoke(
+        args=["users", "create", "not-an-email", "--role", "staff", "--password-stdin"],
+        input=PASSWORD + "\n",
+    )
     assert bad.exit_code == 1
     assert "not a valid e-mail" in bad.output
     assert _counts() == before
@@ -71,7 +89,8 @@ def test_seed_demo_is_idempotent_with_random_passwords(runner) -> None:
         return line.split()[1]
 
     assert password_of(first.output, "admin@artifact.test") != password_of(
-        second.output, "admin@artifact.test")
+        second.output, "admin@artifact.test"
+    )
 
 
 def test_seed_demo_passwords_sign_in(app, runner) -> None:
@@ -100,10 +119,11 @@ def test_init_is_idempotent(runner) -> None:
 
 def test_a_command_commits_once_and_signs_checkpoints_as_configured(app, runner) -> None:
     app.config["AUDIT_CHECKPOINT_EVERY"] = 1
-    result = runner.invoke(args=["users", "create", "cp@x.test", "--role", "staff",
-                                 "--password-stdin"], input=PASSWORD + "\n")
+    result = runner.invoke(
+        args=["users", "create", "cp@x.test", "--role", "staff", "--password-stdin"],
+        input=PASSWORD + "\n",
+    )
     assert result.exit_code == 0, result.output
     db.session.remove()  # read back what was committed, not what the session holds
-    created = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action == "user.create")).one()
+    created = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "user.create")).one()
     assert created.seq in db.session.scalars(select(AuditCheckpoint.event_seq)).all()

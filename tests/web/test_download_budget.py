@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 
-def test_download_budget_answers_429_with_retry_after(app, make_report, make_user,
-                                                      api_as) -> None:
+def test_download_budget_answers_429_with_retry_after(app, make_report, make_user, api_as) -> None:
     app.config["RATELIMIT_DOWNLOADS"] = "2 per hour"
     report = make_report("SOC 3", visibility="public")
     reader = api_as(make_user("customer", org="Acme Health"))

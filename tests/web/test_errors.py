@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask, redirect
-from werkzeug.wrappers import Response
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from artifact import create_app
 from artifact.audit.services import chain as audit
@@ -18,8 +18,13 @@ from artifact.models import AuditEvent
 
 @pytest.fixture
 def exploding_app(database_url: str, tmp_path) -> Flask:
-    app = create_app({"ARTIFACT_ENV": "testing", "DATA_DIR": str(tmp_path / "d"),
-                      "SQLALCHEMY_DATABASE_URI": database_url})
+    app = create_app(
+        {
+            "ARTIFACT_ENV": "testing",
+            "DATA_DIR": str(tmp_path / "d"),
+            "SQLALCHEMY_DATABASE_URI": database_url,
+        }
+    )
 
     def boom() -> str:
         raise RuntimeError("secret internals: password=hunter2")
@@ -102,5 +107,7 @@ def test_security_headers_on_pages(client) -> None:
     response = client.get("/login")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
-    assert "script-src" not in response.headers["Content-Security-Policy"] or \
-        "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
+    assert (
+        "script-src" not in response.headers["Content-Security-Policy"]
+        or "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
+    )

@@ -24,22 +24,24 @@ def _framework(key):
 
 
 def _rows(key, user):
-    found = evidence.framework_coverage(db.session, as_caller(user), _framework(key),
-                                        utcnow().date())
+    found = evidence.framework_coverage(
+        db.session, as_caller(user), _framework(key), utcnow().date()
+    )
     return found, {row.requirement.ref: row for row in found.rows}
 
 
-def test_corpus_crosswalk_infers_coverage_from_ac_2(run_import, make_evidence, staff,
-                                                    customer, client, bearer) -> None:
+def test_corpus_crosswalk_infers_coverage_from_ac_2(
+    run_import, make_evidence, staff, customer, client, bearer
+) -> None:
     nist = corpus_path("oscal", "sp800-53r5-catalog", "NIST_SP-800-53_rev5_catalog.v5.0.1.json")
     assert run_import(nist, "oscal", "--key", NIST).exit_code == 0
     iso = run_import(corpus_path("mappings", "frameworks", "iso27001-2022.ids.csv"), "csv")
     assert iso.exit_code == 0, iso.output
-    walk = corpus_path("mappings", "crosswalks",
-                       "mapping-nist-sp-800-53-rev5-to-iso27001-2022.csv")
+    walk = corpus_path("mappings", "crosswalks", "mapping-nist-sp-800-53-rev5-to-iso27001-2022.csv")
     assert "imported 642 mappings" in run_import(walk, "crosswalk").output
-    item = make_evidence("Account management review", requirements=[f"{NIST}:AC-2"],
-                         state="approved")
+    item = make_evidence(
+        "Account management review", requirements=[f"{NIST}:AC-2"], state="approved"
+    )
     found, rows = _rows("iso27001-2022", staff)
     for ref in ("A.5.16", "A.5.18"):
         hits = [h for h in rows[ref].evidence if h.evidence.id == item.id]
@@ -52,14 +54,14 @@ def test_corpus_crosswalk_infers_coverage_from_ac_2(run_import, make_evidence, s
     assert rows["A.5.1"].status == "missing"
     assert found.counts["covered"] >= 2
     # the same through the API, and nothing of it for a customer
-    api = client.get(f"/api/v1/frameworks/{found.framework.id}/coverage",
-                     headers=bearer(staff)).get_json()
+    api = client.get(
+        f"/api/v1/frameworks/{found.framework.id}/coverage", headers=bearer(staff)
+    ).get_json()
     a516 = next(i for i in api["items"] if i["ref"] == "A.5.16")
     assert a516["status"] == "covered"
     assert a516["evidence"][0]["via"] == f"{NIST}:AC-2"
     assert a516["evidence"][0]["inferred"] is True
-    seen = client.get(f"/api/v1/frameworks/{found.framework.id}/coverage",
-                      headers=bearer(customer))
+    seen = client.get(f"/api/v1/frameworks/{found.framework.id}/coverage", headers=bearer(customer))
     assert seen.status_code == 200
     assert "Account management review" not in seen.get_data(as_text=True)
     assert "summary" not in seen.get_json()
@@ -67,13 +69,25 @@ def test_corpus_crosswalk_infers_coverage_from_ac_2(run_import, make_evidence, s
 
 
 def test_freshness_statuses(evidence_frameworks, make_evidence, staff) -> None:
-    make_evidence("Current", requirements=["iso-sample:A.5.1"], state="approved",
-                  expires_on=today() + timedelta(days=365))
-    make_evidence("Soon", requirements=["iso-sample:A.8.5"], state="approved",
-                  expires_on=today() + timedelta(days=10))
-    make_evidence("Expired", requirements=["iso-sample:A.5.15"], state="approved",
-                  effective_date=today() - timedelta(days=400),
-                  expires_on=today() - timedelta(days=1))
+    make_evidence(
+        "Current",
+        requirements=["iso-sample:A.5.1"],
+        state="approved",
+        expires_on=today() + timedelta(days=365),
+    )
+    make_evidence(
+        "Soon",
+        requirements=["iso-sample:A.8.5"],
+        state="approved",
+        expires_on=today() + timedelta(days=10),
+    )
+    make_evidence(
+        "Expired",
+        requirements=["iso-sample:A.5.15"],
+        state="approved",
+        effective_date=today() - timedelta(days=400),
+        expires_on=today() - timedelta(days=1),
+    )
     make_evidence("Draft", requirements=["soc-sample:CC6.1"])
     found, rows = _rows("iso-sample", staff)
     assert rows["A.5.1"].status == "covered"
@@ -87,29 +101,37 @@ def test_freshness_statuses(evidence_frameworks, make_evidence, staff) -> None:
     assert soc["CC6.1"].status == "stale"
     inferred = [h for h in soc["CC6.1"].evidence if h.inferred]
     assert [(h.evidence.title, h.via, h.relationship) for h in inferred] == [
-        ("Expired", "iso-sample:A.5.15", "superset")]
+        ("Expired", "iso-sample:A.5.15", "superset")
+    ]
 
 
 def test_expired_evidence_is_not_coverage(evidence_frameworks, make_evidence, staff) -> None:
-    make_evidence("Old", requirements=["iso-sample:A.5.1"], state="approved",
-                  effective_date=today() - timedelta(days=30),
-                  expires_on=today() - timedelta(days=1))
+    make_evidence(
+        "Old",
+        requirements=["iso-sample:A.5.1"],
+        state="approved",
+        effective_date=today() - timedelta(days=30),
+        expires_on=today() - timedelta(days=1),
+    )
     _, rows = _rows("iso-sample", staff)
     assert rows["A.5.1"].status == "stale"
 
 
-@pytest.mark.parametrize(("report_name", "key", "expected"), [
-    ("ISO/IEC 27001:2022", "iso27001-2022", True),
-    ("ISO 27001", "iso27001-2022", True),
-    ("ISO/IEC 27017:2015", "iso27001-2022", False),
-    ("ISO/IEC 27001:2013", "iso27001-2022", False),
-    ("SOC 2", "soc2-tsc-2017", True),
-    ("SOC 1", "soc2-tsc-2017", False),
-    ("GDPR", "gdpr", True),
-    ("NIST SP 800-53 Rev. 5", "nist-sp-800-53-rev5", True),
-    ("PCI DSS v4.0.1", "pci-dss-4.0.1", True),
-    ("", "gdpr", False),
-])
+@pytest.mark.parametrize(
+    ("report_name", "key", "expected"),
+    [
+        ("ISO/IEC 27001:2022", "iso27001-2022", True),
+        ("ISO 27001", "iso27001-2022", True),
+        ("ISO/IEC 27017:2015", "iso27001-2022", False),
+        ("ISO/IEC 27001:2013", "iso27001-2022", False),
+        ("SOC 2", "soc2-tsc-2017", True),
+        ("SOC 1", "soc2-tsc-2017", False),
+        ("GDPR", "gdpr", True),
+        ("NIST SP 800-53 Rev. 5", "nist-sp-800-53-rev5", True),
+        ("PCI DSS v4.0.1", "pci-dss-4.0.1", True),
+        ("", "gdpr", False),
+    ],
+)
 def test_report_framework_names(report_name, key, expected) -> None:
     from artifact.models import Framework
 
@@ -118,22 +140,23 @@ def test_report_framework_names(report_name, key, expected) -> None:
 
 
 def test_reports_cover_frameworks_and_regulations_through_mappings(
-        run_import, write_file, make_report, make_evidence, staff, customer, hostile,
-        login_as) -> None:
+    run_import, write_file, make_report, make_evidence, staff, customer, hostile, login_as
+) -> None:
     iso = "ref,title,parent\nA.8,Technological,\nA.8.24,Use of cryptography,A.8\n"
     assert run_import(write_file("iso.csv", iso), "csv", "--key", "iso27001-2022").exit_code == 0
-    gdpr = ('{"articles": [{"article": 32, "title": "Security of processing", "chapter": "IV",'
-            ' "text": ""}, {"article": 33, "title": "Notification", "chapter": "IV"}]}')
+    gdpr = (
+        '{"articles": [{"article": 32, "title": "Security of processing", "chapter": "IV",'
+        ' "text": ""}, {"article": 33, "title": "Notification", "chapter": "IV"}]}'
+    )
     assert run_import(write_file("gdpr.json", gdpr), "gdpr").exit_code == 0
-    walk = ("source_framework,source_id,target_framework,target_id,relationship,source\n"
-            "gdpr,Art.32,iso27001-2022,A.8.24,intersects,Demo walk\n")
+    walk = (
+        "source_framework,source_id,target_framework,target_id,relationship,source\n"
+        "gdpr,Art.32,iso27001-2022,A.8.24,intersects,Demo walk\n"
+    )
     assert run_import(write_file("walk.csv", walk), "crosswalk").exit_code == 0
-    make_report("ISO certificate", visibility="customers",
-                frameworks=["ISO/IEC 27001:2022"])
-    make_report("Secret ISO audit", visibility="restricted",
-                frameworks=["ISO/IEC 27001:2022"])
-    make_evidence("Key management runbook", requirements=["iso27001-2022:A.8.24"],
-                  state="approved")
+    make_report("ISO certificate", visibility="customers", frameworks=["ISO/IEC 27001:2022"])
+    make_report("Secret ISO audit", visibility="restricted", frameworks=["ISO/IEC 27001:2022"])
+    make_evidence("Key management runbook", requirements=["iso27001-2022:A.8.24"], state="approved")
     client = login_as(customer)
     html = client.get("/regulations/gdpr").get_data(as_text=True)
     assert "ISO certificate" in html

@@ -19,15 +19,24 @@ def _iso_id() -> str:
     return frameworks.get_framework(db.session, OPERATOR, key="iso-sample").id
 
 
-def test_staff_upload_submit_and_another_approves(client, login_as, staff, reviewer, store,
-                                                  evidence_frameworks) -> None:
+def test_staff_upload_submit_and_another_approves(
+    client, login_as, staff, reviewer, store, evidence_frameworks
+) -> None:
     login_as(staff)
     assert 'href="/evidence"' in client.get("/").get_data(as_text=True)  # in the navigation
-    response = post_form(client, "/evidence/new", {
-        "title": "Badge access screenshot", "effective_date": "2025-05-01",
-        "expires_on": "2099-01-01", "requirements": "iso-sample:A.5.15\nsoc-sample:CC6.1",
-        "file": (io.BytesIO(make_png()), "badge.png")},
-        token_from="/evidence/new", content_type="multipart/form-data")
+    response = post_form(
+        client,
+        "/evidence/new",
+        {
+            "title": "Badge access screenshot",
+            "effective_date": "2025-05-01",
+            "expires_on": "2099-01-01",
+            "requirements": "iso-sample:A.5.15\nsoc-sample:CC6.1",
+            "file": (io.BytesIO(make_png()), "badge.png"),
+        },
+        token_from="/evidence/new",
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     item = db.session.scalar(select(Evidence))
     detail = client.get(response.headers["Location"]).get_data(as_text=True)
@@ -40,8 +49,12 @@ def test_staff_upload_submit_and_another_approves(client, login_as, staff, revie
     assert "Approve version" not in detail
     client.post("/logout", data={"csrf_token": csrf_token(client)})
     login_as(reviewer)
-    post_form(client, f"/evidence/{item.id}/approve", {"note": "looks right"},
-              token_from=f"/evidence/{item.id}")
+    post_form(
+        client,
+        f"/evidence/{item.id}/approve",
+        {"note": "looks right"},
+        token_from=f"/evidence/{item.id}",
+    )
     db.session.expire_all()
     assert db.session.get(Evidence, item.id).state == "approved"
     page = client.get(f"/frameworks/{_iso_id()}/coverage").get_data(as_text=True)
@@ -53,41 +66,54 @@ def test_staff_upload_submit_and_another_approves(client, login_as, staff, revie
 
 def test_refused_upload_page_says_why(client, login_as, staff, store) -> None:
     login_as(staff)
-    response = post_form(client, "/evidence/new", {
-        "title": "Bomb", "effective_date": "2025-05-01",
-        "file": (io.BytesIO(png_bomb()), "bomb.png")},
-        token_from="/evidence/new", content_type="multipart/form-data", follow_redirects=True)
+    response = post_form(
+        client,
+        "/evidence/new",
+        {
+            "title": "Bomb",
+            "effective_date": "2025-05-01",
+            "file": (io.BytesIO(png_bomb()), "bomb.png"),
+        },
+        token_from="/evidence/new",
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert response.status_code == 400
-    assert "The evidence was not stored: the image is too large" in \
-        response.get_data(as_text=True)
+    assert "The evidence was not stored: the image is too large" in response.get_data(as_text=True)
     assert blob_files(store) == []
     assert db.session.scalar(select(Evidence)) is None
 
 
 @pytest.mark.parametrize("role", ["customer", "auditor"])
-def test_non_staff_get_404_on_evidence_pages(client, login_as, make_user, make_evidence,
-                                             evidence_frameworks, role) -> None:
+def test_non_staff_get_404_on_evidence_pages(
+    client, login_as, make_user, make_evidence, evidence_frameworks, role
+) -> None:
     item = make_evidence("Hidden item", requirements=["iso-sample:A.5.1"], state="approved")
     login_as(make_user(role))
     assert 'href="/evidence"' not in client.get("/").get_data(as_text=True)
     token = csrf_token(client)
-    for method, path in [("GET", "/evidence"), ("GET", "/evidence/new"),
-                         ("GET", f"/evidence/{item.id}"),
-                         ("GET", f"/evidence/{item.id}/download"),
-                         ("POST", f"/evidence/{item.id}/approve"),
-                         ("POST", f"/evidence/{item.id}/versions"),
-                         ("GET", f"/frameworks/{_iso_id()}/coverage")]:
+    for method, path in [
+        ("GET", "/evidence"),
+        ("GET", "/evidence/new"),
+        ("GET", f"/evidence/{item.id}"),
+        ("GET", f"/evidence/{item.id}/download"),
+        ("POST", f"/evidence/{item.id}/approve"),
+        ("POST", f"/evidence/{item.id}/versions"),
+        ("GET", f"/frameworks/{_iso_id()}/coverage"),
+    ]:
         response = client.open(path, method=method, data={"csrf_token": token})
         assert response.status_code == 404, (method, path)
         assert "Hidden item" not in response.get_data(as_text=True)
     tree = client.get(f"/frameworks/{_iso_id()}").get_data(as_text=True)
     assert "Coverage and freshness" not in tree
-    assert not db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action == "evidence.download")).all()
+    assert not db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "evidence.download")
+    ).all()
 
 
-def test_framework_page_links_to_coverage_for_staff(client, login_as, staff,
-                                                    evidence_frameworks) -> None:
+def test_framework_page_links_to_coverage_for_staff(
+    client, login_as, staff, evidence_frameworks
+) -> None:
     login_as(staff)
     html = client.get(f"/frameworks/{_iso_id()}").get_data(as_text=True)
     assert f'href="/frameworks/{_iso_id()}/coverage"' in html

@@ -38,8 +38,9 @@ def _assert_file(response: Any, filename: str, content_type: str) -> None:
         assert response.headers[name] == value, name
 
 
-def test_report_downloads_page_api_and_head(app: Flask, client, make_report, customer,
-                                            bearer) -> None:
+def test_report_downloads_page_api_and_head(
+    app: Flask, client, make_report, customer, bearer
+) -> None:
     report = make_report("Public ISO", visibility="public")
     version = report.versions[-1]
     api = client.get(f"/api/v1/reports/{report.id}/download", headers=bearer(customer))
@@ -50,20 +51,26 @@ def test_report_downloads_page_api_and_head(app: Flask, client, make_report, cus
         assert int(response.headers["Content-Length"]) == len(response.data)
     assert api.headers["X-Artifact-Receipt"] != page.headers["X-Artifact-Receipt"]
 
-    downloads = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "report.download"))
+    downloads = db.session.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "report.download")
+    )
     for path in (f"/api/v1/reports/{report.id}/download", f"/catalog/{report.id}/download"):
         head = client.head(path, headers=bearer(customer))
         _assert_file(head, version.filename, "application/pdf")
         assert head.data == b""
         assert head.headers["Content-Length"] == str(version.size)  # the stored file's size
         assert "X-Artifact-Receipt" not in head.headers
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "report.download")) == downloads
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "report.download")
+        )
+        == downloads
+    )
 
 
-def test_evidence_downloads_page_and_api(app: Flask, client, make_evidence, staff,
-                                         bearer) -> None:
+def test_evidence_downloads_page_and_api(app: Flask, client, make_evidence, staff, bearer) -> None:
     item = make_evidence(data=b"reviewed: alice, bob\n", filename="review.txt")
     version = item.current_version()
     api = client.get(f"/api/v1/evidence/{item.id}/download", headers=bearer(staff))
@@ -74,10 +81,17 @@ def test_evidence_downloads_page_and_api(app: Flask, client, make_evidence, staf
         assert response.headers["X-Artifact-SHA256"] == version.sha256
 
 
-def test_certificates_and_csv_exports(app: Flask, client, nda, customer, staff, admin,
-                                      bearer) -> None:
-    accepted = agreements_accept.accept(db.session, Caller.of_user(customer), nda.id, version=1,
-                                        typed_name="C. Ustomer", scope="account")
+def test_certificates_and_csv_exports(
+    app: Flask, client, nda, customer, staff, admin, bearer
+) -> None:
+    accepted = agreements_accept.accept(
+        db.session,
+        Caller.of_user(customer),
+        nda.id,
+        version=1,
+        typed_name="C. Ustomer",
+        scope="account",
+    )
     uow.commit(db.session)
     certificate = f"acceptance-{accepted.id}.pdf"
     api = client.get(f"/api/v1/acceptances/{accepted.id}/certificate", headers=bearer(customer))

@@ -34,8 +34,10 @@ def _requirements(key):
 
 def test_800_53_import_matches_the_derived_csv(nist_800_53) -> None:
     assert "imported 1209 requirements into nist-sp-800-53-rev5" in nist_800_53.output
-    assert "validated against the OSCAL 1.0.6 catalog schema (the file declares 1.0.0" \
+    assert (
+        "validated against the OSCAL 1.0.6 catalog schema (the file declares 1.0.0"
         in nist_800_53.output
+    )
     requirements = _requirements(NIST)
     kinds = Counter(r.kind for r in requirements)
     assert kinds["group"] == 20
@@ -45,21 +47,26 @@ def test_800_53_import_matches_the_derived_csv(nist_800_53) -> None:
     with oracle_path.open(encoding="utf-8") as handle:
         oracle = list(csv.DictReader(handle))
     by_id = {row["id"]: row for row in oracle}
-    expected = {row["label"]: (row["withdrawn"] == "True",
-                               by_id[row["parent_id"]]["label"] if row["parent_id"]
-                               else row["family_id"].lower(),
-                               row["title"])
-                for row in oracle}
+    expected = {
+        row["label"]: (
+            row["withdrawn"] == "True",
+            by_id[row["parent_id"]]["label"] if row["parent_id"] else row["family_id"].lower(),
+            row["title"],
+        )
+        for row in oracle
+    }
     refs = {r.id: r.ref for r in requirements}
-    stored = {r.ref: (r.withdrawn, refs[r.parent_id], r.title)
-              for r in requirements if r.kind != "group"}
+    stored = {
+        r.ref: (r.withdrawn, refs[r.parent_id], r.title) for r in requirements if r.kind != "group"
+    }
     assert stored == expected
     ac2 = frameworks.requirement_by_name(db.session, OPERATOR, f"{NIST}:ac-2")
     assert ac2.text.startswith("a. Define and document the types of accounts")
 
 
-def test_800_53_export_validates_against_1_2_1_and_round_trips(nist_800_53, runner,
-                                                               run_import, tmp_path) -> None:
+def test_800_53_export_validates_against_1_2_1_and_round_trips(
+    nist_800_53, runner, run_import, tmp_path
+) -> None:
     document = export_json(runner, NIST)
     assert document["catalog"]["metadata"]["oscal-version"] == "1.2.1"
     assert schemas.schema_problems(document, "catalog", "1.2.1") == []
@@ -99,26 +106,39 @@ def test_hipaa_oscal_catalog_fails_then_imports_tolerantly(run_import) -> None:
     before = stored_counts()
     strict = run_import(path, "oscal", "--key", "hipaa-800-66")
     assert strict.exit_code == 1
-    assert ("hipaa-2.0.0_catalog.json: does not validate against the OSCAL 1.1.3 catalog schema"
-            in strict.output)
+    assert (
+        "hipaa-2.0.0_catalog.json: does not validate against the OSCAL 1.1.3 catalog schema"
+        in strict.output
+    )
     assert "$.catalog.metadata.last-modified: '2025-08-14T14:07:12.346307'" in strict.output
     assert "required timezone" in strict.output
     assert stored_counts() == before
     tolerant = run_import(path, "oscal", "--key", "hipaa-800-66", "--tolerant")
     assert tolerant.exit_code == 0, tolerant.output
-    assert ("repaired: $.catalog.metadata.last-modified: time stamp '2025-08-14T14:07:12.346307' "
-            "has no time zone; read as UTC") in tolerant.output
+    assert (
+        "repaired: $.catalog.metadata.last-modified: time stamp '2025-08-14T14:07:12.346307' "
+        "has no time zone; read as UTC"
+    ) in tolerant.output
     assert "imported 153 requirements into hipaa-800-66" in tolerant.output
 
 
-@pytest.mark.parametrize(("name", "problem"), [
-    ("PCI_v4-to-NIST_800-53_rev4.mapping-collection.json",
-     "$.mapping-collection.provenance.method: 'manual' is not one of"),
-    ("NIST-CSF_v2-to-NIST-800-53_rev5.example.mapping-collection.json",
-     "the file declares OSCAL 1.1.3 but no mapping-collection schema of the 1.1.x line"),
-    ("nist_ai_rmf_to_iso_42001.mapping-collection.json",
-     "unmapped-controls[0].with-ids: [] should be non-empty"),
-])
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        (
+            "PCI_v4-to-NIST_800-53_rev4.mapping-collection.json",
+            "$.mapping-collection.provenance.method: 'manual' is not one of",
+        ),
+        (
+            "NIST-CSF_v2-to-NIST-800-53_rev5.example.mapping-collection.json",
+            "the file declares OSCAL 1.1.3 but no mapping-collection schema of the 1.1.x line",
+        ),
+        (
+            "nist_ai_rmf_to_iso_42001.mapping-collection.json",
+            "unmapped-controls[0].with-ids: [] should be non-empty",
+        ),
+    ],
+)
 def test_mapping_collections_fail_naming_the_problem(run_import, name, problem) -> None:
     before = stored_counts()
     for extra in ((), ("--tolerant",)):
@@ -130,11 +150,16 @@ def test_mapping_collections_fail_naming_the_problem(run_import, name, problem) 
 
 
 def test_csf_2_0_xml_matches_the_derived_csv(run_import) -> None:
-    result = run_import(corpus_path("oscal", "csf-2.0", "NIST_CSF_v2.0_catalog.xml"),
-                        "oscal-xml", "--key", "nist-csf-2.0")
+    result = run_import(
+        corpus_path("oscal", "csf-2.0", "NIST_CSF_v2.0_catalog.xml"),
+        "oscal-xml",
+        "--key",
+        "nist-csf-2.0",
+    )
     assert result.exit_code == 0, result.output
     with corpus_path("oscal", "derived", "csf2.0_functions_categories_subcategories.csv").open(
-            encoding="utf-8") as handle:
+        encoding="utf-8"
+    ) as handle:
         oracle = {row["id"]: row["parent"] for row in csv.DictReader(handle)}
     requirements = _requirements("nist-csf-2.0")
     refs = {r.id: r.ref for r in requirements}
@@ -159,8 +184,9 @@ def test_gdpr_and_hipaa_regulations(run_import) -> None:
     assert sections["164.308"].parent.ref == "Part 164 Subpart C"
 
 
-@pytest.mark.parametrize("name", ["iso27001-2013.ids.csv", "soc2_2017_with_rev_2022.ids.csv",
-                                  "nist-csf-2.0.ids.csv"])
+@pytest.mark.parametrize(
+    "name", ["iso27001-2013.ids.csv", "soc2_2017_with_rev_2022.ids.csv", "nist-csf-2.0.ids.csv"]
+)
 def test_identifier_lists_import_and_export(run_import, runner, name) -> None:
     path = corpus_path("mappings", "frameworks", name)
     strict = run_import(path, "csv")

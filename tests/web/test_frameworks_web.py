@@ -9,20 +9,26 @@ from artifact.frameworks import services as frameworks
 from artifact.kernel.caller import OPERATOR
 from tests.fixtures_frameworks import stored_counts
 
-WALK = ("source_framework,source_id,target_framework,target_id,relationship\n"
-        "iso-sample,A.5.15,soc-sample,CC6.1,subset\n")
-GDPR = ('{"articles": [{"article": 32, "title": "Security of <b>processing</b>", "chapter": "IV",'
-        ' "chapter_title": "Controller and processor", "section": 2, "section_title": "Security",'
-        ' "text": "1. ..."}, {"article": 33, "title": "Notification", "chapter": "IV",'
-        ' "section": 2, "text": ""}]}')
+WALK = (
+    "source_framework,source_id,target_framework,target_id,relationship\n"
+    "iso-sample,A.5.15,soc-sample,CC6.1,subset\n"
+)
+GDPR = (
+    '{"articles": [{"article": 32, "title": "Security of <b>processing</b>", "chapter": "IV",'
+    ' "chapter_title": "Controller and processor", "section": 2, "section_title": "Security",'
+    ' "text": "1. ..."}, {"article": 33, "title": "Notification", "chapter": "IV",'
+    ' "section": 2, "text": ""}]}'
+)
 
 
 @pytest.fixture
 def mapped(small_frameworks, run_import, write_file):
     assert run_import(write_file("walk.csv", WALK), "crosswalk").exit_code == 0
     assert run_import(write_file("gdpr.json", GDPR), "gdpr").exit_code == 0
-    walk = ("source_framework,source_id,target_framework,target_id,relationship\n"
-            "gdpr,Art.32,iso-sample,A.8.5,intersect\n")
+    walk = (
+        "source_framework,source_id,target_framework,target_id,relationship\n"
+        "gdpr,Art.32,iso-sample,A.8.5,intersect\n"
+    )
     assert run_import(write_file("walk2.csv", walk), "crosswalk").exit_code == 0
 
 
@@ -111,11 +117,20 @@ def test_demo_seeds_frameworks_once(runner) -> None:
     assert first.exit_code == 0, first.output
     after_first = stored_counts()
     assert after_first[0] == 4
-    regulations = {f.key: n for f, n in frameworks.list_frameworks(db.session, OPERATOR,
-                                                                   "regulation")}
+    regulations = {
+        f.key: n for f, n in frameworks.list_frameworks(db.session, OPERATOR, "regulation")
+    }
     assert regulations == {"gdpr": 110, "hipaa": 38}
-    assert len([r for r in frameworks.requirements_of(db.session, OPERATOR, _framework("gdpr"))
-                if r.kind == "article"]) == 99
+    assert (
+        len(
+            [
+                r
+                for r in frameworks.requirements_of(db.session, OPERATOR, _framework("gdpr"))
+                if r.kind == "article"
+            ]
+        )
+        == 99
+    )
     iso = frameworks.requirements_of(db.session, OPERATOR, _framework("iso27001-2022"))
     assert sum(r.kind == "control" for r in iso) == 93
     assert after_first[2] == 12  # the demo crosswalk

@@ -32,8 +32,11 @@ def test_every_html_page_carries_the_security_headers(app: Flask, client, admin)
     sign_in(client, admin.email)
     seen = 0
     for rule in app.url_map.iter_rules():
-        if "GET" not in (rule.methods or set()) or "<" in rule.rule or rule.rule.startswith(
-                ("/api/", "/static")):
+        if (
+            "GET" not in (rule.methods or set())
+            or "<" in rule.rule
+            or rule.rule.startswith(("/api/", "/static"))
+        ):
             continue
         response = client.get(rule.rule)
         if response.mimetype == "text/html":
@@ -44,8 +47,13 @@ def test_every_html_page_carries_the_security_headers(app: Flask, client, admin)
 
 
 def test_no_hsts_in_development(database_url: str, tmp_path) -> None:
-    app = create_app({"ARTIFACT_ENV": "development", "DATA_DIR": str(tmp_path),
-                      "SQLALCHEMY_DATABASE_URI": database_url})
+    app = create_app(
+        {
+            "ARTIFACT_ENV": "development",
+            "DATA_DIR": str(tmp_path),
+            "SQLALCHEMY_DATABASE_URI": database_url,
+        }
+    )
     with app.app_context():
         response = app.test_client().get("/healthz")
         assert "Strict-Transport-Security" not in response.headers
@@ -61,8 +69,9 @@ def test_untrusted_hosts_are_refused(app: Flask, client) -> None:
 
 def test_oversized_forms_are_refused(app: Flask, client) -> None:
     app.config["MAX_FORM_MEMORY_SIZE"] = 1000
-    response = client.post("/login", data={"email": "x" * 5000, "password": "y"},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/login", data={"email": "x" * 5000, "password": "y"}, content_type="multipart/form-data"
+    )
     assert response.status_code == 413
 
 
@@ -71,8 +80,14 @@ def test_check_deploy_fails_on_development_settings(tmp_path, monkeypatch) -> No
     app = create_app({"ARTIFACT_ENV": "development", "DATA_DIR": str(tmp_path)})
     result = app.test_cli_runner().invoke(args=["check-deploy"])
     assert result.exit_code == 1
-    for expected in ("ARTIFACT_ENV is 'development'", "SQLite", "ARTIFACT_RATELIMIT_STORAGE",
-                     "ARTIFACT_TRUSTED_HOSTS", "not marked Secure", "HSTS"):
+    for expected in (
+        "ARTIFACT_ENV is 'development'",
+        "SQLite",
+        "ARTIFACT_RATELIMIT_STORAGE",
+        "ARTIFACT_TRUSTED_HOSTS",
+        "not marked Secure",
+        "HSTS",
+    ):
         assert expected in result.output
 
 
@@ -98,11 +113,14 @@ def test_check_deploy_passes_on_a_production_like_environment(tmp_path, monkeypa
     assert "ok" in result.output
 
 
-@pytest.mark.parametrize(("override", "words"), [
-    ({"ARTIFACT_SMTP_HOST": ""}, "ARTIFACT_SMTP_HOST"),
-    ({"ARTIFACT_BASE_URL": "http://trust.example.com"}, "ARTIFACT_BASE_URL"),
-    ({"ARTIFACT_HSTS_SECONDS": "60"}, "HSTS"),
-])
+@pytest.mark.parametrize(
+    ("override", "words"),
+    [
+        ({"ARTIFACT_SMTP_HOST": ""}, "ARTIFACT_SMTP_HOST"),
+        ({"ARTIFACT_BASE_URL": "http://trust.example.com"}, "ARTIFACT_BASE_URL"),
+        ({"ARTIFACT_HSTS_SECONDS": "60"}, "HSTS"),
+    ],
+)
 def test_check_deploy_names_each_shortfall(tmp_path, override, words) -> None:
     from artifact.config import load_config
 
@@ -118,8 +136,7 @@ def test_world_readable_keys_fail_the_check(tmp_path) -> None:
     (tmp_path / "audit-signing-key.pem").write_text("x")
     (tmp_path / "audit-signing-key.pem").chmod(0o644)
     tmp_path.chmod(0o700)
-    problems = deploy_problems(load_config(environ={**PRODUCTION_LIKE,
-                                                    "ARTIFACT_DATA_DIR": str(tmp_path)}))
+    problems = deploy_problems(
+        load_config(environ={**PRODUCTION_LIKE, "ARTIFACT_DATA_DIR": str(tmp_path)})
+    )
     assert problems == ["the data directory gives other users access to: audit-signing-key.pem"]
-
-

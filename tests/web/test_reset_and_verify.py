@@ -53,8 +53,12 @@ def inbox(app: Flask) -> Iterator[Inbox]:
     handler = Inbox()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, SMTP_STARTTLS=False,
-                      SMTP_FROM="trust@example.test")
+    app.config.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=controller.port,
+        SMTP_STARTTLS=False,
+        SMTP_FROM="trust@example.test",
+    )
     try:
         yield handler
     finally:
@@ -66,8 +70,9 @@ def _link(message: Message, path: str) -> str:
     return re.search(rf"http://localhost(/{path}/[A-Za-z0-9_-]+)", body).group(1)
 
 
-def test_reset_by_mail_ends_sessions_and_keeps_mfa(app: Flask, client, inbox: Inbox,
-                                                   staff: User) -> None:
+def test_reset_by_mail_ends_sessions_and_keeps_mfa(
+    app: Flask, client, inbox: Inbox, staff: User
+) -> None:
     old_session = app.test_client()
     sign_in(old_session, staff.email)
     assert old_session.get("/api/v1/me").status_code == 200
@@ -85,11 +90,9 @@ def test_reset_by_mail_ends_sessions_and_keeps_mfa(app: Flask, client, inbox: In
     done = post_form(client, path, {"password": NEW_PASSWORD}, token_from=path)
     assert done.status_code == 302
     assert old_session.get("/api/v1/me").status_code == 401  # every session ended
-    again = post_form(client, path, {"password": "another long passphrase 77"},
-                      token_from="/login")
+    again = post_form(client, path, {"password": "another long passphrase 77"}, token_from="/login")
     assert again.status_code == 400  # single use
-    step = post_form(app.test_client(), "/login", {"email": staff.email,
-                                                   "password": NEW_PASSWORD})
+    step = post_form(app.test_client(), "/login", {"email": staff.email, "password": NEW_PASSWORD})
     assert step.headers["Location"] == "/login/mfa"  # the second factor is still asked
     assert staff.email in MFA_SECRETS
     actions = db.session.scalars(select(AuditEvent.action)).all()
@@ -97,8 +100,7 @@ def test_reset_by_mail_ends_sessions_and_keeps_mfa(app: Flask, client, inbox: In
     assert "auth.password_reset" in actions
 
 
-def test_reset_answers_the_same_for_unknown_addresses(client, inbox: Inbox,
-                                                      customer: User) -> None:
+def test_reset_answers_the_same_for_unknown_addresses(client, inbox: Inbox, customer: User) -> None:
     known = post_form(client, "/reset", {"email": customer.email})
     unknown = post_form(client, "/reset", {"email": "nobody@example.test"})
     assert known.status_code == unknown.status_code == 200
@@ -110,8 +112,7 @@ def test_reset_answers_the_same_for_unknown_addresses(client, inbox: Inbox,
     assert len(inbox.wait_for(1)) == 1
 
 
-def test_reset_links_expire_after_an_hour(app: Flask, client, inbox: Inbox,
-                                          customer: User) -> None:
+def test_reset_links_expire_after_an_hour(app: Flask, client, inbox: Inbox, customer: User) -> None:
     post_form(client, "/reset", {"email": customer.email})
     path = _link(inbox.wait_for(1)[0], "reset")
     token = db.session.scalars(select(AccountToken)).one()

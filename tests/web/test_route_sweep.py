@@ -10,17 +10,31 @@ from flask import Flask
 
 from tests.conftest import csrf_token, sign_in
 
-PUBLIC = {"/", "/login", "/healthz", "/static/<path:filename>", "/api/v1/openapi.json",
-          "/logout",
-          # sign-in's second step and the e-mailed links work without a session
-          "/login/mfa", "/reset", "/reset/<token>", "/verify-email/<token>"}
+PUBLIC = {
+    "/",
+    "/login",
+    "/healthz",
+    "/static/<path:filename>",
+    "/api/v1/openapi.json",
+    "/logout",
+    # sign-in's second step and the e-mailed links work without a session
+    "/login/mfa",
+    "/reset",
+    "/reset/<token>",
+    "/verify-email/<token>",
+}
 # The catalog is open to visitors: what they may not see answers 404 (tests/web/test_catalog_*).
-PUBLIC_ROUTES = {("GET", "/catalog/"), ("GET", "/catalog/<report_id>"),
-                 ("GET", "/catalog/<report_id>/download"), ("GET", "/api/v1/reports"),
-                 ("GET", "/api/v1/reports/<report_id>"),
-                 ("GET", "/api/v1/reports/<report_id>/download"),
-                 # search too: visitors find public items (tests/web/test_search_policy.py)
-                 ("GET", "/search"), ("GET", "/api/v1/search")}
+PUBLIC_ROUTES = {
+    ("GET", "/catalog/"),
+    ("GET", "/catalog/<report_id>"),
+    ("GET", "/catalog/<report_id>/download"),
+    ("GET", "/api/v1/reports"),
+    ("GET", "/api/v1/reports/<report_id>"),
+    ("GET", "/api/v1/reports/<report_id>/download"),
+    # search too: visitors find public items (tests/web/test_search_policy.py)
+    ("GET", "/search"),
+    ("GET", "/api/v1/search"),
+}
 
 
 def _concrete(rule: str) -> str:

@@ -27,18 +27,31 @@ PDF_WORD = "narwhalcipher"  # only inside a PDF evidence file
 
 
 @pytest.fixture
-def secret_evidence(search_index: Backend, evidence_frameworks: None,
-                    make_evidence: Callable[..., Evidence]) -> Evidence:
-    return make_evidence("Quarterly firewall review", requirements=["iso-sample:A.5.15"],
-                         data=f"rules reviewed; {SECRET} exception closed\n".encode(),
-                         filename="firewall.txt")
+def secret_evidence(
+    search_index: Backend, evidence_frameworks: None, make_evidence: Callable[..., Evidence]
+) -> Evidence:
+    return make_evidence(
+        "Quarterly firewall review",
+        requirements=["iso-sample:A.5.15"],
+        data=f"rules reviewed; {SECRET} exception closed\n".encode(),
+        filename="firewall.txt",
+    )
 
 
-QUERIES = [{"q": SECRET}, {"q": f'"{SECRET} exception"'}, {"q": SECRET[:7] + "*"},
-           {"q": "firewall"}, {"q": "type:evidence"}, {"q": "", "type": "evidence"},
-           {"q": "category:evidence"}, {"q": "framework:iso-sample"},
-           {"q": "", "framework": "iso-sample"}, {"q": '"A.5.15"'}, {"q": ""},
-           {"q": "-nothing"}]
+QUERIES = [
+    {"q": SECRET},
+    {"q": f'"{SECRET} exception"'},
+    {"q": SECRET[:7] + "*"},
+    {"q": "firewall"},
+    {"q": "type:evidence"},
+    {"q": "", "type": "evidence"},
+    {"q": "category:evidence"},
+    {"q": "framework:iso-sample"},
+    {"q": "", "framework": "iso-sample"},
+    {"q": '"A.5.15"'},
+    {"q": ""},
+    {"q": "-nothing"},
+]
 
 
 def _assert_no_evidence(body: dict[str, Any], item: Evidence) -> None:
@@ -55,8 +68,13 @@ def _assert_no_evidence(body: dict[str, Any], item: Evidence) -> None:
 @pytest.mark.parametrize("params", QUERIES, ids=[str(p) for p in QUERIES])
 @pytest.mark.parametrize("role", ["customer", "auditor", "hostile"])
 def test_evidence_is_invisible_to_everyone_but_staff(
-        secret_evidence: Evidence, request: pytest.FixtureRequest, staff: User,
-        search_api: Callable[..., Any], params: dict[str, str], role: str) -> None:
+    secret_evidence: Evidence,
+    request: pytest.FixtureRequest,
+    staff: User,
+    search_api: Callable[..., Any],
+    params: dict[str, str],
+    role: str,
+) -> None:
     user: User = request.getfixturevalue(role)
     status, body = search_api(user, **params)
     assert status == 200
@@ -68,8 +86,9 @@ def test_evidence_is_invisible_to_everyone_but_staff(
     assert theirs["total"] == body["total"] + theirs["facets"]["type"]["evidence"]
 
 
-def test_evidence_is_invisible_to_visitors(secret_evidence: Evidence,
-                                           search_api: Callable[..., Any]) -> None:
+def test_evidence_is_invisible_to_visitors(
+    secret_evidence: Evidence, search_api: Callable[..., Any]
+) -> None:
     for params in QUERIES:
         status, body = search_api(None, **params)
         assert status == 200, params
@@ -77,21 +96,24 @@ def test_evidence_is_invisible_to_visitors(secret_evidence: Evidence,
 
 
 def test_evidence_never_reaches_the_search_page_of_a_customer(
-        secret_evidence: Evidence, customer: User, login_as: Callable[..., Any],
-        client: FlaskClient) -> None:
+    secret_evidence: Evidence, customer: User, login_as: Callable[..., Any], client: FlaskClient
+) -> None:
     login_as(customer)
     for q in (SECRET, "type:evidence", ""):
         page = client.get("/search", query_string={"q": q}).get_data(as_text=True)
         assert f"<mark>{SECRET}" not in page  # (the query itself is echoed in the box)
         assert f"/evidence/{secret_evidence.id}" not in page
         assert "Quarterly firewall review" not in page
-    assert "0 results" in client.get("/search", query_string={"q": SECRET}).get_data(
-        as_text=True)
+    assert "0 results" in client.get("/search", query_string={"q": SECRET}).get_data(as_text=True)
 
 
 def test_staff_find_evidence_text_with_a_snippet_and_a_link(
-        secret_evidence: Evidence, staff: User, search_api: Callable[..., Any],
-        login_as: Callable[..., Any], client: FlaskClient) -> None:
+    secret_evidence: Evidence,
+    staff: User,
+    search_api: Callable[..., Any],
+    login_as: Callable[..., Any],
+    client: FlaskClient,
+) -> None:
     _status, body = search_api(staff, q=SECRET)
     assert body["total"] == 1
     [hit] = body["hits"]
@@ -109,13 +131,16 @@ def test_staff_find_evidence_text_with_a_snippet_and_a_link(
     assert f"<mark>{SECRET}</mark>" in page
 
 
-def test_csv_pdf_and_image_evidence(search_index: Backend, staff: User,
-                                    make_evidence: Callable[..., Evidence],
-                                    search_api: Callable[..., Any]) -> None:
-    roster = make_evidence("Access roster", data=f"user,role\nalice,{CSV_WORD}\n".encode(),
-                           filename="roster.csv")
-    scan = make_evidence("Badge scan", data=make_pdf(pages=2, marker=PDF_WORD),
-                         filename="scan.pdf")
+def test_csv_pdf_and_image_evidence(
+    search_index: Backend,
+    staff: User,
+    make_evidence: Callable[..., Evidence],
+    search_api: Callable[..., Any],
+) -> None:
+    roster = make_evidence(
+        "Access roster", data=f"user,role\nalice,{CSV_WORD}\n".encode(), filename="roster.csv"
+    )
+    scan = make_evidence("Badge scan", data=make_pdf(pages=2, marker=PDF_WORD), filename="scan.pdf")
     photo = make_evidence("Server room photo", data=make_png(), filename="room.png")
     _status, body = search_api(staff, q=CSV_WORD)
     assert [(h["id"], h["page"]) for h in body["hits"]] == [(roster.id, 1)]
@@ -128,14 +153,20 @@ def test_csv_pdf_and_image_evidence(search_index: Backend, staff: User,
 
 
 def test_index_follows_new_versions_links_and_state(
-        secret_evidence: Evidence, staff: User, search_api: Callable[..., Any]) -> None:
+    secret_evidence: Evidence, staff: User, search_api: Callable[..., Any]
+) -> None:
     store = store_for(current_app)
-    evidence.add_version(db.session, Caller.of_user(staff), store, secret_evidence.id,
-                         b"second collection: wombatgate\n", "firewall-v2.txt")
+    evidence.add_version(
+        db.session,
+        Caller.of_user(staff),
+        store,
+        secret_evidence.id,
+        b"second collection: wombatgate\n",
+        "firewall-v2.txt",
+    )
     uow.commit(db.session)
     assert search_api(staff, q=SECRET)[1]["total"] == 0  # the old version's text is gone
-    assert [h["id"] for h in search_api(staff, q="wombatgate")[1]["hits"]] == \
-        [secret_evidence.id]
+    assert [h["id"] for h in search_api(staff, q="wombatgate")[1]["hits"]] == [secret_evidence.id]
     evidence.set_links(db.session, Caller.of_user(staff), secret_evidence.id, ["soc-sample:CC6.1"])
     uow.commit(db.session)
     _status, body = search_api(staff, q="type:evidence")

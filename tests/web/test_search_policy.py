@@ -21,34 +21,57 @@ SECRET = "zanzibarquartz"  # appears only in the restricted report's file
 
 
 @pytest.fixture
-def restricted(make_report: Callable[..., Report], customer: User,
-               search_index: Backend) -> Report:
-    report = make_report("Acme Penetration Test", visibility="restricted", series="PENTEST",
-                         frameworks=["SOC 2"], period_start="2025-01-01",
-                         period_end="2025-12-31",
-                         pdf=make_pdf(pages=3, marker=f"{SECRET} finding"))
-    grants.create_grant(db.session, OPERATOR, report_id=report.id,
-                        organization="Acme Health")
+def restricted(make_report: Callable[..., Report], customer: User, search_index: Backend) -> Report:
+    report = make_report(
+        "Acme Penetration Test",
+        visibility="restricted",
+        series="PENTEST",
+        frameworks=["SOC 2"],
+        period_start="2025-01-01",
+        period_end="2025-12-31",
+        pdf=make_pdf(pages=3, marker=f"{SECRET} finding"),
+    )
+    grants.create_grant(db.session, OPERATOR, report_id=report.id, organization="Acme Health")
     uow.commit(db.session)
     return report
 
 
 @pytest.fixture
 def public(make_report: Callable[..., Report], search_index: Backend) -> Report:
-    return make_report("ISO 27001 Certificate", visibility="public", series="ISO",
-                       category="certifications", pdf=make_pdf(pages=2, marker="certified"))
+    return make_report(
+        "ISO 27001 Certificate",
+        visibility="public",
+        series="ISO",
+        category="certifications",
+        pdf=make_pdf(pages=2, marker="certified"),
+    )
 
 
-QUERIES = [{"q": SECRET}, {"q": f'"{SECRET} finding"'}, {"q": SECRET[:6] + "*"},
-           {"q": "Penetration"}, {"q": "series:pentest"}, {"q": "category:reports"},
-           {"q": 'framework:"SOC 2"'}, {"q": "year:2025"}, {"q": ""},
-           {"q": "", "series": "PENTEST"}, {"q": "type:report"}, {"q": "-nothing"}]
+QUERIES = [
+    {"q": SECRET},
+    {"q": f'"{SECRET} finding"'},
+    {"q": SECRET[:6] + "*"},
+    {"q": "Penetration"},
+    {"q": "series:pentest"},
+    {"q": "category:reports"},
+    {"q": 'framework:"SOC 2"'},
+    {"q": "year:2025"},
+    {"q": ""},
+    {"q": "", "series": "PENTEST"},
+    {"q": "type:report"},
+    {"q": "-nothing"},
+]
 
 
 @pytest.mark.parametrize("params", QUERIES, ids=[str(p) for p in QUERIES])
 def test_restricted_report_is_invisible_to_another_organisation(
-        restricted: Report, public: Report, hostile: User, customer: User,
-        search_api: Callable[..., Any], params: dict[str, str]) -> None:
+    restricted: Report,
+    public: Report,
+    hostile: User,
+    customer: User,
+    search_api: Callable[..., Any],
+    params: dict[str, str],
+) -> None:
     status, body = search_api(hostile, **params)
     assert status == 200
     assert all(hit["id"] != restricted.id for hit in body["hits"])
@@ -65,8 +88,9 @@ def test_restricted_report_is_invisible_to_another_organisation(
     assert mine["total"] > body["total"]
 
 
-def test_restricted_report_is_invisible_to_visitors(restricted: Report, public: Report,
-                                                    search_api: Callable[..., Any]) -> None:
+def test_restricted_report_is_invisible_to_visitors(
+    restricted: Report, public: Report, search_api: Callable[..., Any]
+) -> None:
     for params in QUERIES:
         _status, body = search_api(None, **params)
         assert all(hit["id"] != restricted.id for hit in body["hits"]), params
@@ -74,7 +98,8 @@ def test_restricted_report_is_invisible_to_visitors(restricted: Report, public: 
 
 
 def test_customer_sees_page_hits_with_highlighted_snippets(
-        restricted: Report, customer: User, search_api: Callable[..., Any]) -> None:
+    restricted: Report, customer: User, search_api: Callable[..., Any]
+) -> None:
     _status, body = search_api(customer, q=SECRET)
     pages = sorted(hit["page"] for hit in body["hits"])
     assert body["total"] == 3
@@ -85,15 +110,19 @@ def test_customer_sees_page_hits_with_highlighted_snippets(
 
 @pytest.fixture
 def gated(make_report: Callable[..., Report], nda: Agreement, search_index: Backend) -> Report:
-    report = make_report("Bridge Assessment", visibility="customers",
-                         pdf=make_pdf(pages=2, marker="quokkavault inside"))
+    report = make_report(
+        "Bridge Assessment",
+        visibility="customers",
+        pdf=make_pdf(pages=2, marker="quokkavault inside"),
+    )
     report_terms.set_terms(db.session, OPERATOR, report.id, nda.id)
     uow.commit(db.session)
     return report
 
 
 def test_terms_gate_hides_file_snippets_until_accepted(
-        gated: Report, nda: Agreement, customer: User, search_api: Callable[..., Any]) -> None:
+    gated: Report, nda: Agreement, customer: User, search_api: Callable[..., Any]
+) -> None:
     _status, body = search_api(customer, q="Bridge")
     assert [(h["id"], h.get("page")) for h in body["hits"]] == [(gated.id, None)]
     assert "quokkavault" not in repr(body)
@@ -102,8 +131,14 @@ def test_terms_gate_hides_file_snippets_until_accepted(
     assert body["hits"] == []
     assert sum(body["facets"]["type"].values()) == 0
 
-    agreements_accept.accept(db.session, Caller.of_user(customer), nda.id, version=1,
-                             typed_name="Cathy Customer", scope="account")
+    agreements_accept.accept(
+        db.session,
+        Caller.of_user(customer),
+        nda.id,
+        version=1,
+        typed_name="Cathy Customer",
+        scope="account",
+    )
     uow.commit(db.session)
     _status, body = search_api(customer, q="quokkavault")
     assert body["total"] == 2
@@ -112,25 +147,39 @@ def test_terms_gate_hides_file_snippets_until_accepted(
 
 
 def test_staff_too_see_file_snippets_only_after_accepting_terms(
-        gated: Report, public: Report, nda: Agreement, staff: User,
-        search_api: Callable[..., Any]) -> None:
+    gated: Report, public: Report, nda: Agreement, staff: User, search_api: Callable[..., Any]
+) -> None:
     """Staff see every report, but the terms gate is theirs too: whole-kind scope only once
     nothing gates them."""
     _status, body = search_api(staff, q="Bridge")
     assert [(h["id"], h.get("page")) for h in body["hits"]] == [(gated.id, None)]
     assert search_api(staff, q="quokkavault")[1]["total"] == 0
     assert search_api(staff, q="certified")[1]["total"] == 2  # ungated pages still found
-    agreements_accept.accept(db.session, Caller.of_user(staff), nda.id, version=1,
-                             typed_name="Sam Staff", scope="account")
+    agreements_accept.accept(
+        db.session,
+        Caller.of_user(staff),
+        nda.id,
+        version=1,
+        typed_name="Sam Staff",
+        scope="account",
+    )
     uow.commit(db.session)
     _status, body = search_api(staff, q="quokkavault")
     assert {h["page"] for h in body["hits"]} == {1, 2}
 
 
 def test_index_follows_retire_grants_and_new_versions(
-        restricted: Report, customer: User, search_api: Callable[..., Any]) -> None:
-    reports.add_version(db.session, OPERATOR, _store(), restricted.id,
-                        make_pdf(pages=1, marker="walrusledger"), "v2.pdf", 10**8)
+    restricted: Report, customer: User, search_api: Callable[..., Any]
+) -> None:
+    reports.add_version(
+        db.session,
+        OPERATOR,
+        _store(),
+        restricted.id,
+        make_pdf(pages=1, marker="walrusledger"),
+        "v2.pdf",
+        10**8,
+    )
     uow.commit(db.session)
     _status, body = search_api(customer, q=SECRET)
     assert body["total"] == 0  # the old version's pages are gone
@@ -142,8 +191,7 @@ def test_index_follows_retire_grants_and_new_versions(
     uow.commit(db.session)
     _status, body = search_api(customer, q="walrusledger")
     assert body["total"] == 0
-    grants.create_grant(db.session, OPERATOR, series="PENTEST",
-                        organization="Acme Health")
+    grants.create_grant(db.session, OPERATOR, series="PENTEST", organization="Acme Health")
     uow.commit(db.session)
     assert search_api(customer, q="walrusledger")[1]["total"] == 1
     reports.set_state(db.session, OPERATOR, restricted.id, "retired")
@@ -161,20 +209,34 @@ def _store() -> Any:
 
 
 def test_staff_find_drafts_that_customers_cannot(
-        make_report: Callable[..., Report], staff: User, customer: User,
-        search_api: Callable[..., Any], search_index: Backend) -> None:
-    draft = make_report("Draft Roadmap", visibility="public", state="draft",
-                        pdf=make_pdf(pages=1, marker="okapiplan"))
+    make_report: Callable[..., Report],
+    staff: User,
+    customer: User,
+    search_api: Callable[..., Any],
+    search_index: Backend,
+) -> None:
+    draft = make_report(
+        "Draft Roadmap",
+        visibility="public",
+        state="draft",
+        pdf=make_pdf(pages=1, marker="okapiplan"),
+    )
     assert search_api(customer, q="okapiplan")[1]["total"] == 0
     _status, body = search_api(staff, q="okapiplan")
     assert [h["id"] for h in body["hits"]] == [draft.id]
 
 
 def test_snippets_escape_what_the_document_says(
-        make_report: Callable[..., Report], customer: User,
-        search_api: Callable[..., Any], search_index: Backend) -> None:
-    make_report("Escaping", visibility="public",
-                 description='<script>alert("x")</script> & lemurtext <b>bold</b>')
+    make_report: Callable[..., Report],
+    customer: User,
+    search_api: Callable[..., Any],
+    search_index: Backend,
+) -> None:
+    make_report(
+        "Escaping",
+        visibility="public",
+        description='<script>alert("x")</script> & lemurtext <b>bold</b>',
+    )
     _status, body = search_api(customer, q="lemurtext")
     snippet = body["hits"][0]["snippet"]
     assert "<script>" not in snippet

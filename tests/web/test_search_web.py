@@ -22,8 +22,9 @@ MALFORMED = ['"unbalanced', "NOT NOT x", "category:", "q" * 10_000, "ctrl\x07cha
 
 
 @pytest.mark.parametrize("q", MALFORMED, ids=range(len(MALFORMED)))
-def test_malformed_query_is_a_friendly_400_on_the_page(client: FlaskClient, q: str,
-                                                      search_index: Backend) -> None:
+def test_malformed_query_is_a_friendly_400_on_the_page(
+    client: FlaskClient, q: str, search_index: Backend
+) -> None:
     response = client.get("/search", query_string={"q": q})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
@@ -32,24 +33,32 @@ def test_malformed_query_is_a_friendly_400_on_the_page(client: FlaskClient, q: s
 
 
 @pytest.mark.parametrize("q", MALFORMED, ids=range(len(MALFORMED)))
-def test_malformed_query_is_a_400_in_the_api(search_api: Callable[..., Any], customer: User,
-                                             q: str) -> None:
+def test_malformed_query_is_a_400_in_the_api(
+    search_api: Callable[..., Any], customer: User, q: str
+) -> None:
     status, body = search_api(customer, q=q)
     assert status == 400
     assert body["error"]["code"] == "invalid"
     assert body["error"]["message"]
 
 
-@pytest.mark.parametrize("params", [{"page": "x"}, {"page": "0"}, {"page": "101"},
-                                    {"series": "a\x01b"}, {"category": "c" * 300}])
+@pytest.mark.parametrize(
+    "params",
+    [{"page": "x"}, {"page": "0"}, {"page": "101"}, {"series": "a\x01b"}, {"category": "c" * 300}],
+)
 def test_bad_parameters_are_400(search_api: Callable[..., Any], params: dict[str, str]) -> None:
     assert search_api(None, q="x", **params)[0] == 400
 
 
 def test_page_shows_facets_snippets_pages_and_paging(
-        make_report: Callable[..., Report], client: FlaskClient, search_index: Backend) -> None:
-    make_report("Quarterly <Scan>", visibility="public", series="SCAN",
-                pdf=make_pdf(pages=12, marker="vulnerability scan"))
+    make_report: Callable[..., Report], client: FlaskClient, search_index: Backend
+) -> None:
+    make_report(
+        "Quarterly <Scan>",
+        visibility="public",
+        series="SCAN",
+        pdf=make_pdf(pages=12, marker="vulnerability scan"),
+    )
     page = client.get("/search", query_string={"q": "vulnerability"}).get_data(as_text=True)
     assert "12 results, page 1 of 2." in page
     assert "<mark>vulnerability</mark>" in page
@@ -70,8 +79,13 @@ def test_header_has_a_search_box(client: FlaskClient) -> None:
 
 
 def test_reindex_rebuilds_from_the_database(
-        app: Flask, make_report: Callable[..., Report], runner: Any, customer: User,
-        search_api: Callable[..., Any], search_index: Backend) -> None:
+    app: Flask,
+    make_report: Callable[..., Report],
+    runner: Any,
+    customer: User,
+    search_api: Callable[..., Any],
+    search_index: Backend,
+) -> None:
     make_report("Rebuilt", visibility="public", pdf=make_pdf(pages=3, marker="capybara"))
     app.extensions.pop("artifact_search").close()
     shutil.rmtree(Path(app.config["DATA_DIR"]) / "search")
@@ -83,14 +97,21 @@ def test_reindex_rebuilds_from_the_database(
 
 
 def test_imported_requirements_are_found_without_a_reindex(
-        search_index: Backend, small_frameworks: None, customer: User,
-        search_api: Callable[..., Any], login_as: Callable[..., FlaskClient]) -> None:
+    search_index: Backend,
+    small_frameworks: None,
+    customer: User,
+    search_api: Callable[..., Any],
+    login_as: Callable[..., FlaskClient],
+) -> None:
     """`frameworks import` indexes its requirements once it commits; a hit opens the tree."""
     _status, body = search_api(customer, q='"secure authentication"')
-    assert [(h["type"], h["title"]) for h in body["hits"]] == \
-        [("requirement", "iso-sample:A.8.5 Secure authentication")]
+    assert [(h["type"], h["title"]) for h in body["hits"]] == [
+        ("requirement", "iso-sample:A.8.5 Secure authentication")
+    ]
     assert search_api(customer, q="type:requirement")[1]["total"] == 7  # five and two
     iso = frameworks.get_framework(db.session, OPERATOR, key="iso-sample")
     page = login_as(customer).get("/search", query_string={"q": "authentication"})
-    assert f'href="/frameworks/{iso.id}">iso-sample:A.8.5 Secure authentication</a>' in \
-        page.get_data(as_text=True)
+    assert (
+        f'href="/frameworks/{iso.id}">iso-sample:A.8.5 Secure authentication</a>'
+        in page.get_data(as_text=True)
+    )

@@ -23,16 +23,22 @@ GUNICORN = Path(sys.executable).with_name("gunicorn")
 SECRET = "s3cret-token-value-4711"
 
 
-@pytest.mark.parametrize(("target", "expected"), [
-    ("/login?next=/x&token=" + SECRET, "/login"),
-    ("/reset/" + SECRET, "/reset/[redacted]"),
-    ("/verify-email/" + SECRET + "?a=b", "/verify-email/[redacted]"),
-    ("/resetting/" + SECRET, "/resetting/" + SECRET),  # only the token routes
-    ("https://trust.example/reset/" + SECRET + "?q=1#f", "https://trust.example/reset/[redacted]"),
-    ("https://trust.example?x=" + SECRET, "https://trust.example"),
-    ("", "-"),
-    (None, "-"),
-])
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/login?next=/x&token=" + SECRET, "/login"),
+        ("/reset/" + SECRET, "/reset/[redacted]"),
+        ("/verify-email/" + SECRET + "?a=b", "/verify-email/[redacted]"),
+        ("/resetting/" + SECRET, "/resetting/" + SECRET),  # only the token routes
+        (
+            "https://trust.example/reset/" + SECRET + "?q=1#f",
+            "https://trust.example/reset/[redacted]",
+        ),
+        ("https://trust.example?x=" + SECRET, "https://trust.example"),
+        ("", "-"),
+        (None, "-"),
+    ],
+)
 def test_redact_target(target: str | None, expected: str) -> None:
     assert redact_target(target) == expected
 
@@ -42,18 +48,29 @@ def test_access_log_atoms_hold_no_secret_whatever_the_format() -> None:
 
     logger = RedactingLogger(Config())
     environ = {
-        "REQUEST_METHOD": "GET", "RAW_URI": f"/reset/{SECRET}?token={SECRET}",
-        "PATH_INFO": f"/reset/{SECRET}", "QUERY_STRING": f"token={SECRET}",
-        "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
-        "HTTP_REFERER": f"https://x.test/page?token={SECRET}", "HTTP_COOKIE": f"s={SECRET}",
-        "HTTP_AUTHORIZATION": f"Bearer {SECRET}", "HTTP_USER_AGENT": "test",
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": f"/reset/{SECRET}?token={SECRET}",
+        "PATH_INFO": f"/reset/{SECRET}",
+        "QUERY_STRING": f"token={SECRET}",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_REFERER": f"https://x.test/page?token={SECRET}",
+        "HTTP_COOKIE": f"s={SECRET}",
+        "HTTP_AUTHORIZATION": f"Bearer {SECRET}",
+        "HTTP_USER_AGENT": "test",
     }
-    request = SimpleNamespace(headers=[("COOKIE", f"s={SECRET}"),
-                                       ("AUTHORIZATION", f"Bearer {SECRET}"),
-                                       ("REFERER", f"https://x.test/?t={SECRET}")])
-    response = SimpleNamespace(status="302 FOUND", sent=10,
-                               headers=[("Set-Cookie", f"s={SECRET}"),
-                                        ("Location", f"/login?next=/reset/{SECRET}")])
+    request = SimpleNamespace(
+        headers=[
+            ("COOKIE", f"s={SECRET}"),
+            ("AUTHORIZATION", f"Bearer {SECRET}"),
+            ("REFERER", f"https://x.test/?t={SECRET}"),
+        ]
+    )
+    response = SimpleNamespace(
+        status="302 FOUND",
+        sent=10,
+        headers=[("Set-Cookie", f"s={SECRET}"), ("Location", f"/login?next=/reset/{SECRET}")],
+    )
     atoms = logger.atoms(response, request, environ, timedelta(milliseconds=3))
     assert atoms["r"] == "GET /reset/[redacted] HTTP/1.1"
     assert atoms["U"] == "/reset/[redacted]"
@@ -94,12 +111,21 @@ def gunicorn_server(tmp_path: Path) -> Iterator[tuple[str, Path, dict[str, str]]
     passwords = migrate_and_seed(data_dir)
     port = _free_port()
     log = tmp_path / "access.log"
-    env = _env(data_dir, ARTIFACT_ENV="production", ARTIFACT_SECRET_KEY="k" * 20 + SECRET,
-               ARTIFACT_BIND=f"127.0.0.1:{port}", ARTIFACT_WORKERS="2",
-               ARTIFACT_ACCESS_LOG=str(log))
-    process = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "app:app"],
-                               cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    env = _env(
+        data_dir,
+        ARTIFACT_ENV="production",
+        ARTIFACT_SECRET_KEY="k" * 20 + SECRET,
+        ARTIFACT_BIND=f"127.0.0.1:{port}",
+        ARTIFACT_WORKERS="2",
+        ARTIFACT_ACCESS_LOG=str(log),
+    )
+    process = subprocess.Popen(
+        [str(GUNICORN), "-c", "gunicorn.conf.py", "app:app"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):  # readiness, not a timing assertion
@@ -120,7 +146,8 @@ def gunicorn_server(tmp_path: Path) -> Iterator[tuple[str, Path, dict[str, str]]
 
 @pytest.mark.slow
 def test_gunicorn_access_log_omits_query_strings_path_tokens_and_cookies(
-        gunicorn_server: tuple[str, Path, dict[str, str]]) -> None:
+    gunicorn_server: tuple[str, Path, dict[str, str]],
+) -> None:
     base, log, passwords = gunicorn_server
     client = HttpSession(base)
     client.sign_in("bob@acme-health.test", passwords["bob@acme-health.test"])
@@ -142,11 +169,18 @@ def test_gunicorn_access_log_omits_query_strings_path_tokens_and_cookies(
 
 @pytest.mark.slow
 def test_gunicorn_refuses_production_without_a_secret(tmp_path: Path) -> None:
-    env = _env(tmp_path / "data", ARTIFACT_ENV="production",
-               ARTIFACT_BIND=f"127.0.0.1:{_free_port()}")
-    result = subprocess.run([str(GUNICORN), "-c", "gunicorn.conf.py", "app:app"],
-                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
-                            timeout=60, check=False)
+    env = _env(
+        tmp_path / "data", ARTIFACT_ENV="production", ARTIFACT_BIND=f"127.0.0.1:{_free_port()}"
+    )
+    result = subprocess.run(
+        [str(GUNICORN), "-c", "gunicorn.conf.py", "app:app"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode != 0
     assert "ARTIFACT_SECRET_KEY is missing" in result.stderr
     assert "Booting worker" not in result.stderr

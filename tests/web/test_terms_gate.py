@@ -23,8 +23,7 @@ def _gated_report(make_report, nda, organization: str):
     if accounts.find_organization(db.session, organization) is None:
         accounts.create_organization(db.session, OPERATOR, organization)
     report = make_report("SOC 2 Type II", visibility="restricted", terms_agreement_id=nda.id)
-    grants.create_grant(db.session, OPERATOR, report_id=report.id,
-                        organization=organization)
+    grants.create_grant(db.session, OPERATOR, report_id=report.id, organization=organization)
     uow.commit(db.session)
     return report
 
@@ -37,52 +36,73 @@ def test_api_black_box(make_report, make_user, nda, api_as, admin) -> None:
     gated = alice.get(download)
     assert gated.status_code == 428
     error = gated.get_json()["error"]
-    assert (error["code"], error["agreement_id"], error["version"]) == \
-        ("terms_required", nda.id, 1)
+    assert (error["code"], error["agreement_id"], error["version"]) == ("terms_required", nda.id, 1)
     assert alice.get(f"/reports/{report.id}").get_json()["needs_terms"] is True
     assert alice.client.head("/api/v1" + download, headers=alice.headers).status_code == 428
 
     boss = api_as(admin)
-    assert boss.post(f"/agreements/{nda.id}/versions",
-                     {"text": NDA_TEXT + "\n\n3. Version two."}).status_code == 201
-    old = alice.post(f"/agreements/{nda.id}/accept",
-                     {"version": 1, "typed_name": "Alice", "scope": "account"})
+    assert (
+        boss.post(
+            f"/agreements/{nda.id}/versions", {"text": NDA_TEXT + "\n\n3. Version two."}
+        ).status_code
+        == 201
+    )
+    old = alice.post(
+        f"/agreements/{nda.id}/accept", {"version": 1, "typed_name": "Alice", "scope": "account"}
+    )
     assert old.status_code == 409
-    accepted = alice.post(f"/agreements/{nda.id}/accept",
-                          {"version": 2, "typed_name": "Alice", "scope": "account"})
+    accepted = alice.post(
+        f"/agreements/{nda.id}/accept", {"version": 2, "typed_name": "Alice", "scope": "account"}
+    )
     assert accepted.status_code == 201
     ok = alice.get(download)
     assert ok.status_code == 200
     assert all(alice.user.email in text for text in page_texts(ok.data))
     assert alice.get(f"/reports/{report.id}").get_json()["needs_terms"] is False
 
-    assert boss.post(f"/agreements/{nda.id}/versions",
-                     {"text": NDA_TEXT + "\n\n3. Version three."}).status_code == 201
+    assert (
+        boss.post(
+            f"/agreements/{nda.id}/versions", {"text": NDA_TEXT + "\n\n3. Version three."}
+        ).status_code
+        == 201
+    )
     assert alice.get(download).status_code == 428
-    assert alice.post(f"/agreements/{nda.id}/accept",
-                      {"version": 3, "typed_name": "Alice", "scope": "account"}).status_code == 201
+    assert (
+        alice.post(
+            f"/agreements/{nda.id}/accept",
+            {"version": 3, "typed_name": "Alice", "scope": "account"},
+        ).status_code
+        == 201
+    )
     assert alice.get(download).status_code == 200
-    history = db.session.scalars(select(Acceptance.version_number).where(
-        Acceptance.user_id == alice.user.id).order_by(Acceptance.version_number)).all()
+    history = db.session.scalars(
+        select(Acceptance.version_number)
+        .where(Acceptance.user_id == alice.user.id)
+        .order_by(Acceptance.version_number)
+    ).all()
     assert history == [2, 3]
 
     assert alice.post(f"/agreements/{nda.id}/terminate", {"scope": "account"}).status_code == 200
     assert alice.get(download).status_code == 428
 
 
-def test_organisation_acceptance_covers_later_members(make_report, make_user, nda,
-                                                       api_as) -> None:
+def test_organisation_acceptance_covers_later_members(make_report, make_user, nda, api_as) -> None:
     report = _gated_report(make_report, nda, "Acme Health")
     member = api_as(make_user("customer", org="Acme Health"))
-    refused = member.post(f"/agreements/{nda.id}/accept",
-                          {"version": 1, "typed_name": "Bob", "scope": "organization"})
+    refused = member.post(
+        f"/agreements/{nda.id}/accept", {"version": 1, "typed_name": "Bob", "scope": "organization"}
+    )
     assert refused.status_code == 403
     assert member.get(f"/reports/{report.id}/download").status_code == 428
 
     org_admin = api_as(make_user("customer", org="Acme Health", org_admin=True))
-    assert org_admin.post(f"/agreements/{nda.id}/accept",
-                          {"version": 1, "typed_name": "Ada", "scope": "organization"}
-                          ).status_code == 201
+    assert (
+        org_admin.post(
+            f"/agreements/{nda.id}/accept",
+            {"version": 1, "typed_name": "Ada", "scope": "organization"},
+        ).status_code
+        == 201
+    )
     newcomer = api_as(make_user("customer", org="Acme Health"))  # joins afterwards
     assert newcomer.get(f"/reports/{report.id}/download").status_code == 200
     assert member.get(f"/reports/{report.id}/download").status_code == 200
@@ -90,8 +110,10 @@ def test_organisation_acceptance_covers_later_members(make_report, make_user, nd
     outsider = api_as(make_user("customer", org="Globex"))
     assert outsider.get(f"/reports/{report.id}/download").status_code == 404
 
-    assert org_admin.post(f"/agreements/{nda.id}/terminate",
-                          {"scope": "organization"}).status_code == 200
+    assert (
+        org_admin.post(f"/agreements/{nda.id}/terminate", {"scope": "organization"}).status_code
+        == 200
+    )
     assert newcomer.get(f"/reports/{report.id}/download").status_code == 428
 
 
@@ -104,8 +126,9 @@ def test_gate_is_not_a_leak(make_report, make_user, nda, api_as) -> None:
     assert nda.id not in response.get_data(as_text=True)
 
 
-def test_page_flow_accepts_then_continues_to_the_download(client, make_report, make_user,
-                                                          nda, login_as) -> None:
+def test_page_flow_accepts_then_continues_to_the_download(
+    client, make_report, make_user, nda, login_as
+) -> None:
     report = _gated_report(make_report, nda, "Acme Health")
     alice = make_user("customer", org="Acme Health")
     login_as(alice)
@@ -119,11 +142,19 @@ def test_page_flow_accepts_then_continues_to_the_download(client, make_report, m
     assert parse_qs(location.query)["next"] == [download]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Keep it secret." in page
-    accepted = post_form(client, f"/agreements/{nda.id}/accept",
-                         {"typed_name": "Alice Acme", "consent": "y", "scope": "account",
-                          "version": "1", "text_sha256": _hidden(page, "text_sha256"),
-                          "next": _hidden(page, "next")},
-                         token_from=response.headers["Location"])
+    accepted = post_form(
+        client,
+        f"/agreements/{nda.id}/accept",
+        {
+            "typed_name": "Alice Acme",
+            "consent": "y",
+            "scope": "account",
+            "version": "1",
+            "text_sha256": _hidden(page, "text_sha256"),
+            "next": _hidden(page, "next"),
+        },
+        token_from=response.headers["Location"],
+    )
     assert accepted.status_code == 302
     assert accepted.headers["Location"] == download
     ok = client.get(accepted.headers["Location"])
@@ -149,23 +180,37 @@ def test_staff_set_terms_through_the_page(client, make_report, nda, staff, login
     report = make_report("PCI AOC", visibility="customers")
     login_as(staff)
     detail = f"/catalog/{report.id}"
-    response = post_form(client, f"{detail}/terms", {"terms_agreement_id": nda.id},
-                         token_from=detail, follow_redirects=True)
+    response = post_form(
+        client,
+        f"{detail}/terms",
+        {"terms_agreement_id": nda.id},
+        token_from=detail,
+        follow_redirects=True,
+    )
     assert "Downloads now need acceptance of Mutual NDA" in response.get_data(as_text=True)
     db.session.refresh(report)
     assert report.terms_agreement_id == nda.id
-    bogus = post_form(client, f"{detail}/terms", {"terms_agreement_id": "nope"},
-                      token_from=detail, follow_redirects=True)
+    bogus = post_form(
+        client,
+        f"{detail}/terms",
+        {"terms_agreement_id": "nope"},
+        token_from=detail,
+        follow_redirects=True,
+    )
     assert "Choose one of the published agreements" in bogus.get_data(as_text=True)
-    assert post_form(client, f"{detail}/terms", {"terms_agreement_id": ""},
-                     token_from=detail).status_code == 302
+    assert (
+        post_form(
+            client, f"{detail}/terms", {"terms_agreement_id": ""}, token_from=detail
+        ).status_code
+        == 302
+    )
     db.session.refresh(report)
     assert report.terms_agreement_id is None
 
 
 def test_api_create_with_unknown_agreement_is_400(api_as, staff) -> None:
-    response = api_as(staff).post("/reports", {"title": "X", "category": "reports",
-                                               "terms_agreement_id": "nope"})
+    response = api_as(staff).post(
+        "/reports", {"title": "X", "category": "reports", "terms_agreement_id": "nope"}
+    )
     assert response.status_code == 400
     assert "no published agreement" in response.get_json()["error"]["message"]
-

@@ -17,8 +17,7 @@ from tests.conftest import PASSWORD, post_form
 
 
 def _attempt(client, email: str, password: str):
-    return post_form(client, "/login", {"email": email, "password": password},
-                     token_from="/login")
+    return post_form(client, "/login", {"email": email, "password": password}, token_from="/login")
 
 
 @pytest.fixture
@@ -32,9 +31,9 @@ def frozen_clock(monkeypatch):
     return now
 
 
-def test_twenty_wrong_passwords_back_off_and_refuse_the_right_one(app: Flask, client,
-                                                                  customer: User,
-                                                                  frozen_clock) -> None:
+def test_twenty_wrong_passwords_back_off_and_refuse_the_right_one(
+    app: Flask, client, customer: User, frozen_clock
+) -> None:
     statuses, waits = [], []
     for i in range(20):
         response = _attempt(client, customer.email, f"wrong password number {i}")
@@ -51,8 +50,9 @@ def test_twenty_wrong_passwords_back_off_and_refuse_the_right_one(app: Flask, cl
     assert right.status_code == 429
     assert "Too many attempts" in right.get_data(as_text=True)
     assert client.get("/api/v1/me").status_code == 401
-    events = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action.in_(["auth.sign_in", "auth.throttled"]))).all()
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action.in_(["auth.sign_in", "auth.throttled"]))
+    ).all()
     assert [e.outcome for e in events if e.action == "auth.sign_in"] == ["failure"] * 5
     throttled = [e for e in events if e.action == "auth.throttled"]
     assert len(throttled) == 1  # one event per minute, not one per attempt
@@ -63,8 +63,9 @@ def test_twenty_wrong_passwords_back_off_and_refuse_the_right_one(app: Flask, cl
 
 
 def test_unknown_accounts_are_throttled_the_same_way(app: Flask, client, frozen_clock) -> None:
-    statuses = [_attempt(client, "nobody@example.test", "any password at all").status_code
-                for _ in range(7)]
+    statuses = [
+        _attempt(client, "nobody@example.test", "any password at all").status_code for _ in range(7)
+    ]
     assert statuses == [401] * 5 + [429] * 2
 
 
@@ -77,8 +78,7 @@ def test_a_success_clears_the_count(app: Flask, client, customer: User) -> None:
         assert _attempt(other, customer.email, "wrong password here").status_code == 401
 
 
-def test_the_per_ip_limit_answers_429_with_retry_after(app: Flask, client,
-                                                       customer: User) -> None:
+def test_the_per_ip_limit_answers_429_with_retry_after(app: Flask, client, customer: User) -> None:
     app.config["RATELIMIT_SIGN_IN"] = "3 per minute"
     for i in range(3):
         _attempt(client, f"someone{i}@example.test", "whatever password")
@@ -86,33 +86,52 @@ def test_the_per_ip_limit_answers_429_with_retry_after(app: Flask, client,
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) >= 1
     assert "Too many requests" in response.get_data(as_text=True)
-    event = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action == "auth.throttled")).one()
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "auth.throttled")
+    ).one()
     assert '"reason":"rate_limit"' in event.details
 
 
 def test_forwarded_for_is_ignored_without_trusted_proxies(app: Flask, client) -> None:
     app.config["RATELIMIT_SIGN_IN"] = "2 per minute"
     for i in range(2):
-        post_form(client, "/login", {"email": f"a{i}@x.test", "password": "x" * 12},
-                  headers={"X-Forwarded-For": f"198.51.100.{i}"})
-    spoofed = post_form(client, "/login", {"email": "b@x.test", "password": "x" * 12},
-                        headers={"X-Forwarded-For": "198.51.100.99"})
+        post_form(
+            client,
+            "/login",
+            {"email": f"a{i}@x.test", "password": "x" * 12},
+            headers={"X-Forwarded-For": f"198.51.100.{i}"},
+        )
+    spoofed = post_form(
+        client,
+        "/login",
+        {"email": "b@x.test", "password": "x" * 12},
+        headers={"X-Forwarded-For": "198.51.100.99"},
+    )
     assert spoofed.status_code == 429
 
 
 def test_forwarded_for_is_believed_from_a_trusted_proxy(database_url: str, tmp_path) -> None:
-    app = create_app({"ARTIFACT_ENV": "testing", "DATA_DIR": str(tmp_path / "d"),
-                      "SQLALCHEMY_DATABASE_URI": database_url, "TRUSTED_PROXIES": 1,
-                      "RATELIMIT_SIGN_IN": "1 per minute"})
+    app = create_app(
+        {
+            "ARTIFACT_ENV": "testing",
+            "DATA_DIR": str(tmp_path / "d"),
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "TRUSTED_PROXIES": 1,
+            "RATELIMIT_SIGN_IN": "1 per minute",
+        }
+    )
     from tests.conftest import IsolatedClient
 
     app.test_client_class = IsolatedClient
     with app.app_context():
         client = app.test_client()
         for i in range(2):
-            response = post_form(client, "/login", {"email": "a@x.test", "password": "x" * 12},
-                                 headers={"X-Forwarded-For": f"198.51.100.{i}"})
+            response = post_form(
+                client,
+                "/login",
+                {"email": "a@x.test", "password": "x" * 12},
+                headers={"X-Forwarded-For": f"198.51.100.{i}"},
+            )
             assert response.status_code == 401  # two clients, one attempt each
         db.session.remove()
         db.engine.dispose()
@@ -131,17 +150,24 @@ def test_limits_are_kept_in_redis(database_url: str, tmp_path) -> None:
 
     clients = []
     for node in ("a", "b"):  # two app nodes, one Redis
-        app = create_app({"ARTIFACT_ENV": "testing", "DATA_DIR": str(tmp_path / node),
-                          "SQLALCHEMY_DATABASE_URI": database_url,
-                          "RATELIMIT_STORAGE_URI": url, "RATELIMIT_SIGN_IN": "2 per minute",
-                          "RATELIMIT_KEY_PREFIX": prefix})
+        app = create_app(
+            {
+                "ARTIFACT_ENV": "testing",
+                "DATA_DIR": str(tmp_path / node),
+                "SQLALCHEMY_DATABASE_URI": database_url,
+                "RATELIMIT_STORAGE_URI": url,
+                "RATELIMIT_SIGN_IN": "2 per minute",
+                "RATELIMIT_KEY_PREFIX": prefix,
+            }
+        )
         app.test_client_class = IsolatedClient
         clients.append((app, app.test_client()))
     statuses = []
     for app, client in (clients[0], clients[1], clients[0]):
         with app.app_context():
-            statuses.append(post_form(client, "/login", {"email": "r@x.test",
-                                                         "password": "y" * 12}).status_code)
+            statuses.append(
+                post_form(client, "/login", {"email": "r@x.test", "password": "y" * 12}).status_code
+            )
             db.session.remove()
             db.engine.dispose()
     assert statuses == [401, 401, 429]

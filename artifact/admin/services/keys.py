@@ -22,8 +22,10 @@ def ensure_keyring(db: DbSession, caller: Caller, store: BlobStore) -> KeyVersio
     if store.keyring.exists():
         return None
     if store.root.exists() and any(p.is_file() for p in store.root.rglob("*")):
-        raise Conflict(f"encrypted blobs exist in {store.root} but the keyring "
-                       f"{store.keyring.path} is missing; restore it from your backup")
+        raise Conflict(
+            f"encrypted blobs exist in {store.root} but the keyring "
+            f"{store.keyring.path} is missing; restore it from your backup"
+        )
     entry = store.keyring.create()
     _record(db, caller, "keys.create", entry)
     return entry
@@ -52,7 +54,18 @@ def import_key(db: DbSession, caller: Caller, store: BlobStore, raw: bytes) -> K
 
 
 def _record(db: DbSession, caller: Caller, action: str, entry: KeyVersion) -> None:
-    uow.durable(db, lambda session: audit.record(
-        session, caller, action, target_type="key", target_id=str(entry.version),
-        details={"version": entry.version, "fingerprint": entry.fingerprint,
-                 "source": entry.source}))
+    uow.durable(
+        db,
+        lambda session: audit.record(
+            session,
+            caller,
+            action,
+            target_type="key",
+            target_id=str(entry.version),
+            details={
+                "version": entry.version,
+                "fingerprint": entry.fingerprint,
+                "source": entry.source,
+            },
+        ),
+    )

@@ -25,17 +25,25 @@ from artifact.models.agreements import AcceptanceScope
 from artifact.models.base import DbSession, utcnow
 
 
-def _check_scope(db: DbSession, caller: Caller, action: str, agreement_id: str,
-                 scope: str) -> None:
+def _check_scope(db: DbSession, caller: Caller, action: str, agreement_id: str, scope: str) -> None:
     if scope not in SCOPES:
         raise ValidationFailed(f"unknown scope {scope!r}; choose one of {', '.join(SCOPES)}")
     if scope == AcceptanceScope.ORGANIZATION and not policy.decide(
         caller, "agreement.bind_organization"
     ):
         # Kept even though the request fails: the refusal is part of the record.
-        uow.durable(db, lambda session: audit.record(
-            session, caller, action, target_type="agreement", target_id=agreement_id,
-            outcome="denied", details={"scope": scope, "reason": "not_org_admin"}))
+        uow.durable(
+            db,
+            lambda session: audit.record(
+                session,
+                caller,
+                action,
+                target_type="agreement",
+                target_id=agreement_id,
+                outcome="denied",
+                details={"scope": scope, "reason": "not_org_admin"},
+            ),
+        )
         raise PermissionDenied("only an organisation admin may bind the organisation")
 
 
@@ -48,9 +56,17 @@ def _parse_version(version: Any) -> int:
         raise ValidationFailed("the version must be a number") from error
 
 
-def accept(db: DbSession, caller: Caller, agreement_id: str, *, version: Any,
-           typed_name: str, scope: str, user_agent: str | None = None,
-           shown_sha256: str | None = None) -> Acceptance:
+def accept(
+    db: DbSession,
+    caller: Caller,
+    agreement_id: str,
+    *,
+    version: Any,
+    typed_name: str,
+    scope: str,
+    user_agent: str | None = None,
+    shown_sha256: str | None = None,
+) -> Acceptance:
     """Record a click-through acceptance of the current version. ``shown_sha256`` (from the
     page) is the hash of the text the user was shown; it must match the current version's.
     Raises NotFound, PermissionDenied (organisation scope by a non org admin), ValidationFailed,
@@ -62,47 +78,83 @@ def accept(db: DbSession, caller: Caller, agreement_id: str, *, version: Any,
     typed_name = _clean_line(typed_name, "typed name", TYPED_NAME_MAX)
     if number != current.number or (shown_sha256 and shown_sha256 != current.text_sha256):
         # Kept even though the request fails (see _check_scope).
-        target, refused = agreement.id, {"version": number, "current_version": current.number,
-                                         "reason": "not_current"}
-        uow.durable(db, lambda session: audit.record(
-            session, caller, "agreement.accept", target_type="agreement", target_id=target,
-            outcome="failure", details=refused))
-        raise Conflict(f"version {number} is not the current version ({current.number}); "
-                       "read the current text and accept it", current_version=current.number)
+        target, refused = (
+            agreement.id,
+            {"version": number, "current_version": current.number, "reason": "not_current"},
+        )
+        uow.durable(
+            db,
+            lambda session: audit.record(
+                session,
+                caller,
+                "agreement.accept",
+                target_type="agreement",
+                target_id=target,
+                outcome="failure",
+                details=refused,
+            ),
+        )
+        raise Conflict(
+            f"version {number} is not the current version ({current.number}); "
+            "read the current text and accept it",
+            current_version=current.number,
+        )
     organization_id = caller.organization_id if scope == AcceptanceScope.ORGANIZATION else None
     if _existing(db, caller, agreement.id, current.number, scope) is not None:
-        raise Conflict("this version is already accepted" +
-                       (" for your organisation" if organization_id else ""))
+        raise Conflict(
+            "this version is already accepted"
+            + (" for your organisation" if organization_id else "")
+        )
     acceptance = Acceptance(
-        agreement_id=agreement.id, version_id=current.id, version_number=current.number,
-        user_id=caller.user_id, organization_id=caller.organization_id, scope=scope,
-        text_sha256=current.text_sha256, typed_name=typed_name, accepted_at=utcnow(),
-        ip_address=caller.ip_address, user_agent=(user_agent or "")[:USER_AGENT_MAX] or None,
+        agreement_id=agreement.id,
+        version_id=current.id,
+        version_number=current.number,
+        user_id=caller.user_id,
+        organization_id=caller.organization_id,
+        scope=scope,
+        text_sha256=current.text_sha256,
+        typed_name=typed_name,
+        accepted_at=utcnow(),
+        ip_address=caller.ip_address,
+        user_agent=(user_agent or "")[:USER_AGENT_MAX] or None,
     )
     db.add(acceptance)
     db.flush()
-    audit.record(db, caller, "agreement.accept", target_type="acceptance", target_id=acceptance.id,
-                 details={"agreement_id": agreement.id, "version": current.number,
-                          "scope": scope, "text_sha256": current.text_sha256})
+    audit.record(
+        db,
+        caller,
+        "agreement.accept",
+        target_type="acceptance",
+        target_id=acceptance.id,
+        details={
+            "agreement_id": agreement.id,
+            "version": current.number,
+            "scope": scope,
+            "text_sha256": current.text_sha256,
+        },
+    )
     return acceptance
 
 
 def _scoped(agreement_id: str, caller: Caller, scope: str) -> Any:
-    stmt = select(Acceptance).where(Acceptance.agreement_id == agreement_id,
-                                    Acceptance.scope == scope)
+    stmt = select(Acceptance).where(
+        Acceptance.agreement_id == agreement_id, Acceptance.scope == scope
+    )
     if scope == AcceptanceScope.ORGANIZATION:
         return stmt.where(Acceptance.organization_id == caller.organization_id)
     return stmt.where(Acceptance.user_id == caller.user_id)
 
 
-def _existing(db: DbSession, caller: Caller, agreement_id: str, number: int,
-              scope: str) -> Acceptance | None:
+def _existing(
+    db: DbSession, caller: Caller, agreement_id: str, number: int, scope: str
+) -> Acceptance | None:
     stmt = _active(_scoped(agreement_id, caller, scope))
     return db.scalars(stmt.where(Acceptance.version_number == number).limit(1)).first()
 
 
-def terminate(db: DbSession, caller: Caller, agreement_id: str, *, scope: str,
-              reason: str = "") -> list[Termination]:
+def terminate(
+    db: DbSession, caller: Caller, agreement_id: str, *, scope: str, reason: str = ""
+) -> list[Termination]:
     """End every active acceptance of the agreement in ``scope`` (the caller's own, or their
     organisation's), effective now, by adding termination records.
     Raises NotFound, PermissionDenied, ValidationFailed, Conflict (nothing active)."""
@@ -116,14 +168,27 @@ def terminate(db: DbSession, caller: Caller, agreement_id: str, *, scope: str,
     now, ended = utcnow(), []
     for acceptance in active:
         policy.require(caller, "agreement.terminate", acceptance)
-        termination = Termination(acceptance=acceptance, effective_at=now, recorded_at=now,
-                                  terminated_by_id=caller.user_id, reason=reason,
-                                  ip_address=caller.ip_address)
+        termination = Termination(
+            acceptance=acceptance,
+            effective_at=now,
+            recorded_at=now,
+            terminated_by_id=caller.user_id,
+            reason=reason,
+            ip_address=caller.ip_address,
+        )
         db.add(termination)
         db.flush()
-        audit.record(db, caller, "agreement.terminate", target_type="acceptance",
-                     target_id=acceptance.id,
-                     details={"agreement_id": agreement.id, "scope": scope,
-                              "version": acceptance.version_number})
+        audit.record(
+            db,
+            caller,
+            "agreement.terminate",
+            target_type="acceptance",
+            target_id=acceptance.id,
+            details={
+                "agreement_id": agreement.id,
+                "scope": scope,
+                "version": acceptance.version_number,
+            },
+        )
         ended.append(termination)
     return ended

@@ -75,8 +75,9 @@ def list_agreements(db: DbSession, caller: Caller) -> list[Agreement]:
     return list(db.scalars(select(Agreement).order_by(Agreement.title)))
 
 
-def create_agreement(db: DbSession, caller: Caller, *, title: str, kind: str,
-                     text: str) -> Agreement:
+def create_agreement(
+    db: DbSession, caller: Caller, *, title: str, kind: str, text: str
+) -> Agreement:
     """Create an agreement with its version 1. Raises PermissionDenied, ValidationFailed,
     Conflict."""
     policy.require(caller, "agreement.manage")
@@ -90,24 +91,36 @@ def create_agreement(db: DbSession, caller: Caller, *, title: str, kind: str,
     db.add(agreement)
     db.flush()
     version = _add_version(db, caller, agreement, 1, text)
-    audit.record(db, caller, "agreement.create", target_type="agreement", target_id=agreement.id,
-                 details={"title": title, "kind": kind, "version": 1,
-                          "text_sha256": version.text_sha256})
+    audit.record(
+        db,
+        caller,
+        "agreement.create",
+        target_type="agreement",
+        target_id=agreement.id,
+        details={"title": title, "kind": kind, "version": 1, "text_sha256": version.text_sha256},
+    )
     indexer.note(db, "agreement", agreement.id)
     return agreement
 
 
-def _add_version(db: DbSession, caller: Caller, agreement: Agreement, number: int,
-                 text: str) -> AgreementVersion:
-    version = AgreementVersion(agreement=agreement, number=number, text=text,
-                               text_sha256=text_sha256(text), created_by_id=caller.user_id)
+def _add_version(
+    db: DbSession, caller: Caller, agreement: Agreement, number: int, text: str
+) -> AgreementVersion:
+    version = AgreementVersion(
+        agreement=agreement,
+        number=number,
+        text=text,
+        text_sha256=text_sha256(text),
+        created_by_id=caller.user_id,
+    )
     db.add(version)
     db.flush()
     return version
 
 
-def publish_version(db: DbSession, caller: Caller, agreement_id: str,
-                    text: str) -> AgreementVersion:
+def publish_version(
+    db: DbSession, caller: Caller, agreement_id: str, text: str
+) -> AgreementVersion:
     """Publish a new current version; existing acceptances stay, but no longer satisfy the gate.
     Raises PermissionDenied, NotFound, ValidationFailed, Conflict (a race lost at the flush:
     the unit of work must then be rolled back)."""
@@ -121,9 +134,14 @@ def publish_version(db: DbSession, caller: Caller, agreement_id: str,
         version = _add_version(db, caller, agreement, current.number + 1, text)
     except IntegrityError as error:  # someone published the same number at the same moment
         raise Conflict("another version was published meanwhile; reload and try again") from error
-    audit.record(db, caller, "agreement.publish_version", target_type="agreement",
-                 target_id=agreement.id,
-                 details={"version": version.number, "text_sha256": version.text_sha256})
+    audit.record(
+        db,
+        caller,
+        "agreement.publish_version",
+        target_type="agreement",
+        target_id=agreement.id,
+        details={"version": version.number, "text_sha256": version.text_sha256},
+    )
     indexer.note(db, "agreement", agreement.id)
     db.refresh(agreement)
     return version
@@ -154,7 +172,9 @@ def require_terms(db: DbSession, caller: Caller, agreement_id: str) -> TermsStat
     status = terms_status(db, caller, agreement_id)
     if not status.satisfied:
         title = db.get(Agreement, agreement_id).title  # type: ignore[union-attr]
-        raise TermsRequired(f"accept {title} (version {status.current_version}) first",
-                            agreement_id=status.agreement_id, version=status.current_version)
+        raise TermsRequired(
+            f"accept {title} (version {status.current_version}) first",
+            agreement_id=status.agreement_id,
+            version=status.current_version,
+        )
     return status
-

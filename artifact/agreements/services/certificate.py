@@ -21,8 +21,10 @@ _env: Environment | None = None
 def _environment() -> Environment:
     global _env
     if _env is None:
-        _env = Environment(loader=FileSystemLoader(str(TEMPLATE_FOLDER / "pdf")),
-                           autoescape=select_autoescape(default=True, default_for_string=True))
+        _env = Environment(
+            loader=FileSystemLoader(str(TEMPLATE_FOLDER / "pdf")),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+        )
         _env.filters["paragraphs"] = paragraphs
         _env.globals["utc"] = utc
     return _env

@@ -22,9 +22,22 @@ from artifact.models.base import DbSession, utcnow
 
 # Spreadsheet programs run cells that start with these as formulas (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-CSV_COLUMNS = ("acceptance_id", "agreement", "version", "scope", "user_email", "organization",
-               "typed_name", "accepted_at_utc", "ip_address", "user_agent", "text_sha256",
-               "terminated_at_utc", "terminated_by", "termination_reason")
+CSV_COLUMNS = (
+    "acceptance_id",
+    "agreement",
+    "version",
+    "scope",
+    "user_email",
+    "organization",
+    "typed_name",
+    "accepted_at_utc",
+    "ip_address",
+    "user_agent",
+    "text_sha256",
+    "terminated_at_utc",
+    "terminated_by",
+    "termination_reason",
+)
 
 
 def history(db: DbSession, caller: Caller, agreement_id: str | None = None) -> list[Acceptance]:
@@ -46,15 +59,22 @@ def get_acceptance(db: DbSession, caller: Caller, acceptance_id: str, action: st
     return acceptance
 
 
-def register(db: DbSession, caller: Caller,
-             agreement_id: str) -> tuple[Agreement, list[Acceptance]]:
+def register(
+    db: DbSession, caller: Caller, agreement_id: str
+) -> tuple[Agreement, list[Acceptance]]:
     """Every acceptance of an agreement, by version (newest first): for staff."""
     policy.require(caller, "acceptance.list_all")
     agreement = get_agreement(db, caller, agreement_id)
-    stmt = (select(Acceptance).where(Acceptance.agreement_id == agreement.id)
-            .options(selectinload(Acceptance.termination), selectinload(Acceptance.user),
-                     selectinload(Acceptance.organization))
-            .order_by(Acceptance.version_number.desc(), Acceptance.accepted_at))
+    stmt = (
+        select(Acceptance)
+        .where(Acceptance.agreement_id == agreement.id)
+        .options(
+            selectinload(Acceptance.termination),
+            selectinload(Acceptance.user),
+            selectinload(Acceptance.organization),
+        )
+        .order_by(Acceptance.version_number.desc(), Acceptance.accepted_at)
+    )
     return agreement, list(db.scalars(stmt))
 
 
@@ -71,16 +91,35 @@ def export_csv(db: DbSession, caller: Caller, agreement_id: str) -> tuple[str, s
     writer.writerow(CSV_COLUMNS)
     for row in rows:
         ended = row.termination
-        writer.writerow([csv_safe(value) for value in (
-            row.id, agreement.title, row.version_number, row.scope, row.user.email,
-            row.organization.name if row.organization else "", row.typed_name,
-            utc(row.accepted_at), row.ip_address, row.user_agent, row.text_sha256,
-            utc(ended.effective_at) if ended else "",
-            ended.terminated_by.email if ended and ended.terminated_by else "",
-            ended.reason if ended else "",
-        )])
-    audit.record(db, caller, "acceptance.export", target_type="agreement", target_id=agreement.id,
-                 details={"rows": len(rows)})
+        writer.writerow(
+            [
+                csv_safe(value)
+                for value in (
+                    row.id,
+                    agreement.title,
+                    row.version_number,
+                    row.scope,
+                    row.user.email,
+                    row.organization.name if row.organization else "",
+                    row.typed_name,
+                    utc(row.accepted_at),
+                    row.ip_address,
+                    row.user_agent,
+                    row.text_sha256,
+                    utc(ended.effective_at) if ended else "",
+                    ended.terminated_by.email if ended and ended.terminated_by else "",
+                    ended.reason if ended else "",
+                )
+            ]
+        )
+    audit.record(
+        db,
+        caller,
+        "acceptance.export",
+        target_type="agreement",
+        target_id=agreement.id,
+        details={"rows": len(rows)},
+    )
     slug = re.sub(r"[^a-z0-9]+", "-", agreement.title.lower()).strip("-") or "agreement"
     return out.getvalue(), f"acceptances-{slug}.csv"
 
@@ -89,8 +128,11 @@ def certificate_context(acceptance: Acceptance) -> dict[str, Any]:
     """What the certificate shows; the text is re-hashed so a mismatch would be printed."""
     version = acceptance.version
     return {
-        "acceptance": acceptance, "agreement": acceptance.agreement, "version": version,
-        "termination": acceptance.termination, "generated_at": utcnow(),
+        "acceptance": acceptance,
+        "agreement": acceptance.agreement,
+        "version": version,
+        "termination": acceptance.termination,
+        "generated_at": utcnow(),
         "text_verified": text_sha256(version.text) == acceptance.text_sha256,
     }
 
@@ -100,7 +142,12 @@ def certificate_pdf(db: DbSession, caller: Caller, acceptance_id: str) -> tuple[
     Raises NotFound unless ``caller`` is the acceptor or staff."""
     acceptance = get_acceptance(db, caller, acceptance_id, "acceptance.certificate")
     data = render_certificate(certificate_context(acceptance))
-    audit.record(db, caller, "acceptance.certificate", target_type="acceptance",
-                 target_id=acceptance.id, details={"agreement_id": acceptance.agreement_id,
-                                                   "version": acceptance.version_number})
+    audit.record(
+        db,
+        caller,
+        "acceptance.certificate",
+        target_type="acceptance",
+        target_id=acceptance.id,
+        details={"agreement_id": acceptance.agreement_id, "version": acceptance.version_number},
+    )
     return data, f"acceptance-{acceptance.id}.pdf"

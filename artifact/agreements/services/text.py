@@ -14,7 +14,8 @@ _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")
 def paragraphs(text: str) -> Markup:
     parts = [part for part in _PARAGRAPH_BREAK.split(text or "") if part.strip()]
     rendered = (
-        Markup("<p>") + Markup("<br>\n").join(escape(line) for line in part.split("\n"))
+        Markup("<p>")
+        + Markup("<br>\n").join(escape(line) for line in part.split("\n"))
         + Markup("</p>")
         for part in parts
     )

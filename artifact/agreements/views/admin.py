@@ -18,9 +18,11 @@ bp = Blueprint("agreements_admin", __name__, url_prefix="/admin/agreements")
 
 
 def _index(form: AgreementForm | None = None, status: int = 200) -> Any:
-    return render_template("agreements_admin/index.html",
-                           agreements=agreements.list_agreements(db.session, current_caller()),
-                           form=form or AgreementForm()), status
+    return render_template(
+        "agreements_admin/index.html",
+        agreements=agreements.list_agreements(db.session, current_caller()),
+        form=form or AgreementForm(),
+    ), status
 
 
 @bp.get("/")
@@ -40,8 +42,12 @@ def create() -> Any:
         return _index(form, 400)
     try:
         agreement = agreements.create_agreement(
-            db.session, current_caller(), title=form.title.data or "",
-            kind=form.kind.data or "", text=form.text.data or "")
+            db.session,
+            current_caller(),
+            title=form.title.data or "",
+            kind=form.kind.data or "",
+            text=form.text.data or "",
+        )
     except (ValidationFailed, Conflict) as error:
         flash(f"Agreement not created: {error.message}.", "error")
         return _index(form, 400)
@@ -51,8 +57,11 @@ def create() -> Any:
 
 def _detail(agreement_id: str, form: VersionForm | None = None, status: int = 200) -> Any:
     agreement = agreements.get_agreement(db.session, current_caller(), agreement_id)
-    return render_template("agreements_admin/detail.html", agreement=agreement,
-                           form=form or VersionForm(text=agreement.current.text)), status
+    return render_template(
+        "agreements_admin/detail.html",
+        agreement=agreement,
+        form=form or VersionForm(text=agreement.current.text),
+    ), status
 
 
 @bp.get("/<agreement_id>")
@@ -71,8 +80,9 @@ def publish(agreement_id: str) -> Any:
         flash("The new version needs a text.", "error")
         return _detail(agreement_id, form, 400)
     try:
-        version = agreements.publish_version(db.session, current_caller(),
-                                             agreement_id, form.text.data or "")
+        version = agreements.publish_version(
+            db.session, current_caller(), agreement_id, form.text.data or ""
+        )
     except (ValidationFailed, Conflict) as error:
         # A publishing race fails at the flush: discard it before the page reads the agreement.
         uow.rollback(db.session)

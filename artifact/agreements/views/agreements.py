@@ -33,22 +33,33 @@ def index() -> str:
     for agreement in agreements.list_agreements(db.session, current_caller()):
         covering = agreements.covering_acceptance(db.session, current_caller(), agreement)
         rows.append((agreement, covering))
-    return render_template("agreements/index.html", rows=rows,
-                           history=agreement_records.history(db.session, current_caller()),
-                           terminate_form=TerminateForm())
+    return render_template(
+        "agreements/index.html",
+        rows=rows,
+        history=agreement_records.history(db.session, current_caller()),
+        terminate_form=TerminateForm(),
+    )
 
 
 def _show(agreement: Agreement, form: AcceptForm | None = None, status: int = 200) -> Any:
     current = agreement.current
     if form is None:
-        form = AcceptForm(version=str(current.number), text_sha256=current.text_sha256,
-                          next=safe_next(request.args.get("next")) or "")
+        form = AcceptForm(
+            version=str(current.number),
+            text_sha256=current.text_sha256,
+            next=safe_next(request.args.get("next")) or "",
+        )
     if not policy.decide(current_caller(), "agreement.bind_organization"):
         form.scope.choices = form.scope.choices[:1]  # type: ignore[index]
     state = agreements.terms_status(db.session, current_caller(), agreement.id)
-    return render_template("agreements/show.html", agreement=agreement, version=current,
-                           form=form, state=state,
-                           next_url=safe_next(form.next.data or None)), status
+    return render_template(
+        "agreements/show.html",
+        agreement=agreement,
+        version=current,
+        form=form,
+        state=state,
+        next_url=safe_next(form.next.data or None),
+    ), status
 
 
 @bp.get("/<agreement_id>")
@@ -69,20 +80,31 @@ def accept(agreement_id: str) -> Any:
         return _show(agreement, form, 400)
     try:
         agreements_accept.accept(
-            db.session, current_caller(), agreement.id, version=form.version.data,
-            typed_name=form.typed_name.data or "", scope=form.scope.data or "account",
-            user_agent=request.headers.get("User-Agent"), shown_sha256=form.text_sha256.data)
+            db.session,
+            current_caller(),
+            agreement.id,
+            version=form.version.data,
+            typed_name=form.typed_name.data or "",
+            scope=form.scope.data or "account",
+            user_agent=request.headers.get("User-Agent"),
+            shown_sha256=form.text_sha256.data,
+        )
     except (ValidationFailed, Conflict, PermissionDenied) as error:
         status = {Conflict: 409, PermissionDenied: 403}.get(type(error), 400)
         flash(f"Not accepted: {error.message}.", "error")
         db.session.expire_all()
-        fresh = AcceptForm(formdata=None, version=str(agreement.current.number),
-                           text_sha256=agreement.current.text_sha256, next=form.next.data,
-                           typed_name=form.typed_name.data)
+        fresh = AcceptForm(
+            formdata=None,
+            version=str(agreement.current.number),
+            text_sha256=agreement.current.text_sha256,
+            next=form.next.data,
+            typed_name=form.typed_name.data,
+        )
         return _show(agreement, fresh, status)
     flash(f"You accepted {agreement.title}, version {agreement.current.number}.", "success")
-    return redirect(safe_next(form.next.data or None)
-                    or url_for("agreements.show", agreement_id=agreement.id))
+    return redirect(
+        safe_next(form.next.data or None) or url_for("agreements.show", agreement_id=agreement.id)
+    )
 
 
 @bp.post("/<agreement_id>/terminate")
@@ -94,9 +116,13 @@ def terminate(agreement_id: str) -> WerkzeugResponse:
         flash("The termination form was incomplete.", "error")
         return redirect(url_for("agreements.index"))
     try:
-        ended = agreements_accept.terminate(db.session, current_caller(),
-                                            agreement_id, scope=form.scope.data or "",
-                                            reason=form.reason.data or "")
+        ended = agreements_accept.terminate(
+            db.session,
+            current_caller(),
+            agreement_id,
+            scope=form.scope.data or "",
+            reason=form.reason.data or "",
+        )
     except (ValidationFailed, Conflict, PermissionDenied) as error:
         flash(f"Not terminated: {error.message}.", "error")
     else:
@@ -117,16 +143,16 @@ def certificate(acceptance_id: str) -> Response:
 def register(agreement_id: str) -> str:
     """Every acceptance of an agreement, per version (staff)."""
     agreement, rows = agreement_records.register(db.session, current_caller(), agreement_id)
-    by_version = {version.number: [r for r in rows if r.version_number == version.number]
-                  for version in reversed(agreement.versions)}
-    return render_template("agreements/register.html", agreement=agreement,
-                           by_version=by_version)
+    by_version = {
+        version.number: [r for r in rows if r.version_number == version.number]
+        for version in reversed(agreement.versions)
+    }
+    return render_template("agreements/register.html", agreement=agreement, by_version=by_version)
 
 
 @bp.get("/<agreement_id>/acceptances.csv")
 @require("acceptance.list_all")
 def register_csv(agreement_id: str) -> Response:
     """The register as CSV (cells that a spreadsheet would run are neutralised)."""
-    data, filename = agreement_records.export_csv(db.session, current_caller(),
-                                                  agreement_id)
+    data, filename = agreement_records.export_csv(db.session, current_caller(), agreement_id)
     return file_response(data.encode(), filename=filename, content_type=CSV)

@@ -55,9 +55,11 @@ class CheckpointPolicy:
     def from_config(cls, config: Mapping[str, Any]) -> CheckpointPolicy:
         """From ``DATA_DIR``, ``AUDIT_CHECKPOINT_EVERY`` and ``AUDIT_CHECKPOINT_MINUTES``."""
         minutes = int(config.get("AUDIT_CHECKPOINT_MINUTES") or 0) or 10**6
-        return cls(data_dir=Path(config["DATA_DIR"]),
-                   every=int(config.get("AUDIT_CHECKPOINT_EVERY") or 0),
-                   interval=timedelta(minutes=minutes))
+        return cls(
+            data_dir=Path(config["DATA_DIR"]),
+            every=int(config.get("AUDIT_CHECKPOINT_EVERY") or 0),
+            interval=timedelta(minutes=minutes),
+        )
 
 
 def configure(session: DbSession, policy: CheckpointPolicy) -> None:
@@ -158,8 +160,10 @@ def sign_head(db: DbSession, data_dir: str | Path) -> AuditCheckpoint | None:
 def _due(db: DbSession, event: AuditEvent, every: int, interval: timedelta) -> bool:
     previous = last_checkpoint(db)
     if previous is not None:
-        return (event.seq - previous.event_seq >= every
-                or event.occurred_at - previous.created_at >= interval)
+        return (
+            event.seq - previous.event_seq >= every
+            or event.occurred_at - previous.created_at >= interval
+        )
     if event.seq >= every:
         return True
     first = db.scalar(select(AuditEvent.occurred_at).where(AuditEvent.seq == 1))

@@ -24,8 +24,20 @@ from artifact.kernel.errors import ValidationFailed
 from artifact.models import AuditCheckpoint, AuditEvent
 from artifact.models.base import DbSession
 
-CSV_COLUMNS = ("seq", "occurred_at", "actor_email", "actor_id", "ip_address", "session_ref",
-               "action", "target_type", "target_id", "outcome", "details", "hash")
+CSV_COLUMNS = (
+    "seq",
+    "occurred_at",
+    "actor_email",
+    "actor_id",
+    "ip_address",
+    "session_ref",
+    "action",
+    "target_type",
+    "target_id",
+    "outcome",
+    "details",
+    "hash",
+)
 # A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "|", "%")
 MAX_PAGE = 500
@@ -42,15 +54,23 @@ class EventFilter:
 
     def apply(self, stmt: Select[Any]) -> Select[Any]:
         if self.actor:
-            stmt = stmt.where(or_(AuditEvent.actor_id == self.actor,
-                                  func.lower(AuditEvent.actor_email) == self.actor.lower()))
+            stmt = stmt.where(
+                or_(
+                    AuditEvent.actor_id == self.actor,
+                    func.lower(AuditEvent.actor_email) == self.actor.lower(),
+                )
+            )
         if self.action:
-            stmt = stmt.where(or_(AuditEvent.action == self.action,
-                                  AuditEvent.action.startswith(self.action.rstrip(".") + ".",
-                                                               autoescape=True)))
+            stmt = stmt.where(
+                or_(
+                    AuditEvent.action == self.action,
+                    AuditEvent.action.startswith(self.action.rstrip(".") + ".", autoescape=True),
+                )
+            )
         if self.target:
-            stmt = stmt.where(or_(AuditEvent.target_id == self.target,
-                                  AuditEvent.target_type == self.target))
+            stmt = stmt.where(
+                or_(AuditEvent.target_id == self.target, AuditEvent.target_type == self.target)
+            )
         if self.outcome:
             stmt = stmt.where(AuditEvent.outcome == self.outcome)
         if self.since:
@@ -60,15 +80,17 @@ class EventFilter:
         return stmt
 
 
-def list_events(db: DbSession, caller: Caller, flt: EventFilter, *, limit: int = 100,
-                offset: int = 0) -> tuple[list[AuditEvent], int]:
+def list_events(
+    db: DbSession, caller: Caller, flt: EventFilter, *, limit: int = 100, offset: int = 0
+) -> tuple[list[AuditEvent], int]:
     """Newest first. Raises PermissionDenied, ValidationFailed."""
     policy.require(caller, "audit.view")
     if not 1 <= limit <= MAX_PAGE or offset < 0:
         raise ValidationFailed(f"limit must be 1 to {MAX_PAGE} and offset at least 0")
     total = db.scalar(flt.apply(select(func.count()).select_from(AuditEvent))) or 0
-    rows = db.scalars(flt.apply(select(AuditEvent)).order_by(AuditEvent.seq.desc())
-                      .limit(limit).offset(offset)).all()
+    rows = db.scalars(
+        flt.apply(select(AuditEvent)).order_by(AuditEvent.seq.desc()).limit(limit).offset(offset)
+    ).all()
     return list(rows), total
 
 
@@ -83,10 +105,10 @@ def export_csv(db: DbSession, caller: Caller, flt: EventFilter) -> Iterator[str]
     out by then). Raises PermissionDenied."""
     policy.require(caller, "audit.export")
     details = {"filter": _filter_json(flt)}
-    uow.durable(db, lambda session: audit.record(session, caller, "audit.export_csv",
-                                                 details=details))
-    stmt = flt.apply(select(AuditEvent)).order_by(AuditEvent.seq).execution_options(
-        yield_per=1000)
+    uow.durable(
+        db, lambda session: audit.record(session, caller, "audit.export_csv", details=details)
+    )
+    stmt = flt.apply(select(AuditEvent)).order_by(AuditEvent.seq).execution_options(yield_per=1000)
 
     def rows() -> Iterator[str]:
         buffer = io.StringIO()
@@ -105,8 +127,7 @@ def export_csv(db: DbSession, caller: Caller, flt: EventFilter) -> Iterator[str]
 
 
 def _filter_json(flt: EventFilter) -> dict[str, str]:
-    return {k: (v.isoformat() if isinstance(v, datetime) else v)
-            for k, v in vars(flt).items() if v}
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in vars(flt).items() if v}
 
 
 def _stream_events(db: DbSession) -> Generator[dict[str, Any], None, None]:
@@ -130,8 +151,7 @@ def verify(db: DbSession, caller: Caller, data_dir: str | Path) -> audit_verifie
     policy.require(caller, "audit.verify")
     events = _stream_events(db)
     try:
-        return audit_verifier.verify(events, _checkpoints(db),
-                                     audit_signing.public_key(data_dir))
+        return audit_verifier.verify(events, _checkpoints(db), audit_signing.public_key(data_dir))
     finally:
         events.close()
 
@@ -143,8 +163,7 @@ def checkpoint(db: DbSession, caller: Caller, data_dir: str | Path) -> AuditChec
     return audit_signing.sign_head(db, data_dir)
 
 
-def export(db: DbSession, caller: Caller, data_dir: str | Path,
-           directory: Path) -> int:
+def export(db: DbSession, caller: Caller, data_dir: str | Path, directory: Path) -> int:
     """Write the trail, its checkpoints, the public key and the standalone verifier to
     ``directory`` (new or empty). Signs the head first, so the export has no unsigned tail.
     Returns the number of events. The export is itself an audit event, a durable one (kept
@@ -154,8 +173,7 @@ def export(db: DbSession, caller: Caller, data_dir: str | Path,
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise ValidationFailed(f"{directory} exists and is not an empty directory")
     details = {"directory": directory.name}
-    uow.durable(db, lambda session: audit.record(session, caller, "audit.export",
-                                                 details=details))
+    uow.durable(db, lambda session: audit.record(session, caller, "audit.export", details=details))
     audit_signing.sign_head(db, data_dir)
     directory.mkdir(parents=True, exist_ok=True)
     count = 0

@@ -23,10 +23,20 @@ from typing import Any
 
 GENESIS_HASH = "0" * 64
 CHECKPOINT_DOMAIN = b"artifact-audit-checkpoint-v1\n"
-EVENT_FIELDS = ("seq", "occurred_at", "actor_id", "actor_email", "ip_address", "session_ref",
-                "action", "target_type", "target_id", "outcome", "details")
-CHECKPOINT_FIELDS = ("number", "event_seq", "event_hash", "created_at", "prev_signature",
-                     "key_id")
+EVENT_FIELDS = (
+    "seq",
+    "occurred_at",
+    "actor_id",
+    "actor_email",
+    "ip_address",
+    "session_ref",
+    "action",
+    "target_type",
+    "target_id",
+    "outcome",
+    "details",
+)
+CHECKPOINT_FIELDS = ("number", "event_seq", "event_hash", "created_at", "prev_signature", "key_id")
 
 
 def canonical(fields: Mapping[str, Any], names: Iterable[str]) -> bytes:
@@ -58,13 +68,13 @@ class Result:
 
     def line(self) -> str:
         if self.ok:
-            return (f"ok {self.events} events ({self.checkpoints} checkpoints, "
-                    f"{self.message})")
+            return f"ok {self.events} events ({self.checkpoints} checkpoints, {self.message})"
         return f"FAILED at seq {self.first_bad_seq}: {self.message}"
 
 
-def _checkpoint_problems(checkpoints: list[Mapping[str, Any]],
-                         public_key: Any) -> tuple[int, str] | None:
+def _checkpoint_problems(
+    checkpoints: list[Mapping[str, Any]], public_key: Any
+) -> tuple[int, str] | None:
     """The first broken checkpoint as (event seq, reason), or None."""
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -89,8 +99,9 @@ def _checkpoint_problems(checkpoints: list[Mapping[str, Any]],
     return None
 
 
-def verify(events: Iterable[Mapping[str, Any]], checkpoints: Iterable[Mapping[str, Any]],
-           public_key: Any) -> Result:
+def verify(
+    events: Iterable[Mapping[str, Any]], checkpoints: Iterable[Mapping[str, Any]], public_key: Any
+) -> Result:
     """Walk the events in the order given (ascending seq) against the checkpoints."""
     cps = sorted(checkpoints, key=lambda cp: int(cp["number"]))
     cp_problem = _checkpoint_problems(cps, public_key)
@@ -112,17 +123,27 @@ def verify(events: Iterable[Mapping[str, Any]], checkpoints: Iterable[Mapping[st
     if cp_problem:
         return Result(False, last, len(cps), cp_problem[0], cp_problem[1])
     if cps and int(cps[-1]["event_seq"]) > last:
-        return Result(False, last, len(cps), last + 1,
-                      f"events {last + 1} to {cps[-1]['event_seq']} are missing: checkpoint "
-                      f"#{cps[-1]['number']} signed seq {cps[-1]['event_seq']} but the trail "
-                      f"ends at {last}")
+        return Result(
+            False,
+            last,
+            len(cps),
+            last + 1,
+            f"events {last + 1} to {cps[-1]['event_seq']} are missing: checkpoint "
+            f"#{cps[-1]['number']} signed seq {cps[-1]['event_seq']} but the trail "
+            f"ends at {last}",
+        )
     tail = f"signed up to seq {cps[-1]['event_seq']}" if cps else "none signed yet"
     return Result(True, last, len(cps), None, tail)
 
 
-def _event_problem(event: Mapping[str, Any], seq: int, expected: int, prev: str,
-                   signed: Mapping[int, Mapping[str, Any]],
-                   last_cp_seq: int) -> tuple[int, str] | None:
+def _event_problem(
+    event: Mapping[str, Any],
+    seq: int,
+    expected: int,
+    prev: str,
+    signed: Mapping[int, Mapping[str, Any]],
+    last_cp_seq: int,
+) -> tuple[int, str] | None:
     if seq > expected:
         return expected, f"event {expected} is missing (next is {seq})"
     if seq < expected:
@@ -133,8 +154,10 @@ def _event_problem(event: Mapping[str, Any], seq: int, expected: int, prev: str,
         return seq, f"event {seq} was altered (its hash does not match its content)"
     cp = signed.get(seq)
     if cp is not None and cp["event_hash"] != event["hash"]:
-        return seq, (f"event {seq} differs from signed checkpoint #{cp['number']}: the chain "
-                     f"after seq {last_cp_seq} was rewritten")
+        return seq, (
+            f"event {seq} differs from signed checkpoint #{cp['number']}: the chain "
+            f"after seq {last_cp_seq} was rewritten"
+        )
     return None
 
 
@@ -149,8 +172,11 @@ def verify_export(directory: Path) -> Result:
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
     public_key = load_pem_public_key((directory / "public_key.pem").read_bytes())
-    return verify(_read_jsonl(directory / "events.jsonl"),
-                  _read_jsonl(directory / "checkpoints.jsonl"), public_key)
+    return verify(
+        _read_jsonl(directory / "events.jsonl"),
+        _read_jsonl(directory / "checkpoints.jsonl"),
+        public_key,
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -36,8 +36,9 @@ class Download:
     version: int
 
 
-def check(db: DbSession, caller: Caller, report_id: str, number: int | None = None
-          ) -> tuple[Report, ReportVersion]:
+def check(
+    db: DbSession, caller: Caller, report_id: str, number: int | None = None
+) -> tuple[Report, ReportVersion]:
     """What a download would serve, without serving it (HEAD). Raises NotFound, and
     TermsRequired while the caller (or their organisation) has not accepted the current version
     of the report's agreement: checked on the server at every download."""
@@ -55,8 +56,14 @@ def check(db: DbSession, caller: Caller, report_id: str, number: int | None = No
     return report, version
 
 
-def download(db: DbSession, caller: Caller, store: BlobStore, report_id: str,
-             number: int | None = None, terms: str = DEFAULT_TERMS) -> Download:
+def download(
+    db: DbSession,
+    caller: Caller,
+    store: BlobStore,
+    report_id: str,
+    number: int | None = None,
+    terms: str = DEFAULT_TERMS,
+) -> Download:
     """A stamped copy of the latest (or ``number``) version. Raises NotFound when the report
     or version is not visible, IntegrityFailure (after recording it) when the stored bytes fail
     their check."""
@@ -69,33 +76,74 @@ def download(db: DbSession, caller: Caller, store: BlobStore, report_id: str,
     recipient = Recipient(
         name=(caller.name or "") if signed_in else "",
         email=(caller.email or "") if signed_in else "anonymous visitor",
-        organization=organization, at=now, receipt=receipt)
+        organization=organization,
+        at=now,
+        receipt=receipt,
+    )
     body = issue_copy(original, _cover_facts(report, version, terms), recipient)
-    event = audit.record(db, caller, "report.download", target_type="report",
-                         target_id=report.id,
-                         details={"version": version.number, "receipt": receipt,
-                                  "sha256": version.sha256})
-    db.add(DownloadReceipt(id=receipt, report_id=report.id, version_id=version.id,
-                           user_id=caller.user_id if signed_in else None,
-                           email=recipient.email, organization=organization or None,
-                           ip_address=caller.ip_address, created_at=now, audit_seq=event.seq))
-    return Download(body=body, filename=version.filename, content_type="application/pdf",
-                    receipt=receipt, version=version.number)
+    event = audit.record(
+        db,
+        caller,
+        "report.download",
+        target_type="report",
+        target_id=report.id,
+        details={"version": version.number, "receipt": receipt, "sha256": version.sha256},
+    )
+    db.add(
+        DownloadReceipt(
+            id=receipt,
+            report_id=report.id,
+            version_id=version.id,
+            user_id=caller.user_id if signed_in else None,
+            email=recipient.email,
+            organization=organization or None,
+            ip_address=caller.ip_address,
+            created_at=now,
+            audit_seq=event.seq,
+        )
+    )
+    return Download(
+        body=body,
+        filename=version.filename,
+        content_type="application/pdf",
+        receipt=receipt,
+        version=version.number,
+    )
 
 
-def _read_verified(db: DbSession, caller: Caller, store: BlobStore, report: Report,
-                   version: ReportVersion, receipt: str) -> bytes:
-    return read_verified(db, caller, store, version.blob_id, version.sha256,
-                         action="report.download", target_type="report", target_id=report.id,
-                         details={"version": version.number, "receipt": receipt})
+def _read_verified(
+    db: DbSession,
+    caller: Caller,
+    store: BlobStore,
+    report: Report,
+    version: ReportVersion,
+    receipt: str,
+) -> bytes:
+    return read_verified(
+        db,
+        caller,
+        store,
+        version.blob_id,
+        version.sha256,
+        action="report.download",
+        target_type="report",
+        target_id=report.id,
+        details={"version": version.number, "receipt": receipt},
+    )
 
 
 def _cover_facts(report: Report, version: ReportVersion, terms: str) -> CoverFacts:
     period = ""
     if report.period_start or report.period_end:
         period = f"{_day(report.period_start)} to {_day(report.period_end)}"
-    return CoverFacts(title=report.title, version=version.number, sha256=version.sha256,
-                      issuer=report.issuer, period=period, terms=terms)
+    return CoverFacts(
+        title=report.title,
+        version=version.number,
+        sha256=version.sha256,
+        issuer=report.issuer,
+        period=period,
+        terms=terms,
+    )
 
 
 def _day(value: date | None) -> str:

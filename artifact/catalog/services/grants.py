@@ -37,8 +37,9 @@ def parse_expiry(value: Any) -> datetime | None:
     return moment
 
 
-def _scope(db: DbSession, caller: Caller, report_id: str | None, series: str | None,
-           category: str | None) -> dict[str, Any]:
+def _scope(
+    db: DbSession, caller: Caller, report_id: str | None, series: str | None, category: str | None
+) -> dict[str, Any]:
     given = [x for x in (report_id, series, category) if x not in (None, "")]
     if len(given) != 1:
         raise ValidationFailed("name exactly one of a report, a series or a category")
@@ -55,10 +56,17 @@ def _scope(db: DbSession, caller: Caller, report_id: str | None, series: str | N
     return {"category": category}
 
 
-def create_grant(db: DbSession, caller: Caller, *, report_id: str | None = None,
-                 series: str | None = None, category: str | None = None,
-                 user_email: str | None = None, organization: str | None = None,
-                 expires_at: Any = None) -> Grant:
+def create_grant(
+    db: DbSession,
+    caller: Caller,
+    *,
+    report_id: str | None = None,
+    series: str | None = None,
+    category: str | None = None,
+    user_email: str | None = None,
+    organization: str | None = None,
+    expires_at: Any = None,
+) -> Grant:
     """Raises PermissionDenied, NotFound (report), ValidationFailed."""
     policy.require(caller, "grant.create")
     scope = _scope(db, caller, report_id, series, category)
@@ -75,8 +83,9 @@ def create_grant(db: DbSession, caller: Caller, *, report_id: str | None = None,
         if org is None:
             raise ValidationFailed(f"no organisation named {organization!r}")
         grantee["organization_id"] = org.id
-    grant = Grant(**scope, **grantee, expires_at=parse_expiry(expires_at),
-                  created_by_id=caller.user_id)
+    grant = Grant(
+        **scope, **grantee, expires_at=parse_expiry(expires_at), created_by_id=caller.user_id
+    )
     db.add(grant)
     db.flush()
     _record_grant(db, caller, "grant.create", grant)
@@ -84,10 +93,21 @@ def create_grant(db: DbSession, caller: Caller, *, report_id: str | None = None,
 
 
 def _record_grant(db: DbSession, caller: Caller, action: str, grant: Grant) -> None:
-    audit.record(db, caller, action, target_type="grant", target_id=grant.id, details={
-        "report_id": grant.report_id, "series": grant.series, "category": grant.category,
-        "user_id": grant.user_id, "organization_id": grant.organization_id,
-        "expires_at": grant.expires_at.isoformat() if grant.expires_at else None})
+    audit.record(
+        db,
+        caller,
+        action,
+        target_type="grant",
+        target_id=grant.id,
+        details={
+            "report_id": grant.report_id,
+            "series": grant.series,
+            "category": grant.category,
+            "user_id": grant.user_id,
+            "organization_id": grant.organization_id,
+            "expires_at": grant.expires_at.isoformat() if grant.expires_at else None,
+        },
+    )
 
 
 def revoke_grant(db: DbSession, caller: Caller, grant_id: str) -> Grant:
@@ -102,33 +122,50 @@ def revoke_grant(db: DbSession, caller: Caller, grant_id: str) -> Grant:
 
 def list_grants(db: DbSession, caller: Caller) -> list[Grant]:
     policy.require(caller, "grant.list")
-    return list(db.scalars(select(Grant).where(Grant.revoked_at.is_(None))
-                           .order_by(Grant.created_at.desc())))
+    return list(
+        db.scalars(
+            select(Grant).where(Grant.revoked_at.is_(None)).order_by(Grant.created_at.desc())
+        )
+    )
 
 
-def request_access(db: DbSession, caller: Caller, *, report_id: str | None = None,
-                   series: str | None = None, category: str | None = None,
-                   message: str = "") -> AccessRequest:
+def request_access(
+    db: DbSession,
+    caller: Caller,
+    *,
+    report_id: str | None = None,
+    series: str | None = None,
+    category: str | None = None,
+    message: str = "",
+) -> AccessRequest:
     """A customer asks for access; the same pending request is not filed twice."""
     policy.require(caller, "access_request.create")
     scope = _scope(db, caller, report_id, series, category)
     message = (message or "").strip()
     if len(message) > 2000 or "\x00" in message:
         raise ValidationFailed("the message is too long (at most 2000 characters)")
-    existing = db.scalar(select(AccessRequest).filter_by(
-        user_id=caller.user_id, state=RequestState.PENDING, **scope))
+    existing = db.scalar(
+        select(AccessRequest).filter_by(user_id=caller.user_id, state=RequestState.PENDING, **scope)
+    )
     if existing is not None:
         return existing
     request = AccessRequest(user_id=caller.user_id, message=message, **scope)
     db.add(request)
     db.flush()
-    audit.record(db, caller, "access_request.create", target_type="access_request",
-                 target_id=request.id, details=scope)
+    audit.record(
+        db,
+        caller,
+        "access_request.create",
+        target_type="access_request",
+        target_id=request.id,
+        details=scope,
+    )
     return request
 
 
-def decide_request(db: DbSession, caller: Caller, request_id: str, approve: bool,
-                   expires_at: Any = None) -> AccessRequest:
+def decide_request(
+    db: DbSession, caller: Caller, request_id: str, approve: bool, expires_at: Any = None
+) -> AccessRequest:
     """Approve (a grant to the requester, optionally expiring) or deny. Raises NotFound,
     Conflict (already decided), ValidationFailed."""
     policy.require(caller, "access_request.decide")
@@ -139,9 +176,14 @@ def decide_request(db: DbSession, caller: Caller, request_id: str, approve: bool
         raise Conflict(f"the request was already {request.state}")
     expiry = parse_expiry(expires_at) if approve else None
     if approve:
-        grant = Grant(report_id=request.report_id, series=request.series,
-                      category=request.category, user_id=request.user_id, expires_at=expiry,
-                      created_by_id=caller.user_id)
+        grant = Grant(
+            report_id=request.report_id,
+            series=request.series,
+            category=request.category,
+            user_id=request.user_id,
+            expires_at=expiry,
+            created_by_id=caller.user_id,
+        )
         db.add(grant)
         db.flush()
         _record_grant(db, caller, "grant.create", grant)
@@ -150,14 +192,20 @@ def decide_request(db: DbSession, caller: Caller, request_id: str, approve: bool
     request.decided_at = utcnow()
     request.decided_by_id = caller.user_id
     request.expires_at = expiry
-    audit.record(db, caller, f"access_request.{'approve' if approve else 'deny'}",
-                 target_type="access_request", target_id=request.id,
-                 details={"expires_at": expiry.isoformat() if expiry else None})
+    audit.record(
+        db,
+        caller,
+        f"access_request.{'approve' if approve else 'deny'}",
+        target_type="access_request",
+        target_id=request.id,
+        details={"expires_at": expiry.isoformat() if expiry else None},
+    )
     return request
 
 
-def list_requests(db: DbSession, caller: Caller, state: str | None = RequestState.PENDING
-                  ) -> list[AccessRequest]:
+def list_requests(
+    db: DbSession, caller: Caller, state: str | None = RequestState.PENDING
+) -> list[AccessRequest]:
     policy.require(caller, "access_request.list")
     stmt = select(AccessRequest).order_by(AccessRequest.created_at)
     if state:
@@ -166,18 +214,25 @@ def list_requests(db: DbSession, caller: Caller, state: str | None = RequestStat
 
 
 def request_json(request: AccessRequest) -> dict[str, Any]:
-    return {"id": request.id, "state": request.state, "report_id": request.report_id,
-            "series": request.series, "category": request.category,
-            "user": request.user.email if request.user else None,
-            "created_at": request.created_at.isoformat(),
-            "expires_at": request.expires_at.isoformat() if request.expires_at else None}
+    return {
+        "id": request.id,
+        "state": request.state,
+        "report_id": request.report_id,
+        "series": request.series,
+        "category": request.category,
+        "user": request.user.email if request.user else None,
+        "created_at": request.created_at.isoformat(),
+        "expires_at": request.expires_at.isoformat() if request.expires_at else None,
+    }
 
 
 def grant_json(grant: Grant) -> dict[str, Any]:
-    return {"id": grant.id, "report_id": grant.report_id, "series": grant.series,
-            "category": grant.category,
-            "user": grant.user.email if grant.user else None,
-            "organization": grant.organization.name if grant.organization else None,
-            "expires_at": grant.expires_at.isoformat() if grant.expires_at else None}
-
-
+    return {
+        "id": grant.id,
+        "report_id": grant.report_id,
+        "series": grant.series,
+        "category": grant.category,
+        "user": grant.user.email if grant.user else None,
+        "organization": grant.organization.name if grant.organization else None,
+        "expires_at": grant.expires_at.isoformat() if grant.expires_at else None,
+    }

@@ -14,16 +14,21 @@ from artifact.models.base import DbSession
 from artifact.search import indexer
 
 
-def set_terms(db: DbSession, caller: Caller, report_id: str,
-              agreement_id: str | None) -> Report:
+def set_terms(db: DbSession, caller: Caller, report_id: str, agreement_id: str | None) -> Report:
     """Require (or stop requiring) acceptance of an agreement before downloads.
     Raises NotFound, ValidationFailed."""
     report = get_report(db, caller, report_id, "report.set_terms")
     agreement = agreement_for(db, agreement_id)
     before = report.terms_agreement_id
     report.terms_agreement_id = agreement.id if agreement else None
-    audit.record(db, caller, "report.set_terms", target_type="report", target_id=report.id,
-                 details={"from": before, "to": report.terms_agreement_id})
+    audit.record(
+        db,
+        caller,
+        "report.set_terms",
+        target_type="report",
+        target_id=report.id,
+        details={"from": before, "to": report.terms_agreement_id},
+    )
     indexer.note(db, "report", report.id, full=False)
     return report
 
@@ -32,8 +37,11 @@ def unmet_terms(db: DbSession, caller: Caller, found: Iterable[Report]) -> set[s
     """The agreement ids among ``found`` reports that ``caller`` has not accepted (current
     version); one look-up per distinct agreement, not per report."""
     needed = {report.terms_agreement_id for report in found if report.terms_agreement_id}
-    return {agreement_id for agreement_id in needed
-            if not agreements.terms_status(db, caller, agreement_id).satisfied}
+    return {
+        agreement_id
+        for agreement_id in needed
+        if not agreements.terms_status(db, caller, agreement_id).satisfied
+    }
 
 
 def needs_terms(db: DbSession, caller: Caller, report: Report) -> bool:

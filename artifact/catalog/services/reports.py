@@ -25,8 +25,9 @@ from artifact.search import indexer
 TEXT_LIMITS = {"title": 200, "series": 80, "issuer": 200, "product": 200, "description": 10000}
 
 
-def get_report(db: DbSession, caller: Caller, report_id: str,
-               action: str = "report.view") -> Report:
+def get_report(
+    db: DbSession, caller: Caller, report_id: str, action: str = "report.view"
+) -> Report:
     """The report if ``caller`` may do ``action`` to it. Raises NotFound (also when not visible)."""
     report = db.get(Report, report_id) if isinstance(report_id, str) and report_id else None
     if report is None:
@@ -37,9 +38,15 @@ def get_report(db: DbSession, caller: Caller, report_id: str,
     return report
 
 
-def list_reports(db: DbSession, caller: Caller, *, category: str | None = None,
-                 series: str | None = None, framework: str | None = None,
-                 q: str | None = None) -> list[Report]:
+def list_reports(
+    db: DbSession,
+    caller: Caller,
+    *,
+    category: str | None = None,
+    series: str | None = None,
+    framework: str | None = None,
+    q: str | None = None,
+) -> list[Report]:
     """Visible reports only, filtered in SQL before anything is counted."""
     stmt = policy.visible(select(Report), caller, Report)
     if category:
@@ -47,11 +54,16 @@ def list_reports(db: DbSession, caller: Caller, *, category: str | None = None,
     if series:
         stmt = stmt.where(func.lower(Report.series) == series.strip().lower())
     if q and q.strip():
-        pattern = "%" + q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") \
-            + "%"
-        stmt = stmt.where(or_(Report.title.ilike(pattern, escape="\\"),
-                              Report.description.ilike(pattern, escape="\\"),
-                              Report.issuer.ilike(pattern, escape="\\")))
+        pattern = (
+            "%" + q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        stmt = stmt.where(
+            or_(
+                Report.title.ilike(pattern, escape="\\"),
+                Report.description.ilike(pattern, escape="\\"),
+                Report.issuer.ilike(pattern, escape="\\"),
+            )
+        )
     reports = list(db.scalars(stmt.order_by(Report.category, Report.series, Report.title)))
     if framework:
         wanted = framework.strip().lower()
@@ -71,8 +83,11 @@ def agreement_for(db: DbSession, agreement_id: Any) -> Agreement | None:
 
 
 def _text(values: dict[str, Any], name: str, required: bool = False) -> str:
-    value = " ".join(str(values.get(name) or "").split()) if name != "description" \
+    value = (
+        " ".join(str(values.get(name) or "").split())
+        if name != "description"
         else str(values.get(name) or "").strip()
+    )
     if required and not value:
         raise ValidationFailed(f"the {name} is required")
     if len(value) > TEXT_LIMITS[name] or "\x00" in value:
@@ -103,8 +118,12 @@ def _frameworks(value: Any) -> list[str]:
     return cleaned
 
 
-def _choice(value: Any, name: str, allowed: type[Category] | type[Visibility] | type[State],
-            default: str | None = None) -> str:
+def _choice(
+    value: Any,
+    name: str,
+    allowed: type[Category] | type[Visibility] | type[State],
+    default: str | None = None,
+) -> str:
     value = value or default
     if value not in {v.value for v in allowed}:
         raise ValidationFailed(f"the {name} must be one of {', '.join(v.value for v in allowed)}")
@@ -114,27 +133,44 @@ def _choice(value: Any, name: str, allowed: type[Category] | type[Visibility] | 
 def create_report(db: DbSession, caller: Caller, values: dict[str, Any]) -> Report:
     """A new report, draft and (unless said otherwise) restricted. Raises ValidationFailed."""
     policy.require(caller, "report.create")
-    start, end = _date(values.get("period_start"), "period start"), \
-        _date(values.get("period_end"), "period end")
+    start, end = (
+        _date(values.get("period_start"), "period start"),
+        _date(values.get("period_end"), "period end"),
+    )
     if start and end and end < start:
         raise ValidationFailed("the period ends before it starts")
     report = Report(
         title=_text(values, "title", required=True),
         category=_choice(values.get("category"), "category", Category),
-        series=_text(values, "series"), issuer=_text(values, "issuer"),
-        product=_text(values, "product"), description=_text(values, "description"),
-        frameworks=_frameworks(values.get("frameworks")), period_start=start, period_end=end,
-        visibility=_choice(values.get("visibility"), "visibility", Visibility,
-                           Visibility.RESTRICTED),
-        state=State.DRAFT, created_by_id=caller.user_id,
+        series=_text(values, "series"),
+        issuer=_text(values, "issuer"),
+        product=_text(values, "product"),
+        description=_text(values, "description"),
+        frameworks=_frameworks(values.get("frameworks")),
+        period_start=start,
+        period_end=end,
+        visibility=_choice(
+            values.get("visibility"), "visibility", Visibility, Visibility.RESTRICTED
+        ),
+        state=State.DRAFT,
+        created_by_id=caller.user_id,
     )
     terms = agreement_for(db, values.get("terms_agreement_id"))
     report.terms_agreement_id = terms.id if terms else None
     db.add(report)
     db.flush()
-    audit.record(db, caller, "report.create", target_type="report", target_id=report.id,
-                 details={"title": report.title, "visibility": report.visibility,
-                          "terms_agreement_id": report.terms_agreement_id})
+    audit.record(
+        db,
+        caller,
+        "report.create",
+        target_type="report",
+        target_id=report.id,
+        details={
+            "title": report.title,
+            "visibility": report.visibility,
+            "terms_agreement_id": report.terms_agreement_id,
+        },
+    )
     indexer.note(db, "report", report.id)
     return report
 
@@ -147,14 +183,27 @@ def set_state(db: DbSession, caller: Caller, report_id: str, state: str) -> Repo
         raise ValidationFailed("upload a version before publishing")
     before = report.state
     report.state = state
-    audit.record(db, caller, "report.state", target_type="report", target_id=report.id,
-                 details={"from": before, "to": state})
+    audit.record(
+        db,
+        caller,
+        "report.state",
+        target_type="report",
+        target_id=report.id,
+        details={"from": before, "to": state},
+    )
     indexer.note(db, "report", report.id, full=False)
     return report
 
 
-def add_version(db: DbSession, caller: Caller, store: BlobStore, report_id: str,
-                data: bytes, filename: str | None, max_bytes: int) -> ReportVersion:
+def add_version(
+    db: DbSession,
+    caller: Caller,
+    store: BlobStore,
+    report_id: str,
+    data: bytes,
+    filename: str | None,
+    max_bytes: int,
+) -> ReportVersion:
     """Store an uploaded PDF as the next version. Raises NotFound, TooLarge, UnsupportedType,
     InvalidFile, Conflict (a version race lost at the flush); once the owner rolls a failure
     back, neither a blob nor a row is left."""
@@ -164,25 +213,46 @@ def add_version(db: DbSession, caller: Caller, store: BlobStore, report_id: str,
     facts = inspect_pdf(data)
     blob = store.put(io.BytesIO(data))
     with recorded_or_destroyed(db, store, blob.id, conflict=VERSION_RACE):
-        number = (db.scalar(select(func.max(ReportVersion.number))
-                            .where(ReportVersion.report_id == report.id)) or 0) + 1
+        number = (
+            db.scalar(
+                select(func.max(ReportVersion.number)).where(ReportVersion.report_id == report.id)
+            )
+            or 0
+        ) + 1
         version = ReportVersion(
-            report_id=report.id, number=number, blob_id=blob.id,
+            report_id=report.id,
+            number=number,
+            blob_id=blob.id,
             filename=clean_filename(filename, f"report-v{number}.pdf"),
-            content_type="application/pdf", size=blob.size, sha256=blob.sha256,
-            page_count=facts.page_count, created_by_id=caller.user_id)
+            content_type="application/pdf",
+            size=blob.size,
+            sha256=blob.sha256,
+            page_count=facts.page_count,
+            created_by_id=caller.user_id,
+        )
         db.add(version)
         db.flush()
-        audit.record(db, caller, "report.version.upload", target_type="report",
-                     target_id=report.id,
-                     details={"number": number, "sha256": blob.sha256, "size": blob.size,
-                              "filename": version.filename, "kek_version": blob.kek_version})
+        audit.record(
+            db,
+            caller,
+            "report.version.upload",
+            target_type="report",
+            target_id=report.id,
+            details={
+                "number": number,
+                "sha256": blob.sha256,
+                "size": blob.size,
+                "filename": version.filename,
+                "kek_version": blob.kek_version,
+            },
+        )
     indexer.note(db, "report", report.id)
     return version
 
 
-def purge_version(db: DbSession, caller: Caller, store: BlobStore, report_id: str,
-                  number: int) -> ReportVersion:
+def purge_version(
+    db: DbSession, caller: Caller, store: BlobStore, report_id: str, number: int
+) -> ReportVersion:
     """Destroy a version's data key (the file becomes unrecoverable) once the purge is
     committed; the record stays."""
     report = get_report(db, caller, report_id, "report.purge_version")
@@ -190,8 +260,14 @@ def purge_version(db: DbSession, caller: Caller, store: BlobStore, report_id: st
     if version is None or version.purged_at is not None:
         raise NotFound("no such version")
     version.purged_at = utcnow()
-    audit.record(db, caller, "report.version.purge", target_type="report", target_id=report.id,
-                 details={"number": number, "sha256": version.sha256})
+    audit.record(
+        db,
+        caller,
+        "report.version.purge",
+        target_type="report",
+        target_id=report.id,
+        details={"number": number, "sha256": version.sha256},
+    )
     indexer.note(db, "report", report.id)
     blob_id = version.blob_id
     uow.after_commit(db, lambda: store.destroy(blob_id))
@@ -203,30 +279,44 @@ def find_version(report: Report, number: int | None) -> ReportVersion:
     if number is None:
         version = report.current_version()
     else:
-        version = next((v for v in report.versions
-                        if v.number == number and v.purged_at is None), None)
+        version = next(
+            (v for v in report.versions if v.number == number and v.purged_at is None), None
+        )
     if version is None:
         raise NotFound("no such version")
     return version
 
 
-def report_json(report: Report, today: date, *, with_versions: bool = False,
-                needs_terms: bool = False) -> dict[str, Any]:
+def report_json(
+    report: Report, today: date, *, with_versions: bool = False, needs_terms: bool = False
+) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "id": report.id, "title": report.title, "category": report.category,
-        "series": report.series, "issuer": report.issuer, "product": report.product,
+        "id": report.id,
+        "title": report.title,
+        "category": report.category,
+        "series": report.series,
+        "issuer": report.issuer,
+        "product": report.product,
         "frameworks": list(report.frameworks or []),
         "period_start": report.period_start.isoformat() if report.period_start else None,
         "period_end": report.period_end.isoformat() if report.period_end else None,
-        "description": report.description, "state": report.display_state(today),
-        "visibility": report.visibility, "terms_agreement_id": report.terms_agreement_id,
+        "description": report.description,
+        "state": report.display_state(today),
+        "visibility": report.visibility,
+        "terms_agreement_id": report.terms_agreement_id,
         "needs_terms": needs_terms,
     }
     if with_versions:
         body["versions"] = [
-            {"number": v.number, "sha256": v.sha256, "size": v.size,
-             "created_at": v.created_at.isoformat(), "filename": v.filename,
-             "pages": v.page_count}
-            for v in report.versions if v.purged_at is None
+            {
+                "number": v.number,
+                "sha256": v.sha256,
+                "size": v.size,
+                "created_at": v.created_at.isoformat(),
+                "filename": v.filename,
+                "pages": v.page_count,
+            }
+            for v in report.versions
+            if v.purged_at is None
         ]
     return body

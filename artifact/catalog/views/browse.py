@@ -33,8 +33,10 @@ from artifact.web.security import current_caller
 
 
 def catalog_filters() -> dict[str, Any]:
-    return {name: (request.args.get(name) or "").strip()[:200] or None
-            for name in ("category", "series", "framework", "q")}
+    return {
+        name: (request.args.get(name) or "").strip()[:200] or None
+        for name in ("category", "series", "framework", "q")
+    }
 
 
 @bp.get("/")
@@ -45,11 +47,16 @@ def index() -> str:
     found = reports.list_reports(db.session, current_caller(), **filters)
     groups = {c: [r for r in found if r.category == c] for c in Category}
     return render_template(
-        "catalog/index.html", groups=groups, labels=CATEGORY_LABELS, filters=filters,
-        total=len(found), today=utcnow().date(),
+        "catalog/index.html",
+        groups=groups,
+        labels=CATEGORY_LABELS,
+        filters=filters,
+        total=len(found),
+        today=utcnow().date(),
         series=sorted({r.series for r in found if r.series}),
         # Only customers see the request form (and pay for its CSRF token).
-        request_form=AccessRequestForm() if policy.decide(current_caller(), "access_request.create")
+        request_form=AccessRequestForm()
+        if policy.decide(current_caller(), "access_request.create")
         else None,
     )
 
@@ -61,16 +68,22 @@ def detail(report_id: str) -> str:
     report = reports.get_report(db.session, current_caller(), report_id)
     terms_form = TermsForm(terms_agreement_id=report.terms_agreement_id or "")
     if policy.decide(current_caller(), "report.set_terms", report):
-        set_agreement_choices(terms_form.terms_agreement_id,
-                              agreements.list_agreements(db.session, current_caller()))
+        set_agreement_choices(
+            terms_form.terms_agreement_id, agreements.list_agreements(db.session, current_caller())
+        )
     return render_template(
-        "catalog/detail.html", report=report, today=utcnow().date(),
+        "catalog/detail.html",
+        report=report,
+        today=utcnow().date(),
         needs_terms=report_terms.needs_terms(db.session, current_caller(), report),
         terms_form=terms_form,
         versions=[v for v in reversed(report.versions) if v.purged_at is None],
         purged=[v for v in report.versions if v.purged_at is not None],
-        upload_form=UploadForm(), state_form=StateForm(), grant_form=GrantForm(),
-        request_form=AccessRequestForm(), decision_form=DecisionForm(),
+        upload_form=UploadForm(),
+        state_form=StateForm(),
+        grant_form=GrantForm(),
+        request_form=AccessRequestForm(),
+        decision_form=DecisionForm(),
     )
 
 
@@ -84,8 +97,9 @@ def download(report_id: str) -> Response:
 
 def _to_terms_page(error: TermsRequired) -> Response:
     """Show the agreement and its accept form, then come back to this download."""
-    return redirect(terms_page_url(str(error.details["agreement_id"]),
-                                   request.full_path.rstrip("?")))
+    return redirect(
+        terms_page_url(str(error.details["agreement_id"]), request.full_path.rstrip("?"))
+    )
 
 
 @bp.post("/access-requests")
@@ -99,14 +113,16 @@ def request_access() -> Response:
         flash("The request was not sent: check the fields.", "error")
         return redirect(target)
     try:
-        grants.request_access(db.session, current_caller(),
-                              report_id=form.report_id.data or None,
-                              series=form.series.data or None,
-                              category=form.category.data or None,
-                              message=form.message.data or "")
+        grants.request_access(
+            db.session,
+            current_caller(),
+            report_id=form.report_id.data or None,
+            series=form.series.data or None,
+            category=form.category.data or None,
+            message=form.message.data or "",
+        )
     except ValidationFailed as error:
         flash(f"The request was not sent: {error.message}.", "error")
         return redirect(target)
     flash("Your request was sent to the compliance team.", "success")
     return redirect(target)
-

@@ -15,8 +15,11 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 def index() -> str:
     """The trust center's front page, with the catalog the caller may see."""
-    return render_template("main/index.html", today=utcnow().date(),
-                           reports=reports.list_reports(db.session, current_caller()))
+    return render_template(
+        "main/index.html",
+        today=utcnow().date(),
+        reports=reports.list_reports(db.session, current_caller()),
+    )
 
 
 @bp.get("/healthz")

@@ -27,14 +27,24 @@ def serve_report(report_id: str, on_terms: TermsAnswer | None = None) -> Respons
     caller = current_caller()
     if request.method == "HEAD":
         _report, version = downloads.check(db.session, caller, report_id, version_arg())
-        return file_response(b"", filename=version.filename, content_type="application/pdf",
-                             head=True, size=version.size)
+        return file_response(
+            b"",
+            filename=version.filename,
+            content_type="application/pdf",
+            head=True,
+            size=version.size,
+        )
     try:
-        result = downloads.download(db.session, caller, store_for(current_app), report_id,
-                                    version_arg())
+        result = downloads.download(
+            db.session, caller, store_for(current_app), report_id, version_arg()
+        )
     except TermsRequired as error:
         if on_terms is None:
             raise
         return on_terms(error)
-    return file_response(result.body, filename=result.filename,
-                         content_type=result.content_type, receipt=result.receipt)
+    return file_response(
+        result.body,
+        filename=result.filename,
+        content_type=result.content_type,
+        receipt=result.receipt,
+    )

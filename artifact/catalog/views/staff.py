@@ -43,15 +43,31 @@ def _detail(report_id: str) -> Response:
 def new() -> Response | tuple[str, int]:
     """Create a report (draft, restricted unless chosen otherwise)."""
     form = ReportForm()
-    set_agreement_choices(form.terms_agreement_id,
-                          agreements.list_agreements(db.session, current_caller()))
+    set_agreement_choices(
+        form.terms_agreement_id, agreements.list_agreements(db.session, current_caller())
+    )
     if form.validate_on_submit():
         try:
-            report = reports.create_report(db.session, current_caller(), {
-                name: getattr(form, name).data for name in (
-                    "title", "category", "series", "issuer", "product", "frameworks",
-                    "period_start", "period_end", "description", "visibility",
-                    "terms_agreement_id")})
+            report = reports.create_report(
+                db.session,
+                current_caller(),
+                {
+                    name: getattr(form, name).data
+                    for name in (
+                        "title",
+                        "category",
+                        "series",
+                        "issuer",
+                        "product",
+                        "frameworks",
+                        "period_start",
+                        "period_end",
+                        "description",
+                        "visibility",
+                        "terms_agreement_id",
+                    )
+                },
+            )
         except ValidationFailed as error:
             flash(f"The report was not created: {error.message}.", "error")
         else:
@@ -72,9 +88,15 @@ def upload(report_id: str) -> Response:
     storage = form.file.data
     limit = current_app.config["REPORT_MAX_BYTES"]
     try:
-        version = reports.add_version(db.session, current_caller(),
-                                      store_for(current_app), report_id,
-                                      read_upload(storage, limit), storage.filename, limit)
+        version = reports.add_version(
+            db.session,
+            current_caller(),
+            store_for(current_app),
+            report_id,
+            read_upload(storage, limit),
+            storage.filename,
+            limit,
+        )
     except (TooLarge, UnsupportedType, InvalidFile, Conflict) as error:
         # A version race fails at the flush: discard the upload (its blob too) before the
         # redirect, which would otherwise commit.
@@ -92,8 +114,9 @@ def set_state(report_id: str) -> Response:
     form = StateForm()
     if form.validate_on_submit():
         try:
-            report = reports.set_state(db.session, current_caller(), report_id,
-                                       form.state.data or "")
+            report = reports.set_state(
+                db.session, current_caller(), report_id, form.state.data or ""
+            )
             flash(f"The report is now {report.state}.", "success")
         except ValidationFailed as error:
             flash(f"Not changed: {error.message}.", "error")
@@ -105,20 +128,25 @@ def set_state(report_id: str) -> Response:
 def set_terms(report_id: str) -> Response:
     """Require acceptance of an agreement before downloads (or no longer)."""
     form = TermsForm()
-    set_agreement_choices(form.terms_agreement_id,
-                          agreements.list_agreements(db.session, current_caller()))
+    set_agreement_choices(
+        form.terms_agreement_id, agreements.list_agreements(db.session, current_caller())
+    )
     if not form.validate_on_submit():
         flash("Choose one of the published agreements.", "error")
         return _detail(report_id)
     try:
-        report = report_terms.set_terms(db.session, current_caller(), report_id,
-                                        form.terms_agreement_id.data or None)
+        report = report_terms.set_terms(
+            db.session, current_caller(), report_id, form.terms_agreement_id.data or None
+        )
     except ValidationFailed as error:
         flash(f"Not changed: {error.message}.", "error")
     else:
-        flash("Downloads now need acceptance of " + report.terms_agreement.title + "."
-              if report.terms_agreement else "Downloads no longer need an agreement.",
-              "success")
+        flash(
+            "Downloads now need acceptance of " + report.terms_agreement.title + "."
+            if report.terms_agreement
+            else "Downloads no longer need an agreement.",
+            "success",
+        )
     return _detail(report_id)
 
 
@@ -129,13 +157,20 @@ def grant(report_id: str) -> Response:
     form = GrantForm()
     report = reports.get_report(db.session, current_caller(), report_id)
     if form.validate_on_submit():
-        scope = {"report": {"report_id": report.id}, "series": {"series": report.series},
-                 "category": {"category": report.category}}.get(form.scope.data or "", {})
+        scope = {
+            "report": {"report_id": report.id},
+            "series": {"series": report.series},
+            "category": {"category": report.category},
+        }.get(form.scope.data or "", {})
         try:
-            grants.create_grant(db.session, current_caller(), **scope,
-                                user_email=form.user.data or None,
-                                organization=form.organization.data or None,
-                                expires_at=form.expires_at.data)
+            grants.create_grant(
+                db.session,
+                current_caller(),
+                **scope,
+                user_email=form.user.data or None,
+                organization=form.organization.data or None,
+                expires_at=form.expires_at.data,
+            )
             flash("Access granted.", "success")
         except (ValidationFailed, NotFound) as error:
             flash(f"Not granted: {error.message}.", "error")
@@ -146,10 +181,12 @@ def grant(report_id: str) -> Response:
 @require("access_request.list")
 def access_requests() -> str:
     """Pending access requests and live grants."""
-    return render_template("catalog/requests.html",
-                           pending=grants.list_requests(db.session, current_caller()),
-                           live_grants=grants.list_grants(db.session, current_caller()),
-                           decision_form=DecisionForm())
+    return render_template(
+        "catalog/requests.html",
+        pending=grants.list_requests(db.session, current_caller()),
+        live_grants=grants.list_grants(db.session, current_caller()),
+        decision_form=DecisionForm(),
+    )
 
 
 @bp.post("/requests/<request_id>/approve", defaults={"decision": "approve"})
@@ -160,8 +197,13 @@ def decide(request_id: str, decision: str) -> Response:
     form = DecisionForm()
     if form.validate_on_submit():
         try:
-            grants.decide_request(db.session, current_caller(), request_id,
-                                  decision == "approve", form.expires_at.data)
+            grants.decide_request(
+                db.session,
+                current_caller(),
+                request_id,
+                decision == "approve",
+                form.expires_at.data,
+            )
             flash(f"Request {decision}d.", "success")
         except (ValidationFailed, Conflict) as error:
             flash(f"Not decided: {error.message}.", "error")
@@ -183,7 +225,8 @@ def revoke(grant_id: str) -> Response:
 def purge(report_id: str, number: int) -> Response:
     """Destroy a version's data key (irreversible)."""
     if DecisionForm().validate_on_submit():
-        reports.purge_version(db.session, current_caller(), store_for(current_app),
-                              report_id, number)
+        reports.purge_version(
+            db.session, current_caller(), store_for(current_app), report_id, number
+        )
         flash(f"Version {number} purged; its file can no longer be decrypted.", "success")
     return _detail(report_id)

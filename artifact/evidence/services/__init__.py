@@ -24,8 +24,24 @@ from artifact.evidence.services.records import (
 from artifact.evidence.services.serving import download, evidence_json, find_version
 
 __all__ = [
-    "EXPIRING_DAYS", "STATUSES", "FrameworkCoverage", "UploadLimits", "add_version", "approve",
-    "coverage_json", "create_evidence", "download", "evidence_json", "find_version",
-    "framework_coverage", "get_evidence", "list_evidence", "report_names_framework",
-    "requirement_names", "send_back", "set_links", "state_choices", "submit",
+    "EXPIRING_DAYS",
+    "STATUSES",
+    "FrameworkCoverage",
+    "UploadLimits",
+    "add_version",
+    "approve",
+    "coverage_json",
+    "create_evidence",
+    "download",
+    "evidence_json",
+    "find_version",
+    "framework_coverage",
+    "get_evidence",
+    "list_evidence",
+    "report_names_framework",
+    "requirement_names",
+    "send_back",
+    "set_links",
+    "state_choices",
+    "submit",
 ]

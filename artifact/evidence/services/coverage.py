@@ -53,8 +53,10 @@ def report_names_framework(report_name: str, framework: Framework) -> bool:
     wanted = name_tokens(report_name)
     if not wanted:
         return False
-    return any(tokens[:len(wanted)] == wanted
-               for tokens in (name_tokens(framework.key), name_tokens(framework.title)))
+    return any(
+        tokens[: len(wanted)] == wanted
+        for tokens in (name_tokens(framework.key), name_tokens(framework.title))
+    )
 
 
 @dataclass(frozen=True)
@@ -113,31 +115,46 @@ def status_of(hits: list[EvidenceHit], today: date) -> str:
 def current_reports(db: DbSession, caller: Caller, today: date) -> list[Report]:
     """Reports the caller may see that are current (published, period not ended)."""
     stmt = policy.visible(select(Report), caller, Report).where(Report.state == State.PUBLISHED)
-    return [r for r in db.scalars(stmt.order_by(Report.title))
-            if r.display_state(today) == State.PUBLISHED]
+    return [
+        r
+        for r in db.scalars(stmt.order_by(Report.title))
+        if r.display_state(today) == State.PUBLISHED
+    ]
 
 
 def _reports_for(reports: list[Report], framework: Framework) -> list[Report]:
-    return [r for r in reports
-            if any(report_names_framework(name, framework) for name in r.frameworks or [])]
+    return [
+        r
+        for r in reports
+        if any(report_names_framework(name, framework) for name in r.frameworks or [])
+    ]
 
 
-def _links_by_requirement(db: DbSession, requirement_ids: set[str]
-                          ) -> dict[str, list[Evidence]]:
+def _links_by_requirement(db: DbSession, requirement_ids: set[str]) -> dict[str, list[Evidence]]:
     found: dict[str, list[Evidence]] = defaultdict(list)
     ids = sorted(requirement_ids)
     for start in range(0, len(ids), 500):
-        stmt = (select(EvidenceLink).where(EvidenceLink.requirement_id.in_(ids[start:start + 500]))
-                .options(selectinload(EvidenceLink.evidence).selectinload(Evidence.versions),
-                         selectinload(EvidenceLink.evidence).selectinload(Evidence.approvals)))
+        stmt = (
+            select(EvidenceLink)
+            .where(EvidenceLink.requirement_id.in_(ids[start : start + 500]))
+            .options(
+                selectinload(EvidenceLink.evidence).selectinload(Evidence.versions),
+                selectinload(EvidenceLink.evidence).selectinload(Evidence.approvals),
+            )
+        )
         for link in db.scalars(stmt):
             found[link.requirement_id].append(link.evidence)
     return found
 
 
-def framework_coverage(db: DbSession, caller: Caller, framework: Framework, today: date,
-                       requirements: list[Requirement] | None = None,
-                       mappings: dict[str, list[MappedTo]] | None = None) -> FrameworkCoverage:
+def framework_coverage(
+    db: DbSession,
+    caller: Caller,
+    framework: Framework,
+    today: date,
+    requirements: list[Requirement] | None = None,
+    mappings: dict[str, list[MappedTo]] | None = None,
+) -> FrameworkCoverage:
     """Coverage of every requirement of ``framework`` as ``caller`` may see it: evidence only for
     those who may list evidence (staff), reports filtered by the policy. A page that already
     read the requirements and mappings (with ``caller``) passes them in."""
@@ -148,26 +165,35 @@ def framework_coverage(db: DbSession, caller: Caller, framework: Framework, toda
     show_evidence = bool(policy.decide(caller, "evidence.list"))
     parents = {r.parent_id for r in requirements if r.parent_id}
     mapped_ids = {m.requirement_id for items in mappings.values() for m in items}
-    links = _links_by_requirement(db, {r.id for r in requirements} | mapped_ids) \
-        if show_evidence else {}
+    links = (
+        _links_by_requirement(db, {r.id for r in requirements} | mapped_ids)
+        if show_evidence
+        else {}
+    )
     reports = current_reports(db, caller, today)
     direct_reports = _reports_for(reports, framework)
     other_keys = {m.name.partition(":")[0] for items in mappings.values() for m in items}
-    others: list[Framework] = list(db.scalars(
-        select(Framework).where(Framework.key.in_(other_keys)))) if other_keys else []
+    others: list[Framework] = (
+        list(db.scalars(select(Framework).where(Framework.key.in_(other_keys))))
+        if other_keys
+        else []
+    )
     reports_by_key = {f.key: _reports_for(reports, f) for f in others}
     rows = []
     for requirement in requirements:
         row = RequirementCoverage(
-            requirement, assessable=not requirement.withdrawn and (
-                requirement.kind in _ASSESSABLE_KINDS or requirement.id not in parents))
+            requirement,
+            assessable=not requirement.withdrawn
+            and (requirement.kind in _ASSESSABLE_KINDS or requirement.id not in parents),
+        )
         row.evidence = [EvidenceHit(e) for e in links.get(requirement.id, [])]
         row.reports = [ReportHit(r) for r in direct_reports]
         for mapped in mappings.get(requirement.id, []):
             how = (True, mapped.name, mapped.relationship, mapped.origin)
             row.evidence += [EvidenceHit(e, *how) for e in links.get(mapped.requirement_id, [])]
-            row.reports += [ReportHit(r, *how)
-                            for r in reports_by_key.get(mapped.name.partition(":")[0], [])]
+            row.reports += [
+                ReportHit(r, *how) for r in reports_by_key.get(mapped.name.partition(":")[0], [])
+            ]
         if show_evidence:
             row.status = status_of(row.evidence, today)
         rows.append(row)
@@ -179,29 +205,52 @@ def coverage_json(coverage: FrameworkCoverage) -> dict[str, Any]:
     items = []
     for row in coverage.rows:
         item: dict[str, Any] = {
-            "requirement_id": row.requirement.id, "ref": row.requirement.ref,
+            "requirement_id": row.requirement.id,
+            "ref": row.requirement.ref,
             "name": f"{coverage.framework.key}:{row.requirement.ref}",
-            "title": row.requirement.title, "assessable": row.assessable,
-            "reports": [{"id": h.report.id, "title": h.report.title, "inferred": h.inferred,
-                         "via": h.via, "relationship": h.relationship, "origin": h.origin}
-                        for h in row.reports if h.inferred],
+            "title": row.requirement.title,
+            "assessable": row.assessable,
+            "reports": [
+                {
+                    "id": h.report.id,
+                    "title": h.report.title,
+                    "inferred": h.inferred,
+                    "via": h.via,
+                    "relationship": h.relationship,
+                    "origin": h.origin,
+                }
+                for h in row.reports
+                if h.inferred
+            ],
         }
         if coverage.show_evidence:
             item["status"] = row.status
             item["evidence"] = [
-                {"id": h.evidence.id, "title": h.evidence.title,
-                 "state": h.evidence.display_state(coverage.today),
-                 "counts": h.evidence.is_current_approved(coverage.today),
-                 "expires_on": h.evidence.expires_on.isoformat()
-                 if h.evidence.expires_on else None,
-                 "inferred": h.inferred, "via": h.via, "relationship": h.relationship,
-                 "origin": h.origin} for h in row.evidence]
+                {
+                    "id": h.evidence.id,
+                    "title": h.evidence.title,
+                    "state": h.evidence.display_state(coverage.today),
+                    "counts": h.evidence.is_current_approved(coverage.today),
+                    "expires_on": h.evidence.expires_on.isoformat()
+                    if h.evidence.expires_on
+                    else None,
+                    "inferred": h.inferred,
+                    "via": h.via,
+                    "relationship": h.relationship,
+                    "origin": h.origin,
+                }
+                for h in row.evidence
+            ]
         items.append(item)
     body: dict[str, Any] = {
-        "framework": {"id": coverage.framework.id, "key": coverage.framework.key,
-                      "title": coverage.framework.title},
+        "framework": {
+            "id": coverage.framework.id,
+            "key": coverage.framework.key,
+            "title": coverage.framework.title,
+        },
         "reports": [{"id": r.id, "title": r.title} for r in coverage.reports],
-        "items": items, "total": len(items),
+        "items": items,
+        "total": len(items),
     }
     if coverage.show_evidence:
         body["summary"] = coverage.counts

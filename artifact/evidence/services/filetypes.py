@@ -37,17 +37,24 @@ class FileType:
     extensions: tuple[str, ...]
 
 
-TYPES = {t.name: t for t in (
-    FileType("pdf", "application/pdf", (".pdf",)),
-    FileType("png", "image/png", (".png",)),
-    FileType("jpeg", "image/jpeg", (".jpg", ".jpeg")),
-    FileType("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-             (".xlsx",)),
-    FileType("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-             (".docx",)),
-    FileType("csv", "text/csv; charset=utf-8", (".csv",)),
-    FileType("text", "text/plain; charset=utf-8", (".txt", ".text", ".log", ".md")),
-)}
+TYPES = {
+    t.name: t
+    for t in (
+        FileType("pdf", "application/pdf", (".pdf",)),
+        FileType("png", "image/png", (".png",)),
+        FileType("jpeg", "image/jpeg", (".jpg", ".jpeg")),
+        FileType(
+            "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (".xlsx",)
+        ),
+        FileType(
+            "docx",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            (".docx",),
+        ),
+        FileType("csv", "text/csv; charset=utf-8", (".csv",)),
+        FileType("text", "text/plain; charset=utf-8", (".txt", ".text", ".log", ".md")),
+    )
+}
 ACCEPTED = "PDF, PNG, JPEG, CSV, XLSX, DOCX or plain text (UTF-8)"
 _PNG = b"\x89PNG\r\n\x1a\n"
 _JPEG = b"\xff\xd8\xff"
@@ -64,8 +71,10 @@ def identify(data: bytes, filename: str | None, limits: Limits = Limits()) -> Fi
     _PARSERS[kind](data, limits)
     found = TYPES[kind]
     if extension and extension not in found.extensions:
-        raise UnsupportedType(f"the content is {found.name.upper()} but the name ends in "
-                              f"{extension}; rename it to {found.extensions[0]}")
+        raise UnsupportedType(
+            f"the content is {found.name.upper()} but the name ends in "
+            f"{extension}; rename it to {found.extensions[0]}"
+        )
     return found
 
 
@@ -83,8 +92,10 @@ def _sniff(data: bytes, extension: str) -> str:
         raise UnsupportedType(f"the file is not an accepted type ({ACCEPTED})")
     head = text[:512].lstrip("\ufeff \t\r\n").encode("utf-8").lower()
     if head.startswith(_MARKUP):
-        raise UnsupportedType("the file is HTML, SVG or XML markup, which is not accepted as "
-                              f"evidence ({ACCEPTED}); export it as PDF")
+        raise UnsupportedType(
+            "the file is HTML, SVG or XML markup, which is not accepted as "
+            f"evidence ({ACCEPTED}); export it as PDF"
+        )
     return "csv" if extension == ".csv" else "text"
 
 
@@ -110,8 +121,7 @@ def _office_kind(data: bytes) -> str:
         return "docx"
     if "xl/workbook.xml" in names:
         return "xlsx"
-    raise UnsupportedType(f"the file is a zip archive but not a DOCX or XLSX document "
-                          f"({ACCEPTED})")
+    raise UnsupportedType(f"the file is a zip archive but not a DOCX or XLSX document ({ACCEPTED})")
 
 
 def _check_pdf(data: bytes, limits: Limits) -> None:
@@ -123,11 +133,15 @@ def _check_image(data: bytes, limits: Limits) -> None:
 
     expected = "PNG" if data.startswith(_PNG) else "JPEG"
     if expected == "PNG" and not data.endswith(b"IEND\xaeB`\x82"):
-        raise InvalidFile("the PNG has data after its end (or is truncated); a file that is "
-                          "two formats at once is not accepted")
+        raise InvalidFile(
+            "the PNG has data after its end (or is truncated); a file that is "
+            "two formats at once is not accepted"
+        )
     if expected == "JPEG" and not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
-        raise InvalidFile("the JPEG has data after its end (or is truncated); a file that is "
-                          "two formats at once is not accepted")
+        raise InvalidFile(
+            "the JPEG has data after its end (or is truncated); a file that is "
+            "two formats at once is not accepted"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -139,8 +153,9 @@ def _check_image(data: bytes, limits: Limits) -> None:
     except InvalidFile:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InvalidFile(f"the image is too large (more than {limits.max_pixels} pixels)"
-                          ) from None
+        raise InvalidFile(
+            f"the image is too large (more than {limits.max_pixels} pixels)"
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
         raise InvalidFile(f"the {expected} image is damaged: {str(error)[:150]}") from None
 
@@ -148,9 +163,11 @@ def _check_image(data: bytes, limits: Limits) -> None:
 def _check_pixels(size: tuple[int, int], limits: Limits) -> None:
     width, height = size
     if width * height > limits.max_pixels:
-        raise InvalidFile(f"the image is too large ({width} x {height} pixels; at most "
-                          f"{limits.max_pixels} pixels): refused as a possible decompression "
-                          "bomb")
+        raise InvalidFile(
+            f"the image is too large ({width} x {height} pixels; at most "
+            f"{limits.max_pixels} pixels): refused as a possible decompression "
+            "bomb"
+        )
 
 
 def _check_zip(data: bytes, limits: Limits) -> None:
@@ -159,32 +176,39 @@ def _check_zip(data: bytes, limits: Limits) -> None:
     try:
         _check_zip_parts(data, limits)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as error:
-        raise InvalidFile(f"the document's zip container is damaged: {str(error)[:150]}"
-                          ) from None
+        raise InvalidFile(f"the document's zip container is damaged: {str(error)[:150]}") from None
 
 
 def _check_zip_parts(data: bytes, limits: Limits) -> None:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         entries = archive.infolist()
         if len(entries) > limits.zip_entries:
-            raise InvalidFile(f"the document has too many parts ({len(entries)}; at most "
-                              f"{limits.zip_entries}): refused as a possible zip bomb")
+            raise InvalidFile(
+                f"the document has too many parts ({len(entries)}; at most "
+                f"{limits.zip_entries}): refused as a possible zip bomb"
+            )
         total = sum(e.file_size for e in entries)
         if total > limits.zip_uncompressed:
-            raise InvalidFile(f"the document would expand to {total // (1024 * 1024)} MB (at "
-                              f"most {limits.zip_uncompressed // (1024 * 1024)} MB): refused "
-                              "as a possible zip bomb")
+            raise InvalidFile(
+                f"the document would expand to {total // (1024 * 1024)} MB (at "
+                f"most {limits.zip_uncompressed // (1024 * 1024)} MB): refused "
+                "as a possible zip bomb"
+            )
         for entry in entries:
             ratio = entry.file_size / max(entry.compress_size, 1)
             if entry.file_size > 1024 * 1024 and ratio > limits.zip_ratio:
-                raise InvalidFile(f"the part {entry.filename[:80]!r} expands {int(ratio)} times: "
-                                  "refused as a possible zip bomb")
+                raise InvalidFile(
+                    f"the part {entry.filename[:80]!r} expands {int(ratio)} times: "
+                    "refused as a possible zip bomb"
+                )
             if entry.filename.endswith((".xml", ".rels")):
                 with archive.open(entry) as part:
                     prolog = part.read(4096).lower()
                 if b"<!doctype" in prolog or b"<!entity" in prolog:
-                    raise InvalidFile("the document declares a DTD or entities, which office "
-                                      "documents never need: refused")
+                    raise InvalidFile(
+                        "the document declares a DTD or entities, which office "
+                        "documents never need: refused"
+                    )
 
 
 def _check_xlsx(data: bytes, limits: Limits) -> None:
@@ -232,5 +256,12 @@ def _check_text(data: bytes, limits: Limits) -> None:
     """Already decoded as UTF-8 by the sniffer."""
 
 
-_PARSERS = {"pdf": _check_pdf, "png": _check_image, "jpeg": _check_image, "xlsx": _check_xlsx,
-            "docx": _check_docx, "csv": _check_csv, "text": _check_text}
+_PARSERS = {
+    "pdf": _check_pdf,
+    "png": _check_image,
+    "jpeg": _check_image,
+    "xlsx": _check_xlsx,
+    "docx": _check_docx,
+    "csv": _check_csv,
+    "text": _check_text,
+}

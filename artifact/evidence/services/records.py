@@ -54,13 +54,15 @@ def require(caller: Caller, action: str, obj: Any = None) -> None:
     if decision.reason == policy.Reason.SIGN_IN:
         raise Unauthenticated("sign in required")
     if decision.reason == policy.Reason.OWN_EVIDENCE:
-        raise PermissionDenied("you uploaded the current version, so someone else on the "
-                               "staff must approve it")
+        raise PermissionDenied(
+            "you uploaded the current version, so someone else on the staff must approve it"
+        )
     raise NotFound("not found")
 
 
-def get_evidence(db: DbSession, caller: Caller, evidence_id: str, action: str = "evidence.view"
-                 ) -> Evidence:
+def get_evidence(
+    db: DbSession, caller: Caller, evidence_id: str, action: str = "evidence.view"
+) -> Evidence:
     """Raises NotFound when absent or not visible to ``caller``."""
     require(caller, "evidence.view")
     stmt = select(Evidence).where(Evidence.id == str(evidence_id or ""))
@@ -72,20 +74,34 @@ def get_evidence(db: DbSession, caller: Caller, evidence_id: str, action: str = 
     return evidence
 
 
-def list_evidence(db: DbSession, caller: Caller, today: date, *, state: str | None = None,
-                  framework: str | None = None, owner: str | None = None) -> list[Evidence]:
+def list_evidence(
+    db: DbSession,
+    caller: Caller,
+    today: date,
+    *,
+    state: str | None = None,
+    framework: str | None = None,
+    owner: str | None = None,
+) -> list[Evidence]:
     """Visible evidence, filtered by display state, framework key and owner (id or e-mail)."""
     require(caller, "evidence.list")
     stmt = policy.visible(select(Evidence), caller, Evidence).options(
-        selectinload(Evidence.versions), selectinload(Evidence.approvals),
-        selectinload(Evidence.owner))
+        selectinload(Evidence.versions),
+        selectinload(Evidence.approvals),
+        selectinload(Evidence.owner),
+    )
     if framework:
-        linked = (select(EvidenceLink.evidence_id).join(Requirement)
-                  .join(Framework).where(Framework.key == framework.strip()))
+        linked = (
+            select(EvidenceLink.evidence_id)
+            .join(Requirement)
+            .join(Framework)
+            .where(Framework.key == framework.strip())
+        )
         stmt = stmt.where(Evidence.id.in_(linked))
     if owner:
         stmt = stmt.join(User, Evidence.owner_id == User.id).where(
-            (User.id == owner) | (func.lower(User.email) == owner.strip().lower()))
+            (User.id == owner) | (func.lower(User.email) == owner.strip().lower())
+        )
     found = list(db.scalars(stmt.order_by(Evidence.title)))
     if state:
         found = [e for e in found if e.display_state(today) == state]
@@ -120,8 +136,9 @@ def _dates(values: dict[str, Any], today: date) -> tuple[date, date | None]:
     assert effective is not None
     expires = _date(values.get("expires_on"), "expiry date")
     if effective > today:
-        raise ValidationFailed("the effective date (when the evidence was collected) is in "
-                               "the future")
+        raise ValidationFailed(
+            "the effective date (when the evidence was collected) is in the future"
+        )
     if expires is not None and expires < effective:
         raise ValidationFailed("the expiry date is before the effective date")
     return effective, expires
@@ -163,36 +180,65 @@ def _requirements(db: DbSession, caller: Caller, value: Any) -> list[Requirement
     return list({r.id: r for r in found}.values())
 
 
-def _store_file(store: BlobStore, data: bytes, filename: str | None,
-                limits: UploadLimits) -> tuple[Any, Any]:
+def _store_file(
+    store: BlobStore, data: bytes, filename: str | None, limits: UploadLimits
+) -> tuple[Any, Any]:
     if len(data) > limits.max_bytes:
-        raise TooLarge(f"the file is larger than the limit of "
-                       f"{limits.max_bytes // (1024 * 1024)} MB")
+        raise TooLarge(
+            f"the file is larger than the limit of {limits.max_bytes // (1024 * 1024)} MB"
+        )
     kind = identify(data, filename, limits.file)
     return kind, store.put(io.BytesIO(data))
 
 
-def _version(evidence: Evidence, number: int, blob: Any, kind: Any, filename: str | None,
-             caller: Caller, effective: date, expires: date | None) -> EvidenceVersion:
+def _version(
+    evidence: Evidence,
+    number: int,
+    blob: Any,
+    kind: Any,
+    filename: str | None,
+    caller: Caller,
+    effective: date,
+    expires: date | None,
+) -> EvidenceVersion:
     default = f"evidence-v{number}{kind.extensions[0]}"
     return EvidenceVersion(
-        evidence_id=evidence.id, number=number, blob_id=blob.id,
-        filename=clean_filename(filename, default), file_type=kind.name,
-        content_type=kind.content_type, size=blob.size, sha256=blob.sha256,
-        effective_date=effective, expires_on=expires, created_by_id=caller.user_id)
+        evidence_id=evidence.id,
+        number=number,
+        blob_id=blob.id,
+        filename=clean_filename(filename, default),
+        file_type=kind.name,
+        content_type=kind.content_type,
+        size=blob.size,
+        sha256=blob.sha256,
+        effective_date=effective,
+        expires_on=expires,
+        created_by_id=caller.user_id,
+    )
 
 
 def _version_details(version: EvidenceVersion, kek_version: int) -> dict[str, Any]:
-    return {"number": version.number, "sha256": version.sha256, "size": version.size,
-            "type": version.file_type, "filename": version.filename,
-            "effective_date": version.effective_date.isoformat(),
-            "expires_on": version.expires_on.isoformat() if version.expires_on else None,
-            "kek_version": kek_version}
+    return {
+        "number": version.number,
+        "sha256": version.sha256,
+        "size": version.size,
+        "type": version.file_type,
+        "filename": version.filename,
+        "effective_date": version.effective_date.isoformat(),
+        "expires_on": version.expires_on.isoformat() if version.expires_on else None,
+        "kek_version": kek_version,
+    }
 
 
-def create_evidence(db: DbSession, caller: Caller, store: BlobStore,
-                    values: dict[str, Any], data: bytes, filename: str | None,
-                    limits: UploadLimits = UploadLimits()) -> Evidence:
+def create_evidence(
+    db: DbSession,
+    caller: Caller,
+    store: BlobStore,
+    values: dict[str, Any],
+    data: bytes,
+    filename: str | None,
+    limits: UploadLimits = UploadLimits(),
+) -> Evidence:
     """New evidence (draft) with its first version. Raises ValidationFailed, TooLarge,
     UnsupportedType, InvalidFile; once the owner rolls a failure back, neither a blob nor a
     row is left."""
@@ -205,61 +251,107 @@ def create_evidence(db: DbSession, caller: Caller, store: BlobStore,
     requirements = _requirements(db, caller, values.get("requirements"))
     kind, blob = _store_file(store, data, filename, limits)
     with recorded_or_destroyed(db, store, blob.id):
-        evidence = Evidence(title=title, description=description, owner_id=owner.id,
-                            effective_date=effective, expires_on=expires,
-                            state=EvidenceState.DRAFT, created_by_id=caller.user_id)
+        evidence = Evidence(
+            title=title,
+            description=description,
+            owner_id=owner.id,
+            effective_date=effective,
+            expires_on=expires,
+            state=EvidenceState.DRAFT,
+            created_by_id=caller.user_id,
+        )
         db.add(evidence)
         db.flush()
         version = _version(evidence, 1, blob, kind, filename, caller, effective, expires)
         db.add(version)
         for requirement in requirements:
-            db.add(EvidenceLink(evidence_id=evidence.id, requirement_id=requirement.id,
-                                created_by_id=caller.user_id))
+            db.add(
+                EvidenceLink(
+                    evidence_id=evidence.id,
+                    requirement_id=requirement.id,
+                    created_by_id=caller.user_id,
+                )
+            )
         db.flush()
-        audit.record(db, caller, "evidence.create", target_type="evidence",
-                     target_id=evidence.id,
-                     details={"title": title, "owner": owner.email,
-                              "requirements": [r.name for r in requirements],
-                              **_version_details(version, blob.kek_version)})
+        audit.record(
+            db,
+            caller,
+            "evidence.create",
+            target_type="evidence",
+            target_id=evidence.id,
+            details={
+                "title": title,
+                "owner": owner.email,
+                "requirements": [r.name for r in requirements],
+                **_version_details(version, blob.kek_version),
+            },
+        )
     indexer.note(db, "evidence", evidence.id)
     return evidence
 
 
-def add_version(db: DbSession, caller: Caller, store: BlobStore, evidence_id: str,
-                data: bytes, filename: str | None, values: dict[str, Any] | None = None,
-                limits: UploadLimits = UploadLimits()) -> EvidenceVersion:
+def add_version(
+    db: DbSession,
+    caller: Caller,
+    store: BlobStore,
+    evidence_id: str,
+    data: bytes,
+    filename: str | None,
+    values: dict[str, Any] | None = None,
+    limits: UploadLimits = UploadLimits(),
+) -> EvidenceVersion:
     """The next version (a new file, newly collected); the evidence returns to draft, as an
     approval is of one version. Dates default to the previous version's. Raises NotFound,
     ValidationFailed, TooLarge, UnsupportedType, InvalidFile, Conflict (a version race lost at
     the flush); once the owner rolls a failure back, neither a blob nor a row is left."""
     evidence = get_evidence(db, caller, evidence_id, "evidence.upload")
     values = values or {}
-    effective, expires = _dates({
-        "effective_date": values.get("effective_date") or evidence.effective_date,
-        "expires_on": values.get("expires_on") if "expires_on" in values and
-        values.get("expires_on") not in (None, "") else evidence.expires_on,
-    }, utcnow().date())
+    effective, expires = _dates(
+        {
+            "effective_date": values.get("effective_date") or evidence.effective_date,
+            "expires_on": values.get("expires_on")
+            if "expires_on" in values and values.get("expires_on") not in (None, "")
+            else evidence.expires_on,
+        },
+        utcnow().date(),
+    )
     kind, blob = _store_file(store, data, filename, limits)
     with recorded_or_destroyed(db, store, blob.id, conflict=VERSION_RACE):
-        number = (db.scalar(select(func.max(EvidenceVersion.number))
-                            .where(EvidenceVersion.evidence_id == evidence.id)) or 0) + 1
+        number = (
+            db.scalar(
+                select(func.max(EvidenceVersion.number)).where(
+                    EvidenceVersion.evidence_id == evidence.id
+                )
+            )
+            or 0
+        ) + 1
         version = _version(evidence, number, blob, kind, filename, caller, effective, expires)
         db.add(version)
         before = evidence.state
-        evidence.state, evidence.effective_date, evidence.expires_on = \
-            EvidenceState.DRAFT, effective, expires
+        evidence.state, evidence.effective_date, evidence.expires_on = (
+            EvidenceState.DRAFT,
+            effective,
+            expires,
+        )
         db.flush()
-        audit.record(db, caller, "evidence.version.upload", target_type="evidence",
-                     target_id=evidence.id,
-                     details={**_version_details(version, blob.kek_version),
-                              "state_from": before, "state_to": EvidenceState.DRAFT})
+        audit.record(
+            db,
+            caller,
+            "evidence.version.upload",
+            target_type="evidence",
+            target_id=evidence.id,
+            details={
+                **_version_details(version, blob.kek_version),
+                "state_from": before,
+                "state_to": EvidenceState.DRAFT,
+            },
+        )
     indexer.note(db, "evidence", evidence.id)
     db.refresh(evidence)
     return version
 
 
-def set_links(db: DbSession, caller: Caller, evidence_id: str,
-              requirements: Any) -> Evidence:
+def set_links(db: DbSession, caller: Caller, evidence_id: str, requirements: Any) -> Evidence:
     """Replace the requirements the evidence addresses (a link is not a new version)."""
     evidence = get_evidence(db, caller, evidence_id, "evidence.edit")
     wanted = {r.id: r for r in _requirements(db, caller, requirements)}
@@ -267,30 +359,54 @@ def set_links(db: DbSession, caller: Caller, evidence_id: str,
     evidence.links = [link for link in evidence.links if link.requirement_id in wanted]
     present = {link.requirement_id for link in evidence.links}
     for requirement_id in wanted.keys() - present:
-        evidence.links.append(EvidenceLink(requirement_id=requirement_id,
-                                           created_by_id=caller.user_id))
+        evidence.links.append(
+            EvidenceLink(requirement_id=requirement_id, created_by_id=caller.user_id)
+        )
     after = {r.name for r in wanted.values()}
-    audit.record(db, caller, "evidence.links", target_type="evidence", target_id=evidence.id,
-                 details={"added": sorted(after - before), "removed": sorted(before - after)})
+    audit.record(
+        db,
+        caller,
+        "evidence.links",
+        target_type="evidence",
+        target_id=evidence.id,
+        details={"added": sorted(after - before), "removed": sorted(before - after)},
+    )
     # Every entry of the evidence carries its frameworks, so changed links rewrite them all.
     indexer.note(db, "evidence", evidence.id, full=after != before)
     return evidence
 
 
-def _transition(db: DbSession, caller: Caller, evidence: Evidence, to: str, action: str,
-                expected: tuple[str, ...], details: dict[str, Any] | None = None) -> Evidence:
+def _transition(
+    db: DbSession,
+    caller: Caller,
+    evidence: Evidence,
+    to: str,
+    action: str,
+    expected: tuple[str, ...],
+    details: dict[str, Any] | None = None,
+) -> Evidence:
     today = utcnow().date()
     shown = evidence.display_state(today)
     if shown == EvidenceState.EXPIRED:
-        raise ValidationFailed("the evidence has expired; upload a new version collected "
-                               "recently (with a new expiry date) first")
+        raise ValidationFailed(
+            "the evidence has expired; upload a new version collected "
+            "recently (with a new expiry date) first"
+        )
     if evidence.state not in expected:
-        raise Conflict(f"the evidence is {shown.replace('_', ' ')}; this needs it "
-                       f"{' or '.join(s.replace('_', ' ') for s in expected)}")
+        raise Conflict(
+            f"the evidence is {shown.replace('_', ' ')}; this needs it "
+            f"{' or '.join(s.replace('_', ' ') for s in expected)}"
+        )
     before = evidence.state
     evidence.state = to
-    audit.record(db, caller, action, target_type="evidence", target_id=evidence.id,
-                 details={"from": before, "to": to, **(details or {})})
+    audit.record(
+        db,
+        caller,
+        action,
+        target_type="evidence",
+        target_id=evidence.id,
+        details={"from": before, "to": to, **(details or {})},
+    )
     indexer.note(db, "evidence", evidence.id, full=False)
     return evidence
 
@@ -298,16 +414,23 @@ def _transition(db: DbSession, caller: Caller, evidence: Evidence, to: str, acti
 def submit(db: DbSession, caller: Caller, evidence_id: str) -> Evidence:
     """Draft -> in review. Raises NotFound, Conflict, ValidationFailed (expired)."""
     evidence = get_evidence(db, caller, evidence_id, "evidence.submit")
-    _transition(db, caller, evidence, EvidenceState.IN_REVIEW, "evidence.submit",
-                (EvidenceState.DRAFT,))
+    _transition(
+        db, caller, evidence, EvidenceState.IN_REVIEW, "evidence.submit", (EvidenceState.DRAFT,)
+    )
     return evidence
 
 
 def send_back(db: DbSession, caller: Caller, evidence_id: str) -> Evidence:
     """In review or approved -> draft (a reviewer's rejection, or a withdrawal)."""
     evidence = get_evidence(db, caller, evidence_id, "evidence.submit")
-    _transition(db, caller, evidence, EvidenceState.DRAFT, "evidence.send_back",
-                (EvidenceState.IN_REVIEW, EvidenceState.APPROVED))
+    _transition(
+        db,
+        caller,
+        evidence,
+        EvidenceState.DRAFT,
+        "evidence.send_back",
+        (EvidenceState.IN_REVIEW, EvidenceState.APPROVED),
+    )
     return evidence
 
 
@@ -319,11 +442,20 @@ def approve(db: DbSession, caller: Caller, evidence_id: str, note: str = "") -> 
     if version is None or caller.user_id is None:
         raise PermissionDenied("approval needs a signed-in staff member and a version")
     note = _text({"note": note}, "note", 2000)
-    _transition(db, caller, evidence, EvidenceState.APPROVED, "evidence.approve",
-                (EvidenceState.IN_REVIEW,),
-                {"version": version.number, "sha256": version.sha256})
-    db.add(EvidenceApproval(evidence_id=evidence.id, version_id=version.id,
-                            approved_by_id=caller.user_id, note=note))
+    _transition(
+        db,
+        caller,
+        evidence,
+        EvidenceState.APPROVED,
+        "evidence.approve",
+        (EvidenceState.IN_REVIEW,),
+        {"version": version.number, "sha256": version.sha256},
+    )
+    db.add(
+        EvidenceApproval(
+            evidence_id=evidence.id, version_id=version.id, approved_by_id=caller.user_id, note=note
+        )
+    )
     db.refresh(evidence)
     return evidence
 

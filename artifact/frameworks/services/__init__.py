@@ -13,7 +13,15 @@ from artifact.frameworks.services.queries import (
 )
 
 __all__ = [
-    "FORMATS", "ImportResult", "MappedTo", "children_by_parent", "export_oscal",
-    "framework_mappings", "get_framework", "import_file", "list_frameworks",
-    "requirement_by_name", "requirements_of",
+    "FORMATS",
+    "ImportResult",
+    "MappedTo",
+    "children_by_parent",
+    "export_oscal",
+    "framework_mappings",
+    "get_framework",
+    "import_file",
+    "list_frameworks",
+    "requirement_by_name",
+    "requirements_of",
 ]

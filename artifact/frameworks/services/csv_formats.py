@@ -36,8 +36,9 @@ RELATIONSHIP_ALIASES = {"intersect": Relationship.INTERSECTS, "equivalent": Rela
 _TRUE = {"true", "yes", "1", "y"}
 
 
-def _rows(path: Path, problem: Problem, max_bytes: int,
-          wanted: Mapping[str, tuple[str, ...]]) -> Iterator[tuple[str, dict[str, str]]]:
+def _rows(
+    path: Path, problem: Problem, max_bytes: int, wanted: Mapping[str, tuple[str, ...]]
+) -> Iterator[tuple[str, dict[str, str]]]:
     """(where, row) with the wanted columns renamed to their canonical names."""
     reader = csv.DictReader(io.StringIO(read_text(path, problem, max_bytes), newline=""))
     try:
@@ -46,16 +47,18 @@ def _rows(path: Path, problem: Problem, max_bytes: int,
         for row in reader:
             where = f"line {reader.line_num}"
             if None in row:
-                raise problem(where, f"{len(header) + len(row[None])} values for "
-                                     f"{len(header)} columns")
+                raise problem(
+                    where, f"{len(header) + len(row[None])} values for {len(header)} columns"
+                )
             named = {name: (row.get(column) or "").strip() for name, column in columns.items()}
             yield where, {**{k: (v or "").strip() for k, v in row.items() if k}, **named}
     except csv.Error as error:
         raise problem(f"line {reader.line_num + 1}", f"not readable as CSV ({error})") from error
 
 
-def _resolve_columns(header: Sequence[str], wanted: Mapping[str, tuple[str, ...]],
-                     problem: Problem) -> dict[str, str]:
+def _resolve_columns(
+    header: Sequence[str], wanted: Mapping[str, tuple[str, ...]], problem: Problem
+) -> dict[str, str]:
     normal = {column.strip().lower(): column for column in header if column}
     columns = {}
     for name, aliases in wanted.items():
@@ -63,14 +66,16 @@ def _resolve_columns(header: Sequence[str], wanted: Mapping[str, tuple[str, ...]
         if found is None:
             shown = ", ".join(repr(c) for c in header[:8]) or "none"
             others = f" (or {', '.join(aliases[1:])})" if aliases[1:] else ""
-            raise problem("line 1", f"missing column {aliases[0]!r}{others}; "
-                                    f"found columns: {shown}")
+            raise problem(
+                "line 1", f"missing column {aliases[0]!r}{others}; found columns: {shown}"
+            )
         columns[name] = found
     return columns
 
 
-def parse_identifiers(path: Path, key: str, title: str | None, tolerant: bool,
-                      max_bytes: int) -> ParsedFramework:
+def parse_identifiers(
+    path: Path, key: str, title: str | None, tolerant: bool, max_bytes: int
+) -> ParsedFramework:
     problem = Problem(path)
     framework = ParsedFramework(key=key, title=title or key)
     seen: set[str] = set()
@@ -87,17 +92,24 @@ def parse_identifiers(path: Path, key: str, title: str | None, tolerant: bool,
         kind = row.get("kind", "").lower()
         if kind:
             if kind not in REQUIREMENT_KINDS:
-                raise problem(where, f"unknown kind {kind!r} (one of "
-                                     f"{', '.join(REQUIREMENT_KINDS)})")
+                raise problem(
+                    where, f"unknown kind {kind!r} (one of {', '.join(REQUIREMENT_KINDS)})"
+                )
             explicit_kind.add(ref_key(ref))
         elif row.get("assessable"):
             kind = "control" if row["assessable"].lower() in _TRUE else "group"
             explicit_kind.add(ref_key(ref))
-        framework.requirements.append(ParsedRequirement(
-            ref=ref, title=row["title"], text=row.get("text", ""),
-            parent_ref=row["parent"] or None, kind=kind or "control",
-            withdrawn=row.get("withdrawn", "").lower() in _TRUE, where=where,
-        ))
+        framework.requirements.append(
+            ParsedRequirement(
+                ref=ref,
+                title=row["title"],
+                text=row.get("text", ""),
+                parent_ref=row["parent"] or None,
+                kind=kind or "control",
+                withdrawn=row.get("withdrawn", "").lower() in _TRUE,
+                where=where,
+            )
+        )
     _groups_have_children(framework, explicit_kind)
     return framework
 
@@ -129,14 +141,23 @@ def parse_crosswalk(path: Path, max_bytes: int) -> list[ParsedMapping]:
                 raise problem(where, f"empty {column}")
         relationship = parse_relationship(row["relationship"])
         if relationship is None:
-            raise problem(where, f"unknown relationship {row['relationship']!r} (one of equal, "
-                                 "subset, superset, intersects)")
-        mappings.append(ParsedMapping(
-            source_framework=row["source_framework"], source_ref=row["source_ref"],
-            target_framework=row["target_framework"], target_ref=row["target_ref"],
-            relationship=relationship, origin=row.get("source") or path.name,
-            rationale=row.get("rationale") or None, where=where,
-        ))
+            raise problem(
+                where,
+                f"unknown relationship {row['relationship']!r} (one of equal, "
+                "subset, superset, intersects)",
+            )
+        mappings.append(
+            ParsedMapping(
+                source_framework=row["source_framework"],
+                source_ref=row["source_ref"],
+                target_framework=row["target_framework"],
+                target_ref=row["target_ref"],
+                relationship=relationship,
+                origin=row.get("source") or path.name,
+                rationale=row.get("rationale") or None,
+                where=where,
+            )
+        )
     if not mappings:
         raise problem("", "no mappings found")
     return mappings

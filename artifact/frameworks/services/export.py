@@ -33,8 +33,14 @@ def export_oscal(db: DbSession, caller: Caller, key: str) -> str:
     found = schemas.schema_problems(document, "catalog", schemas.EXPORT_VERSION)
     if found:  # a defect in this module, never the user's input
         raise RuntimeError(f"export of {key} is not valid OSCAL: {found[0]}")
-    audit.record(db, caller, "framework.export", target_type="framework", target_id=framework.id,
-                 details={"key": framework.key, "format": "oscal"})
+    audit.record(
+        db,
+        caller,
+        "framework.export",
+        target_type="framework",
+        target_id=framework.id,
+        details={"key": framework.key, "format": "oscal"},
+    )
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -53,7 +59,7 @@ def catalog_document(framework: Framework, requirements: list[Requirement]) -> d
             "oscal-version": schemas.EXPORT_VERSION,
             "props": [{"name": "keywords", "value": framework.key}],
             "remarks": f"Exported by Artifact from {framework.source or 'its database'} "
-                       f"({framework.source_format or 'unknown format'}).",
+            f"({framework.source_format or 'unknown format'}).",
         },
     }
     if groups:
@@ -68,8 +74,9 @@ class _Builder:
         self.children = children
         self.used: set[str] = set()
 
-    def members(self, parent_id: str | None,
-                parent_is_group: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def members(
+        self, parent_id: str | None, parent_is_group: bool
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         children = self.children.get(parent_id, [])
         # OSCAL lets a group (and the catalog) hold groups or controls, not both: where children
         # are mixed, the would-be groups are exported as controls (controls nest freely).
@@ -86,18 +93,24 @@ class _Builder:
         if requirement.kind in _CONTROL_KINDS:
             return False
         return requirement.kind in _GROUP_KINDS and (
-            requirement.kind != "section" or bool(self.children.get(requirement.id)))
+            requirement.kind != "section" or bool(self.children.get(requirement.id))
+        )
 
     def node(self, requirement: Requirement, is_group: bool) -> dict[str, Any]:
         token = self._token(requirement)
         props = [{"name": "label", "value": requirement.ref}]
         if requirement.withdrawn:
             props.append({"name": "status", "value": "withdrawn"})
-        node: dict[str, Any] = {"id": token, "class": requirement.kind,
-                                "title": requirement.title or requirement.ref, "props": props}
+        node: dict[str, Any] = {
+            "id": token,
+            "class": requirement.kind,
+            "title": requirement.title or requirement.ref,
+            "props": props,
+        }
         if requirement.text.strip():
-            node["parts"] = [{"id": f"{token}_smt", "name": "statement",
-                              "prose": requirement.text.strip()}]
+            node["parts"] = [
+                {"id": f"{token}_smt", "name": "statement", "prose": requirement.text.strip()}
+            ]
         groups, controls = self.members(requirement.id, parent_is_group=is_group)
         if groups:
             node["groups"] = groups

@@ -60,9 +60,18 @@ def default_key(path: Path, fmt: str) -> str:
     return re.sub(r"[^a-z0-9._-]+", "-", stem).strip("-._")[:100] or "framework"
 
 
-def import_file(db: DbSession, caller: Caller, path: Path, fmt: str, *,
-                key: str | None = None, title: str | None = None, tolerant: bool = False,
-                category: str | None = None, max_bytes: int) -> ImportResult:
+def import_file(
+    db: DbSession,
+    caller: Caller,
+    path: Path,
+    fmt: str,
+    *,
+    key: str | None = None,
+    title: str | None = None,
+    tolerant: bool = False,
+    category: str | None = None,
+    max_bytes: int,
+) -> ImportResult:
     """Import ``path``; raises ValidationFailed (naming file, place, problem), Conflict when the
     framework key exists, PermissionDenied. Nothing is stored unless all of it is."""
     if not policy.decide(caller, "framework.import"):
@@ -79,30 +88,55 @@ def import_file(db: DbSession, caller: Caller, path: Path, fmt: str, *,
     if category is not None:
         parsed.category = FrameworkCategory(category).value
     framework = _store_framework(db, parsed, path, fmt)
-    audit.record(db, caller, "framework.import", target_type="framework", target_id=framework.id,
-                 details={"key": key, "format": fmt, "file": path.name,
-                          "requirements": len(parsed.requirements),
-                          "repairs": len(parsed.repairs)})
-    return ImportResult("requirements", len(parsed.requirements), key,
-                        repairs=parsed.repairs, notes=parsed.notes)
+    audit.record(
+        db,
+        caller,
+        "framework.import",
+        target_type="framework",
+        target_id=framework.id,
+        details={
+            "key": key,
+            "format": fmt,
+            "file": path.name,
+            "requirements": len(parsed.requirements),
+            "repairs": len(parsed.repairs),
+        },
+    )
+    return ImportResult(
+        "requirements", len(parsed.requirements), key, repairs=parsed.repairs, notes=parsed.notes
+    )
 
 
 def _store_framework(db: DbSession, parsed: ParsedFramework, path: Path, fmt: str) -> Framework:
-    framework = Framework(id=new_id(), key=parsed.key, title=parsed.title[:300],
-                          version=parsed.version[:100], category=parsed.category,
-                          source=path.name[:500], source_format=fmt)
+    framework = Framework(
+        id=new_id(),
+        key=parsed.key,
+        title=parsed.title[:300],
+        version=parsed.version[:100],
+        category=parsed.category,
+        source=path.name[:500],
+        source_format=fmt,
+    )
     db.add(framework)
     ids: dict[str, str] = {}
     rows = []
     for seq, item in enumerate(parsed.requirements):
         ids[ref_key(item.ref)] = new_id()
-        rows.append({
-            "id": ids[ref_key(item.ref)], "framework_id": framework.id,
-            "parent_id": ids[ref_key(item.parent_ref)] if item.parent_ref else None,
-            "ref": item.ref.strip(), "ref_key": ref_key(item.ref), "title": item.title.strip(),
-            "text": item.text, "kind": item.kind, "seq": seq, "withdrawn": item.withdrawn,
-            "source_id": (item.source_id or None) and item.source_id[:100],
-        })
+        rows.append(
+            {
+                "id": ids[ref_key(item.ref)],
+                "framework_id": framework.id,
+                "parent_id": ids[ref_key(item.parent_ref)] if item.parent_ref else None,
+                "ref": item.ref.strip(),
+                "ref_key": ref_key(item.ref),
+                "title": item.title.strip(),
+                "text": item.text,
+                "kind": item.kind,
+                "seq": seq,
+                "withdrawn": item.withdrawn,
+                "source_id": (item.source_id or None) and item.source_id[:100],
+            }
+        )
     db.flush()
     db.execute(insert(Requirement), rows)
     for requirement_id in ids.values():  # searchable once the import commits
@@ -110,8 +144,9 @@ def _store_framework(db: DbSession, parsed: ParsedFramework, path: Path, fmt: st
     return framework
 
 
-def _import_crosswalk(db: DbSession, caller: Caller, path: Path, tolerant: bool,
-                      max_bytes: int) -> ImportResult:
+def _import_crosswalk(
+    db: DbSession, caller: Caller, path: Path, tolerant: bool, max_bytes: int
+) -> ImportResult:
     problem = Problem(path)
     parsed = csv_formats.parse_crosswalk(path, max_bytes)
     keys = {m.source_framework for m in parsed} | {m.target_framework for m in parsed}
@@ -127,12 +162,16 @@ def _import_crosswalk(db: DbSession, caller: Caller, path: Path, tolerant: bool,
         source, target = resolved
         relationship = Relationship(item.relationship)
         known = existing.get((source, target)) or (
-            (existing[(target, source)]).inverse if (target, source) in existing else None)
+            (existing[(target, source)]).inverse if (target, source) in existing else None
+        )
         if known is not None:
             if known != relationship:
-                raise problem(item.where, f"{item.source_framework}:{item.source_ref} -> "
-                              f"{item.target_framework}:{item.target_ref} is already mapped as "
-                              f"{known.value}, not {relationship.value}")
+                raise problem(
+                    item.where,
+                    f"{item.source_framework}:{item.source_ref} -> "
+                    f"{item.target_framework}:{item.target_ref} is already mapped as "
+                    f"{known.value}, not {relationship.value}",
+                )
             if (source, target) in added or (target, source) in added:
                 result.restated += 1
             else:
@@ -140,16 +179,33 @@ def _import_crosswalk(db: DbSession, caller: Caller, path: Path, tolerant: bool,
             continue
         existing[(source, target)] = relationship
         added.add((source, target))
-        new_rows.append({"id": new_id(), "source_id": source, "target_id": target,
-                         "relationship": relationship.value, "origin": item.origin[:500],
-                         "rationale": item.rationale})
+        new_rows.append(
+            {
+                "id": new_id(),
+                "source_id": source,
+                "target_id": target,
+                "relationship": relationship.value,
+                "origin": item.origin[:500],
+                "rationale": item.rationale,
+            }
+        )
     if new_rows:
         db.execute(insert(Mapping), new_rows)
     result.count = len(new_rows)
-    audit.record(db, caller, "mapping.import", target_type="framework", target_id=None,
-                 details={"file": path.name, "frameworks": sorted(keys),
-                          "mappings": result.count, "already_present": result.already_present,
-                          "skipped": len(result.repairs)})
+    audit.record(
+        db,
+        caller,
+        "mapping.import",
+        target_type="framework",
+        target_id=None,
+        details={
+            "file": path.name,
+            "frameworks": sorted(keys),
+            "mappings": result.count,
+            "already_present": result.already_present,
+            "skipped": len(result.repairs),
+        },
+    )
     return result
 
 
@@ -159,8 +215,11 @@ def _requirement_ids(db: DbSession, keys: set[str]) -> dict[str, dict[str, str]]
     by_id = {fid: key for fid, key in frameworks}
     for key in keys:
         found[key] = {}
-    rows = db.execute(select(Requirement.framework_id, Requirement.ref_key, Requirement.id)
-                      .where(Requirement.framework_id.in_(by_id)))
+    rows = db.execute(
+        select(Requirement.framework_id, Requirement.ref_key, Requirement.id).where(
+            Requirement.framework_id.in_(by_id)
+        )
+    )
     for framework_id, key, requirement_id in rows:
         found[by_id[framework_id]][key] = requirement_id
     return {key: value for key, value in found.items() if key in by_id.values()}
@@ -170,24 +229,38 @@ def _existing_pairs(db: DbSession, ids: list[str]) -> dict[tuple[str, str], Rela
     if not ids:
         return {}
     known = set(ids)
-    rows = db.execute(select(Mapping.source_id, Mapping.target_id, Mapping.relationship)
-                      .where(or_(Mapping.source_id.in_(known), Mapping.target_id.in_(known))))
+    rows = db.execute(
+        select(Mapping.source_id, Mapping.target_id, Mapping.relationship).where(
+            or_(Mapping.source_id.in_(known), Mapping.target_id.in_(known))
+        )
+    )
     return {(s, t): Relationship(r) for s, t, r in rows}
 
 
-def _resolve(item: ParsedMapping, refs: dict[str, dict[str, str]], problem: Problem,
-             tolerant: bool, result: ImportResult) -> tuple[str, str] | None:
+def _resolve(
+    item: ParsedMapping,
+    refs: dict[str, dict[str, str]],
+    problem: Problem,
+    tolerant: bool,
+    result: ImportResult,
+) -> tuple[str, str] | None:
     ends = []
-    for framework, ref in ((item.source_framework, item.source_ref),
-                           (item.target_framework, item.target_ref)):
+    for framework, ref in (
+        (item.source_framework, item.source_ref),
+        (item.target_framework, item.target_ref),
+    ):
         if framework not in refs:
-            raise problem(item.where, f"unknown framework {framework!r}; import it first "
-                                      "(frameworks are named by their key)")
+            raise problem(
+                item.where,
+                f"unknown framework {framework!r}; import it first "
+                "(frameworks are named by their key)",
+            )
         found = refs[framework].get(ref_key(ref))
         if found is None:
             if tolerant:
-                result.repairs.append(f"{item.where}: skipped, {framework} has no "
-                                      f"requirement {ref!r}")
+                result.repairs.append(
+                    f"{item.where}: skipped, {framework} has no requirement {ref!r}"
+                )
                 return None
             raise problem(item.where, f"{framework} has no requirement {ref!r}")
         ends.append(found)

@@ -17,16 +17,19 @@ _NAIVE_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$")
 MAX_PROBLEMS_SHOWN = 5
 
 
-def parse(path: Path, key: str, title: str | None, tolerant: bool,
-          max_bytes: int) -> ParsedFramework:
+def parse(
+    path: Path, key: str, title: str | None, tolerant: bool, max_bytes: int
+) -> ParsedFramework:
     problem = Problem(path)
     document = load_json(path, problem, max_bytes)
     catalog = _root(document, problem)
     version, repairs = _validate(document, problem, tolerant)
     metadata = catalog["metadata"]
     framework = ParsedFramework(
-        key=key, title=title or str(metadata.get("title", key)),
-        version=str(metadata.get("version", "")), repairs=repairs,
+        key=key,
+        title=title or str(metadata.get("title", key)),
+        version=str(metadata.get("version", "")),
+        repairs=repairs,
     )
     framework.notes.append(_validated_note(version, metadata["oscal-version"]))
     params = _params(catalog)
@@ -41,16 +44,20 @@ def parse(path: Path, key: str, title: str | None, tolerant: bool,
 def _root(document: Any, problem: Problem) -> dict[str, Any]:
     expect(document, dict, problem, "$", "a JSON object with a 'catalog'")
     if "catalog" in document:
-        catalog: dict[str, Any] = expect(document["catalog"], dict, problem, "$.catalog",
-                                         "an object")
+        catalog: dict[str, Any] = expect(
+            document["catalog"], dict, problem, "$.catalog", "an object"
+        )
         return catalog
     if "mapping-collection" in document:
         _reject_mapping_collection(document, problem)
     if "profile" in document:
         raise problem("$", "this is an OSCAL profile, not a catalog; import its resolved catalog")
     found = ", ".join(sorted(map(str, document))[:5]) or "none"
-    raise problem("$", f"no 'catalog' at the top level (found keys: {found}); is this an OSCAL "
-                       "catalog? check --format")
+    raise problem(
+        "$",
+        f"no 'catalog' at the top level (found keys: {found}); is this an OSCAL "
+        "catalog? check --format",
+    )
 
 
 def _reject_mapping_collection(document: dict[str, Any], problem: Problem) -> None:
@@ -59,16 +66,19 @@ def _reject_mapping_collection(document: dict[str, Any], problem: Problem) -> No
     found = schemas.schema_problems(document, "mapping-collection", version)
     if found:
         raise problem("", _invalid_message("mapping-collection", version, found))
-    raise problem("$.mapping-collection", "OSCAL mapping collections validate but are not "
-                                          "imported yet; import the crosswalk as CSV")
+    raise problem(
+        "$.mapping-collection",
+        "OSCAL mapping collections validate but are not imported yet; import the crosswalk as CSV",
+    )
 
 
 def _declared_version(document: dict[str, Any], model: str, problem: Problem) -> Any:
     metadata = expect(document[model], dict, problem, f"$.{model}", "an object").get("metadata")
     expect(metadata, dict, problem, f"$.{model}.metadata", "an object")
     if "oscal-version" not in metadata:
-        raise problem(f"$.{model}.metadata", "no 'oscal-version': cannot tell which OSCAL "
-                                             "schema applies")
+        raise problem(
+            f"$.{model}.metadata", "no 'oscal-version': cannot tell which OSCAL schema applies"
+        )
     return metadata["oscal-version"]
 
 
@@ -79,8 +89,7 @@ def _schema_version(model: str, declared: Any, problem: Problem) -> str:
         raise problem("", error.message) from error
 
 
-def _validate(document: dict[str, Any], problem: Problem,
-              tolerant: bool) -> tuple[str, list[str]]:
+def _validate(document: dict[str, Any], problem: Problem, tolerant: bool) -> tuple[str, list[str]]:
     declared = _declared_version(document, "catalog", problem)
     version = _schema_version("catalog", declared, problem)
     found = schemas.schema_problems(document, "catalog", version)
@@ -100,13 +109,18 @@ def _invalid_message(model: str, version: str, found: list[schemas.SchemaProblem
     shown = "; ".join(str(item) for item in found[:MAX_PROBLEMS_SHOWN])
     hidden = len(found) - MAX_PROBLEMS_SHOWN
     more = f" (and {hidden} more)" if hidden > 0 else ""
-    return (f"does not validate against the OSCAL {version} {model} schema: "
-            f"{len(found)} problem(s): {shown}{more}")
+    return (
+        f"does not validate against the OSCAL {version} {model} schema: "
+        f"{len(found)} problem(s): {shown}{more}"
+    )
 
 
 def _repairable(item: schemas.SchemaProblem) -> bool:
-    return (isinstance(item.instance, str) and "timezone" in item.description
-            and bool(_NAIVE_TIMESTAMP.match(item.instance)))
+    return (
+        isinstance(item.instance, str)
+        and "timezone" in item.description
+        and bool(_NAIVE_TIMESTAMP.match(item.instance))
+    )
 
 
 def _repair(document: Any, item: schemas.SchemaProblem) -> str:
@@ -114,15 +128,19 @@ def _repair(document: Any, item: schemas.SchemaProblem) -> str:
     for part in item.path[:-1]:
         container = container[part]
     container[item.path[-1]] = item.instance + "Z"
-    return (f"{schemas.json_path(item.path)}: time stamp {item.instance!r} has no time zone; "
-            "read as UTC")
+    return (
+        f"{schemas.json_path(item.path)}: time stamp {item.instance!r} has no time zone; "
+        "read as UTC"
+    )
 
 
 def _validated_note(used: str, declared: Any) -> str:
     if str(declared).lstrip("v") == used:
         return f"validated against the OSCAL {used} catalog schema"
-    return (f"validated against the OSCAL {used} catalog schema (the file declares {declared}; "
-            "same minor version line)")
+    return (
+        f"validated against the OSCAL {used} catalog schema (the file declares {declared}; "
+        "same minor version line)"
+    )
 
 
 def _params(catalog: dict[str, Any]) -> dict[str, str]:
@@ -156,26 +174,35 @@ class _Walker:
         for index, control in enumerate(group.get("controls", [])):
             self.control(control, ref, f"{where}.controls[{index}]", depth=0)
 
-    def control(self, control: dict[str, Any], parent: str | None, where: str,
-                depth: int) -> None:
+    def control(self, control: dict[str, Any], parent: str | None, where: str, depth: int) -> None:
         ref = _ref_label(control) or control["id"]
         self._add(control, ref, parent, "enhancement" if depth else "control", where)
         for index, child in enumerate(control.get("controls", [])):
             self.control(child, ref, f"{where}.controls[{index}]", depth + 1)
 
-    def _add(self, node: dict[str, Any], ref: str, parent: str | None, kind: str,
-             where: str) -> None:
-        self.framework.requirements.append(ParsedRequirement(
-            ref=ref, title=node["title"], text=self._statement(node), parent_ref=parent,
-            kind=kind, withdrawn=_withdrawn(node), source_id=node.get("id"), where=where,
-        ))
+    def _add(
+        self, node: dict[str, Any], ref: str, parent: str | None, kind: str, where: str
+    ) -> None:
+        self.framework.requirements.append(
+            ParsedRequirement(
+                ref=ref,
+                title=node["title"],
+                text=self._statement(node),
+                parent_ref=parent,
+                kind=kind,
+                withdrawn=_withdrawn(node),
+                source_id=node.get("id"),
+                where=where,
+            )
+        )
 
     def _insert_params(self, prose: str) -> str:
         for _ in range(4):  # a selection's choices may insert parameters themselves
             if "{{" not in prose:
                 break
             prose = _INSERT_PARAM.sub(
-                lambda m: self.params.get(m[1], "[Assignment: organization-defined value]"), prose)
+                lambda m: self.params.get(m[1], "[Assignment: organization-defined value]"), prose
+            )
         return prose
 
     def _statement(self, node: dict[str, Any]) -> str:
@@ -203,8 +230,7 @@ def _label(node: dict[str, Any]) -> str | None:
 
 def compact_label(labels: list[str]) -> str | None:
     """A label usable as a ref: 'AC-2(1)' yes, 'Business Environment (ID.BE)' no."""
-    return next((label for label in labels if label and not any(c.isspace() for c in label)),
-                None)
+    return next((label for label in labels if label and not any(c.isspace() for c in label)), None)
 
 
 def _ref_label(node: dict[str, Any]) -> str | None:
@@ -214,5 +240,6 @@ def _ref_label(node: dict[str, Any]) -> str | None:
 
 
 def _withdrawn(node: dict[str, Any]) -> bool:
-    return any(p.get("name") == "status" and p.get("value") == "withdrawn"
-               for p in node.get("props", []))
+    return any(
+        p.get("name") == "status" and p.get("value") == "withdrawn" for p in node.get("props", [])
+    )

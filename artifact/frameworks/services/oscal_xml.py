@@ -21,17 +21,21 @@ from artifact.frameworks.services.reading import read_text
 NS = "{http://csrc.nist.gov/ns/oscal/1.0}"
 
 
-def parse(path: Path, key: str, title: str | None, tolerant: bool,
-          max_bytes: int) -> ParsedFramework:
+def parse(
+    path: Path, key: str, title: str | None, tolerant: bool, max_bytes: int
+) -> ParsedFramework:
     problem = Problem(path)
     root = _root(read_text(path, problem, max_bytes), problem)
     metadata = _child(root, "metadata", problem, "/catalog")
     declared = _text(_child(metadata, "oscal-version", problem, "/catalog/metadata"))
     if schemas.parse_version(declared) is None:
-        raise problem("/catalog/metadata/oscal-version",
-                      f"{declared!r} is not an OSCAL version (expected MAJOR.MINOR.PATCH)")
+        raise problem(
+            "/catalog/metadata/oscal-version",
+            f"{declared!r} is not an OSCAL version (expected MAJOR.MINOR.PATCH)",
+        )
     framework = ParsedFramework(
-        key=key, title=title or _text(_child(metadata, "title", problem, "/catalog/metadata")),
+        key=key,
+        title=title or _text(_child(metadata, "title", problem, "/catalog/metadata")),
         version=_text(metadata.find(f"{NS}version")),
     )
     framework.notes.append(f"OSCAL {declared} XML, checked for structure (no XSD is shipped)")
@@ -44,18 +48,29 @@ def _root(text: str, problem: Problem) -> Element:
         root: Element = fromstring(text.encode("utf-8"), forbid_dtd=True)
     except ParseError as error:
         line, column = error.position
-        raise problem(f"line {line} column {column + 1}", f"not well-formed XML ({error.msg}); "
-                      "is the file truncated or of another format?") from error
+        raise problem(
+            f"line {line} column {column + 1}",
+            f"not well-formed XML ({error.msg}); is the file truncated or of another format?",
+        ) from error
     except DefusedXmlException as error:
         raise problem("", f"refused: {error}") from error
     if root.tag != f"{NS}catalog":
-        raise problem("/", f"the root element is <{_local(root.tag)}>, not an OSCAL <catalog> "
-                           f"in {NS[1:-1]}; check --format")
+        raise problem(
+            "/",
+            f"the root element is <{_local(root.tag)}>, not an OSCAL <catalog> "
+            f"in {NS[1:-1]}; check --format",
+        )
     return root
 
 
-def _walk(node: Element, parent: str | None, where: str, depth: int,
-          framework: ParsedFramework, problem: Problem) -> None:
+def _walk(
+    node: Element,
+    parent: str | None,
+    where: str,
+    depth: int,
+    framework: ParsedFramework,
+    problem: Problem,
+) -> None:
     counts: dict[str, int] = {}
     for child in node:
         name = _local(child.tag)
@@ -67,11 +82,18 @@ def _walk(node: Element, parent: str | None, where: str, depth: int,
         node_title = _text(_child(child, "title", problem, here))
         ref = compact_label(_props(child, "label")) or ident or node_title
         kind = "group" if name == "group" else ("enhancement" if depth else "control")
-        framework.requirements.append(ParsedRequirement(
-            ref=ref, title=node_title, text=_statement(child), parent_ref=parent, kind=kind,
-            withdrawn="withdrawn" in _props(child, "status"), source_id=ident or None,
-            where=here,
-        ))
+        framework.requirements.append(
+            ParsedRequirement(
+                ref=ref,
+                title=node_title,
+                text=_statement(child),
+                parent_ref=parent,
+                kind=kind,
+                withdrawn="withdrawn" in _props(child, "status"),
+                source_id=ident or None,
+                where=here,
+            )
+        )
         _walk(child, ref, here, depth + (1 if name == "control" else 0), framework, problem)
 
 
@@ -83,8 +105,11 @@ def _child(node: Element, name: str, problem: Problem, where: str) -> Element:
 
 
 def _props(node: Element, name: str) -> list[str]:
-    return [p.get("value", "") for p in node.findall(f"{NS}prop")
-            if p.get("name") == name and p.get("ns") is None]
+    return [
+        p.get("value", "")
+        for p in node.findall(f"{NS}prop")
+        if p.get("name") == name and p.get("ns") is None
+    ]
 
 
 def _statement(node: Element) -> str:

@@ -62,8 +62,11 @@ class Problem:
 
 def check_key(key: str, problem: Problem) -> str:
     if not KEY_RE.match(key):
-        raise problem("", f"framework key {key!r} is not valid: use 1-100 lower-case letters, "
-                          "digits, '.', '-' or '_', starting with a letter or digit")
+        raise problem(
+            "",
+            f"framework key {key!r} is not valid: use 1-100 lower-case letters, "
+            "digits, '.', '-' or '_', starting with a letter or digit",
+        )
     return key
 
 
@@ -80,11 +83,17 @@ def check_tree(framework: ParsedFramework, problem: Problem) -> None:
             raise problem(where, f"the title is longer than {MAX_TITLE} characters")
         key = ref_key(requirement.ref)
         if key in seen:
-            raise problem(where, f"duplicate ref {requirement.ref!r} (first at {seen[key]}; "
-                                 "refs are compared case-insensitively)")
+            raise problem(
+                where,
+                f"duplicate ref {requirement.ref!r} (first at {seen[key]}; "
+                "refs are compared case-insensitively)",
+            )
         if requirement.parent_ref is not None and ref_key(requirement.parent_ref) not in seen:
-            raise problem(where, f"unknown parent {requirement.parent_ref!r} of "
-                                 f"{requirement.ref!r} (a parent must come before its children)")
+            raise problem(
+                where,
+                f"unknown parent {requirement.parent_ref!r} of "
+                f"{requirement.ref!r} (a parent must come before its children)",
+            )
         seen[key] = where
     if not framework.requirements:
         raise problem("", "no requirements found")

@@ -13,8 +13,11 @@ def read_text(path: Path, problem: Problem, max_bytes: int) -> str:
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise problem("", f"the file is {size:,} bytes, over the import limit of "
-                              f"{max_bytes:,} bytes (ARTIFACT_FRAMEWORK_IMPORT_MAX_BYTES)")
+            raise problem(
+                "",
+                f"the file is {size:,} bytes, over the import limit of "
+                f"{max_bytes:,} bytes (ARTIFACT_FRAMEWORK_IMPORT_MAX_BYTES)",
+            )
         data = path.read_bytes()
     except OSError as error:
         raise problem("", f"cannot read the file ({error.strerror})") from error
@@ -34,9 +37,10 @@ def load_json(path: Path, problem: Problem, max_bytes: int) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise problem(f"line {error.lineno} column {error.colno}",
-                      f"not valid JSON ({error.msg}); is the file truncated or of another "
-                      "format?") from error
+        raise problem(
+            f"line {error.lineno} column {error.colno}",
+            f"not valid JSON ({error.msg}); is the file truncated or of another format?",
+        ) from error
     except RecursionError as error:
         raise problem("", "JSON nested too deeply") from error
 

@@ -32,12 +32,15 @@ def _pattern(validator: Any, patrn: str, instance: Any, schema: Any) -> Iterator
     if validator.is_type(instance, "string") and not _compiled(patrn).search(instance):
         # The patterns are long; the datatype's description says what was expected.
         expected = schema.get("description") or f"the pattern {_short(patrn)}"
-        yield ValidationError(f"{_short(instance)} is not valid: expected {expected[:1].lower()}"
-                              f"{expected[1:].rstrip('.')}")
+        yield ValidationError(
+            f"{_short(instance)} is not valid: expected {expected[:1].lower()}"
+            f"{expected[1:].rstrip('.')}"
+        )
 
 
-def _pattern_properties(validator: Any, properties: dict[str, Any], instance: Any,
-                        schema: Any) -> Iterator[ValidationError]:
+def _pattern_properties(
+    validator: Any, properties: dict[str, Any], instance: Any, schema: Any
+) -> Iterator[ValidationError]:
     if not validator.is_type(instance, "object"):
         return
     for patrn, subschema in properties.items():
@@ -83,8 +86,9 @@ def schema_version_for(model: str, declared: Any) -> str:
             f"$.{model}.metadata.oscal-version: {_short(declared)} is not an OSCAL version "
             "(expected MAJOR.MINOR.PATCH)"
         )
-    same_line = [v for v in have if _version_tuple(v)[:2] == parsed[:2]
-                 and _version_tuple(v)[2] >= parsed[2]]
+    same_line = [
+        v for v in have if _version_tuple(v)[:2] == parsed[:2] and _version_tuple(v)[2] >= parsed[2]
+    ]
     if not same_line:
         raise ValidationFailed(
             f"$.{model}.metadata.oscal-version: the file declares OSCAL "
@@ -132,7 +136,11 @@ def schema_problems(document: Any, model: str, version: str) -> list[SchemaProbl
     for error in validator(model, version).iter_errors(document):
         leaf = _most_relevant(error)
         schema = leaf.schema if isinstance(leaf.schema, dict) else {}
-        problem = SchemaProblem(tuple(leaf.absolute_path), leaf.message, leaf.instance,
-                                str(schema.get("description", "")))
+        problem = SchemaProblem(
+            tuple(leaf.absolute_path),
+            leaf.message,
+            leaf.instance,
+            str(schema.get("description", "")),
+        )
         found.setdefault(str(problem), problem)
     return [found[key] for key in sorted(found)]

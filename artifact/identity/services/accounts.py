@@ -65,8 +65,14 @@ def create_organization(db: DbSession, caller: Caller, name: str) -> Organizatio
     org = Organization(name=name)
     db.add(org)
     db.flush()
-    audit.record(db, caller, "organization.create", target_type="organization", target_id=org.id,
-                 details={"name": name})
+    audit.record(
+        db,
+        caller,
+        "organization.create",
+        target_type="organization",
+        target_id=org.id,
+        details={"name": name},
+    )
     return org
 
 
@@ -103,8 +109,14 @@ def create_user(
             org = Organization(name=_clean_name(organization, "organisation"))
             db.add(org)
             db.flush()
-            audit.record(db, caller, "organization.create", target_type="organization",
-                         target_id=org.id, details={"name": org.name})
+            audit.record(
+                db,
+                caller,
+                "organization.create",
+                target_type="organization",
+                target_id=org.id,
+                details={"name": org.name},
+            )
     if org_admin and org is None:
         raise ValidationFailed("an organisation admin needs an organisation")
     user = User(
@@ -118,9 +130,19 @@ def create_user(
     )
     db.add(user)
     db.flush()
-    audit.record(db, caller, "user.create", target_type="user", target_id=user.id,
-                 details={"email": email, "role": role,
-                          "organization": org.name if org else None, "org_admin": org_admin})
+    audit.record(
+        db,
+        caller,
+        "user.create",
+        target_type="user",
+        target_id=user.id,
+        details={
+            "email": email,
+            "role": role,
+            "organization": org.name if org else None,
+            "org_admin": org_admin,
+        },
+    )
     return user
 
 
@@ -141,8 +163,14 @@ def set_role(db: DbSession, caller: Caller, user: User, role: str) -> None:
         raise ValidationFailed("you cannot change your own role")
     old = user.role
     user.role = role
-    audit.record(db, caller, "user.set_role", target_type="user", target_id=user.id,
-                 details={"from": old, "to": role})
+    audit.record(
+        db,
+        caller,
+        "user.set_role",
+        target_type="user",
+        target_id=user.id,
+        details={"from": old, "to": role},
+    )
     # Privileges changed: existing sessions were opened under the old role.
     sessions.end_all(db, user, reason="role_changed")
 
@@ -153,8 +181,13 @@ def set_disabled(db: DbSession, caller: Caller, user: User, disabled: bool) -> N
     if caller.user_id == user.id:
         raise ValidationFailed("you cannot disable your own account")
     user.disabled_at = utcnow() if disabled else None
-    audit.record(db, caller, "user.disable" if disabled else "user.enable",
-                 target_type="user", target_id=user.id)
+    audit.record(
+        db,
+        caller,
+        "user.disable" if disabled else "user.enable",
+        target_type="user",
+        target_id=user.id,
+    )
     if disabled:
         sessions.end_all(db, user, reason="disabled")
 
@@ -167,9 +200,18 @@ def change_password(
     user."""
     if not passwords.verify(user.password_hash, current):
         user_id = user.id
-        uow.durable(db, lambda session: audit.record(
-            session, caller, "user.change_password", target_type="user", target_id=user_id,
-            outcome="failure", details={"reason": "wrong_current_password"}))
+        uow.durable(
+            db,
+            lambda session: audit.record(
+                session,
+                caller,
+                "user.change_password",
+                target_type="user",
+                target_id=user_id,
+                outcome="failure",
+                details={"reason": "wrong_current_password"},
+            ),
+        )
         raise PermissionDenied("the current password is wrong")
     check_password_rules(new)
     set_password(db, caller, user, new, keep_session_id=keep_session_id)

@@ -35,20 +35,37 @@ def _hash(raw: str) -> str:
 
 def _issue(db: DbSession, user: User, purpose: str, now: datetime) -> str:
     # A new link replaces the earlier ones of the same kind.
-    db.execute(update(AccountToken).where(AccountToken.user_id == user.id,
-                                          AccountToken.purpose == purpose,
-                                          AccountToken.used_at.is_(None)).values(used_at=now))
+    db.execute(
+        update(AccountToken)
+        .where(
+            AccountToken.user_id == user.id,
+            AccountToken.purpose == purpose,
+            AccountToken.used_at.is_(None),
+        )
+        .values(used_at=now)
+    )
     raw = secrets.token_urlsafe(32)
-    db.add(AccountToken(user_id=user.id, purpose=purpose, token_hash=_hash(raw),
-                        email=user.email, created_at=now, expires_at=now + LIFETIME[purpose]))
+    db.add(
+        AccountToken(
+            user_id=user.id,
+            purpose=purpose,
+            token_hash=_hash(raw),
+            email=user.email,
+            created_at=now,
+            expires_at=now + LIFETIME[purpose],
+        )
+    )
     return raw
 
 
 def _live(db: DbSession, raw: str, purpose: str, now: datetime) -> AccountToken | None:
     if not raw or len(raw) > 100:
         return None
-    token = db.scalar(select(AccountToken).where(AccountToken.token_hash == _hash(raw),
-                                                 AccountToken.purpose == purpose))
+    token = db.scalar(
+        select(AccountToken).where(
+            AccountToken.token_hash == _hash(raw), AccountToken.purpose == purpose
+        )
+    )
     if token is None or token.used_at is not None or token.expires_at <= now:
         return None
     user = db.get(User, token.user_id)
@@ -69,9 +86,16 @@ def request_reset(db: DbSession, caller: Caller, email: str) -> tuple[User, str]
     raw = secrets.token_urlsafe(32)  # same work whether or not the account exists
     if user is None or not user.is_active:
         reason = "unknown_account" if user is None else "disabled"
-        uow.durable(db, lambda session: audit.record(
-            session, caller, "auth.reset_requested", outcome="failure",
-            details={"reason": reason}))
+        uow.durable(
+            db,
+            lambda session: audit.record(
+                session,
+                caller,
+                "auth.reset_requested",
+                outcome="failure",
+                details={"reason": reason},
+            ),
+        )
         return None
     raw = _issue(db, user, RESET, now)
     audit.record(db, caller, "auth.reset_requested", target_type="user", target_id=user.id)

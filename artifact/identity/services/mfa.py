@@ -54,16 +54,27 @@ def _check_password(db: DbSession, caller: Caller, user: User, password: str, ac
         raise PermissionDenied("the password is wrong")
 
 
-def _record_failure(db: DbSession, caller: Caller, action: str, user_id: str,
-                    details: dict[str, str]) -> None:
+def _record_failure(
+    db: DbSession, caller: Caller, action: str, user_id: str, details: dict[str, str]
+) -> None:
     """A refused step, kept when the owner rolls the request back."""
-    uow.durable(db, lambda session: audit.record(
-        session, caller, action, target_type="user", target_id=user_id, outcome="failure",
-        details=details))
+    uow.durable(
+        db,
+        lambda session: audit.record(
+            session,
+            caller,
+            action,
+            target_type="user",
+            target_id=user_id,
+            outcome="failure",
+            details=details,
+        ),
+    )
 
 
-def begin_enrolment(db: DbSession, caller: Caller, user: User, password: str,
-                    keyring: Keyring) -> tuple[str, str]:
+def begin_enrolment(
+    db: DbSession, caller: Caller, user: User, password: str, keyring: Keyring
+) -> tuple[str, str]:
     """A new pending secret (replacing any earlier one once confirmed); returns the secret and
     its otpauth:// URI for the QR code. Raises PermissionDenied (wrong password)."""
     _check_password(db, caller, user, password, "mfa.enrolment_started")
@@ -102,8 +113,9 @@ def _match_step(secret: str, code: str, last_step: int | None, now: float | None
     return None
 
 
-def confirm_enrolment(db: DbSession, caller: Caller, user: User, code: str,
-                      keyring: Keyring) -> list[str]:
+def confirm_enrolment(
+    db: DbSession, caller: Caller, user: User, code: str, keyring: Keyring
+) -> list[str]:
     """Turn MFA on with a first code; returns the new recovery codes (shown once).
     Raises ValidationFailed (no enrolment started, or a wrong code)."""
     cred = credential(db, user)
@@ -133,14 +145,15 @@ def _replace_recovery_codes(db: DbSession, user: User) -> list[str]:
     codes = []
     for _ in range(RECOVERY_CODES):
         raw = "".join(secrets.choice(_ALPHABET) for _ in range(16))
-        code = "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+        code = "-".join(raw[i : i + 4] for i in range(0, 16, 4))
         db.add(RecoveryCode(user_id=user.id, code_hash=_hash_code(code)))
         codes.append(code)
     return codes
 
 
-def regenerate_recovery_codes(db: DbSession, caller: Caller, user: User,
-                              password: str) -> list[str]:
+def regenerate_recovery_codes(
+    db: DbSession, caller: Caller, user: User, password: str
+) -> list[str]:
     """Raises PermissionDenied (wrong password), ValidationFailed (MFA is off)."""
     _check_password(db, caller, user, password, "mfa.recovery_codes")
     if not is_enabled(db, user):
@@ -150,38 +163,53 @@ def regenerate_recovery_codes(db: DbSession, caller: Caller, user: User,
     return codes
 
 
-def check_second_factor(db: DbSession, caller: Caller, user: User, code: str,
-                        keyring: Keyring, now: float | None = None) -> bool:
+def check_second_factor(
+    db: DbSession, caller: Caller, user: User, code: str, keyring: Keyring, now: float | None = None
+) -> bool:
     """A TOTP code or an unused recovery code; records the outcome either way (a wrong code
     durably: it is kept when the owner rolls the request back)."""
     cred = credential(db, user)
     if cred is None or cred.enabled_at is None or cred.secret_ciphertext is None:
         return False
     method = "totp"
-    step = _match_step(_secret(keyring, user, cred.secret_ciphertext), code,
-                       cred.last_used_step, now)
+    step = _match_step(
+        _secret(keyring, user, cred.secret_ciphertext), code, cred.last_used_step, now
+    )
     ok = step is not None
     if ok:
         cred.last_used_step = step
     elif len("".join(code.split())) > 6:
         method = "recovery_code"
-        row = db.scalar(select(RecoveryCode).where(RecoveryCode.user_id == user.id,
-                                                   RecoveryCode.code_hash == _hash_code(code),
-                                                   RecoveryCode.used_at.is_(None)))
+        row = db.scalar(
+            select(RecoveryCode).where(
+                RecoveryCode.user_id == user.id,
+                RecoveryCode.code_hash == _hash_code(code),
+                RecoveryCode.used_at.is_(None),
+            )
+        )
         if row is not None:
             row.used_at = utcnow()
             ok = True
     if ok:
-        audit.record(db, caller, "auth.mfa", target_type="user", target_id=user.id,
-                     details={"method": method})
+        audit.record(
+            db,
+            caller,
+            "auth.mfa",
+            target_type="user",
+            target_id=user.id,
+            details={"method": method},
+        )
     else:
         _record_failure(db, caller, "auth.mfa", user.id, {"method": method})
     return ok
 
 
 def remaining_recovery_codes(db: DbSession, user: User) -> int:
-    rows = db.scalars(select(RecoveryCode.id).where(RecoveryCode.user_id == user.id,
-                                                    RecoveryCode.used_at.is_(None))).all()
+    rows = db.scalars(
+        select(RecoveryCode.id).where(
+            RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
+        )
+    ).all()
     return len(rows)
 
 
@@ -199,8 +227,11 @@ def reset(db: DbSession, caller: Caller, user_id: str) -> User:
     """An admin removes a user's second factor (lost device); the user's sessions end and they
     enrol again at next sign-in. Raises NotFound."""
     user = db.get(User, user_id)
-    if user is None or not policy.decide(caller, "user.reset_mfa") or not policy.decide(
-            caller, "user.view", user):
+    if (
+        user is None
+        or not policy.decide(caller, "user.reset_mfa")
+        or not policy.decide(caller, "user.view", user)
+    ):
         raise NotFound("no such user")
     _remove(db, user)
     audit.record(db, caller, "mfa.reset", target_type="user", target_id=user.id)

@@ -30,15 +30,31 @@ def authenticate(db: DbSession, caller: Caller, email: str, password: str) -> Us
     user = user_by_email(db, email)
     ok = passwords.verify(user.password_hash if user else None, password)
     if user is None:
-        uow.durable(db, lambda session: audit.record(
-            session, caller, "auth.sign_in", outcome="failure",
-            details={"reason": "unknown_account"}))
+        uow.durable(
+            db,
+            lambda session: audit.record(
+                session,
+                caller,
+                "auth.sign_in",
+                outcome="failure",
+                details={"reason": "unknown_account"},
+            ),
+        )
     elif not ok or not user.is_active:
         who, user_id = Caller.of_user(user, ip_address=caller.ip_address), user.id
         reason = "wrong_password" if not ok else "disabled"
-        uow.durable(db, lambda session: audit.record(
-            session, who, "auth.sign_in", target_type="user", target_id=user_id,
-            outcome="failure", details={"reason": reason}))
+        uow.durable(
+            db,
+            lambda session: audit.record(
+                session,
+                who,
+                "auth.sign_in",
+                target_type="user",
+                target_id=user_id,
+                outcome="failure",
+                details={"reason": reason},
+            ),
+        )
     else:
         if user.password_hash and passwords.needs_rehash(user.password_hash):
             user.password_hash = passwords.hash(password)
@@ -59,16 +75,23 @@ def start(
     )
     db.add(row)
     db.flush()
-    audit.record(db, Caller.of_user(user, ip_address=ip_address, session_ref=row.id),
-                 "auth.sign_in", target_type="user", target_id=user.id)
+    audit.record(
+        db,
+        Caller.of_user(user, ip_address=ip_address, session_ref=row.id),
+        "auth.sign_in",
+        target_type="user",
+        target_id=user.id,
+    )
     return row, secret
 
 
 # One query for the session, its user and their organisation (every page needs all three),
 # built once.
-_BY_SECRET = (select(UserSession)
-              .options(joinedload(UserSession.user).joinedload(User.organization))
-              .where(UserSession.secret_hash == bindparam("secret_hash")))
+_BY_SECRET = (
+    select(UserSession)
+    .options(joinedload(UserSession.user).joinedload(User.organization))
+    .where(UserSession.secret_hash == bindparam("secret_hash"))
+)
 
 
 def resolve(

@@ -43,8 +43,9 @@ def _retry_after(row: SignInThrottle, now: datetime) -> int:
     return max(0, math.ceil((row.blocked_until - now).total_seconds()))
 
 
-def register_failure(db: DbSession, caller: Caller, email: str, backoff: Backoff,
-                     now: datetime | None = None) -> int:
+def register_failure(
+    db: DbSession, caller: Caller, email: str, backoff: Backoff, now: datetime | None = None
+) -> int:
     """Count one failure (password or second factor); returns the seconds now blocked, 0 if
     none. The count is durable: it is kept when the owner rolls the failed request back."""
     at = now or utcnow()
@@ -57,8 +58,9 @@ def register_failure(db: DbSession, caller: Caller, email: str, backoff: Backoff
     return delays[0]
 
 
-def _count_failure(db: DbSession, caller: Caller, email: str, backoff: Backoff,
-                   now: datetime) -> int:
+def _count_failure(
+    db: DbSession, caller: Caller, email: str, backoff: Backoff, now: datetime
+) -> int:
     key = throttle_key(email)
     row = db.get(SignInThrottle, key)
     if row is None:
@@ -74,10 +76,15 @@ def _count_failure(db: DbSession, caller: Caller, email: str, backoff: Backoff,
     if row.reported_at is None or now - row.reported_at >= REPORT_EVERY:
         row.reported_at = now
         user = user_by_email(db, email)
-        audit.record(db, caller, "auth.throttled", target_type="user" if user else None,
-                     target_id=user.id if user else None, outcome="denied",
-                     details={"failures": row.failures, "retry_after": delay,
-                              "reason": "account_backoff"})
+        audit.record(
+            db,
+            caller,
+            "auth.throttled",
+            target_type="user" if user else None,
+            target_id=user.id if user else None,
+            outcome="denied",
+            details={"failures": row.failures, "retry_after": delay, "reason": "account_backoff"},
+        )
     return delay
 
 
@@ -86,16 +93,18 @@ def blocked_for(db: DbSession, email: str, now: datetime | None = None) -> int:
     return 0 if row is None else _retry_after(row, now or utcnow())
 
 
-def check_password(db: DbSession, caller: Caller, email: str, password: str,
-                   backoff: Backoff) -> User | None:
+def check_password(
+    db: DbSession, caller: Caller, email: str, password: str, backoff: Backoff
+) -> User | None:
     """The user for these credentials, or None. Raises Throttled while the account key is in
     backoff (the password is then not even checked). Failures are counted and recorded
     durably. Never records the password."""
     now = utcnow()
     if blocked_for(db, email, now):
         register_failure(db, caller, email, backoff, now)
-        raise Throttled("too many failed sign-ins; wait and try again",
-                        retry_after=blocked_for(db, email, now))
+        raise Throttled(
+            "too many failed sign-ins; wait and try again", retry_after=blocked_for(db, email, now)
+        )
     user = sessions.authenticate(db, caller, email, password)
     if user is None:
         register_failure(db, caller, email, backoff, now)

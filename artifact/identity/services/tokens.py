@@ -24,15 +24,14 @@ def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def create(
-    db: DbSession, caller: Caller, user: User, name: str = ""
-) -> tuple[ApiToken, str]:
+def create(db: DbSession, caller: Caller, user: User, name: str = "") -> tuple[ApiToken, str]:
     """A new token for ``user``; returns it with the raw token, which is never stored.
 
     Raises PermissionDenied when ``caller`` may not create tokens for ``user``."""
     own = caller.user_id == user.id
     may = policy.decide(caller, "token.revoke_any") or (
-        own and policy.decide(caller, "token.create_own"))
+        own and policy.decide(caller, "token.create_own")
+    )
     if not may:
         raise PermissionDenied("not allowed to create a token for this user")
     if not user.is_active:
@@ -42,8 +41,14 @@ def create(
     token = ApiToken(user_id=user.id, name=name, token_hash=token_hash(raw), prefix=raw[:12])
     db.add(token)
     db.flush()
-    audit.record(db, caller, "token.create", target_type="api_token", target_id=token.id,
-                 details={"user": user.email, "prefix": token.prefix})
+    audit.record(
+        db,
+        caller,
+        "token.create",
+        target_type="api_token",
+        target_id=token.id,
+        details={"user": user.email, "prefix": token.prefix},
+    )
     return token, raw
 
 
@@ -69,6 +74,12 @@ def revoke(db: DbSession, caller: Caller, token_id: str) -> ApiToken:
         raise NotFound("no such token")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        audit.record(db, caller, "token.revoke", target_type="api_token", target_id=token.id,
-                     details={"user": token.user.email, "prefix": token.prefix})
+        audit.record(
+            db,
+            caller,
+            "token.revoke",
+            target_type="api_token",
+            target_id=token.id,
+            details={"user": token.user.email, "prefix": token.prefix},
+        )
     return token

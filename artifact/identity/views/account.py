@@ -51,9 +51,14 @@ def change_password() -> Response | tuple[str, int]:
         flash("Fill in both password fields.", "error")
         return _page(status=400)
     try:
-        accounts.change_password(db.session, current_caller(), current_user,
-                                 form.current.data or "", form.new.data or "",
-                                 keep_session_id=current_session_id())
+        accounts.change_password(
+            db.session,
+            current_caller(),
+            current_user,
+            form.current.data or "",
+            form.new.data or "",
+            keep_session_id=current_session_id(),
+        )
     except (PermissionDenied, ValidationFailed) as error:
         flash(f"Password not changed: {error.message}.", "error")
         return _page(status=400)
@@ -67,8 +72,7 @@ def create_token() -> tuple[str, int]:
     """Create a personal API token, shown once."""
     form = TokenForm()
     form.validate_on_submit()
-    _token, raw = tokens.create(db.session, current_caller(), current_user,
-                                form.name.data or "")
+    _token, raw = tokens.create(db.session, current_caller(), current_user, form.name.data or "")
     flash("Token created. Copy it now: it will not be shown again.", "success")
     return _page(new_token=raw, status=201)
 

@@ -47,8 +47,9 @@ def _throttled_page(form: Any, retry_after: int, template: str = "auth/login.htm
 def finish_sign_in(user: User, next_url: str | None) -> Response:
     """Every factor passed: open the server-side session under a fresh cookie."""
     sign_in.succeeded(db.session, user.email)
-    _row, secret = sessions.start(db.session, user, request.remote_addr,
-                                  request.headers.get("User-Agent"))
+    _row, secret = sessions.start(
+        db.session, user, request.remote_addr, request.headers.get("User-Agent")
+    )
     session.clear()  # no fixation: a fresh cookie for the new identity
     session["sid"] = secret
     session.permanent = True
@@ -67,8 +68,13 @@ def login() -> Any:
         return redirect(next_url or url_for("main.index"))
     if form.validate_on_submit():
         try:
-            user = sign_in.check_password(db.session, current_caller(), form.email.data or "",
-                                          form.password.data or "", _backoff())
+            user = sign_in.check_password(
+                db.session,
+                current_caller(),
+                form.email.data or "",
+                form.password.data or "",
+                _backoff(),
+            )
         except Throttled as error:
             return _throttled_page(form, int(str(error.details.get("retry_after", 1))))
         if user is not None:

@@ -19,8 +19,10 @@ from artifact.web.ratelimit import reset_limit
 from artifact.web.security import current_caller
 
 bp = Blueprint("identity", __name__)
-NEUTRAL = ("If an account exists for that address, we have sent it a link to choose a new "
-           "password. The link works once, for one hour.")
+NEUTRAL = (
+    "If an account exists for that address, we have sent it a link to choose a new "
+    "password. The link works once, for one hour."
+)
 
 
 def _link(endpoint: str, token: str) -> str:
@@ -57,11 +59,13 @@ def reset_request() -> Any:
         if issued is not None:
             user, token = issued
             _send_after_commit(
-                user.email, "Choose a new Artifact password",
+                user.email,
+                "Choose a new Artifact password",
                 "Someone (hopefully you) asked to reset the password of this account.\n\n"
                 f"Choose a new one here (the link works once, for one hour):\n"
                 f"{_link('identity.reset_password', token)}\n\n"
-                "If it was not you, ignore this message: your password stays as it is.\n")
+                "If it was not you, ignore this message: your password stays as it is.\n",
+            )
         flash(NEUTRAL, "success")
         return render_template("identity/reset_request.html", form=ResetRequestForm(), sent=True)
     return render_template("identity/reset_request.html", form=form, sent=False)
@@ -76,13 +80,13 @@ def reset_password(token: str) -> Any:
         return _no_referrer(render_template("identity/link_invalid.html"), 400)
     if form.validate_on_submit():
         try:
-            account_tokens.reset_password(db.session, current_caller(), token,
-                                          form.password.data or "")
+            account_tokens.reset_password(
+                db.session, current_caller(), token, form.password.data or ""
+            )
         except ValidationFailed as error:
             flash(f"Password not changed: {error.message}.", "error")
             return _no_referrer(render_template("identity/reset_password.html", form=form), 400)
-        flash("Your password was changed and every session signed out. Sign in again.",
-              "success")
+        flash("Your password was changed and every session signed out. Sign in again.", "success")
         return redirect(url_for("auth.login"))
     return _no_referrer(render_template("identity/reset_password.html", form=form))
 
@@ -95,9 +99,11 @@ def send_verification() -> Any:
     token = account_tokens.request_verification(db.session, current_caller(), current_user)
     if token is not None:
         _send_after_commit(
-            current_user.email, "Confirm your e-mail address for Artifact",
+            current_user.email,
+            "Confirm your e-mail address for Artifact",
             f"Confirm this address here (the link works once, for 24 hours):\n"
-            f"{_link('identity.verify_email', token)}\n")
+            f"{_link('identity.verify_email', token)}\n",
+        )
     flash("We sent a confirmation link to your address.", "success")
     return redirect(url_for("account.index"))
 

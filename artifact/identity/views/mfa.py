@@ -39,8 +39,18 @@ bp = Blueprint("mfa", __name__)
 CHALLENGE_SECONDS = 300
 MAX_CODE_TRIES = 5
 # What a staff member or admin without a second factor may still reach.
-OPEN_ENDPOINTS = frozenset({"mfa.index", "mfa.start", "mfa.confirm", "auth.logout", "static",
-                            "main.healthz", "auth.login", "mfa.challenge"})
+OPEN_ENDPOINTS = frozenset(
+    {
+        "mfa.index",
+        "mfa.start",
+        "mfa.confirm",
+        "auth.logout",
+        "static",
+        "main.healthz",
+        "auth.login",
+        "mfa.challenge",
+    }
+)
 
 
 def _keyring() -> Keyring:
@@ -81,13 +91,13 @@ def start() -> tuple[str, int]:
     if not form.validate_on_submit():
         return _page(400)
     try:
-        secret, uri = mfa.begin_enrolment(db.session, current_caller(), current_user,
-                                          form.password.data or "", _keyring())
+        secret, uri = mfa.begin_enrolment(
+            db.session, current_caller(), current_user, form.password.data or "", _keyring()
+        )
     except PermissionDenied as error:
         flash(f"Not started: {error.message}.", "error")
         return _page(403)
-    return render_template("mfa/setup.html", secret=secret, qr=qr_svg(uri),
-                           form=CodeForm()), 200
+    return render_template("mfa/setup.html", secret=secret, qr=qr_svg(uri), form=CodeForm()), 200
 
 
 @bp.post("/account/mfa/confirm")
@@ -98,8 +108,9 @@ def confirm() -> tuple[str, int]:
     if not form.validate_on_submit():
         return _page(400)
     try:
-        codes = mfa.confirm_enrolment(db.session, current_caller(), current_user,
-                                      form.code.data or "", _keyring())
+        codes = mfa.confirm_enrolment(
+            db.session, current_caller(), current_user, form.code.data or "", _keyring()
+        )
     except ValidationFailed as error:
         flash(f"Not enabled: {error.message}.", "error")
         return _page(400)
@@ -115,8 +126,9 @@ def recovery_codes() -> tuple[str, int]:
     if not form.validate_on_submit():
         return _page(400)
     try:
-        codes = mfa.regenerate_recovery_codes(db.session, current_caller(), current_user,
-                                              form.password.data or "")
+        codes = mfa.regenerate_recovery_codes(
+            db.session, current_caller(), current_user, form.password.data or ""
+        )
     except (PermissionDenied, ValidationFailed) as error:
         flash(f"No new codes: {error.message}.", "error")
         return _page(403 if isinstance(error, PermissionDenied) else 400)
@@ -164,8 +176,9 @@ def challenge() -> Any:
     wait = sign_in.blocked_for(db.session, user.email)
     if wait:
         return _throttled_page(form, wait, "mfa/challenge.html")
-    if mfa.check_second_factor(db.session, current_caller(), user, form.code.data or "",
-                               _keyring()):
+    if mfa.check_second_factor(
+        db.session, current_caller(), user, form.code.data or "", _keyring()
+    ):
         return finish_sign_in(user, session.get("mfa_next"))
     sign_in.register_failure(db.session, current_caller(), user.email, _backoff())
     session["mfa_tries"] = int(session.get("mfa_tries", 0)) + 1
@@ -198,9 +211,8 @@ def require_second_factor() -> Any:
     if not mfa.required(current_user) or mfa.is_enabled(db.session, current_user):
         return None
     if wants_json():
-        return error_response(403, "mfa_required",
-                              "set up two-factor authentication at /account/mfa first")
+        return error_response(
+            403, "mfa_required", "set up two-factor authentication at /account/mfa first"
+        )
     flash("Set up two-factor authentication to continue: your role requires it.", "error")
     return redirect(url_for("mfa.index"))
-
-

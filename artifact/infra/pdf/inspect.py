@@ -24,9 +24,9 @@ _OBJ_RE = re.compile(rb"\d+\s+\d+\s+obj\b")
 # real producers also end entries with a bare newline, which every reader accepts).
 _XREF_TABLE_RE = re.compile(
     rb"xref[ \t]*(?:\r\n|\r|\n)(?:\d+ \d+[ \t]*(?:\r\n|\r|\n)"
-    rb"(?:\d{10} \d{5} [nf](?: \r| \n|\r\n|\n|\r))*)+\s*trailer")
-_STREAM_NAME_RE = re.compile(
-    r"(?:WARNING: )?stream the file(?: \((?:[^()]|\([^()]*\))*\))?[:,]\s*")
+    rb"(?:\d{10} \d{5} [nf](?: \r| \n|\r\n|\n|\r))*)+\s*trailer"
+)
+_STREAM_NAME_RE = re.compile(r"(?:WARNING: )?stream the file(?: \((?:[^()]|\([^()]*\))*\))?[:,]\s*")
 
 
 @dataclass(frozen=True)
@@ -47,19 +47,27 @@ def inspect_pdf(data: bytes) -> PdfFacts:
     """Raises UnsupportedType (not a PDF) or InvalidFile (damaged, encrypted, empty)."""
     # Readers tolerate junk before the header; we do not, so no HTML/PDF polyglot gets stored.
     if not data.startswith(b"%PDF-"):
-        raise UnsupportedType("the file is not a PDF (it does not start with a PDF header); "
-                              "reports must be PDF")
+        raise UnsupportedType(
+            "the file is not a PDF (it does not start with a PDF header); reports must be PDF"
+        )
     _check_cross_reference(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return _inspect_open(data)
     except pikepdf.PasswordError:
-        raise InvalidFile("the PDF is encrypted with a password; upload it without "
-                          "encryption (every download is stamped, which needs the content)"
-                          ) from None
-    except (pikepdf.PdfError, pikepdf.DataDecodingError, RuntimeError, ValueError, OSError,
-            NotImplementedError) as error:
+        raise InvalidFile(
+            "the PDF is encrypted with a password; upload it without "
+            "encryption (every download is stamped, which needs the content)"
+        ) from None
+    except (
+        pikepdf.PdfError,
+        pikepdf.DataDecodingError,
+        RuntimeError,
+        ValueError,
+        OSError,
+        NotImplementedError,
+    ) as error:
         raise InvalidFile(f"the PDF is damaged: {_reason(error)}") from None
 
 
@@ -68,13 +76,16 @@ def _check_cross_reference(data: bytes) -> None:
     rebuilt table can make different readers show different content."""
     match = _STARTXREF_RE.search(data[-2048:].rstrip(b"\x00"))
     offset = int(match.group(1)) if match else len(data)
-    target = data[offset:offset + 40]
+    target = data[offset : offset + 40]
     if not (target.startswith(b"xref") or _OBJ_RE.match(target)):
-        raise InvalidFile("the PDF is damaged: its end (the startxref offset before %%EOF) does "
-                          "not point at the cross-reference table; export it again")
+        raise InvalidFile(
+            "the PDF is damaged: its end (the startxref offset before %%EOF) does "
+            "not point at the cross-reference table; export it again"
+        )
     if target.startswith(b"xref") and not _XREF_TABLE_RE.match(data, offset):
-        raise InvalidFile("the PDF is damaged: its cross-reference table is malformed; "
-                          "export it again")
+        raise InvalidFile(
+            "the PDF is damaged: its cross-reference table is malformed; export it again"
+        )
 
 
 def _check_content(page: pikepdf.Page) -> None:
@@ -86,18 +97,24 @@ def _check_content(page: pikepdf.Page) -> None:
 def _inspect_open(data: bytes) -> PdfFacts:
     with pikepdf.open(io.BytesIO(data), attempt_recovery=False) as pdf:
         if pdf.is_encrypted:
-            raise InvalidFile("the PDF is encrypted; upload it without encryption (every "
-                              "download is stamped, which needs the content)")
+            raise InvalidFile(
+                "the PDF is encrypted; upload it without encryption (every "
+                "download is stamped, which needs the content)"
+            )
         pages = len(pdf.pages)
         if pages == 0:
             raise InvalidFile("the PDF has no pages")
         for page in pdf.pages:
             _check_content(page)
         for obj in pdf.objects:
-            if isinstance(obj, pikepdf.Stream) and "/DecodeParms" in obj.stream_dict \
-                    and "/Filter" not in obj.stream_dict:
-                raise InvalidFile("the PDF is damaged: a stream has decoding parameters but no "
-                                  "filter")
+            if (
+                isinstance(obj, pikepdf.Stream)
+                and "/DecodeParms" in obj.stream_dict
+                and "/Filter" not in obj.stream_dict
+            ):
+                raise InvalidFile(
+                    "the PDF is damaged: a stream has decoding parameters but no filter"
+                )
         problems = [str(p) for p in pdf.check_pdf_syntax()] + [str(w) for w in pdf.get_warnings()]
         problems = [p for p in problems if not _BENIGN_RE.search(p)]
         if problems:

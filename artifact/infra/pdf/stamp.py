@@ -21,8 +21,10 @@ RECEIPT_KEY = "/ArtifactReceipt"
 RECEIPT_RE = re.compile(r"receipt ([0-9a-f]{20})")
 _OVERLAY_SIZE = (612.0, 792.0)
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-_jinja = Environment(loader=FileSystemLoader(Path(TEMPLATE_FOLDER) / "pdf"),
-                     autoescape=select_autoescape(default=True))
+_jinja = Environment(
+    loader=FileSystemLoader(Path(TEMPLATE_FOLDER) / "pdf"),
+    autoescape=select_autoescape(default=True),
+)
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,7 @@ class Recipient:
     receipt: str
 
     def stamp_line(self) -> str:
-        who = f"{self.name} <{self.email}>" if self.name and self.name != self.email \
-            else self.email
+        who = f"{self.name} <{self.email}>" if self.name and self.name != self.email else self.email
         org = f", {self.organization}" if self.organization else ""
         when = self.at.strftime("%Y-%m-%d %H:%M:%S UTC")
         return f"Issued to {who}{org} at {when} - receipt {self.receipt}"
@@ -62,22 +63,33 @@ def build_overlay(recipient: Recipient) -> pikepdf.Pdf:
     """A one-page PDF holding the watermark: a faint diagonal line and a legible footer."""
     overlay = pikepdf.new()
     page = overlay.add_blank_page(page_size=_OVERLAY_SIZE)
-    font = overlay.make_indirect(Dictionary(Type=Name.Font, Subtype=Name.Type1,
-                                            BaseFont=Name.Helvetica,
-                                            Encoding=Name.WinAnsiEncoding))
+    font = overlay.make_indirect(
+        Dictionary(
+            Type=Name.Font,
+            Subtype=Name.Type1,
+            BaseFont=Name.Helvetica,
+            Encoding=Name.WinAnsiEncoding,
+        )
+    )
     page.obj.Resources = Dictionary(
         Font=Dictionary(F1=font),
-        ExtGState=Dictionary(Faint=Dictionary(Type=Name.ExtGState, ca=0.13, CA=0.13),
-                             Clear=Dictionary(Type=Name.ExtGState, ca=0.75, CA=0.75)),
+        ExtGState=Dictionary(
+            Faint=Dictionary(Type=Name.ExtGState, ca=0.13, CA=0.13),
+            Clear=Dictionary(Type=Name.ExtGState, ca=0.75, CA=0.75),
+        ),
     )
     line = _pdf_string(recipient.stamp_line())
     diagonal = _pdf_string(f"CONFIDENTIAL - {recipient.email} - {recipient.receipt}")
-    content = b"\n".join([
-        b"q /Faint gs 0.6 0 0 rg BT /F1 20 Tf 0.7071 0.7071 -0.7071 0.7071 90 160 Tm",
-        diagonal + b" Tj ET Q",
-        b"q /Clear gs 0.45 0 0 rg BT /F1 6.5 Tf 24 12 Td", line + b" Tj ET Q",
-        b"q /Clear gs 0.45 0 0 rg BT /F1 6.5 Tf 24 782 Td", line + b" Tj ET Q",
-    ])
+    content = b"\n".join(
+        [
+            b"q /Faint gs 0.6 0 0 rg BT /F1 20 Tf 0.7071 0.7071 -0.7071 0.7071 90 160 Tm",
+            diagonal + b" Tj ET Q",
+            b"q /Clear gs 0.45 0 0 rg BT /F1 6.5 Tf 24 12 Td",
+            line + b" Tj ET Q",
+            b"q /Clear gs 0.45 0 0 rg BT /F1 6.5 Tf 24 782 Td",
+            line + b" Tj ET Q",
+        ]
+    )
     page.obj.Contents = overlay.make_stream(content)
     return overlay
 
@@ -90,15 +102,18 @@ def stamp_pages(pdf: pikepdf.Pdf, overlay: pikepdf.Pdf) -> None:
 
 
 def render_cover(facts: CoverFacts, recipient: Recipient) -> bytes:
-    html = _jinja.get_template("cover.html").render(facts=facts, recipient=recipient,
-                                                    stamp_line=recipient.stamp_line())
+    html = _jinja.get_template("cover.html").render(
+        facts=facts, recipient=recipient, stamp_line=recipient.stamp_line()
+    )
     return render_pdf(html)
 
 
 def issue_copy(original: bytes, facts: CoverFacts, recipient: Recipient) -> bytes:
     """The cover page, then the original pages, all watermarked; the receipt in the metadata."""
-    with pikepdf.open(io.BytesIO(original)) as pdf, \
-            pikepdf.open(io.BytesIO(render_cover(facts, recipient))) as cover:
+    with (
+        pikepdf.open(io.BytesIO(original)) as pdf,
+        pikepdf.open(io.BytesIO(render_cover(facts, recipient))) as cover,
+    ):
         pdf.pages.insert(0, cover.pages[0])
         stamp_pages(pdf, build_overlay(recipient))
         pdf.docinfo[Name(RECEIPT_KEY)] = recipient.receipt

@@ -9,8 +9,16 @@ from pathlib import Path
 from artifact.infra.app_state import AppState
 from artifact.infra.search.backend import Backend, Entry, Hit, ResultPage, Scope
 
-__all__ = ["BACKENDS", "Backend", "Entry", "Hit", "ResultPage", "Scope", "index_for",
-           "open_backend"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "Entry",
+    "Hit",
+    "ResultPage",
+    "Scope",
+    "index_for",
+    "open_backend",
+]
 
 BACKENDS = ("whoosh", "tantivy")
 _creating = threading.Lock()

@@ -67,15 +67,23 @@ class Scope:
 
     @property
     def nothing(self) -> bool:
-        return not (self.everything or self.types or self.meta_types or self.meta_parents
-                    or self.file_parents)
+        return not (
+            self.everything
+            or self.types
+            or self.meta_types
+            or self.meta_parents
+            or self.file_parents
+        )
 
     def terms(self) -> list[str]:
         """The scope as terms an entry carries (``Entry.scope_terms``): one set-membership
         filter for the backend, applied before anything is counted."""
-        return sorted([f"all/{t}" for t in self.types] + [f"meta/{t}" for t in self.meta_types]
-                      + [f"meta/{p}" for p in self.meta_parents]
-                      + [f"file/{p}" for p in self.file_parents])
+        return sorted(
+            [f"all/{t}" for t in self.types]
+            + [f"meta/{t}" for t in self.meta_types]
+            + [f"meta/{p}" for p in self.meta_parents]
+            + [f"file/{p}" for p in self.file_parents]
+        )
 
 
 @dataclass(frozen=True)
@@ -99,16 +107,18 @@ class ResultPage:
 class Backend(Protocol):
     name: str
 
-    def replace(self, parents: Iterable[str], entries: Iterable[Entry],
-                keys: Iterable[str] = ()) -> None:
+    def replace(
+        self, parents: Iterable[str], entries: Iterable[Entry], keys: Iterable[str] = ()
+    ) -> None:
         """Delete every entry of ``parents`` and the entries ``keys``, then add ``entries``,
         in one commit."""
 
     def rebuild(self, entries: Iterable[Entry]) -> int:
         """Empty the index and load ``entries``; returns how many."""
 
-    def search(self, query: Query, scope: Scope, *, offset: int = 0, limit: int = 10,
-               facets: bool = True) -> ResultPage:
+    def search(
+        self, query: Query, scope: Scope, *, offset: int = 0, limit: int = 10, facets: bool = True
+    ) -> ResultPage:
         """Matching entries inside ``scope``: total, one page of hits, facet counts."""
 
     def count(self) -> int:

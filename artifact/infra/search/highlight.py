@@ -58,7 +58,7 @@ def snippet(text: str, query: Query, compiled: re.Pattern[str] | None = None) ->
         for match in regex.finditer(text, start, min(len(text), end + MAX_WORD_CHARS * 4)):
             if match.end() > end:
                 break
-            out.append(escape(text[cursor:match.start()]))
+            out.append(escape(text[cursor : match.start()]))
             out.append(Markup("<mark>%s</mark>") % match.group())
             cursor = match.end()
     out.append(escape(text[cursor:end]))

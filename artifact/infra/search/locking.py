@@ -42,8 +42,9 @@ def writer_lock(directory: Path, timeout: float = 60.0) -> Iterator[None]:
         os.close(fd)
 
 
-def retry(action: Callable[[], T], busy: tuple[type[BaseException], ...],
-          timeout: float = 30.0) -> T:
+def retry(
+    action: Callable[[], T], busy: tuple[type[BaseException], ...], timeout: float = 30.0
+) -> T:
     """Run ``action``, retrying while the backend's own lock says another writer is active
     (a writer outside our lock file, or a lock the backend still holds after a crash)."""
     deadline = time.monotonic() + timeout

@@ -137,8 +137,13 @@ def _clause(token: str) -> Term | Phrase | Prefix | Filter | None:
     return _text(words(token))
 
 
-_EXAMPLES = {"category": "reports", "series": "SOC", "framework": '"SOC 2"', "type": "report",
-             "year": "2025"}
+_EXAMPLES = {
+    "category": "reports",
+    "series": "SOC",
+    "framework": '"SOC 2"',
+    "type": "report",
+    "year": "2025",
+}
 
 
 def _prefix(token: str) -> Prefix:

@@ -76,8 +76,11 @@ class TantivyBackend:
         except ValueError as error:
             if "schema does not match" not in str(error):
                 raise
-        log.warning("the tantivy index in %s has an older schema: emptied; run `flask search "
-                    "reindex` to fill it again", directory)
+        log.warning(
+            "the tantivy index in %s has an older schema: emptied; run `flask search "
+            "reindex` to fill it again",
+            directory,
+        )
         for path in directory.iterdir():
             if path.name != LOCK_NAME:
                 shutil.rmtree(path) if path.is_dir() else path.unlink()
@@ -96,8 +99,9 @@ class TantivyBackend:
         writer.commit()
         writer.wait_merging_threads()  # consumes the writer: its lock file is released
 
-    def replace(self, parents: Iterable[str], entries: Iterable[Entry],
-                keys: Iterable[str] = ()) -> None:
+    def replace(
+        self, parents: Iterable[str], entries: Iterable[Entry], keys: Iterable[str] = ()
+    ) -> None:
         parents, docs, keys = list(parents), [_document(e) for e in entries], list(keys)
 
         def write() -> None:
@@ -143,16 +147,19 @@ class TantivyBackend:
     def _scope_query(self, scope: Scope) -> Any:
         """One set-membership filter, scored as a constant (it narrows, never ranks)."""
         return tantivy.Query.const_score_query(
-            tantivy.Query.term_set_query(self._schema, "scope", scope.terms()), 0.0)
+            tantivy.Query.term_set_query(self._schema, "scope", scope.terms()), 0.0
+        )
 
-    def search(self, query: q.Query, scope: Scope, *, offset: int = 0, limit: int = 10,
-               facets: bool = True) -> ResultPage:
+    def search(
+        self, query: q.Query, scope: Scope, *, offset: int = 0, limit: int = 10, facets: bool = True
+    ) -> ResultPage:
         if scope.nothing:
             return ResultPage(0, [], {name: {} for name in FACETS} if facets else {})
         built = build(self._schema, query)
         if not scope.everything:
-            built = tantivy.Query.boolean_query([(tantivy.Occur.Must, built),
-                                                 (tantivy.Occur.Must, self._scope_query(scope))])
+            built = tantivy.Query.boolean_query(
+                [(tantivy.Occur.Must, built), (tantivy.Occur.Must, self._scope_query(scope))]
+            )
         with self._lock:
             searcher = self._searcher()
             # With facets, the total is the sum of the type facet (every entry has exactly one
@@ -167,16 +174,27 @@ class TantivyBackend:
     @staticmethod
     def _hit(doc: Any, score: float) -> Hit:
         kind, _sep, record = doc.get_first("parent").partition(":")
-        return Hit(kind, record, doc.get_first("part"), int(doc.get_first("page")),
-                   doc.get_first("title"), doc.get_first("text"), float(score))
+        return Hit(
+            kind,
+            record,
+            doc.get_first("part"),
+            int(doc.get_first("page")),
+            doc.get_first("title"),
+            doc.get_first("text"),
+            float(score),
+        )
 
     @staticmethod
     def _facets(searcher: Any, built: Any) -> dict[str, dict[str, int]]:
         spec = {name: {"terms": {"field": name, "size": FACET_SIZE}} for name in FACETS}
         result = searcher.aggregate(built, spec)
-        return {name: {bucket["key"]: int(bucket["doc_count"])
-                       for bucket in result.get(name, {}).get("buckets", [])}
-                for name in FACETS}
+        return {
+            name: {
+                bucket["key"]: int(bucket["doc_count"])
+                for bucket in result.get(name, {}).get("buckets", [])
+            }
+            for name in FACETS
+        }
 
     def count(self) -> int:
         with self._lock:
@@ -200,8 +218,12 @@ def _clause(schema: Any, clause: q.Term | q.Phrase | q.Prefix | q.Filter) -> Any
 def build(schema: Any, query: q.Query) -> Any:
     """Our tree as a tantivy query (never tantivy's own query parser)."""
     must, must_not = tantivy.Occur.Must, tantivy.Occur.MustNot
-    clauses = [(must_not, _clause(schema, c.clause)) if isinstance(c, q.Not)
-               else (must, _clause(schema, c)) for c in query.clauses]
+    clauses = [
+        (must_not, _clause(schema, c.clause))
+        if isinstance(c, q.Not)
+        else (must, _clause(schema, c))
+        for c in query.clauses
+    ]
     if not any(occur == must for occur, _ in clauses):
         clauses.insert(0, (must, tantivy.Query.all_query()))
     return tantivy.Query.boolean_query(clauses)

@@ -22,21 +22,37 @@ from artifact.infra.search import query as q
 from artifact.infra.search.backend import FACETS, Entry, Hit, ResultPage, Scope
 from artifact.infra.search.locking import retry, writer_lock
 
-ANALYZER = RegexTokenizer(r"[^\W_]+") | LowercaseFilter() | StopFilter(
-    stoplist=frozenset(), minsize=1, maxsize=q.MAX_WORD_CHARS)
+ANALYZER = (
+    RegexTokenizer(r"[^\W_]+")
+    | LowercaseFilter()
+    | StopFilter(stoplist=frozenset(), minsize=1, maxsize=q.MAX_WORD_CHARS)
+)
 
 
 def _schema() -> Schema:
     facet = {name: KEYWORD(commas=True, scorable=False) for name in FACETS if name != "type"}
-    return Schema(key=ID(unique=True, stored=True), parent=ID(stored=True),
-                  type=ID(stored=True), part=ID(stored=True), page=STORED(), title=STORED(),
-                  text=TEXT(analyzer=ANALYZER, stored=True, phrase=True), **facet)
+    return Schema(
+        key=ID(unique=True, stored=True),
+        parent=ID(stored=True),
+        type=ID(stored=True),
+        part=ID(stored=True),
+        page=STORED(),
+        title=STORED(),
+        text=TEXT(analyzer=ANALYZER, stored=True, phrase=True),
+        **facet,
+    )
 
 
 def _fields(entry: Entry) -> dict[str, Any]:
     fields: dict[str, Any] = {
-        "key": entry.key, "parent": entry.parent, "type": entry.type, "part": entry.part,
-        "page": entry.page, "title": entry.title, "text": entry.text}
+        "key": entry.key,
+        "parent": entry.parent,
+        "type": entry.type,
+        "part": entry.part,
+        "page": entry.page,
+        "title": entry.title,
+        "text": entry.text,
+    }
     for name in FACETS:
         if name != "type":
             fields[name] = ",".join(entry.facet_values(name))
@@ -60,8 +76,9 @@ class _Snapshot:
 
     def values(self, field: str) -> list[str]:
         if field not in self._values:
-            self._values[field] = [v.decode() if isinstance(v, bytes) else v
-                                   for v in self.searcher.lexicon(field)]
+            self._values[field] = [
+                v.decode() if isinstance(v, bytes) else v for v in self.searcher.lexicon(field)
+            ]
         return self._values[field]
 
     def allowed(self, scope: Scope) -> set[int] | None:
@@ -94,8 +111,9 @@ class WhooshBackend:
         self._lock = threading.Lock()
 
     # -- writing ------------------------------------------------------------------------
-    def replace(self, parents: Iterable[str], entries: Iterable[Entry],
-                keys: Iterable[str] = ()) -> None:
+    def replace(
+        self, parents: Iterable[str], entries: Iterable[Entry], keys: Iterable[str] = ()
+    ) -> None:
         parents, entries, keys = list(parents), list(entries), list(keys)
 
         def write() -> None:
@@ -141,8 +159,9 @@ class WhooshBackend:
             snap = self._snapshot = _Snapshot(self._ix.searcher())
         return snap
 
-    def search(self, query: q.Query, scope: Scope, *, offset: int = 0, limit: int = 10,
-               facets: bool = True) -> ResultPage:
+    def search(
+        self, query: q.Query, scope: Scope, *, offset: int = 0, limit: int = 10, facets: bool = True
+    ) -> ResultPage:
         if scope.nothing:
             return ResultPage(0, [], {name: {} for name in FACETS} if facets else {})
         with self._lock:
@@ -157,25 +176,42 @@ class WhooshBackend:
             counts = self._facets(snap, matched) if facets else {}
             return self._top(snap, built, matched, offset, limit, counts)
 
-    def _top(self, snap: _Snapshot, built: wq.Query, matched: set[int] | None, offset: int,
-             limit: int, counts: dict[str, dict[str, int]] | None) -> ResultPage:
+    def _top(
+        self,
+        snap: _Snapshot,
+        built: wq.Query,
+        matched: set[int] | None,
+        offset: int,
+        limit: int,
+        counts: dict[str, dict[str, int]] | None,
+    ) -> ResultPage:
         if matched is not None and not matched:
             return ResultPage(0, [], counts or {})
         results = snap.searcher.search(built, filter=matched, limit=offset + limit)
         total = len(matched) if matched is not None else len(results)
         hits = []
-        for hit in list(results)[offset:offset + limit]:
+        for hit in list(results)[offset : offset + limit]:
             kind, _sep, record = hit["parent"].partition(":")
-            hits.append(Hit(kind, record, hit["part"], hit["page"], hit["title"], hit["text"],
-                            float(hit.score or 0.0)))
+            hits.append(
+                Hit(
+                    kind,
+                    record,
+                    hit["part"],
+                    hit["page"],
+                    hit["title"],
+                    hit["text"],
+                    float(hit.score or 0.0),
+                )
+            )
         return ResultPage(total, hits, counts or {})
 
     @staticmethod
     def _facets(snap: _Snapshot, matched: set[int]) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = {}
         for name in FACETS:
-            per_value = {value: len(snap.docs(name, value) & matched)
-                         for value in snap.values(name)}
+            per_value = {
+                value: len(snap.docs(name, value) & matched) for value in snap.values(name)
+            }
             counts[name] = {v: n for v, n in per_value.items() if n}
         return counts
 

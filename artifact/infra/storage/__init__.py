@@ -10,8 +10,15 @@ from artifact.infra.storage.blobs import BlobInfo, BlobStore
 from artifact.infra.storage.errors import BlobNotFound, IntegrityError, KeyringError
 from artifact.infra.storage.keyring import Keyring
 
-__all__ = ["BlobInfo", "BlobNotFound", "BlobStore", "IntegrityError", "Keyring", "KeyringError",
-           "store_for"]
+__all__ = [
+    "BlobInfo",
+    "BlobNotFound",
+    "BlobStore",
+    "IntegrityError",
+    "Keyring",
+    "KeyringError",
+    "store_for",
+]
 
 
 def store_for(app: AppState) -> BlobStore:

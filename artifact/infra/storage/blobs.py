@@ -59,7 +59,8 @@ class BlobStore:
         data_key = AESGCM.generate_key(bit_length=256)
         wrap_nonce = secrets.token_bytes(12)
         wrapped = wrap_nonce + AESGCM(kek.key).encrypt(
-            wrap_nonce, data_key, _wrap_aad(blob_id, kek.version))
+            wrap_nonce, data_key, _wrap_aad(blob_id, kek.version)
+        )
         prefix = secrets.token_bytes(stream.PREFIX_BYTES)
         header = _HEADER.pack(MAGIC, kek.version, wrapped, prefix, self.chunk_size)
         final = self.path_of(blob_id)
@@ -71,7 +72,8 @@ class BlobStore:
             with os.fdopen(fd, "wb") as out:
                 out.write(header)
                 for plain, sealed in stream.encrypt_chunks(
-                        data_key, prefix, self._aad(header, blob_id), source, self.chunk_size):
+                    data_key, prefix, self._aad(header, blob_id), source, self.chunk_size
+                ):
                     digest.update(plain)
                     size += len(plain)
                     out.write(sealed)
@@ -94,8 +96,9 @@ class BlobStore:
         try:
             header = handle.read(_HEADER.size)
             data_key, prefix, chunk_size = self._unwrap(blob_id, header)
-            chunks = stream.decrypt_chunks(data_key, prefix, self._aad(header, blob_id), handle,
-                                           chunk_size)
+            chunks = stream.decrypt_chunks(
+                data_key, prefix, self._aad(header, blob_id), handle, chunk_size
+            )
             first = next(chunks)
         except BaseException:
             handle.close()
@@ -137,11 +140,13 @@ class BlobStore:
         except KeyringError as exc:
             raise IntegrityError(f"the blob needs key version {version}: {exc}") from None
         try:
-            data_key = AESGCM(kek.key).decrypt(wrapped[:12], wrapped[12:],
-                                               _wrap_aad(blob_id, version))
+            data_key = AESGCM(kek.key).decrypt(
+                wrapped[:12], wrapped[12:], _wrap_aad(blob_id, version)
+            )
         except InvalidTag:
-            raise IntegrityError("the data key does not unwrap (destroyed, tampered or moved)") \
-                from None
+            raise IntegrityError(
+                "the data key does not unwrap (destroyed, tampered or moved)"
+            ) from None
         return data_key, prefix, chunk_size
 
     @staticmethod

@@ -102,8 +102,9 @@ class Keyring:
                 "(or restore it from your backup)"
             ) from None
         if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise KeyringError(f"the keyring {self.path} is accessible to other users; "
-                               "run `chmod 600` on it")
+            raise KeyringError(
+                f"the keyring {self.path} is accessible to other users; run `chmod 600` on it"
+            )
         cached = self._cache
         if not force and cached and cached[0] == info.st_mtime and cached[1] == info.st_size:
             return cached[2], cached[3]
@@ -116,8 +117,12 @@ class Keyring:
             "format": FORMAT,
             "current": current,
             "keys": [
-                {"version": k.version, "key": base64.b64encode(k.key).decode(),
-                 "created_at": k.created_at, "source": k.source}
+                {
+                    "version": k.version,
+                    "key": base64.b64encode(k.key).decode(),
+                    "created_at": k.created_at,
+                    "source": k.source,
+                }
                 for k in sorted(keys.values(), key=lambda k: k.version)
             ],
         }
@@ -154,8 +159,12 @@ def _parse(raw: bytes, path: Path) -> tuple[dict[int, KeyVersion], int]:
     try:
         document: dict[str, Any] = json.loads(raw)
         keys = {
-            int(item["version"]): KeyVersion(int(item["version"]), base64.b64decode(item["key"]),
-                                             str(item["created_at"]), str(item["source"]))
+            int(item["version"]): KeyVersion(
+                int(item["version"]),
+                base64.b64decode(item["key"]),
+                str(item["created_at"]),
+                str(item["source"]),
+            )
             for item in document["keys"]
         }
         current = int(document["current"])

@@ -41,8 +41,9 @@ def _read_full(source: BinaryIO, size: int) -> bytes:
     return b"".join(parts)
 
 
-def encrypt_chunks(key: bytes, prefix: bytes, aad: bytes, source: BinaryIO,
-                   chunk_size: int = DEFAULT_CHUNK) -> Iterator[tuple[bytes, bytes]]:
+def encrypt_chunks(
+    key: bytes, prefix: bytes, aad: bytes, source: BinaryIO, chunk_size: int = DEFAULT_CHUNK
+) -> Iterator[tuple[bytes, bytes]]:
     """Yield (plaintext chunk, ciphertext chunk); the last chunk is flagged (an empty input is
     one empty, flagged chunk)."""
     aead = AESGCM(key)
@@ -58,8 +59,9 @@ def encrypt_chunks(key: bytes, prefix: bytes, aad: bytes, source: BinaryIO,
         index += 1
 
 
-def decrypt_chunks(key: bytes, prefix: bytes, aad: bytes, source: BinaryIO,
-                   chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
+def decrypt_chunks(
+    key: bytes, prefix: bytes, aad: bytes, source: BinaryIO, chunk_size: int = DEFAULT_CHUNK
+) -> Iterator[bytes]:
     """Yield verified plaintext chunks; raise IntegrityError at the first bad one (nothing of a
     bad chunk is ever yielded)."""
     aead = AESGCM(key)
