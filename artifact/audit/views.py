@@ -32,7 +32,7 @@ def index() -> str:
         )
     args = {k: v for k, v in request.args.items() if k not in ("page", "verify")}
     return render_template(
-        "admin/audit.html",
+        "admin_audit/index.html",
         events=events,
         total=total,
         page=page,
