@@ -28,6 +28,7 @@ def new_customer(server: LiveServer, organization: str) -> str:
     own); returns the e-mail, whose password the server's fixture now knows."""
     from artifact.extensions import db
     from artifact.identity.services import accounts
+    from artifact.kernel import uow
     from artifact.kernel.caller import OPERATOR
 
     email = f"dana-{secrets.token_hex(3)}@globex.test"
@@ -42,6 +43,7 @@ def new_customer(server: LiveServer, organization: str) -> str:
             name="Dana Globex",
             organization=organization,
         )
+        uow.commit(db.session)  # the test owns this unit of work
         db.session.remove()
     server.passwords[email] = password
     return email
