@@ -10,7 +10,9 @@ from flask_login import current_user
 
 from artifact.extensions import csrf, login_manager
 from artifact.kernel.caller import Caller
+from artifact.kernel.errors import Unauthenticated
 
+API_PREFIX = "/api/v1"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # No inline script or style anywhere, so no nonces are needed; inline SVG (the QR code) is
 # markup, not script.
@@ -51,9 +53,27 @@ def _assign_request_id() -> None:
 
 def _check_csrf() -> None:
     # Browsers cannot attach an Authorization header cross-site without CORS, which we never
-    # grant, so Bearer calls carry no CSRF token; everything else does.
-    if request.method in UNSAFE_METHODS and bearer_token() is None:
-        csrf.protect()
+    # grant, so Bearer calls carry no CSRF token. On the JSON API, CSRF guards only writes that a
+    # session cookie authenticates: a call with no credentials is not a cross-site form, and is
+    # answered 401 by the operation it asks for. Pages check every write.
+    if request.method not in UNSAFE_METHODS or bearer_token() is not None:
+        return
+    if request.path.startswith(API_PREFIX) and not current_user.is_authenticated:
+        return
+    csrf.protect()
+
+
+def _refuse_bad_tokens() -> None:
+    """A Bearer token that names no live token (unknown, revoked, of a disabled user) is a 401
+    on every API operation, public ones included, so a client learns that its token is bad
+    instead of silently being served as a visitor."""
+    if (
+        request.path.startswith(API_PREFIX)
+        and bearer_token() is not None
+        and request.path != API_PREFIX + "/openapi.json"
+        and not current_user.is_authenticated
+    ):
+        raise Unauthenticated("the API token is not valid (unknown, revoked or expired)")
 
 
 def _set_headers(response: Response) -> Response:
@@ -91,5 +111,6 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
     app.before_request(_assign_request_id)
+    app.before_request(_refuse_bad_tokens)
     app.before_request(_check_csrf)
     app.after_request(_set_headers)

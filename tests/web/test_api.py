@@ -52,16 +52,31 @@ def test_garbage_tokens_get_401_json(client) -> None:
         assert response.get_json()["error"]["code"] == "unauthenticated"
 
 
-def test_bearer_writes_need_no_csrf_but_cookie_writes_do(client, customer: User) -> None:
+def test_bearer_writes_need_no_csrf_but_cookie_writes_do(client, customer: User, login_as) -> None:
     _token, raw = tokens.create(db.session, OPERATOR, customer, "t")
     uow.commit(db.session)
     # an unknown API write path: with a token the CSRF check is skipped and routing answers
     response = client.post("/api/v1/me", headers={"Authorization": f"Bearer {raw}"})
     assert response.status_code == 405
     assert response.get_json()["error"]["code"] == "method_not_allowed"
-    response = client.post("/api/v1/me")
+    # no credentials at all: not a cross-site form, so not judged by CSRF but by sign-in
+    response = client.post("/api/v1/access-requests", json={"series": "SOC"})
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthenticated"
+    # a write authenticated by the session cookie needs the CSRF token
+    login_as(customer)
+    response = client.post("/api/v1/access-requests", json={"series": "SOC"})
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "csrf_failed"
+
+
+def test_a_bad_token_is_401_even_where_visitors_are_served(client) -> None:
+    assert client.get("/api/v1/reports").status_code == 200
+    response = client.get("/api/v1/reports", headers={"Authorization": "Bearer art_nope"})
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthenticated"
+    assert client.get("/api/v1/openapi.json", headers={"Authorization": "Bearer x"}).status_code \
+        == 200
 
 
 def test_unknown_api_path_is_json_404(client) -> None:
