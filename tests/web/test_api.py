@@ -75,8 +75,9 @@ def test_a_bad_token_is_401_even_where_visitors_are_served(client) -> None:
     response = client.get("/api/v1/reports", headers={"Authorization": "Bearer art_nope"})
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "unauthenticated"
-    assert client.get("/api/v1/openapi.json", headers={"Authorization": "Bearer x"}).status_code \
-        == 200
+    assert (
+        client.get("/api/v1/openapi.json", headers={"Authorization": "Bearer x"}).status_code == 200
+    )
 
 
 def test_unknown_api_path_is_json_404(client) -> None:
