@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Response, request
@@ -17,6 +18,8 @@ from artifact.web.files import file_response
 from artifact.web.json_api import api
 from artifact.web.security import current_caller
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
 
 def _body() -> dict[str, Any]:
     body = request.get_json(silent=True)
@@ -29,6 +32,24 @@ def _str(body: dict[str, Any], key: str, default: str | None = None) -> str:
     value = body.get(key, default)
     if not isinstance(value, str):
         raise ValidationFailed(f"{key!r} must be a string")
+    return value
+
+
+def _version(body: dict[str, Any]) -> int:
+    """The version a caller accepts: a JSON integer (the pages send their form's text)."""
+    value = body.get("version")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed("'version' must be a whole number")
+    return value
+
+
+def _shown_sha256(body: dict[str, Any]) -> str | None:
+    """The optional hash of the text the caller showed: 64 lower-case hex digits."""
+    if "text_sha256" not in body:
+        return None
+    value = body["text_sha256"]
+    if not isinstance(value, str) or not _SHA256.fullmatch(value):
+        raise ValidationFailed("'text_sha256' must be 64 lower-case hexadecimal digits")
     return value
 
 
@@ -109,16 +130,15 @@ def publish_version(agreement_id: str) -> tuple[dict[str, Any], int]:
 def accept(agreement_id: str) -> tuple[dict[str, Any], int]:
     """Accept the current version (409 if the version named is not current)."""
     body = _body()
-    shown = body.get("text_sha256")
     acceptance = agreements_accept.accept(
         db.session,
         current_caller(),
         agreement_id,
-        version=body.get("version"),
+        version=_version(body),
         typed_name=_str(body, "typed_name", ""),
         scope=_str(body, "scope", "account"),
         user_agent=request.headers.get("User-Agent"),
-        shown_sha256=shown if isinstance(shown, str) else None,
+        shown_sha256=_shown_sha256(body),
     )
     return {
         "acceptance_id": acceptance.id,

@@ -4,58 +4,96 @@ from __future__ import annotations
 
 from typing import Any
 
-from artifact.web.openapi_parts import errors
+from artifact.agreements.services.agreements import TEXT_MAX, TITLE_MAX, TYPED_NAME_MAX
+from artifact.web.openapi_parts import (
+    errors,
+    json_body,
+    json_response,
+    line,
+    link,
+    path_id,
+    query,
+    ref,
+    text,
+)
+
+_STR = {"type": "string"}
+_SHA256 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+_AGREEMENT_ID = path_id("agreement_id")
+_ACCEPTANCE_ID = path_id("acceptance_id")
+_SCOPE = {"type": "string", "enum": ["account", "organization"]}
+_SCOPE_IN = {
+    **_SCOPE,
+    "default": "account",
+    "description": "account: you alone; organization: your organisation (org admins only)",
+}
+_KIND = {"type": "string", "enum": ["nda", "baa", "terms"]}
+_TEXT = text(TEXT_MAX, "plain text; blank lines separate paragraphs")
+_VERSION = {"type": "integer", "minimum": 1}
 
 
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+def _listing(item: str) -> dict[str, Any]:
     return {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"type": "object", "required": required, "properties": properties}
-            }
+        "type": "object",
+        "required": ["items", "total"],
+        "properties": {
+            "items": {"type": "array", "items": ref(item)},
+            "total": {"type": "integer", "minimum": 0},
         },
     }
 
 
-_ID = [{"name": "agreement_id", "in": "path", "required": True, "schema": {"type": "string"}}]
-_SCOPE = {"type": "string", "enum": ["account", "organization"]}
-_TEXT = {"type": "string", "description": "plain text; blank lines separate paragraphs"}
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": list(properties), "properties": properties}
+
+
+# Where an agreement's id leads.
+_AGREEMENT_LINKS = {
+    "get": "get_agreement",
+    "accept": "accept_agreement",
+    "terminate": "terminate_acceptance",
+    "publish": "publish_agreement_version",
+}
 
 SCHEMAS: dict[str, Any] = {
-    "Acceptance": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "string"},
-            "agreement_id": {"type": "string"},
-            "version": {"type": "integer"},
+    "Acceptance": _object(
+        {
+            "id": _STR,
+            "agreement_id": _STR,
+            "version": _VERSION,
             "scope": _SCOPE,
-            "typed_name": {"type": "string"},
+            "typed_name": _STR,
             "accepted_at": {"type": "string", "format": "date-time"},
-            "text_sha256": {"type": "string"},
-            "user": {"type": "string"},
+            "text_sha256": _SHA256,
+            "user": {"type": "string", "description": "the acceptor's e-mail"},
             "organization": {"type": ["string", "null"]},
             "terminated_at": {"type": ["string", "null"], "format": "date-time"},
-        },
-    },
+        }
+    ),
     "Agreement": {
         "type": "object",
+        "required": [
+            "id",
+            "title",
+            "kind",
+            "current_version",
+            "text_sha256",
+            "published_at",
+            "acceptance",
+            "satisfied",
+        ],
         "properties": {
-            "id": {"type": "string"},
-            "title": {"type": "string"},
-            "kind": {"type": "string", "enum": ["nda", "baa", "terms"]},
-            "current_version": {"type": "integer"},
-            "text_sha256": {"type": "string"},
+            "id": _STR,
+            "title": _STR,
+            "kind": _KIND,
+            "current_version": _VERSION,
+            "text_sha256": _SHA256,
             "published_at": {"type": "string", "format": "date-time"},
-            "acceptance": {"oneOf": [_ref("Acceptance"), {"type": "null"}]},
+            "acceptance": {
+                "description": "the active acceptance that covers you (perhaps of an older "
+                "version), or null",
+                "oneOf": [ref("Acceptance"), {"type": "null"}],
+            },
             "satisfied": {
                 "type": "boolean",
                 "description": "an active acceptance of the current version covers you",
@@ -65,44 +103,41 @@ SCHEMAS: dict[str, Any] = {
     },
 }
 
+
+def _links_from(expression: str) -> dict[str, Any]:
+    return {
+        name.capitalize(): link(operation, agreement_id=expression)
+        for name, operation in _AGREEMENT_LINKS.items()
+    }
+
+
 PATHS: dict[str, Any] = {
     "/agreements": {
         "get": {
-            "summary": "Agreements with the current version and your acceptance",
+            "operationId": "list_agreements",
+            "summary": "Agreements with the current version and your acceptance (signed in)",
             "responses": {
-                "200": _json(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "items": {"type": "array", "items": _ref("Agreement")},
-                            "total": {"type": "integer"},
-                        },
-                    },
+                "200": json_response(
                     "agreements",
+                    _listing("Agreement"),
+                    links=_links_from("$response.body#/items/0/id"),
                 ),
                 **errors(401),
             },
         },
         "post": {
+            "operationId": "create_agreement",
             "summary": "Create an agreement with version 1 (admin)",
-            "requestBody": _body(
-                {
-                    "title": {"type": "string"},
-                    "kind": {"type": "string", "enum": ["nda", "baa", "terms"]},
-                    "text": _TEXT,
-                },
+            "description": "409 when an agreement with this title (ignoring case) exists.",
+            "requestBody": json_body(
+                {"title": line(TITLE_MAX), "kind": _KIND, "text": _TEXT},
                 ["title", "kind", "text"],
             ),
             "responses": {
-                "201": _json(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "id": {"type": "string"},
-                            "current_version": {"type": "integer"},
-                        },
-                    },
+                "201": json_response(
                     "created",
+                    _object({"id": _STR, "current_version": {"type": "integer", "const": 1}}),
+                    links=_links_from("$response.body#/id"),
                 ),
                 **errors(400, 401, 403, 409),
             },
@@ -110,26 +145,32 @@ PATHS: dict[str, Any] = {
     },
     "/agreements/{agreement_id}": {
         "get": {
-            "summary": "One agreement with the text of its current version",
-            "parameters": _ID,
-            "responses": {"200": _json(_ref("Agreement"), "the agreement"), **errors(401, 404)},
+            "operationId": "get_agreement",
+            "summary": "One agreement with the text of its current version (signed in)",
+            "parameters": [_AGREEMENT_ID],
+            "responses": {
+                "200": json_response(
+                    "the agreement",
+                    {"allOf": [ref("Agreement"), {"required": ["text"]}]},
+                    links=_links_from("$response.body#/id"),
+                ),
+                **errors(401, 404),
+            },
         },
     },
     "/agreements/{agreement_id}/versions": {
         "post": {
+            "operationId": "publish_agreement_version",
             "summary": "Publish a new version (admin); acceptance is needed again",
-            "parameters": _ID,
-            "requestBody": _body({"text": _TEXT}, ["text"]),
+            "description": "409 when the text is the same as the current version's, or "
+            "another version was published at the same moment.",
+            "parameters": [_AGREEMENT_ID],
+            "requestBody": json_body({"text": _TEXT}, ["text"]),
             "responses": {
-                "201": _json(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "current_version": {"type": "integer"},
-                            "text_sha256": {"type": "string"},
-                        },
-                    },
+                "201": json_response(
                     "published",
+                    _object({"current_version": _VERSION, "text_sha256": _SHA256}),
+                    links=_links_from("$request.path.agreement_id"),
                 ),
                 **errors(400, 401, 403, 404, 409),
             },
@@ -137,31 +178,41 @@ PATHS: dict[str, Any] = {
     },
     "/agreements/{agreement_id}/accept": {
         "post": {
+            "operationId": "accept_agreement",
             "summary": "Accept the current version (organization scope: org admins only)",
-            "parameters": _ID,
-            "requestBody": _body(
+            "description": "409 when `version` (or `text_sha256`) is not the current one (the "
+            "error then carries `current_version`), or when you already accepted it in this "
+            "scope.",
+            "parameters": [_AGREEMENT_ID],
+            "requestBody": json_body(
                 {
-                    "version": {"type": "integer"},
-                    "typed_name": {"type": "string"},
-                    "scope": _SCOPE,
+                    "version": {"type": "integer", "description": "the version you accept"},
+                    "typed_name": line(TYPED_NAME_MAX, "your name, typed as a signature"),
+                    "scope": _SCOPE_IN,
                     "text_sha256": {
-                        "type": "string",
-                        "description": "optional: hash of the text you showed; must be current",
+                        **_SHA256,
+                        "description": "optional: the hash of the text you showed; must be "
+                        "the current version's",
                     },
                 },
-                ["version", "typed_name", "scope"],
+                ["version", "typed_name"],
             ),
             "responses": {
-                "201": _json(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "acceptance_id": {"type": "string"},
-                            "text_sha256": {"type": "string"},
-                            "version": {"type": "integer"},
-                        },
-                    },
+                "201": json_response(
                     "recorded",
+                    _object({"acceptance_id": _STR, "text_sha256": _SHA256, "version": _VERSION}),
+                    links={
+                        "Certificate": link(
+                            "get_acceptance_certificate",
+                            acceptance_id="$response.body#/acceptance_id",
+                        ),
+                        "Terminate": link(
+                            "terminate_acceptance", agreement_id="$request.path.agreement_id"
+                        ),
+                        "History": link(
+                            "list_acceptances", agreement_id="$request.path.agreement_id"
+                        ),
+                    },
                 ),
                 **errors(400, 401, 403, 404, 409),
             },
@@ -169,27 +220,36 @@ PATHS: dict[str, Any] = {
     },
     "/agreements/{agreement_id}/terminate": {
         "post": {
+            "operationId": "terminate_acceptance",
             "summary": "Terminate your (or, as org admin, your organisation's) acceptance",
-            "parameters": _ID,
-            "requestBody": _body({"scope": _SCOPE, "reason": {"type": "string"}}, ["scope"]),
+            "description": "409 when there is no active acceptance in that scope.",
+            "parameters": [_AGREEMENT_ID],
+            "requestBody": json_body(
+                {
+                    "scope": _SCOPE_IN,
+                    "reason": {
+                        "type": "string",
+                        "pattern": r"^[^\x00]*$",
+                        "description": "kept with white space collapsed, up to 500 characters",
+                    },
+                },
+            ),
             "responses": {
-                "200": _json(
-                    {
-                        "type": "object",
-                        "properties": {
+                "200": json_response(
+                    "terminated",
+                    _object(
+                        {
                             "terminated": {
                                 "type": "array",
-                                "items": {
-                                    "type": "object",
-                                    "properties": {
-                                        "acceptance_id": {"type": "string"},
+                                "items": _object(
+                                    {
+                                        "acceptance_id": _STR,
                                         "effective_at": {"type": "string", "format": "date-time"},
-                                    },
-                                },
+                                    }
+                                ),
                             }
-                        },
-                    },
-                    "terminated",
+                        }
+                    ),
                 ),
                 **errors(400, 401, 403, 404, 409),
             },
@@ -197,25 +257,18 @@ PATHS: dict[str, Any] = {
     },
     "/acceptances": {
         "get": {
-            "summary": "Your and your organisation's acceptances (history)",
-            "parameters": [
-                {
-                    "name": "agreement_id",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string"},
-                }
-            ],
+            "operationId": "list_acceptances",
+            "summary": "Your and your organisation's acceptances (history, newest first)",
+            "parameters": [query("agreement_id", _STR, "only this agreement's")],
             "responses": {
-                "200": _json(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "items": {"type": "array", "items": _ref("Acceptance")},
-                            "total": {"type": "integer"},
-                        },
-                    },
+                "200": json_response(
                     "history",
+                    _listing("Acceptance"),
+                    links={
+                        "Certificate": link(
+                            "get_acceptance_certificate", acceptance_id="$response.body#/items/0/id"
+                        )
+                    },
                 ),
                 **errors(401),
             },
@@ -223,17 +276,16 @@ PATHS: dict[str, Any] = {
     },
     "/acceptances/{acceptance_id}/certificate": {
         "get": {
+            "operationId": "get_acceptance_certificate",
             "summary": "The acceptance certificate PDF (acceptor and staff)",
-            "parameters": [
-                {
-                    "name": "acceptance_id",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "string"},
-                }
-            ],
+            "parameters": [_ACCEPTANCE_ID],
             "responses": {
-                "200": {"description": "PDF", "content": {"application/pdf": {}}},
+                "200": {
+                    "description": "the certificate",
+                    "content": {
+                        "application/pdf": {"schema": {"type": "string", "format": "binary"}}
+                    },
+                },
                 **errors(401, 404),
             },
         },

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 
 from artifact.audit.filters import event_filter, int_arg
 from artifact.audit.services import chain as audit
 from artifact.audit.services import trail as audit_trail
 from artifact.extensions import db
+from artifact.kernel.errors import ValidationFailed
 from artifact.models import AuditEvent
 from artifact.web.access import require
 from artifact.web.json_api import api
@@ -20,6 +21,13 @@ def event_json(event: AuditEvent) -> dict[str, Any]:
     return audit.event_fields(event)
 
 
+def _whole_number(name: str, default: int) -> int:
+    """An integer parameter: absent means ``default``, present but empty is no number."""
+    if request.args.get(name) == "":
+        raise ValidationFailed(f"{name} must be a whole number")
+    return int_arg(name, default)
+
+
 @api.get("/audit/events")
 @require("audit.view")
 def audit_events() -> dict[str, Any]:
@@ -28,8 +36,8 @@ def audit_events() -> dict[str, Any]:
         db.session,
         current_caller(),
         event_filter(),
-        limit=int_arg("limit", 100),
-        offset=int_arg("offset", 0),
+        limit=_whole_number("limit", 100),
+        offset=_whole_number("offset", 0),
     )
     return {"items": [event_json(e) for e in events], "total": total}
 

@@ -16,15 +16,18 @@ def _time(name: str) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError as exc:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # overflow: a time zone past year 1 or 9999
         raise ValidationFailed(
             f"{name} must be an ISO 8601 date or time, got {raw[:40]!r}"
         ) from exc
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _text(name: str) -> str | None:
-    return (request.args.get(name) or "").strip()[:320] or None
+    raw = request.args.get(name) or ""
+    if "\x00" in raw:  # no database takes it in a query, so it can match nothing
+        raise ValidationFailed(f"{name} holds a NUL character")
+    return raw.strip()[:320] or None
 
 
 def event_filter() -> EventFilter:

@@ -46,6 +46,9 @@ def record_denial(status: int, reason: str) -> None:
     # The route pattern and the ids in it, never the query string (it may carry tokens).
     endpoint = request.endpoint
     target_id = next(iter((request.view_args or {}).values()), None)
+    if isinstance(target_id, str):
+        # What the caller typed: cut to the column and without NUL, which PostgreSQL refuses.
+        target_id = target_id.replace("\x00", "\ufffd")[:64]
     details = {
         "status": status,
         "reason": reason,

@@ -1,14 +1,23 @@
-"""Reports, versions, downloads, grants and access requests in the JSON API."""
+"""Reports, versions, downloads, grants and access requests in the JSON API.
+
+Request bodies and query arguments are checked against the catalog's part of the OpenAPI
+document (``catalog/openapi.py``) before a service sees them: what a generated client is told
+is exactly what is accepted, unknown fields included (refused)."""
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from flask import current_app, request
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError, relevance
 from werkzeug.wrappers import Response
 
+from artifact.catalog.openapi import PATHS, PATTERN_MEANINGS, SCHEMAS
 from artifact.catalog.services import grants, report_terms, reports
-from artifact.catalog.views.browse import catalog_filters
 from artifact.catalog.views.serving import serve_report
 from artifact.extensions import db
 from artifact.infra.storage import store_for
@@ -20,26 +29,106 @@ from artifact.web.json_api import api
 from artifact.web.ratelimit import download_budget
 from artifact.web.security import current_caller
 
+# The formats the document uses, checked here without optional packages: RFC 3339 as the
+# document promises (not everything Python's fromisoformat would take).
+_FORMATS = FormatChecker(())
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_TIME_RE = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})", re.IGNORECASE
+)
 
-def json_body() -> dict[str, Any]:
+
+@_FORMATS.checks("date", raises=ValueError)
+def _is_date(value: object) -> bool:
+    return not isinstance(value, str) or bool(
+        _DATE_RE.fullmatch(value) and date.fromisoformat(value)
+    )
+
+
+@_FORMATS.checks("date-time", raises=ValueError)
+def _is_date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    if not _DATE_TIME_RE.fullmatch(value):
+        return False
+    datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    return True
+
+
+@_FORMATS.checks("email")
+def _is_email(value: object) -> bool:
+    return not isinstance(value, str) or "@" in value
+
+
+@cache
+def _validator(schema_name: str) -> Draft202012Validator:
+    return Draft202012Validator(SCHEMAS[schema_name], format_checker=_FORMATS)
+
+
+def _problem(error: ValidationError, where: str = "") -> str:
+    """What is wrong, for the error message, in the document's words where it has them."""
+    if error.validator == "oneOf" and "description" in error.schema:
+        return f"name {error.schema['description']}"
+    field = where or ".".join(str(part) for part in error.absolute_path)
+    if error.validator == "pattern":
+        message = PATTERN_MEANINGS.get(str(error.validator_value), "is not in the right form")
+    elif error.validator == "anyOf":
+        formats = [s["format"] for s in error.validator_value if "format" in s]
+        message = f"must be a {' or a '.join(formats)}" if formats else error.message
+    else:
+        message = error.message if len(error.message) <= 200 else error.message[:200] + "…"
+    return f"{field}: {message}" if field else message
+
+
+def _checked(schema_name: str, body: Any) -> dict[str, Any]:
+    found = list(_validator(schema_name).iter_errors(body))
+    if found:
+        raise ValidationFailed(_problem(max(found, key=relevance)))
+    return dict(body)
+
+
+def json_body(schema_name: str) -> dict[str, Any]:
+    """The request's JSON object, valid against the named schema. Raises ValidationFailed."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ValidationFailed("send a JSON object")
-    return body
+    return _checked(schema_name, body)
 
 
-def _str(body: dict[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    if value is not None and not isinstance(value, str):
-        raise ValidationFailed(f"{name} must be a string")
-    return value
+def optional_json_body(schema_name: str) -> dict[str, Any]:
+    """Like ``json_body``, for an operation whose body may be left out."""
+    if not request.get_data(cache=True):
+        return {}
+    return json_body(schema_name)
+
+
+def query_args(path: str, method: str = "get") -> dict[str, str | None]:
+    """The operation's query arguments, each valid against its documented schema."""
+    values: dict[str, str | None] = {}
+    for parameter in PATHS[path][method].get("parameters", []):
+        name = parameter["name"]
+        if parameter["in"] != "query":
+            continue
+        raw = request.args.get(name)
+        if raw is not None:
+            schema = parameter["schema"]
+            value: Any = raw
+            if schema.get("type") == "integer" and re.fullmatch(r"-?[0-9]{1,18}", raw):
+                value = int(raw)
+            found = list(Draft202012Validator(schema, format_checker=_FORMATS).iter_errors(value))
+            if found:
+                raise ValidationFailed(_problem(max(found, key=relevance), name))
+        values[name] = raw
+    return values
 
 
 @api.get("/reports")
 @require("report.list")
 def list_reports() -> dict[str, Any]:
     """Visible reports, filtered."""
-    found = reports.list_reports(db.session, current_caller(), **catalog_filters())
+    args = query_args("/reports")
+    filters = {name: (value or "").strip()[:200] or None for name, value in args.items()}
+    found = reports.list_reports(db.session, current_caller(), **filters)
     today = utcnow().date()
     unmet = report_terms.unmet_terms(db.session, current_caller(), found)
     items = [
@@ -52,7 +141,7 @@ def list_reports() -> dict[str, Any]:
 @require("report.create")
 def create_report() -> tuple[dict[str, Any], int]:
     """Create a report (draft)."""
-    report = reports.create_report(db.session, current_caller(), json_body())
+    report = reports.create_report(db.session, current_caller(), json_body("ReportInput"))
     return reports.report_json(report, utcnow().date(), with_versions=True), 201
 
 
@@ -73,8 +162,9 @@ def get_report(report_id: str) -> dict[str, Any]:
 @require("report.set_terms")
 def set_terms(report_id: str) -> dict[str, Any]:
     """Require acceptance of an agreement before downloads (``null`` for none)."""
+    body = json_body("ReportTermsInput")
     report = report_terms.set_terms(
-        db.session, current_caller(), report_id, _str(json_body(), "terms_agreement_id")
+        db.session, current_caller(), report_id, body["terms_agreement_id"] or None
     )
     return reports.report_json(report, utcnow().date(), with_versions=True)
 
@@ -96,22 +186,15 @@ def upload_version(report_id: str) -> tuple[dict[str, Any], int]:
         storage.filename,
         limit,
     )
-    return {
-        "number": version.number,
-        "sha256": version.sha256,
-        "size": version.size,
-        "filename": version.filename,
-        "pages": version.page_count,
-    }, 201
+    return reports.version_json(version), 201
 
 
 @api.post("/reports/<report_id>/state")
 @require("report.set_state")
 def set_state(report_id: str) -> dict[str, Any]:
     """Publish, mark outdated, retire or return to draft."""
-    report = reports.set_state(
-        db.session, current_caller(), report_id, _str(json_body(), "state") or ""
-    )
+    state = json_body("ReportStateInput")["state"]
+    report = reports.set_state(db.session, current_caller(), report_id, state)
     return reports.report_json(report, utcnow().date(), with_versions=True)
 
 
@@ -120,6 +203,7 @@ def set_state(report_id: str) -> dict[str, Any]:
 @require("report.download")
 def download(report_id: str) -> Response:
     """A stamped copy of the latest (or ``?version=N``) version."""
+    query_args("/reports/{report_id}/download")
     return serve_report(report_id)
 
 
@@ -127,16 +211,16 @@ def download(report_id: str) -> Response:
 @require("grant.create")
 def create_grant() -> tuple[dict[str, Any], int]:
     """Grant a user or organisation access to a report, series or category."""
-    body = json_body()
+    body = json_body("GrantInput")
     grant = grants.create_grant(
         db.session,
         current_caller(),
-        report_id=_str(body, "report_id"),
-        series=_str(body, "series"),
-        category=_str(body, "category"),
-        user_email=_str(body, "user"),
-        organization=_str(body, "organization"),
-        expires_at=_str(body, "expires_at"),
+        report_id=body.get("report_id"),
+        series=body.get("series"),
+        category=body.get("category"),
+        user_email=body.get("user"),
+        organization=body.get("organization"),
+        expires_at=body.get("expires_at"),
     )
     return grants.grant_json(grant), 201
 
@@ -144,8 +228,9 @@ def create_grant() -> tuple[dict[str, Any], int]:
 @api.get("/access-requests")
 @require("access_request.list")
 def list_access_requests() -> dict[str, Any]:
-    """Pending access requests (staff)."""
-    items = grants.list_requests(db.session, current_caller())
+    """Access requests in one state, pending unless asked otherwise (staff)."""
+    state = query_args("/access-requests")["state"] or "pending"
+    items = grants.list_requests(db.session, current_caller(), state)
     return {"items": [grants.request_json(r) for r in items], "total": len(items)}
 
 
@@ -153,14 +238,14 @@ def list_access_requests() -> dict[str, Any]:
 @require("access_request.create")
 def create_access_request() -> tuple[dict[str, Any], int]:
     """Ask for access to a report, series or category."""
-    body = json_body()
+    body = json_body("AccessRequestInput")
     created = grants.request_access(
         db.session,
         current_caller(),
-        report_id=_str(body, "report_id"),
-        series=_str(body, "series"),
-        category=_str(body, "category"),
-        message=_str(body, "message") or "",
+        report_id=body.get("report_id"),
+        series=body.get("series"),
+        category=body.get("category"),
+        message=body.get("message", ""),
     )
     return grants.request_json(created), 201
 
@@ -170,8 +255,7 @@ def create_access_request() -> tuple[dict[str, Any], int]:
 @require("access_request.decide")
 def decide_access_request(request_id: str, decision: str) -> dict[str, Any]:
     """Approve (optional ``expires_at``) or deny."""
-    body = request.get_json(silent=True) or {}
-    decided = grants.decide_request(
-        db.session, current_caller(), request_id, decision == "approve", body.get("expires_at")
-    )
+    approve = decision == "approve"
+    expires_at = optional_json_body("AccessDecisionInput").get("expires_at") if approve else None
+    decided = grants.decide_request(db.session, current_caller(), request_id, approve, expires_at)
     return grants.request_json(decided)

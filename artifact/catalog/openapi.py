@@ -1,236 +1,455 @@
-"""The catalog's part of the OpenAPI document."""
+"""The catalog's part of the OpenAPI document.
+
+The request schemas (``*Input``) are also what ``catalog/api.py`` checks request bodies
+against, so what the document promises and what the API accepts cannot drift apart."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from artifact.web.openapi_parts import errors, ok
+from artifact.web.openapi_parts import OPTIONAL_AUTH, errors, link, ok, query, ref
 
-
-def _json_body(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = required
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
+# Ids are 32 lowercase hex digits (models.base.new_id); anything else names nothing.
+ID_PATTERN = "^[0-9a-f]{32}$"
+_AGREEMENT_OR_NONE = "^([0-9a-f]{32})?$"
+# The white space the catalog's services collapse and strip (Python's str.isspace), spelled
+# out so that every regex engine agrees on it; they refuse NUL and nothing else.
+_SPACE = "\\t-\\r\\x1c- \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+_NO_NUL = "^[^\\x00]*$"
+_VISIBLE = f"^[^\\x00]*[^\\x00{_SPACE}][^\\x00]*$"
+# What each pattern means, for error messages.
+PATTERN_MEANINGS = {
+    ID_PATTERN: "must be an id (32 hexadecimal digits)",
+    _AGREEMENT_OR_NONE: "must be an agreement id (32 hexadecimal digits), empty or null",
+    _NO_NUL: "must not contain NUL characters",
+    _VISIBLE: "must not be blank, nor contain NUL characters",
+}
 
 _STR = {"type": "string"}
-_ID = [{"name": "report_id", "in": "path", "required": True, "schema": _STR}]
-_REQ_ID = [{"name": "request_id", "in": "path", "required": True, "schema": _STR}]
-_SCOPE = {
-    "report_id": _STR,
-    "series": _STR,
-    "category": {
-        "type": "string",
-        "enum": ["certifications", "reports", "regulations", "agreements"],
-    },
+_ID = {"type": "string", "pattern": ID_PATTERN}
+_NULLABLE_STR = {"type": ["string", "null"]}
+_DATE = {"type": ["string", "null"], "format": "date"}
+_DATE_TIME = {"type": "string", "format": "date-time"}
+_NULLABLE_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
+_CATEGORIES = ["certifications", "reports", "regulations", "agreements"]
+_CATEGORY = {"type": "string", "enum": _CATEGORIES}
+_NULLABLE_CATEGORY = {"type": ["string", "null"], "enum": [*_CATEGORIES, None]}
+_STATE = {"type": "string", "enum": ["draft", "published", "outdated", "retired"]}
+_VISIBILITY = {"type": "string", "enum": ["public", "customers", "restricted"]}
+_REQUEST_STATE = {"type": "string", "enum": ["pending", "approved", "denied"]}
+_COUNT = {"type": "integer", "minimum": 0}
+_EXPIRY = {
+    "type": "string",
+    "anyOf": [{"format": "date-time"}, {"format": "date"}],
+    "description": "in the future; a date means the end of that day (UTC)",
+}
+_TERMS = {
+    "type": ["string", "null"],
+    "pattern": _AGREEMENT_OR_NONE,
+    "description": "a published agreement to accept before downloads; null or empty for none",
+}
+
+
+def _text(max_length: int, *, visible: bool = False) -> dict[str, Any]:
+    """Free text: no NUL, at most ``max_length`` characters, and if ``visible`` something
+    other than white space."""
+    return {"type": "string", "maxLength": max_length, "pattern": _VISIBLE if visible else _NO_NUL}
+
+
+def _object(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """An answer's object: every property is always there but the ``optional`` ones."""
+    required = [name for name in properties if name not in optional]
+    return {"type": "object", "required": required, "properties": properties}
+
+
+def _input(properties: dict[str, Any], **rules: Any) -> dict[str, Any]:
+    """A request body's object; unknown members are refused."""
+    return {"type": "object", "additionalProperties": False, "properties": properties, **rules}
+
+
+def _because(status: int, description: str) -> dict[str, Any]:
+    """An error response, saying when it is answered."""
+    return {str(status): {**errors(status)[str(status)], "description": description}}
+
+
+def _json_body(schema: str, *, required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": ref(schema)}}}
+
+
+def _path_id(name: str) -> list[dict[str, Any]]:
+    return [{"name": name, "in": "path", "required": True, "schema": _ID}]
+
+
+_SCOPE = {"report_id": _ID, "series": _text(80, visible=True), "category": _CATEGORY}
+_ONE_SCOPE = {
+    "description": "exactly one of report_id, series or category",
+    "oneOf": [{"required": ["report_id"]}, {"required": ["series"]}, {"required": ["category"]}],
+}
+_ONE_GRANTEE = {
+    "description": "exactly one grantee: user or organization",
+    "oneOf": [{"required": ["user"]}, {"required": ["organization"]}],
 }
 
 SCHEMAS: dict[str, Any] = {
-    "Report": {
-        "type": "object",
-        "properties": {
-            "id": _STR,
+    "Report": _object(
+        {
+            "id": _ID,
             "title": _STR,
-            "category": _STR,
+            "category": _CATEGORY,
             "series": _STR,
             "issuer": _STR,
             "product": _STR,
             "frameworks": {"type": "array", "items": _STR},
-            "period_start": {"type": ["string", "null"], "format": "date"},
-            "period_end": {"type": ["string", "null"], "format": "date"},
+            "period_start": _DATE,
+            "period_end": _DATE,
             "description": _STR,
-            "state": {"type": "string", "enum": ["draft", "published", "outdated", "retired"]},
-            "visibility": {"type": "string", "enum": ["public", "customers", "restricted"]},
-            "terms_agreement_id": {
-                "type": ["string", "null"],
-                "description": "agreement to accept before downloading",
-            },
+            "state": {**_STATE, "description": "published, once the period ends, reads outdated"},
+            "visibility": _VISIBILITY,
+            "terms_agreement_id": {**_NULLABLE_STR, "description": "to accept before downloads"},
             "needs_terms": {
                 "type": "boolean",
                 "description": "the caller must accept terms_agreement_id first",
             },
             "versions": {
                 "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "number": {"type": "integer"},
-                        "sha256": _STR,
-                        "size": {"type": "integer"},
-                        "created_at": {"type": "string", "format": "date-time"},
-                    },
-                },
+                "description": "the live versions, oldest first (not in lists)",
+                "items": ref("ReportVersion"),
             },
         },
-    },
-    "ReportList": {
-        "type": "object",
-        "properties": {
-            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Report"}},
-            "total": {"type": "integer"},
+        optional=("versions",),
+    ),
+    "ReportVersion": _object(
+        {
+            "number": {"type": "integer", "minimum": 1},
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "size": _COUNT,
+            "created_at": _DATE_TIME,
+            "filename": _STR,
+            "pages": {"type": ["integer", "null"], "minimum": 0},
+        }
+    ),
+    "ReportList": _object({"items": {"type": "array", "items": ref("Report")}, "total": _COUNT}),
+    "Grant": _object(
+        {
+            "id": _ID,
+            "report_id": _NULLABLE_STR,
+            "series": _NULLABLE_STR,
+            "category": _NULLABLE_CATEGORY,
+            "user": {**_NULLABLE_STR, "description": "the grantee's e-mail"},
+            "organization": {**_NULLABLE_STR, "description": "the grantee organisation"},
+            "expires_at": _NULLABLE_DATE_TIME,
+        }
+    ),
+    "AccessRequest": _object(
+        {
+            "id": _ID,
+            "state": _REQUEST_STATE,
+            "report_id": _NULLABLE_STR,
+            "series": _NULLABLE_STR,
+            "category": _NULLABLE_CATEGORY,
+            "user": {**_NULLABLE_STR, "description": "the requester's e-mail"},
+            "created_at": _DATE_TIME,
+            "expires_at": {**_NULLABLE_DATE_TIME, "description": "when an approval's grant ends"},
+        }
+    ),
+    "AccessRequestList": _object(
+        {"items": {"type": "array", "items": ref("AccessRequest")}, "total": _COUNT}
+    ),
+    "ReportInput": _input(
+        {
+            "title": _text(200, visible=True),
+            "category": _CATEGORY,
+            "series": _text(80),
+            "issuer": _text(200),
+            "product": _text(200),
+            "visibility": {**_VISIBILITY, "default": "restricted"},
+            "frameworks": {"type": "array", "maxItems": 50, "items": _text(80)},
+            "period_start": _DATE,
+            "period_end": {**_DATE, "description": "not before period_start"},
+            "terms_agreement_id": _TERMS,
+            "description": _text(10000),
         },
-    },
-    "Grant": {
-        "type": "object",
-        "properties": {
+        required=["title", "category"],
+    ),
+    "ReportStateInput": _input(
+        {"state": {**_STATE, "description": "publishing needs a version"}}, required=["state"]
+    ),
+    "ReportTermsInput": _input({"terms_agreement_id": _TERMS}, required=["terms_agreement_id"]),
+    "GrantInput": _input(
+        {
             **_SCOPE,
-            "user": _STR,
-            "organization": _STR,
-            "id": _STR,
-            "expires_at": {"type": ["string", "null"], "format": "date-time"},
+            "user": {**_text(320, visible=True), "format": "email"},
+            "organization": _text(200, visible=True),
+            "expires_at": _EXPIRY,
         },
-    },
-    "AccessRequest": {
-        "type": "object",
-        "properties": {
-            **_SCOPE,
-            "id": _STR,
-            "user": _STR,
-            "state": {"type": "string", "enum": ["pending", "approved", "denied"]},
-            "expires_at": {"type": ["string", "null"], "format": "date-time"},
-        },
-    },
+        allOf=[_ONE_SCOPE, _ONE_GRANTEE],
+    ),
+    "AccessRequestInput": _input({**_SCOPE, "message": _text(2000)}, allOf=[_ONE_SCOPE]),
+    "AccessDecisionInput": _input({"expires_at": _EXPIRY}),
 }
+
+_ID_IN_BODY = "$response.body#/id"
+_DOWNLOAD_PARAMETERS = [
+    *_path_id("report_id"),
+    query(
+        "version",
+        {"type": "integer", "minimum": 1, "maximum": 999_999_999},
+        "a version number; the latest live version without it",
+    ),
+]
+# 429: the caller's download budget is spent (Retry-After says for how long).
+_DOWNLOAD_ERRORS = errors(400, 401, 404, 428, 429, 500)
+_FILENAME = {"Content-Disposition": {"required": True, "schema": _STR}}
+_DECIDED = _because(409, "the request was already decided")
+_NO_AGREEMENT = _because(409, "terms_agreement_id names no published agreement")
+_FIRST_REQUEST = "$response.body#/items/0/id"
 
 PATHS: dict[str, Any] = {
     "/reports": {
         "get": {
+            "operationId": "list_reports",
             "summary": "Reports visible to the caller",
-            "security": [],
+            "security": OPTIONAL_AUTH,
             "parameters": [
-                {"name": n, "in": "query", "schema": _STR}
-                for n in ("category", "series", "framework", "q")
+                query("category", _CATEGORY),
+                query("series", {**_STR, "pattern": _NO_NUL}, "the series, any case"),
+                query("framework", {**_STR, "pattern": _NO_NUL}, "a framework it covers"),
+                query("q", {**_STR, "pattern": _NO_NUL}, "words in title, description, issuer"),
             ],
-            "responses": ok(200, "visible reports", "ReportList"),
+            "responses": {
+                **ok(
+                    200,
+                    "visible reports",
+                    "ReportList",
+                    links={"first": link("get_report", report_id="$response.body#/items/0/id")},
+                ),
+                **errors(400, 401),
+            },
         },
         "post": {
-            "summary": "Create a report (staff); it starts as a restricted draft",
-            "requestBody": _json_body(
-                {
-                    "title": _STR,
-                    **{k: _SCOPE[k] for k in ("category",)},
-                    "series": _STR,
-                    "issuer": _STR,
-                    "product": _STR,
-                    "visibility": {"type": "string", "enum": ["public", "customers", "restricted"]},
-                    "frameworks": {"type": "array", "items": _STR},
-                    "period_start": {"type": "string", "format": "date"},
-                    "period_end": {"type": "string", "format": "date"},
-                    "terms_agreement_id": _STR,
-                    "description": _STR,
-                },
-                ["title", "category"],
-            ),
-            "responses": {**ok(201, "created", "Report"), **errors(400, 401, 403)},
+            "operationId": "create_report",
+            "summary": "Create a report (staff): a draft, restricted unless said otherwise",
+            "requestBody": _json_body("ReportInput"),
+            "responses": {
+                **ok(
+                    201,
+                    "created",
+                    "Report",
+                    links={
+                        "report": link("get_report", report_id=_ID_IN_BODY),
+                        "upload": link("upload_report_version", report_id=_ID_IN_BODY),
+                        "set_state": link("set_report_state", report_id=_ID_IN_BODY),
+                        "set_terms": link("set_report_terms", report_id=_ID_IN_BODY),
+                        "download": link("download_report", report_id=_ID_IN_BODY),
+                    },
+                ),
+                **errors(400, 401, 403),
+                **_NO_AGREEMENT,
+            },
         },
     },
     "/reports/{report_id}": {
         "get": {
+            "operationId": "get_report",
             "summary": "One report and its versions",
-            "security": [],
-            "parameters": _ID,
-            "responses": {**ok(200, "the report", "Report"), **errors(404)},
+            "security": OPTIONAL_AUTH,
+            "parameters": _path_id("report_id"),
+            "responses": {
+                **ok(
+                    200,
+                    "the report",
+                    "Report",
+                    links={"download": link("download_report", report_id=_ID_IN_BODY)},
+                ),
+                **errors(401, 404),
+            },
         }
     },
     "/reports/{report_id}/versions": {
         "post": {
-            "summary": "Upload the next version (multipart `file`, a PDF)",
-            "parameters": _ID,
+            "operationId": "upload_report_version",
+            "summary": "Upload the next version (staff): multipart field `file`, a PDF",
+            "parameters": _path_id("report_id"),
             "requestBody": {
                 "required": True,
                 "content": {
                     "multipart/form-data": {
                         "schema": {
                             "type": "object",
+                            "required": ["file"],
                             "properties": {"file": {"type": "string", "format": "binary"}},
-                        }
+                        },
+                        "encoding": {"file": {"contentType": "application/pdf"}},
                     }
                 },
             },
             "responses": {
-                "201": {"description": "stored: number, sha256, size"},
+                **ok(
+                    201,
+                    "stored",
+                    "ReportVersion",
+                    links={
+                        "download": link(
+                            "download_report",
+                            report_id="$request.path.report_id",
+                            version="$response.body#/number",
+                        ),
+                        "report": link("get_report", report_id="$request.path.report_id"),
+                    },
+                ),
+                # 409: another upload took the same version number at the same moment.
                 **errors(400, 401, 403, 404, 409, 413, 415, 422),
             },
         }
     },
     "/reports/{report_id}/state": {
         "post": {
+            "operationId": "set_report_state",
             "summary": "Publish, mark outdated, retire, or return to draft (staff)",
-            "parameters": _ID,
-            "requestBody": _json_body(
-                {
-                    "state": {
-                        "type": "string",
-                        "enum": ["draft", "published", "outdated", "retired"],
-                    }
-                },
-                ["state"],
-            ),
-            "responses": {**ok(200, "the report", "Report"), **errors(400, 401, 403, 404)},
+            "parameters": _path_id("report_id"),
+            "requestBody": _json_body("ReportStateInput"),
+            "responses": {
+                **ok(200, "the report", "Report"),
+                **errors(400, 401, 403, 404),
+                **_because(409, "publishing (or marking outdated) a report without a version"),
+            },
         }
     },
     "/reports/{report_id}/terms": {
         "post": {
-            "summary": "Require acceptance of an agreement before downloads, or null for none "
-            "(staff)",
-            "parameters": _ID,
-            "requestBody": _json_body({"terms_agreement_id": {"type": ["string", "null"]}}, []),
-            "responses": {**ok(200, "the report", "Report"), **errors(400, 401, 403, 404)},
+            "operationId": "set_report_terms",
+            "summary": "Require acceptance of an agreement before downloads, or none (staff)",
+            "parameters": _path_id("report_id"),
+            "requestBody": _json_body("ReportTermsInput"),
+            "responses": {
+                **ok(200, "the report", "Report"),
+                **errors(400, 401, 403, 404),
+                **_NO_AGREEMENT,
+            },
         }
     },
     "/reports/{report_id}/download": {
         "get": {
-            "summary": "A stamped copy of the latest version (`?version=N` for another)",
-            "security": [],
-            "parameters": [*_ID, {"name": "version", "in": "query", "schema": {"type": "integer"}}],
+            "operationId": "download_report",
+            "summary": "A stamped copy of the latest version (`?version=N` for another); "
+            "counts against the caller's download budget",
+            "security": OPTIONAL_AUTH,
+            "parameters": _DOWNLOAD_PARAMETERS,
             "responses": {
                 "200": {
-                    "description": "the PDF with a cover page and a watermark on "
-                    "every page; header X-Artifact-Receipt",
-                    "content": {"application/pdf": {}},
+                    "description": "the PDF with a cover page and a watermark on every page",
+                    "headers": {
+                        **_FILENAME,
+                        "X-Artifact-Receipt": {
+                            "description": "this copy's receipt id, in the audit trail",
+                            "required": True,
+                            "schema": _STR,
+                        },
+                    },
+                    "content": {
+                        "application/pdf": {"schema": {"type": "string", "format": "binary"}}
+                    },
                 },
-                **errors(404, 428, 500),
+                **_DOWNLOAD_ERRORS,
             },
-        }
+        },
+        "head": {
+            "operationId": "check_report_download",
+            "summary": "Whether the download would be served, and its headers (nothing is "
+            "stamped or recorded)",
+            "security": OPTIONAL_AUTH,
+            "parameters": _DOWNLOAD_PARAMETERS,
+            "responses": {
+                "200": {
+                    "description": "the headers; Content-Length is the stored file's size",
+                    "headers": _FILENAME,
+                },
+                **_DOWNLOAD_ERRORS,
+            },
+        },
     },
     "/grants": {
         "post": {
+            "operationId": "create_grant",
             "summary": "Grant a user or organisation a report, series or category (staff)",
-            "requestBody": _json_body(
-                {
-                    **_SCOPE,
-                    "user": _STR,
-                    "organization": _STR,
-                    "expires_at": {"type": "string", "format": "date-time"},
-                }
-            ),
-            "responses": {**ok(201, "the grant", "Grant"), **errors(400, 401, 403, 404)},
+            "requestBody": _json_body("GrantInput"),
+            "responses": {
+                **ok(
+                    201,
+                    "the grant",
+                    "Grant",
+                    links={"report": link("get_report", report_id="$response.body#/report_id")},
+                ),
+                **errors(400, 401, 403, 404),
+                **_because(409, "no such user or organisation"),
+            },
         }
     },
     "/access-requests": {
         "get": {
-            "summary": "Pending access requests (staff)",
-            "responses": {"200": {"description": "{items, total}"}, **errors(401, 403)},
+            "operationId": "list_access_requests",
+            "summary": "Access requests in one state (staff), oldest first",
+            "parameters": [query("state", {**_REQUEST_STATE, "default": "pending"})],
+            "responses": {
+                **ok(
+                    200,
+                    "the requests",
+                    "AccessRequestList",
+                    links={
+                        "approve": link("approve_access_request", request_id=_FIRST_REQUEST),
+                        "deny": link("deny_access_request", request_id=_FIRST_REQUEST),
+                    },
+                ),
+                **errors(400, 401, 403),
+            },
         },
         "post": {
-            "summary": "Request access to a report, series or category",
-            "requestBody": _json_body({**_SCOPE, "message": _STR}),
-            "responses": {**ok(201, "the request", "AccessRequest"), **errors(400, 401, 404)},
+            "operationId": "create_access_request",
+            "summary": "Request access to a report, series or category (a pending request "
+            "for the same is answered again, not filed twice)",
+            "requestBody": _json_body("AccessRequestInput"),
+            "responses": {
+                **ok(
+                    201,
+                    "the request",
+                    "AccessRequest",
+                    links={
+                        "approve": link("approve_access_request", request_id=_ID_IN_BODY),
+                        "deny": link("deny_access_request", request_id=_ID_IN_BODY),
+                    },
+                ),
+                **errors(400, 401, 403, 404),
+            },
         },
     },
     "/access-requests/{request_id}/approve": {
         "post": {
-            "summary": "Approve (staff), optionally with `expires_at`",
-            "parameters": _REQ_ID,
-            "responses": {**ok(200, "decided", "AccessRequest"), **errors(401, 403, 404, 409)},
+            "operationId": "approve_access_request",
+            "summary": "Approve (staff): a grant to the requester, until `expires_at` if given",
+            "parameters": _path_id("request_id"),
+            "requestBody": _json_body("AccessDecisionInput", required=False),
+            "responses": {
+                **ok(
+                    200,
+                    "decided",
+                    "AccessRequest",
+                    links={"report": link("get_report", report_id="$response.body#/report_id")},
+                ),
+                **errors(400, 401, 403, 404),
+                **_DECIDED,
+            },
         }
     },
     "/access-requests/{request_id}/deny": {
         "post": {
+            "operationId": "deny_access_request",
             "summary": "Deny (staff)",
-            "parameters": _REQ_ID,
-            "responses": {**ok(200, "decided", "AccessRequest"), **errors(401, 403, 404, 409)},
+            "parameters": _path_id("request_id"),
+            "responses": {
+                **ok(200, "decided", "AccessRequest"),
+                **errors(400, 401, 403, 404),
+                **_DECIDED,
+            },
         }
     },
 }

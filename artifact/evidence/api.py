@@ -34,6 +34,19 @@ def _requirements_field() -> list[str]:
     return request.form.getlist("requirements")
 
 
+def _approval_note() -> str:
+    """An approval's optional JSON body, ``{"note": "..."}``."""
+    if not request.get_data():
+        return ""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationFailed('send no body, or a JSON object {"note": "..."}')
+    note = body.get("note", "")
+    if not isinstance(note, str):
+        raise ValidationFailed("'note' must be a string")
+    return note
+
+
 @api.get("/evidence")
 @require_hidden("evidence.list")
 def list_evidence_items() -> dict[str, Any]:
@@ -113,9 +126,7 @@ def change_evidence_state(evidence_id: str, step: str) -> dict[str, Any]:
     """Submit for review, approve (someone other than the uploader), or send back to draft."""
     args = (db.session, current_caller(), evidence_id)
     if step == "approve":
-        body = request.get_json(silent=True) or {}
-        note = body.get("note") if isinstance(body, dict) else None
-        changed = evidence.approve(*args, note=note if isinstance(note, str) else "")
+        changed = evidence.approve(*args, note=_approval_note())
     else:
         changed = getattr(evidence, step)(*args)
     return evidence.evidence_json(changed, utcnow().date(), full=True)
@@ -126,6 +137,8 @@ def change_evidence_state(evidence_id: str, step: str) -> dict[str, Any]:
 @require_hidden("evidence.download")
 def download_evidence(evidence_id: str) -> Response:
     """The current (or ``?version=N``) file, verified against its SHA-256."""
+    if request.args.get("version") == "":
+        raise ValidationFailed("version must be a positive whole number")
     return serve_evidence(evidence_id)
 
 

@@ -194,7 +194,7 @@ def set_links(evidence_id: str) -> Response:
                 db.session, current_caller(), evidence_id, form.requirements.data or ""
             )
             flash("Requirements saved.", "success")
-        except ValidationFailed as error:
+        except (ValidationFailed, Conflict) as error:
             flash(f"Not saved: {error.message}.", "error")
     return _detail(evidence_id)
 

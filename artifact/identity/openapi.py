@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from artifact.web.openapi_parts import errors
+from artifact.models.accounts import Role
+from artifact.web.openapi_parts import errors, ok
 
 SCHEMAS: dict[str, Any] = {
     "User": {
         "type": "object",
+        "required": ["id", "email", "name", "role", "organization", "org_admin"],
         "properties": {
             "id": {"type": "string"},
             "email": {"type": "string"},
             "name": {"type": "string"},
-            "role": {"type": "string", "enum": ["customer", "auditor", "staff", "admin"]},
+            "role": {"type": "string", "enum": [role.value for role in Role]},
             "organization": {"type": ["string", "null"]},
             "org_admin": {"type": "boolean"},
         },
@@ -22,16 +24,9 @@ SCHEMAS: dict[str, Any] = {
 PATHS: dict[str, Any] = {
     "/me": {
         "get": {
+            "operationId": "get_me",
             "summary": "The calling user",
-            "responses": {
-                "200": {
-                    "description": "the user",
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/User"}}
-                    },
-                },
-                **errors(401),
-            },
+            "responses": {**ok(200, "the user", "User"), **errors(401)},
         }
     },
 }

@@ -29,6 +29,14 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def is_id(value: object) -> bool:
+    """Whether ``value`` has the shape ``new_id`` gives ids. Anything else names no record and
+    is not worth a query (nor safe in one: PostgreSQL refuses text holding NUL)."""
+    return (
+        isinstance(value, str) and len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+    )
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone)."""
 

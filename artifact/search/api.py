@@ -8,6 +8,7 @@ from flask import current_app
 
 from artifact.extensions import db
 from artifact.infra.search import index_for
+from artifact.kernel.errors import ValidationFailed
 from artifact.search import services as search_service
 from artifact.search.views import search_args
 from artifact.web.json_api import api
@@ -18,6 +19,8 @@ from artifact.web.security import current_caller
 def search() -> dict[str, Any]:
     """Hits the caller may see, with facet counts over the same set."""
     text, filters, page = search_args()
+    if page == "":  # the search page reads it as the first; to a program it is no number
+        raise ValidationFailed("The page must be a number.")
     return search_service.search(
         db.session, current_caller(), index_for(current_app), text, filters, page
     ).as_json()

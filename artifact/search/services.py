@@ -24,6 +24,7 @@ from artifact.search.kinds import KINDS
 
 PAGE_SIZE = 10
 MAX_PAGE = 100
+MAX_FILTER_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def _filters(values: dict[str, Any]) -> tuple[Filter, ...]:
         if raw in (None, ""):
             continue
         text = str(raw)
-        if len(text) > 200 or any(ord(c) < 32 or ord(c) == 0x7F for c in text):
+        if len(text) > MAX_FILTER_CHARS or any(ord(c) < 32 or ord(c) == 0x7F for c in text):
             raise ValidationFailed(f"The {name} filter is too long or holds control characters.")
         if facet_value(text):
             found.append(Filter(name, facet_value(text)))

@@ -12,6 +12,7 @@ def version_arg() -> int | None:
     raw = request.args.get("version")
     if raw in (None, ""):
         return None
-    if not raw.isdigit() or len(raw) > 9:
+    # isascii: str.isdigit() also admits digits int() refuses, such as "²".
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         raise ValidationFailed("version must be a positive whole number")
     return int(raw)

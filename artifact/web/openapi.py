@@ -19,7 +19,18 @@ ERROR_SCHEMA = {
         "error": {
             "type": "object",
             "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            "description": "some errors carry more members, named below",
+            "properties": {
+                "code": {"type": "string", "description": "stable, for programs"},
+                "message": {"type": "string", "description": "for people"},
+                "agreement_id": {"type": "string", "description": "428: the agreement to accept"},
+                "version": {"type": "integer", "description": "428: its current version"},
+                "current_version": {
+                    "type": "integer",
+                    "description": "409 on accepting: the version that is current",
+                },
+                "request_id": {"type": "string", "description": "500: quote it to the admin"},
+            },
         }
     },
 }
@@ -41,9 +52,22 @@ FRAME: dict[str, Any] = {
     "paths": {
         "/openapi.json": {
             "get": {
-                "summary": "This document",
+                "operationId": "get_openapi_document",
+                "summary": "This document (public; credentials are not looked at)",
                 "security": [],
-                "responses": {"200": {"description": "OpenAPI 3 document"}},
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.1 document",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["openapi", "info", "paths"],
+                                }
+                            }
+                        },
+                    }
+                },
             }
         },
     },
@@ -61,7 +85,21 @@ def build_document(parts: Iterable[ModuleType]) -> dict[str, Any]:
             if clash:
                 raise ValueError(f"{part.__name__} redefines {section} {sorted(clash)}")
             target.update(copy.deepcopy(names))
+    _check_operation_ids(document)
     return document
+
+
+def _check_operation_ids(document: dict[str, Any]) -> None:
+    """Links name operations by ``operationId``, so one named twice is a bug."""
+    seen: dict[str, str] = {}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            name = operation.get("operationId") if isinstance(operation, dict) else None
+            if name is None:
+                continue
+            if name in seen:
+                raise ValueError(f"operationId {name!r} names {seen[name]} and {method} {path}")
+            seen[name] = f"{method} {path}"
 
 
 def init_app(app: Flask, parts: Iterable[ModuleType]) -> None:

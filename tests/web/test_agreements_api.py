@@ -221,6 +221,13 @@ def test_bad_input_is_400_and_unknown_agreement_404(nda, api_as, customer) -> No
         {"version": 1, "typed_name": "C\x00", "scope": "account"},
         {"version": 1, "typed_name": "C", "scope": "planet"},
         ["not", "an", "object"],
+        # As documented: the version is a JSON integer, the shown hash 64 hex digits, and the
+        # typed name at most 200 characters as sent.
+        {"version": "1", "typed_name": "C", "scope": "account"},
+        {"version": True, "typed_name": "C", "scope": "account"},
+        {"version": 1, "typed_name": "C", "text_sha256": 7},
+        {"version": 1, "typed_name": "C", "text_sha256": ""},
+        {"version": 1, "typed_name": "C" + " " * 200},
     ):
         assert api.post(f"/agreements/{nda.id}/accept", body).status_code == 400, body
     assert (
@@ -255,3 +262,19 @@ def test_terms_required_maps_to_428_naming_agreement_and_version(
     }
     api.post(f"/agreements/{nda.id}/accept", {"version": 1, "typed_name": "C", "scope": "account"})
     assert api.get("/gate-probe").get_json() == {"ok": True}
+
+
+def test_titles_clash_ignoring_case_beyond_ascii_and_same_text_is_a_conflict(
+    nda, api_as, make_user
+) -> None:
+    admin_api = api_as(make_user("admin"))
+    first = admin_api.post("/agreements", {"title": "Édition NDA", "kind": "nda", "text": "T."})
+    assert first.status_code == 201
+    again = admin_api.post("/agreements", {"title": "Édition NDA", "kind": "nda", "text": "T."})
+    assert again.status_code == 409
+    same = admin_api.post(f"/agreements/{nda.id}/versions", {"text": NDA_TEXT})
+    assert same.status_code == 409
+    assert "same as the current" in same.get_json()["error"]["message"]
+    for text in ("\x0cform feed at the edge", "vertical\x0btab", "   \r\n  "):
+        response = admin_api.post(f"/agreements/{nda.id}/versions", {"text": text})
+        assert response.status_code == 400, text

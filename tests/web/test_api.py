@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from artifact.extensions import db
@@ -119,3 +121,42 @@ def test_me_describes_the_user(client, make_user) -> None:
         "organization": "Acme Health",
         "org_admin": True,
     }
+
+
+def _operations(document: dict) -> list[tuple[str, str, dict]]:
+    return [
+        (method, path, operation)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+    ]
+
+
+def test_every_operation_has_an_operation_id_and_links_name_real_ones(client) -> None:
+    document = client.get("/api/v1/openapi.json").get_json()
+    ids = [operation.get("operationId") for _m, _p, operation in _operations(document)]
+    missing = [
+        f"{m} {p}" for m, p, operation in _operations(document) if not operation.get("operationId")
+    ]
+    assert missing == []
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*", name) for name in ids), ids
+    targets = {
+        link["operationId"]
+        for _m, _p, operation in _operations(document)
+        for response in operation["responses"].values()
+        for link in response.get("links", {}).values()
+    }
+    assert targets
+    assert targets <= set(ids)
+
+
+def test_visitors_operations_declare_optional_auth_and_the_rest_need_a_token(client) -> None:
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert document["security"] == [{"bearer": []}]
+    search = document["paths"]["/search"]["get"]
+    assert search["security"] == [{}, {"bearer": []}]
+    assert "401" in search["responses"]  # a bad token is refused even here
+    assert client.get("/api/v1/search").status_code == 200
+    for path in ("/me", "/agreements", "/frameworks", "/evidence", "/audit/events"):
+        assert "security" not in document["paths"][path]["get"], path
+        assert client.get(f"/api/v1{path}").status_code == 401, path

@@ -86,7 +86,20 @@ def test_api_lists_and_verifies_for_admins_only(
         headers = _token(runner, user)
         assert api.get("/api/v1/audit/events", headers=headers).status_code == 403
         assert api.get("/api/v1/audit/verify", headers=headers).status_code == 403
-    assert api.get("/api/v1/audit/events?limit=9999", headers=admin_headers).status_code == 400
+    for query in (
+        "limit=9999",
+        "limit=",
+        "offset=-1",
+        f"offset={2**31}",
+        "offset=",
+        "since=0001-01-01T00:00:00%2B01:00",
+        "until=yesterday",
+        "actor=a%00b",
+    ):
+        response = api.get(f"/api/v1/audit/events?{query}", headers=admin_headers)
+        assert response.status_code == 400, query
+        assert response.get_json()["error"]["code"] == "invalid"
+    assert api.get("/api/v1/audit/events?since=&until=", headers=admin_headers).status_code == 200
 
 
 def test_denied_access_is_recorded_once_per_minute(app: Flask, client, customer: User) -> None:

@@ -69,12 +69,23 @@ def test_upload_review_approve_download(
     refused = client.post(f"/api/v1/evidence/{item}/approve", headers=bearer(staff))
     assert refused.status_code == 403
     assert "someone else" in refused.get_json()["error"]["message"]
+    # The optional body is a JSON object whose note is text; anything else is refused.
+    for body in ([1], {"note": 5}, "checked"):
+        bad = client.post(f"/api/v1/evidence/{item}/approve", headers=bearer(reviewer), json=body)
+        assert bad.status_code == 400, body
     approved = client.post(
         f"/api/v1/evidence/{item}/approve", headers=bearer(reviewer), json={"note": "checked"}
     )
     assert approved.status_code == 200
     assert approved.get_json()["state"] == "approved"
     assert approved.get_json()["approved"]["by"] == reviewer.email
+    for version in ("", "0x1", "-1"):
+        bad = client.get(
+            f"/api/v1/evidence/{item}/download",
+            query_string={"version": version},
+            headers=bearer(reviewer),
+        )
+        assert bad.status_code == 400, version
     download = client.get(f"/api/v1/evidence/{item}/download", headers=bearer(reviewer))
     assert download.status_code == 200
     assert download.data == pdf  # evidence is served as stored, not stamped
@@ -140,7 +151,7 @@ def test_expired_evidence_cannot_be_submitted(client, bearer, staff, make_eviden
     shown = client.get(f"/api/v1/evidence/{item.id}", headers=bearer(staff)).get_json()
     assert shown["state"] == "expired"
     refused = client.post(f"/api/v1/evidence/{item.id}/submit", headers=bearer(staff))
-    assert refused.status_code == 400
+    assert refused.status_code == 409  # the state forbids it, not the request
     assert "expired" in refused.get_json()["error"]["message"]
 
 
@@ -202,8 +213,16 @@ def test_links_can_be_replaced_and_unknown_requirements_are_refused(
         headers=bearer(staff),
         json={"requirements": ["iso-sample:Z.9"]},
     )
-    assert bad.status_code == 400
+    # Well formed, but naming nothing that exists now: a conflict with the state, not bad input.
+    assert bad.status_code == 409
     assert "unknown requirement 'iso-sample:Z.9'" in bad.get_json()["error"]["message"]
+    too_many = client.post(
+        f"/api/v1/evidence/{item.id}/requirements",
+        headers=bearer(staff),
+        json={"requirements": [""] * 201},
+    )
+    assert too_many.status_code == 400
+    assert "too many" in too_many.get_json()["error"]["message"]
 
 
 def _bomb_docx() -> bytes:
@@ -272,14 +291,25 @@ def test_too_large_is_413_and_bad_fields_are_400(app, client, bearer, staff, sto
             "before the effective date",
         ),
         ({"title": "T", "effective_date": "2999-01-01"}, "in the future"),
-        (
-            {"title": "T", "effective_date": "2025-01-01", "owner": "nobody@example.test"},
-            "owner must be",
-        ),
+        ({"title": "T", "effective_date": "20250101"}, "must be a date"),
+        ({"title": "T" * 201, "effective_date": "2025-01-01"}, "too long"),
+        ({"title": "T", "description": "a\x00b", "effective_date": "2025-01-01"}, "too long"),
     ]:
         response = _post(client, bearer(staff), "/api/v1/evidence", b"ok", "a.txt", **fields)
         assert response.status_code == 400, fields
         assert words in response.get_json()["error"]["message"]
+    nobody = _post(
+        client,
+        bearer(staff),
+        "/api/v1/evidence",
+        b"ok",
+        "a.txt",
+        title="T",
+        effective_date="2025-01-01",
+        owner="nobody@example.test",
+    )
+    assert nobody.status_code == 409
+    assert "owner must be" in nobody.get_json()["error"]["message"]
     assert blob_files(store) == []
     assert _count(Evidence) == 0
 
@@ -342,3 +372,17 @@ def test_a_lost_version_race_leaves_neither_blob_nor_row(
     assert (blob_files(store), _count(EvidenceVersion)) == before
     db.session.refresh(item)
     assert len(item.versions) == 1
+
+
+def test_the_list_filters_by_a_known_state_only(client, bearer, staff, make_evidence) -> None:
+    make_evidence(state="approved")
+    listed = client.get("/api/v1/evidence", query_string={"state": ""}, headers=bearer(staff))
+    assert listed.get_json()["total"] == 1
+    approved = client.get(
+        "/api/v1/evidence", query_string={"state": "approved"}, headers=bearer(staff)
+    )
+    assert approved.get_json()["total"] == 1
+    for state in ("null", "retired"):
+        bad = client.get("/api/v1/evidence", query_string={"state": state}, headers=bearer(staff))
+        assert bad.status_code == 400, state
+        assert "state must be one of" in bad.get_json()["error"]["message"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+import sys
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,8 +17,10 @@ from flask.testing import FlaskClient
 from artifact.extensions import db
 from artifact.frameworks import services as frameworks
 from artifact.infra.search import Backend
+from artifact.infra.search.query import QueryError, parse
 from artifact.kernel.caller import OPERATOR
 from artifact.models import Report, User
+from artifact.search.openapi import QUERY_PATTERN, UNSEARCHABLE
 from tests.fixtures_catalog import make_pdf
 
 MALFORMED = ['"unbalanced', "NOT NOT x", "category:", "q" * 10_000, "ctrl\x07char", "x\x00"]
@@ -44,7 +49,14 @@ def test_malformed_query_is_a_400_in_the_api(
 
 @pytest.mark.parametrize(
     "params",
-    [{"page": "x"}, {"page": "0"}, {"page": "101"}, {"series": "a\x01b"}, {"category": "c" * 300}],
+    [
+        {"page": "x"},
+        {"page": "0"},
+        {"page": "101"},
+        {"page": ""},
+        {"series": "a\x01b"},
+        {"category": "c" * 300},
+    ],
 )
 def test_bad_parameters_are_400(search_api: Callable[..., Any], params: dict[str, str]) -> None:
     assert search_api(None, q="x", **params)[0] == 400
@@ -115,3 +127,49 @@ def test_imported_requirements_are_found_without_a_reindex(
         f'href="/frameworks/{iso.id}">iso-sample:A.8.5 Secure authentication</a>'
         in page.get_data(as_text=True)
     )
+
+
+def test_the_documented_unsearchable_characters_are_the_parsers() -> None:
+    """The query pattern spells the categories the parser refuses as ranges; a new Unicode
+    version in Python must show up here, not as a contract failure."""
+    refused = [
+        point
+        for point in range(sys.maxunicode + 1)
+        if unicodedata.category(chr(point)) in ("Cc", "Cf", "Co")
+    ]
+    spelled = [point for low, high in UNSEARCHABLE for point in range(low, high + 1)]
+    assert spelled == refused
+
+
+DOCUMENTED = [
+    ("", True),
+    ("soc 2 encryption", True),
+    ('framework:"SOC 2" -draft', True),
+    ("secur* NOT retired", True),
+    ("AC-2", True),
+    ("a" * 40, True),
+    ("é" * 30 + " " + "b" * 40, True),
+    ('"unbalanced', False),
+    ("a" * 41, False),
+    ("x NOT", False),
+    ('"a b" -', False),
+    ('""NOT', False),
+    ("NOT NOT x", False),
+    ("NOT -x", False),
+    ("a OR b", False),
+    ("ctrl\x07char", False),
+    ("soft\u00adhyphen", False),
+    ("private\U000f0001", False),
+]
+
+
+@pytest.mark.parametrize(("q", "documented"), DOCUMENTED, ids=range(len(DOCUMENTED)))
+def test_the_documented_query_pattern_agrees_with_the_parser(q: str, documented: bool) -> None:
+    assert (re.search(QUERY_PATTERN, q) is not None) is documented
+    try:
+        parse(q)
+    except QueryError:
+        parsed = False
+    else:
+        parsed = True
+    assert parsed is documented

@@ -208,9 +208,16 @@ def test_staff_set_terms_through_the_page(client, make_report, nda, staff, login
     assert report.terms_agreement_id is None
 
 
-def test_api_create_with_unknown_agreement_is_400(api_as, staff) -> None:
+def test_api_create_with_unknown_agreement_is_refused(api_as, staff) -> None:
+    # Not an id at all: the document's pattern refuses it.
     response = api_as(staff).post(
         "/reports", {"title": "X", "category": "reports", "terms_agreement_id": "nope"}
     )
     assert response.status_code == 400
+    assert "terms_agreement_id" in response.get_json()["error"]["message"]
+    # Well formed, but naming no published agreement: a conflict with what exists.
+    response = api_as(staff).post(
+        "/reports", {"title": "X", "category": "reports", "terms_agreement_id": "0" * 32}
+    )
+    assert response.status_code == 409
     assert "no published agreement" in response.get_json()["error"]["message"]

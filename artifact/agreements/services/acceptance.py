@@ -116,7 +116,8 @@ def accept(
         typed_name=typed_name,
         accepted_at=utcnow(),
         ip_address=caller.ip_address,
-        user_agent=(user_agent or "")[:USER_AGENT_MAX] or None,
+        # As sent, but for NUL (which PostgreSQL refuses in text).
+        user_agent=(user_agent or "").replace("\x00", "")[:USER_AGENT_MAX] or None,
     )
     db.add(acceptance)
     db.flush()
@@ -157,10 +158,13 @@ def terminate(
 ) -> list[Termination]:
     """End every active acceptance of the agreement in ``scope`` (the caller's own, or their
     organisation's), effective now, by adding termination records.
-    Raises NotFound, PermissionDenied, ValidationFailed, Conflict (nothing active)."""
+    Raises NotFound, PermissionDenied, ValidationFailed (an unknown scope, a NUL in the
+    reason), Conflict (nothing active)."""
     policy.require(caller, "agreement.terminate")
     agreement = get_agreement(db, caller, agreement_id)
     _check_scope(db, caller, "agreement.terminate", agreement.id, scope)
+    if "\x00" in (reason or ""):
+        raise ValidationFailed("the reason holds a NUL character")
     reason = " ".join((reason or "").split())[:REASON_MAX]
     active = list(db.scalars(_active(_scoped(agreement.id, caller, scope))))
     if not active:

@@ -18,7 +18,7 @@ from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, NotFound, TermsRequired, ValidationFailed
 from artifact.models import Agreement, AgreementVersion
 from artifact.models.agreements import AcceptanceScope, AgreementKind
-from artifact.models.base import DbSession
+from artifact.models.base import DbSession, is_id
 from artifact.search import indexer
 
 TITLE_MAX, TEXT_MAX, TYPED_NAME_MAX, REASON_MAX, USER_AGENT_MAX = 200, 200_000, 200, 500, 400
@@ -40,31 +40,35 @@ def text_sha256(text: str) -> str:
 
 
 def _clean_line(value: str, what: str, limit: int) -> str:
+    """Runs of white space as one space; not empty, at most ``limit`` characters as sent, and no
+    control characters but white space (the OpenAPI document's ``LINE_PATTERN``)."""
     cleaned = " ".join((value or "").split())
     if not cleaned:
         raise ValidationFailed(f"the {what} is empty")
-    if len(cleaned) > limit or any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in cleaned):
+    if len(value or "") > limit or any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in cleaned):
         raise ValidationFailed(f"the {what} is too long or holds control characters")
     return cleaned
 
 
 def clean_text(text: str) -> str:
     """Line endings normalised, outer blank space trimmed; the result is what is shown and
-    hashed."""
-    cleaned = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    hashed. Tab and line breaks are the only control characters allowed anywhere in what was
+    sent (the OpenAPI document's ``TEXT_PATTERN``)."""
+    raw = text or ""
+    if len(raw) > TEXT_MAX:
+        raise ValidationFailed(f"the agreement text is longer than {TEXT_MAX} characters")
+    if any((ord(c) < 32 and c not in "\n\r\t") or ord(c) == 0x7F for c in raw):
+        raise ValidationFailed("the agreement text holds control characters")
+    cleaned = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not cleaned:
         raise ValidationFailed("the agreement text is empty")
-    if len(cleaned) > TEXT_MAX:
-        raise ValidationFailed(f"the agreement text is longer than {TEXT_MAX} characters")
-    if any((ord(c) < 32 and c not in "\n\t") or ord(c) == 0x7F for c in cleaned):
-        raise ValidationFailed("the agreement text holds control characters")
     return cleaned
 
 
 def get_agreement(db: DbSession, caller: Caller, agreement_id: str) -> Agreement:
     """Raises NotFound (also for callers who may not see agreements)."""
     policy.require(caller, "agreement.view")
-    agreement = db.get(Agreement, agreement_id) if agreement_id else None
+    agreement = db.get(Agreement, agreement_id) if is_id(agreement_id) else None
     if agreement is None or not agreement.versions:
         raise NotFound("no such agreement")
     return agreement
@@ -79,17 +83,22 @@ def create_agreement(
     db: DbSession, caller: Caller, *, title: str, kind: str, text: str
 ) -> Agreement:
     """Create an agreement with its version 1. Raises PermissionDenied, ValidationFailed,
-    Conflict."""
+    Conflict (the title is taken; after a race lost at the flush the unit of work must be
+    rolled back)."""
     policy.require(caller, "agreement.manage")
     title = _clean_line(title, "title", TITLE_MAX)
     if kind not in KINDS:
         raise ValidationFailed(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
     text = clean_text(text)
-    if db.scalar(select(Agreement.id).where(func.lower(Agreement.title) == title.lower())):
+    # The database lower-cases both sides alike (SQLite only ASCII, unlike Python).
+    if db.scalar(select(Agreement.id).where(func.lower(Agreement.title) == func.lower(title))):
         raise Conflict(f"an agreement titled {title!r} already exists")
     agreement = Agreement(title=title, kind=kind, created_by_id=caller.user_id)
     db.add(agreement)
-    db.flush()
+    try:
+        db.flush()
+    except IntegrityError as error:  # the same title created at the same moment
+        raise Conflict(f"an agreement titled {title!r} already exists") from error
     version = _add_version(db, caller, agreement, 1, text)
     audit.record(
         db,
@@ -122,14 +131,14 @@ def publish_version(
     db: DbSession, caller: Caller, agreement_id: str, text: str
 ) -> AgreementVersion:
     """Publish a new current version; existing acceptances stay, but no longer satisfy the gate.
-    Raises PermissionDenied, NotFound, ValidationFailed, Conflict (a race lost at the flush:
-    the unit of work must then be rolled back)."""
+    Raises PermissionDenied, NotFound, ValidationFailed, Conflict (the text is the current
+    version's, or a race lost at the flush: the unit of work must then be rolled back)."""
     policy.require(caller, "agreement.manage")
     agreement = get_agreement(db, caller, agreement_id)
     text = clean_text(text)
     current = agreement.current
     if text_sha256(text) == current.text_sha256:
-        raise ValidationFailed("the text is the same as the current version's")
+        raise Conflict("the text is the same as the current version's")
     try:
         version = _add_version(db, caller, agreement, current.number + 1, text)
     except IntegrityError as error:  # someone published the same number at the same moment

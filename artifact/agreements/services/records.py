@@ -18,7 +18,7 @@ from artifact.audit.services import chain as audit
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import NotFound
 from artifact.models import Acceptance, Agreement
-from artifact.models.base import DbSession, utcnow
+from artifact.models.base import DbSession, is_id, utcnow
 
 # Spreadsheet programs run cells that start with these as formulas (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -46,6 +46,8 @@ def history(db: DbSession, caller: Caller, agreement_id: str | None = None) -> l
     policy.require(caller, "agreement.view")
     stmt = policy.visible(select(Acceptance), caller, Acceptance).where(_subject_filter(caller))
     if agreement_id is not None:
+        if not is_id(agreement_id):
+            return []  # names no agreement
         stmt = stmt.where(Acceptance.agreement_id == agreement_id)
     stmt = stmt.options(selectinload(Acceptance.termination), selectinload(Acceptance.agreement))
     return list(db.scalars(stmt.order_by(Acceptance.accepted_at.desc())))
@@ -53,7 +55,7 @@ def history(db: DbSession, caller: Caller, agreement_id: str | None = None) -> l
 
 def get_acceptance(db: DbSession, caller: Caller, acceptance_id: str, action: str) -> Acceptance:
     """Raises NotFound for an acceptance that does not exist or that ``caller`` may not touch."""
-    acceptance = db.get(Acceptance, acceptance_id) if acceptance_id else None
+    acceptance = db.get(Acceptance, acceptance_id) if is_id(acceptance_id) else None
     if acceptance is None or not policy.decide(caller, action, acceptance):
         raise NotFound("no such acceptance")
     return acceptance

@@ -41,6 +41,7 @@ CSV_COLUMNS = (
 # A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "|", "%")
 MAX_PAGE = 500
+MAX_OFFSET = 2**31 - 1  # what every database takes as an OFFSET
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,8 @@ def list_events(
 ) -> tuple[list[AuditEvent], int]:
     """Newest first. Raises PermissionDenied, ValidationFailed."""
     policy.require(caller, "audit.view")
-    if not 1 <= limit <= MAX_PAGE or offset < 0:
-        raise ValidationFailed(f"limit must be 1 to {MAX_PAGE} and offset at least 0")
+    if not 1 <= limit <= MAX_PAGE or not 0 <= offset <= MAX_OFFSET:
+        raise ValidationFailed(f"limit must be 1 to {MAX_PAGE} and offset 0 to {MAX_OFFSET}")
     total = db.scalar(flt.apply(select(func.count()).select_from(AuditEvent))) or 0
     rows = db.scalars(
         flt.apply(select(AuditEvent)).order_by(AuditEvent.seq.desc()).limit(limit).offset(offset)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from artifact import policy
 from artifact.audit.services import chain as audit
-from artifact.catalog.services.reports import get_report
+from artifact.catalog.services.reports import get_report, is_id
 from artifact.identity.services.accounts import find_organization
 from artifact.identity.services.lookup import user_by_email
 from artifact.kernel.caller import Caller
@@ -20,21 +20,31 @@ from artifact.models.catalog import Category, RequestState
 
 
 def parse_expiry(value: Any) -> datetime | None:
-    """An expiry in the future (ISO 8601; a date means its end; no zone means UTC)."""
+    """An expiry in the future, in UTC (ISO 8601 or RFC 3339; a date means its end; no zone
+    means UTC). Raises ValidationFailed."""
     if value in (None, ""):
         return None
     if isinstance(value, datetime):
         moment = value
     else:
-        text = str(value).strip()
+        # RFC 3339 allows a lower-case "t" and "z", which fromisoformat does not.
+        text = str(value).strip().upper()
         try:
             moment = datetime.fromisoformat(text + ("T23:59:59" if len(text) == 10 else ""))
         except ValueError:
             raise ValidationFailed("the expiry must be a date or time like 2026-12-31") from None
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        # Only the first and the last day Python can hold, with a zone moving them out of it.
+        moment = datetime.min.replace(tzinfo=UTC) if moment.year == 1 else _NEVER
     if moment <= utcnow():
         raise ValidationFailed("the expiry must be in the future")
     return moment
+
+
+_NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 def _scope(
@@ -67,21 +77,24 @@ def create_grant(
     organization: str | None = None,
     expires_at: Any = None,
 ) -> Grant:
-    """Raises PermissionDenied, NotFound (report), ValidationFailed."""
+    """Raises PermissionDenied, NotFound (report), Conflict (no such user or organisation),
+    ValidationFailed."""
     policy.require(caller, "grant.create")
     scope = _scope(db, caller, report_id, series, category)
     if bool(user_email) == bool(organization):
         raise ValidationFailed("name exactly one grantee: a user (e-mail) or an organisation")
     grantee: dict[str, Any] = {}
+    # A grantee that does not exist: well formed, but naming no one (Conflict, as for the
+    # report's agreement); an unknown report is NotFound, like one the caller may not see.
     if user_email:
         user = user_by_email(db, user_email)
         if user is None:
-            raise ValidationFailed(f"no user with e-mail {user_email!r}")
+            raise Conflict(f"no user with e-mail {user_email!r}")
         grantee["user_id"] = user.id
     else:
         org = find_organization(db, str(organization).strip())
         if org is None:
-            raise ValidationFailed(f"no organisation named {organization!r}")
+            raise Conflict(f"no organisation named {organization!r}")
         grantee["organization_id"] = org.id
     grant = Grant(
         **scope, **grantee, expires_at=parse_expiry(expires_at), created_by_id=caller.user_id
@@ -169,7 +182,7 @@ def decide_request(
     """Approve (a grant to the requester, optionally expiring) or deny. Raises NotFound,
     Conflict (already decided), ValidationFailed."""
     policy.require(caller, "access_request.decide")
-    request = db.get(AccessRequest, request_id)
+    request = db.get(AccessRequest, request_id) if is_id(request_id) else None
     if request is None:
         raise NotFound("no such access request")
     if request.state != RequestState.PENDING:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from typing import Any
 
@@ -15,7 +16,13 @@ from artifact.infra.pdf.inspect import inspect_pdf
 from artifact.infra.storage import BlobStore
 from artifact.kernel import uow
 from artifact.kernel.caller import Caller
-from artifact.kernel.errors import NotFound, PermissionDenied, TooLarge, ValidationFailed
+from artifact.kernel.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    TooLarge,
+    ValidationFailed,
+)
 from artifact.kernel.filenames import clean_filename
 from artifact.models import Agreement, Report, ReportVersion
 from artifact.models.base import DbSession, utcnow
@@ -23,13 +30,20 @@ from artifact.models.catalog import Category, State, Visibility
 from artifact.search import indexer
 
 TEXT_LIMITS = {"title": 200, "series": 80, "issuer": 200, "product": 200, "description": 10000}
+_ID_RE = re.compile(r"[0-9a-f]{32}")
+
+
+def is_id(value: Any) -> bool:
+    """Whether ``value`` has the shape of a record id (``models.base.new_id``); anything else
+    names nothing, and is not worth a query (nor safe in one: a NUL breaks PostgreSQL's)."""
+    return isinstance(value, str) and _ID_RE.fullmatch(value) is not None
 
 
 def get_report(
     db: DbSession, caller: Caller, report_id: str, action: str = "report.view"
 ) -> Report:
     """The report if ``caller`` may do ``action`` to it. Raises NotFound (also when not visible)."""
-    report = db.get(Report, report_id) if isinstance(report_id, str) and report_id else None
+    report = db.get(Report, report_id) if is_id(report_id) else None
     if report is None:
         raise NotFound("no such report")
     policy.require(caller, "report.view", report)
@@ -48,6 +62,10 @@ def list_reports(
     q: str | None = None,
 ) -> list[Report]:
     """Visible reports only, filtered in SQL before anything is counted."""
+    if any("\x00" in value for value in (category, series, framework, q) if value):
+        # No report's text holds NUL (create_report refuses it), and PostgreSQL refuses it
+        # in a query.
+        return []
     stmt = policy.visible(select(Report), caller, Report)
     if category:
         stmt = stmt.where(Report.category == category)
@@ -73,12 +91,12 @@ def list_reports(
 
 def agreement_for(db: DbSession, agreement_id: Any) -> Agreement | None:
     """The agreement a report's downloads need, from a form or API value ("" or None for
-    none). Raises ValidationFailed for an unknown or unpublished agreement."""
+    none). Raises Conflict: well formed, but naming no agreement that is published now."""
     if agreement_id in (None, ""):
         return None
-    agreement = db.get(Agreement, agreement_id) if isinstance(agreement_id, str) else None
+    agreement = db.get(Agreement, agreement_id) if is_id(agreement_id) else None
     if agreement is None or not agreement.versions:
-        raise ValidationFailed("terms_agreement_id names no published agreement")
+        raise Conflict("terms_agreement_id names no published agreement")
     return agreement
 
 
@@ -113,8 +131,8 @@ def _frameworks(value: Any) -> list[str]:
     if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
         raise ValidationFailed("frameworks must be a list of names")
     cleaned = [" ".join(i.split()) for i in items if i.strip()]
-    if len(cleaned) > 50 or any(len(i) > 80 for i in cleaned):
-        raise ValidationFailed("too many or too long framework names")
+    if len(cleaned) > 50 or any(len(i) > 80 or "\x00" in i for i in cleaned):
+        raise ValidationFailed("too many, too long or garbled framework names")
     return cleaned
 
 
@@ -176,11 +194,12 @@ def create_report(db: DbSession, caller: Caller, values: dict[str, Any]) -> Repo
 
 
 def set_state(db: DbSession, caller: Caller, report_id: str, state: str) -> Report:
-    """Publish, mark outdated, retire or return to draft. Raises NotFound, ValidationFailed."""
+    """Publish, mark outdated, retire or return to draft. Raises NotFound, ValidationFailed,
+    Conflict (publishing a report that has no version yet)."""
     report = get_report(db, caller, report_id, "report.set_state")
     state = _choice(state, "state", State)
     if state in (State.PUBLISHED, State.OUTDATED) and report.current_version() is None:
-        raise ValidationFailed("upload a version before publishing")
+        raise Conflict("upload a version before publishing")
     before = report.state
     report.state = state
     audit.record(
@@ -307,16 +326,16 @@ def report_json(
         "needs_terms": needs_terms,
     }
     if with_versions:
-        body["versions"] = [
-            {
-                "number": v.number,
-                "sha256": v.sha256,
-                "size": v.size,
-                "created_at": v.created_at.isoformat(),
-                "filename": v.filename,
-                "pages": v.page_count,
-            }
-            for v in report.versions
-            if v.purged_at is None
-        ]
+        body["versions"] = [version_json(v) for v in report.versions if v.purged_at is None]
     return body
+
+
+def version_json(version: ReportVersion) -> dict[str, Any]:
+    return {
+        "number": version.number,
+        "sha256": version.sha256,
+        "size": version.size,
+        "created_at": version.created_at.isoformat(),
+        "filename": version.filename,
+        "pages": version.page_count,
+    }

@@ -68,7 +68,7 @@ def new() -> Response | tuple[str, int]:
                     )
                 },
             )
-        except ValidationFailed as error:
+        except (ValidationFailed, Conflict) as error:
             flash(f"The report was not created: {error.message}.", "error")
         else:
             flash("Report created as a draft. Upload a PDF, then publish it.", "success")
@@ -118,7 +118,7 @@ def set_state(report_id: str) -> Response:
                 db.session, current_caller(), report_id, form.state.data or ""
             )
             flash(f"The report is now {report.state}.", "success")
-        except ValidationFailed as error:
+        except (ValidationFailed, Conflict) as error:
             flash(f"Not changed: {error.message}.", "error")
     return _detail(report_id)
 
@@ -138,7 +138,7 @@ def set_terms(report_id: str) -> Response:
         report = report_terms.set_terms(
             db.session, current_caller(), report_id, form.terms_agreement_id.data or None
         )
-    except ValidationFailed as error:
+    except (ValidationFailed, Conflict) as error:
         flash(f"Not changed: {error.message}.", "error")
     else:
         flash(
@@ -172,7 +172,7 @@ def grant(report_id: str) -> Response:
                 expires_at=form.expires_at.data,
             )
             flash("Access granted.", "success")
-        except (ValidationFailed, NotFound) as error:
+        except (ValidationFailed, NotFound, Conflict) as error:
             flash(f"Not granted: {error.message}.", "error")
     return _detail(report_id)
 

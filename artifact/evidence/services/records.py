@@ -5,6 +5,7 @@ Only staff and admins may see evidence; to anyone else every evidence id is a No
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -32,12 +33,14 @@ from artifact.kernel.errors import (
 from artifact.kernel.filenames import clean_filename
 from artifact.models import Evidence, EvidenceApproval, EvidenceLink, EvidenceVersion, User
 from artifact.models.accounts import Role
-from artifact.models.base import DbSession, utcnow
+from artifact.models.base import DbSession, is_id, utcnow
 from artifact.models.evidence import STORED_STATES, EvidenceState
 from artifact.models.frameworks import Framework, Requirement
 from artifact.search import indexer
 
 MAX_LINKS = 200
+TITLE_MAX, DESCRIPTION_MAX, NOTE_MAX = 200, 10_000, 2_000
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,9 @@ def get_evidence(
 ) -> Evidence:
     """Raises NotFound when absent or not visible to ``caller``."""
     require(caller, "evidence.view")
-    stmt = select(Evidence).where(Evidence.id == str(evidence_id or ""))
+    if not is_id(evidence_id):
+        raise NotFound("no such evidence")
+    stmt = select(Evidence).where(Evidence.id == evidence_id)
     evidence: Evidence | None = db.scalar(policy.visible(stmt, caller, Evidence))
     if evidence is None:
         raise NotFound("no such evidence")
@@ -83,8 +88,13 @@ def list_evidence(
     framework: str | None = None,
     owner: str | None = None,
 ) -> list[Evidence]:
-    """Visible evidence, filtered by display state, framework key and owner (id or e-mail)."""
+    """Visible evidence, filtered by display state, framework key and owner (id or e-mail).
+    Raises ValidationFailed for a state that does not exist."""
     require(caller, "evidence.list")
+    if state and state not in state_choices():
+        raise ValidationFailed(f"the state must be one of {', '.join(state_choices())}")
+    if any("\x00" in value for value in (framework, owner) if value):
+        return []  # no key nor e-mail holds NUL (and PostgreSQL refuses it in a query)
     stmt = policy.visible(select(Evidence), caller, Evidence).options(
         selectinload(Evidence.versions),
         selectinload(Evidence.approvals),
@@ -109,11 +119,13 @@ def list_evidence(
 
 
 def _text(values: dict[str, Any], name: str, limit: int, required: bool = False) -> str:
+    """At most ``limit`` characters as sent, without NUL; white space trimmed (and, but in the
+    description, runs of it made one space)."""
     raw = str(values.get(name) or "")
     value = raw.strip() if name == "description" else " ".join(raw.split())
     if required and not value:
         raise ValidationFailed(f"the {name} is required")
-    if len(value) > limit or "\x00" in value:
+    if len(raw) > limit or "\x00" in raw:
         raise ValidationFailed(f"the {name} is too long (at most {limit} characters)")
     return value
 
@@ -125,8 +137,11 @@ def _date(value: Any, name: str, required: bool = False) -> date | None:
         return None
     if isinstance(value, date):
         return value
+    text = str(value).strip()
     try:
-        return date.fromisoformat(str(value).strip())
+        if not _ISO_DAY.fullmatch(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
     except ValueError:
         raise ValidationFailed(f"the {name} must be a date like 2025-06-30") from None
 
@@ -151,7 +166,8 @@ def _owner(db: DbSession, caller: Caller, value: Any) -> User:
             return own
     user = user_by_email(db, str(value or "").strip())
     if user is None or not user.is_active or user.role not in (Role.STAFF, Role.ADMIN):
-        raise ValidationFailed("the owner must be an active staff member (their e-mail)")
+        # Well formed, but naming no one who may own evidence now: a conflict with the state.
+        raise Conflict("the owner must be an active staff member (their e-mail)")
     return user
 
 
@@ -160,6 +176,8 @@ def requirement_names(value: Any) -> list[str]:
     if value in (None, ""):
         return []
     items: Iterable[Any] = value if isinstance(value, list | tuple) else [value]
+    if isinstance(value, list | tuple) and len(value) > MAX_LINKS:
+        raise ValidationFailed(f"too many requirements (at most {MAX_LINKS})")
     names = []
     for item in items:
         if not isinstance(item, str):
@@ -176,7 +194,8 @@ def _requirements(db: DbSession, caller: Caller, value: Any) -> list[Requirement
         try:
             found.append(requirement_by_name(db, caller, name))
         except NotFound as error:
-            raise ValidationFailed(f"unknown requirement {name!r}: {error.message}") from None
+            # A name that names nothing (yet: its framework may be imported later).
+            raise Conflict(f"unknown requirement {name!r}: {error.message}") from None
     return list({r.id: r for r in found}.values())
 
 
@@ -239,13 +258,13 @@ def create_evidence(
     filename: str | None,
     limits: UploadLimits = UploadLimits(),
 ) -> Evidence:
-    """New evidence (draft) with its first version. Raises ValidationFailed, TooLarge,
-    UnsupportedType, InvalidFile; once the owner rolls a failure back, neither a blob nor a
-    row is left."""
+    """New evidence (draft) with its first version. Raises ValidationFailed, Conflict (an
+    unknown requirement or owner), TooLarge, UnsupportedType, InvalidFile; once the owner rolls
+    a failure back, neither a blob nor a row is left."""
     require(caller, "evidence.upload")
     today = utcnow().date()
-    title = _text(values, "title", 200, required=True)
-    description = _text(values, "description", 10000)
+    title = _text(values, "title", TITLE_MAX, required=True)
+    description = _text(values, "description", DESCRIPTION_MAX)
     effective, expires = _dates(values, today)
     owner = _owner(db, caller, values.get("owner"))
     requirements = _requirements(db, caller, values.get("requirements"))
@@ -352,7 +371,8 @@ def add_version(
 
 
 def set_links(db: DbSession, caller: Caller, evidence_id: str, requirements: Any) -> Evidence:
-    """Replace the requirements the evidence addresses (a link is not a new version)."""
+    """Replace the requirements the evidence addresses (a link is not a new version). Raises
+    NotFound, ValidationFailed, Conflict (an unknown requirement)."""
     evidence = get_evidence(db, caller, evidence_id, "evidence.edit")
     wanted = {r.id: r for r in _requirements(db, caller, requirements)}
     before = {link.requirement.name for link in evidence.links}
@@ -388,7 +408,7 @@ def _transition(
     today = utcnow().date()
     shown = evidence.display_state(today)
     if shown == EvidenceState.EXPIRED:
-        raise ValidationFailed(
+        raise Conflict(
             "the evidence has expired; upload a new version collected "
             "recently (with a new expiry date) first"
         )
@@ -412,7 +432,7 @@ def _transition(
 
 
 def submit(db: DbSession, caller: Caller, evidence_id: str) -> Evidence:
-    """Draft -> in review. Raises NotFound, Conflict, ValidationFailed (expired)."""
+    """Draft -> in review. Raises NotFound, Conflict (not a draft, or expired)."""
     evidence = get_evidence(db, caller, evidence_id, "evidence.submit")
     _transition(
         db, caller, evidence, EvidenceState.IN_REVIEW, "evidence.submit", (EvidenceState.DRAFT,)
@@ -441,7 +461,7 @@ def approve(db: DbSession, caller: Caller, evidence_id: str, note: str = "") -> 
     version = evidence.current_version()
     if version is None or caller.user_id is None:
         raise PermissionDenied("approval needs a signed-in staff member and a version")
-    note = _text({"note": note}, "note", 2000)
+    note = _text({"note": note}, "note", NOTE_MAX)
     _transition(
         db,
         caller,

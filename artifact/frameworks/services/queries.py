@@ -13,7 +13,7 @@ from artifact import policy
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import NotFound, PermissionDenied, Unauthenticated
 from artifact.models import Framework, Mapping, Requirement
-from artifact.models.base import DbSession
+from artifact.models.base import DbSession, is_id
 from artifact.models.frameworks import Relationship, ref_key
 
 
@@ -54,6 +54,8 @@ def get_framework(
 ) -> Framework:
     """By id or by key; NotFound when absent or not visible."""
     _check_view(caller)
+    if (framework_id is not None and not is_id(framework_id)) or "\x00" in (key or ""):
+        raise NotFound("no such framework")  # names none (and PostgreSQL refuses NUL)
     stmt: Any = select(Framework).where(
         Framework.id == framework_id if framework_id is not None else Framework.key == key
     )
@@ -73,7 +75,7 @@ def requirements_of(db: DbSession, caller: Caller, framework: Framework) -> list
 def requirement_by_name(db: DbSession, caller: Caller, name: str) -> Requirement:
     """``KEY:REF`` (the ref compared case-insensitively); NotFound otherwise."""
     key, sep, ref = name.partition(":")
-    if not sep or not ref.strip():
+    if not sep or not ref.strip() or "\x00" in ref:
         raise NotFound(f"{name!r} is not a requirement name (KEY:REF)")
     framework = get_framework(db, caller, key=key.strip())
     found = db.scalar(
