@@ -51,6 +51,9 @@ def _approval_note() -> str:
 @require_hidden("evidence.list")
 def list_evidence_items() -> dict[str, Any]:
     """Evidence (staff), filtered by ``state``, ``framework`` (key), ``owner`` (e-mail)."""
+    state = request.args.get("state")
+    if state not in (None, "", *evidence.state_choices()):  # as sent: " draft" is no state
+        raise ValidationFailed(f"the state must be one of {', '.join(evidence.state_choices())}")
     today = utcnow().date()
     found = evidence.list_evidence(db.session, current_caller(), today, **evidence_filters())
     return {"items": [evidence.evidence_json(e, today) for e in found], "total": len(found)}

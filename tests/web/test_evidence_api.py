@@ -382,7 +382,24 @@ def test_the_list_filters_by_a_known_state_only(client, bearer, staff, make_evid
         "/api/v1/evidence", query_string={"state": "approved"}, headers=bearer(staff)
     )
     assert approved.get_json()["total"] == 1
-    for state in ("null", "retired"):
+    for state in ("null", "retired", " ", " approved"):
         bad = client.get("/api/v1/evidence", query_string={"state": state}, headers=bearer(staff))
         assert bad.status_code == 400, state
         assert "state must be one of" in bad.get_json()["error"]["message"]
+
+
+def test_what_cannot_be_an_id_or_a_key_names_nothing(client, bearer, staff, make_evidence) -> None:
+    """Never put in a query: PostgreSQL refuses NUL in text (a 500 there, before)."""
+    item = make_evidence(state="approved")
+    headers = bearer(staff)
+    for path in ("/api/v1/evidence/nope", "/api/v1/evidence/%00/download"):
+        assert client.get(path, headers=headers).status_code == 404, path
+    for query in ({"framework": "a\x00"}, {"owner": "\x00"}):
+        listed = client.get("/api/v1/evidence", query_string=query, headers=headers)
+        assert listed.get_json() == {"items": [], "total": 0}, query
+    unknown = client.post(
+        f"/api/v1/evidence/{item.id}/requirements",
+        headers=headers,
+        json={"requirements": ["iso-sample:A.5\x00"]},
+    )
+    assert unknown.status_code == 409
