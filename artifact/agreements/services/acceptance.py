@@ -12,7 +12,6 @@ from artifact.agreements.services.agreements import (
     SCOPES,
     TYPED_NAME_MAX,
     USER_AGENT_MAX,
-    _active,
     _clean_line,
     get_agreement,
 )
@@ -149,7 +148,7 @@ def _scoped(agreement_id: str, caller: Caller, scope: str) -> Any:
 def _existing(
     db: DbSession, caller: Caller, agreement_id: str, number: int, scope: str
 ) -> Acceptance | None:
-    stmt = _active(_scoped(agreement_id, caller, scope))
+    stmt = policy.active_acceptances(_scoped(agreement_id, caller, scope))
     return db.scalars(stmt.where(Acceptance.version_number == number).limit(1)).first()
 
 
@@ -166,7 +165,7 @@ def terminate(
     if "\x00" in (reason or ""):
         raise ValidationFailed("the reason holds a NUL character")
     reason = " ".join((reason or "").split())[:REASON_MAX]
-    active = list(db.scalars(_active(_scoped(agreement.id, caller, scope))))
+    active = list(db.scalars(policy.active_acceptances(_scoped(agreement.id, caller, scope))))
     if not active:
         raise Conflict("there is no active acceptance to terminate")
     now, ended = utcnow(), []

@@ -157,9 +157,7 @@ def publish_version(
 
 
 # What counts as an acceptance covering a caller is part of the download rule, so it lives in
-# the policy; these names keep the agreements' own code readable.
-_subject_filter = policy.acceptances_covering
-_active = policy.active_acceptances
+# the policy.
 covering_acceptance = policy.covering_acceptance
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from artifact import policy
-from artifact.agreements.services.agreements import _subject_filter, get_agreement, text_sha256
+from artifact.agreements.services.agreements import get_agreement, text_sha256
 from artifact.agreements.services.certificate import render_certificate, utc
 from artifact.audit.services import chain as audit
 from artifact.kernel.caller import Caller
@@ -44,7 +44,9 @@ def history(db: DbSession, caller: Caller, agreement_id: str | None = None) -> l
     """The caller's acceptances and their organisation's, newest first, terminated ones
     included (staff see everyone's in ``register``)."""
     policy.require(caller, "agreement.view")
-    stmt = policy.visible(select(Acceptance), caller, Acceptance).where(_subject_filter(caller))
+    stmt = policy.visible(select(Acceptance), caller, Acceptance).where(
+        policy.acceptances_covering(caller)
+    )
     if agreement_id is not None:
         if not is_id(agreement_id):
             return []  # names no agreement

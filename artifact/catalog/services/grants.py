@@ -9,13 +9,13 @@ from sqlalchemy import select
 
 from artifact import policy
 from artifact.audit.services import chain as audit
-from artifact.catalog.services.reports import get_report, is_id
+from artifact.catalog.services.reports import get_report
 from artifact.identity.services.accounts import find_organization
 from artifact.identity.services.lookup import user_by_email
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, NotFound, ValidationFailed
 from artifact.models import AccessRequest, Grant
-from artifact.models.base import DbSession, utcnow
+from artifact.models.base import DbSession, is_id, utcnow
 from artifact.models.catalog import Category, RequestState
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 from datetime import date
 from typing import Any
 
@@ -25,18 +24,11 @@ from artifact.kernel.errors import (
 )
 from artifact.kernel.filenames import clean_filename
 from artifact.models import Agreement, Report, ReportVersion
-from artifact.models.base import DbSession, utcnow
+from artifact.models.base import DbSession, is_id, utcnow
 from artifact.models.catalog import Category, State, Visibility
 from artifact.search import indexer
 
 TEXT_LIMITS = {"title": 200, "series": 80, "issuer": 200, "product": 200, "description": 10000}
-_ID_RE = re.compile(r"[0-9a-f]{32}")
-
-
-def is_id(value: Any) -> bool:
-    """Whether ``value`` has the shape of a record id (``models.base.new_id``); anything else
-    names nothing, and is not worth a query (nor safe in one: a NUL breaks PostgreSQL's)."""
-    return isinstance(value, str) and _ID_RE.fullmatch(value) is not None
 
 
 def get_report(
