@@ -46,9 +46,10 @@ def _register_request_hooks(app: Flask) -> None:
     layer sees (refusals, rate-limit breaches) is recorded by the audit feature."""
     from artifact.audit import hooks as audit_hooks
     from artifact.identity import loaders
-    from artifact.web import recorders, security, transaction
+    from artifact.web import input_guard, recorders, security, transaction
 
     transaction.init_app(app)
+    input_guard.init_app(app)  # its limits; security runs it first thing in each request
     # Before anything that may append an event: the checkpoint settings of the request.
     app.before_request(audit_hooks.configure_request_signing)
     security.init_app(app)

@@ -175,7 +175,12 @@ def load_config(
         "SQLALCHEMY_DATABASE_URI": database_url,
         # A server connection can drop (restart, failover) and is checked before each use; a
         # SQLite file cannot, so it skips that extra statement on every request.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not database_url.startswith("sqlite")},
+        # hide_parameters: an error logged with its SQL never prints the values (e-mails,
+        # token hashes, whatever a caller sent).
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_pre_ping": not database_url.startswith("sqlite"),
+            "hide_parameters": True,
+        },
         "SESSION_COOKIE_NAME": "artifact_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

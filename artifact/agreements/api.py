@@ -15,10 +15,14 @@ from artifact.kernel.errors import ValidationFailed
 from artifact.models import Acceptance, Agreement
 from artifact.web.access import require
 from artifact.web.files import file_response
+from artifact.web.input_guard import large_body
 from artifact.web.json_api import api
 from artifact.web.security import current_caller
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+
+# An agreement's full text (up to 200,000 characters) is more than an ordinary form.
+AGREEMENT_BODY_MAX = 2 * 1024 * 1024
 
 
 def _body() -> dict[str, Any]:
@@ -101,6 +105,7 @@ def get_agreement(agreement_id: str) -> dict[str, Any]:
 
 
 @api.post("/agreements")
+@large_body(AGREEMENT_BODY_MAX)
 @require("agreement.manage")
 def create_agreement() -> tuple[dict[str, Any], int]:
     """Create an agreement with version 1."""
@@ -116,6 +121,7 @@ def create_agreement() -> tuple[dict[str, Any], int]:
 
 
 @api.post("/agreements/<agreement_id>/versions")
+@large_body(AGREEMENT_BODY_MAX)
 @require("agreement.manage")
 def publish_version(agreement_id: str) -> tuple[dict[str, Any], int]:
     """Publish a new current version."""

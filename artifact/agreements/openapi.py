@@ -6,6 +6,7 @@ from typing import Any
 
 from artifact.agreements.services.agreements import TEXT_MAX, TITLE_MAX, TYPED_NAME_MAX
 from artifact.web.openapi_parts import (
+    TEXT_PATTERN_EDGE,
     errors,
     json_body,
     json_response,
@@ -229,7 +230,7 @@ PATHS: dict[str, Any] = {
                     "scope": _SCOPE_IN,
                     "reason": {
                         "type": "string",
-                        "pattern": r"^[^\x00]*$",
+                        "pattern": TEXT_PATTERN_EDGE,
                         "description": "kept with white space collapsed, up to 500 characters",
                     },
                 },

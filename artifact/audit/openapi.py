@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from artifact.audit.services.trail import MAX_OFFSET, MAX_PAGE
-from artifact.web.openapi_parts import errors, json_response, query, ref
+from artifact.web.openapi_parts import TEXT_PATTERN_EDGE, errors, json_response, query, ref
 
 _STR = {"type": "string"}
 _OR_NULL = {"type": ["string", "null"]}
-_FILTER = {"type": "string", "pattern": r"^[^\x00]*$"}
+_FILTER = {"type": "string", "pattern": TEXT_PATTERN_EDGE}
 _MOMENT = {
     "type": "string",
     "anyOf": [{"format": "date"}, {"format": "date-time"}, {"maxLength": 0}],

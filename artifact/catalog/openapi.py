@@ -13,16 +13,18 @@ from artifact.web.openapi_parts import OPTIONAL_AUTH, errors, link, ok, query, r
 ID_PATTERN = "^[0-9a-f]{32}$"
 _AGREEMENT_OR_NONE = "^([0-9a-f]{32})?$"
 # The white space the catalog's services collapse and strip (Python's str.isspace), spelled
-# out so that every regex engine agrees on it; they refuse NUL and nothing else.
+# out so that every regex engine agrees on it; control characters but tab, line feed and
+# carriage return never get past the edge of the app (web/input_guard.py).
 _SPACE = "\\t-\\r\\x1c- \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
-_NO_NUL = "^[^\\x00]*$"
-_VISIBLE = f"^[^\\x00]*[^\\x00{_SPACE}][^\\x00]*$"
+_CONTROLS = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f"
+_NO_NUL = f"^[^{_CONTROLS}]*$"
+_VISIBLE = f"^[^{_CONTROLS}]*[^{_CONTROLS}{_SPACE}][^{_CONTROLS}]*$"
 # What each pattern means, for error messages.
 PATTERN_MEANINGS = {
     ID_PATTERN: "must be an id (32 hexadecimal digits)",
     _AGREEMENT_OR_NONE: "must be an agreement id (32 hexadecimal digits), empty or null",
-    _NO_NUL: "must not contain NUL characters",
-    _VISIBLE: "must not be blank, nor contain NUL characters",
+    _NO_NUL: "must not contain control characters",
+    _VISIBLE: "must not be blank, nor contain control characters",
 }
 
 _STR = {"type": "string"}

@@ -14,6 +14,8 @@ from artifact.evidence.services.records import (
 )
 from artifact.models.evidence import EvidenceState
 from artifact.web.openapi_parts import (
+    TEXT_PATTERN,
+    TEXT_PATTERN_EDGE,
     errors,
     json_body,
     json_response,
@@ -31,16 +33,15 @@ _TIME = {"type": "string", "format": "date-time"}
 _ID = path_id("evidence_id")
 _HIDDEN = "Staff only; to anyone else signed in every evidence route answers 404."
 _STATES = [state.value for state in EvidenceState]
-# As the services read it: at least one character that is not white space, and no NUL.
-# Something other than NUL and white space (as Python reads it: see openapi_parts.VISIBLE).
-VISIBLE_OR_CONTROL = r"(?:[^\s\x00\x1c-\x1f\x85]|\ufeff)"
+# As the services read it: at least one character that is not white space; no control
+# character but tab, line feed and carriage return gets past the edge of the app.
 _TITLE = {
     "type": "string",
     "maxLength": TITLE_MAX,
-    "pattern": rf"^[^\x00]*{VISIBLE_OR_CONTROL}[^\x00]*$",
+    "pattern": TEXT_PATTERN,
     "description": "runs of white space are kept as one space",
 }
-_DESCRIPTION = {"type": "string", "maxLength": DESCRIPTION_MAX, "pattern": r"^[^\x00]*$"}
+_DESCRIPTION = {"type": "string", "maxLength": DESCRIPTION_MAX, "pattern": TEXT_PATTERN_EDGE}
 _OPTIONAL_DAY = {
     "type": "string",
     "anyOf": [{"format": "date"}, {"maxLength": 0}],
@@ -377,7 +378,7 @@ PATHS: dict[str, Any] = {
                 403,
             ),
             "requestBody": json_body(
-                {"note": {"type": "string", "maxLength": NOTE_MAX, "pattern": r"^[^\x00]*$"}},
+                {"note": {"type": "string", "maxLength": NOTE_MAX, "pattern": TEXT_PATTERN_EDGE}},
                 body_required=False,
             ),
         }

@@ -30,9 +30,13 @@ OPTIONAL_AUTH: list[dict[str, list[str]]] = [{}, {"bearer": []}]
 # (JSON Schema's) differs only in U+001C..U+001F and U+0085, which are spelled out, and in
 # U+FEFF, which Python does not count as white space.
 VISIBLE = r"(?:[^\s\x00-\x1f\x7f-\x9f]|\ufeff)"
+# What the edge of the app (web/input_guard.py) lets through: no C0 control character but tab,
+# line feed and carriage return, and no DEL, in any text; none at all in a path segment.
+TEXT_PATTERN_EDGE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+PATH_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 # Single-line text as the services clean it: runs of white space become one space and the
 # result must not be empty; control characters other than white space are refused.
-_LINE_CONTROLS = r"\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"
+_LINE_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f"
 LINE_PATTERN = rf"^[^{_LINE_CONTROLS}]*{VISIBLE}[^{_LINE_CONTROLS}]*$"
 # Multi-line text: tab, line feed and carriage return are the only control characters allowed,
 # and something other than white space must remain.

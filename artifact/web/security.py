@@ -11,6 +11,7 @@ from flask_login import current_user
 from artifact.extensions import csrf, login_manager
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Unauthenticated
+from artifact.web import input_guard
 
 API_PREFIX = "/api/v1"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -58,6 +59,8 @@ def _check_csrf() -> None:
     # answered 401 by the operation it asks for. Pages check every write.
     if request.method not in UNSAFE_METHODS or bearer_token() is not None:
         return
+    if request.routing_exception is not None:
+        return  # no such page, or not with this method: the 404 or 405 says so, not CSRF
     if request.path.startswith(API_PREFIX) and not current_user.is_authenticated:
         return
     csrf.protect()
@@ -111,6 +114,8 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
     app.before_request(_assign_request_id)
+    # Before anything reads the body or reaches the database: sizes and control characters.
+    app.before_request(input_guard.guard_input)
     app.before_request(_refuse_bad_tokens)
     app.before_request(_check_csrf)
     app.after_request(_set_headers)

@@ -80,11 +80,6 @@ def test_the_document_is_valid_openapi_3_1(client) -> None:
     validate(document, cls=OpenAPIV31SpecValidator)
 
 
-@pytest.mark.skipif(
-    os.environ.get("ARTIFACT_CONTRACT") != "1",
-    reason="issue 21 is open: schemathesis still finds a few failures (see the closing note); "
-    "run with ARTIFACT_CONTRACT=1",
-)
 def test_schemathesis_finds_no_failure(database_url: str, tmp_path: Path) -> None:
     tool = schemathesis()
     data_dir = tmp_path / "data"

@@ -12,9 +12,13 @@ from artifact.extensions import db
 from artifact.kernel import uow
 from artifact.kernel.errors import Conflict, ValidationFailed
 from artifact.web.access import require
+from artifact.web.input_guard import large_body
 from artifact.web.security import current_caller
 
 bp = Blueprint("agreements_admin", __name__, url_prefix="/admin/agreements")
+
+# An agreement's full text (up to 200,000 characters) is more than an ordinary form.
+AGREEMENT_BODY_MAX = 2 * 1024 * 1024
 
 
 def _index(form: AgreementForm | None = None, status: int = 200) -> Any:
@@ -33,6 +37,7 @@ def index() -> Any:
 
 
 @bp.post("/")
+@large_body(AGREEMENT_BODY_MAX)
 @require("agreement.manage")
 def create() -> Any:
     """Create an agreement with its version 1."""
@@ -72,6 +77,7 @@ def detail(agreement_id: str) -> Any:
 
 
 @bp.post("/<agreement_id>/versions")
+@large_body(AGREEMENT_BODY_MAX)
 @require("agreement.manage")
 def publish(agreement_id: str) -> Any:
     """Publish a new version: everyone must accept again."""
