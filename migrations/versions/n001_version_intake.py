@@ -1,5 +1,4 @@
-"""report versions: release notes, the warnings qpdf gave at upload, the active content copies
-do not carry
+"""report versions: release notes, qpdf's warnings at upload, the active content removed
 
 Revision ID: n001
 Revises: m001

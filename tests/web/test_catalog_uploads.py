@@ -14,24 +14,7 @@ from sqlalchemy import func, select
 from artifact.extensions import db
 from artifact.models import ReportVersion
 from tests.conftest import corpus_path, csrf_token
-from tests.fixtures_catalog import make_pdf, page_texts, racing_upload
-
-QPDF = "qpdf-malformed-and-encrypted"
-# What a reader cannot open of qpdf's test inputs, and why; the rest (repaired damage, broken
-# streams, encryption that needs no password) is accepted. The two files with a header only
-# qpdf's recovery finds are also files pdfium cannot open.
-QPDF_REFUSED = {
-    "bad1.pdf": "not a PDF",
-    "issue-141a.pdf": "not a PDF",
-    "issue-147.pdf": "not a PDF",
-    "issue-335b.pdf": "not a PDF",
-    "bad-direct-root.pdf": "not a PDF",
-    "fuzz-16214.pdf": "not a PDF",
-    "encrypted-40-bit-R3.pdf": "protected by a password",
-    "enc-XI-R6_V5_U=attachment_encrypted-attachments.pdf": "protected by a password",
-    # qpdf decrypts it without a password, but readers (pdfium) ask for one
-    "bad-encryption-length.pdf": "protected by a password",
-}
+from tests.fixtures_catalog import QPDF, QPDF_REFUSED, make_pdf, page_texts, racing_upload
 
 
 def _upload(client, headers, report_id: str, data: bytes, name: str = "report.pdf"):
