@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
 
 import pikepdf
 import pypdfium2 as pdfium
@@ -166,6 +167,28 @@ def page_texts(data: bytes) -> list[str]:
         return [page.get_textpage().get_text_range() for page in document]
     finally:
         document.close()
+
+
+def upload_version(client, headers, report_id: str, data: bytes, name: str = "report.pdf", **form):
+    """Upload a version through the API: multipart ``file`` (its name sent as RFC 5987
+    ``filename*``) and the ``form`` fields, built in memory (werkzeug's test client spools big
+    bodies to a file it never closes)."""
+    boundary = "----artifact-intake-boundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+        for key, value in form.items()
+    ]
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        f"filename*=UTF-8''{quote(name, safe='')}\r\nContent-Type: application/pdf\r\n\r\n"
+    ).encode()
+    body = b"".join(parts) + head + data + f"\r\n--{boundary}--\r\n".encode()
+    return client.post(
+        f"/api/v1/reports/{report_id}/versions",
+        headers=headers,
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
 
 
 @pytest.fixture

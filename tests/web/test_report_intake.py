@@ -10,7 +10,6 @@ import io
 import json
 import re
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from sqlalchemy import func, select
@@ -21,32 +20,17 @@ from artifact.kernel import uow
 from artifact.kernel.caller import OPERATOR
 from artifact.models import AuditEvent, ReportVersion
 from tests.conftest import corpus_path, csrf_token, sign_in
-from tests.fixtures_catalog import active_content_left, make_active_pdf, make_pdf, page_texts
+from tests.fixtures_catalog import (
+    active_content_left,
+    make_active_pdf,
+    make_pdf,
+    page_texts,
+    upload_version,
+)
 
 FEDRAMP = ("files", "fedramp-public-domain", "pdf")
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 _WORD_RE = re.compile(r"[A-Za-z]{9,}")
-
-
-def _upload(client, headers, report_id: str, data: bytes, name: str = "report.pdf", **form):
-    """Multipart built in memory: werkzeug's test client spools big bodies to a file it never
-    closes."""
-    boundary = "----artifact-intake-boundary"
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
-        for key, value in form.items()
-    ]
-    head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-        f"filename*=UTF-8''{quote(name, safe='')}\r\nContent-Type: application/pdf\r\n\r\n"
-    ).encode()
-    body = b"".join(parts) + head + data + f"\r\n--{boundary}--\r\n".encode()
-    return client.post(
-        f"/api/v1/reports/{report_id}/versions",
-        headers=headers,
-        data=body,
-        content_type=f"multipart/form-data; boundary={boundary}",
-    )
 
 
 def _publish(client, headers, report_id: str) -> None:
@@ -75,7 +59,7 @@ def test_fedramp_reports_upload_publish_download_stamped_and_searchable(
         # a title without the document's words: a search hit must come from the file's text
         report = make_report(f"Federal package {number}", visibility="customers", state="draft")
         data = path.read_bytes()
-        upload = _upload(client, as_staff, report.id, data, path.name)
+        upload = upload_version(client, as_staff, report.id, data, path.name)
         assert upload.status_code == 201, (path.name, upload.get_json())
         assert upload.get_json()["sha256"] == hashlib.sha256(data).hexdigest()
         _publish(client, as_staff, report.id)
@@ -101,7 +85,7 @@ def test_staff_see_the_repairs_and_the_removed_content_customers_do_not(
 ) -> None:
     report = make_report("Repaired", visibility="customers", state="draft")
     guide = corpus_path(*FEDRAMP, "3PAO_Readiness_Assessment_Report_Guide.pdf").read_bytes()
-    upload = _upload(client, bearer(staff), report.id, guide, "guide.pdf")
+    upload = upload_version(client, bearer(staff), report.id, guide, "guide.pdf")
     assert upload.status_code == 201
     body = upload.get_json()
     assert any("dictionary has duplicated key" in w for w in body["pdf_warnings"])
@@ -119,7 +103,7 @@ def test_active_content_is_named_at_upload_and_absent_from_copies(
 ) -> None:
     report = make_report("Scripted", visibility="customers", state="draft")
     data = make_active_pdf()
-    upload = _upload(client, bearer(staff), report.id, data, "scripted.pdf")
+    upload = upload_version(client, bearer(staff), report.id, data, "scripted.pdf")
     assert upload.status_code == 201, upload.get_json()
     removed = upload.get_json()["removed_content"]
     for words in ("JavaScript", "Launch", "embedded file", "additional actions", "XFA"):
@@ -149,7 +133,7 @@ def test_staff_fetch_the_original_as_uploaded_and_no_one_else(
 ) -> None:
     report = make_report("Original kept", visibility="customers", state="draft")
     data = make_active_pdf()
-    assert _upload(client, bearer(staff), report.id, data).status_code == 201
+    assert upload_version(client, bearer(staff), report.id, data).status_code == 201
     _publish(client, bearer(staff), report.id)
     path = f"/api/v1/reports/{report.id}/versions/1/original"
     response = client.get(path, headers=bearer(staff))
@@ -183,10 +167,12 @@ def test_release_notes_at_upload_shown_to_everyone(
 ) -> None:
     report = make_report("Noted", visibility="customers", state="draft")
     notes = "Bridge letter added.\nSection 4 corrected."
-    upload = _upload(client, bearer(staff), report.id, make_pdf(1), release_notes=notes)
+    upload = upload_version(client, bearer(staff), report.id, make_pdf(1), release_notes=notes)
     assert upload.status_code == 201
     assert upload.get_json()["release_notes"] == notes
-    too_long = _upload(client, bearer(staff), report.id, make_pdf(1), release_notes="x" * 2001)
+    too_long = upload_version(
+        client, bearer(staff), report.id, make_pdf(1), release_notes="x" * 2001
+    )
     assert too_long.status_code == 400
     assert "release notes" in too_long.get_json()["error"]["message"]
     assert _rows() == 1
@@ -211,7 +197,7 @@ def test_release_notes_at_upload_shown_to_everyone(
 
 
 @pytest.mark.parametrize("uploaded", ["evil.html", "real.exe", "x.pdf.exe", "résumé.pdf"])
-def test_copies_are_named_by_the_report_never_the_upload(
+def test_copies_are_named_by_the_report_never_theupload_version(
     client, staff, customer, bearer, make_report, uploaded
 ) -> None:
     report = make_report(
@@ -221,7 +207,7 @@ def test_copies_are_named_by_the_report_never_the_upload(
         period_start="2025-01-01",
         period_end="2025-06-30",
     )
-    response = _upload(client, bearer(staff), report.id, make_pdf(1), uploaded)
+    response = upload_version(client, bearer(staff), report.id, make_pdf(1), uploaded)
     assert response.status_code == 201
     assert response.get_json()["filename"] == uploaded  # kept as metadata
     _publish(client, bearer(staff), report.id)
