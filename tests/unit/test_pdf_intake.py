@@ -123,3 +123,12 @@ def test_the_watermark_fits_pages_of_any_size_and_rotation() -> None:
     texts = page_texts(_copy(out.getvalue()))
     assert len(texts) == 3
     assert all(f"receipt {RECEIPT}" in text for text in texts)
+
+
+def test_the_work_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from artifact.infra.pdf import inspect
+
+    monkeypatch.setattr(inspect, "MAX_PAGES", 3)
+    assert inspect_pdf(make_pdf(3)).page_count == 3
+    with pytest.raises(InvalidFile, match="more than 3 pages; split it"):
+        inspect_pdf(make_pdf(4))

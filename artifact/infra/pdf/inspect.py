@@ -21,6 +21,9 @@ from artifact.infra.pdf.sanitize import strip_active_content
 from artifact.kernel.errors import InvalidFile, UnsupportedType
 
 MAX_WARNINGS = 50
+# Every page is rendered at upload and stamped at every download: a bound on that work far
+# above any real report.
+MAX_PAGES = 10_000
 # Each page is rendered this small (longest side, in pixels): enough for pdfium to parse and
 # draw all of its content, cheap in memory and time.
 RENDER_PIXELS = 64
@@ -98,6 +101,8 @@ def _normalise(data: bytes) -> tuple[PdfFacts, bytes]:
         pages = len(pdf.pages)
         if pages == 0:
             raise InvalidFile("this PDF has no pages")
+        if pages > MAX_PAGES:
+            raise InvalidFile(f"this PDF has more than {MAX_PAGES:,} pages; split it")
         removed = strip_active_content(pdf)
         if pdf.is_encrypted:
             removed.append(OWNER_RESTRICTIONS)
