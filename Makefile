@@ -10,8 +10,10 @@ PORT ?= 5000
 .PHONY: run test test-e2e lint bench serve clean
 
 # Debian packages: WeasyPrint's (pango ships with the image; harfbuzz-subset makes smaller
-# PDFs) and the sqlite3 shell (operations, and the audit-tampering acceptance test).
-SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-dejavu-core sqlite3
+# PDFs), the fonts of stamped copies (DejaVu Sans, and WenQuanYi Micro Hei, the lightest with
+# Chinese, Japanese and Korean glyphs: 1.6 MB) and the sqlite3 shell (operations, and the
+# audit-tampering acceptance test).
+SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-dejavu-core fonts-wqy-microhei sqlite3
 # What `make bench` needs on top: the HTTP load generator of bench/pages.py.
 BENCH_PACKAGES := wrk
 # The browser tests drive Debian's chromium (never a downloaded browser); .ci/run installs it.

@@ -100,6 +100,7 @@ _CATALOG_STAFF = frozenset(
     {
         "report.create",
         "report.upload",
+        "report.original",
         "report.set_state",
         "report.set_terms",
         "grant.list",

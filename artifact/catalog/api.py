@@ -16,14 +16,15 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, relevance
 from werkzeug.wrappers import Response
 
+from artifact import policy
 from artifact.catalog.openapi import PATHS, PATTERN_MEANINGS, SCHEMAS
 from artifact.catalog.services import grants, report_terms, reports
-from artifact.catalog.views.serving import serve_report
+from artifact.catalog.views.serving import serve_original, serve_report
 from artifact.extensions import db
 from artifact.infra.storage import store_for
 from artifact.kernel.errors import ValidationFailed
 from artifact.models.base import utcnow
-from artifact.web.access import require
+from artifact.web.access import require, require_hidden
 from artifact.web.files import read_upload
 from artifact.web.json_api import api
 from artifact.web.ratelimit import download_budget
@@ -155,7 +156,13 @@ def get_report(report_id: str) -> dict[str, Any]:
         utcnow().date(),
         with_versions=True,
         needs_terms=report_terms.needs_terms(db.session, current_caller(), report),
+        intake=_sees_intake(report),
     )
+
+
+def _sees_intake(report: Any) -> bool:
+    """Staff see what the upload check found on each version."""
+    return bool(policy.decide(current_caller(), "report.original", report))
 
 
 @api.post("/reports/<report_id>/terms")
@@ -166,13 +173,15 @@ def set_terms(report_id: str) -> dict[str, Any]:
     report = report_terms.set_terms(
         db.session, current_caller(), report_id, body["terms_agreement_id"] or None
     )
-    return reports.report_json(report, utcnow().date(), with_versions=True)
+    return reports.report_json(
+        report, utcnow().date(), with_versions=True, intake=_sees_intake(report)
+    )
 
 
 @api.post("/reports/<report_id>/versions")
 @require("report.upload")
 def upload_version(report_id: str) -> tuple[dict[str, Any], int]:
-    """Upload the next version (multipart ``file``)."""
+    """Upload the next version (multipart ``file``, optional ``release_notes``)."""
     storage = request.files.get("file")
     if storage is None:
         raise ValidationFailed("send the file as multipart form field 'file'")
@@ -185,8 +194,16 @@ def upload_version(report_id: str) -> tuple[dict[str, Any], int]:
         read_upload(storage, limit),
         storage.filename,
         limit,
+        release_notes=request.form.get("release_notes"),
     )
-    return reports.version_json(version), 201
+    return reports.version_json(version, intake=True), 201
+
+
+@api.get("/reports/<report_id>/versions/<int:number>/original")
+@require_hidden("report.original")
+def download_original(report_id: str, number: int) -> Response:
+    """A version's file exactly as uploaded (staff)."""
+    return serve_original(report_id, number)
 
 
 @api.post("/reports/<report_id>/state")
@@ -195,7 +212,9 @@ def set_state(report_id: str) -> dict[str, Any]:
     """Publish, mark outdated, retire or return to draft."""
     state = json_body("ReportStateInput")["state"]
     report = reports.set_state(db.session, current_caller(), report_id, state)
-    return reports.report_json(report, utcnow().date(), with_versions=True)
+    return reports.report_json(
+        report, utcnow().date(), with_versions=True, intake=_sees_intake(report)
+    )
 
 
 @api.route("/reports/<report_id>/download", methods=["GET", "HEAD"])

@@ -33,6 +33,9 @@ class ReportForm(FlaskForm):
 
 class UploadForm(FlaskForm):
     file = FileField("PDF file", validators=[FileRequired()])
+    release_notes = TextAreaField(
+        "Release notes: what changed (optional)", validators=[Optional(), Length(max=2000)]
+    )
 
 
 class TermsForm(FlaskForm):

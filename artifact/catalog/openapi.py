@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from artifact.catalog.services.reports import RELEASE_NOTES_LIMIT
 from artifact.web.openapi_parts import OPTIONAL_AUTH, errors, link, ok, query, ref
 
 # Ids are 32 lowercase hex digits (models.base.new_id); anything else names nothing.
@@ -123,12 +124,36 @@ SCHEMAS: dict[str, Any] = {
     "ReportVersion": _object(
         {
             "number": {"type": "integer", "minimum": 1},
-            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "sha256": {
+                "type": "string",
+                "pattern": "^[0-9a-f]{64}$",
+                "description": "of the file exactly as uploaded (staff fetch it as the "
+                "original); copies handed out are stamped and differ",
+            },
             "size": _COUNT,
             "created_at": _DATE_TIME,
-            "filename": _STR,
+            "filename": {
+                **_STR,
+                "description": "the uploaded file's name, cleaned; metadata only: copies are "
+                "served as '<title> <period> v<number>.pdf'",
+            },
             "pages": {"type": ["integer", "null"], "minimum": 0},
-        }
+            "release_notes": {**_STR, "description": "what changed, as staff wrote it"},
+            "pdf_warnings": {
+                "type": ["array", "null"],
+                "items": _STR,
+                "description": "staff only: what qpdf repaired or tolerated reading the "
+                "upload (null: not recorded when it was uploaded)",
+            },
+            "removed_content": {
+                "type": ["array", "null"],
+                "items": _STR,
+                "description": "staff only: the active content (JavaScript, Launch and other "
+                "actions, embedded files, XFA, RichMedia) or password-free encryption found "
+                "in the upload, which copies handed out do not carry",
+            },
+        },
+        optional=("pdf_warnings", "removed_content"),
     ),
     "ReportList": _object({"items": {"type": "array", "items": ref("Report")}, "total": _COUNT}),
     "Grant": _object(
@@ -279,7 +304,20 @@ PATHS: dict[str, Any] = {
                         "schema": {
                             "type": "object",
                             "required": ["file"],
-                            "properties": {"file": {"type": "string", "format": "binary"}},
+                            "properties": {
+                                "file": {
+                                    "type": "string",
+                                    "format": "binary",
+                                    "description": "a PDF that readers open: repaired damage "
+                                    "is accepted (and listed in pdf_warnings); refused with "
+                                    "the reason when it is not a PDF, cannot be read, needs "
+                                    "a password or has no pages",
+                                },
+                                "release_notes": {
+                                    **_text(RELEASE_NOTES_LIMIT),
+                                    "description": "what changed in this version",
+                                },
+                            },
                         },
                         "encoding": {"file": {"contentType": "application/pdf"}},
                     }
@@ -301,6 +339,39 @@ PATHS: dict[str, Any] = {
                 ),
                 # 409: another upload took the same version number at the same moment.
                 **errors(400, 401, 403, 404, 409, 413, 415, 422),
+            },
+        }
+    },
+    "/reports/{report_id}/versions/{number}/original": {
+        "get": {
+            "operationId": "download_report_original",
+            "summary": "A version's file exactly as it was uploaded (staff; 404 for anyone "
+            "else), recorded in the audit trail",
+            "parameters": [
+                *_path_id("report_id"),
+                {
+                    "name": "number",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 999_999_999},
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "the uploaded bytes, unstamped",
+                    "headers": {
+                        **_FILENAME,
+                        "X-Artifact-SHA256": {
+                            "description": "the SHA-256 recorded at upload",
+                            "required": True,
+                            "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                        },
+                    },
+                    "content": {
+                        "application/pdf": {"schema": {"type": "string", "format": "binary"}}
+                    },
+                },
+                **errors(401, 404, 500),
             },
         }
     },
@@ -339,7 +410,10 @@ PATHS: dict[str, Any] = {
             "parameters": _DOWNLOAD_PARAMETERS,
             "responses": {
                 "200": {
-                    "description": "the PDF with a cover page and a watermark on every page",
+                    "description": "the PDF with a cover page and a watermark on every page, "
+                    "without active content (JavaScript, actions but links, embedded files, "
+                    "XFA, RichMedia), named '<title> <period> v<number>.pdf' (never the "
+                    "uploaded file's name)",
                     "headers": {
                         **_FILENAME,
                         "X-Artifact-Receipt": {

@@ -410,7 +410,9 @@ PATHS: dict[str, Any] = {
                     "description": "the file",
                     "headers": {
                         "X-Artifact-SHA256": {
-                            "description": "the SHA-256 of the file",
+                            "description": "the SHA-256 of the bytes served: the stored "
+                            "file's, unless it is a PDF with active content (JavaScript, "
+                            "actions, embedded files), which is served without it",
                             "schema": _SHA256,
                         }
                     },

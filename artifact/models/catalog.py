@@ -129,6 +129,12 @@ class ReportVersion(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What changed in this version, as staff wrote it at upload.
+    release_notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # What qpdf repaired or tolerated reading the upload, and what copies handed out do not
+    # carry (active content); None for versions uploaded before these were recorded.
+    pdf_warnings: Mapped[list[str] | None] = mapped_column(JSON)
+    removed_content: Mapped[list[str] | None] = mapped_column(JSON)
 
     report: Mapped[Report] = relationship(back_populates="versions")
 

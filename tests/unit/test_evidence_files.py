@@ -58,7 +58,7 @@ def test_accepted_types(data: bytes, name: str | None, kind: str) -> None:
         (b'a,"b\nc', "broken.csv", InvalidFile, "CSV is malformed"),
         (b"\xff\xfe\x00bad", "x.txt", UnsupportedType, "not an accepted type"),
         (make_png()[:-30], "cut.png", InvalidFile, "PNG"),
-        (b"%PDF-1.7\nnot really", "fake.pdf", InvalidFile, "damaged"),
+        (b"%PDF-1.7\nnot really", "fake.pdf", InvalidFile, "cannot be read"),
     ],
 )
 def test_refused_types(data: bytes, name: str, error: type, words: str) -> None:
@@ -73,7 +73,7 @@ def test_polyglots_are_refused() -> None:
         zipped.writestr("index.html", "<script>alert(1)</script>")
     with pytest.raises(InvalidFile, match="two formats"):
         identify(make_png() + archive.getvalue(), "image.png")
-    with pytest.raises(InvalidFile, match="damaged"):
+    with pytest.raises(InvalidFile, match="two formats"):
         identify(make_pdf(1) + archive.getvalue(), "doc.pdf")
     with pytest.raises(UnsupportedType, match="not a DOCX or XLSX"):
         identify(archive.getvalue(), "bundle.docx")

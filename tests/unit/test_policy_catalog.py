@@ -24,6 +24,7 @@ CATALOG_EXPECTED = {
     "access_request.create": {"customer", "auditor", "staff", "admin"},
     "report.create": {"staff", "admin"},
     "report.upload": {"staff", "admin"},
+    "report.original": {"staff", "admin"},
     "report.set_state": {"staff", "admin"},
     "report.set_terms": {"staff", "admin"},
     "grant.list": {"staff", "admin"},

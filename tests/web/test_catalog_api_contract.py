@@ -13,6 +13,7 @@ from artifact.catalog.services import grants
 from artifact.extensions import db
 from artifact.kernel.caller import OPERATOR
 from tests.conftest import post_form
+from tests.fixtures_catalog import make_active_pdf, upload_version
 
 
 @pytest.fixture
@@ -65,6 +66,28 @@ def test_a_report_answer_matches_the_document(client, document, staff, bearer) -
     assert response.status_code == 201, response.get_json()
     assert_matches(document, "Report", response.get_json())
     assert response.get_json()["frameworks"] == ["SOC 2"]
+
+
+def test_version_answers_match_the_document(client, document, staff, customer, bearer) -> None:
+    created = client.post(
+        "/api/v1/reports",
+        headers=bearer(staff),
+        json={"title": "Scripted", "category": "reports", "visibility": "customers"},
+    ).get_json()
+    data = make_active_pdf()
+    upload = upload_version(client, bearer(staff), created["id"], data, release_notes="v1")
+    assert upload.status_code == 201
+    assert_matches(document, "ReportVersion", upload.get_json())
+    assert upload.get_json()["removed_content"]
+    client.post(
+        f"/api/v1/reports/{created['id']}/state",
+        headers=bearer(staff),
+        json={"state": "published"},
+    )
+    for user in (staff, customer):
+        report = client.get(f"/api/v1/reports/{created['id']}", headers=bearer(user)).get_json()
+        assert_matches(document, "Report", report)
+        assert ("removed_content" in report["versions"][0]) is (user is staff)
 
 
 def test_terms_must_be_named_even_to_remove_them(client, make_report, staff, bearer) -> None:
@@ -244,7 +267,7 @@ def test_every_catalog_operation_documents_401_and_has_an_operation_id(document)
         if path.startswith(("/reports", "/grants", "/access-requests"))
     }
     ids = [op["operationId"] for operations in catalog.values() for op in operations.values()]
-    assert len(ids) == len(set(ids)) == 13
+    assert len(ids) == len(set(ids)) == 14
     for operations in catalog.values():
         for operation in operations.values():
             assert "401" in operation["responses"]

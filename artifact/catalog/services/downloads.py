@@ -1,5 +1,5 @@
 """Every report download goes through here: the policy, the terms gate, the integrity check,
-the stamped copy, the receipt and the audit event."""
+the stamped copy, the receipt and the audit event; and staff's fetch of an uploaded original."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from artifact.infra.storage import BlobStore
 from artifact.kernel.caller import Caller
 from artifact.models import DownloadReceipt, Report, ReportVersion
 from artifact.models.base import DbSession, utcnow
+from artifact.models.catalog import Visibility
 
 DEFAULT_TERMS = (
     "This document is confidential. It is provided to you solely to evaluate the provider's "
@@ -34,6 +35,7 @@ class Download:
     content_type: str
     receipt: str
     version: int
+    sha256: str = ""
 
 
 def check(
@@ -104,10 +106,61 @@ def download(
     )
     return Download(
         body=body,
-        filename=version.filename,
+        filename=download_name(report, version),
         content_type="application/pdf",
         receipt=receipt,
         version=version.number,
+    )
+
+
+def download_name(report: Report, version: ReportVersion, suffix: str = "") -> str:
+    """The name a copy is served under, ours and never the uploader's: the report's title, its
+    period of coverage if it has one, the version (``SOC 2 Type II 2025-01-01 to 2025-06-30
+    v2.pdf``). ``web.files`` makes it safe for the header."""
+    start, end = report.period_start, report.period_end
+    period = (
+        f" {start.isoformat()} to {end.isoformat()}"
+        if start and end
+        else f" to {end.isoformat()}"
+        if end
+        else f" from {start.isoformat()}"
+        if start
+        else ""
+    )
+    title = report.title.replace("/", "-").replace("\\", "-")
+    return f"{title}{period} v{version.number}{suffix}.pdf"
+
+
+def original(
+    db: DbSession, caller: Caller, store: BlobStore, report_id: str, number: int
+) -> Download:
+    """The bytes of version ``number`` exactly as they were uploaded (staff), as an audit
+    event. Raises NotFound (also for callers who may not fetch originals), IntegrityFailure."""
+    report = get_report(db, caller, report_id)
+    policy.require(caller, "report.original", report)
+    version = find_version(report, number)
+    details = {"version": version.number, "sha256": version.sha256}
+    data = read_verified(
+        db,
+        caller,
+        store,
+        version.blob_id,
+        version.sha256,
+        action="report.original",
+        target_type="report",
+        target_id=report.id,
+        details=details,
+    )
+    audit.record(
+        db, caller, "report.original", target_type="report", target_id=report.id, details=details
+    )
+    return Download(
+        body=data,
+        filename=download_name(report, version, " original"),
+        content_type="application/pdf",
+        receipt="",
+        version=version.number,
+        sha256=version.sha256,
     )
 
 
@@ -132,17 +185,22 @@ def _read_verified(
     )
 
 
-def _cover_facts(report: Report, version: ReportVersion, terms: str) -> CoverFacts:
-    period = ""
+def _period(report: Report) -> str:
     if report.period_start or report.period_end:
-        period = f"{_day(report.period_start)} to {_day(report.period_end)}"
+        return f"{_day(report.period_start)} to {_day(report.period_end)}"
+    return ""
+
+
+def _cover_facts(report: Report, version: ReportVersion, terms: str) -> CoverFacts:
+    public = report.visibility == Visibility.PUBLIC
     return CoverFacts(
         title=report.title,
         version=version.number,
         sha256=version.sha256,
         issuer=report.issuer,
-        period=period,
-        terms=terms,
+        period=_period(report),
+        terms="" if public else terms,
+        public=public,
     )
 
 

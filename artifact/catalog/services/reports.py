@@ -29,6 +29,7 @@ from artifact.models.catalog import Category, State, Visibility
 from artifact.search import indexer
 
 TEXT_LIMITS = {"title": 200, "series": 80, "issuer": 200, "product": 200, "description": 10000}
+RELEASE_NOTES_LIMIT = 2000
 
 
 def get_report(
@@ -214,13 +215,16 @@ def add_version(
     data: bytes,
     filename: str | None,
     max_bytes: int,
+    release_notes: str | None = None,
 ) -> ReportVersion:
-    """Store an uploaded PDF as the next version. Raises NotFound, TooLarge, UnsupportedType,
-    InvalidFile, Conflict (a version race lost at the flush); once the owner rolls a failure
-    back, neither a blob nor a row is left."""
+    """Store an uploaded PDF, exactly as it came, as the next version, with what qpdf had to
+    repair and what copies handed out will not carry. Raises NotFound, TooLarge,
+    ValidationFailed (release notes), UnsupportedType, InvalidFile, Conflict (a version race
+    lost at the flush); once the owner rolls a failure back, neither a blob nor a row is left."""
     report = get_report(db, caller, report_id, "report.upload")
     if len(data) > max_bytes:
         raise TooLarge(f"the file is larger than the limit of {max_bytes // (1024 * 1024)} MB")
+    notes = _release_notes(release_notes)
     facts = inspect_pdf(data)
     blob = store.put(io.BytesIO(data))
     with recorded_or_destroyed(db, store, blob.id, conflict=VERSION_RACE):
@@ -240,6 +244,9 @@ def add_version(
             sha256=blob.sha256,
             page_count=facts.page_count,
             created_by_id=caller.user_id,
+            release_notes=notes,
+            pdf_warnings=list(facts.warnings),
+            removed_content=list(facts.removed),
         )
         db.add(version)
         db.flush()
@@ -255,10 +262,21 @@ def add_version(
                 "size": blob.size,
                 "filename": version.filename,
                 "kek_version": blob.kek_version,
+                "pdf_warnings": len(facts.warnings),
+                "removed_content": list(facts.removed),
             },
         )
     indexer.note(db, "report", report.id)
     return version
+
+
+def _release_notes(value: str | None) -> str:
+    notes = "\n".join(line.rstrip() for line in (value or "").strip().splitlines())
+    if len(notes) > RELEASE_NOTES_LIMIT or "\x00" in notes:
+        raise ValidationFailed(
+            f"the release notes are too long (at most {RELEASE_NOTES_LIMIT} characters)"
+        )
+    return notes
 
 
 def purge_version(
@@ -299,8 +317,15 @@ def find_version(report: Report, number: int | None) -> ReportVersion:
 
 
 def report_json(
-    report: Report, today: date, *, with_versions: bool = False, needs_terms: bool = False
+    report: Report,
+    today: date,
+    *,
+    with_versions: bool = False,
+    needs_terms: bool = False,
+    intake: bool = False,
 ) -> dict[str, Any]:
+    """The report's JSON; ``intake`` (for staff) adds what the upload check found to each
+    version."""
     body: dict[str, Any] = {
         "id": report.id,
         "title": report.title,
@@ -318,16 +343,25 @@ def report_json(
         "needs_terms": needs_terms,
     }
     if with_versions:
-        body["versions"] = [version_json(v) for v in report.versions if v.purged_at is None]
+        body["versions"] = [
+            version_json(v, intake=intake) for v in report.versions if v.purged_at is None
+        ]
     return body
 
 
-def version_json(version: ReportVersion) -> dict[str, Any]:
-    return {
+def version_json(version: ReportVersion, *, intake: bool = False) -> dict[str, Any]:
+    """A version's JSON; ``intake`` (for staff): the warnings qpdf gave reading the upload and
+    the active content copies handed out do not carry (null: not recorded at its upload)."""
+    body: dict[str, Any] = {
         "number": version.number,
         "sha256": version.sha256,
         "size": version.size,
         "created_at": version.created_at.isoformat(),
         "filename": version.filename,
         "pages": version.page_count,
+        "release_notes": version.release_notes,
     }
+    if intake:
+        body["pdf_warnings"] = version.pdf_warnings
+        body["removed_content"] = version.removed_content
+    return body

@@ -1,4 +1,5 @@
-"""Serving a report, shared by the download page and the API's download."""
+"""Serving a report, shared by the download page and the API's download; and an uploaded
+original, to staff."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from werkzeug.wrappers import Response
 from artifact.catalog.services import downloads
 from artifact.extensions import db
 from artifact.infra.storage import store_for
-from artifact.kernel.errors import TermsRequired
+from artifact.kernel.errors import NotFound, TermsRequired
 from artifact.web.args import version_arg
 from artifact.web.files import file_response
 from artifact.web.security import current_caller
@@ -26,10 +27,10 @@ def serve_report(report_id: str, on_terms: TermsAnswer | None = None) -> Respons
     agreement)."""
     caller = current_caller()
     if request.method == "HEAD":
-        _report, version = downloads.check(db.session, caller, report_id, version_arg())
+        report, version = downloads.check(db.session, caller, report_id, version_arg())
         return file_response(
             b"",
-            filename=version.filename,
+            filename=downloads.download_name(report, version),
             content_type="application/pdf",
             head=True,
             size=version.size,
@@ -47,4 +48,20 @@ def serve_report(report_id: str, on_terms: TermsAnswer | None = None) -> Respons
         filename=result.filename,
         content_type=result.content_type,
         receipt=result.receipt,
+    )
+
+
+def serve_original(report_id: str, number: int) -> Response:
+    """Version ``number`` exactly as uploaded, its SHA-256 in ``X-Artifact-SHA256`` (staff;
+    404 for anyone else)."""
+    if number < 1:
+        raise NotFound("no such version")
+    result = downloads.original(
+        db.session, current_caller(), store_for(current_app), report_id, number
+    )
+    return file_response(
+        result.body,
+        filename=result.filename,
+        content_type=result.content_type,
+        sha256=result.sha256,
     )

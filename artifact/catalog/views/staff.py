@@ -18,6 +18,7 @@ from artifact.catalog.forms import (
 )
 from artifact.catalog.services import grants, report_terms, reports
 from artifact.catalog.views.blueprint import bp
+from artifact.catalog.views.serving import serve_original
 from artifact.extensions import db
 from artifact.infra.storage import store_for
 from artifact.kernel import uow
@@ -29,7 +30,7 @@ from artifact.kernel.errors import (
     UnsupportedType,
     ValidationFailed,
 )
-from artifact.web.access import require
+from artifact.web.access import require, require_hidden
 from artifact.web.files import read_upload
 from artifact.web.security import current_caller
 
@@ -96,15 +97,37 @@ def upload(report_id: str) -> Response:
             read_upload(storage, limit),
             storage.filename,
             limit,
+            release_notes=form.release_notes.data,
         )
-    except (TooLarge, UnsupportedType, InvalidFile, Conflict) as error:
+    except (TooLarge, UnsupportedType, InvalidFile, ValidationFailed, Conflict) as error:
         # A version race fails at the flush: discard the upload (its blob too) before the
         # redirect, which would otherwise commit.
         uow.rollback(db.session)
         flash(f"The file was refused: {error.message}.", "error")
         return _detail(report_id)
     flash(f"Version {version.number} stored (SHA-256 {version.sha256[:16]}…).", "success")
+    if version.removed_content:
+        flash(
+            "Copies handed out will not carry what this PDF contains: "
+            + "; ".join(version.removed_content)
+            + ". The original is kept as uploaded.",
+            "warning",
+        )
+    if version.pdf_warnings:
+        count = len(version.pdf_warnings)
+        flash(
+            f"The PDF is damaged in ways readers tolerate: {count} repair"
+            f"{'s' if count > 1 else ''} by qpdf (listed with the version).",
+            "warning",
+        )
     return _detail(report_id)
+
+
+@bp.get("/<report_id>/versions/<int:number>/original")
+@require_hidden("report.original")
+def original(report_id: str, number: int) -> Response:
+    """A version's file exactly as uploaded (staff)."""
+    return serve_original(report_id, number)
 
 
 @bp.post("/<report_id>/state")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from artifact.audit.services import chain as audit
 from artifact.catalog.services.integrity import read_verified
 from artifact.evidence.services.records import get_evidence
+from artifact.infra.pdf.stamp import sanitized_copy
 from artifact.infra.storage import BlobStore
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import NotFound
@@ -40,8 +42,9 @@ def find_version(evidence: Evidence, number: int | None) -> EvidenceVersion:
 def download(
     db: DbSession, caller: Caller, store: BlobStore, evidence_id: str, number: int | None = None
 ) -> EvidenceFile:
-    """The stored bytes, checked against their SHA-256, as an audit event. Raises NotFound
-    (also when not visible), IntegrityFailure (after recording it)."""
+    """The stored bytes, checked against their SHA-256, as an audit event; a PDF without its
+    active content (JavaScript, actions, embedded files: then ``sha256`` is the served copy's).
+    Raises NotFound (also when not visible), IntegrityFailure (after recording it)."""
     evidence = get_evidence(db, caller, evidence_id, "evidence.download")
     version = find_version(evidence, number)
     data = read_verified(
@@ -55,20 +58,26 @@ def download(
         target_id=evidence.id,
         details={"version": version.number},
     )
+    removed: list[str] = []
+    if version.file_type == "pdf":
+        data, removed = sanitized_copy(data)
+    details: dict[str, Any] = {"version": version.number, "sha256": version.sha256}
+    if removed:
+        details["removed_content"] = removed
     audit.record(
         db,
         caller,
         "evidence.download",
         target_type="evidence",
         target_id=evidence.id,
-        details={"version": version.number, "sha256": version.sha256},
+        details=details,
     )
     return EvidenceFile(
         body=data,
         filename=version.filename,
         content_type=version.content_type,
         version=version.number,
-        sha256=version.sha256,
+        sha256=hashlib.sha256(data).hexdigest() if removed else version.sha256,
     )
 
 

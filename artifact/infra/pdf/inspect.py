@@ -1,8 +1,11 @@
 """Decide whether uploaded bytes are a PDF we can keep, serve and stamp, and say why not.
 
-The type is decided by the content, never the file name. qpdf (through pikepdf) opens the file
-without its silent recovery, so a damaged file is refused instead of being quietly rewritten;
-encrypted files are refused because every download must be stamped."""
+The rule is what readers accept: qpdf (through pikepdf) opens the file, repairing what it can
+(a rebuilt cross-reference table, duplicated keys, stale linearization hints: its warnings are
+kept for staff to see), and pdfium, the reader inside Chrome, opens it and renders every page
+of the normalised copy customers' copies are made from. Refused: what is not a PDF, what
+neither can read, what needs a password, what has no pages. The type is decided by the
+content, never the file name."""
 
 from __future__ import annotations
 
@@ -12,111 +15,139 @@ import warnings
 from dataclasses import dataclass
 
 import pikepdf
+import pypdfium2 as pdfium
 
+from artifact.infra.pdf.sanitize import strip_active_content
 from artifact.kernel.errors import InvalidFile, UnsupportedType
 
-_STARTXREF_RE = re.compile(rb"(?:>>|endobj)\s*startxref\s+(\d+)\s+%%EOF\s*\Z")
-# Problems every reader tolerates and our rewrite on download discards: stale linearization hints
-# (/E, /O, /T ... mismatches) and qpdf's own "handled correctly by most applications" notice.
-_BENIGN_RE = re.compile(r"\(/[A-Z]\) mismatch|object has offset 0 - a common error")
-_OBJ_RE = re.compile(rb"\d+\s+\d+\s+obj\b")
-# "xref", then subsections: "first count" and that many entries (20 bytes each by the standard;
-# real producers also end entries with a bare newline, which every reader accepts).
-_XREF_TABLE_RE = re.compile(
-    rb"xref[ \t]*(?:\r\n|\r|\n)(?:\d+ \d+[ \t]*(?:\r\n|\r|\n)"
-    rb"(?:\d{10} \d{5} [nf](?: \r| \n|\r\n|\n|\r))*)+\s*trailer"
+MAX_WARNINGS = 50
+# Every page is rendered at upload and stamped at every download: a bound on that work far
+# above any real report.
+MAX_PAGES = 10_000
+# Each page is rendered this small (longest side, in pixels): enough for pdfium to parse and
+# draw all of its content, cheap in memory and time.
+RENDER_PIXELS = 64
+PROTECTED = "this PDF is protected by a password; upload an unprotected copy"
+NOT_A_PDF = "the file is not a PDF (it does not start with a PDF header); reports must be PDF"
+TWO_FORMATS = (
+    "the file is a PDF with another file (a ZIP archive or HTML) after its end; a file that "
+    "is two formats at once is not accepted"
 )
-_STREAM_NAME_RE = re.compile(r"(?:WARNING: )?stream the file(?: \((?:[^()]|\([^()]*\))*\))?[:,]\s*")
+OWNER_RESTRICTIONS = "encryption that needs no password to open (its print and copy limits)"
+_STREAM_NAME_RE = re.compile(
+    r"(?:WARNING: )?(?:stream )?(?:the file|<_io\.BytesIO object at 0x[0-9a-f]+>)"
+    r"(?: \((?:[^()]|\([^()]*\))*\))?[:,]\s*"
+)
+# What another format left after a PDF's end looks like (readers ignore what follows %%EOF).
+_OTHER_FORMAT_RE = re.compile(rb"PK\x03\x04|PK\x05\x06|<(?:!doctype|html|script|svg|iframe)", re.I)
+# Errors pikepdf raises for content it cannot make sense of.
+_PDF_ERRORS = (
+    pikepdf.PdfError,
+    pikepdf.DataDecodingError,
+    RuntimeError,
+    ValueError,
+    OSError,
+    NotImplementedError,
+)
 
 
 @dataclass(frozen=True)
 class PdfFacts:
     page_count: int
     pdf_version: str
+    # What qpdf repaired or tolerated while reading the file, in its words.
+    warnings: tuple[str, ...] = ()
+    # What copies handed out will not carry (active content, owner-password restrictions).
+    removed: tuple[str, ...] = ()
 
 
-def _reason(error: object) -> str:
-    """qpdf's message without the in-memory stream's name, shortened."""
-    text = " ".join(str(error).split())
-    text = re.sub(r"<_io\.BytesIO object at 0x[0-9a-f]+>", "the file", text)
+def plain(message: object) -> str:
+    """qpdf's message without the in-memory stream's name, on one line, shortened."""
+    text = " ".join(str(message).split())
     text = _STREAM_NAME_RE.sub("", text)
-    return text[:200] or type(error).__name__
+    return text[:300]
+
+
+def _unreadable(detail: object) -> InvalidFile:
+    reason = plain(detail) or type(detail).__name__
+    return InvalidFile(f"this PDF cannot be read, even with repairs ({reason}); export it again")
 
 
 def inspect_pdf(data: bytes) -> PdfFacts:
-    """Raises UnsupportedType (not a PDF) or InvalidFile (damaged, encrypted, empty)."""
+    """Raises UnsupportedType (not a PDF) or InvalidFile (unreadable, password, no pages)."""
     # Readers tolerate junk before the header; we do not, so no HTML/PDF polyglot gets stored.
     if not data.startswith(b"%PDF-"):
-        raise UnsupportedType(
-            "the file is not a PDF (it does not start with a PDF header); reports must be PDF"
-        )
-    _check_cross_reference(data)
+        raise UnsupportedType(NOT_A_PDF)
+    end = data.rfind(b"%%EOF")
+    if end >= 0 and _OTHER_FORMAT_RE.search(data, end):
+        raise InvalidFile(TWO_FORMATS)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return _inspect_open(data)
+            facts, normalised = _normalise(data)
     except pikepdf.PasswordError:
-        raise InvalidFile(
-            "the PDF is encrypted with a password; upload it without "
-            "encryption (every download is stamped, which needs the content)"
-        ) from None
-    except (
-        pikepdf.PdfError,
-        pikepdf.DataDecodingError,
-        RuntimeError,
-        ValueError,
-        OSError,
-        NotImplementedError,
-    ) as error:
-        raise InvalidFile(f"the PDF is damaged: {_reason(error)}") from None
+        raise InvalidFile(PROTECTED) from None
+    except _PDF_ERRORS as error:
+        raise _unreadable(error) from None
+    _check_reader_opens(data)
+    _check_pages_render(normalised, facts.page_count)
+    return facts
 
 
-def _check_cross_reference(data: bytes) -> None:
-    """qpdf silently rebuilds a broken cross-reference table; we refuse such files instead, as a
-    rebuilt table can make different readers show different content."""
-    match = _STARTXREF_RE.search(data[-2048:].rstrip(b"\x00"))
-    offset = int(match.group(1)) if match else len(data)
-    target = data[offset : offset + 40]
-    if not (target.startswith(b"xref") or _OBJ_RE.match(target)):
-        raise InvalidFile(
-            "the PDF is damaged: its end (the startxref offset before %%EOF) does "
-            "not point at the cross-reference table; export it again"
-        )
-    if target.startswith(b"xref") and not _XREF_TABLE_RE.match(data, offset):
-        raise InvalidFile(
-            "the PDF is damaged: its cross-reference table is malformed; export it again"
-        )
-
-
-def _check_content(page: pikepdf.Page) -> None:
-    for instruction in pikepdf.parse_content_stream(page):
-        if isinstance(instruction, pikepdf.ContentStreamInlineImage):
-            instruction.iimage.as_pil_image()  # decodes: damaged image data raises
-
-
-def _inspect_open(data: bytes) -> PdfFacts:
-    with pikepdf.open(io.BytesIO(data), attempt_recovery=False) as pdf:
-        if pdf.is_encrypted:
-            raise InvalidFile(
-                "the PDF is encrypted; upload it without encryption (every "
-                "download is stamped, which needs the content)"
-            )
+def _normalise(data: bytes) -> tuple[PdfFacts, bytes]:
+    """The facts, and the normalised copy downloads are stamped from (repaired, decrypted,
+    without active content)."""
+    with pikepdf.open(io.BytesIO(data)) as pdf:
         pages = len(pdf.pages)
         if pages == 0:
-            raise InvalidFile("the PDF has no pages")
-        for page in pdf.pages:
-            _check_content(page)
-        for obj in pdf.objects:
-            if (
-                isinstance(obj, pikepdf.Stream)
-                and "/DecodeParms" in obj.stream_dict
-                and "/Filter" not in obj.stream_dict
-            ):
-                raise InvalidFile(
-                    "the PDF is damaged: a stream has decoding parameters but no filter"
-                )
-        problems = [str(p) for p in pdf.check_pdf_syntax()] + [str(w) for w in pdf.get_warnings()]
-        problems = [p for p in problems if not _BENIGN_RE.search(p)]
-        if problems:
-            raise InvalidFile(f"the PDF is damaged: {_reason(problems[0])}")
-        return PdfFacts(page_count=pages, pdf_version=str(pdf.pdf_version))
+            raise InvalidFile("this PDF has no pages")
+        if pages > MAX_PAGES:
+            raise InvalidFile(f"this PDF has more than {MAX_PAGES:,} pages; split it")
+        removed = strip_active_content(pdf)
+        if pdf.is_encrypted:
+            removed.append(OWNER_RESTRICTIONS)
+        out = io.BytesIO()
+        pdf.save(out)
+        found = [plain(w) for w in pdf.get_warnings()]
+        return (
+            PdfFacts(
+                page_count=pages,
+                pdf_version=str(pdf.pdf_version),
+                warnings=tuple(dict.fromkeys(w for w in found if w))[:MAX_WARNINGS],
+                removed=tuple(removed),
+            ),
+            out.getvalue(),
+        )
+
+
+def _check_reader_opens(data: bytes) -> None:
+    """pdfium must open the file as it came: a reader that asks for a password (or gives up)
+    is a refusal, whatever qpdf could recover."""
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as error:
+        if "password" in str(error).lower():
+            raise InvalidFile(PROTECTED) from None
+        raise _unreadable("PDF readers cannot open it") from None
+    document.close()
+
+
+def _check_pages_render(normalised: bytes, pages: int) -> None:
+    try:
+        document = pdfium.PdfDocument(normalised)
+    except pdfium.PdfiumError:
+        raise _unreadable("PDF readers cannot open it once repaired") from None
+    try:
+        if len(document) != pages:
+            raise _unreadable("PDF readers see a different number of pages")
+        for index in range(pages):
+            try:
+                page = document[index]
+                width, height = page.get_size()
+                scale = RENDER_PIXELS / max(width, height, 1.0)
+                page.render(scale=scale, may_draw_forms=False).close()
+                page.close()
+            except (pdfium.PdfiumError, ValueError):
+                raise _unreadable(f"page {index + 1} cannot be drawn") from None
+    finally:
+        document.close()

@@ -1,30 +1,39 @@
-"""Issue a stamped copy of a PDF: a cover page with the confidentiality terms (WeasyPrint), a
-visible watermark on every page (one shared Form XObject drawn by pikepdf) and the receipt id in
-the document metadata, so a leaked copy names the download it came from."""
+"""Issue a stamped copy of a PDF: a cover page (with the confidentiality terms, unless the
+report is public) and a visible watermark on every page, both rendered by WeasyPrint in one go
+(embedded subsets of Unicode fonts, so every name reads as typed), the watermark drawn through
+one shared Form XObject; the receipt id in the document metadata, so a leaked copy names the
+download it came from. Copies are made from a normalised original: repaired by qpdf, decrypted
+and without active content."""
 
 from __future__ import annotations
 
 import io
 import re
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import pikepdf
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from pikepdf import Dictionary, Name
+from pikepdf import Name
 
 from artifact.config import TEMPLATE_FOLDER
 from artifact.infra.pdf.render import render_pdf
+from artifact.infra.pdf.sanitize import strip_active_content
 
 RECEIPT_KEY = "/ArtifactReceipt"
 RECEIPT_RE = re.compile(r"receipt ([0-9a-f]{20})")
-_OVERLAY_SIZE = (612.0, 792.0)
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _jinja = Environment(
     loader=FileSystemLoader(Path(TEMPLATE_FOLDER) / "pdf"),
     autoescape=select_autoescape(default=True),
 )
+
+
+def _clean(text: str) -> str:
+    """No control or bidirectional characters: a name cannot reorder the stamped line."""
+    return _CONTROL_RE.sub("", text)
 
 
 @dataclass(frozen=True)
@@ -35,11 +44,20 @@ class Recipient:
     at: datetime
     receipt: str
 
-    def stamp_line(self) -> str:
-        who = f"{self.name} <{self.email}>" if self.name and self.name != self.email else self.email
-        org = f", {self.organization}" if self.organization else ""
+    def stamp_parts(self) -> list[str]:
+        """The stamped line in pieces that are never broken across lines."""
+        name, email, org = _clean(self.name), _clean(self.email), _clean(self.organization)
+        who = f"{name} <{email}>" if name and name != email else email
         when = self.at.strftime("%Y-%m-%d %H:%M:%S UTC")
-        return f"Issued to {who}{org} at {when} - receipt {self.receipt}"
+        return [
+            f"Issued to {who}{',' if org else ''}",
+            *([org] if org else []),
+            f"at {when}",
+            f"- receipt {self.receipt}",
+        ]
+
+    def stamp_line(self) -> str:
+        return " ".join(self.stamp_parts())
 
 
 @dataclass(frozen=True)
@@ -50,76 +68,66 @@ class CoverFacts:
     issuer: str
     period: str
     terms: str
-
-
-def _pdf_string(text: str) -> bytes:
-    """A PDF literal string in WinAnsi (the standard Helvetica's encoding)."""
-    clean = _CONTROL_RE.sub("", text)
-    raw = clean.encode("cp1252", errors="replace")
-    return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
-
-
-def build_overlay(recipient: Recipient) -> pikepdf.Pdf:
-    """A one-page PDF holding the watermark: a faint diagonal line and a legible footer."""
-    overlay = pikepdf.new()
-    page = overlay.add_blank_page(page_size=_OVERLAY_SIZE)
-    font = overlay.make_indirect(
-        Dictionary(
-            Type=Name.Font,
-            Subtype=Name.Type1,
-            BaseFont=Name.Helvetica,
-            Encoding=Name.WinAnsiEncoding,
-        )
-    )
-    page.obj.Resources = Dictionary(
-        Font=Dictionary(F1=font),
-        ExtGState=Dictionary(
-            Faint=Dictionary(Type=Name.ExtGState, ca=0.13, CA=0.13),
-            Clear=Dictionary(Type=Name.ExtGState, ca=0.75, CA=0.75),
-        ),
-    )
-    line = _pdf_string(recipient.stamp_line())
-    diagonal = _pdf_string(f"CONFIDENTIAL - {recipient.email} - {recipient.receipt}")
-    content = b"\n".join(
-        [
-            b"q /Faint gs 0.6 0 0 rg BT /F1 20 Tf 0.7071 0.7071 -0.7071 0.7071 90 160 Tm",
-            diagonal + b" Tj ET Q",
-            b"q /Clear gs 0.45 0 0 rg BT /F1 6.5 Tf 24 12 Td",
-            line + b" Tj ET Q",
-            b"q /Clear gs 0.45 0 0 rg BT /F1 6.5 Tf 24 782 Td",
-            line + b" Tj ET Q",
-        ]
-    )
-    page.obj.Contents = overlay.make_stream(content)
-    return overlay
-
-
-def stamp_pages(pdf: pikepdf.Pdf, overlay: pikepdf.Pdf) -> None:
-    """Draw the overlay on every page of ``pdf`` through one shared Form XObject."""
-    form = pdf.copy_foreign(overlay.pages[0].as_form_xobject())
-    for page in pdf.pages:
-        page.add_overlay(form, pikepdf.Rectangle(page.mediabox))
+    # A public document's copy names its recipient but claims no confidentiality.
+    public: bool = False
 
 
 def render_cover(facts: CoverFacts, recipient: Recipient) -> bytes:
+    """The cover page(s), then one last page: the watermark."""
     html = _jinja.get_template("cover.html").render(
         facts=facts, recipient=recipient, stamp_line=recipient.stamp_line()
     )
     return render_pdf(html)
 
 
+def stamp_pages(pdf: pikepdf.Pdf, watermark: pikepdf.Page) -> None:
+    """Draw ``watermark`` on every page of ``pdf`` through one shared Form XObject, fitted to
+    the part of the page a reader shows (its crop box)."""
+    form = pdf.copy_foreign(watermark.as_form_xobject())
+    for page in pdf.pages:
+        page.add_overlay(form, pikepdf.Rectangle(page.cropbox))
+
+
 def issue_copy(original: bytes, facts: CoverFacts, recipient: Recipient) -> bytes:
     """The cover page, then the original pages, all watermarked; the receipt in the metadata."""
-    with (
-        pikepdf.open(io.BytesIO(original)) as pdf,
-        pikepdf.open(io.BytesIO(render_cover(facts, recipient))) as cover,
-    ):
-        pdf.pages.insert(0, cover.pages[0])
-        stamp_pages(pdf, build_overlay(recipient))
-        pdf.docinfo[Name(RECEIPT_KEY)] = recipient.receipt
-        out = io.BytesIO()
-        pdf.save(out)
-        return out.getvalue()
+    rendered_bytes = render_cover(facts, recipient)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # qpdf's notes on a damaged original: recorded at upload
+        with (
+            pikepdf.open(io.BytesIO(original)) as pdf,
+            pikepdf.open(io.BytesIO(rendered_bytes)) as rendered,
+        ):
+            return _stamped(pdf, rendered, recipient)
+
+
+def _stamped(pdf: pikepdf.Pdf, rendered: pikepdf.Pdf, recipient: Recipient) -> bytes:
+    strip_active_content(pdf)
+    *cover, watermark = rendered.pages
+    for index, page in enumerate(cover):
+        pdf.pages.insert(index, page)
+    stamp_pages(pdf, watermark)
+    pdf.docinfo[Name(RECEIPT_KEY)] = recipient.receipt
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def sanitized_copy(data: bytes) -> tuple[bytes, list[str]]:
+    """``data`` without active content, and what was removed; ``data`` itself (byte for byte)
+    when there was nothing to remove. Raises pikepdf.PdfError for a PDF qpdf cannot open."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            return _without_active_content(pdf, data)
+
+
+def _without_active_content(pdf: pikepdf.Pdf, data: bytes) -> tuple[bytes, list[str]]:
+    removed = strip_active_content(pdf)
+    if not removed:
+        return data, []
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue(), removed
 
 
 def read_receipt(data: bytes) -> str | None:
