@@ -69,6 +69,8 @@ def _problem(error: ValidationError, where: str = "") -> str:
     """What is wrong, for the error message, in the document's words where it has them."""
     if error.validator == "oneOf" and "description" in error.schema:
         return f"name {error.schema['description']}"
+    if error.validator == "minProperties":
+        return "send at least one of " + ", ".join(error.schema.get("properties", {}))
     field = where or ".".join(str(part) for part in error.absolute_path)
     if error.validator == "pattern":
         message = PATTERN_MEANINGS.get(str(error.validator_value), "is not in the right form")
