@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from artifact import policy
 from artifact.audit.services import chain as audit
@@ -103,7 +103,10 @@ def create_series(db: DbSession, caller: Caller, values: dict[str, Any]) -> Repo
     slug = " ".join(str(values.get("slug") or values.get("name") or "").split())
     if not slug or len(slug) > 80 or "\x00" in slug:
         raise ValidationFailed("the series needs a name (and slug) of at most 80 characters")
-    taken = select(ReportSeries.id).where(func.lower(ReportSeries.slug) == slug.lower())
+    # (SQLite's lower() folds ASCII only: the exact slug is compared too.)
+    taken = select(ReportSeries.id).where(
+        or_(ReportSeries.slug == slug, func.lower(ReportSeries.slug) == slug.lower())
+    )
     if db.scalar(taken) is not None:
         raise Conflict(f"a series with slug {slug!r} exists")
     return _create(db, caller, ReportSeries(slug=slug), values, "taxonomy.series.create")
@@ -120,7 +123,8 @@ def _create(db: DbSession, caller: Caller, record: R, values: dict[str, Any], ac
 
 
 def _next_position(db: DbSession, model: type[Record]) -> int:
-    return int(db.scalar(select(func.max(model.position))) or 0) + 1
+    """After the last one (at most ``MAX_POSITION``: the rest then sort by name)."""
+    return min(int(db.scalar(select(func.max(model.position))) or 0) + 1, MAX_POSITION)
 
 
 def update_category(
