@@ -694,7 +694,8 @@ PATHS: dict[str, Any] = {
                 "series",
                 "series",
                 "SeriesInput",
-                "The series: all of them for staff, else those of reports listed to the caller",
+                "The series: all of them for signed-in callers, for visitors those of the reports "
+                "listed to them",
             ),
         )
     },

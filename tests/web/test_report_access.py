@@ -51,11 +51,14 @@ def test_staff_download_without_accepting_terms_and_customers_still_cannot(
 ) -> None:
     report, _alice, _carol, _until = gated
     path = f"/api/v1/reports/{report.id}/download"
+    shown = client.get(f"/api/v1/reports/{report.id}", headers=bearer(staff)).get_json()
+    assert shown["needs_terms"] is False  # nor are staff asked to accept them
     assert client.get(path, headers=bearer(staff)).status_code == 200
     assert client.get(path, headers=bearer(make_user("admin"))).status_code == 200
     bob = make_user("customer", org="Globex")  # a grant for Carol, not for Bob's organisation
     grants.create_grant(db.session, OPERATOR, report_id=report.id, user_email=bob.email)
     uow.commit(db.session)
+    assert client.get(f"/api/v1/reports/{report.id}", headers=bearer(bob)).get_json()["needs_terms"]
     refused = client.get(path, headers=bearer(bob))
     assert refused.status_code == 428
     assert refused.get_json()["error"]["agreement_id"] == report.terms_agreement_id

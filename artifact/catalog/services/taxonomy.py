@@ -29,11 +29,11 @@ def list_categories(db: DbSession, caller: Caller) -> list[ReportCategory]:
 
 
 def list_series(db: DbSession, caller: Caller) -> list[ReportSeries]:
-    """Every series for staff; for others the series of the reports listed to them (a series
-    name can say what exists)."""
+    """Every series for signed-in callers (a customer asks for access to a series whose reports
+    they cannot see yet); for visitors the series of the reports listed to them."""
     policy.require(caller, "taxonomy.view")
     stmt = select(ReportSeries).order_by(*_order(ReportSeries))
-    if not policy.decide(caller, "taxonomy.manage"):
+    if not (caller.is_authenticated and caller.active):
         shown = policy.listed(select(Report.series), caller).where(Report.series != "")
         stmt = stmt.where(ReportSeries.slug.in_(shown.scalar_subquery()))
     return list(db.scalars(stmt))
