@@ -6,7 +6,7 @@ The four categories are seeded, and a series record is made from every distinct 
 found in reports, grants and access requests.
 
 Revision ID: r001
-Revises: m001
+Revises: n001
 Create Date: 2026-12-02 14:00:00
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'r001'
-down_revision = 'm001'
+down_revision = 'n001'
 branch_labels = None
 depends_on = None
 
