@@ -5,7 +5,9 @@ Three ways in, one source of truth:
 - ``decide(user, action, obj)``: a total function that explains its answer;
 - ``visible(stmt, user, entity)``: the same rules as a SQL filter for lists and counts;
 and ``can`` as a Jinja global, so templates hide what the user may not do. ``may_download``
-is the one answer to "may this caller download this report now" (downloads and search).
+is the one answer to "may this caller download this report now" (downloads and search), and
+``listed`` narrows ``visible`` to what catalog lists and search show (hidden reports are reached
+by a direct link only).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from artifact.models import (
     User,
 )
 from artifact.models.base import DbSession, utcnow
-from artifact.models.catalog import State, Visibility
+from artifact.models.catalog import Listing, State, Visibility
 
 
 class Reason:
@@ -94,7 +96,7 @@ _ADMIN = frozenset(
     }
 )
 # The catalog: anyone may look (object rules and visible() narrow it); staff curate it.
-_CATALOG_ANYONE = frozenset({"report.list", "report.view", "report.download"})
+_CATALOG_ANYONE = frozenset({"report.list", "report.view", "report.download", "taxonomy.view"})
 _CATALOG_SIGNED_IN = _CATALOG_ANYONE | {"access_request.create"}
 _CATALOG_STAFF = frozenset(
     {
@@ -103,6 +105,10 @@ _CATALOG_STAFF = frozenset(
         "report.original",
         "report.set_state",
         "report.set_terms",
+        "report.edit",
+        "report.history",
+        "report.access",
+        "taxonomy.manage",
         "grant.list",
         "grant.create",
         "grant.revoke",
@@ -289,15 +295,25 @@ def may_download(
     (``known_visible``: it was already checked, by loading the report through the policy or by
     a query filtered with ``visible``; else asked here, which needs a ``Report``), then the
     terms gate: ``terms_met(agreement_id)``, asked only when the report needs an agreement
-    and everything else allows. Denials: sign in, disabled, no grant, not visible, accept
-    terms."""
+    and everything else allows. Staff and admins are the provider: the customer terms gate
+    does not apply to them. Denials: sign in, disabled, no grant, not visible, accept terms."""
     decision = decide(caller, "report.download", None if known_visible else report)
-    if not decision:
+    if not decision or not terms_gate_applies(caller):
         return decision
     agreement_id = report.terms_agreement_id
     if agreement_id is not None and not terms_met(agreement_id):
         return Decision(False, Reason.ACCEPT_TERMS)
     return decision
+
+
+def _is_staff(caller: Caller) -> bool:
+    return caller.is_user and caller.active and caller.role in (Role.STAFF, Role.ADMIN)
+
+
+def terms_gate_applies(caller: Caller) -> bool:
+    """Whether report downloads hold ``caller`` to the terms gate: not staff and admins, who
+    are the provider of the reports."""
+    return not _is_staff(caller)
 
 
 def acceptances_covering(caller: Caller) -> ColumnElement[bool]:
@@ -374,6 +390,16 @@ def visible(stmt: Select[Any], caller: Caller, entity: type) -> Select[Any]:
     if entity in (Framework, Requirement):
         return stmt  # every signed-in caller may read framework and regulation trees
     raise TypeError(f"policy.visible knows no rule for {entity.__name__}")
+
+
+def listed(stmt: Select[Any], caller: Caller) -> Select[Any]:
+    """``visible`` reports that catalog lists and search show ``caller``: staff see hidden
+    reports listed too; others reach a hidden report only by a direct link. Like ``visible``,
+    returns ``stmt`` itself when it filters nothing."""
+    filtered = visible(stmt, caller, Report)
+    if caller.is_operator or _is_staff(caller):
+        return filtered
+    return filtered.where(Report.listing == Listing.LISTED)
 
 
 def _visible_acceptances(stmt: Select[Any], caller: Caller) -> Select[Any]:

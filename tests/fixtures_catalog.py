@@ -13,16 +13,16 @@ import pikepdf
 import pypdfium2 as pdfium
 import pytest
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from artifact.catalog.services import reports
+from artifact.catalog.services import reports, taxonomy
 from artifact.extensions import db
 from artifact.identity.services import tokens
 from artifact.infra.storage import BlobStore, store_for
 from artifact.kernel import uow
 from artifact.kernel.caller import OPERATOR
-from artifact.models import EvidenceVersion, Report, ReportVersion, User
+from artifact.models import EvidenceVersion, Report, ReportSeries, ReportVersion, User
 from artifact.models.base import new_id
 
 QPDF = "qpdf-malformed-and-encrypted"
@@ -199,6 +199,17 @@ def store(app: Flask) -> BlobStore:
     return blob_store
 
 
+def ensure_series(*slugs: str) -> None:
+    """Series records for ``slugs`` (reports, grants and requests name managed series only)."""
+    for slug in slugs:
+        if (
+            slug
+            and db.session.scalar(select(ReportSeries.id).where(ReportSeries.slug == slug)) is None
+        ):
+            taxonomy.create_series(db.session, OPERATOR, {"name": slug})
+    uow.commit(db.session)
+
+
 @pytest.fixture
 def make_report(app: Flask, store: BlobStore) -> Callable[..., Report]:
     def factory(
@@ -211,6 +222,7 @@ def make_report(app: Flask, store: BlobStore) -> Callable[..., Report]:
         pdf: bytes | None = None,
         **values: Any,
     ) -> Report:
+        ensure_series(series)
         report = reports.create_report(
             db.session,
             OPERATOR,

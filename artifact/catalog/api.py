@@ -18,13 +18,13 @@ from werkzeug.wrappers import Response
 
 from artifact import policy
 from artifact.catalog.openapi import PATHS, PATTERN_MEANINGS, SCHEMAS
-from artifact.catalog.services import grants, report_terms, reports
+from artifact.catalog.services import grants, history, holders, report_terms, reports, taxonomy
 from artifact.catalog.views.serving import serve_original, serve_report
 from artifact.extensions import db
 from artifact.infra.storage import store_for
 from artifact.kernel.errors import ValidationFailed
-from artifact.models.base import utcnow
-from artifact.web.access import require, require_hidden
+from artifact.models import Report
+from artifact.web.access import require, require_hidden, require_per_object
 from artifact.web.files import read_upload
 from artifact.web.json_api import api
 from artifact.web.ratelimit import download_budget
@@ -70,6 +70,8 @@ def _problem(error: ValidationError, where: str = "") -> str:
     """What is wrong, for the error message, in the document's words where it has them."""
     if error.validator == "oneOf" and "description" in error.schema:
         return f"name {error.schema['description']}"
+    if error.validator == "minProperties":
+        return "send at least one of " + ", ".join(error.schema.get("properties", {}))
     field = where or ".".join(str(part) for part in error.absolute_path)
     if error.validator == "pattern":
         message = PATTERN_MEANINGS.get(str(error.validator_value), "is not in the right form")
@@ -123,19 +125,40 @@ def query_args(path: str, method: str = "get") -> dict[str, str | None]:
     return values
 
 
+def _report_answer(report: Report) -> dict[str, Any]:
+    """One report as the API shows it to the caller: its status and versions, and whether
+    they must accept terms first."""
+    caller = current_caller()
+    return reports.report_json(
+        report,
+        reports.report_status(db.session, caller, report),
+        with_versions=True,
+        needs_terms=report_terms.needs_terms(db.session, caller, report),
+        intake=_sees_intake(report),
+    )
+
+
 @api.get("/reports")
 @require("report.list")
 def list_reports() -> dict[str, Any]:
-    """Visible reports, filtered."""
+    """Listed reports the caller may see, filtered."""
     args = query_args("/reports")
     filters = {name: (value or "").strip()[:200] or None for name, value in args.items()}
-    found = reports.list_reports(db.session, current_caller(), **filters)
-    today = utcnow().date()
-    unmet = report_terms.unmet_terms(db.session, current_caller(), found)
+    found = reports.list_reports(
+        db.session,
+        current_caller(),
+        category=filters.get("category"),
+        series=filters.get("series"),
+        framework=filters.get("framework"),
+        q=filters.get("q"),
+        status=filters.get("status"),
+    )
+    unmet = report_terms.unmet_terms(db.session, current_caller(), found.reports)
     items = [
-        reports.report_json(r, today, needs_terms=r.terms_agreement_id in unmet) for r in found
+        reports.report_json(r, found.statuses[r.id], needs_terms=r.terms_agreement_id in unmet)
+        for r in found.reports
     ]
-    return {"items": items, "total": len(found)}
+    return {"items": items, "total": len(items)}
 
 
 @api.post("/reports")
@@ -143,21 +166,44 @@ def list_reports() -> dict[str, Any]:
 def create_report() -> tuple[dict[str, Any], int]:
     """Create a report (draft)."""
     report = reports.create_report(db.session, current_caller(), json_body("ReportInput"))
-    return reports.report_json(report, utcnow().date(), with_versions=True), 201
+    return _report_answer(report), 201
 
 
 @api.get("/reports/<report_id>")
 @require("report.view")
 def get_report(report_id: str) -> dict[str, Any]:
     """One report with its versions."""
-    report = reports.get_report(db.session, current_caller(), report_id)
-    return reports.report_json(
-        report,
-        utcnow().date(),
-        with_versions=True,
-        needs_terms=report_terms.needs_terms(db.session, current_caller(), report),
-        intake=_sees_intake(report),
-    )
+    return _report_answer(reports.get_report(db.session, current_caller(), report_id))
+
+
+@api.patch("/reports/<report_id>")
+@require_per_object("report.edit")
+def update_report(report_id: str) -> dict[str, Any]:
+    """Change a report's details; each change is recorded in its history."""
+    body = json_body("ReportPatch")
+    edited = reports.update_report(db.session, current_caller(), report_id, body)
+    return _report_answer(edited.report)
+
+
+@api.get("/reports/<report_id>/history")
+@require_per_object("report.history")
+def report_history(report_id: str) -> dict[str, Any]:
+    """The report's edits, state and terms changes, newest first."""
+    changes = history.report_history(db.session, current_caller(), report_id)
+    return {"items": [history.change_json(c) for c in changes], "total": len(changes)}
+
+
+@api.get("/reports/<report_id>/access")
+@require_per_object("report.access")
+def report_access(report_id: str) -> dict[str, Any]:
+    """Who holds access to the report, and its recent downloads."""
+    caller = current_caller()
+    found = holders.access_holders(db.session, caller, report_id)
+    downloads = holders.recent_downloads(db.session, caller, report_id)
+    return {
+        **holders.holders_json(found),
+        "recent_downloads": [holders.download_json(d) for d in downloads],
+    }
 
 
 def _sees_intake(report: Any) -> bool:
@@ -173,9 +219,7 @@ def set_terms(report_id: str) -> dict[str, Any]:
     report = report_terms.set_terms(
         db.session, current_caller(), report_id, body["terms_agreement_id"] or None
     )
-    return reports.report_json(
-        report, utcnow().date(), with_versions=True, intake=_sees_intake(report)
-    )
+    return _report_answer(report)
 
 
 @api.post("/reports/<report_id>/versions")
@@ -212,9 +256,7 @@ def set_state(report_id: str) -> dict[str, Any]:
     """Publish, mark outdated, retire or return to draft."""
     state = json_body("ReportStateInput")["state"]
     report = reports.set_state(db.session, current_caller(), report_id, state)
-    return reports.report_json(
-        report, utcnow().date(), with_versions=True, intake=_sees_intake(report)
-    )
+    return _report_answer(report)
 
 
 @api.route("/reports/<report_id>/download", methods=["GET", "HEAD"])
@@ -278,3 +320,54 @@ def decide_access_request(request_id: str, decision: str) -> dict[str, Any]:
     expires_at = optional_json_body("AccessDecisionInput").get("expires_at") if approve else None
     decided = grants.decide_request(db.session, current_caller(), request_id, approve, expires_at)
     return grants.request_json(decided)
+
+
+@api.get("/categories")
+@require("taxonomy.view")
+def list_categories() -> dict[str, Any]:
+    """The catalog's categories, in order."""
+    found = taxonomy.list_categories(db.session, current_caller())
+    return {"items": [taxonomy.taxonomy_json(c) for c in found], "total": len(found)}
+
+
+@api.post("/categories")
+@require("taxonomy.manage")
+def create_category() -> tuple[dict[str, Any], int]:
+    """A new category (staff)."""
+    body = json_body("CategoryInput")
+    return taxonomy.taxonomy_json(taxonomy.create_category(db.session, current_caller(), body)), 201
+
+
+@api.patch("/categories/<category_id>")
+@require("taxonomy.manage")
+def update_category(category_id: str) -> dict[str, Any]:
+    """Rename, describe or move a category (staff)."""
+    body = json_body("TaxonomyPatch")
+    changed = taxonomy.update_category(db.session, current_caller(), category_id, body)
+    return taxonomy.taxonomy_json(changed)
+
+
+@api.get("/series")
+@require("taxonomy.view")
+def list_series() -> dict[str, Any]:
+    """The series, in order (for others than staff, those of reports listed to them)."""
+    found = taxonomy.list_series(db.session, current_caller())
+    return {"items": [taxonomy.taxonomy_json(s) for s in found], "total": len(found)}
+
+
+@api.post("/series")
+@require("taxonomy.manage")
+def create_series() -> tuple[dict[str, Any], int]:
+    """A new series (staff)."""
+    body = json_body("SeriesInput")
+    return taxonomy.taxonomy_json(taxonomy.create_series(db.session, current_caller(), body)), 201
+
+
+@api.patch("/series/<series_id>")
+@require("taxonomy.manage")
+def update_series(series_id: str) -> dict[str, Any]:
+    """Rename, describe or move a series (staff)."""
+    body = json_body("TaxonomyPatch")
+    return taxonomy.taxonomy_json(
+        taxonomy.update_series(db.session, current_caller(), series_id, body)
+    )

@@ -13,6 +13,8 @@ from artifact.web.openapi_parts import OPTIONAL_AUTH, errors, link, ok, query, r
 # Ids are 32 lowercase hex digits (models.base.new_id); anything else names nothing.
 ID_PATTERN = "^[0-9a-f]{32}$"
 _AGREEMENT_OR_NONE = "^([0-9a-f]{32})?$"
+# A category's slug (GET /categories lists them; the first four are always there).
+_CATEGORY_PATTERN = "^[a-z0-9][a-z0-9-]{0,19}$"
 # The white space the catalog's services collapse and strip (Python's str.isspace), spelled
 # out so that every regex engine agrees on it; control characters but tab, line feed and
 # carriage return never get past the edge of the app (web/input_guard.py).
@@ -25,6 +27,7 @@ PATTERN_MEANINGS = {
     ID_PATTERN: "must be an id (32 hexadecimal digits)",
     _AGREEMENT_OR_NONE: "must be an agreement id (32 hexadecimal digits), empty or null",
     _NO_NUL: "must not contain control characters",
+    _CATEGORY_PATTERN: "must be a category's slug (lower-case letters, digits, hyphens)",
     _VISIBLE: "must not be blank, nor contain control characters",
 }
 
@@ -34,11 +37,27 @@ _NULLABLE_STR = {"type": ["string", "null"]}
 _DATE = {"type": ["string", "null"], "format": "date"}
 _DATE_TIME = {"type": "string", "format": "date-time"}
 _NULLABLE_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
-_CATEGORIES = ["certifications", "reports", "regulations", "agreements"]
-_CATEGORY = {"type": "string", "enum": _CATEGORIES}
-_NULLABLE_CATEGORY = {"type": ["string", "null"], "enum": [*_CATEGORIES, None]}
+_CATEGORY = {
+    "type": "string",
+    "pattern": _CATEGORY_PATTERN,
+    "description": "a category's slug: certifications, reports, regulations, agreements or one "
+    "staff added (GET /categories)",
+}
+_NULLABLE_CATEGORY = {"type": ["string", "null"], "description": "a category's slug"}
 _STATE = {"type": "string", "enum": ["draft", "published", "outdated", "retired"]}
+_STATUS = {
+    "type": "string",
+    "enum": ["current", "expiring", "expired", "superseded"],
+    "description": "superseded when a newer current report of the same series exists, else "
+    "expired past valid_until, expiring within 60 days of it, else current",
+}
 _VISIBILITY = {"type": "string", "enum": ["public", "customers", "restricted"]}
+_LISTING = {
+    "type": "string",
+    "enum": ["listed", "hidden"],
+    "description": "hidden: left out of lists and search for all but staff, reached by a direct "
+    "link by those who may see it",
+}
 _REQUEST_STATE = {"type": "string", "enum": ["pending", "approved", "denied"]}
 _COUNT = {"type": "integer", "minimum": 0}
 _EXPIRY = {
@@ -93,6 +112,32 @@ _ONE_GRANTEE = {
     "oneOf": [{"required": ["user"]}, {"required": ["organization"]}],
 }
 
+_BRIDGES = {
+    "type": ["string", "null"],
+    "pattern": ID_PATTERN,
+    "description": "for a bridge letter: the report whose period it extends (null for none)",
+}
+_POSITION = {"type": "integer", "minimum": 0, "maximum": 100_000, "description": "list order"}
+_HOLDER_SCOPE = {"type": "string", "enum": ["report", "series", "category"]}
+# What POST /reports and PATCH /reports/{id} take alike.
+_REPORT_FIELDS = {
+    "title": _text(200, visible=True),
+    "category": _CATEGORY,
+    "series": {**_text(80), "description": "a series' slug (GET /series), any case; empty: none"},
+    "issuer": _text(200),
+    "product": _text(200),
+    "frameworks": {"type": "array", "maxItems": 50, "items": _text(80)},
+    "period_start": _DATE,
+    "period_end": {**_DATE, "description": "not before period_start"},
+    "issued_on": _DATE,
+    "valid_until": {
+        **_DATE,
+        "description": "not before issued_on; null: the category's default (see Report)",
+    },
+    "description": _text(10000),
+    "bridges_report_id": _BRIDGES,
+}
+
 SCHEMAS: dict[str, Any] = {
     "Report": _object(
         {
@@ -105,9 +150,21 @@ SCHEMAS: dict[str, Any] = {
             "frameworks": {"type": "array", "items": _STR},
             "period_start": _DATE,
             "period_end": _DATE,
+            "issued_on": _DATE,
+            "valid_until": {
+                **_DATE,
+                "description": "as set by staff, else a certificate's period_end, an attestation "
+                "report's period_end plus 12 months, else null (no end)",
+            },
+            "status": _STATUS,
             "description": _STR,
-            "state": {**_STATE, "description": "published, once the period ends, reads outdated"},
+            "state": {**_STATE, "description": "as staff set it (status says how current)"},
             "visibility": _VISIBILITY,
+            "listing": _LISTING,
+            "bridges_report_id": {
+                **_BRIDGES,
+                "description": "the report this bridge letter extends",
+            },
             "terms_agreement_id": {**_NULLABLE_STR, "description": "to accept before downloads"},
             "needs_terms": {
                 "type": "boolean",
@@ -184,19 +241,123 @@ SCHEMAS: dict[str, Any] = {
     ),
     "ReportInput": _input(
         {
-            "title": _text(200, visible=True),
-            "category": _CATEGORY,
-            "series": _text(80),
-            "issuer": _text(200),
-            "product": _text(200),
+            **_REPORT_FIELDS,
             "visibility": {**_VISIBILITY, "default": "restricted"},
-            "frameworks": {"type": "array", "maxItems": 50, "items": _text(80)},
-            "period_start": _DATE,
-            "period_end": {**_DATE, "description": "not before period_start"},
+            "listing": {**_LISTING, "default": "listed"},
             "terms_agreement_id": _TERMS,
-            "description": _text(10000),
         },
         required=["title", "category"],
+    ),
+    "ReportPatch": _input(
+        {**_REPORT_FIELDS, "visibility": _VISIBILITY, "listing": _LISTING},
+        minProperties=1,
+        description="at least one field; each change is recorded in the report's history",
+    ),
+    "ReportHistory": _object(
+        {"items": {"type": "array", "items": ref("ReportChange")}, "total": _COUNT}
+    ),
+    "ReportChange": _object(
+        {
+            "at": _DATE_TIME,
+            "by": {**_STR, "description": "who changed it (e-mail; the operator's label)"},
+            "action": {
+                "type": "string",
+                "enum": ["report.edit", "report.state", "report.set_terms"],
+            },
+            "fields": {
+                "type": "object",
+                "description": "each field changed, from and to (JSON values)",
+                "additionalProperties": _object({"from": {}, "to": {}}),
+            },
+        }
+    ),
+    "ReportAccess": _object(
+        {
+            "grants": {"type": "array", "items": ref("AccessGrant")},
+            "approved_requests": {"type": "array", "items": ref("AccessApproval")},
+            "acceptances": {"type": "array", "items": ref("AccessAcceptance")},
+            "recent_downloads": {"type": "array", "items": ref("RecentDownload")},
+        }
+    ),
+    "AccessGrant": _object(
+        {
+            "id": _ID,
+            "scope": _HOLDER_SCOPE,
+            "user": {**_NULLABLE_STR, "description": "the grantee's e-mail"},
+            "name": {**_NULLABLE_STR, "description": "the grantee's name"},
+            "organization": {**_NULLABLE_STR, "description": "the grantee organisation"},
+            "expires_at": _NULLABLE_DATE_TIME,
+            "created_at": _DATE_TIME,
+        }
+    ),
+    "AccessApproval": _object(
+        {
+            "id": _ID,
+            "scope": _HOLDER_SCOPE,
+            "user": _STR,
+            "name": _STR,
+            "decided_at": _NULLABLE_DATE_TIME,
+            "expires_at": _NULLABLE_DATE_TIME,
+            "grant_id": _NULLABLE_STR,
+        }
+    ),
+    "AccessAcceptance": _object(
+        {
+            "id": _ID,
+            "scope": {"type": "string", "enum": ["account", "organization"]},
+            "user": _STR,
+            "name": _STR,
+            "organization": _NULLABLE_STR,
+            "version": {"type": "integer", "minimum": 1},
+            "accepted_at": _DATE_TIME,
+        }
+    ),
+    "RecentDownload": _object(
+        {
+            "at": _DATE_TIME,
+            "name": _STR,
+            "email": _STR,
+            "organization": _STR,
+            "version": {"type": "integer", "minimum": 1},
+            "receipt": _STR,
+        }
+    ),
+    "TaxonomyEntry": _object(
+        {
+            "id": _ID,
+            "slug": {
+                **_STR,
+                "description": "what reports, grants and requests store; never changes",
+            },
+            "name": _STR,
+            "description": _STR,
+            "position": _POSITION,
+        }
+    ),
+    "TaxonomyList": _object(
+        {"items": {"type": "array", "items": ref("TaxonomyEntry")}, "total": _COUNT}
+    ),
+    "CategoryInput": _input(
+        {
+            "slug": {**_CATEGORY, "description": "lower-case letters, digits, hyphens; fixed"},
+            "name": _text(80, visible=True),
+            "description": _text(2000),
+            "position": _POSITION,
+        },
+        required=["slug", "name"],
+    ),
+    "SeriesInput": _input(
+        {
+            "name": _text(80, visible=True),
+            "slug": {**_text(80, visible=True), "description": "fixed; the name if left out"},
+            "description": _text(2000),
+            "position": _POSITION,
+        },
+        required=["name"],
+    ),
+    "TaxonomyPatch": _input(
+        {"name": _text(80, visible=True), "description": _text(2000), "position": _POSITION},
+        minProperties=1,
     ),
     "ReportStateInput": _input(
         {"state": {**_STATE, "description": "publishing needs a version"}}, required=["state"]
@@ -235,13 +396,18 @@ PATHS: dict[str, Any] = {
     "/reports": {
         "get": {
             "operationId": "list_reports",
-            "summary": "Reports visible to the caller",
+            "summary": "Listed reports visible to the caller (hidden ones only for staff)",
             "security": OPTIONAL_AUTH,
             "parameters": [
                 query("category", _CATEGORY),
-                query("series", {**_STR, "pattern": _NO_NUL}, "the series, any case"),
-                query("framework", {**_STR, "pattern": _NO_NUL}, "a framework it covers"),
+                query("series", {**_STR, "pattern": _NO_NUL}, "the series' slug, any case"),
+                query(
+                    "framework",
+                    {**_STR, "pattern": _NO_NUL},
+                    "a framework it covers, as people type it: ISO 27001, 27001, iso27001, SOC 2",
+                ),
                 query("q", {**_STR, "pattern": _NO_NUL}, "words in title, description, issuer"),
+                query("status", _STATUS),
             ],
             "responses": {
                 **ok(
@@ -289,6 +455,57 @@ PATHS: dict[str, Any] = {
                     links={"download": link("download_report", report_id=_ID_IN_BODY)},
                 ),
                 **errors(401, 404),
+            },
+        },
+        "patch": {
+            "operationId": "update_report",
+            "summary": "Change a report's details (staff); one history entry names the fields "
+            "changed, from and to; versions stay as they are",
+            "parameters": _path_id("report_id"),
+            "requestBody": _json_body("ReportPatch"),
+            "responses": {
+                **ok(
+                    200,
+                    "the report",
+                    "Report",
+                    links={"history": link("get_report_history", report_id=_ID_IN_BODY)},
+                ),
+                **_because(
+                    400,
+                    "no field, an unknown field, or a bad value (an unknown category or series, "
+                    "a period ending before it starts, valid_until before issued_on, a bridged "
+                    "report that does not exist)",
+                ),
+                **errors(401),
+                **_because(403, "the caller sees the report but may not edit it"),
+                **_because(404, "no such report, or not visible to the caller"),
+            },
+        },
+    },
+    "/reports/{report_id}/history": {
+        "get": {
+            "operationId": "get_report_history",
+            "summary": "A report's edits, state and terms changes, newest first (staff)",
+            "parameters": _path_id("report_id"),
+            "responses": {
+                **ok(200, "the changes", "ReportHistory"),
+                **errors(401),
+                **_because(403, "the caller sees the report but is not staff"),
+                **_because(404, "no such report, or not visible to the caller"),
+            },
+        }
+    },
+    "/reports/{report_id}/access": {
+        "get": {
+            "operationId": "get_report_access",
+            "summary": "Who holds access to a report (live grants covering it, approved "
+            "requests, active acceptances of its terms) and its recent downloads (staff)",
+            "parameters": _path_id("report_id"),
+            "responses": {
+                **ok(200, "the holders", "ReportAccess"),
+                **errors(401),
+                **_because(403, "the caller sees the report but is not staff"),
+                **_because(404, "no such report, or not visible to the caller"),
             },
         }
     },
@@ -527,5 +744,50 @@ PATHS: dict[str, Any] = {
                 **_DECIDED,
             },
         }
+    },
+    **{
+        f"/{kind}": {
+            "get": {
+                "operationId": f"list_{kind}",
+                "summary": summary,
+                "security": OPTIONAL_AUTH,
+                "responses": {**ok(200, f"the {kind}, in order", "TaxonomyList"), **errors(401)},
+            },
+            "post": {
+                "operationId": f"create_{singular}",
+                "summary": f"A new {singular} (staff)",
+                "requestBody": _json_body(input_schema),
+                "responses": {
+                    **ok(201, f"the {singular}", "TaxonomyEntry"),
+                    **errors(400, 401, 403),
+                    **_because(409, "the slug is taken"),
+                },
+            },
+        }
+        for kind, singular, input_schema, summary in (
+            ("categories", "category", "CategoryInput", "The catalog's categories"),
+            (
+                "series",
+                "series",
+                "SeriesInput",
+                "The series: all of them for signed-in callers, for visitors those of the reports "
+                "listed to them",
+            ),
+        )
+    },
+    **{
+        f"/{kind}/{{{singular}_id}}": {
+            "patch": {
+                "operationId": f"update_{singular}",
+                "summary": f"Rename, describe or move a {singular} (staff); the slug stays",
+                "parameters": _path_id(f"{singular}_id"),
+                "requestBody": _json_body("TaxonomyPatch"),
+                "responses": {
+                    **ok(200, f"the {singular}", "TaxonomyEntry"),
+                    **errors(400, 401, 403, 404),
+                },
+            }
+        }
+        for kind, singular in (("categories", "category"), ("series", "series"))
     },
 }

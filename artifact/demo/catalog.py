@@ -1,5 +1,6 @@
-"""The demo catalog: render documents/catalog/*.html with WeasyPrint and import them
-(idempotent: a report whose title exists is left alone)."""
+"""The demo catalog: create its series, render documents/catalog/*.html with WeasyPrint and
+import them (idempotent: a series whose slug exists, a report whose title exists is left
+alone)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from typing import Any
 from sqlalchemy import select
 
 from artifact.admin.services import keys
-from artifact.catalog.services import grants, reports
+from artifact.catalog.services import grants, reports, taxonomy
 from artifact.config import DOCUMENTS_FOLDER
 from artifact.infra.pdf.render import render_pdf
 from artifact.infra.storage import BlobStore
 from artifact.kernel.caller import Caller
-from artifact.models import Agreement, Report
+from artifact.models import Agreement, Report, ReportSeries
 from artifact.models.base import DbSession
 from artifact.models.catalog import State
 
@@ -29,7 +30,10 @@ _FIELDS = (
     "frameworks",
     "period_start",
     "period_end",
+    "issued_on",
+    "valid_until",
     "visibility",
+    "listing",
 )
 
 
@@ -37,11 +41,20 @@ def load_manifest(folder: Path = CATALOG_FOLDER) -> list[dict[str, Any]]:
     return list(json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["reports"])
 
 
+def seed_series(db: DbSession, caller: Caller, folder: Path = CATALOG_FOLDER) -> None:
+    """The manifest's series, those that are missing."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    for entry in manifest.get("series", []):
+        if db.scalar(select(ReportSeries.id).where(ReportSeries.slug == entry["slug"])) is None:
+            taxonomy.create_series(db, caller, entry)
+
+
 def seed(
     db: DbSession, caller: Caller, store: BlobStore, folder: Path = CATALOG_FOLDER
 ) -> list[str]:
     """Import what is missing; return the titles imported now."""
     keys.ensure_keyring(db, caller, store)
+    seed_series(db, caller, folder)
     imported = []
     for entry in load_manifest(folder):
         if db.scalar(select(Report.id).where(Report.title == entry["title"])) is not None:

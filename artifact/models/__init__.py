@@ -9,6 +9,8 @@ from artifact.models.catalog import (
     DownloadReceipt,
     Grant,
     Report,
+    ReportCategory,
+    ReportSeries,
     ReportVersion,
 )
 from artifact.models.evidence import (
@@ -39,4 +41,5 @@ __all__ = [
 ]
 __all__ += ["Acceptance", "Agreement", "AgreementVersion", "Termination"]
 __all__ += ["AccessRequest", "DownloadReceipt", "Grant", "Report", "ReportVersion"]
+__all__ += ["ReportCategory", "ReportSeries"]
 __all__ += ["Evidence", "EvidenceApproval", "EvidenceLink", "EvidenceVersion"]

@@ -25,6 +25,9 @@ from artifact.models.base import Base, IdMixin, UTCDateTime, utcnow
 
 
 class Category(enum.StrEnum):
+    """The categories every installation starts with (seeded by migration r001); staff may add
+    others as ``ReportCategory`` records. These slugs never change."""
+
     CERTIFICATIONS = "certifications"
     REPORTS = "reports"
     REGULATIONS = "regulations"
@@ -52,6 +55,14 @@ class Visibility(enum.StrEnum):
     RESTRICTED = "restricted"
 
 
+class Listing(enum.StrEnum):
+    """Whether non-staff find a report in the catalog list and search (``hidden``: only by a
+    direct link, and only those the policy lets see it)."""
+
+    LISTED = "listed"
+    HIDDEN = "hidden"
+
+
 class RequestState(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
@@ -62,25 +73,67 @@ def _in(column: str, values: type[enum.StrEnum]) -> str:
     return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
+class ReportCategory(IdMixin, Base):
+    """A category of the catalog, managed by staff. ``slug`` is what reports, grants and access
+    requests store; it never changes (the validity rules key on ``certifications`` and
+    ``reports``); ``name``, ``description`` and ``position`` (the order lists show) do."""
+
+    __tablename__ = "report_category"
+
+    slug: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReportSeries(IdMixin, Base):
+    """A series: one recurring line of documents (each year's SOC 2 report, an ISO 27001
+    certificate and its renewals), managed by staff. ``slug`` is what reports, grants and
+    access requests store and never changes; renaming changes ``name`` only."""
+
+    __tablename__ = "report_series"
+
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Report(IdMixin, Base):
     __tablename__ = "report"
     __table_args__ = (
-        CheckConstraint(_in("category", Category), name="category_known"),
         CheckConstraint(_in("state", State), name="state_known"),
         CheckConstraint(_in("visibility", Visibility), name="visibility_known"),
+        CheckConstraint(_in("listing", Listing), name="listing_known"),
     )
 
     title: Mapped[str] = mapped_column(String(200))
-    category: Mapped[str] = mapped_column(String(20), index=True)
+    # A category's slug (report_category.slug); the services also check a series against
+    # report_series (a report's series may be empty, so it has no foreign key).
+    category: Mapped[str] = mapped_column(
+        ForeignKey("report_category.slug", ondelete="RESTRICT"), index=True
+    )
     series: Mapped[str] = mapped_column(String(80), default="", index=True)
     issuer: Mapped[str] = mapped_column(String(200), default="")
     product: Mapped[str] = mapped_column(String(200), default="")
     frameworks: Mapped[list[str]] = mapped_column(JSON, default=list)
     period_start: Mapped[date | None] = mapped_column(Date)
     period_end: Mapped[date | None] = mapped_column(Date)
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    # Set by staff; when None the validity follows the category (catalog/services/validity.py).
+    valid_until: Mapped[date | None] = mapped_column(Date)
     description: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[str] = mapped_column(String(20), default=State.DRAFT)
     visibility: Mapped[str] = mapped_column(String(20), default=Visibility.RESTRICTED)
+    listing: Mapped[str] = mapped_column(
+        String(10), default=Listing.LISTED, server_default=Listing.LISTED.value
+    )
+    # A bridge letter is a report of its own that names the report whose period it extends.
+    bridges_report_id: Mapped[str | None] = mapped_column(
+        ForeignKey("report.id", ondelete="RESTRICT"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
     # Downloads need an active acceptance of this agreement's current version (the terms gate).
@@ -92,17 +145,19 @@ class Report(IdMixin, Base):
     versions: Mapped[list[ReportVersion]] = relationship(
         back_populates="report", order_by="ReportVersion.number"
     )
-
-    def display_state(self, today: date) -> str:
-        """The state users see: a published report whose period has ended is outdated."""
-        ended = self.period_end is not None and self.period_end < today
-        if self.state == State.PUBLISHED and ended:
-            return State.OUTDATED
-        return self.state
+    category_record: Mapped[ReportCategory] = relationship(lazy="joined")
+    series_record: Mapped[ReportSeries | None] = relationship(
+        primaryjoin="foreign(Report.series) == ReportSeries.slug", viewonly=True, lazy="joined"
+    )
+    bridges: Mapped[Report | None] = relationship(remote_side="Report.id")
 
     @property
     def category_label(self) -> str:
-        return CATEGORY_LABELS.get(Category(self.category), self.category)
+        return self.category_record.name if self.category_record else self.category
+
+    @property
+    def series_label(self) -> str:
+        return self.series_record.name if self.series_record else self.series
 
     def current_version(self) -> ReportVersion | None:
         live = [v for v in self.versions if v.purged_at is None]

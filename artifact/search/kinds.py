@@ -204,13 +204,14 @@ def _whole_kind(kind: str, action: str) -> ScopeRule:
 
 
 def _report_scope(db: DbSession, caller: Caller) -> Scope:
-    """The reports ``policy.visible`` lists (one SQL query), and among those the files the
-    caller may download now. Where ``visible`` filters nothing (staff) the whole kind is in
-    scope and only the agreements gating downloads are read (one query, plus the caller's
-    acceptances of those). Which files: ``policy.may_download``, as for the download itself."""
+    """The reports ``policy.listed`` lists (one SQL query: visible, and not hidden from lists
+    unless the caller is staff), and among those the files the caller may download now.
+    Where it filters nothing (staff) the whole kind is in scope and only the agreements gating
+    downloads are read (one query, plus the caller's acceptances of those). Which files:
+    ``policy.may_download``, as for the download itself."""
     met = _terms_met(db, caller)
     stmt: Select[Any] = select(Report.id, Report.terms_agreement_id)  # type: ignore[assignment]
-    filtered = policy.visible(stmt, caller, Report)
+    filtered = policy.listed(stmt, caller)
     if filtered is stmt:  # the policy filters nothing: every report's metadata
         gates = db.execute(select(Report.terms_agreement_id).distinct()).all()
         if all(policy.may_download(caller, gate, met, known_visible=True) for gate in gates):

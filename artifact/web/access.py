@@ -43,3 +43,21 @@ def require_hidden(action: str) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+def require_per_object(action: str) -> Callable[[F], F]:
+    """For an operation on one object whose service asks the policy about that object: only
+    a caller who must sign in first (401) or is disabled is stopped here; the service answers
+    404 for what the caller may not see and 403 for what they see but may not do."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            decision = policy.decide(current_caller(), action)
+            if decision.reason in (policy.Reason.SIGN_IN, policy.Reason.DISABLED):
+                policy.enforce(decision)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator

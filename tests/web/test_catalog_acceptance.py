@@ -10,7 +10,7 @@ from sqlalchemy import select
 from artifact.extensions import db
 from artifact.models import AuditEvent, ReportVersion
 from tests.conftest import corpus_path
-from tests.fixtures_catalog import make_pdf, page_texts
+from tests.fixtures_catalog import ensure_series, make_pdf, page_texts
 
 MARKER = "ZEBRA-CONFIDENTIAL-4471"
 
@@ -28,6 +28,7 @@ def test_restricted_report_end_to_end(
     app, client, runner, store, staff, customer, hostile, bearer
 ) -> None:
     as_staff, as_customer, as_hostile = bearer(staff), bearer(customer), bearer(hostile)
+    ensure_series("SOC")
     real = corpus_path(
         "files", "py-pdf-sample-files", "004-pdflatex-4-pages", "pdflatex-4-pages.pdf"
     ).read_bytes()

@@ -72,7 +72,7 @@ def test_seed_demo_imports_the_catalog_idempotently(app, client, runner, make_us
         result = runner.invoke(args=["seed-demo"])
         assert result.exit_code == 0, result.output
     titles = set(db.session.scalars(select(Report.title)))
-    assert len(titles) == 7
+    assert len(titles) == 8
     assert all("(sample)" in t for t in titles)
     public = client.get("/api/v1/reports").get_json()
     assert public["total"] == 5
@@ -81,7 +81,7 @@ def test_seed_demo_imports_the_catalog_idempotently(app, client, runner, make_us
     alice, carol = (
         user_by_email(db.session, e) for e in ("alice@acme-health.test", "carol@globex.test")
     )
-    soc2 = db.session.scalar(select(Report).where(Report.title.like("SOC 2%")))
+    soc2 = db.session.scalar(select(Report).where(Report.title.like("SOC 2%2025%")))
     gated = client.get(f"/api/v1/reports/{soc2.id}/download", headers=bearer(alice))
     assert gated.status_code == 428  # the demo SOC 2 needs the demo NDA first
     nda = gated.get_json()["error"]
@@ -100,4 +100,4 @@ def test_seed_demo_imports_the_catalog_idempotently(app, client, runner, make_us
         client.get(f"/api/v1/reports/{soc2.id}/download", headers=bearer(carol)).status_code == 404
     )
     iso9001 = client.get("/api/v1/reports?q=9001").get_json()["items"][0]
-    assert iso9001["state"] == "outdated"
+    assert (iso9001["state"], iso9001["status"]) == ("published", "expired")

@@ -13,7 +13,7 @@ from artifact.models import AccessRequest, Grant, Report
 from artifact.models.base import utcnow
 from tests.callers import as_caller
 from tests.conftest import post_form
-from tests.fixtures_catalog import make_pdf, page_texts
+from tests.fixtures_catalog import ensure_series, make_pdf, page_texts
 
 
 def test_visitors_see_the_public_catalog_only(client, make_report) -> None:
@@ -65,18 +65,21 @@ def test_invisible_reports_are_404_on_every_page(client, login_as, hostile, make
     assert client.head(f"/catalog/{secret.id}/download").status_code == 404
 
 
-def test_outdated_and_retired(client, login_as, customer, make_report) -> None:
+def test_expired_and_retired(client, login_as, customer, make_report) -> None:
     old = make_report(
         "Old ISO 9001",
         visibility="public",
+        category="certifications",
+        series="ISO",
         period_start=date(2020, 1, 1),
         period_end=utcnow().date() - timedelta(1),
     )
     retired = make_report("Retired SOC 1", visibility="public")
     login_as(customer)
     page = client.get(f"/catalog/{old.id}").get_data(as_text=True)
-    assert "Outdated" in page
-    assert client.get(f"/api/v1/reports/{old.id}").get_json()["state"] == "outdated"
+    assert "Expired: this report was valid until" in page
+    body = client.get(f"/api/v1/reports/{old.id}").get_json()
+    assert (body["state"], body["status"]) == ("published", "expired")
     download = client.get(f"/catalog/{old.id}/download")
     assert download.status_code == 200
     assert customer.email in page_texts(download.data)[1]
@@ -92,6 +95,7 @@ def test_outdated_and_retired(client, login_as, customer, make_report) -> None:
 def test_staff_create_upload_publish_and_grant_through_pages(
     client, login_as, staff, customer, store
 ) -> None:
+    ensure_series("PCI")  # series are chosen from the list staff manage
     login_as(staff)
     response = post_form(
         client,

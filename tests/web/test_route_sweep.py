@@ -31,6 +31,9 @@ PUBLIC_ROUTES = {
     ("GET", "/api/v1/reports"),
     ("GET", "/api/v1/reports/<report_id>"),
     ("GET", "/api/v1/reports/<report_id>/download"),
+    # the taxonomy: category names, and the series of reports listed to the caller
+    ("GET", "/api/v1/categories"),
+    ("GET", "/api/v1/series"),
     # search too: visitors find public items (tests/web/test_search_policy.py)
     ("GET", "/search"),
     ("GET", "/api/v1/search"),

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from artifact import policy
 from artifact.audit.services import chain as audit
+from artifact.catalog.services import taxonomy
 from artifact.catalog.services.reports import get_report
 from artifact.identity.services.accounts import find_organization
 from artifact.identity.services.lookup import user_by_email
@@ -16,7 +17,7 @@ from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, NotFound, ValidationFailed
 from artifact.models import AccessRequest, Grant
 from artifact.models.base import DbSession, is_id, utcnow
-from artifact.models.catalog import Category, RequestState
+from artifact.models.catalog import RequestState
 
 
 def parse_expiry(value: Any) -> datetime | None:
@@ -59,11 +60,9 @@ def _scope(
         cleaned = " ".join(series.split())
         if not cleaned or len(cleaned) > 80:
             raise ValidationFailed("the series name is empty or too long")
-        return {"series": cleaned}
-    if category not in {c.value for c in Category}:
-        names = ", ".join(c.value for c in Category)
-        raise ValidationFailed(f"the category must be one of {names}")
-    return {"category": category}
+        staff = bool(policy.decide(caller, "taxonomy.manage"))
+        return {"series": taxonomy.series_slug(db, cleaned, show_choices=staff)}
+    return {"category": taxonomy.category_slug(db, category)}
 
 
 def create_grant(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from artifact import policy
 from artifact.agreements.services import agreements
 from artifact.audit.services import chain as audit
 from artifact.catalog.services.reports import agreement_for, get_report
@@ -35,7 +36,9 @@ def set_terms(db: DbSession, caller: Caller, report_id: str, agreement_id: str |
 
 def unmet_terms(db: DbSession, caller: Caller, found: Iterable[Report]) -> set[str]:
     """The agreement ids among ``found`` reports that ``caller`` has not accepted (current
-    version); one look-up per distinct agreement, not per report."""
+    version) and must (staff need not); one look-up per distinct agreement, not per report."""
+    if not policy.terms_gate_applies(caller):
+        return set()
     needed = {report.terms_agreement_id for report in found if report.terms_agreement_id}
     return {
         agreement_id

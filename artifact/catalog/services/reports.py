@@ -1,15 +1,20 @@
-"""Reports: stable records with immutable versions (create, upload, publish/retire, purge)."""
+"""Reports: stable records with immutable versions (create, edit, upload, publish/retire,
+purge) and the catalog's lists with each report's status."""
 
 from __future__ import annotations
 
 import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from artifact import policy
 from artifact.audit.services import chain as audit
+from artifact.catalog.services import taxonomy, validity
 from artifact.catalog.services.integrity import VERSION_RACE, recorded_or_destroyed
 from artifact.infra.pdf.inspect import inspect_pdf
 from artifact.infra.storage import BlobStore
@@ -25,11 +30,29 @@ from artifact.kernel.errors import (
 from artifact.kernel.filenames import clean_filename
 from artifact.models import Agreement, Report, ReportVersion
 from artifact.models.base import DbSession, is_id, utcnow
-from artifact.models.catalog import Category, State, Visibility
+from artifact.models.catalog import Listing, State, Visibility
 from artifact.search import indexer
 
 TEXT_LIMITS = {"title": 200, "series": 80, "issuer": 200, "product": 200, "description": 10000}
 RELEASE_NOTES_LIMIT = 2000
+# What staff may change of a report (PATCH, the edit form); state, terms and versions have
+# their own operations.
+EDITABLE = (
+    "title",
+    "description",
+    "category",
+    "series",
+    "issuer",
+    "product",
+    "frameworks",
+    "period_start",
+    "period_end",
+    "issued_on",
+    "valid_until",
+    "visibility",
+    "listing",
+    "bridges_report_id",
+)
 
 
 def get_report(
@@ -45,6 +68,14 @@ def get_report(
     return report
 
 
+@dataclass(frozen=True)
+class Found:
+    """Reports found for a caller, in catalog order, with each one's status."""
+
+    reports: list[Report]
+    statuses: dict[str, validity.Status]
+
+
 def list_reports(
     db: DbSession,
     caller: Caller,
@@ -53,13 +84,18 @@ def list_reports(
     series: str | None = None,
     framework: str | None = None,
     q: str | None = None,
-) -> list[Report]:
-    """Visible reports only, filtered in SQL before anything is counted."""
-    if any("\x00" in value for value in (category, series, framework, q) if value):
+    status: str | None = None,
+    today: date | None = None,
+) -> Found:
+    """Listed reports the caller may see only, filtered in SQL before anything is counted (a
+    hidden report is left out for all but staff); ``framework`` matches the names people type
+    ("ISO 27001", "27001", "iso27001", "SOC 2"); ``status`` one of ``validity.Status``."""
+    today = today or utcnow().date()
+    if any("\x00" in value for value in (category, series, framework, q, status) if value):
         # No report's text holds NUL (create_report refuses it), and PostgreSQL refuses it
         # in a query.
-        return []
-    stmt = policy.visible(select(Report), caller, Report)
+        return Found([], {})
+    stmt = policy.listed(select(Report), caller)
     if category:
         stmt = stmt.where(Report.category == category)
     if series:
@@ -77,9 +113,74 @@ def list_reports(
         )
     reports = list(db.scalars(stmt.order_by(Report.category, Report.series, Report.title)))
     if framework:
-        wanted = framework.strip().lower()
-        reports = [r for r in reports if wanted in (f.lower() for f in r.frameworks or [])]
-    return reports
+        reports = [r for r in reports if covers_framework(r, framework)]
+    statuses = report_statuses(db, caller, reports, today)
+    if status:
+        reports = [r for r in reports if statuses[r.id] == status]
+    return Found(reports, {r.id: statuses[r.id] for r in reports})
+
+
+# Tokens that do not tell frameworks apart ("ISO/IEC 27001" is "ISO 27001", "v4.0" is "4.0").
+_IGNORED_TOKENS = frozenset({"iec", "v", "version", "the"})
+
+
+def framework_tokens(name: str) -> list[str]:
+    """'ISO/IEC 27001:2022' -> ['iso', '27001', '2022']; 'iso27001' -> ['iso', '27001']:
+    letters and digits apart, case and punctuation ignored."""
+    return [t for t in re.findall(r"[a-z]+|\d+", name.casefold()) if t not in _IGNORED_TOKENS]
+
+
+def covers_framework(report: Report, wanted: str) -> bool:
+    """Does one of the report's frameworks contain the typed name, token for token ("27001"
+    and "ISO 27001" find "ISO/IEC 27001:2022", not "ISO/IEC 27017:2015")?"""
+    needle = framework_tokens(wanted)
+    if not needle:
+        return False
+    for name in report.frameworks or []:
+        tokens = framework_tokens(name)
+        if any(tokens[i : i + len(needle)] == needle for i in range(len(tokens) - len(needle) + 1)):
+            return True
+    return False
+
+
+_DATED = (
+    Report.id,
+    Report.category,
+    Report.series,
+    Report.state,
+    Report.period_end,
+    Report.issued_on,
+    Report.valid_until,
+    Report.bridges_report_id,
+)
+
+
+def report_statuses(
+    db: DbSession, caller: Caller, reports: Iterable[Report], today: date
+) -> dict[str, validity.Status]:
+    """Each report's status (``validity.status``), superseded only by a report of its series
+    the caller may see (what they may not see does not exist for them): one query."""
+    reports = list(reports)
+    series = {r.series.lower() for r in reports if r.series}
+    peers: list[Any] = []
+    if series:
+        stmt: Select[Any] = select(*_DATED).where(  # type: ignore[assignment]
+            func.lower(Report.series).in_(sorted(series)), Report.state == State.PUBLISHED
+        )
+        peers = list(db.execute(policy.visible(stmt, caller, Report)).all())
+    return {r.id: validity.status(r, peers, today) for r in reports}
+
+
+def report_status(db: DbSession, caller: Caller, report: Report) -> validity.Status:
+    return report_statuses(db, caller, [report], utcnow().date())[report.id]
+
+
+def bridge_letters(db: DbSession, caller: Caller, report: Report) -> list[Report]:
+    """The bridge letters extending ``report`` that the caller may see, newest first."""
+    stmt = policy.visible(select(Report), caller, Report).where(
+        Report.bridges_report_id == report.id
+    )
+    return list(db.scalars(stmt.order_by(Report.created_at.desc())))
 
 
 def agreement_for(db: DbSession, agreement_id: Any) -> Agreement | None:
@@ -132,7 +233,7 @@ def _frameworks(value: Any) -> list[str]:
 def _choice(
     value: Any,
     name: str,
-    allowed: type[Category] | type[Visibility] | type[State],
+    allowed: type[Visibility] | type[State] | type[Listing],
     default: str | None = None,
 ) -> str:
     value = value or default
@@ -141,28 +242,64 @@ def _choice(
     return str(value)
 
 
-def create_report(db: DbSession, caller: Caller, values: dict[str, Any]) -> Report:
-    """A new report, draft and (unless said otherwise) restricted. Raises ValidationFailed."""
-    policy.require(caller, "report.create")
-    start, end = (
-        _date(values.get("period_start"), "period start"),
-        _date(values.get("period_end"), "period end"),
-    )
+def _bridged(db: DbSession, value: Any, report_id: str | None = None) -> str | None:
+    """The report a bridge letter extends ("" or None for none). Raises ValidationFailed."""
+    if value in (None, ""):
+        return None
+    bridged = db.get(Report, value) if is_id(value) else None
+    if bridged is None:
+        raise ValidationFailed("bridges_report_id names no report")
+    if bridged.id == report_id or bridged.bridges_report_id is not None:
+        raise ValidationFailed("a bridge letter extends a report, not itself or another letter")
+    return bridged.id
+
+
+def _checked_dates(values: dict[str, date | None]) -> None:
+    start, end = values.get("period_start"), values.get("period_end")
     if start and end and end < start:
         raise ValidationFailed("the period ends before it starts")
+    issued, until = values.get("issued_on"), values.get("valid_until")
+    if issued and until and until < issued:
+        raise ValidationFailed("the report is valid until a day before it was issued")
+
+
+def _field(db: DbSession, name: str, value: Any, report_id: str | None = None) -> Any:
+    """One editable field's value, validated and normalised. Raises ValidationFailed."""
+    if name in ("title", "description", "issuer", "product"):
+        return _text({name: value}, name, required=name == "title")
+    if name == "category":
+        return taxonomy.category_slug(db, value)
+    if name == "series":
+        return taxonomy.series_slug(db, value)
+    if name == "frameworks":
+        return _frameworks(value)
+    if name in ("period_start", "period_end", "issued_on", "valid_until"):
+        return _date(value, name.replace("_", " "))
+    if name == "visibility":
+        return _choice(value, "visibility", Visibility)
+    if name == "listing":
+        return _choice(value, "listing", Listing)
+    if name == "bridges_report_id":
+        return _bridged(db, value, report_id)
+    raise ValidationFailed(f"{name} cannot be edited")
+
+
+def create_report(db: DbSession, caller: Caller, values: dict[str, Any]) -> Report:
+    """A new report, draft and (unless said otherwise) restricted and listed. Raises
+    ValidationFailed (an unknown category or series among them), Conflict (the agreement)."""
+    policy.require(caller, "report.create")
+    fields = {
+        name: _field(db, name, values.get(name))
+        for name in EDITABLE
+        if name not in ("visibility", "listing")
+    }
+    _checked_dates(fields)
     report = Report(
-        title=_text(values, "title", required=True),
-        category=_choice(values.get("category"), "category", Category),
-        series=_text(values, "series"),
-        issuer=_text(values, "issuer"),
-        product=_text(values, "product"),
-        description=_text(values, "description"),
-        frameworks=_frameworks(values.get("frameworks")),
-        period_start=start,
-        period_end=end,
+        **fields,
         visibility=_choice(
             values.get("visibility"), "visibility", Visibility, Visibility.RESTRICTED
         ),
+        listing=_choice(values.get("listing"), "listing", Listing, Listing.LISTED),
         state=State.DRAFT,
         created_by_id=caller.user_id,
     )
@@ -184,6 +321,55 @@ def create_report(db: DbSession, caller: Caller, values: dict[str, Any]) -> Repo
     )
     indexer.note(db, "report", report.id)
     return report
+
+
+def _plain(value: Any) -> Any:
+    """A field's value as JSON (the audit trail, the history)."""
+    if isinstance(value, date):
+        return value.isoformat()
+    return list(value) if isinstance(value, list) else value
+
+
+@dataclass(frozen=True)
+class Edited:
+    report: Report
+    fields: dict[str, dict[str, Any]]  # each field changed: {"from": ..., "to": ...}
+
+
+def update_report(db: DbSession, caller: Caller, report_id: str, values: dict[str, Any]) -> Edited:
+    """Change some of a report's details (``EDITABLE``); one audit event names each field
+    changed, from and to (no event when nothing changed). Versions stay as they are. Raises
+    NotFound, PermissionDenied, ValidationFailed (no field, an unknown field, a bad value)."""
+    report = get_report(db, caller, report_id, "report.edit")
+    unknown = sorted(set(values) - set(EDITABLE))
+    if unknown:
+        raise ValidationFailed(
+            f"unknown field(s): {', '.join(unknown)[:200]}; editable: {', '.join(EDITABLE)}"
+        )
+    if not values:
+        raise ValidationFailed(f"send at least one field to change: {', '.join(EDITABLE)}")
+    wanted = {name: _field(db, name, value, report.id) for name, value in values.items()}
+    dates = ("period_start", "period_end", "issued_on", "valid_until")
+    _checked_dates({name: wanted.get(name, getattr(report, name)) for name in dates})
+    changed = {
+        name: {"from": _plain(getattr(report, name)), "to": _plain(value)}
+        for name, value in wanted.items()
+        if getattr(report, name) != value
+    }
+    if not changed:
+        return Edited(report, {})
+    for name in changed:
+        setattr(report, name, wanted[name])
+    audit.record(
+        db,
+        caller,
+        "report.edit",
+        target_type="report",
+        target_id=report.id,
+        details={"fields": changed},
+    )
+    indexer.note(db, "report", report.id, full=False)
+    return Edited(report, changed)
 
 
 def set_state(db: DbSession, caller: Caller, report_id: str, state: str) -> Report:
@@ -318,7 +504,7 @@ def find_version(report: Report, number: int | None) -> ReportVersion:
 
 def report_json(
     report: Report,
-    today: date,
+    status: validity.Status,
     *,
     with_versions: bool = False,
     needs_terms: bool = False,
@@ -326,6 +512,7 @@ def report_json(
 ) -> dict[str, Any]:
     """The report's JSON; ``intake`` (for staff) adds what the upload check found to each
     version."""
+    until = validity.valid_until(report)
     body: dict[str, Any] = {
         "id": report.id,
         "title": report.title,
@@ -336,9 +523,14 @@ def report_json(
         "frameworks": list(report.frameworks or []),
         "period_start": report.period_start.isoformat() if report.period_start else None,
         "period_end": report.period_end.isoformat() if report.period_end else None,
+        "issued_on": report.issued_on.isoformat() if report.issued_on else None,
+        "valid_until": until.isoformat() if until else None,
+        "status": str(status),
         "description": report.description,
-        "state": report.display_state(today),
+        "state": report.state,
         "visibility": report.visibility,
+        "listing": report.listing,
+        "bridges_report_id": report.bridges_report_id,
         "terms_agreement_id": report.terms_agreement_id,
         "needs_terms": needs_terms,
     }

@@ -14,18 +14,20 @@ from artifact.catalog.forms import (
     AccessRequestForm,
     DecisionForm,
     GrantForm,
+    ReportDetailsForm,
     StateForm,
     TermsForm,
     UploadForm,
     set_agreement_choices,
+    set_report_choices,
 )
-from artifact.catalog.services import grants, report_terms, reports
+from artifact.catalog.services import grants, history, holders, report_terms, reports, taxonomy
+from artifact.catalog.services.validity import STATUS_LABELS, valid_until
 from artifact.catalog.views.blueprint import bp
 from artifact.catalog.views.serving import serve_report
 from artifact.extensions import db
 from artifact.kernel.errors import TermsRequired, ValidationFailed
-from artifact.models.base import utcnow
-from artifact.models.catalog import CATEGORY_LABELS, Category
+from artifact.models import Report
 from artifact.web.access import require
 from artifact.web.links import terms_page_url
 from artifact.web.ratelimit import download_budget
@@ -35,25 +37,28 @@ from artifact.web.security import current_caller
 def catalog_filters() -> dict[str, Any]:
     return {
         name: (request.args.get(name) or "").strip()[:200] or None
-        for name in ("category", "series", "framework", "q")
+        for name in ("category", "series", "framework", "q", "status")
     }
 
 
 @bp.get("/")
 @require("report.list")
 def index() -> str:
-    """Browse the catalog by category and series."""
+    """Browse the catalog by category and series, filtered by framework and status."""
     filters = catalog_filters()
-    found = reports.list_reports(db.session, current_caller(), **filters)
-    groups = {c: [r for r in found if r.category == c] for c in Category}
+    caller = current_caller()
+    found = reports.list_reports(db.session, caller, **filters)
+    categories = taxonomy.list_categories(db.session, caller)
     return render_template(
         "catalog/index.html",
-        groups=groups,
-        labels=CATEGORY_LABELS,
+        groups=[(c, [r for r in found.reports if r.category == c.slug]) for c in categories],
+        categories=categories,
         filters=filters,
-        total=len(found),
-        today=utcnow().date(),
-        series=sorted({r.series for r in found if r.series}),
+        total=len(found.reports),
+        statuses=found.statuses,
+        status_labels=STATUS_LABELS,
+        valid_until=valid_until,
+        series=taxonomy.list_series(db.session, caller),
         # Only customers see the request form (and pay for its CSRF token).
         request_form=AccessRequestForm()
         if policy.decide(current_caller(), "access_request.create")
@@ -64,18 +69,24 @@ def index() -> str:
 @bp.get("/<report_id>")
 @require("report.view")
 def detail(report_id: str) -> str:
-    """A report, its versions and what the user still needs."""
-    report = reports.get_report(db.session, current_caller(), report_id)
+    """A report, its versions and what the user still needs; for staff, the forms that change
+    it, who holds access, recent downloads and its history."""
+    caller = current_caller()
+    report = reports.get_report(db.session, caller, report_id)
     terms_form = TermsForm(terms_agreement_id=report.terms_agreement_id or "")
-    if policy.decide(current_caller(), "report.set_terms", report):
+    staff = policy.decide(caller, "report.edit", report)
+    if policy.decide(caller, "report.set_terms", report):
         set_agreement_choices(
-            terms_form.terms_agreement_id, agreements.list_agreements(db.session, current_caller())
+            terms_form.terms_agreement_id, agreements.list_agreements(db.session, caller)
         )
     return render_template(
         "catalog/detail.html",
         report=report,
-        today=utcnow().date(),
-        needs_terms=report_terms.needs_terms(db.session, current_caller(), report),
+        status=reports.report_status(db.session, caller, report),
+        status_labels=STATUS_LABELS,
+        valid_until=valid_until(report),
+        bridge_letters=reports.bridge_letters(db.session, caller, report),
+        needs_terms=report_terms.needs_terms(db.session, caller, report),
         terms_form=terms_form,
         versions=[v for v in reversed(report.versions) if v.purged_at is None],
         purged=[v for v in report.versions if v.purged_at is not None],
@@ -84,7 +95,33 @@ def detail(report_id: str) -> str:
         grant_form=GrantForm(),
         request_form=AccessRequestForm(),
         decision_form=DecisionForm(),
+        **(_staff_parts(report) if staff else {}),
     )
+
+
+def _staff_parts(report: Report) -> dict[str, Any]:
+    """What the staff sections of a report's page show."""
+    caller = current_caller()
+    form = ReportDetailsForm(
+        data={
+            **{name: getattr(report, name) for name in reports.EDITABLE},
+            "frameworks": ", ".join(report.frameworks or []),
+            "bridges_report_id": report.bridges_report_id or "",
+        }
+    )
+    set_report_choices(
+        form,
+        taxonomy.list_categories(db.session, caller),
+        taxonomy.list_series(db.session, caller),
+        reports.list_reports(db.session, caller).reports,
+        exclude=report.id,
+    )
+    return {
+        "edit_form": form,
+        "holders": holders.access_holders(db.session, caller, report.id),
+        "downloads": holders.recent_downloads(db.session, caller, report.id),
+        "changes": history.report_history(db.session, caller, report.id),
+    }
 
 
 @bp.route("/<report_id>/download", methods=["GET", "HEAD"])

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from artifact.catalog.services import reports
+from artifact.catalog.services.validity import STATUS_LABELS, valid_until
 from artifact.extensions import db
-from artifact.models.base import utcnow
 from artifact.web.security import current_caller
 
 bp = Blueprint("main", __name__)
@@ -15,10 +15,13 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 def index() -> str:
     """The trust center's front page, with the catalog the caller may see."""
+    found = reports.list_reports(db.session, current_caller())
     return render_template(
         "main/index.html",
-        today=utcnow().date(),
-        reports=reports.list_reports(db.session, current_caller()),
+        reports=found.reports,
+        statuses=found.statuses,
+        status_labels=STATUS_LABELS,
+        valid_until=valid_until,
     )
 
 

@@ -1,5 +1,5 @@
-"""Staff views of the catalog: create reports, upload versions, publish/retire, grant, decide
-access requests, purge versions."""
+"""Staff views of the catalog: create and edit reports, upload versions, publish/retire, grant,
+decide access requests, purge versions, manage the categories and series."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ from artifact.agreements.services import agreements
 from artifact.catalog.forms import (
     DecisionForm,
     GrantForm,
+    ReportDetailsForm,
     ReportForm,
     StateForm,
+    TaxonomyForm,
     TermsForm,
     UploadForm,
     set_agreement_choices,
+    set_report_choices,
 )
-from artifact.catalog.services import grants, report_terms, reports
+from artifact.catalog.services import grants, report_terms, reports, taxonomy
 from artifact.catalog.views.blueprint import bp
 from artifact.catalog.views.serving import serve_original
 from artifact.extensions import db
@@ -39,11 +42,24 @@ def _detail(report_id: str) -> Response:
     return redirect(url_for("catalog.detail", report_id=report_id))
 
 
+def _with_choices(form: ReportDetailsForm, exclude: str | None = None) -> ReportDetailsForm:
+    caller = current_caller()
+    set_report_choices(
+        form,
+        taxonomy.list_categories(db.session, caller),
+        taxonomy.list_series(db.session, caller),
+        reports.list_reports(db.session, caller).reports,
+        exclude=exclude,
+    )
+    return form
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @require("report.create")
 def new() -> Response | tuple[str, int]:
     """Create a report (draft, restricted unless chosen otherwise)."""
-    form = ReportForm()
+    form = _with_choices(ReportForm())
+    assert isinstance(form, ReportForm)
     set_agreement_choices(
         form.terms_agreement_id, agreements.list_agreements(db.session, current_caller())
     )
@@ -52,22 +68,7 @@ def new() -> Response | tuple[str, int]:
             report = reports.create_report(
                 db.session,
                 current_caller(),
-                {
-                    name: getattr(form, name).data
-                    for name in (
-                        "title",
-                        "category",
-                        "series",
-                        "issuer",
-                        "product",
-                        "frameworks",
-                        "period_start",
-                        "period_end",
-                        "description",
-                        "visibility",
-                        "terms_agreement_id",
-                    )
-                },
+                {**form.values(), "terms_agreement_id": form.terms_agreement_id.data},
             )
         except (ValidationFailed, Conflict) as error:
             flash(f"The report was not created: {error.message}.", "error")
@@ -76,6 +77,31 @@ def new() -> Response | tuple[str, int]:
             return _detail(report.id)
     status = 400 if request.method == "POST" else 200
     return render_template("catalog/new.html", form=form), status
+
+
+@bp.post("/<report_id>/edit")
+@require("report.edit")
+def edit(report_id: str) -> Response:
+    """Change a report's details; the change is recorded in its history."""
+    form = _with_choices(ReportDetailsForm(), exclude=report_id)
+    if not form.validate_on_submit():
+        problems = "; ".join(
+            f"{getattr(form, name).label.text}: {' '.join(errors)}"
+            for name, errors in form.errors.items()
+        )
+        flash(f"Not changed: {problems or 'check the fields'}.", "error")
+        return _detail(report_id)
+    try:
+        edited = reports.update_report(db.session, current_caller(), report_id, form.values())
+    except ValidationFailed as error:
+        flash(f"Not changed: {error.message}.", "error")
+    else:
+        if edited.fields:
+            names = ", ".join(name.replace("_", " ") for name in edited.fields)
+            flash(f"Saved ({names}); the change is in the report's history.", "success")
+        else:
+            flash("Nothing was changed.", "info")
+    return _detail(report_id)
 
 
 @bp.post("/<report_id>/versions")
@@ -253,3 +279,69 @@ def purge(report_id: str, number: int) -> Response:
         )
         flash(f"Version {number} purged; its file can no longer be decrypted.", "success")
     return _detail(report_id)
+
+
+@bp.get("/taxonomy")
+@require("taxonomy.manage")
+def taxonomy_page() -> str:
+    """The categories and series, with forms to add, rename, describe and reorder them."""
+    caller = current_caller()
+    return render_template(
+        "catalog/taxonomy.html",
+        categories=taxonomy.list_categories(db.session, caller),
+        series=taxonomy.list_series(db.session, caller),
+        form=TaxonomyForm(),
+    )
+
+
+_KINDS = {"categories": "category", "series": "series"}
+
+
+@bp.post("/taxonomy/categories", defaults={"kind": "categories"})
+@bp.post("/taxonomy/series", defaults={"kind": "series"})
+@require("taxonomy.manage")
+def taxonomy_create(kind: str) -> Response:
+    """Add a category or a series."""
+    form = TaxonomyForm()
+    if form.validate_on_submit():
+        create = taxonomy.create_category if kind == "categories" else taxonomy.create_series
+        try:
+            record = create(db.session, current_caller(), _taxonomy_values(form, with_slug=True))
+        except (ValidationFailed, Conflict) as error:
+            flash(f"The {_KINDS[kind]} was not added: {error.message}.", "error")
+        else:
+            flash(f"{_KINDS[kind].capitalize()} {record.name} added.", "success")
+    else:
+        flash(f"The {_KINDS[kind]} was not added: it needs a name.", "error")
+    return redirect(url_for("catalog.taxonomy_page"))
+
+
+@bp.post("/taxonomy/categories/<record_id>", defaults={"kind": "categories"})
+@bp.post("/taxonomy/series/<record_id>", defaults={"kind": "series"})
+@require("taxonomy.manage")
+def taxonomy_update(kind: str, record_id: str) -> Response:
+    """Rename, describe or move a category or a series."""
+    form = TaxonomyForm()
+    if form.validate_on_submit():
+        update = taxonomy.update_category if kind == "categories" else taxonomy.update_series
+        try:
+            record = update(db.session, current_caller(), record_id, _taxonomy_values(form))
+        except (ValidationFailed, NotFound) as error:
+            flash(f"Not changed: {error.message}.", "error")
+        else:
+            flash(f"{_KINDS[kind].capitalize()} {record.name} saved.", "success")
+    else:
+        flash("Not changed: a name is required.", "error")
+    return redirect(url_for("catalog.taxonomy_page"))
+
+
+def _taxonomy_values(form: TaxonomyForm, with_slug: bool = False) -> dict[str, object]:
+    values: dict[str, object] = {
+        "name": form.name.data,
+        "description": form.description.data or "",
+    }
+    if form.position.data is not None:
+        values["position"] = form.position.data
+    if with_slug and form.slug.data:
+        values["slug"] = form.slug.data
+    return values

@@ -5,8 +5,8 @@ the requirements those map to (inferred, with the relationship and the mapping's
 Reports cover whole frameworks: ``Report.frameworks`` holds names such as "ISO/IEC 27001:2022"
 or "SOC 2", matched to framework keys by ``report_names_framework`` (below); a report covers
 every requirement of a framework it names, and through mappings (inferred) the requirements
-mapped to them. Only current reports count (published, period not ended), filtered by the
-policy for the caller.
+mapped to them. Only current reports count (published, status current or expiring: see
+``catalog.services.validity``), listed to the caller by the policy.
 
 Freshness (staff only), the way AWS Config compares recorded with desired state: each
 assessable requirement is covered (current approved evidence, direct or inferred), expiring
@@ -26,6 +26,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from artifact import policy
+from artifact.catalog.services.reports import report_statuses
+from artifact.catalog.services.validity import Status
 from artifact.frameworks.services import MappedTo, framework_mappings, requirements_of
 from artifact.kernel.caller import Caller
 from artifact.models import Evidence, EvidenceLink, Framework, Report, Requirement
@@ -113,13 +115,11 @@ def status_of(hits: list[EvidenceHit], today: date) -> str:
 
 
 def current_reports(db: DbSession, caller: Caller, today: date) -> list[Report]:
-    """Reports the caller may see that are current (published, period not ended)."""
-    stmt = policy.visible(select(Report), caller, Report).where(Report.state == State.PUBLISHED)
-    return [
-        r
-        for r in db.scalars(stmt.order_by(Report.title))
-        if r.display_state(today) == State.PUBLISHED
-    ]
+    """Reports listed to the caller that are current (published, current or expiring)."""
+    stmt = policy.listed(select(Report), caller).where(Report.state == State.PUBLISHED)
+    found = list(db.scalars(stmt.order_by(Report.title)))
+    statuses = report_statuses(db, caller, found, today)
+    return [r for r in found if statuses[r.id] in (Status.CURRENT, Status.EXPIRING)]
 
 
 def _reports_for(reports: list[Report], framework: Framework) -> list[Report]:
