@@ -22,6 +22,13 @@ _SPACE = "\\t-\\r\\x1c- \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u
 _CONTROLS = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f"
 _NO_NUL = f"^[^{_CONTROLS}]*$"
 _VISIBLE = f"^[^{_CONTROLS}]*[^{_CONTROLS}{_SPACE}][^{_CONTROLS}]*$"
+# Fields the services check as one line, or as several (kernel/text): no control character at
+# all, or none but tab and line breaks; never a bidirectional override.
+_BIDI = "\\u202a-\\u202e\\u2066-\\u2069"
+_LINE_FORBIDDEN = f"\\x00-\\x1f\\x7f-\\x9f{_BIDI}"
+_LINE = f"^[^{_LINE_FORBIDDEN}]*$"
+_LINE_VISIBLE = f"^[^{_LINE_FORBIDDEN}]*[^{_LINE_FORBIDDEN}{_SPACE}][^{_LINE_FORBIDDEN}]*$"
+_MULTI = f"^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f{_BIDI}]*$"
 # What each pattern means, for error messages.
 PATTERN_MEANINGS = {
     ID_PATTERN: "must be an id (32 hexadecimal digits)",
@@ -29,6 +36,11 @@ PATTERN_MEANINGS = {
     _NO_NUL: "must not contain control characters",
     _CATEGORY_PATTERN: "must be a category's slug (lower-case letters, digits, hyphens)",
     _VISIBLE: "must not be blank, nor contain control characters",
+    _LINE: "must be one line, without control or bidirectional override characters",
+    _LINE_VISIBLE: "must be one line, not blank, without control or bidirectional override "
+    "characters",
+    _MULTI: "must not contain control characters (but tab and line breaks) nor bidirectional "
+    "override characters",
 }
 
 _STR = {"type": "string"}
@@ -121,11 +133,15 @@ _POSITION = {"type": "integer", "minimum": 0, "maximum": 100_000, "description":
 _HOLDER_SCOPE = {"type": "string", "enum": ["report", "series", "category"]}
 # What POST /reports and PATCH /reports/{id} take alike.
 _REPORT_FIELDS = {
-    "title": _text(200, visible=True),
+    "title": {**_text(200), "pattern": _LINE_VISIBLE},
     "category": _CATEGORY,
-    "series": {**_text(80), "description": "a series' slug (GET /series), any case; empty: none"},
-    "issuer": _text(200),
-    "product": _text(200),
+    "series": {
+        **_text(80),
+        "pattern": _LINE,
+        "description": "a series' slug (GET /series), any case; empty: none",
+    },
+    "issuer": {**_text(200), "pattern": _LINE},
+    "product": {**_text(200), "pattern": _LINE},
     "frameworks": {"type": "array", "maxItems": 50, "items": _text(80)},
     "period_start": _DATE,
     "period_end": {**_DATE, "description": "not before period_start"},
@@ -134,7 +150,7 @@ _REPORT_FIELDS = {
         **_DATE,
         "description": "not before issued_on; null: the category's default (see Report)",
     },
-    "description": _text(10000),
+    "description": {**_text(10000), "pattern": _MULTI},
     "bridges_report_id": _BRIDGES,
 }
 
@@ -372,7 +388,9 @@ SCHEMAS: dict[str, Any] = {
         },
         allOf=[_ONE_SCOPE, _ONE_GRANTEE],
     ),
-    "AccessRequestInput": _input({**_SCOPE, "message": _text(2000)}, allOf=[_ONE_SCOPE]),
+    "AccessRequestInput": _input(
+        {**_SCOPE, "message": {**_text(2000), "pattern": _MULTI}}, allOf=[_ONE_SCOPE]
+    ),
     "AccessDecisionInput": _input({"expires_at": _EXPIRY}),
 }
 

@@ -14,7 +14,8 @@ from artifact.evidence.services.records import (
 )
 from artifact.models.evidence import EvidenceState
 from artifact.web.openapi_parts import (
-    TEXT_PATTERN,
+    LINE_PATTERN,
+    MULTILINE_PATTERN,
     TEXT_PATTERN_EDGE,
     errors,
     json_body,
@@ -38,10 +39,10 @@ _STATES = [state.value for state in EvidenceState]
 _TITLE = {
     "type": "string",
     "maxLength": TITLE_MAX,
-    "pattern": TEXT_PATTERN,
+    "pattern": LINE_PATTERN,
     "description": "runs of white space are kept as one space",
 }
-_DESCRIPTION = {"type": "string", "maxLength": DESCRIPTION_MAX, "pattern": TEXT_PATTERN_EDGE}
+_DESCRIPTION = {"type": "string", "maxLength": DESCRIPTION_MAX, "pattern": MULTILINE_PATTERN}
 _OPTIONAL_DAY = {
     "type": "string",
     "anyOf": [{"format": "date"}, {"maxLength": 0}],

@@ -34,10 +34,16 @@ VISIBLE = r"(?:[^\s\x00-\x1f\x7f-\x9f]|\ufeff)"
 # line feed and carriage return, and no DEL, in any text; none at all in a path segment.
 TEXT_PATTERN_EDGE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 PATH_PATTERN = r"^[^\x00-\x1f\x7f]+$"
-# Single-line text as the services clean it: runs of white space become one space and the
-# result must not be empty; control characters other than white space are refused.
-_LINE_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f"
-LINE_PATTERN = rf"^[^{_LINE_CONTROLS}]*{VISIBLE}[^{_LINE_CONTROLS}]*$"
+# The bidirectional embedding, override and isolate characters no text may hold (kernel/text).
+BIDI = r"\u202a-\u202e\u2066-\u2069"
+# Single-line text as the services check it (kernel/text.one_line): no control character at
+# all (no tab or line break either) and no bidirectional control; runs of spaces become one
+# space and the result must not be empty.
+_LINE_CONTROLS = rf"\x00-\x1f\x7f-\x9f{BIDI}"
+LINE_PATTERN = rf"^[^{_LINE_CONTROLS}]*(?:[^\s{_LINE_CONTROLS}]|\ufeff)[^{_LINE_CONTROLS}]*$"
+# Several lines as the services check them (kernel/text.check_text, multiline): tab, line feed
+# and carriage return are the only control characters; no bidirectional control.
+MULTILINE_PATTERN = rf"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{BIDI}]*$"
 # Multi-line text: tab, line feed and carriage return are the only control characters allowed,
 # and something other than white space must remain.
 _TEXT_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"

@@ -33,7 +33,11 @@ def assert_matches(document: dict[str, Any], schema: str, body: Any) -> None:
     [
         ("/reports", {"title": [None], "category": "reports"}, "is not of type 'string'"),
         ("/reports", {"title": "T", "category": "reports", "tilte": "x"}, "unknown field 'tilte'"),
-        ("/reports", {"title": " \u3000\t", "category": "reports"}, "title: must not be blank"),
+        (
+            "/reports",
+            {"title": " \u3000 ", "category": "reports"},
+            "title: must be one line, not blank",
+        ),
         ("/reports", {"title": "T", "category": "reports", "series": "a\x00"}, "NUL"),
         ("/reports", {"title": "T"}, "'category' is a required property"),
         ("/reports", {"title": "T", "category": "reports", "period_end": "20251231"}, "date"),

@@ -16,6 +16,7 @@ from artifact import policy
 from artifact.audit.services import chain as audit
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, NotFound, TermsRequired, ValidationFailed
+from artifact.kernel.text import one_line
 from artifact.models import Agreement, AgreementVersion
 from artifact.models.agreements import AcceptanceScope, AgreementKind
 from artifact.models.base import DbSession, is_id
@@ -42,7 +43,7 @@ def text_sha256(text: str) -> str:
 def _clean_line(value: str, what: str, limit: int) -> str:
     """Runs of white space as one space; not empty, at most ``limit`` characters as sent, and no
     control characters but white space (the OpenAPI document's ``LINE_PATTERN``)."""
-    cleaned = " ".join((value or "").split())
+    cleaned = one_line(value or "", what)
     if not cleaned:
         raise ValidationFailed(f"the {what} is empty")
     if len(value or "") > limit or any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in cleaned):

@@ -15,6 +15,7 @@ from artifact.identity.services.accounts import find_organization
 from artifact.identity.services.lookup import user_by_email
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, NotFound, ValidationFailed
+from artifact.kernel.text import check_text
 from artifact.models import AccessRequest, Grant
 from artifact.models.base import DbSession, is_id, utcnow
 from artifact.models.catalog import RequestState
@@ -153,6 +154,7 @@ def request_access(
     """A customer asks for access; the same pending request is not filed twice."""
     policy.require(caller, "access_request.create")
     scope = _scope(db, caller, report_id, series, category)
+    check_text(message or "", "message", multiline=True)
     message = (message or "").strip()
     if len(message) > 2000 or "\x00" in message:
         raise ValidationFailed("the message is too long (at most 2000 characters)")

@@ -28,6 +28,7 @@ from artifact.kernel.errors import (
     ValidationFailed,
 )
 from artifact.kernel.filenames import clean_filename
+from artifact.kernel.text import check_text
 from artifact.models import Agreement, Report, ReportVersion
 from artifact.models.base import DbSession, is_id, utcnow
 from artifact.models.catalog import Listing, State, Visibility
@@ -195,11 +196,9 @@ def agreement_for(db: DbSession, agreement_id: Any) -> Agreement | None:
 
 
 def _text(values: dict[str, Any], name: str, required: bool = False) -> str:
-    value = (
-        " ".join(str(values.get(name) or "").split())
-        if name != "description"
-        else str(values.get(name) or "").strip()
-    )
+    raw = str(values.get(name) or "")
+    check_text(raw, name, multiline=name == "description")
+    value = " ".join(raw.split()) if name != "description" else raw.strip()
     if required and not value:
         raise ValidationFailed(f"the {name} is required")
     if len(value) > TEXT_LIMITS[name] or "\x00" in value:

@@ -31,6 +31,7 @@ from artifact.kernel.errors import (
     ValidationFailed,
 )
 from artifact.kernel.filenames import clean_filename
+from artifact.kernel.text import check_text
 from artifact.models import Evidence, EvidenceApproval, EvidenceLink, EvidenceVersion, User
 from artifact.models.accounts import Role
 from artifact.models.base import DbSession, is_id, utcnow
@@ -122,6 +123,7 @@ def _text(values: dict[str, Any], name: str, limit: int, required: bool = False)
     """At most ``limit`` characters as sent, without NUL; white space trimmed (and, but in the
     description, runs of it made one space)."""
     raw = str(values.get(name) or "")
+    check_text(raw, name, multiline=name == "description")
     value = raw.strip() if name == "description" else " ".join(raw.split())
     if required and not value:
         raise ValidationFailed(f"the {name} is required")

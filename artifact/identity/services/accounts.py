@@ -13,6 +13,7 @@ from artifact.identity.services import sessions
 from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from artifact.kernel.text import one_line
 from artifact.models import Organization, Role, User
 from artifact.models.base import DbSession, utcnow
 
@@ -44,7 +45,7 @@ def check_password_rules(password: str, user_inputs: list[str] | None = None) ->
 
 
 def _clean_name(name: str, what: str) -> str:
-    cleaned = " ".join((name or "").split())
+    cleaned = one_line(name or "", f"{what} name")
     if not cleaned:
         raise ValidationFailed(f"the {what} name is empty")
     if len(cleaned) > NAME_MAX or any(ord(c) < 32 for c in cleaned):
@@ -97,7 +98,7 @@ def create_user(
         )
     email = normalize_email(email)
     check_password_rules(password, [email, name])
-    display = " ".join((name or "").split())[:NAME_MAX]
+    display = one_line(name or "", "name")[:NAME_MAX]
     if db.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(f"a user with e-mail {email} already exists")
     org = None
