@@ -67,7 +67,9 @@ def test_visitor_browses_the_catalog_and_downloads_a_public_certificate(
     assert pdf.startswith(b"%PDF-")
     pages = pdf_page_texts(pdf)
     cover = pages[0]
-    assert "Artifact trust center · controlled copy" in cover
+    # A public document names its recipient and receipt but claims no confidentiality.
+    assert "Artifact trust center · public document" in cover
+    assert "confidential" not in " ".join(pages).lower()
     assert ISO in " ".join(cover.split())
     assert "anonymous visitor" in cover
     receipt = RECEIPT.search(cover)

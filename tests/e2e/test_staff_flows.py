@@ -53,7 +53,8 @@ def test_staff_uploads_a_report_version_and_evidence(
     assert latest.inner_text().startswith(f"{before + 1} (latest)")
     screenshot(page, "report-version-stored")
     filename, copy = download(page, latest.get_by_role("link", name="Download"))
-    assert filename == "pci-aoc-2026.pdf"
+    # Named by us after the report, its period and version, never the uploaded file's name.
+    assert filename == f"{PCI} 2025-06-01 to 2026-05-31 v{before + 1}.pdf"
     pages = pdf_page_texts(copy)
     assert len(pages) == 3  # the cover, then the two pages uploaded
     assert PCI in " ".join(pages[0].split())  # the title may wrap
