@@ -206,6 +206,7 @@ def load_config(
         "EVIDENCE_MAX_PIXELS": _int(environ, "EVIDENCE_MAX_PIXELS", 40_000_000),
         "EVIDENCE_ZIP_MAX_ENTRIES": _int(environ, "EVIDENCE_ZIP_MAX_ENTRIES", 2000),
         "EVIDENCE_ZIP_MAX_BYTES": _int(environ, "EVIDENCE_ZIP_MAX_MB", 100) * 1024 * 1024,
+        "EVIDENCE_ZIP_MAX_PART_BYTES": _int(environ, "EVIDENCE_ZIP_MAX_PART_MB", 50) * 1024 * 1024,
         # argon2id cost; the defaults are argon2-cffi's RFC 9106 "low memory" profile.
         "ARGON2_TIME_COST": _int(environ, "ARGON2_TIME_COST", 3),
         "ARGON2_MEMORY_COST": _int(environ, "ARGON2_MEMORY_KIB", 65536),

@@ -49,6 +49,7 @@ def upload_limits() -> evidence.UploadLimits:
             max_pixels=config["EVIDENCE_MAX_PIXELS"],
             zip_entries=config["EVIDENCE_ZIP_MAX_ENTRIES"],
             zip_uncompressed=config["EVIDENCE_ZIP_MAX_BYTES"],
+            zip_part=config["EVIDENCE_ZIP_MAX_PART_BYTES"],
         ),
     )
 

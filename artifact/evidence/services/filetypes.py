@@ -2,8 +2,9 @@
 
 The content decides the type (magic bytes), then a parser must accept it: pikepdf for PDF,
 Pillow for PNG and JPEG (verify, then load, within a pixel limit), openpyxl (read-only) for XLSX
-and python-docx for DOCX after the zip container passed its limits (entries, total uncompressed
-size, compression ratio, no DTDs), the csv module for CSV and UTF-8 for plain text. The name's
+and python-docx for DOCX after the zip container passed its limits (entries, safe names, the
+bytes each part really inflates to and their total, compression ratio, no DTDs: see
+artifact/infra/zipguard.py), the csv module for CSV and UTF-8 for plain text. The name's
 extension only chooses between CSV and plain text (both are text) and must not contradict the
 content. Raises UnsupportedType (415) or InvalidFile (422).
 """
@@ -13,12 +14,11 @@ from __future__ import annotations
 import csv
 import io
 import warnings
-import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from artifact.infra.pdf.inspect import inspect_pdf
+from artifact.infra.zipguard import ZipLimits, inspect_zip, read_part_prolog
 from artifact.kernel.errors import InvalidFile, UnsupportedType
 
 
@@ -26,7 +26,8 @@ from artifact.kernel.errors import InvalidFile, UnsupportedType
 class Limits:
     max_pixels: int = 40_000_000
     zip_entries: int = 2_000
-    zip_uncompressed: int = 100 * 1024 * 1024
+    zip_uncompressed: int = 100 * 1024 * 1024  # bytes really inflated, all parts
+    zip_part: int = 50 * 1024 * 1024  # bytes really inflated by one part
     zip_ratio: int = 200  # uncompressed/compressed past which a big entry is called a bomb
 
 
@@ -67,7 +68,7 @@ def identify(data: bytes, filename: str | None, limits: Limits = Limits()) -> Fi
     if not data:
         raise InvalidFile("the file is empty")
     extension = PurePosixPath(filename or "").suffix.lower()
-    kind = _sniff(data, extension)
+    kind = _sniff(data, extension, limits)
     _PARSERS[kind](data, limits)
     found = TYPES[kind]
     if extension and extension not in found.extensions:
@@ -78,7 +79,7 @@ def identify(data: bytes, filename: str | None, limits: Limits = Limits()) -> Fi
     return found
 
 
-def _sniff(data: bytes, extension: str) -> str:
+def _sniff(data: bytes, extension: str, limits: Limits) -> str:
     if data.startswith(b"%PDF-"):
         return "pdf"
     if data.startswith(_PNG):
@@ -86,7 +87,7 @@ def _sniff(data: bytes, extension: str) -> str:
     if data.startswith(_JPEG):
         return "jpeg"
     if data.startswith(_ZIP):
-        return _office_kind(data)
+        return _office_kind(data, limits)
     text = _as_text(data)
     if text is None:
         raise UnsupportedType(f"the file is not an accepted type ({ACCEPTED})")
@@ -111,12 +112,8 @@ def _as_text(data: bytes) -> str | None:
     return text
 
 
-def _office_kind(data: bytes) -> str:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-    except (zipfile.BadZipFile, ValueError, OSError) as error:
-        raise InvalidFile(f"the file is a damaged zip container: {error}") from None
+def _office_kind(data: bytes, limits: Limits) -> str:
+    names = set(_check_zip(data, limits))
     if "word/document.xml" in names:
         return "docx"
     if "xl/workbook.xml" in names:
@@ -170,51 +167,31 @@ def _check_pixels(size: tuple[int, int], limits: Limits) -> None:
         )
 
 
-def _check_zip(data: bytes, limits: Limits) -> None:
-    """Limits before any parser inflates anything: the declared sizes bound what zipfile will
-    ever produce (it stops at the declared size and checks the CRC)."""
-    try:
-        _check_zip_parts(data, limits)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as error:
-        raise InvalidFile(f"the document's zip container is damaged: {str(error)[:150]}") from None
-
-
-def _check_zip_parts(data: bytes, limits: Limits) -> None:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        entries = archive.infolist()
-        if len(entries) > limits.zip_entries:
-            raise InvalidFile(
-                f"the document has too many parts ({len(entries)}; at most "
-                f"{limits.zip_entries}): refused as a possible zip bomb"
-            )
-        total = sum(e.file_size for e in entries)
-        if total > limits.zip_uncompressed:
-            raise InvalidFile(
-                f"the document would expand to {total // (1024 * 1024)} MB (at "
-                f"most {limits.zip_uncompressed // (1024 * 1024)} MB): refused "
-                "as a possible zip bomb"
-            )
-        for entry in entries:
-            ratio = entry.file_size / max(entry.compress_size, 1)
-            if entry.file_size > 1024 * 1024 and ratio > limits.zip_ratio:
+def _check_zip(data: bytes, limits: Limits) -> list[str]:
+    """Bytes really inflated, names and DTDs checked before any parser opens the archive."""
+    names = inspect_zip(
+        data,
+        ZipLimits(
+            entries=limits.zip_entries,
+            total=limits.zip_uncompressed,
+            part=limits.zip_part,
+            ratio=limits.zip_ratio,
+        ),
+    )
+    for name in names:
+        if name.endswith((".xml", ".rels")):
+            prolog = read_part_prolog(data, name).lower()
+            if b"<!doctype" in prolog or b"<!entity" in prolog:
                 raise InvalidFile(
-                    f"the part {entry.filename[:80]!r} expands {int(ratio)} times: "
-                    "refused as a possible zip bomb"
+                    "the document declares a DTD or entities, which office "
+                    "documents never need: refused"
                 )
-            if entry.filename.endswith((".xml", ".rels")):
-                with archive.open(entry) as part:
-                    prolog = part.read(4096).lower()
-                if b"<!doctype" in prolog or b"<!entity" in prolog:
-                    raise InvalidFile(
-                        "the document declares a DTD or entities, which office "
-                        "documents never need: refused"
-                    )
+    return names
 
 
 def _check_xlsx(data: bytes, limits: Limits) -> None:
     from openpyxl import load_workbook
 
-    _check_zip(data, limits)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -234,7 +211,6 @@ def _check_xlsx(data: bytes, limits: Limits) -> None:
 def _check_docx(data: bytes, limits: Limits) -> None:
     import docx
 
-    _check_zip(data, limits)
     try:
         document = docx.Document(io.BytesIO(data))
         _ = len(document.paragraphs)
