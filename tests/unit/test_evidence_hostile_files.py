@@ -13,7 +13,7 @@ import zlib
 import pytest
 
 from artifact.evidence.services.filetypes import Limits, identify
-from artifact.kernel.errors import InvalidFile
+from artifact.kernel.errors import InvalidFile, UnsupportedType
 from tests.fixtures_evidence import make_docx
 
 GIB = 1024 * 1024 * 1024
@@ -133,3 +133,55 @@ def test_two_parts_with_one_name_are_refused() -> None:
 
 def test_an_honest_docx_still_passes() -> None:
     assert identify(make_docx(), "minutes.docx").name == "docx"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<img src=x onerror=alert(1)>",
+        '<a href="javascript:alert(1)">click</a>',
+        "<style>body { background: url(x) }</style>",
+        "<!-- note --><script>alert(1)</script>",
+        "<!--><script>alert(1)</script>",
+        '<meta http-equiv="refresh" content="0;url=https://evil.test/">',
+        "<math><mtext><script>alert(1)</script></mtext></math>",
+        "<!DOCTYPE HTML><p>x</p>",
+        "<HTML>",
+        "<head>",
+        "<Script>alert(1)</Script>",
+        "<iframe src=x>",
+        "<h1>Title</h1>",
+        "<div>x</div>",
+        "<font color=red>x</font>",
+        "<table><tr><td>x</td></tr></table>",
+        "<title>x</title>",
+        "<b>bold</b>",
+        "<body onload=alert(1)>",
+        "<br>",
+        "<p>paragraph",
+        "<?xml version='1.0'?><x/>",
+        "</p><script>alert(1)</script>",
+        " \t\r\n\f<img src=x onerror=alert(1)>",
+        "\ufeff<img src=x onerror=alert(1)>",
+        "\ufeff\ufeff  <svg onload=alert(1)>",
+        "\u00a0\u200b<b>x</b>",
+    ],
+)
+def test_text_a_browser_would_sniff_as_html_is_refused(text: str) -> None:
+    for name in ("notes.txt", "users.csv", None):
+        with pytest.raises(UnsupportedType) as refused:
+            identify(text.encode("utf-8"), name)
+        assert "a browser would read as HTML" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a < b\n", "<3 the team\n", "< 5 ms latency\n", "notes: <img> tags are not allowed\n", "<"],
+)
+def test_text_that_only_contains_angle_brackets_is_accepted(text: str) -> None:
+    assert identify(text.encode("utf-8"), "notes.txt").name == "text"
+
+
+def test_html_after_a_utf16_bom_is_not_text() -> None:
+    with pytest.raises(UnsupportedType, match="not an accepted type"):
+        identify("\ufeff<script>".encode("utf-16-le"), "notes.txt")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -60,7 +61,9 @@ ACCEPTED = "PDF, PNG, JPEG, CSV, XLSX, DOCX or plain text (UTF-8)"
 _PNG = b"\x89PNG\r\n\x1a\n"
 _JPEG = b"\xff\xd8\xff"
 _ZIP = b"PK\x03\x04"
-_MARKUP = (b"<!doctype", b"<html", b"<svg", b"<script", b"<?xml", b"<head", b"<body", b"<iframe")
+# Byte order marks, white space and invisible format characters a browser or a reader skips.
+_MARKUP_LEAD = re.compile(r"^[\ufeff\u200b-\u200f\u2060\s]+")
+_MARKUP_OPEN = re.compile(r"<[A-Za-z!?/]")
 
 
 def identify(data: bytes, filename: str | None, limits: Limits = Limits()) -> FileType:
@@ -91,13 +94,30 @@ def _sniff(data: bytes, extension: str, limits: Limits) -> str:
     text = _as_text(data)
     if text is None:
         raise UnsupportedType(f"the file is not an accepted type ({ACCEPTED})")
-    head = text[:512].lstrip("\ufeff \t\r\n").encode("utf-8").lower()
-    if head.startswith(_MARKUP):
+    markup = _markup_start(text)
+    if markup is not None:
         raise UnsupportedType(
-            "the file is HTML, SVG or XML markup, which is not accepted as "
-            f"evidence ({ACCEPTED}); export it as PDF"
+            f"the file starts with markup ({markup!r}) that a browser would read as HTML, "
+            f"SVG or XML, which is not accepted as evidence ({ACCEPTED}); export it as PDF, "
+            "or start the text with something other than '<'"
         )
     return "csv" if extension == ".csv" else "text"
+
+
+def _markup_start(text: str) -> str | None:
+    """The opening of ``text`` if a browser could sniff it as markup, else None.
+
+    The WHATWG MIME Sniffing standard's HTML signatures (after leading white space, any case:
+    ``<!DOCTYPE HTML``, ``<HTML``, ``<HEAD``, ``<SCRIPT``, ``<IFRAME``, ``<H1``, ``<DIV``,
+    ``<FONT``, ``<TABLE``, ``<A``, ``<STYLE``, ``<TITLE``, ``<B``, ``<BODY``, ``<BR``, ``<P``,
+    ``<!--``) and ``<?xml`` are all covered by a broader rule: ``<`` followed by a letter, ``!``,
+    ``?`` or ``/`` (any tag, comment, declaration or processing instruction: ``<img``,
+    ``<math``, ``<meta``, ``<svg`` too). Byte order marks, ASCII and Unicode white space before
+    it are skipped."""
+    head = _MARKUP_LEAD.sub("", text[:1024], count=1)
+    if _MARKUP_OPEN.match(head):
+        return head[:20]
+    return None
 
 
 def _as_text(data: bytes) -> str | None:
