@@ -16,6 +16,7 @@ from artifact.models.evidence import EvidenceState
 from artifact.web.openapi_parts import (
     TEXT_PATTERN,
     TEXT_PATTERN_EDGE,
+    UPLOAD_ERRORS,
     errors,
     json_body,
     json_response,
@@ -288,6 +289,7 @@ PATHS: dict[str, Any] = {
             "responses": {
                 **ok(201, "created", "Evidence", links=_evidence_links("$response.body#/id")),
                 **errors(400, 401, 404, 409, 413, 415, 422),
+                **UPLOAD_ERRORS,
             },
         },
     },
@@ -347,6 +349,7 @@ PATHS: dict[str, Any] = {
                     },
                 ),
                 **errors(400, 401, 404, 409, 413, 415, 422),
+                **UPLOAD_ERRORS,
             },
         }
     },
