@@ -170,4 +170,4 @@ def usage(db: DbSession, user_id: str | None = None) -> tuple[int, int]:
 
 
 def _mb(size: int) -> str:
-    return f"{size / MB:.1f} MB"
+    return f"{size / MB:.1f} MB" if size >= MB else f"{round(size / 1024)} kB"
