@@ -206,6 +206,16 @@ def load_config(
         "EVIDENCE_MAX_PIXELS": _int(environ, "EVIDENCE_MAX_PIXELS", 40_000_000),
         "EVIDENCE_ZIP_MAX_ENTRIES": _int(environ, "EVIDENCE_ZIP_MAX_ENTRIES", 2000),
         "EVIDENCE_ZIP_MAX_BYTES": _int(environ, "EVIDENCE_ZIP_MAX_MB", 100) * 1024 * 1024,
+        "EVIDENCE_ZIP_MAX_PART_BYTES": _int(environ, "EVIDENCE_ZIP_MAX_PART_MB", 50) * 1024 * 1024,
+        # Every upload (report versions, evidence) is scanned by clamd when this is set (a unix
+        # socket path or tcp://host:port); while it is set, a scanner that is down refuses them.
+        "CLAMAV_SOCKET": (_env(environ, "CLAMAV_SOCKET") or "").strip() or None,
+        "CLAMAV_TIMEOUT": _int(environ, "CLAMAV_TIMEOUT", 60),
+        # Storage quotas over every stored version, all uploaders and per uploader; 0 is none.
+        "QUOTA_TOTAL_BYTES": _int(environ, "QUOTA_TOTAL_MB", 0) * 1024 * 1024,
+        "QUOTA_USER_BYTES": _int(environ, "QUOTA_USER_MB", 0) * 1024 * 1024,
+        "QUOTA_TOTAL_FILES": _int(environ, "QUOTA_TOTAL_FILES", 0),
+        "QUOTA_USER_FILES": _int(environ, "QUOTA_USER_FILES", 0),
         # argon2id cost; the defaults are argon2-cffi's RFC 9106 "low memory" profile.
         "ARGON2_TIME_COST": _int(environ, "ARGON2_TIME_COST", 3),
         "ARGON2_MEMORY_COST": _int(environ, "ARGON2_MEMORY_KIB", 65536),

@@ -101,6 +101,15 @@ def _data_dir(c: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _scanning(c: Mapping[str, Any]) -> str | None:
+    if not c.get("CLAMAV_SOCKET"):
+        return (
+            "virus scanning is off: uploads are stored unscanned; set ARTIFACT_CLAMAV_SOCKET "
+            "to clamd's socket (a path or tcp://host:port)"
+        )
+    return None
+
+
 CHECKS: tuple[Check, ...] = (
     _env,
     _debug,
@@ -114,6 +123,7 @@ CHECKS: tuple[Check, ...] = (
     _hsts,
     _limits,
     _data_dir,
+    _scanning,
 )
 
 

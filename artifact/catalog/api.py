@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from artifact import policy
 from artifact.catalog.openapi import PATHS, PATTERN_MEANINGS, SCHEMAS
 from artifact.catalog.services import grants, history, holders, report_terms, reports, taxonomy
+from artifact.catalog.services.upload_guard import UploadGuard
 from artifact.catalog.views.serving import serve_original, serve_report
 from artifact.extensions import db
 from artifact.infra.storage import store_for
@@ -239,6 +240,7 @@ def upload_version(report_id: str) -> tuple[dict[str, Any], int]:
         storage.filename,
         limit,
         release_notes=request.form.get("release_notes"),
+        guard=UploadGuard.from_settings(current_app.config),
     )
     return reports.version_json(version, intake=True), 201
 

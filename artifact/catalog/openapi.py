@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from artifact.catalog.services.reports import RELEASE_NOTES_LIMIT
-from artifact.web.openapi_parts import OPTIONAL_AUTH, errors, link, ok, query, ref
+from artifact.web.openapi_parts import OPTIONAL_AUTH, UPLOAD_ERRORS, errors, link, ok, query, ref
 
 # Ids are 32 lowercase hex digits (models.base.new_id); anything else names nothing.
 ID_PATTERN = "^[0-9a-f]{32}$"
@@ -574,6 +574,7 @@ PATHS: dict[str, Any] = {
                 ),
                 # 409: another upload took the same version number at the same moment.
                 **errors(400, 401, 403, 404, 409, 413, 415, 422),
+                **UPLOAD_ERRORS,
             },
         }
     },

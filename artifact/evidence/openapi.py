@@ -17,6 +17,7 @@ from artifact.web.openapi_parts import (
     LINE_PATTERN,
     MULTILINE_PATTERN,
     TEXT_PATTERN_EDGE,
+    UPLOAD_ERRORS,
     errors,
     json_body,
     json_response,
@@ -289,6 +290,7 @@ PATHS: dict[str, Any] = {
             "responses": {
                 **ok(201, "created", "Evidence", links=_evidence_links("$response.body#/id")),
                 **errors(400, 401, 404, 409, 413, 415, 422),
+                **UPLOAD_ERRORS,
             },
         },
     },
@@ -348,6 +350,7 @@ PATHS: dict[str, Any] = {
                     },
                 ),
                 **errors(400, 401, 404, 409, 413, 415, 422),
+                **UPLOAD_ERRORS,
             },
         }
     },

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from artifact.catalog.services.upload_guard import UploadGuard
 from artifact.evidence import services as evidence
 from artifact.evidence.forms import (
     FILE_HINT,
@@ -26,6 +27,7 @@ from artifact.kernel.errors import (
     InvalidFile,
     PermissionDenied,
     TooLarge,
+    Unavailable,
     UnsupportedType,
     ValidationFailed,
 )
@@ -38,7 +40,7 @@ from artifact.web.ratelimit import download_budget
 from artifact.web.security import current_caller
 
 bp = Blueprint("evidence", __name__)
-_REFUSED = (TooLarge, UnsupportedType, InvalidFile, ValidationFailed, Conflict)
+_REFUSED = (TooLarge, UnsupportedType, InvalidFile, ValidationFailed, Conflict, Unavailable)
 
 
 def upload_limits() -> evidence.UploadLimits:
@@ -49,7 +51,9 @@ def upload_limits() -> evidence.UploadLimits:
             max_pixels=config["EVIDENCE_MAX_PIXELS"],
             zip_entries=config["EVIDENCE_ZIP_MAX_ENTRIES"],
             zip_uncompressed=config["EVIDENCE_ZIP_MAX_BYTES"],
+            zip_part=config["EVIDENCE_ZIP_MAX_PART_BYTES"],
         ),
+        guard=UploadGuard.from_settings(config),
     )
 
 

@@ -46,6 +46,12 @@ class TooLarge(DomainError):
     code = "too_large"
 
 
+class QuotaExceeded(TooLarge):
+    """Storing the file would take a storage quota past its limit."""
+
+    code = "quota_exceeded"
+
+
 class UnsupportedType(DomainError):
     """The content is not of an accepted type (decided by the bytes, not the name)."""
 
@@ -62,6 +68,13 @@ class IntegrityFailure(DomainError):
     """Stored bytes failed their integrity check; nothing of them is served."""
 
     code = "integrity_failed"
+
+
+class Unavailable(DomainError):
+    """A service the operation depends on (the virus scanner) gives no answer: refused rather
+    than done without it."""
+
+    code = "unavailable"
 
 
 class Throttled(DomainError):

@@ -19,10 +19,12 @@ from artifact.kernel.errors import (
     InvalidFile,
     NotFound,
     PermissionDenied,
+    QuotaExceeded,
     TermsRequired,
     Throttled,
     TooLarge,
     Unauthenticated,
+    Unavailable,
     UnsupportedType,
     ValidationFailed,
 )
@@ -36,10 +38,12 @@ STATUS_FOR: dict[type[DomainError], int] = {
     Conflict: 409,
     TermsRequired: 428,
     TooLarge: 413,
+    QuotaExceeded: 413,
     UnsupportedType: 415,
     InvalidFile: 422,
     IntegrityFailure: 500,
     Throttled: 429,
+    Unavailable: 503,
 }
 CODE_FOR_STATUS = {
     400: "bad_request",
@@ -54,6 +58,7 @@ CODE_FOR_STATUS = {
     428: "terms_required",
     429: "throttled",
     500: "internal_error",
+    503: "unavailable",
 }
 TITLE_FOR_STATUS = {
     400: "Bad request",
@@ -68,6 +73,7 @@ TITLE_FOR_STATUS = {
     428: "Terms must be accepted",
     429: "Too many requests",
     500: "Something went wrong",
+    503: "Service unavailable",
 }
 
 

@@ -25,6 +25,25 @@ _RETRY_AFTER = {
 }
 # An operation visitors may call: no credentials, or a valid Bearer token.
 OPTIONAL_AUTH: list[dict[str, list[str]]] = [{}, {"bearer": []}]
+# What every file upload (report versions, evidence) may also answer: a storage quota, a file
+# the virus scanner matched, a scanner that is down (catalog/services/upload_guard.py).
+UPLOAD_ERRORS: dict[str, Any] = {
+    "413": {
+        "description": "larger than the configured limit, or past a storage quota (all "
+        "uploads or the caller's; code quota_exceeded): nothing was stored",
+        "content": ERROR_CONTENT,
+    },
+    "422": {
+        "description": "a damaged or hostile file, or one the virus scanner matched (the "
+        "message names the signature; recorded as upload.malware): nothing was stored",
+        "content": ERROR_CONTENT,
+    },
+    "503": {
+        "description": "virus scanning is on and the scanner does not answer: nothing was "
+        "stored; try again later",
+        "content": ERROR_CONTENT,
+    },
+}
 
 # Something other than white space as Python reads it (str.split, str.strip). ECMA's ``\s``
 # (JSON Schema's) differs only in U+001C..U+001F and U+0085, which are spelled out, and in

@@ -87,6 +87,7 @@ def test_check_deploy_fails_on_development_settings(tmp_path, monkeypatch) -> No
         "ARTIFACT_TRUSTED_HOSTS",
         "not marked Secure",
         "HSTS",
+        "virus scanning is off: uploads are stored unscanned; set ARTIFACT_CLAMAV_SOCKET",
     ):
         assert expected in result.output
 
@@ -100,6 +101,7 @@ PRODUCTION_LIKE = {
     "ARTIFACT_BASE_URL": "https://trust.example.com",
     "ARTIFACT_SMTP_HOST": "smtp.example.com",
     "ARTIFACT_TRUSTED_PROXIES": "1",
+    "ARTIFACT_CLAMAV_SOCKET": "/run/clamav/clamd.ctl",
 }
 
 
@@ -119,6 +121,7 @@ def test_check_deploy_passes_on_a_production_like_environment(tmp_path, monkeypa
         ({"ARTIFACT_SMTP_HOST": ""}, "ARTIFACT_SMTP_HOST"),
         ({"ARTIFACT_BASE_URL": "http://trust.example.com"}, "ARTIFACT_BASE_URL"),
         ({"ARTIFACT_HSTS_SECONDS": "60"}, "HSTS"),
+        ({"ARTIFACT_CLAMAV_SOCKET": ""}, "virus scanning is off"),
     ],
 )
 def test_check_deploy_names_each_shortfall(tmp_path, override, words) -> None:

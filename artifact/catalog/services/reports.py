@@ -14,8 +14,9 @@ from sqlalchemy import Select, func, or_, select
 
 from artifact import policy
 from artifact.audit.services import chain as audit
-from artifact.catalog.services import taxonomy, validity
+from artifact.catalog.services import taxonomy, upload_guard, validity
 from artifact.catalog.services.integrity import VERSION_RACE, recorded_or_destroyed
+from artifact.catalog.services.upload_guard import NO_GUARD, UploadGuard
 from artifact.infra.pdf.inspect import inspect_pdf
 from artifact.infra.storage import BlobStore
 from artifact.kernel import uow
@@ -401,15 +402,19 @@ def add_version(
     filename: str | None,
     max_bytes: int,
     release_notes: str | None = None,
+    guard: UploadGuard = NO_GUARD,
 ) -> ReportVersion:
     """Store an uploaded PDF, exactly as it came, as the next version, with what qpdf had to
-    repair and what copies handed out will not carry. Raises NotFound, TooLarge,
-    ValidationFailed (release notes), UnsupportedType, InvalidFile, Conflict (a version race
-    lost at the flush); once the owner rolls a failure back, neither a blob nor a row is left."""
+    repair and what copies handed out will not carry, once ``guard`` scanned it and within its
+    quotas. Raises NotFound, TooLarge (QuotaExceeded too), ValidationFailed (release notes),
+    UnsupportedType, InvalidFile (malware too), Unavailable (no scanner), Conflict (a version
+    race lost at the flush); once the owner rolls a failure back, neither a blob nor a row is
+    left."""
     report = get_report(db, caller, report_id, "report.upload")
     if len(data) > max_bytes:
         raise TooLarge(f"the file is larger than the limit of {max_bytes // (1024 * 1024)} MB")
     notes = _release_notes(release_notes)
+    upload_guard.screen(db, caller, guard, data, target_type="report", target_id=report.id)
     facts = inspect_pdf(data)
     blob = store.put(io.BytesIO(data))
     with recorded_or_destroyed(db, store, blob.id, conflict=VERSION_RACE):
@@ -435,6 +440,7 @@ def add_version(
         )
         db.add(version)
         db.flush()
+        upload_guard.enforce_quota(db, caller, guard, blob.size)
         audit.record(
             db,
             caller,

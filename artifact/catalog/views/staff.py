@@ -20,6 +20,7 @@ from artifact.catalog.forms import (
     set_report_choices,
 )
 from artifact.catalog.services import grants, report_terms, reports, taxonomy
+from artifact.catalog.services.upload_guard import UploadGuard
 from artifact.catalog.views.blueprint import bp
 from artifact.catalog.views.serving import serve_original
 from artifact.extensions import db
@@ -30,6 +31,7 @@ from artifact.kernel.errors import (
     InvalidFile,
     NotFound,
     TooLarge,
+    Unavailable,
     UnsupportedType,
     ValidationFailed,
 )
@@ -124,8 +126,16 @@ def upload(report_id: str) -> Response:
             storage.filename,
             limit,
             release_notes=form.release_notes.data,
+            guard=UploadGuard.from_settings(current_app.config),
         )
-    except (TooLarge, UnsupportedType, InvalidFile, ValidationFailed, Conflict) as error:
+    except (
+        TooLarge,
+        UnsupportedType,
+        InvalidFile,
+        ValidationFailed,
+        Conflict,
+        Unavailable,
+    ) as error:
         # A version race fails at the flush: discard the upload (its blob too) before the
         # redirect, which would otherwise commit.
         uow.rollback(db.session)

@@ -2,8 +2,9 @@
 
 The content decides the type (magic bytes), then a parser must accept it: pikepdf for PDF,
 Pillow for PNG and JPEG (verify, then load, within a pixel limit), openpyxl (read-only) for XLSX
-and python-docx for DOCX after the zip container passed its limits (entries, total uncompressed
-size, compression ratio, no DTDs), the csv module for CSV and UTF-8 for plain text. The name's
+and python-docx for DOCX after the zip container passed its limits (entries, safe names, the
+bytes each part really inflates to and their total, compression ratio, no DTDs: see
+artifact/infra/zipguard.py), the csv module for CSV and UTF-8 for plain text. The name's
 extension only chooses between CSV and plain text (both are text) and must not contradict the
 content. Raises UnsupportedType (415) or InvalidFile (422).
 """
@@ -12,13 +13,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import warnings
-import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from artifact.infra.pdf.inspect import inspect_pdf
+from artifact.infra.zipguard import ZipLimits, inspect_zip, read_part_prolog
 from artifact.kernel.errors import InvalidFile, UnsupportedType
 
 
@@ -26,7 +27,8 @@ from artifact.kernel.errors import InvalidFile, UnsupportedType
 class Limits:
     max_pixels: int = 40_000_000
     zip_entries: int = 2_000
-    zip_uncompressed: int = 100 * 1024 * 1024
+    zip_uncompressed: int = 100 * 1024 * 1024  # bytes really inflated, all parts
+    zip_part: int = 50 * 1024 * 1024  # bytes really inflated by one part
     zip_ratio: int = 200  # uncompressed/compressed past which a big entry is called a bomb
 
 
@@ -59,7 +61,9 @@ ACCEPTED = "PDF, PNG, JPEG, CSV, XLSX, DOCX or plain text (UTF-8)"
 _PNG = b"\x89PNG\r\n\x1a\n"
 _JPEG = b"\xff\xd8\xff"
 _ZIP = b"PK\x03\x04"
-_MARKUP = (b"<!doctype", b"<html", b"<svg", b"<script", b"<?xml", b"<head", b"<body", b"<iframe")
+# Byte order marks, white space and invisible format characters a browser or a reader skips.
+_MARKUP_LEAD = re.compile(r"^[\ufeff\u200b-\u200f\u2060\s]+")
+_MARKUP_OPEN = re.compile(r"<[A-Za-z!?/]")
 
 
 def identify(data: bytes, filename: str | None, limits: Limits = Limits()) -> FileType:
@@ -67,7 +71,7 @@ def identify(data: bytes, filename: str | None, limits: Limits = Limits()) -> Fi
     if not data:
         raise InvalidFile("the file is empty")
     extension = PurePosixPath(filename or "").suffix.lower()
-    kind = _sniff(data, extension)
+    kind = _sniff(data, extension, limits)
     _PARSERS[kind](data, limits)
     found = TYPES[kind]
     if extension and extension not in found.extensions:
@@ -78,7 +82,7 @@ def identify(data: bytes, filename: str | None, limits: Limits = Limits()) -> Fi
     return found
 
 
-def _sniff(data: bytes, extension: str) -> str:
+def _sniff(data: bytes, extension: str, limits: Limits) -> str:
     if data.startswith(b"%PDF-"):
         return "pdf"
     if data.startswith(_PNG):
@@ -86,17 +90,34 @@ def _sniff(data: bytes, extension: str) -> str:
     if data.startswith(_JPEG):
         return "jpeg"
     if data.startswith(_ZIP):
-        return _office_kind(data)
+        return _office_kind(data, limits)
     text = _as_text(data)
     if text is None:
         raise UnsupportedType(f"the file is not an accepted type ({ACCEPTED})")
-    head = text[:512].lstrip("\ufeff \t\r\n").encode("utf-8").lower()
-    if head.startswith(_MARKUP):
+    markup = _markup_start(text)
+    if markup is not None:
         raise UnsupportedType(
-            "the file is HTML, SVG or XML markup, which is not accepted as "
-            f"evidence ({ACCEPTED}); export it as PDF"
+            f"the file starts with markup ({markup!r}) that a browser would read as HTML, "
+            f"SVG or XML, which is not accepted as evidence ({ACCEPTED}); export it as PDF, "
+            "or start the text with something other than '<'"
         )
     return "csv" if extension == ".csv" else "text"
+
+
+def _markup_start(text: str) -> str | None:
+    """The opening of ``text`` if a browser could sniff it as markup, else None.
+
+    The WHATWG MIME Sniffing standard's HTML signatures (after leading white space, any case:
+    ``<!DOCTYPE HTML``, ``<HTML``, ``<HEAD``, ``<SCRIPT``, ``<IFRAME``, ``<H1``, ``<DIV``,
+    ``<FONT``, ``<TABLE``, ``<A``, ``<STYLE``, ``<TITLE``, ``<B``, ``<BODY``, ``<BR``, ``<P``,
+    ``<!--``) and ``<?xml`` are all covered by a broader rule: ``<`` followed by a letter, ``!``,
+    ``?`` or ``/`` (any tag, comment, declaration or processing instruction: ``<img``,
+    ``<math``, ``<meta``, ``<svg`` too). Byte order marks, ASCII and Unicode white space before
+    it are skipped."""
+    head = _MARKUP_LEAD.sub("", text[:1024], count=1)
+    if _MARKUP_OPEN.match(head):
+        return head[:20]
+    return None
 
 
 def _as_text(data: bytes) -> str | None:
@@ -111,12 +132,8 @@ def _as_text(data: bytes) -> str | None:
     return text
 
 
-def _office_kind(data: bytes) -> str:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-    except (zipfile.BadZipFile, ValueError, OSError) as error:
-        raise InvalidFile(f"the file is a damaged zip container: {error}") from None
+def _office_kind(data: bytes, limits: Limits) -> str:
+    names = set(_check_zip(data, limits))
     if "word/document.xml" in names:
         return "docx"
     if "xl/workbook.xml" in names:
@@ -170,51 +187,31 @@ def _check_pixels(size: tuple[int, int], limits: Limits) -> None:
         )
 
 
-def _check_zip(data: bytes, limits: Limits) -> None:
-    """Limits before any parser inflates anything: the declared sizes bound what zipfile will
-    ever produce (it stops at the declared size and checks the CRC)."""
-    try:
-        _check_zip_parts(data, limits)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as error:
-        raise InvalidFile(f"the document's zip container is damaged: {str(error)[:150]}") from None
-
-
-def _check_zip_parts(data: bytes, limits: Limits) -> None:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        entries = archive.infolist()
-        if len(entries) > limits.zip_entries:
-            raise InvalidFile(
-                f"the document has too many parts ({len(entries)}; at most "
-                f"{limits.zip_entries}): refused as a possible zip bomb"
-            )
-        total = sum(e.file_size for e in entries)
-        if total > limits.zip_uncompressed:
-            raise InvalidFile(
-                f"the document would expand to {total // (1024 * 1024)} MB (at "
-                f"most {limits.zip_uncompressed // (1024 * 1024)} MB): refused "
-                "as a possible zip bomb"
-            )
-        for entry in entries:
-            ratio = entry.file_size / max(entry.compress_size, 1)
-            if entry.file_size > 1024 * 1024 and ratio > limits.zip_ratio:
+def _check_zip(data: bytes, limits: Limits) -> list[str]:
+    """Bytes really inflated, names and DTDs checked before any parser opens the archive."""
+    names = inspect_zip(
+        data,
+        ZipLimits(
+            entries=limits.zip_entries,
+            total=limits.zip_uncompressed,
+            part=limits.zip_part,
+            ratio=limits.zip_ratio,
+        ),
+    )
+    for name in names:
+        if name.endswith((".xml", ".rels")):
+            prolog = read_part_prolog(data, name).lower()
+            if b"<!doctype" in prolog or b"<!entity" in prolog:
                 raise InvalidFile(
-                    f"the part {entry.filename[:80]!r} expands {int(ratio)} times: "
-                    "refused as a possible zip bomb"
+                    "the document declares a DTD or entities, which office "
+                    "documents never need: refused"
                 )
-            if entry.filename.endswith((".xml", ".rels")):
-                with archive.open(entry) as part:
-                    prolog = part.read(4096).lower()
-                if b"<!doctype" in prolog or b"<!entity" in prolog:
-                    raise InvalidFile(
-                        "the document declares a DTD or entities, which office "
-                        "documents never need: refused"
-                    )
+    return names
 
 
 def _check_xlsx(data: bytes, limits: Limits) -> None:
     from openpyxl import load_workbook
 
-    _check_zip(data, limits)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -234,7 +231,6 @@ def _check_xlsx(data: bytes, limits: Limits) -> None:
 def _check_docx(data: bytes, limits: Limits) -> None:
     import docx
 
-    _check_zip(data, limits)
     try:
         document = docx.Document(io.BytesIO(data))
         _ = len(document.paragraphs)

@@ -16,7 +16,9 @@ from sqlalchemy.orm import selectinload
 
 from artifact import policy
 from artifact.audit.services import chain as audit
+from artifact.catalog.services import upload_guard
 from artifact.catalog.services.integrity import VERSION_RACE, recorded_or_destroyed
+from artifact.catalog.services.upload_guard import UploadGuard
 from artifact.evidence.services.filetypes import Limits, identify
 from artifact.frameworks.services import requirement_by_name
 from artifact.identity.services.lookup import user_by_email
@@ -48,6 +50,7 @@ _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 class UploadLimits:
     max_bytes: int = 50 * 1024 * 1024
     file: Limits = field(default_factory=Limits)
+    guard: UploadGuard = field(default_factory=UploadGuard)  # virus scan and quotas
 
 
 def require(caller: Caller, action: str, obj: Any = None) -> None:
@@ -202,12 +205,21 @@ def _requirements(db: DbSession, caller: Caller, value: Any) -> list[Requirement
 
 
 def _store_file(
-    store: BlobStore, data: bytes, filename: str | None, limits: UploadLimits
+    db: DbSession,
+    caller: Caller,
+    store: BlobStore,
+    data: bytes,
+    filename: str | None,
+    limits: UploadLimits,
+    evidence_id: str | None,
 ) -> tuple[Any, Any]:
     if len(data) > limits.max_bytes:
         raise TooLarge(
             f"the file is larger than the limit of {limits.max_bytes // (1024 * 1024)} MB"
         )
+    upload_guard.screen(
+        db, caller, limits.guard, data, target_type="evidence", target_id=evidence_id
+    )
     kind = identify(data, filename, limits.file)
     return kind, store.put(io.BytesIO(data))
 
@@ -260,9 +272,10 @@ def create_evidence(
     filename: str | None,
     limits: UploadLimits = UploadLimits(),
 ) -> Evidence:
-    """New evidence (draft) with its first version. Raises ValidationFailed, Conflict (an
-    unknown requirement or owner), TooLarge, UnsupportedType, InvalidFile; once the owner rolls
-    a failure back, neither a blob nor a row is left."""
+    """New evidence (draft) with its first version, once ``limits.guard`` scanned the file and
+    within its quotas. Raises ValidationFailed, Conflict (an unknown requirement or owner),
+    TooLarge (QuotaExceeded too), UnsupportedType, InvalidFile (malware too), Unavailable (no
+    scanner); once the owner rolls a failure back, neither a blob nor a row is left."""
     require(caller, "evidence.upload")
     today = utcnow().date()
     title = _text(values, "title", TITLE_MAX, required=True)
@@ -270,7 +283,7 @@ def create_evidence(
     effective, expires = _dates(values, today)
     owner = _owner(db, caller, values.get("owner"))
     requirements = _requirements(db, caller, values.get("requirements"))
-    kind, blob = _store_file(store, data, filename, limits)
+    kind, blob = _store_file(db, caller, store, data, filename, limits, None)
     with recorded_or_destroyed(db, store, blob.id):
         evidence = Evidence(
             title=title,
@@ -285,6 +298,8 @@ def create_evidence(
         db.flush()
         version = _version(evidence, 1, blob, kind, filename, caller, effective, expires)
         db.add(version)
+        db.flush()
+        upload_guard.enforce_quota(db, caller, limits.guard, blob.size)
         for requirement in requirements:
             db.add(
                 EvidenceLink(
@@ -323,7 +338,8 @@ def add_version(
 ) -> EvidenceVersion:
     """The next version (a new file, newly collected); the evidence returns to draft, as an
     approval is of one version. Dates default to the previous version's. Raises NotFound,
-    ValidationFailed, TooLarge, UnsupportedType, InvalidFile, Conflict (a version race lost at
+    ValidationFailed, TooLarge (QuotaExceeded too), UnsupportedType, InvalidFile (malware
+    too), Unavailable (no scanner), Conflict (a version race lost at
     the flush); once the owner rolls a failure back, neither a blob nor a row is left."""
     evidence = get_evidence(db, caller, evidence_id, "evidence.upload")
     values = values or {}
@@ -336,7 +352,7 @@ def add_version(
         },
         utcnow().date(),
     )
-    kind, blob = _store_file(store, data, filename, limits)
+    kind, blob = _store_file(db, caller, store, data, filename, limits, evidence.id)
     with recorded_or_destroyed(db, store, blob.id, conflict=VERSION_RACE):
         number = (
             db.scalar(
@@ -355,6 +371,7 @@ def add_version(
             expires,
         )
         db.flush()
+        upload_guard.enforce_quota(db, caller, limits.guard, blob.size)
         audit.record(
             db,
             caller,
