@@ -64,6 +64,13 @@ class IntegrityFailure(DomainError):
     code = "integrity_failed"
 
 
+class Unavailable(DomainError):
+    """A service the operation depends on (the virus scanner) gives no answer: refused rather
+    than done without it."""
+
+    code = "unavailable"
+
+
 class Throttled(DomainError):
     """Too many attempts; ``retry_after`` (seconds) says when to try again."""
 

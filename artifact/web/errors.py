@@ -23,6 +23,7 @@ from artifact.kernel.errors import (
     Throttled,
     TooLarge,
     Unauthenticated,
+    Unavailable,
     UnsupportedType,
     ValidationFailed,
 )
@@ -40,6 +41,7 @@ STATUS_FOR: dict[type[DomainError], int] = {
     InvalidFile: 422,
     IntegrityFailure: 500,
     Throttled: 429,
+    Unavailable: 503,
 }
 CODE_FOR_STATUS = {
     400: "bad_request",
@@ -54,6 +56,7 @@ CODE_FOR_STATUS = {
     428: "terms_required",
     429: "throttled",
     500: "internal_error",
+    503: "unavailable",
 }
 TITLE_FOR_STATUS = {
     400: "Bad request",
@@ -68,6 +71,7 @@ TITLE_FOR_STATUS = {
     428: "Terms must be accepted",
     429: "Too many requests",
     500: "Something went wrong",
+    503: "Service unavailable",
 }
 
 
