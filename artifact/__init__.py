@@ -32,12 +32,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 def _register_extensions(app: Flask) -> None:
     from artifact.config import PROJECT_ROOT
     from artifact.extensions import csrf, db, limiter, login_manager, migrate, passwords
+    from artifact.web import ratelimit
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
     passwords.init_app(app)
+    ratelimit.init_app(app)  # first: its after-request hook must run after the limiter's
     limiter.init_app(app)
 
 

@@ -146,6 +146,22 @@ def _search_backend(environ: Mapping[str, str]) -> str:
     return name
 
 
+def _audit_witness(environ: Mapping[str, str], data_dir: Path) -> str:
+    """Where signed checkpoints are also written, outside the database: a directory (default
+    ``<data dir>/audit-witness``), ``syslog`` or ``syslog://HOST[:PORT]``."""
+    value = _env(environ, "AUDIT_WITNESS") or str(data_dir / "audit-witness")
+    if value.startswith("s3://"):
+        raise ConfigError(
+            "ARTIFACT_AUDIT_WITNESS=s3://... is not supported yet; use a directory (on another "
+            "filesystem) or syslog"
+        )
+    if "://" in value and not value.startswith("syslog://"):
+        raise ConfigError(
+            f"ARTIFACT_AUDIT_WITNESS must be a directory, syslog or syslog://HOST, got {value!r}"
+        )
+    return value
+
+
 def load_config(
     overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
@@ -224,6 +240,7 @@ def load_config(
     }
     config.update(_identity_settings(environ, env))
     config["SEARCH_BACKEND"] = _search_backend(environ)
+    config["AUDIT_WITNESS"] = _audit_witness(environ, data_dir)
     if env == "testing":
         # Cheap hashes keep the suite fast; still argon2id.
         config.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST=1024, ARGON2_PARALLELISM=1)

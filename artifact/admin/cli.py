@@ -1,5 +1,5 @@
-"""Operations: ``init`` (database and keyring), ``keys status|rotate|import`` (the keyring of
-key-encryption keys) and ``check-deploy`` (the production checklist)."""
+"""Operations: ``init`` (database and keyring), ``keys status|rotate|import|rewrap|retire``
+(the keyring of key-encryption keys) and ``check-deploy`` (the production checklist)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from artifact.admin.deploy_checks import deploy_problems
 from artifact.admin.services import keys
 from artifact.cli.common import unit_of_work
 from artifact.extensions import db
-from artifact.infra.storage import KeyringError, store_for
+from artifact.infra.storage import BlobStore, KeyringError, store_for
 from artifact.kernel.caller import OPERATOR
 
 
@@ -83,6 +83,69 @@ def keys_import(key_file: Path) -> None:
     """Import a 256-bit key (32 raw bytes, 64 hex digits or base64) as the current version."""
     entry = keys.import_key(db.session, OPERATOR, store_for(current_app), key_file.read_bytes())
     click.echo(f"imported key as version {entry.version} (fingerprint {entry.fingerprint})")
+
+
+@keys_cli.command("rewrap")
+@click.option(
+    "--batch",
+    "batch_size",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Files and secrets per batch; each batch is committed on its own.",
+)
+def keys_rewrap(batch_size: int) -> None:
+    """Re-wrap every stored file's data key and every sealed secret under the current key
+    version, in batches. Interrupted, it is simply run again: what is current is skipped."""
+    store = store_for(current_app)
+    blobs = secrets = failed = batches = 0
+    after_blob: str | None = ""
+    after_sealed: str | None = ""
+    while True:
+        step = _rewrap_batch(store, after_blob, after_sealed, batch_size)
+        batches += 1
+        blobs, secrets, failed = blobs + step.blobs, secrets + step.sealed, failed + step.failed
+        if step.done:
+            break
+        after_blob, after_sealed = step.next_blob, step.next_sealed
+        click.echo(f"batch {batches}: {blobs} file(s) and {secrets} secret(s) so far")
+    version = store.keyring.current().version
+    click.echo(
+        f"rewrapped {blobs} stored file(s) and {secrets} sealed secret(s) under key version "
+        f"{version} ({batches} batch(es)); the others were already under it"
+    )
+    if failed:
+        raise click.ClickException(
+            f"{failed} file(s) or secret(s) could not be opened (their key version is missing "
+            "or they are damaged); restore the key version and run this again"
+        )
+
+
+@unit_of_work
+def _rewrap_batch(
+    store: BlobStore, after_blob: str | None, after_sealed: str | None, limit: int
+) -> keys.RewrapBatch:
+    return keys.rewrap_batch(
+        db.session,
+        OPERATOR,
+        store,
+        after_blob=after_blob,
+        after_sealed=after_sealed,
+        limit=limit,
+    )
+
+
+@keys_cli.command("retire")
+@click.argument("version", type=click.IntRange(min=1))
+@unit_of_work
+def keys_retire(version: int) -> None:
+    """Remove a key version for good; refused while any stored file or sealed secret still
+    depends on it (run `keys rewrap` first) and for the current version."""
+    entry = keys.retire(db.session, OPERATOR, store_for(current_app), version)
+    click.echo(
+        f"key version {entry.version} (fingerprint {entry.fingerprint}) is retired: it is gone "
+        "from the keyring"
+    )
 
 
 @click.command("check-deploy")

@@ -46,7 +46,12 @@ def audit_events() -> dict[str, Any]:
 @require("audit.verify")
 def audit_verify() -> dict[str, Any]:
     """Walk the chain and the signed checkpoints."""
-    result = audit_trail.verify(db.session, current_caller(), current_app.config["DATA_DIR"])
+    result = audit_trail.verify(
+        db.session,
+        current_caller(),
+        current_app.config["DATA_DIR"],
+        current_app.config["AUDIT_WITNESS"],
+    )
     return {
         "ok": result.ok,
         "events": result.events,

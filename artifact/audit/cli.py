@@ -17,10 +17,24 @@ audit_cli = AppGroup("audit", help="Verify, sign and export the audit trail.")
 
 
 @audit_cli.command("verify")
+@click.option(
+    "--witness",
+    "witness_copy",
+    type=click.Path(exists=True, path_type=Path),
+    help="Compare with this copy of the witness (a checkpoints.jsonl, an export's "
+    "witness.jsonl, or a syslog extract) instead of ARTIFACT_AUDIT_WITNESS.",
+)
 @unit_of_work
-def audit_verify() -> None:
-    """Walk the hash chain and the signed checkpoints; exit 1 naming the first bad seq."""
-    result = audit_trail.verify(db.session, OPERATOR, current_app.config["DATA_DIR"])
+def audit_verify(witness_copy: Path | None) -> None:
+    """Walk the hash chain and the signed checkpoints and compare them with the witness kept
+    outside the database; exit 1 naming the first missing or altered event or checkpoint."""
+    result = audit_trail.verify(
+        db.session,
+        OPERATOR,
+        current_app.config["DATA_DIR"],
+        current_app.config["AUDIT_WITNESS"],
+        witness_copy,
+    )
     click.echo(result.line(), err=not result.ok)
     if not result.ok:
         raise SystemExit(1)
@@ -41,8 +55,15 @@ def audit_checkpoint() -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @unit_of_work
 def audit_export(directory: Path) -> None:
-    """Write events, checkpoints, the public key and a standalone verifier to DIRECTORY."""
-    count = audit_trail.export(db.session, OPERATOR, current_app.config["DATA_DIR"], directory)
+    """Write events, checkpoints, the witness's copy, the public key and a standalone verifier
+    to DIRECTORY."""
+    count = audit_trail.export(
+        db.session,
+        OPERATOR,
+        current_app.config["DATA_DIR"],
+        directory,
+        current_app.config["AUDIT_WITNESS"],
+    )
     click.echo(
         f"exported {count} events to {directory}; check with: "
         f"python3 {directory / 'verify.py'} {directory}"

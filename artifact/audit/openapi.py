@@ -89,7 +89,8 @@ PATHS: dict[str, Any] = {
     "/audit/verify": {
         "get": {
             "operationId": "verify_audit_trail",
-            "summary": "Verify the hash chain and the signed checkpoints (admin)",
+            "summary": "Verify the hash chain and the signed checkpoints, and compare them with "
+            "the witness kept outside the database (admin)",
             "responses": {
                 "200": json_response(
                     "the verdict",

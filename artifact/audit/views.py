@@ -28,7 +28,10 @@ def index() -> str:
     verification = None
     if request.args.get("verify"):
         verification = audit_trail.verify(
-            db.session, current_caller(), current_app.config["DATA_DIR"]
+            db.session,
+            current_caller(),
+            current_app.config["DATA_DIR"],
+            current_app.config["AUDIT_WITNESS"],
         )
     args = {k: v for k, v in request.args.items() if k not in ("page", "verify")}
     return render_template(

@@ -246,6 +246,7 @@ def upload_version(report_id: str) -> tuple[dict[str, Any], int]:
 
 
 @api.get("/reports/<report_id>/versions/<int:number>/original")
+@download_budget
 @require_hidden("report.original")
 def download_original(report_id: str, number: int) -> Response:
     """A version's file exactly as uploaded (staff)."""

@@ -582,7 +582,7 @@ PATHS: dict[str, Any] = {
         "get": {
             "operationId": "download_report_original",
             "summary": "A version's file exactly as it was uploaded (staff; 404 for anyone "
-            "else), recorded in the audit trail",
+            "else), recorded in the audit trail; counted in the caller's one download budget",
             "parameters": [
                 *_path_id("report_id"),
                 {
@@ -607,7 +607,7 @@ PATHS: dict[str, Any] = {
                         "application/pdf": {"schema": {"type": "string", "format": "binary"}}
                     },
                 },
-                **errors(401, 404, 500),
+                **errors(401, 404, 429, 500),
             },
         }
     },
@@ -668,7 +668,7 @@ PATHS: dict[str, Any] = {
         "head": {
             "operationId": "check_report_download",
             "summary": "Whether the download would be served, and its headers (nothing is "
-            "stamped or recorded)",
+            "stamped; the access is recorded and counts in the download budget like a GET)",
             "security": OPTIONAL_AUTH,
             "parameters": _DOWNLOAD_PARAMETERS,
             "responses": {

@@ -24,6 +24,15 @@ from artifact.infra.storage.keyring import Keyring, KeyVersion
 _FORMAT = "kr1"
 
 
+class MissingKey(ValueError):
+    """The key version a value was sealed under is not in the keyring (retired, or a keyring
+    restored without it): the value is intact but cannot be opened here."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(f"key version {version} is not in the keyring")
+        self.version = version
+
+
 def _aead(key: KeyVersion, purpose: str) -> AESGCM:
     derived = HKDF(
         algorithm=hashes.SHA256(),
@@ -46,17 +55,40 @@ def seal(keyring: Keyring, purpose: str, owner: str, plaintext: str) -> str:
     return f"{_FORMAT}:{key.version}:{body}"
 
 
-def open_sealed(keyring: Keyring, purpose: str, owner: str, token: str) -> str:
-    """Raises ValueError for a value that is not ours, or was moved or altered."""
+def version_of(token: str) -> int | None:
+    """The key version ``token`` was sealed under (None for a value that is not ours)."""
     fmt, _, rest = token.partition(":")
-    version, _, body = rest.partition(":")
-    if fmt != _FORMAT or not version.isdigit():
+    version = rest.partition(":")[0]
+    return int(version) if fmt == _FORMAT and version.isdigit() else None
+
+
+def version_prefix(version: int) -> str:
+    """What every value sealed under ``version`` starts with (to find them in a column)."""
+    return f"{_FORMAT}:{version}:"
+
+
+def open_sealed(keyring: Keyring, purpose: str, owner: str, token: str) -> str:
+    """Raises MissingKey when its key version is not in the keyring, ValueError for a value
+    that is not ours, or was moved or altered."""
+    version = version_of(token)
+    if version is None:
         raise ValueError("unknown sealed-secret format")
     try:
-        blob = base64.urlsafe_b64decode(body)
-        key = keyring.get(int(version))
+        key = keyring.get(version)
+    except KeyringError:
+        raise MissingKey(version) from None
+    try:
+        blob = base64.urlsafe_b64decode(token.split(":", 2)[2])
         return (
             _aead(key, purpose).decrypt(blob[:12], blob[12:], _associated(purpose, owner)).decode()
         )
-    except (InvalidTag, binascii.Error, KeyringError) as exc:
+    except (InvalidTag, binascii.Error) as exc:
         raise ValueError("the sealed secret does not open with this keyring and owner") from exc
+
+
+def reseal(keyring: Keyring, purpose: str, owner: str, token: str) -> str:
+    """``token`` sealed again under the current key version (itself when already there).
+    Raises what ``open_sealed`` raises."""
+    if version_of(token) == keyring.current().version:
+        return token
+    return seal(keyring, purpose, owner, open_sealed(keyring, purpose, owner, token))

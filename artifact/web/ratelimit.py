@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import Flask, Response, current_app
 from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
@@ -59,9 +59,26 @@ reset_limit = limiter.limit(
     scope="account-mail",
     on_breach=_on_breach,
 )
-download_budget = limiter.limit(
+# One budget per caller shared by every route that hands out a file (reports and evidence,
+# pages and API, originals, HEAD too): ``shared_limit`` keys on the scope alone, where
+# ``limit`` would add the endpoint and give each route a budget of its own.
+download_budget = limiter.shared_limit(
     lambda: current_app.config["RATELIMIT_DOWNLOADS"],
-    key_func=user_or_ip,
     scope="download",
+    key_func=user_or_ip,
     on_breach=_on_breach,
 )
+
+
+def retry_after_only_on_throttled(response: Response) -> Response:
+    """Flask-Limiter sends ``Retry-After`` on every limited response, allowed ones too (with the
+    time until the window resets); it means "come back later" only on a 429."""
+    if response.status_code != 429:
+        response.headers.pop("Retry-After", None)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Call before ``limiter.init_app``: after-request hooks run in reverse order, so this one
+    runs after the limiter has added its headers."""
+    app.after_request(retry_after_only_on_throttled)

@@ -206,6 +206,7 @@ def test_export_verifies_with_the_standalone_script_alone(app: Flask, tmp_path: 
         "events.jsonl",
         "public_key.pem",
         "verify.py",
+        "witness.jsonl",  # the witness's copy, though it holds nothing yet
     ]
     script = out / "verify.py"
     assert "from artifact" not in script.read_text()

@@ -12,11 +12,17 @@ off unnoticed, by count on a busy system and by time on a quiet one.
 
 The owner of a unit of work (a request, a command) says how with ``configure(session,
 CheckpointPolicy.from_config(app.config))``; a session without a policy signs nothing by itself.
+
+Every checkpoint is also written to the witness (``artifact.infra.witness``, outside the
+database) once its transaction has committed: a checkpoint that was rolled back is never
+witnessed, and one witnessed is in the database. A crash between the two leaves a checkpoint
+not yet witnessed, which verification reports but does not count as tampering (it is signed).
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,14 +38,20 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
     load_pem_private_key,
 )
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from artifact.audit.services import verifier as audit_verifier
+from artifact.infra.witness import Witness, WitnessError, witness_for
+from artifact.kernel.errors import ValidationFailed
 from artifact.models import AuditCheckpoint, AuditEvent
 from artifact.models.base import DbSession, utcnow
 
 KEY_FILE = "audit-signing-key.pem"
 _POLICY = "artifact_audit_checkpoint_policy"
+_TO_WITNESS = "artifact_audit_to_witness"
+WITNESS_DIR = "audit-witness"
+log = logging.getLogger(__name__)
 _cache: dict[str, tuple[float, Ed25519PrivateKey]] = {}
 
 
@@ -50,15 +62,18 @@ class CheckpointPolicy:
     data_dir: Path
     every: int  # events between checkpoints; 0 or less: never by itself
     interval: timedelta  # longest time between checkpoints (while events are appended)
+    witness: str = ""  # ARTIFACT_AUDIT_WITNESS; empty: <data dir>/audit-witness
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> CheckpointPolicy:
-        """From ``DATA_DIR``, ``AUDIT_CHECKPOINT_EVERY`` and ``AUDIT_CHECKPOINT_MINUTES``."""
+        """From ``DATA_DIR``, ``AUDIT_CHECKPOINT_EVERY``, ``AUDIT_CHECKPOINT_MINUTES`` and
+        ``AUDIT_WITNESS``."""
         minutes = int(config.get("AUDIT_CHECKPOINT_MINUTES") or 0) or 10**6
         return cls(
             data_dir=Path(config["DATA_DIR"]),
             every=int(config.get("AUDIT_CHECKPOINT_EVERY") or 0),
             interval=timedelta(minutes=minutes),
+            witness=str(config.get("AUDIT_WITNESS") or ""),
         )
 
 
@@ -71,6 +86,41 @@ def configure(session: DbSession, policy: CheckpointPolicy) -> None:
 def configured(session: DbSession) -> CheckpointPolicy | None:
     policy: CheckpointPolicy | None = session.info.get(_POLICY)
     return policy
+
+
+def witness_setting(db: DbSession, data_dir: str | Path) -> str:
+    """The witness of this unit of work: its policy's, else the default directory."""
+    policy = configured(db)
+    return (policy.witness if policy else "") or str(Path(data_dir) / WITNESS_DIR)
+
+
+def witness_of(setting: str) -> Witness:
+    """Raises ValidationFailed for a setting that names no witness."""
+    try:
+        return witness_for(setting)
+    except WitnessError as error:
+        raise ValidationFailed(str(error)) from error
+
+
+def _witness_after_commit(session: Session) -> None:
+    for setting, record in session.info.pop(_TO_WITNESS, []):
+        try:
+            witness_for(setting).append(record)
+        except (OSError, WitnessError):
+            # The checkpoint is committed and signed: verification reports it as not yet
+            # witnessed; the next one is witnessed again as soon as the witness is back.
+            log.exception("could not write checkpoint #%s to the audit witness", record["number"])
+
+
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_TO_WITNESS, None)
+
+
+def _witness_when_committed(db: DbSession, setting: str, cp: AuditCheckpoint) -> None:
+    if not event.contains(Session, "after_commit", _witness_after_commit):
+        event.listen(Session, "after_commit", _witness_after_commit)
+        event.listen(Session, "after_rollback", _forget_after_rollback)
+    db.info.setdefault(_TO_WITNESS, []).append((setting, checkpoint_fields(cp)))
 
 
 def key_path(data_dir: str | Path) -> Path:
@@ -134,7 +184,7 @@ def last_checkpoint(db: DbSession) -> AuditCheckpoint | None:
 def sign_head(db: DbSession, data_dir: str | Path) -> AuditCheckpoint | None:
     """Sign the current head; None when there is nothing new to sign. Written in the caller's
     unit of work (the caller must hold the append lock, ``audit.lock_head``, so the head cannot
-    move meanwhile)."""
+    move meanwhile), and to the witness once that commits."""
     head = db.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
     previous = last_checkpoint(db)
     if head is None or (previous is not None and previous.event_seq >= head.seq):
@@ -154,6 +204,7 @@ def sign_head(db: DbSession, data_dir: str | Path) -> AuditCheckpoint | None:
     cp.signature = base64.b64encode(key.sign(message)).decode("ascii")
     db.add(cp)
     db.flush()
+    _witness_when_committed(db, witness_setting(db, data_dir), cp)
     return cp
 
 

@@ -7,17 +7,19 @@ import io
 import json
 import shutil
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, inspect, or_, select
 
 from artifact import policy
 from artifact.audit.services import chain as audit
 from artifact.audit.services import signing as audit_signing
 from artifact.audit.services import verifier as audit_verifier
+from artifact.infra.witness import WitnessError
+from artifact.infra.witness import read_file as read_witness_file
 from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import ValidationFailed
@@ -146,15 +148,54 @@ def _checkpoints(db: DbSession) -> list[dict[str, Any]]:
     return [audit_signing.checkpoint_fields(cp) for cp in rows]
 
 
-def verify(db: DbSession, caller: Caller, data_dir: str | Path) -> audit_verifier.Result:
-    """Walk the chain and the checkpoints with the key from the data directory.
-    Raises PermissionDenied."""
+def verify(
+    db: DbSession,
+    caller: Caller,
+    data_dir: str | Path,
+    witness: str | None = None,
+    witness_copy: Path | None = None,
+) -> audit_verifier.Result:
+    """Walk the chain and the checkpoints with the key from the data directory, and compare
+    them with the witness outside the database: ``witness_copy`` (an exported file) or else
+    the ``witness`` setting (default: ``<data dir>/audit-witness``); a witness that cannot be
+    read fails the verification. Raises PermissionDenied, ValidationFailed (no trail in this
+    database)."""
     policy.require(caller, "audit.verify")
+    if not inspect(db.get_bind()).has_table(AuditEvent.__tablename__):
+        raise ValidationFailed(
+            "this database has no audit trail: it is not initialised (run `flask init`)"
+        )
+    try:
+        witnessed, note = _witnessed(db, data_dir, witness, witness_copy)
+    except ValidationFailed as error:  # a witness that cannot be read cannot vouch for the trail
+        return audit_verifier.Result(False, 0, 0, None, error.message)
     events = _stream_events(db)
     try:
-        return audit_verifier.verify(events, _checkpoints(db), audit_signing.public_key(data_dir))
+        result = audit_verifier.verify(
+            events, _checkpoints(db), audit_signing.public_key(data_dir), witnessed
+        )
     finally:
         events.close()
+    return replace(result, message=f"{result.message}{note}") if result.ok else result
+
+
+def _witnessed(
+    db: DbSession, data_dir: str | Path, setting: str | None, copy: Path | None
+) -> tuple[list[dict[str, Any]] | None, str]:
+    """The witness's records (None when it cannot be read back) and what to say about it."""
+    try:
+        if copy is not None:
+            return read_witness_file(copy), ""
+        found = audit_signing.witness_of(setting or audit_signing.witness_setting(db, data_dir))
+        records = found.read()
+    except WitnessError as error:
+        raise ValidationFailed(str(error)) from error
+    if records is None:
+        return None, (
+            f"; the witness, {found.describe()}, cannot be read back: compare with a copy "
+            "(flask audit verify --witness FILE)"
+        )
+    return records, ""
 
 
 def checkpoint(db: DbSession, caller: Caller, data_dir: str | Path) -> AuditCheckpoint | None:
@@ -164,15 +205,24 @@ def checkpoint(db: DbSession, caller: Caller, data_dir: str | Path) -> AuditChec
     return audit_signing.sign_head(db, data_dir)
 
 
-def export(db: DbSession, caller: Caller, data_dir: str | Path, directory: Path) -> int:
-    """Write the trail, its checkpoints, the public key and the standalone verifier to
-    ``directory`` (new or empty). Signs the head first, so the export has no unsigned tail.
+def export(
+    db: DbSession,
+    caller: Caller,
+    data_dir: str | Path,
+    directory: Path,
+    witness: str | None = None,
+) -> int:
+    """Write the trail, its checkpoints, the public key, a copy of the witness (when it can be
+    read back) and the standalone verifier to ``directory`` (new or empty). Signs the head
+    first, so the export has no unsigned tail (that checkpoint is witnessed once the export's
+    unit of work commits, so the copy does not hold it yet).
     Returns the number of events. The export is itself an audit event, a durable one (kept
     even if the owner rolls back: files may be written by then). Raises PermissionDenied,
     ValidationFailed."""
     policy.require(caller, "audit.export")
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise ValidationFailed(f"{directory} exists and is not an empty directory")
+    witnessed, _note = _witnessed(db, data_dir, witness, None)
     details = {"directory": directory.name}
     uow.durable(db, lambda session: audit.record(session, caller, "audit.export", details=details))
     audit_signing.sign_head(db, data_dir)
@@ -185,12 +235,18 @@ def export(db: DbSession, caller: Caller, data_dir: str | Path, directory: Path)
     with (directory / "checkpoints.jsonl").open("w", encoding="utf-8") as handle:
         for cp in _checkpoints(db):
             handle.write(json.dumps(cp, sort_keys=True) + "\n")
+    if witnessed is not None:
+        with (directory / "witness.jsonl").open("w", encoding="utf-8") as handle:
+            for record in witnessed:
+                handle.write(json.dumps(record, sort_keys=True) + "\n")
     (directory / "public_key.pem").write_bytes(audit_signing.public_pem(data_dir))
     shutil.copyfile(audit_verifier.__file__, directory / "verify.py")
     (directory / "README.txt").write_text(
         "Artifact audit trail export.\n\n"
         "  events.jsonl       one event per line, ascending seq, with prev_hash and hash\n"
         "  checkpoints.jsonl  Ed25519-signed checkpoints of the chain head\n"
+        "  witness.jsonl      the checkpoints as the witness outside the database kept them\n"
+        "                     (absent when the witness is syslog: add your syslog copy)\n"
         "  public_key.pem     the key that signed them (compare its fingerprint out of band)\n"
         "  verify.py          the verifier: python3 verify.py THIS_DIRECTORY\n"
         "                     (needs only Python 3.11+ and the 'cryptography' package)\n",

@@ -8,6 +8,12 @@ auditor can run ``python verify.py EXPORT_DIR`` with nothing but Python 3.11+ an
 An event's hash is SHA-256 over its predecessor's hash, a newline and the canonical JSON of the
 event; a checkpoint is an Ed25519 signature over the head (sequence number and hash) that also
 carries the previous checkpoint's signature, so checkpoints form a chain of their own.
+
+The witness is a copy of every checkpoint kept outside the database (``witness.jsonl`` in an
+export). The database alone cannot show a deleted tail with its newest checkpoint, deleted
+checkpoints, or a chain rewritten after its checkpoints were deleted: the witness can. Every
+witnessed checkpoint must be in the database unchanged and the event it signed must still
+carry the hash it signed.
 """
 
 from __future__ import annotations
@@ -67,8 +73,12 @@ class Result:
     message: str = ""
 
     def line(self) -> str:
+        if self.ok and self.events == 0:
+            return f"ok: the audit trail is empty, nothing to verify yet ({self.message})"
         if self.ok:
             return f"ok {self.events} events ({self.checkpoints} checkpoints, {self.message})"
+        if self.first_bad_seq is None:
+            return f"FAILED: {self.message}"
         return f"FAILED at seq {self.first_bad_seq}: {self.message}"
 
 
@@ -100,10 +110,17 @@ def _checkpoint_problems(
 
 
 def verify(
-    events: Iterable[Mapping[str, Any]], checkpoints: Iterable[Mapping[str, Any]], public_key: Any
+    events: Iterable[Mapping[str, Any]],
+    checkpoints: Iterable[Mapping[str, Any]],
+    public_key: Any,
+    witness: Iterable[Mapping[str, Any]] | None = None,
 ) -> Result:
-    """Walk the events in the order given (ascending seq) against the checkpoints."""
+    """Walk the events in the order given (ascending seq) against the checkpoints, then compare
+    with the ``witness`` (the checkpoints written outside the database) when there is one."""
     cps = sorted(checkpoints, key=lambda cp: int(cp["number"]))
+    witnessed = None if witness is None else list(witness)
+    wanted = {int(w["event_seq"]) for w in witnessed or ()}
+    hashes: dict[int, str] = {}
     cp_problem = _checkpoint_problems(cps, public_key)
     stop_at = cp_problem[0] if cp_problem else None
     signed = {int(cp["event_seq"]): cp for cp in cps}
@@ -116,6 +133,8 @@ def verify(
         if problem:
             return Result(False, expected - 1, len(cps), problem[0], problem[1])
         prev = str(event["hash"])
+        if seq in wanted:
+            hashes[seq] = prev
         if seq in signed:
             last_cp_seq = seq
         expected += 1
@@ -133,7 +152,90 @@ def verify(
             f"ends at {last}",
         )
     tail = f"signed up to seq {cps[-1]['event_seq']}" if cps else "none signed yet"
-    return Result(True, last, len(cps), None, tail)
+    if witnessed is None:
+        return Result(True, last, len(cps), None, tail)
+    return _compare_witness(last, cps, witnessed, hashes, public_key, tail)
+
+
+def _witness_record_problem(
+    witnessed: list[Mapping[str, Any]], public_key: Any
+) -> tuple[int, str] | list[Mapping[str, Any]]:
+    """The witness's checkpoints by number (each signed by our key, no two differing for one
+    number), or the first problem."""
+    from cryptography.exceptions import InvalidSignature
+
+    by_number: dict[int, Mapping[str, Any]] = {}
+    for record in witnessed:
+        number, seq = int(record["number"]), int(record["event_seq"])
+        try:
+            public_key.verify(base64.b64decode(record["signature"]), checkpoint_message(record))
+        except (InvalidSignature, ValueError):
+            return seq, f"the witness's checkpoint #{number} has an invalid signature"
+        earlier = by_number.get(number)
+        if earlier is not None and earlier["signature"] != record["signature"]:
+            return seq, f"the witness holds two different checkpoints #{number}"
+        by_number[number] = record
+    return [by_number[n] for n in sorted(by_number)]
+
+
+def _compare_witness(
+    last: int,
+    cps: list[Mapping[str, Any]],
+    witnessed: list[Mapping[str, Any]],
+    hashes: Mapping[int, str],
+    public_key: Any,
+    tail: str,
+) -> Result:
+    """Every witnessed checkpoint is in the database unchanged, and so is the event it signed;
+    the first that is not is named."""
+    checked = _witness_record_problem(witnessed, public_key)
+    if isinstance(checked, tuple):
+        return Result(False, last, len(cps), checked[0], checked[1])
+    in_db = {int(cp["number"]): cp for cp in cps}
+    previous_seq = 0
+    for record in checked:
+        number, seq = int(record["number"]), int(record["event_seq"])
+        if seq > last:
+            return Result(
+                False,
+                last,
+                len(cps),
+                last + 1,
+                f"events {last + 1} to {seq} are missing: the witness's checkpoint #{number} "
+                f"signed seq {seq} but "
+                + (f"the trail ends at {last}" if last else "there are no events"),
+            )
+        if hashes.get(seq) != record["event_hash"]:
+            return Result(
+                False,
+                last,
+                len(cps),
+                previous_seq + 1,
+                f"event {seq} differs from the witness's checkpoint #{number}: the chain was "
+                f"rewritten from some event in seq {previous_seq + 1} to {seq} on",
+            )
+        stored = in_db.get(number)
+        if stored is None:
+            return Result(
+                False,
+                last,
+                len(cps),
+                seq,
+                f"checkpoint #{number} (signing seq {seq}) is in the witness but missing from "
+                "the database",
+            )
+        if any(stored[name] != record[name] for name in (*CHECKPOINT_FIELDS, "signature")):
+            return Result(
+                False, last, len(cps), seq, f"checkpoint #{number} differs from the witness's"
+            )
+        previous_seq = seq
+    unwitnessed = sorted(set(in_db) - {int(r["number"]) for r in checked})
+    note = f"witnessed up to checkpoint #{checked[-1]['number']}" if checked else "none witnessed"
+    if unwitnessed:
+        note += f"; not in the witness: checkpoint #{unwitnessed[0]}" + (
+            f" to #{unwitnessed[-1]}" if len(unwitnessed) > 1 else ""
+        )
+    return Result(True, last, len(cps), None, f"{tail}, {note}")
 
 
 def _event_problem(
@@ -168,14 +270,16 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def verify_export(directory: Path) -> Result:
     """Verify an export made by ``flask audit export`` (events.jsonl, checkpoints.jsonl,
-    public_key.pem)."""
+    public_key.pem, and witness.jsonl when the witness could be copied)."""
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
     public_key = load_pem_public_key((directory / "public_key.pem").read_bytes())
+    witness = directory / "witness.jsonl"
     return verify(
         _read_jsonl(directory / "events.jsonl"),
         _read_jsonl(directory / "checkpoints.jsonl"),
         public_key,
+        _read_jsonl(witness) if witness.exists() else None,
     )
 
 

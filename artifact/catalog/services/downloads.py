@@ -58,6 +58,23 @@ def check(
     return report, version
 
 
+def head(
+    db: DbSession, caller: Caller, report_id: str, number: int | None = None
+) -> tuple[Report, ReportVersion]:
+    """A HEAD request: what ``check`` finds, recorded as an access (``report.download`` with
+    ``method: HEAD``; no copy is made, so no receipt). Raises what ``check`` raises."""
+    report, version = check(db, caller, report_id, number)
+    audit.record(
+        db,
+        caller,
+        "report.download",
+        target_type="report",
+        target_id=report.id,
+        details={"version": version.number, "sha256": version.sha256, "method": "HEAD"},
+    )
+    return report, version
+
+
 def download(
     db: DbSession,
     caller: Caller,

@@ -22,12 +22,13 @@ TermsAnswer = Callable[[TermsRequired], Response]
 def serve_report(report_id: str, on_terms: TermsAnswer | None = None) -> Response:
     """A stamped copy of the latest (or ``?version=N``) version. HEAD: the headers the copy
     would have, its ``Content-Length`` the stored size (the stamped copy's is known only once
-    it is made); nothing is stamped or recorded. A download the terms gate stops raises
+    it is made); nothing is stamped, but the access is recorded (and counted in the download
+    budget) like a GET. A download the terms gate stops raises
     ``TermsRequired`` (428) unless ``on_terms`` answers it (a page sends the user to the
     agreement)."""
     caller = current_caller()
     if request.method == "HEAD":
-        report, version = downloads.check(db.session, caller, report_id, version_arg())
+        report, version = downloads.head(db.session, caller, report_id, version_arg())
         return file_response(
             b"",
             filename=downloads.download_name(report, version),

@@ -37,6 +37,7 @@ from artifact.kernel.errors import (
 )
 from artifact.web.access import require, require_hidden
 from artifact.web.files import read_upload
+from artifact.web.ratelimit import download_budget
 from artifact.web.security import current_caller
 
 
@@ -160,6 +161,7 @@ def upload(report_id: str) -> Response:
 
 
 @bp.get("/<report_id>/versions/<int:number>/original")
+@download_budget
 @require_hidden("report.original")
 def original(report_id: str, number: int) -> Response:
     """A version's file exactly as uploaded (staff)."""

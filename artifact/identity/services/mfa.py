@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from typing import Any
@@ -23,9 +24,11 @@ from artifact.identity.services import sessions
 from artifact.infra.storage.keyring import Keyring
 from artifact.kernel import uow
 from artifact.kernel.caller import Caller
-from artifact.kernel.errors import NotFound, PermissionDenied, ValidationFailed
+from artifact.kernel.errors import NotFound, PermissionDenied, Unavailable, ValidationFailed
 from artifact.models import MfaCredential, RecoveryCode, Role, User
 from artifact.models.base import DbSession, utcnow
+
+log = logging.getLogger(__name__)
 
 ISSUER = "Artifact"
 RECOVERY_CODES = 10
@@ -93,9 +96,19 @@ def begin_enrolment(
 
 
 def _secret(keyring: Keyring, user: User, sealed: str) -> str:
+    """Raises Unavailable when the key version it was sealed under is gone from the keyring:
+    an operator's problem to fix (restore the key), not the user's."""
     from artifact.infra import secretbox
 
-    return secretbox.open_sealed(keyring, _PURPOSE, user.id, sealed)
+    try:
+        return secretbox.open_sealed(keyring, _PURPOSE, user.id, sealed)
+    except secretbox.MissingKey as error:
+        log.error("the second factor of user %s needs %s", user.id, error)
+        raise Unavailable(
+            "Your second factor cannot be checked right now: a key the server needs to read "
+            "it is missing. Tell your administrator (they can restore the key version named "
+            "in the server's log)."
+        ) from error
 
 
 def _match_step(secret: str, code: str, last_step: int | None, now: float | None) -> int | None:

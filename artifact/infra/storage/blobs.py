@@ -6,6 +6,7 @@ the blob id as associated data, so a blob (or its header) moved under another id
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -14,7 +15,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -54,8 +55,20 @@ class BlobStore:
 
     def put(self, source: BinaryIO) -> BlobInfo:
         """Encrypt ``source`` into a new blob. On any failure nothing is left behind."""
-        kek = self.keyring.current()
         blob_id = secrets.token_hex(16)
+        tmp, sha256, size, version = self._encrypt_to_temp(blob_id, source)
+        try:
+            os.replace(tmp, self.path_of(blob_id))
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return BlobInfo(blob_id, size, sha256, version)
+
+    def _encrypt_to_temp(self, blob_id: str, source: BinaryIO) -> tuple[Path, str, int, int]:
+        """``source`` encrypted for ``blob_id`` under the current KEK with a fresh data key, in
+        a fsynced temporary file beside the blob's path: (that file, SHA-256 and size of the
+        plaintext, KEK version). On any failure nothing is left behind."""
+        kek = self.keyring.current()
         data_key = AESGCM.generate_key(bit_length=256)
         wrap_nonce = secrets.token_bytes(12)
         wrapped = wrap_nonce + AESGCM(kek.key).encrypt(
@@ -79,11 +92,53 @@ class BlobStore:
                     out.write(sealed)
                 out.flush()
                 os.fsync(out.fileno())
-            os.replace(tmp, final)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        return BlobInfo(blob_id, size, digest.hexdigest(), kek.version)
+        return tmp, digest.hexdigest(), size, kek.version
+
+    def blob_ids(self, after: str = "") -> Iterator[str]:
+        """Every stored blob's id, in order, from just after ``after``."""
+        if not self.root.is_dir():
+            return
+        for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            for path in sorted(folder.iterdir()):
+                if _ID_RE.match(path.name) and path.name > after:
+                    yield path.name
+
+    def rewrap(self, blob_id: str) -> bool:
+        """Put the blob under the current key version; False when it already is (or is gone).
+        The chunks are bound to the header, so the file is encrypted again (same id and
+        plaintext, a fresh data key), written and fsynced beside the old one and renamed over
+        it: a crash leaves the old file or the new one, whole, and the old wrapping is never
+        lost before the new one is durable. Holds the blob's lock, so ``destroy`` waits."""
+        path = self.path_of(blob_id)
+        current = self.keyring.current().version
+        try:
+            handle = path.open("rb")
+        except FileNotFoundError:
+            return False
+        with handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            if not _still_at(handle, path):
+                return False  # destroyed, or rewrapped by someone else, meanwhile
+            header = handle.read(_HEADER.size)
+            if len(header) == _HEADER.size and _HEADER.unpack(header)[1] == current:
+                return False
+            data_key, prefix, chunk_size = self._unwrap(blob_id, header)
+            plain = stream.decrypt_chunks(
+                data_key, prefix, self._aad(header, blob_id), handle, chunk_size
+            )
+            tmp, _sha256, _size, _version = self._encrypt_to_temp(
+                blob_id, cast(BinaryIO, _Reader(plain))
+            )
+            try:
+                os.replace(tmp, path)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            _fsync_dir(path.parent)
+        return True
 
     def read_chunks(self, blob_id: str) -> Iterator[bytes]:
         """Verified plaintext, chunk by chunk. Opening and the data key are checked before the
@@ -117,17 +172,25 @@ class BlobStore:
 
     def destroy(self, blob_id: str) -> None:
         """Overwrite the wrapped data key, then delete the file: the blob is unrecoverable even
-        from a copy of the file taken after this point."""
+        from a copy of the file taken after this point. Waits for a ``rewrap`` of the blob,
+        then destroys what it wrote."""
         path = self.path_of(blob_id)
-        try:
-            with path.open("r+b") as handle:
+        for _attempt in range(5):
+            try:
+                handle = path.open("r+b")
+            except FileNotFoundError:
+                return
+            with handle:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+                if not _still_at(handle, path):
+                    continue  # rewrapped meanwhile: destroy the new file
                 handle.seek(WRAPPED_OFFSET)
                 handle.write(b"\x00" * WRAPPED_BYTES)
                 handle.flush()
                 os.fsync(handle.fileno())
-        except FileNotFoundError:
-            return
-        path.unlink(missing_ok=True)
+                path.unlink(missing_ok=True)
+                return
+        raise IntegrityError(f"the blob {blob_id} kept changing while it was being destroyed")
 
     def _unwrap(self, blob_id: str, header: bytes) -> tuple[bytes, bytes, int]:
         if len(header) != _HEADER.size:
@@ -152,6 +215,41 @@ class BlobStore:
     @staticmethod
     def _aad(header: bytes, blob_id: str) -> bytes:
         return header + blob_id.encode("ascii")
+
+
+def _still_at(handle: BinaryIO, path: Path) -> bool:
+    """Whether the open ``handle`` is still the file at ``path``."""
+    try:
+        return os.path.samestat(os.fstat(handle.fileno()), path.stat())
+    except FileNotFoundError:
+        return False
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _Reader:
+    """Plaintext chunks read like a file (what the encrypting side takes)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = b""
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buffer += chunk
+        if size < 0:
+            size = len(self._buffer)
+        out, self._buffer = self._buffer[:size], self._buffer[size:]
+        return out
 
 
 def _closing(handle: BinaryIO, first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:

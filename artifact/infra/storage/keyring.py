@@ -85,6 +85,22 @@ class Keyring:
         keys, _current = self._load()
         return [keys[v] for v in sorted(keys)]
 
+    def retire(self, version: int) -> KeyVersion:
+        """Remove ``version`` for good (the caller has made sure nothing depends on it any
+        more); the current version cannot be retired."""
+        with self._locked():
+            keys, current = self._load(force=True)
+            if version not in keys:
+                raise KeyringError(f"key version {version} is not in the keyring")
+            if version == current:
+                raise KeyringError(
+                    f"key version {version} is the current version and cannot be retired; "
+                    "rotate first (flask keys rotate)"
+                )
+            entry = keys.pop(version)
+            self._write(keys, current)
+            return entry
+
     def _add(self, key: bytes, source: str) -> KeyVersion:
         with self._locked():
             keys, _current = self._load(force=True)
