@@ -4,6 +4,7 @@ same answers for known and unknown accounts."""
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 
 import pytest
@@ -171,3 +172,34 @@ def test_limits_are_kept_in_redis(database_url: str, tmp_path) -> None:
             db.session.remove()
             db.engine.dispose()
     assert statuses == [401, 401, 429]
+
+
+def test_a_limit_store_that_is_down_answers_503(database_url: str, tmp_path) -> None:
+    """Redis unreachable (a closed port): limited actions are refused with a clear 503, not a
+    500, and not let through uncounted."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    app = create_app(
+        {
+            "ARTIFACT_ENV": "testing",
+            "DATA_DIR": str(tmp_path / "d"),
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{closed}/0",
+        }
+    )
+    from tests.conftest import IsolatedClient
+
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        client = app.test_client()
+        page = post_form(client, "/login", {"email": "a@x.test", "password": "x" * 12})
+        assert page.status_code == 503
+        assert "rate-limit store is not reachable" in page.get_data(as_text=True)
+        assert page.headers["Retry-After"] == "60"
+        api = client.post(
+            "/reset", data={"email": "a@x.test"}, headers={"Accept": "application/json"}
+        )
+        assert api.status_code in (400, 503)  # CSRF first, or the limit store
+        db.session.remove()
+        db.engine.dispose()
