@@ -118,7 +118,7 @@ def reset_password(db: DbSession, caller: Caller, raw: str, new_password: str) -
     user.password_changed_at = now
     sessions.end_all(db, user, reason="password_reset")
     audit.record(db, caller, "auth.password_reset", target_type="user", target_id=user.id)
-    sign_in.succeeded(db, user.email)
+    sign_in.forget_account(db, user.email)
     return user
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any
 
@@ -46,7 +47,7 @@ def _throttled_page(form: Any, retry_after: int, template: str = "auth/login.htm
 
 def finish_sign_in(user: User, next_url: str | None) -> Response:
     """Every factor passed: open the server-side session under a fresh cookie."""
-    sign_in.succeeded(db.session, user.email)
+    sign_in.succeeded(db.session, user.email, request.remote_addr)
     _row, secret = sessions.start(
         db.session, user, request.remote_addr, request.headers.get("User-Agent")
     )
@@ -81,6 +82,7 @@ def login() -> Any:
             if mfa.is_enabled(db.session, user):
                 session.clear()
                 session["mfa_user"] = user.id
+                session["mfa_challenge"] = secrets.token_urlsafe(16)  # its tries: on the server
                 session["mfa_started"] = time.time()
                 session["mfa_next"] = next_url
                 return redirect(url_for("mfa.challenge"))
