@@ -53,6 +53,16 @@ sign_in_limit = limiter.limit(
     scope="sign-in",
     on_breach=_on_breach,
 )
+# Re-entering the password on the account pages (change password, start or change the second
+# factor): one budget per user across those pages; only refused attempts count.
+reauth_limit = limiter.shared_limit(
+    lambda: current_app.config["RATELIMIT_REAUTH"],
+    scope="password-reentry",
+    key_func=user_or_ip,
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code >= 400,
+    on_breach=_on_breach,
+)
 reset_limit = limiter.limit(
     lambda: current_app.config["RATELIMIT_RESET"],
     methods=["POST"],

@@ -14,6 +14,7 @@ from artifact.identity.services import accounts, tokens
 from artifact.kernel.errors import PermissionDenied, ValidationFailed
 from artifact.models import ApiToken
 from artifact.web.access import require
+from artifact.web.ratelimit import reauth_limit
 from artifact.web.security import current_caller, current_session_id
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -44,6 +45,7 @@ def index() -> tuple[str, int]:
 
 @bp.post("/password")
 @require("account.change_password")
+@reauth_limit
 def change_password() -> Response | tuple[str, int]:
     """Change my password; every other session of mine ends."""
     form = PasswordChangeForm()

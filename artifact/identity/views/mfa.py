@@ -32,7 +32,7 @@ from artifact.kernel.errors import PermissionDenied, ValidationFailed
 from artifact.models import User
 from artifact.web.access import require
 from artifact.web.errors import error_response, wants_json
-from artifact.web.ratelimit import sign_in_limit
+from artifact.web.ratelimit import reauth_limit, sign_in_limit
 from artifact.web.security import current_caller
 
 bp = Blueprint("mfa", __name__)
@@ -85,6 +85,7 @@ def index() -> tuple[str, int]:
 
 @bp.post("/account/mfa/start")
 @require("account.view")
+@reauth_limit
 def start() -> tuple[str, int]:
     """Re-enter the password, then get a new secret as a QR code."""
     form = PasswordConfirmForm()
@@ -120,6 +121,7 @@ def confirm() -> tuple[str, int]:
 
 @bp.post("/account/mfa/recovery-codes")
 @require("account.view")
+@reauth_limit
 def recovery_codes() -> tuple[str, int]:
     """New recovery codes (the old ones stop working)."""
     form = PasswordConfirmForm()
@@ -137,6 +139,7 @@ def recovery_codes() -> tuple[str, int]:
 
 @bp.post("/account/mfa/disable")
 @require("account.view")
+@reauth_limit
 def disable() -> Any:
     """Turn two-factor authentication off (customers and auditors only)."""
     form = PasswordConfirmForm()
