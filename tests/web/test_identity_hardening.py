@@ -37,4 +37,77 @@ def test_password_reentry_is_throttled_across_the_account_pages(
     event = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "auth.throttled")
     ).first()
-    assert event is not None and '"reason":"rate_limit"' in event.details
+    assert event is not None
+    assert '"reason":"rate_limit"' in event.details
+
+
+def _token_for(app: Flask, user: User) -> str:
+    result = app.test_cli_runner().invoke(args=["tokens", "create", user.email])
+    return result.output.strip().splitlines()[-1]
+
+
+def _token_works(app: Flask, token: str) -> bool:
+    response = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    return response.status_code == 200
+
+
+def _revocations(user: User) -> list[str]:
+    events = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "token.revoke_all", AuditEvent.target_id == user.id
+        )
+    ).all()
+    return [e.details for e in events]
+
+
+def test_a_password_change_revokes_the_api_tokens(
+    app: Flask, client, login_as, customer: User
+) -> None:
+    token = _token_for(app, customer)
+    assert _token_works(app, token)
+    login_as(customer)
+    changed = post_form(
+        client,
+        "/account/password",
+        {"current": PASSWORD, "new": "plum orbit lantern quietly 42"},
+        token_from="/account/",
+    )
+    assert changed.status_code == 302
+    assert not _token_works(app, token)
+    assert '"reason":"password_changed"' in _revocations(customer)[0]
+
+
+def test_a_reset_revokes_the_api_tokens(app: Flask, customer: User) -> None:
+    from artifact.identity.services import email_links
+    from artifact.kernel import uow
+    from artifact.kernel.caller import Caller
+
+    token = _token_for(app, customer)
+    _user, raw = email_links.request_reset(db.session, Caller.anonymous(), customer.email)
+    email_links.reset_password(db.session, Caller.anonymous(), raw, "plum orbit lantern 42 q")
+    uow.commit(db.session)
+    assert not _token_works(app, token)
+    assert '"reason":"password_reset"' in _revocations(customer)[0]
+
+
+def test_disabling_revokes_tokens_and_enabling_revives_none(
+    app: Flask, client, login_as, admin: User, customer: User
+) -> None:
+    token = _token_for(app, customer)
+    login_as(admin)
+    assert post_form(client, f"/admin/users/{customer.id}/disable").status_code == 302
+    assert post_form(client, f"/admin/users/{customer.id}/enable").status_code == 302
+    assert not _token_works(app, token)
+    assert '"reason":"disabled"' in _revocations(customer)[0]
+
+
+def test_a_role_change_revokes_tokens(app: Flask, client, login_as, admin: User, make_user) -> None:
+    """A customer's token promoted to staff would have staff power without a second factor."""
+    user = make_user("customer", mfa=False)
+    token = _token_for(app, user)
+    login_as(admin)
+    assert post_form(client, f"/admin/users/{user.id}/role", {"role": "staff"}).status_code == 302
+    db.session.refresh(user)
+    assert user.role == "staff"
+    assert not _token_works(app, token)
+    assert '"reason":"role_changed"' in _revocations(user)[0]

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from artifact.audit.services import chain as audit
 from artifact.extensions import passwords
-from artifact.identity.services import sessions, sign_in
+from artifact.identity.services import sessions, sign_in, tokens
 from artifact.identity.services.accounts import check_password_rules
 from artifact.identity.services.lookup import user_by_email
 from artifact.kernel import uow
@@ -103,8 +103,8 @@ def request_reset(db: DbSession, caller: Caller, email: str) -> tuple[User, str]
 
 
 def reset_password(db: DbSession, caller: Caller, raw: str, new_password: str) -> User:
-    """Set a new password with a reset token; every session of the user ends, the sign-in
-    backoff is cleared, and the second factor is still asked at the next sign-in.
+    """Set a new password with a reset token; every session and API token of the user ends,
+    the sign-in backoff is cleared, and the second factor is still asked at the next sign-in.
     Raises ValidationFailed."""
     now = utcnow()
     token = _live(db, raw, RESET, now)
@@ -117,6 +117,7 @@ def reset_password(db: DbSession, caller: Caller, raw: str, new_password: str) -
     user.password_hash = passwords.hash(new_password)
     user.password_changed_at = now
     sessions.end_all(db, user, reason="password_reset")
+    tokens.revoke_all(db, caller, user, reason="password_reset")
     audit.record(db, caller, "auth.password_reset", target_type="user", target_id=user.id)
     sign_in.forget_account(db, user.email)
     return user
