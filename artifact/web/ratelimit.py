@@ -18,6 +18,7 @@ from flask import current_app
 from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from limits import parse_many
 
 from artifact.extensions import limiter
 from artifact.web import recorders
@@ -33,6 +34,19 @@ def first_in_window(name: str, seconds: int = DEDUPE_SECONDS) -> bool:
     except Exception:  # storage down: record rather than lose the event
         current_app.logger.warning("rate-limit storage unreachable; not de-duplicating")
         return True
+
+
+def allow(limit_value: str, scope: str, key: str) -> bool:
+    """Count one use of ``key`` against every limit in ``limit_value`` (e.g. "3 per 15
+    minutes; 10 per day"), in the rate-limit storage; False, counting nothing, when one of
+    them is used up. For limits on something other than the request's source (the address a
+    reset mail goes to)."""
+    items = parse_many(limit_value)
+    if not all(limiter.limiter.test(item, scope, key) for item in items):
+        return False
+    for item in items:
+        limiter.limiter.hit(item, scope, key)
+    return True
 
 
 def user_or_ip() -> str:

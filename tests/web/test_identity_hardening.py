@@ -111,3 +111,42 @@ def test_a_role_change_revokes_tokens(app: Flask, client, login_as, admin: User,
     assert user.role == "staff"
     assert not _token_works(app, token)
     assert '"reason":"role_changed"' in _revocations(user)[0]
+
+
+def test_reset_mail_is_limited_per_address_whatever_the_source(
+    app: Flask, client, customer: User
+) -> None:
+    """15 requests for one address in a moment from 11 source addresses: 3 mails (the
+    default per-address limit), the same answer every time."""
+    from artifact.models import AccountToken
+
+    answers = set()
+    for i in range(15):
+        response = post_form(
+            client,
+            "/reset",
+            {"email": customer.email},
+            token_from="/reset",
+            environ_base={"REMOTE_ADDR": f"198.51.100.{i % 11}"},
+        )
+        assert response.status_code == 200
+        answers.add("If an account exists" in response.get_data(as_text=True))
+    assert answers == {True}
+    issued = db.session.scalars(
+        select(AccountToken).where(AccountToken.user_id == customer.id)
+    ).all()
+    assert len(issued) == 3
+    refused = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "auth.reset_requested", AuditEvent.outcome == "failure"
+        )
+    ).all()
+    assert len(refused) == 12
+    assert all('"reason":"address_limit"' in e.details for e in refused)
+
+
+def test_reset_and_verification_pages_are_not_cached(client) -> None:
+    for path in ("/reset/not-a-live-token", "/verify-email/not-a-live-token"):
+        response = client.get(path)
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["Referrer-Policy"] == "no-referrer"

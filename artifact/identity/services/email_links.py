@@ -78,14 +78,24 @@ def is_live(db: DbSession, raw: str, purpose: str) -> bool:
     return _live(db, raw, purpose, utcnow()) is not None
 
 
-def request_reset(db: DbSession, caller: Caller, email: str) -> tuple[User, str] | None:
+def request_reset(
+    db: DbSession, caller: Caller, email: str, address_allowed: bool = True
+) -> tuple[User, str] | None:
     """A reset token for the account with this e-mail, or None; the caller answers the same
-    either way. A refused request is recorded durably (kept if the owner rolls back)."""
+    either way. ``address_allowed`` is False when this address has had its share of reset
+    mails (the caller's per-address limit): then no token either. A refused request is
+    recorded durably (kept if the owner rolls back)."""
     now = utcnow()
     user = user_by_email(db, email)
     raw = secrets.token_urlsafe(32)  # same work whether or not the account exists
-    if user is None or not user.is_active:
-        reason = "unknown_account" if user is None else "disabled"
+    if user is None or not user.is_active or not address_allowed:
+        reason = (
+            "unknown_account"
+            if user is None
+            else "disabled"
+            if not user.is_active
+            else "address_limit"
+        )
         uow.durable(
             db,
             lambda session: audit.record(
