@@ -150,3 +150,35 @@ def test_reset_and_verification_pages_are_not_cached(client) -> None:
         response = client.get(path)
         assert response.headers["Cache-Control"] == "no-store"
         assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+LONG = "correct horse battery staple " * 7  # 203 characters, as pasted from a manager
+
+
+def test_a_long_new_password_is_refused_by_the_server_not_cut_by_the_browser(
+    app: Flask, client, login_as, customer: User
+) -> None:
+    login_as(customer)
+    page = client.get("/account/").get_data(as_text=True)
+    assert 'maxlength="128"' not in page
+    response = post_form(
+        client, "/account/password", {"current": PASSWORD, "new": LONG}, token_from="/account/"
+    )
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert "at most 128 characters" in text
+    assert "Fill in both password fields" not in text
+
+
+def test_the_reset_form_says_at_most_128_characters(app: Flask, client, customer: User) -> None:
+    from artifact.identity.services import email_links
+    from artifact.kernel import uow
+    from artifact.kernel.caller import Caller
+
+    _user, raw = email_links.request_reset(db.session, Caller.anonymous(), customer.email)
+    uow.commit(db.session)
+    page = client.get(f"/reset/{raw}").get_data(as_text=True)
+    assert 'maxlength="128"' not in page
+    response = post_form(client, f"/reset/{raw}", {"password": LONG}, token_from=f"/reset/{raw}")
+    assert response.status_code == 400
+    assert "at most 128 characters" in response.get_data(as_text=True)

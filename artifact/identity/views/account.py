@@ -50,7 +50,10 @@ def change_password() -> Response | tuple[str, int]:
     """Change my password; every other session of mine ends."""
     form = PasswordChangeForm()
     if not form.validate_on_submit():
-        flash("Fill in both password fields.", "error")
+        if form.current.data and form.new.data:  # only the current one can be too long
+            flash("Password not changed: the current password is wrong.", "error")
+        else:
+            flash("Fill in both password fields.", "error")
         return _page(status=400)
     try:
         accounts.change_password(
