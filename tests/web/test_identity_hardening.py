@@ -182,3 +182,78 @@ def test_the_reset_form_says_at_most_128_characters(app: Flask, client, customer
     response = post_form(client, f"/reset/{raw}", {"password": LONG}, token_from=f"/reset/{raw}")
     assert response.status_code == 400
     assert "at most 128 characters" in response.get_data(as_text=True)
+
+
+def _signed_in(app: Flask, user: User, agent: str):
+    from tests.conftest import sign_in
+
+    browser = app.test_client()
+    browser.environ_base["HTTP_USER_AGENT"] = agent
+    assert sign_in(browser, user.email).status_code == 302
+    return browser
+
+
+def test_users_list_their_sessions_and_end_one_through_the_api(
+    app: Flask, customer: User, hostile: User
+) -> None:
+    laptop = _signed_in(app, customer, "Laptop Firefox")
+    phone = _signed_in(app, customer, "Phone Safari")
+    theirs = _signed_in(app, hostile, "Someone else")
+    listed = laptop.get("/api/v1/me/sessions").get_json()
+    assert listed["total"] == 2
+    by_agent = {item["user_agent"]: item for item in listed["items"]}
+    assert set(by_agent) == {"Laptop Firefox", "Phone Safari"}
+    assert by_agent["Laptop Firefox"]["current"] is True
+    assert by_agent["Phone Safari"]["current"] is False
+    assert by_agent["Phone Safari"]["ip"] == "127.0.0.1"
+    assert set(by_agent["Phone Safari"]) == {
+        "id",
+        "created_at",
+        "last_seen_at",
+        "ip",
+        "user_agent",
+        "current",
+    }
+    token = _token_for(app, customer)
+    bearer = {"Authorization": f"Bearer {token}"}
+    other_id = theirs.get("/api/v1/me/sessions").get_json()["items"][0]["id"]
+    api = app.test_client()
+    assert api.delete(f"/api/v1/me/sessions/{other_id}", headers=bearer).status_code == 404
+    assert theirs.get("/api/v1/me").status_code == 200
+    phone_id = by_agent["Phone Safari"]["id"]
+    assert api.delete(f"/api/v1/me/sessions/{phone_id}", headers=bearer).status_code == 204
+    assert phone.get("/api/v1/me").status_code == 401
+    assert laptop.get("/api/v1/me").status_code == 200
+    assert api.delete(f"/api/v1/me/sessions/{phone_id}", headers=bearer).status_code == 404
+    assert [i["user_agent"] for i in laptop.get("/api/v1/me/sessions").get_json()["items"]] == [
+        "Laptop Firefox"
+    ]
+    ended = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "auth.session_end")
+    ).one()
+    assert ended.target_id == customer.id
+
+
+def test_the_account_page_lists_sessions_and_ends_one(app: Flask, customer: User) -> None:
+    laptop = _signed_in(app, customer, "Laptop Firefox")
+    phone = _signed_in(app, customer, "Phone Safari")
+    page = laptop.get("/account/").get_data(as_text=True)
+    assert "Signed-in sessions" in page
+    assert "Laptop Firefox <strong>(this session)</strong>" in page
+    assert "Phone Safari" in page
+    phone_id = next(
+        i["id"]
+        for i in laptop.get("/api/v1/me/sessions").get_json()["items"]
+        if i["user_agent"] == "Phone Safari"
+    )
+    response = post_form(laptop, f"/account/sessions/{phone_id}/end", token_from="/account/")
+    assert (response.status_code, response.headers["Location"]) == (302, "/account/")
+    assert phone.get("/api/v1/me").status_code == 401
+    assert laptop.get("/api/v1/me").status_code == 200
+
+
+def test_sign_out_clears_site_data(app: Flask, customer: User) -> None:
+    browser = _signed_in(app, customer, "Laptop Firefox")
+    response = post_form(browser, "/logout")
+    assert response.status_code == 302
+    assert response.headers["Clear-Site-Data"] == '"cache", "cookies", "storage"'

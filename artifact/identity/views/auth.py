@@ -105,4 +105,8 @@ def logout() -> Response:
     logout_user()
     session.clear()
     flash("You are signed out.", "success")
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login"))
+    # The browser drops what this site left behind (cached pages, cookies, storage). The
+    # session cookie with the flash message is set again by this very response.
+    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    return response
