@@ -5,6 +5,7 @@ This is the only module that reads ``os.environ``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Mapping
@@ -72,7 +73,7 @@ def _secret_key(env: str, data_dir: Path, configured: str | None) -> str:
         return secrets.token_urlsafe(48)
     if env == "development":
         # A per-data-directory random key, so a demo never runs on a guessable secret.
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         key_file = data_dir / "dev-secret-key"
         if not key_file.exists():
             fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -276,6 +277,25 @@ def load_config(
         if _env(environ, "WORKERS") is not None:
             check_limiter_storage(env, config["RATELIMIT_STORAGE_URI"], _int(environ, "WORKERS", 1))
     return config
+
+
+def prepare_data_dir(config: Mapping[str, Any]) -> None:
+    """The data directory (0700) and an SQLite database file (0600) are private from the moment
+    they exist, in every mode (SQLite itself would create the file, and its journals, with the
+    process umask, typically 0644)."""
+    Path(config["DATA_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
+    url = str(config["SQLALCHEMY_DATABASE_URI"])
+    if not url.startswith("sqlite:///"):
+        return
+    name = url[len("sqlite:///") :].split("?", 1)[0]
+    if not name or name == ":memory:":
+        return
+    path = Path(name)
+    if path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):  # another process made it first
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def serving_settings(

@@ -257,3 +257,24 @@ def test_sign_out_clears_site_data(app: Flask, customer: User) -> None:
     response = post_form(browser, "/logout")
     assert response.status_code == 302
     assert response.headers["Clear-Site-Data"] == '"cache", "cookies", "storage"'
+
+
+def test_development_makes_the_data_directory_and_database_private(tmp_path, monkeypatch) -> None:
+    import os
+    import stat
+
+    from artifact import create_app
+
+    monkeypatch.delenv("ARTIFACT_DATABASE_URL", raising=False)  # the default: SQLite inside
+    data_dir = tmp_path / "instance"
+    umask = os.umask(0o022)  # the usual one, under which SQLite made its file 0644
+    try:
+        app = create_app({"ARTIFACT_ENV": "development", "DATA_DIR": str(data_dir)})
+        with app.app_context():
+            db.session.execute(select(1))  # SQLite opens (and would create) the file
+            db.engine.dispose()
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data_dir / "artifact.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE((data_dir / "dev-secret-key").stat().st_mode) == 0o600
