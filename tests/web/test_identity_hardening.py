@@ -257,6 +257,9 @@ def test_sign_out_clears_site_data(app: Flask, customer: User) -> None:
     response = post_form(browser, "/logout")
     assert response.status_code == 302
     assert response.headers["Clear-Site-Data"] == '"cache", "cookies", "storage"'
+    # The message cannot ride in the cleared cookie: the sign-in page says it.
+    assert response.headers["Location"] == "/login?signed_out=1"
+    assert "You are signed out." in browser.get("/login?signed_out=1").get_data(as_text=True)
 
 
 def test_development_makes_the_data_directory_and_database_private(tmp_path, monkeypatch) -> None:

@@ -119,9 +119,7 @@ def test_links_use_the_base_url_whatever_the_host_header(
     evil = {"Host": "attacker.example"}
     form = client.get("/reset", headers=evil).get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
-    sent = client.post(
-        "/reset", data={"csrf_token": token, "email": customer.email}, headers=evil
-    )
+    sent = client.post("/reset", data={"csrf_token": token, "email": customer.email}, headers=evil)
     assert sent.status_code == 200
     body = inbox.wait_for(1)[0].get_content()
     assert "https://trust.example.com/reset/" in body

@@ -67,6 +67,8 @@ def login() -> Any:
     next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated and request.method == "GET":
         return redirect(next_url or url_for("main.index"))
+    if request.method == "GET" and request.args.get("signed_out") == "1":
+        flash("You are signed out.", "success")
     if form.validate_on_submit():
         try:
             user = sign_in.check_password(
@@ -104,9 +106,8 @@ def logout() -> Response:
             sessions.end(db.session, current_caller(), row)
     logout_user()
     session.clear()
-    flash("You are signed out.", "success")
-    response = redirect(url_for("auth.login"))
-    # The browser drops what this site left behind (cached pages, cookies, storage). The
-    # session cookie with the flash message is set again by this very response.
+    # The browser drops what this site left behind (cached pages, cookies, storage), so no
+    # cookie can carry the message: the sign-in page says it, asked by the address.
+    response = redirect(url_for("auth.login", signed_out=1))
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
