@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from artifact.models.accounts import Role
-from artifact.web.openapi_parts import errors, ok, path_id, ref
+from artifact.web.openapi_parts import errors, link, ok, path_id, ref
 
 SCHEMAS: dict[str, Any] = {
     "User": {
@@ -60,7 +60,15 @@ PATHS: dict[str, Any] = {
         "get": {
             "operationId": "list_my_sessions",
             "summary": "The calling user's live browser sessions, last seen first",
-            "responses": {**ok(200, "the sessions", "SessionList"), **errors(401)},
+            "responses": {
+                **ok(
+                    200,
+                    "the sessions",
+                    "SessionList",
+                    links={"end": link("end_my_session", session_id="$response.body#/items/0/id")},
+                ),
+                **errors(401),
+            },
         }
     },
     "/me/sessions/{session_id}": {
