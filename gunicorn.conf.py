@@ -1,9 +1,11 @@
 """gunicorn settings for Artifact (``make serve``: ``gunicorn -c gunicorn.conf.py app:app``).
 
 Tunables come from ARTIFACT_* variables (artifact/config.py ``serving_settings``): ARTIFACT_BIND,
-ARTIFACT_WORKERS, ARTIFACT_WORKER_TIMEOUT, ARTIFACT_ACCESS_LOG. The app itself refuses to start
-in production without a proper ARTIFACT_SECRET_KEY; with ``preload_app`` that refusal happens
-once, in the master, with the message, before any worker starts."""
+ARTIFACT_WORKERS, ARTIFACT_WORKER_TIMEOUT, ARTIFACT_ACCESS_LOG. In production, more than one
+worker with the default memory:// ARTIFACT_RATELIMIT_STORAGE is refused right here (each worker
+would count sign-ins alone). The app itself refuses to start in production without a proper
+ARTIFACT_SECRET_KEY, ARTIFACT_BASE_URL and ARTIFACT_TRUSTED_HOSTS; with ``preload_app`` that
+refusal happens once, in the master, with the message, before any worker starts."""
 
 from artifact.config import serving_settings
 from artifact.infra.serving import ACCESS_LOG_FORMAT

@@ -8,11 +8,12 @@ from typing import Any
 
 from flask import Flask
 
-from artifact.config import TEMPLATE_FOLDER, load_config
+from artifact.config import TEMPLATE_FOLDER, load_config, prepare_data_dir
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     config = load_config(test_config)
+    prepare_data_dir(config)  # 0700 directory, 0600 SQLite file, in every mode
     app = Flask(
         __name__,
         template_folder=str(TEMPLATE_FOLDER),

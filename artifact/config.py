@@ -5,12 +5,14 @@ This is the only module that reads ``os.environ``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_FOLDER = PROJECT_ROOT / "templates"
@@ -71,7 +73,7 @@ def _secret_key(env: str, data_dir: Path, configured: str | None) -> str:
         return secrets.token_urlsafe(48)
     if env == "development":
         # A per-data-directory random key, so a demo never runs on a guessable secret.
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         key_file = data_dir / "dev-secret-key"
         if not key_file.exists():
             fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -105,15 +107,32 @@ def _list(environ: Mapping[str, str], name: str) -> list[str] | None:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def _storage_options(storage: str | None) -> dict[str, Any]:
+    options: dict[str, Any] = {"wrap_exceptions": True}
+    if (storage or "").startswith(("redis://", "rediss://")):
+        options.update(socket_connect_timeout=2, socket_timeout=2)
+    return options
+
+
 def _identity_settings(environ: Mapping[str, str], env: str) -> dict[str, Any]:
     """Audit, throttling, mail and response-hardening settings (issue 7)."""
     return {
         "AUDIT_CHECKPOINT_EVERY": _int(environ, "AUDIT_CHECKPOINT_EVERY", 100),
         "AUDIT_CHECKPOINT_MINUTES": _int(environ, "AUDIT_CHECKPOINT_MINUTES", 15),
         "RATELIMIT_STORAGE_URI": _env(environ, "RATELIMIT_STORAGE", "memory://"),
+        # A store that does not answer raises limits' StorageError (a 503, web/errors.py), and
+        # does so quickly.
+        "RATELIMIT_STORAGE_OPTIONS": _storage_options(_env(environ, "RATELIMIT_STORAGE")),
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_SIGN_IN": _env(environ, "RATELIMIT_SIGN_IN", "30 per minute; 300 per hour"),
         "RATELIMIT_RESET": _env(environ, "RATELIMIT_RESET", "5 per minute; 30 per hour"),
+        # Reset mails to one address, whoever asks and from wherever (past it: no mail, the
+        # same neutral answer).
+        "RATELIMIT_RESET_ADDRESS": _env(
+            environ, "RATELIMIT_RESET_ADDRESS", "3 per 15 minutes; 10 per day"
+        ),
+        # Re-entering the password on the account pages (change password, second factor).
+        "RATELIMIT_REAUTH": _env(environ, "RATELIMIT_REAUTH", "5 per minute; 20 per hour"),
         "RATELIMIT_DOWNLOADS": _env(environ, "RATELIMIT_DOWNLOADS", "60 per hour; 500 per day"),
         "SIGN_IN_FREE_FAILURES": _int(environ, "SIGN_IN_FREE_FAILURES", 5),
         "SIGN_IN_MAX_DELAY_SECONDS": _int(environ, "SIGN_IN_MAX_DELAY_SECONDS", 900),
@@ -162,6 +181,36 @@ def _audit_witness(environ: Mapping[str, str], data_dir: Path) -> str:
     return value
 
 
+def _check_links_and_hosts(config: Mapping[str, Any]) -> None:
+    """Production builds e-mailed links from ARTIFACT_BASE_URL, never from the Host header,
+    and answers only the host names it is told."""
+    base = config.get("BASE_URL")
+    parts = urlsplit(base or "")
+    if not base or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            "ARTIFACT_BASE_URL is missing or not an http(s) URL; set it to the address users "
+            "reach the app at (e.g. https://trust.example.com): links in e-mails are built from "
+            "it, never from the request's Host header."
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"ARTIFACT_BASE_URL must not carry a query or fragment, got {base!r}")
+    if not config.get("TRUSTED_HOSTS"):
+        raise ConfigError(
+            "ARTIFACT_TRUSTED_HOSTS is missing; set it to the comma-separated host names the "
+            f"app answers to (e.g. {parts.hostname}): requests for any other Host are refused."
+        )
+
+
+def check_limiter_storage(env: str, storage: str | None, workers: int) -> None:
+    """Sign-in limits kept in one process's memory do not hold across several processes."""
+    if env == "production" and workers > 1 and (storage or "memory://").startswith("memory"):
+        raise ConfigError(
+            f"ARTIFACT_RATELIMIT_STORAGE is memory:// while {workers} worker processes would "
+            "run: each would count sign-in attempts alone. Set ARTIFACT_RATELIMIT_STORAGE to a "
+            "shared store (e.g. redis://127.0.0.1:6379/0) or ARTIFACT_WORKERS=1."
+        )
+
+
 def load_config(
     overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
@@ -197,7 +246,12 @@ def load_config(
             "pool_pre_ping": not database_url.startswith("sqlite"),
             "hide_parameters": True,
         },
-        "SESSION_COOKIE_NAME": "artifact_session",
+        # Production (the only mode with Secure cookies) uses the __Host- prefix: the browser
+        # keeps the cookie only if it is Secure, for Path=/ and without Domain, so no sibling
+        # host or plain-HTTP page can plant or overwrite it.
+        "SESSION_COOKIE_NAME": "artifact_session" if relaxed else "__Host-artifact_session",
+        "SESSION_COOKIE_PATH": "/",
+        "SESSION_COOKIE_DOMAIN": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # The cookie keeps the expiry set at sign-in (the absolute timeout) instead of being
@@ -245,7 +299,30 @@ def load_config(
         # Cheap hashes keep the suite fast; still argon2id.
         config.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST=1024, ARGON2_PARALLELISM=1)
     config.update(overrides)
+    if env == "production":
+        _check_links_and_hosts(config)
+        if _env(environ, "WORKERS") is not None:
+            check_limiter_storage(env, config["RATELIMIT_STORAGE_URI"], _int(environ, "WORKERS", 1))
     return config
+
+
+def prepare_data_dir(config: Mapping[str, Any]) -> None:
+    """The data directory (0700) and an SQLite database file (0600) are private from the moment
+    they exist, in every mode (SQLite itself would create the file, and its journals, with the
+    process umask, typically 0644)."""
+    Path(config["DATA_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
+    url = str(config["SQLALCHEMY_DATABASE_URI"])
+    if not url.startswith("sqlite:///"):
+        return
+    name = url[len("sqlite:///") :].split("?", 1)[0]
+    if not name or name == ":memory:":
+        return
+    path = Path(name)
+    if path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):  # another process made it first
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def serving_settings(
@@ -256,12 +333,15 @@ def serving_settings(
     ARTIFACT_BIND (default 127.0.0.1:8000: behind a reverse proxy on the same host),
     ARTIFACT_WORKERS (default 2 x CPUs + 1, at most 12), ARTIFACT_WORKER_TIMEOUT seconds
     (default 60; the proxy's read timeout should match), ARTIFACT_ACCESS_LOG (default ``-``,
-    standard output; a path writes a file; ``off`` disables it)."""
+    standard output; a path writes a file; ``off`` disables it). In production, more than one
+    worker needs a shared ARTIFACT_RATELIMIT_STORAGE (ConfigError otherwise)."""
     environ = os.environ if environ is None else environ
     cpus = cpu_count or os.cpu_count() or 1
     workers = _int(environ, "WORKERS", min(2 * cpus + 1, 12))
     if workers < 1:
         raise ConfigError(f"ARTIFACT_WORKERS must be at least 1, got {workers}")
+    env = _env(environ, "ENV", "production") or "production"
+    check_limiter_storage(env, _env(environ, "RATELIMIT_STORAGE", "memory://"), workers)
     access_log = _env(environ, "ACCESS_LOG", "-")
     return {
         "bind": _env(environ, "BIND", "127.0.0.1:8000"),

@@ -34,6 +34,7 @@ from artifact.models import (
     Role,
     Termination,
     User,
+    UserSession,
 )
 from artifact.models.base import DbSession, utcnow
 from artifact.models.catalog import Listing, State, Visibility
@@ -69,7 +70,13 @@ class Decision:
 
 # What each role may do at all; object rules below narrow it per object.
 _SIGNED_IN = frozenset(
-    {"account.view", "account.change_password", "token.create_own", "framework.view"}
+    {
+        "account.view",
+        "account.change_password",
+        "token.create_own",
+        "framework.view",
+        "session.end",
+    }
 )
 _SIGNED_IN |= {
     "agreement.view",
@@ -174,6 +181,15 @@ def _token_revoke(caller: Caller, obj: Any) -> Decision:
     return Decision(False, Reason.NOT_VISIBLE)
 
 
+def _session_end(caller: Caller, obj: Any) -> Decision:
+    """A signed-in session is ended by its own user only (admins disable the account)."""
+    if obj is None:  # the action in general; each session is checked again
+        return _ALLOW
+    if isinstance(obj, UserSession) and obj.user_id == caller.user_id:
+        return _ALLOW
+    return Decision(False, Reason.NOT_VISIBLE)
+
+
 def _bind_organization(caller: Caller, obj: Any) -> Decision:
     """Only an organisation admin may accept or terminate for the whole organisation."""
     if caller.is_org_admin and caller.organization_id:
@@ -230,6 +246,7 @@ def _evidence_approve(caller: Caller, obj: Any) -> Decision:
 OBJECT_RULES: dict[str, Callable[[Caller, Any], Decision]] = {
     "user.view": _user_view,
     "token.revoke": _token_revoke,
+    "session.end": _session_end,
     "agreement.bind_organization": _bind_organization,
     "agreement.terminate": _acceptance_terminate,
     "acceptance.certificate": _acceptance_certificate,
@@ -383,6 +400,8 @@ def visible(stmt: Select[Any], caller: Caller, entity: type) -> Select[Any]:
         if caller.role == Role.ADMIN:
             return stmt
         return stmt.where(ApiToken.user_id == caller.user_id)
+    if entity is UserSession:  # one's own sessions only, whatever the role
+        return stmt.where(UserSession.user_id == caller.user_id)
     if entity is Acceptance:
         return _visible_acceptances(stmt, caller)
     if entity is Evidence:

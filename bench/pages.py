@@ -115,7 +115,7 @@ def free_port() -> int:
 def request(
     port: int, method: str, path: str, body: str | None = None, cookie: str = ""
 ) -> tuple[int, str, str]:
-    """(status, body, the artifact_session cookie it set, if any)."""
+    """(status, body, the session cookie it set, if any)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Cookie": cookie} if cookie else {}
     if body is not None:
@@ -125,7 +125,7 @@ def request(
     text = response.read().decode("utf-8", "replace")
     set_cookie = ""
     for name, value in response.getheaders():
-        if name.lower() == "set-cookie" and value.startswith("artifact_session="):
+        if name.lower() == "set-cookie" and value.startswith("__Host-artifact_session="):
             set_cookie = value.split(";", 1)[0]
     conn.close()
     return response.status, text, set_cookie
@@ -172,6 +172,12 @@ def start_gunicorn(tmp: Path, data_dir: Path, port: int) -> subprocess.Popen[byt
         ARTIFACT_DATA_DIR=str(data_dir),
         ARTIFACT_WORKERS=WORKERS,
         ARTIFACT_BIND=f"127.0.0.1:{port}",
+        ARTIFACT_BASE_URL=f"http://127.0.0.1:{port}",
+        ARTIFACT_TRUSTED_HOSTS="127.0.0.1",
+        # Several workers share their limits (production refuses memory:// for them).
+        ARTIFACT_RATELIMIT_STORAGE=os.environ.get(
+            "ARTIFACT_BENCH_REDIS", "redis://127.0.0.1:6379/14"
+        ),
         ARTIFACT_ACCESS_LOG=str(tmp / "access.log"),
     )
     gunicorn = Path(sys.executable).with_name("gunicorn")

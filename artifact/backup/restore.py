@@ -48,7 +48,8 @@ def restore_backup(
     """Restore ``archive`` into ``target`` (new or empty). A PostgreSQL backup goes into
     ``database_url``, which must be an empty PostgreSQL database."""
     target = target.resolve()
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+    leftovers = _self_made(target) if target.exists() else []
+    if leftovers is None:
         raise BackupError(f"{target} is not empty: restore into a new or empty directory")
     try:
         tar = tarfile.open(archive, "r:*")  # noqa: SIM115 - closed below
@@ -71,10 +72,40 @@ def restore_backup(
                 database.pg_require_empty(database_url)
             elif kind != "sqlite":
                 raise BackupError(f"the manifest names an unknown database kind {kind!r}")
-            sqlite_file = _unpack(tar, members, expected, manifest, target, database_url)
+            sqlite_file = _unpack(tar, members, expected, manifest, target, database_url, leftovers)
         except (tarfile.TarError, EOFError, zlib.error) as error:
             raise BackupError(f"{archive} is damaged: {error}") from error
     return RestoreResult(target, manifest, sqlite_file, needs_upgrade=set(revisions) != heads)
+
+
+# What the app itself leaves in a data directory it started on before anything was stored:
+# the development secret key and an empty SQLite file. A directory holding only these counts as
+# empty, so a backup restores into the configured data directory (`make run`'s) too.
+DEV_SECRET_FILE = "dev-secret-key"  # noqa: S105 (a file name, not a secret)
+
+
+def _self_made(target: Path) -> list[Path] | None:
+    """The self-made files of an existing ``target``, or None when it holds anything else."""
+    if not target.is_dir():
+        return None
+    found = []
+    for entry in target.iterdir():
+        if entry.is_symlink() or not entry.is_file():
+            return None
+        empty_database = entry.suffix == ".db" and entry.stat().st_size == 0
+        if entry.name != DEV_SECRET_FILE and not empty_database:
+            return None
+        found.append(entry)
+    return found
+
+
+def _clear_self_made(leftovers: list[Path], staging: Path) -> None:
+    """The development key stays (unless the backup brings one); an empty database goes."""
+    for entry in leftovers:
+        if entry.name == DEV_SECRET_FILE and not (staging / entry.name).exists():
+            os.replace(entry, staging / entry.name)
+        else:
+            entry.unlink()
 
 
 def _manifest(tar: tarfile.TarFile, members: list[tarfile.TarInfo]) -> Manifest:
@@ -133,6 +164,7 @@ def _unpack(
     manifest: Manifest,
     target: Path,
     database_url: str | None,
+    leftovers: list[Path],
 ) -> Path | None:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.restoring-{secrets.token_hex(4)}"
@@ -154,6 +186,7 @@ def _unpack(
                 manifest, Path(db_dir) / Path(db_name).name, staging, database_url
             )
         if target.exists():
+            _clear_self_made(leftovers, staging)
             target.rmdir()
         os.rename(staging, target)
     except BaseException:

@@ -1,14 +1,18 @@
-"""Who am I."""
+"""Who am I, and my signed-in sessions."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_login import current_user
 
+from artifact.extensions import db
+from artifact.identity.services import sessions
 from artifact.models import User
 from artifact.web.access import require
 from artifact.web.json_api import api
+from artifact.web.security import current_caller, current_session_id
 
 
 def user_json(user: User) -> dict[str, Any]:
@@ -27,3 +31,26 @@ def user_json(user: User) -> dict[str, Any]:
 def me() -> dict[str, Any]:
     """The calling user."""
     return user_json(current_user)
+
+
+@api.get("/me/sessions")
+@require("account.view")
+def my_sessions() -> dict[str, Any]:
+    """The calling user's live browser sessions; ``current`` marks the one of this request."""
+    config = current_app.config
+    rows = sessions.list_active(
+        db.session,
+        current_caller(),
+        idle=config["SESSION_IDLE_TIMEOUT"],
+        absolute=config["SESSION_ABSOLUTE_TIMEOUT"],
+    )
+    current = current_session_id()
+    return {"items": [sessions.session_json(row, current) for row in rows], "total": len(rows)}
+
+
+@api.delete("/me/sessions/<session_id>")
+@require("session.end")
+def end_my_session(session_id: str) -> tuple[str, int]:
+    """End one of my sessions (404 for one that is not mine or has ended)."""
+    sessions.end_own(db.session, current_caller(), session_id)
+    return "", 204

@@ -29,8 +29,10 @@ class ResetRequestForm(FlaskForm):
 
 
 class NewPasswordForm(FlaskForm):
+    # No Length validator: it would render maxlength and the browser would silently cut a
+    # pasted longer password; the server's rule says "at most 128 characters" instead.
     password = PasswordField(
         "New password (12 to 128 characters)",
-        validators=[DataRequired(), Length(max=128)],
+        validators=[DataRequired()],
         render_kw={"autocomplete": "new-password"},
     )

@@ -31,7 +31,8 @@ class UserForm(FlaskForm):
     role = SelectField("Role", choices=ROLE_CHOICES)
     organization = SelectField("Organisation", choices=[], validate_choice=True)
     org_admin = BooleanField("May bind the organisation (org admin)")
-    password = PasswordField("Initial password", validators=[DataRequired(), Length(max=128)])
+    # No maxlength (a pasted longer password would be cut silently): the server says so.
+    password = PasswordField("Initial password", validators=[DataRequired()])
 
 
 class RoleForm(FlaskForm):
@@ -41,7 +42,9 @@ class RoleForm(FlaskForm):
 class PasswordChangeForm(FlaskForm):
     current = PasswordField("Current password", validators=[DataRequired(), Length(max=1024)])
     new = PasswordField(
-        "New password (12 to 128 characters)", validators=[DataRequired(), Length(max=128)]
+        "New password (12 to 128 characters)",
+        validators=[DataRequired()],
+        render_kw={"autocomplete": "new-password"},
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, g, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+from limits.errors import StorageError
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from artifact.extensions import db
@@ -160,6 +161,21 @@ def _limiter_retry_after() -> int:
     return max(1, math.ceil(current.reset_at - time.time()))
 
 
+def _limit_store_down(error: Exception) -> Any:
+    """The rate-limit store (Redis) does not answer: limited actions (sign-in, reset mail,
+    downloads) cannot be counted, so they are refused rather than let through uncounted."""
+    from flask import current_app
+
+    current_app.logger.error("rate-limit storage unreachable: %s", type(error).__name__)
+    response = error_response(
+        503,
+        "unavailable",
+        "The rate-limit store is not reachable, so this action cannot be counted and is "
+        "refused for now. Try again in a minute; if it persists, tell the administrator.",
+    )
+    return _with_header(response, "Retry-After", "60")
+
+
 def _with_header(response: Any, name: str, value: str) -> Any:
     from flask import make_response
 
@@ -187,5 +203,6 @@ def _server_error(error: Exception) -> Any:
 def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(StorageError, _limit_store_down)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _server_error)

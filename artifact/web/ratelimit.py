@@ -18,6 +18,7 @@ from flask import Flask, Response, current_app
 from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from limits import parse_many
 
 from artifact.extensions import limiter
 from artifact.web import recorders
@@ -33,6 +34,19 @@ def first_in_window(name: str, seconds: int = DEDUPE_SECONDS) -> bool:
     except Exception:  # storage down: record rather than lose the event
         current_app.logger.warning("rate-limit storage unreachable; not de-duplicating")
         return True
+
+
+def allow(limit_value: str, scope: str, key: str) -> bool:
+    """Count one use of ``key`` against every limit in ``limit_value`` (e.g. "3 per 15
+    minutes; 10 per day"), in the rate-limit storage; False, counting nothing, when one of
+    them is used up. For limits on something other than the request's source (the address a
+    reset mail goes to)."""
+    items = parse_many(limit_value)
+    if not all(limiter.limiter.test(item, scope, key) for item in items):
+        return False
+    for item in items:
+        limiter.limiter.hit(item, scope, key)
+    return True
 
 
 def user_or_ip() -> str:
@@ -51,6 +65,16 @@ sign_in_limit = limiter.limit(
     lambda: current_app.config["RATELIMIT_SIGN_IN"],
     methods=["POST"],
     scope="sign-in",
+    on_breach=_on_breach,
+)
+# Re-entering the password on the account pages (change password, start or change the second
+# factor): one budget per user across those pages; only refused attempts count.
+reauth_limit = limiter.shared_limit(
+    lambda: current_app.config["RATELIMIT_REAUTH"],
+    scope="password-reentry",
+    key_func=user_or_ip,
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code >= 400,
     on_breach=_on_breach,
 )
 reset_limit = limiter.limit(

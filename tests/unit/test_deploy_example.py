@@ -19,7 +19,7 @@ def test_body_size_matches_the_upload_limit() -> None:
 
 
 def test_upstream_and_timeouts_match_gunicorn() -> None:
-    settings = serving_settings({})
+    settings = serving_settings({"ARTIFACT_RATELIMIT_STORAGE": "redis://127.0.0.1:6379/0"})
     assert _directive("server") == [settings["bind"]]
     assert _directive("proxy_read_timeout") == [f"{settings['timeout']}s"]
 

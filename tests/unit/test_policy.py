@@ -22,6 +22,7 @@ EXPECTED = {
     "account.view": {"customer", "auditor", "staff", "admin"},
     "account.change_password": {"customer", "auditor", "staff", "admin"},
     "token.create_own": {"customer", "auditor", "staff", "admin"},
+    "session.end": {"customer", "auditor", "staff", "admin"},  # each: own sessions only
     "admin.area": {"admin"},
     "organization.create": {"admin"},
     "user.create": {"admin"},
@@ -67,6 +68,16 @@ def test_role_matrix(role: str, action: str) -> None:
     assert decision.allowed is (role in EXPECTED[action])
     if not decision.allowed:
         assert decision.reason == Reason.ROLE
+
+
+def test_a_session_is_ended_by_its_own_user_only() -> None:
+    from artifact.models import UserSession
+
+    mine = UserSession(user_id="customer-id")
+    assert decide(as_caller(fake_user("customer")), "session.end", mine).allowed
+    for other in ("admin", "staff"):
+        denied = decide(as_caller(fake_user(other)), "session.end", mine)
+        assert denied.reason == Reason.NOT_VISIBLE
 
 
 def test_table_has_no_unexpected_grants() -> None:

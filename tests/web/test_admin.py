@@ -73,12 +73,15 @@ def test_admin_changes_role_disables_and_revokes(client, admin, customer, login_
         == 302
     )
     assert db.session.get(User, customer.id).role == "auditor"
+    assert db.session.get(ApiToken, token.id).revoked_at is not None  # by the role change
+    token, raw = tokens.create(db.session, OPERATOR, customer, "ci again")
+    uow.commit(db.session)
     assert post_form(client, f"/admin/tokens/{token.id}/revoke").status_code == 302
     assert db.session.get(ApiToken, token.id).revoked_at is not None
     assert post_form(client, f"/admin/users/{customer.id}/disable").status_code == 302
     assert db.session.get(User, customer.id).disabled_at is not None
     actions = db.session.scalars(select(AuditEvent.action)).all()
-    assert {"user.set_role", "token.revoke", "user.disable"} <= set(actions)
+    assert {"user.set_role", "token.revoke_all", "token.revoke", "user.disable"} <= set(actions)
 
 
 def test_admin_cannot_disable_themselves(client, admin, login_as) -> None:

@@ -229,3 +229,26 @@ def _claim_postgres(tar: tarfile.TarFile, members: dict[str, bytes]) -> None:
     manifest = json.loads(members["manifest.json"])
     manifest["database"]["kind"] = "postgresql"
     members["manifest.json"] = json.dumps(manifest).encode()
+
+
+def test_restore_into_the_configured_development_data_directory(
+    backup_run: BackupRun, tmp_path: Path
+) -> None:
+    """`make run`'s data directory already holds what a development start makes (its secret
+    key, an empty SQLite file): restoring into it works."""
+    import stat
+
+    target = tmp_path / "instance"
+    result = run_cli(
+        target,
+        "restore",
+        str(backup_run.archive),
+        "--data-dir",
+        str(target),
+        ARTIFACT_ENV="development",
+    )
+    assert result.exit_code == 0, result.output
+    assert (target / "artifact.db").stat().st_size > 0
+    assert (target / "dev-secret-key").exists()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o700
+    assert stat.S_IMODE((target / "artifact.db").stat().st_mode) == 0o600

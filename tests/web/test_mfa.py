@@ -176,6 +176,24 @@ def test_five_wrong_codes_end_the_challenge(client, staff: User) -> None:
     assert client.get("/api/v1/me").status_code == 401
 
 
+def test_replaying_an_older_cookie_gives_no_new_tries(app: Flask, client, staff: User) -> None:
+    """The five tries are counted on the server, not in the cookie."""
+    app.config["SIGN_IN_FREE_FAILURES"] = 100  # the account backoff is not what is tested here
+    _password_step(client, staff)
+    fresh_cookie = client.get_cookie("artifact_session").value
+    for _ in range(4):
+        wrong = post_form(client, "/login/mfa", {"code": "000000"}, token_from="/login/mfa")
+        assert wrong.status_code == 401
+    ended = post_form(client, "/login/mfa", {"code": "000000"}, token_from="/login/mfa")
+    assert (ended.status_code, ended.headers["Location"]) == (302, "/login")
+    client.set_cookie("artifact_session", fresh_cookie)  # the cookie from before the tries
+    replayed = post_form(
+        client, "/login/mfa", {"code": sign_in_code(staff.email)}, token_from="/login/mfa"
+    )
+    assert (replayed.status_code, replayed.headers["Location"]) == (302, "/login")
+    assert client.get("/api/v1/me").status_code == 401
+
+
 def test_refused_codes_and_passwords_are_kept_though_the_request_fails(client, staff: User) -> None:
     """The 401 and the 403 roll their requests back; the count and the events stay."""
     from artifact.identity.services.sign_in import throttle_key
@@ -183,14 +201,14 @@ def test_refused_codes_and_passwords_are_kept_though_the_request_fails(client, s
     _password_step(client, staff)
     wrong = post_form(client, "/login/mfa", {"code": "000000"}, token_from="/login/mfa")
     assert wrong.status_code == 401
-    assert db.session.get(SignInThrottle, throttle_key(staff.email)).failures == 1
+    assert db.session.get(SignInThrottle, throttle_key(staff.email, "127.0.0.1")).failures == 1
     assert (
         post_form(
             client, "/login/mfa", {"code": sign_in_code(staff.email)}, token_from="/login/mfa"
         ).status_code
         == 302
     )
-    assert db.session.get(SignInThrottle, throttle_key(staff.email)) is None
+    assert db.session.get(SignInThrottle, throttle_key(staff.email, "127.0.0.1")) is None
     refused = post_form(
         client,
         "/account/mfa/recovery-codes",

@@ -112,6 +112,20 @@ def test_reset_answers_the_same_for_unknown_addresses(client, inbox: Inbox, cust
     assert len(inbox.wait_for(1)) == 1
 
 
+def test_links_use_the_base_url_whatever_the_host_header(
+    app: Flask, client, inbox: Inbox, customer: User
+) -> None:
+    app.config["BASE_URL"] = "https://trust.example.com"
+    evil = {"Host": "attacker.example"}
+    form = client.get("/reset", headers=evil).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+    sent = client.post("/reset", data={"csrf_token": token, "email": customer.email}, headers=evil)
+    assert sent.status_code == 200
+    body = inbox.wait_for(1)[0].get_content()
+    assert "https://trust.example.com/reset/" in body
+    assert "attacker.example" not in body
+
+
 def test_reset_links_expire_after_an_hour(app: Flask, client, inbox: Inbox, customer: User) -> None:
     post_form(client, "/reset", {"email": customer.email})
     path = _link(inbox.wait_for(1)[0], "reset")

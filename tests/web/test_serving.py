@@ -81,11 +81,13 @@ def test_access_log_atoms_hold_no_secret_whatever_the_format() -> None:
 
 
 def test_worker_count_follows_cpus_and_is_configurable() -> None:
-    assert serving_settings({}, cpu_count=2)["workers"] == 5
-    assert serving_settings({}, cpu_count=64)["workers"] == 12
-    assert serving_settings({"ARTIFACT_WORKERS": "3"}, cpu_count=2)["workers"] == 3
-    assert serving_settings({})["bind"] == "127.0.0.1:8000"
-    assert serving_settings({"ARTIFACT_ACCESS_LOG": "off"})["accesslog"] is None
+    shared = {"ARTIFACT_RATELIMIT_STORAGE": "redis://127.0.0.1:6379/0"}
+    assert serving_settings(shared, cpu_count=2)["workers"] == 5
+    assert serving_settings(shared, cpu_count=64)["workers"] == 12
+    assert serving_settings({**shared, "ARTIFACT_WORKERS": "3"}, cpu_count=2)["workers"] == 3
+    assert serving_settings(shared)["bind"] == "127.0.0.1:8000"
+    assert serving_settings({**shared, "ARTIFACT_ACCESS_LOG": "off"})["accesslog"] is None
+    assert serving_settings({"ARTIFACT_WORKERS": "1"})["workers"] == 1  # memory:// is fine
     with pytest.raises(ConfigError, match="ARTIFACT_WORKERS"):
         serving_settings({"ARTIFACT_WORKERS": "0"})
     with pytest.raises(ConfigError, match="ARTIFACT_WORKERS must be an integer"):
@@ -116,7 +118,10 @@ def gunicorn_server(tmp_path: Path) -> Iterator[tuple[str, Path, dict[str, str]]
         ARTIFACT_ENV="production",
         ARTIFACT_SECRET_KEY="k" * 20 + SECRET,
         ARTIFACT_BIND=f"127.0.0.1:{port}",
-        ARTIFACT_WORKERS="2",
+        ARTIFACT_BASE_URL=f"http://127.0.0.1:{port}",
+        ARTIFACT_TRUSTED_HOSTS="127.0.0.1",
+        # One worker: the default memory:// limit store is refused for more (no Redis needed).
+        ARTIFACT_WORKERS="1",
         ARTIFACT_ACCESS_LOG=str(log),
     )
     process = subprocess.Popen(
@@ -170,7 +175,10 @@ def test_gunicorn_access_log_omits_query_strings_path_tokens_and_cookies(
 @pytest.mark.slow
 def test_gunicorn_refuses_production_without_a_secret(tmp_path: Path) -> None:
     env = _env(
-        tmp_path / "data", ARTIFACT_ENV="production", ARTIFACT_BIND=f"127.0.0.1:{_free_port()}"
+        tmp_path / "data",
+        ARTIFACT_ENV="production",
+        ARTIFACT_BIND=f"127.0.0.1:{_free_port()}",
+        ARTIFACT_WORKERS="1",
     )
     result = subprocess.run(
         [str(GUNICORN), "-c", "gunicorn.conf.py", "app:app"],
@@ -183,4 +191,29 @@ def test_gunicorn_refuses_production_without_a_secret(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "ARTIFACT_SECRET_KEY is missing" in result.stderr
+    assert "Booting worker" not in result.stderr
+
+
+@pytest.mark.slow
+def test_gunicorn_refuses_memory_limits_with_several_workers(tmp_path: Path) -> None:
+    env = _env(
+        tmp_path / "data",
+        ARTIFACT_ENV="production",
+        ARTIFACT_SECRET_KEY="k" * 20 + SECRET,
+        ARTIFACT_BASE_URL="https://trust.example.com",
+        ARTIFACT_TRUSTED_HOSTS="trust.example.com",
+        ARTIFACT_BIND=f"127.0.0.1:{_free_port()}",
+        ARTIFACT_WORKERS="3",
+    )
+    result = subprocess.run(
+        [str(GUNICORN), "-c", "gunicorn.conf.py", "app:app"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "ARTIFACT_RATELIMIT_STORAGE is memory:// while 3 worker processes" in result.stderr
     assert "Booting worker" not in result.stderr

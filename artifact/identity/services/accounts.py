@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from artifact import policy
 from artifact.audit.services import chain as audit
 from artifact.extensions import passwords
-from artifact.identity.services import sessions
+from artifact.identity.services import sessions, tokens
 from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -172,8 +172,11 @@ def set_role(db: DbSession, caller: Caller, user: User, role: str) -> None:
         target_id=user.id,
         details={"from": old, "to": role},
     )
-    # Privileges changed: existing sessions were opened under the old role.
+    # Privileges changed: existing sessions and tokens were made under the old role (a token
+    # would gain staff power without the second factor).
     sessions.end_all(db, user, reason="role_changed")
+    if role != old:
+        tokens.revoke_all(db, caller, user, reason="role_changed")
 
 
 def set_disabled(db: DbSession, caller: Caller, user: User, disabled: bool) -> None:
@@ -191,6 +194,7 @@ def set_disabled(db: DbSession, caller: Caller, user: User, disabled: bool) -> N
     )
     if disabled:
         sessions.end_all(db, user, reason="disabled")
+        tokens.revoke_all(db, caller, user, reason="disabled")  # enabling revives none
 
 
 def change_password(
@@ -226,3 +230,4 @@ def set_password(
     user.password_changed_at = utcnow()
     audit.record(db, caller, "user.change_password", target_type="user", target_id=user.id)
     sessions.end_all(db, user, reason="password_changed", keep_id=keep_session_id)
+    tokens.revoke_all(db, caller, user, reason="password_changed")

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from artifact.audit.services import chain as audit
 from artifact.extensions import passwords
-from artifact.identity.services import sessions, sign_in
+from artifact.identity.services import sessions, sign_in, tokens
 from artifact.identity.services.accounts import check_password_rules
 from artifact.identity.services.lookup import user_by_email
 from artifact.kernel import uow
@@ -78,14 +78,24 @@ def is_live(db: DbSession, raw: str, purpose: str) -> bool:
     return _live(db, raw, purpose, utcnow()) is not None
 
 
-def request_reset(db: DbSession, caller: Caller, email: str) -> tuple[User, str] | None:
+def request_reset(
+    db: DbSession, caller: Caller, email: str, address_allowed: bool = True
+) -> tuple[User, str] | None:
     """A reset token for the account with this e-mail, or None; the caller answers the same
-    either way. A refused request is recorded durably (kept if the owner rolls back)."""
+    either way. ``address_allowed`` is False when this address has had its share of reset
+    mails (the caller's per-address limit): then no token either. A refused request is
+    recorded durably (kept if the owner rolls back)."""
     now = utcnow()
     user = user_by_email(db, email)
     raw = secrets.token_urlsafe(32)  # same work whether or not the account exists
-    if user is None or not user.is_active:
-        reason = "unknown_account" if user is None else "disabled"
+    if user is None or not user.is_active or not address_allowed:
+        reason = (
+            "unknown_account"
+            if user is None
+            else "disabled"
+            if not user.is_active
+            else "address_limit"
+        )
         uow.durable(
             db,
             lambda session: audit.record(
@@ -103,8 +113,8 @@ def request_reset(db: DbSession, caller: Caller, email: str) -> tuple[User, str]
 
 
 def reset_password(db: DbSession, caller: Caller, raw: str, new_password: str) -> User:
-    """Set a new password with a reset token; every session of the user ends, the sign-in
-    backoff is cleared, and the second factor is still asked at the next sign-in.
+    """Set a new password with a reset token; every session and API token of the user ends,
+    the sign-in backoff is cleared, and the second factor is still asked at the next sign-in.
     Raises ValidationFailed."""
     now = utcnow()
     token = _live(db, raw, RESET, now)
@@ -117,8 +127,9 @@ def reset_password(db: DbSession, caller: Caller, raw: str, new_password: str) -
     user.password_hash = passwords.hash(new_password)
     user.password_changed_at = now
     sessions.end_all(db, user, reason="password_reset")
+    tokens.revoke_all(db, caller, user, reason="password_reset")
     audit.record(db, caller, "auth.password_reset", target_type="user", target_id=user.id)
-    sign_in.succeeded(db, user.email)
+    sign_in.forget_account(db, user.email)
     return user
 
 

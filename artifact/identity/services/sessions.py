@@ -9,11 +9,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
+from artifact import policy
 from artifact.audit.services import chain as audit
 from artifact.extensions import passwords
 from artifact.identity.services.lookup import user_by_email
 from artifact.kernel import uow
 from artifact.kernel.caller import Caller
+from artifact.kernel.errors import NotFound
 from artifact.models import User, UserSession
 from artifact.models.base import DbSession, utcnow
 
@@ -152,3 +154,58 @@ def end_all(db: DbSession, user: User, reason: str, keep_id: str | None = None) 
     if keep_id is not None:
         stmt = stmt.where(UserSession.id != keep_id)
     db.execute(stmt)
+
+
+def list_active(
+    db: DbSession,
+    caller: Caller,
+    *,
+    idle: timedelta,
+    absolute: timedelta,
+    now: datetime | None = None,
+) -> list[UserSession]:
+    """The caller's own live sessions (not ended, within both timeouts), last seen first."""
+    policy.require(caller, "account.view")
+    now = now or utcnow()
+    stmt = (
+        policy.visible(select(UserSession), caller, UserSession)
+        .where(
+            UserSession.user_id == caller.user_id,
+            UserSession.ended_at.is_(None),
+            UserSession.last_seen_at >= now - idle,
+            UserSession.created_at >= now - absolute,
+        )
+        .order_by(UserSession.last_seen_at.desc(), UserSession.created_at.desc())
+    )
+    return list(db.scalars(stmt).all())
+
+
+def end_own(db: DbSession, caller: Caller, session_id: str) -> UserSession:
+    """End one of the caller's sessions (a lost laptop, a shared computer): every copy of its
+    cookie stops working. Raises NotFound for a session that does not exist, has ended, or is
+    someone else's."""
+    row = db.get(UserSession, session_id) if len(session_id or "") <= 64 else None
+    if row is None or row.ended_at is not None or not policy.decide(caller, "session.end", row):
+        raise NotFound("no such session")
+    row.ended_at = utcnow()
+    row.end_reason = "ended_by_user"
+    audit.record(
+        db,
+        caller,
+        "auth.session_end",
+        target_type="user",
+        target_id=row.user_id,
+        details={"session": row.id},
+    )
+    return row
+
+
+def session_json(row: UserSession, current_id: str | None) -> dict[str, object]:
+    return {
+        "id": row.id,
+        "created_at": row.created_at.isoformat(),
+        "last_seen_at": row.last_seen_at.isoformat(),
+        "ip": row.ip_address,
+        "user_agent": row.user_agent,
+        "current": row.id == current_id,
+    }

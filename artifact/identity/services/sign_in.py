@@ -1,11 +1,14 @@
-"""Sign-in with per-account exponential backoff.
+"""Sign-in with exponential backoff per account and source.
 
-Failures are counted per account key: a hash of the e-mail as typed (normalised), whether or not
-such an account exists, so the throttle itself tells an attacker nothing. After
-``free_failures`` failures the key is blocked for 1 s, then 2, 4, ... up to ``max_delay``. While
-blocked, an attempt is refused without looking at the password (a right password too) and still
-counts, so hammering only lengthens the wait. Only a complete sign-in (with the second factor)
-clears the count.
+Failures are counted per key: a hash of the e-mail as typed (normalised), whether or not such an
+account exists, so the throttle itself tells an attacker nothing, joined with a hash of the
+source address. After ``free_failures`` failures the key is blocked for 1 s, then 2, 4, ... up
+to ``max_delay``. While blocked, an attempt is refused without looking at the password (a right
+password too) and is not counted: a block is never extended by attempts made during it. Someone
+failing from one address cannot lock the owner out: from another source the owner's password
+and second factor still get through (the per-IP limits of Flask-Limiter bound how many sources
+a guesser can afford). A complete sign-in (with the second factor) clears the count of its
+source; a password reset clears every source's count of the account.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from sqlalchemy import delete
 
 from artifact.audit.services import chain as audit
 from artifact.identity.services import sessions
@@ -33,8 +38,14 @@ class Backoff:
     max_delay: int = 900
 
 
-def throttle_key(email: str) -> str:
-    return hashlib.sha256(b"sign-in\n" + (email or "").strip().lower().encode()).hexdigest()
+def _account_part(email: str) -> str:
+    return hashlib.sha256(b"sign-in\n" + (email or "").strip().lower().encode()).hexdigest()[:32]
+
+
+def throttle_key(email: str, source: str | None) -> str:
+    """128 bits of the account's hash, then 128 bits of the source's (64 hex digits)."""
+    source_part = hashlib.sha256(b"source\n" + (source or "").encode()).hexdigest()[:32]
+    return _account_part(email) + source_part
 
 
 def _retry_after(row: SignInThrottle, now: datetime) -> int:
@@ -61,7 +72,7 @@ def register_failure(
 def _count_failure(
     db: DbSession, caller: Caller, email: str, backoff: Backoff, now: datetime
 ) -> int:
-    key = throttle_key(email)
+    key = throttle_key(email, caller.ip_address)
     row = db.get(SignInThrottle, key)
     if row is None:
         row = SignInThrottle(key=key, failures=0)
@@ -88,23 +99,23 @@ def _count_failure(
     return delay
 
 
-def blocked_for(db: DbSession, email: str, now: datetime | None = None) -> int:
-    row = db.get(SignInThrottle, throttle_key(email))
+def blocked_for(db: DbSession, email: str, source: str | None, now: datetime | None = None) -> int:
+    """Seconds the account is still blocked for this source (0: not blocked)."""
+    row = db.get(SignInThrottle, throttle_key(email, source))
     return 0 if row is None else _retry_after(row, now or utcnow())
 
 
 def check_password(
     db: DbSession, caller: Caller, email: str, password: str, backoff: Backoff
 ) -> User | None:
-    """The user for these credentials, or None. Raises Throttled while the account key is in
-    backoff (the password is then not even checked). Failures are counted and recorded
-    durably. Never records the password."""
+    """The user for these credentials, or None. Raises Throttled while the account is in
+    backoff for the caller's source (the password is then not even checked, and the attempt
+    does not lengthen the block). Failures are counted and recorded durably. Never records the
+    password."""
     now = utcnow()
-    if blocked_for(db, email, now):
-        register_failure(db, caller, email, backoff, now)
-        raise Throttled(
-            "too many failed sign-ins; wait and try again", retry_after=blocked_for(db, email, now)
-        )
+    wait = blocked_for(db, email, caller.ip_address, now)
+    if wait:
+        raise Throttled("too many failed sign-ins; wait and try again", retry_after=wait)
     user = sessions.authenticate(db, caller, email, password)
     if user is None:
         register_failure(db, caller, email, backoff, now)
@@ -112,8 +123,13 @@ def check_password(
     return user
 
 
-def succeeded(db: DbSession, email: str) -> None:
-    """Every factor passed: forget the failures of this account key."""
-    row = db.get(SignInThrottle, throttle_key(email))
+def succeeded(db: DbSession, email: str, source: str | None) -> None:
+    """Every factor passed: forget the failures of this account from this source."""
+    row = db.get(SignInThrottle, throttle_key(email, source))
     if row is not None:
         db.delete(row)
+
+
+def forget_account(db: DbSession, email: str) -> None:
+    """The password was reset: forget the failures of this account from every source."""
+    db.execute(delete(SignInThrottle).where(SignInThrottle.key.like(_account_part(email) + "%")))

@@ -83,3 +83,25 @@ def revoke(db: DbSession, caller: Caller, token_id: str) -> ApiToken:
             details={"user": token.user.email, "prefix": token.prefix},
         )
     return token
+
+
+def revoke_all(db: DbSession, caller: Caller, user: User, reason: str) -> int:
+    """Revoke every live token of ``user`` because the account changed (password changed or
+    reset, disabled, role changed): a token never outlives the credentials or the power it was
+    made under. One audit event; returns how many were revoked. The calling service has
+    checked the policy for the change itself."""
+    live = db.scalars(
+        select(ApiToken.id).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    if not live:
+        return 0
+    db.execute(update(ApiToken).where(ApiToken.id.in_(live)).values(revoked_at=utcnow()))
+    audit.record(
+        db,
+        caller,
+        "token.revoke_all",
+        target_type="user",
+        target_id=user.id,
+        details={"user": user.email, "reason": reason, "count": len(live)},
+    )
+    return len(live)

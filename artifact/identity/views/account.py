@@ -1,19 +1,20 @@
-"""The signed-in user's own account: password and personal API tokens."""
+"""The signed-in user's own account: password, personal API tokens, signed-in sessions."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_login import current_user
+from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
+from flask_login import current_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from artifact import policy
 from artifact.extensions import db
 from artifact.identity.forms_sign_in import ActionForm, PasswordChangeForm, TokenForm
-from artifact.identity.services import accounts, tokens
+from artifact.identity.services import accounts, sessions, tokens
 from artifact.kernel.errors import PermissionDenied, ValidationFailed
 from artifact.models import ApiToken
 from artifact.web.access import require
+from artifact.web.ratelimit import reauth_limit
 from artifact.web.security import current_caller, current_session_id
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -25,6 +26,13 @@ def _page(new_token: str | None = None, status: int = 200) -> tuple[str, int]:
         .where(ApiToken.user_id == current_user.id)
         .order_by(ApiToken.created_at.desc())
     ).all()
+    config = current_app.config
+    own_sessions = sessions.list_active(
+        db.session,
+        current_caller(),
+        idle=config["SESSION_IDLE_TIMEOUT"],
+        absolute=config["SESSION_ABSOLUTE_TIMEOUT"],
+    )
     return render_template(
         "account/index.html",
         password_form=PasswordChangeForm(),
@@ -32,6 +40,8 @@ def _page(new_token: str | None = None, status: int = 200) -> tuple[str, int]:
         action_form=ActionForm(),
         tokens=own_tokens,
         new_token=new_token,
+        sessions=own_sessions,
+        current_session_id=current_session_id(),
     ), status
 
 
@@ -44,11 +54,15 @@ def index() -> tuple[str, int]:
 
 @bp.post("/password")
 @require("account.change_password")
+@reauth_limit
 def change_password() -> Response | tuple[str, int]:
     """Change my password; every other session of mine ends."""
     form = PasswordChangeForm()
     if not form.validate_on_submit():
-        flash("Fill in both password fields.", "error")
+        if form.current.data and form.new.data:  # only the current one can be too long
+            flash("Password not changed: the current password is wrong.", "error")
+        else:
+            flash("Fill in both password fields.", "error")
         return _page(status=400)
     try:
         accounts.change_password(
@@ -83,4 +97,20 @@ def revoke_token(token_id: str) -> Response:
     """Revoke one of my tokens."""
     tokens.revoke(db.session, current_caller(), token_id)
     flash("Token revoked.", "success")
+    return redirect(url_for("account.index"))
+
+
+@bp.post("/sessions/<session_id>/end")
+@require("session.end")
+def end_session(session_id: str) -> Response:
+    """End one of my sessions; ending this one signs me out here."""
+    ActionForm().validate_on_submit()  # CSRF was already checked for every POST
+    this_one = session_id == current_session_id()
+    sessions.end_own(db.session, current_caller(), session_id)
+    if this_one:
+        logout_user()
+        session.clear()
+        flash("This session has ended; you are signed out.", "success")
+        return redirect(url_for("auth.login"))
+    flash("That session has ended: it is signed out wherever it was.", "success")
     return redirect(url_for("account.index"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any
 
@@ -46,7 +47,7 @@ def _throttled_page(form: Any, retry_after: int, template: str = "auth/login.htm
 
 def finish_sign_in(user: User, next_url: str | None) -> Response:
     """Every factor passed: open the server-side session under a fresh cookie."""
-    sign_in.succeeded(db.session, user.email)
+    sign_in.succeeded(db.session, user.email, request.remote_addr)
     _row, secret = sessions.start(
         db.session, user, request.remote_addr, request.headers.get("User-Agent")
     )
@@ -66,6 +67,8 @@ def login() -> Any:
     next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated and request.method == "GET":
         return redirect(next_url or url_for("main.index"))
+    if request.method == "GET" and request.args.get("signed_out") == "1":
+        flash("You are signed out.", "success")
     if form.validate_on_submit():
         try:
             user = sign_in.check_password(
@@ -81,6 +84,7 @@ def login() -> Any:
             if mfa.is_enabled(db.session, user):
                 session.clear()
                 session["mfa_user"] = user.id
+                session["mfa_challenge"] = secrets.token_urlsafe(16)  # its tries: on the server
                 session["mfa_started"] = time.time()
                 session["mfa_next"] = next_url
                 return redirect(url_for("mfa.challenge"))
@@ -102,5 +106,8 @@ def logout() -> Response:
             sessions.end(db.session, current_caller(), row)
     logout_user()
     session.clear()
-    flash("You are signed out.", "success")
-    return redirect(url_for("auth.login"))
+    # The browser drops what this site left behind (cached pages, cookies, storage), so no
+    # cookie can carry the message: the sign-in page says it, asked by the address.
+    response = redirect(url_for("auth.login", signed_out=1))
+    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    return response

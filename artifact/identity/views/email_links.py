@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from flask import Blueprint, current_app, flash, make_response, redirect, render_template, url_for
@@ -15,7 +16,7 @@ from artifact.infra.mail import Mailer
 from artifact.kernel import uow
 from artifact.kernel.errors import ValidationFailed
 from artifact.web.access import require
-from artifact.web.ratelimit import reset_limit
+from artifact.web.ratelimit import allow, reset_limit
 from artifact.web.security import current_caller
 
 bp = Blueprint("identity", __name__)
@@ -43,9 +44,11 @@ def _send_after_commit(to: str, subject: str, body: str) -> None:
 
 
 def _no_referrer(body: str, status: int = 200) -> Any:
-    """Pages whose URL holds a token must not leak it through the Referer header."""
+    """Pages whose URL holds a token must not leak it through the Referer header, nor stay in
+    a cache (a shared computer's back button, a proxy)."""
     response = make_response(body, status)
     response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -55,7 +58,18 @@ def reset_request() -> Any:
     """Ask for a password-reset link; the answer is the same for every address."""
     form = ResetRequestForm()
     if form.validate_on_submit():
-        issued = account_tokens.request_reset(db.session, current_caller(), form.email.data or "")
+        email = form.email.data or ""
+        # Per address as well as per source: no flood of mail to one inbox from many
+        # addresses. Past the limit no mail goes out; the answer stays the same.
+        address_key = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+        issued = account_tokens.request_reset(
+            db.session,
+            current_caller(),
+            email,
+            address_allowed=allow(
+                current_app.config["RATELIMIT_RESET_ADDRESS"], "reset-address", address_key
+            ),
+        )
         if issued is not None:
             user, token = issued
             _send_after_commit(

@@ -22,7 +22,7 @@ from flask import (
 from flask_login import current_user
 from markupsafe import Markup
 
-from artifact.extensions import db
+from artifact.extensions import db, limiter
 from artifact.identity.forms import CodeForm, PasswordConfirmForm
 from artifact.identity.forms_sign_in import ActionForm
 from artifact.identity.services import mfa, sign_in
@@ -32,7 +32,7 @@ from artifact.kernel.errors import PermissionDenied, ValidationFailed
 from artifact.models import User
 from artifact.web.access import require
 from artifact.web.errors import error_response, wants_json
-from artifact.web.ratelimit import sign_in_limit
+from artifact.web.ratelimit import reauth_limit, sign_in_limit
 from artifact.web.security import current_caller
 
 bp = Blueprint("mfa", __name__)
@@ -85,6 +85,7 @@ def index() -> tuple[str, int]:
 
 @bp.post("/account/mfa/start")
 @require("account.view")
+@reauth_limit
 def start() -> tuple[str, int]:
     """Re-enter the password, then get a new secret as a QR code."""
     form = PasswordConfirmForm()
@@ -120,6 +121,7 @@ def confirm() -> tuple[str, int]:
 
 @bp.post("/account/mfa/recovery-codes")
 @require("account.view")
+@reauth_limit
 def recovery_codes() -> tuple[str, int]:
     """New recovery codes (the old ones stop working)."""
     form = PasswordConfirmForm()
@@ -137,6 +139,7 @@ def recovery_codes() -> tuple[str, int]:
 
 @bp.post("/account/mfa/disable")
 @require("account.view")
+@reauth_limit
 def disable() -> Any:
     """Turn two-factor authentication off (customers and auditors only)."""
     form = PasswordConfirmForm()
@@ -153,7 +156,9 @@ def disable() -> Any:
 
 def _pending_user() -> User | None:
     user_id, started = session.get("mfa_user"), session.get("mfa_started", 0)
-    if not user_id or time.time() - float(started) > CHALLENGE_SECONDS:
+    if not user_id or not session.get("mfa_challenge"):
+        return None
+    if time.time() - float(started) > CHALLENGE_SECONDS:
         return None
     user = db.session.get(User, user_id)
     return user if user is not None and user.is_active else None
@@ -173,21 +178,29 @@ def challenge() -> Any:
     form = CodeForm()
     if not form.validate_on_submit():
         return render_template("mfa/challenge.html", form=form), 200
-    wait = sign_in.blocked_for(db.session, user.email)
+    wait = sign_in.blocked_for(db.session, user.email, request.remote_addr)
     if wait:
         return _throttled_page(form, wait, "mfa/challenge.html")
+    # The tries are counted on the server (the rate-limit store), under the challenge's random
+    # id: replaying an older cookie of the same challenge does not give new tries.
+    tries_key = f"artifact-mfa-tries/{session['mfa_challenge']}"
+    if int(limiter.storage.get(tries_key) or 0) >= MAX_CODE_TRIES:
+        return _too_many_codes()
     if mfa.check_second_factor(
         db.session, current_caller(), user, form.code.data or "", _keyring()
     ):
         return finish_sign_in(user, session.get("mfa_next"))
     sign_in.register_failure(db.session, current_caller(), user.email, _backoff())
-    session["mfa_tries"] = int(session.get("mfa_tries", 0)) + 1
-    if session["mfa_tries"] >= MAX_CODE_TRIES:
-        session.clear()
-        flash("Too many wrong codes; sign in again.", "error")
-        return redirect(url_for("auth.login"))
+    if limiter.storage.incr(tries_key, CHALLENGE_SECONDS) >= MAX_CODE_TRIES:
+        return _too_many_codes()
     flash("That code is not valid (or was already used).", "error")
     return render_template("mfa/challenge.html", form=form), 401
+
+
+def _too_many_codes() -> Any:
+    session.clear()
+    flash("Too many wrong codes; sign in again.", "error")
+    return redirect(url_for("auth.login"))
 
 
 @bp.post("/admin/users/<user_id>/mfa/reset")
