@@ -114,7 +114,8 @@ def _domain_error(error: DomainError) -> Any:
         recorders.report_denial(status, type(error).__name__)
     response = error_response(status, error.code, message, **_public_details(error))
     if isinstance(error, Throttled):
-        response = _with_header(response, "Retry-After", str(error.details.get("retry_after", 1)))
+        g.retry_after = str(error.details.get("retry_after", 1))
+        response = _with_header(response, "Retry-After", g.retry_after)
     return response
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, g
 from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
@@ -96,9 +96,14 @@ download_budget = limiter.shared_limit(
 
 def retry_after_only_on_throttled(response: Response) -> Response:
     """Flask-Limiter sends ``Retry-After`` on every limited response, allowed ones too (with the
-    time until the window resets); it means "come back later" only on a 429."""
-    if response.status_code != 429:
+    time until the window resets); it means "come back later" only on a 429 (and on the 503 of
+    a limit store that does not answer)."""
+    if response.status_code not in (429, 503):
         response.headers.pop("Retry-After", None)
+    elif g.get("retry_after") is not None:
+        # The app's own refusal (the sign-in backoff) knows its wait better than the limiter's
+        # window, which the limiter wrote over it.
+        response.headers["Retry-After"] = str(g.retry_after)
     return response
 
 

@@ -10,6 +10,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
@@ -41,7 +42,7 @@ def _backoff() -> sign_in.Backoff:
 def _throttled_page(form: Any, retry_after: int, template: str = "auth/login.html") -> Any:
     flash(f"Too many attempts. Wait {retry_after} seconds and try again.", "error")
     response = make_response(render_template(template, form=form), 429)
-    response.headers["Retry-After"] = str(max(1, retry_after))
+    response.headers["Retry-After"] = g.retry_after = str(max(1, retry_after))
     return response
 
 
