@@ -260,3 +260,32 @@ def test_admin_pages_create_and_publish(client, admin, customer, login_as) -> No
     login_as(customer)
     assert client.get("/admin/agreements/").status_code == 403
     assert "Agreements</a>" in client.get("/").get_data(as_text=True)
+
+
+def test_a_title_race_lost_at_the_flush_is_a_message_not_a_500(client, admin, login_as) -> None:
+    """Two admins create "Platform terms" at the same moment: the one whose flush loses the
+    race gets the form back with a message (the unit of work rolled back), not a 500."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from artifact.models.base import new_id
+
+    def race(session, _context, _instances) -> None:
+        for obj in list(session.new):
+            if isinstance(obj, Agreement):  # the other admin's row, committed just before
+                table = Agreement.__table__
+                session.connection().execute(
+                    table.insert().values(id=new_id(), title=obj.title, kind=obj.kind)
+                )
+
+    login_as(admin)
+    event.listen(Session, "before_flush", race)
+    try:
+        response = post_form(
+            client, "/admin/agreements/", {"title": "Platform terms", "kind": "terms", "text": "T."}
+        )
+    finally:
+        event.remove(Session, "before_flush", race)
+    assert response.status_code == 400
+    assert "already exists" in html.unescape(response.get_data(as_text=True))
+    assert db.session.scalars(select(Agreement)).all() == []

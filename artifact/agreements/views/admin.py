@@ -54,6 +54,8 @@ def create() -> Any:
             text=form.text.data or "",
         )
     except (ValidationFailed, Conflict) as error:
+        # A title race fails at the flush: discard it before the page lists the agreements.
+        uow.rollback(db.session)
         flash(f"Agreement not created: {error.message}.", "error")
         return _index(form, 400)
     flash(f"{agreement.title} published as version 1.", "success")
