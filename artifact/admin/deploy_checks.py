@@ -110,6 +110,22 @@ def _scanning(c: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _witness(c: Mapping[str, Any]) -> str | None:
+    """The witness anchors the audit trail outside the database; inside the data directory it
+    shares the fate of the database's disk and of whoever can write there."""
+    witness = str(c.get("AUDIT_WITNESS") or "")
+    if not witness or witness.startswith("syslog"):
+        return None
+    data_dir = Path(str(c.get("DATA_DIR", ""))).resolve()
+    place = Path(witness).resolve()
+    if place == data_dir or data_dir in place.parents:
+        return (
+            f"the audit witness ({witness}) is inside the data directory: put it on another "
+            "filesystem that the app can only append to, or use ARTIFACT_AUDIT_WITNESS=syslog://HOST"
+        )
+    return None
+
+
 CHECKS: tuple[Check, ...] = (
     _env,
     _debug,
@@ -124,6 +140,7 @@ CHECKS: tuple[Check, ...] = (
     _limits,
     _data_dir,
     _scanning,
+    _witness,
 )
 
 

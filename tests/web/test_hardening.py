@@ -102,6 +102,7 @@ PRODUCTION_LIKE = {
     "ARTIFACT_SMTP_HOST": "smtp.example.com",
     "ARTIFACT_TRUSTED_PROXIES": "1",
     "ARTIFACT_CLAMAV_SOCKET": "/run/clamav/clamd.ctl",
+    "ARTIFACT_AUDIT_WITNESS": "syslog://logs.internal:514",
 }
 
 
@@ -122,6 +123,8 @@ def test_check_deploy_passes_on_a_production_like_environment(tmp_path, monkeypa
         ({"ARTIFACT_BASE_URL": "http://trust.example.com"}, "ARTIFACT_BASE_URL"),
         ({"ARTIFACT_HSTS_SECONDS": "60"}, "HSTS"),
         ({"ARTIFACT_CLAMAV_SOCKET": ""}, "virus scanning is off"),
+        # The default witness sits in the data directory, beside the database it anchors.
+        ({"ARTIFACT_AUDIT_WITNESS": ""}, "the audit witness"),
     ],
 )
 def test_check_deploy_names_each_shortfall(tmp_path, override, words) -> None:
