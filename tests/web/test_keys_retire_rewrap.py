@@ -13,7 +13,7 @@ from sqlalchemy import select
 from artifact.extensions import db
 from artifact.infra.storage import store_for
 from artifact.models import MfaCredential, ReportVersion
-from tests.conftest import sign_in
+from tests.conftest import PASSWORD, sign_in
 
 
 def _drop_version(app: Flask, version: int) -> None:
@@ -46,6 +46,22 @@ def test_a_missing_key_version_makes_staff_sign_in_fail_clearly(
     page = response.get_data(as_text=True)
     assert "second factor cannot be checked" in page
     assert "administrator" in page
+
+
+def test_a_recovery_code_still_signs_in_while_the_key_version_is_missing(
+    app: Flask, client, staff, runner
+) -> None:
+    """The way back in that needs no key: the recovery codes (stored hashed) still work."""
+    from tests.conftest import RECOVERY_CODES, post_form
+
+    assert runner.invoke(args=["keys", "rotate"]).exit_code == 0
+    _drop_version(app, 1)
+    first = post_form(client, "/login", {"email": staff.email, "password": PASSWORD})
+    assert first.headers["Location"] == "/login/mfa"
+    code = RECOVERY_CODES[staff.email].pop()
+    second = post_form(client, "/login/mfa", {"code": code}, token_from="/login/mfa")
+    assert second.status_code == 302, second.get_data(as_text=True)
+    assert client.get("/api/v1/me").get_json()["email"] == staff.email
 
 
 def test_retire_refuses_the_current_version_and_what_data_still_needs(
