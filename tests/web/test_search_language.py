@@ -4,6 +4,7 @@ write is found (ids as written, words by their stems) without `search reindex`."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -55,3 +56,18 @@ def test_imported_requirement_ids_are_found_as_written_without_a_reindex(
     assert [h["title"] for h in body["hits"]] == ["iso-sample:A.8.5 Secure authentication"]
     _status, body = search_api(customer, q="authenticating")  # the stem of "authentication"
     assert "iso-sample:A.8.5 Secure authentication" in [h["title"] for h in body["hits"]]
+
+
+def test_search_status_compares_the_index_with_the_database(
+    runner: Any, search_index: Backend, small_frameworks: None
+) -> None:
+    result = runner.invoke(args=["search", "status"])
+    assert result.exit_code == 0, result.output
+    assert f"backend {search_index.name}" in result.output
+    assert re.search(r"^requirement +7 +7 +0$", result.output, re.MULTILINE)
+    assert "in step" in result.output
+    search_index.rebuild([])
+    result = runner.invoke(args=["search", "status"])
+    assert result.exit_code == 1
+    assert re.search(r"^requirement +7 +0 +0  differs$", result.output, re.MULTILINE)
+    assert "search reindex" in result.output
