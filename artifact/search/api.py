@@ -7,8 +7,8 @@ from typing import Any
 from flask import current_app
 
 from artifact.extensions import db
-from artifact.infra.search import index_for
 from artifact.kernel.errors import ValidationFailed
+from artifact.search import indexer
 from artifact.search import services as search_service
 from artifact.search.views import search_args
 from artifact.web.json_api import api
@@ -22,5 +22,5 @@ def search() -> dict[str, Any]:
     if page == "":  # the search page reads it as the first; to a program it is no number
         raise ValidationFailed("The page must be a number.")
     return search_service.search(
-        db.session, current_caller(), index_for(current_app), text, filters, page
+        db.session, current_caller(), indexer.index(current_app, db.session), text, filters, page
     ).as_json()

@@ -4,10 +4,16 @@ entries of the noted records are rebuilt in a fresh session (PDF text extracted 
 upload has committed). Grants and terms are not in the index, so their changes need nothing
 here: the policy filters every search at query time. ``rebuild`` reindexes everything
 (``search reindex``).
+
+``index`` is the app's index for everyone here: when opening it found an index written with
+another analysis (an upgrade that changed ``language.FORMAT``), it was emptied, and the first
+use in that process rebuilds it from the database before answering (logged; until then other
+processes may see it partly filled). If that rebuild fails, ``search reindex`` repairs it.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,7 +21,7 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy.orm import Session
 
 from artifact.infra.pdf.text import MAX_PAGE_CHARS, page_texts
-from artifact.infra.search import index_for
+from artifact.infra.search import Backend, index_for
 from artifact.infra.search.backend import Entry, parent_key
 from artifact.infra.storage import store_for
 from artifact.kernel import uow
@@ -29,6 +35,19 @@ FULL, META = "full", "meta"
 # files by their metadata only), and how many page-sized pieces of a text file at most.
 TEXT_TYPES = frozenset({"csv", "text"})
 MAX_TEXT_PAGES = 100
+_refilling = threading.Lock()
+
+
+def index(app: Flask, db: DbSession) -> Backend:
+    """The app's index, refilled from the database first if opening it emptied it."""
+    backend = index_for(app)
+    if backend.emptied:
+        with _refilling:
+            if backend.emptied:
+                app.logger.warning("search index of an older format: rebuilding it")
+                count = rebuild(app, db)
+                app.logger.warning("search index rebuilt: %d entries", count)
+    return backend
 
 
 def note(session: DbSession, kind: str, record_id: str, full: bool = True) -> None:
@@ -127,7 +146,7 @@ def update(app: Flask, db: DbSession, noted: dict[tuple[str, str], str]) -> None
         else:
             parents.append(parent_key(kind, record_id))
             entries.extend(load(db, record_id, read_pages))
-    index_for(app).replace(parents, entries, keys=keys)
+    index(app, db).replace(parents, entries, keys=keys)
 
 
 def rebuild(app: Flask, db: DbSession) -> int:
@@ -140,5 +159,8 @@ def rebuild(app: Flask, db: DbSession) -> int:
                 yield from kind.entries(fresh, record_id, read_pages)
                 fresh.expunge_all()  # memory stays flat however large the catalog
 
+    backend = index_for(app)
     with Session(bind=db.get_bind()) as fresh:
-        return index_for(app).rebuild(entries(fresh))
+        count = backend.rebuild(entries(fresh))
+    backend.emptied = False
+    return count

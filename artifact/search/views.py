@@ -7,9 +7,9 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from artifact.extensions import db
-from artifact.infra.search import index_for
 from artifact.infra.search.backend import FACETS
 from artifact.kernel.errors import ValidationFailed
+from artifact.search import indexer
 from artifact.search import services as search_service
 from artifact.search.kinds import KINDS
 from artifact.search.services import SearchHit
@@ -39,7 +39,12 @@ def index() -> Any:
     text, filters, page = search_args()
     try:
         results = search_service.search(
-            db.session, current_caller(), index_for(current_app), text, filters, page
+            db.session,
+            current_caller(),
+            indexer.index(current_app, db.session),
+            text,
+            filters,
+            page,
         )
     except ValidationFailed as error:
         return render_template(

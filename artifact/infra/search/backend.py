@@ -106,6 +106,9 @@ class ResultPage:
 
 class Backend(Protocol):
     name: str
+    # True when opening found an index of another analysis (``language.FORMAT``) and emptied
+    # it: the application fills it again from the database (``search.indexer.index``).
+    emptied: bool
 
     def replace(
         self, parents: Iterable[str], entries: Iterable[Entry], keys: Iterable[str] = ()

@@ -3,7 +3,9 @@ matched words wrapped in <mark> by us (never by a backend's formatter).
 
 The query's positive text clauses become one compiled regular expression (whole words, as the
 analyser cuts them: runs of letters and digits, compared case-insensitively); it finds the first
-match and then marks matches inside the window only, so a long page is never tokenised whole."""
+match and then marks matches inside the window only, so a long page is never tokenised whole.
+The index stems words (see ``language``): a word of four or more letters' stem marks every word
+that starts with that stem ("encrypted" marks "encryption"), a shorter one only itself."""
 
 from __future__ import annotations
 
@@ -11,11 +13,21 @@ import re
 
 from markupsafe import Markup, escape
 
+from artifact.infra.search.language import stem
 from artifact.infra.search.query import MAX_WORD_CHARS, Phrase, Prefix, Query, Term
 
 BEFORE, WIDTH = 80, 260
 _WORD = r"[^\W_]"  # what WORD_RE repeats: a letter or a digit
 _GAP = r"[\W_]+"  # what separates two words of a phrase
+MIN_STEM_CHARS = 4
+
+
+def _word(word: str) -> str:
+    """The word as typed, or any word that starts with its stem."""
+    root = stem(word)
+    if len(root) < MIN_STEM_CHARS:
+        return re.escape(word)
+    return f"(?:{re.escape(word)}|{re.escape(root)}{_WORD}*)"
 
 
 def pattern(query: Query) -> re.Pattern[str] | None:
@@ -24,11 +36,11 @@ def pattern(query: Query) -> re.Pattern[str] | None:
     parts = []
     for clause in query.positive_text:
         if isinstance(clause, Term):
-            parts.append(re.escape(clause.word))
+            parts.append(_word(clause.word))
         elif isinstance(clause, Prefix):
             parts.append(re.escape(clause.stem) + _WORD + "*")
         elif isinstance(clause, Phrase):
-            parts.append(_GAP.join(re.escape(w) for w in clause.words))
+            parts.append(_GAP.join(_word(w) for w in clause.words))
     if not parts:
         return None
     return re.compile(rf"(?<!{_WORD})(?:{'|'.join(parts)})(?!{_WORD})", re.IGNORECASE)

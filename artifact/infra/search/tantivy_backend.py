@@ -4,7 +4,10 @@ Every search reloads the reader first, so it sees every commit made before it by
 each writer is used for one commit and then dropped, releasing tantivy's own lock file. The
 caller's scope is one term-set filter on the ``scope`` field (see ``Entry.scope_terms``), so
 tantivy counts and aggregates facets only inside it. An index written with an older schema is
-emptied on open (it is derived data): ``search reindex`` fills it again."""
+emptied on open (it is derived data), as is one of another analysis (``language.FORMAT``); the
+application fills it again from the database. Body text is analysed with tantivy's
+``en_stem`` (lower case, Porter2/Snowball English stems), and the words of a query with the
+same analyser before they become terms."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from typing import Any
 
 import tantivy
 
+from artifact.infra.search import language
 from artifact.infra.search import query as q
 from artifact.infra.search.backend import FACETS, Entry, Hit, ResultPage, Scope
 from artifact.infra.search.locking import LOCK_NAME, retry, writer_lock
@@ -24,6 +28,23 @@ from artifact.infra.search.locking import LOCK_NAME, retry, writer_lock
 FACET_SIZE = 100
 WRITER_HEAP = 32_000_000
 log = logging.getLogger(__name__)
+
+
+# What tantivy's built-in en_stem tokenizer does, for the words of a query (they become terms
+# without passing through the index's analyser).
+_STEMMER = (
+    tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+    .filter(tantivy.Filter.remove_long(q.MAX_WORD_CHARS + 1))
+    .filter(tantivy.Filter.lowercase())
+    .filter(tantivy.Filter.stemmer("english"))
+    .build()
+)
+
+
+def stem(word: str) -> str:
+    """The term ``en_stem`` indexes for one word of our parser (letters and digits only)."""
+    found = _STEMMER.analyze(word)
+    return found[0] if len(found) == 1 else word
 
 
 class WriterBusy(Exception):
@@ -37,7 +58,7 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field("scope", stored=False, tokenizer_name="raw", index_option="basic")
     builder.add_unsigned_field("page", stored=True)
     builder.add_text_field("title", stored=True, tokenizer_name="raw", index_option="basic")
-    builder.add_text_field("text", stored=True, tokenizer_name="default")
+    builder.add_text_field("text", stored=True, tokenizer_name="en_stem")
     for name in FACETS:
         builder.add_text_field(name, stored=True, fast=True, tokenizer_name="raw")
     return builder.build()
@@ -66,8 +87,14 @@ class TantivyBackend:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self._schema = _schema()
+        self.emptied = False
         with writer_lock(directory):
+            stale = language.recorded_format(directory) != language.FORMAT
+            if stale and any(p.name != LOCK_NAME for p in directory.iterdir()):
+                language.empty_directory(directory, self.name)
+                self.emptied = True
             self._index = self._open(directory)
+            language.record_format(directory)
         self._lock = threading.Lock()
 
     def _open(self, directory: Path) -> Any:
@@ -84,6 +111,7 @@ class TantivyBackend:
         for path in directory.iterdir():
             if path.name != LOCK_NAME:
                 shutil.rmtree(path) if path.is_dir() else path.unlink()
+        self.emptied = True
         return tantivy.Index(self._schema, path=str(directory), reuse=True)
 
     # -- writing ------------------------------------------------------------------------
@@ -206,12 +234,15 @@ class TantivyBackend:
 
 def _clause(schema: Any, clause: q.Term | q.Phrase | q.Prefix | q.Filter) -> Any:
     if isinstance(clause, q.Term):
-        return tantivy.Query.term_query(schema, "text", clause.word)
+        return tantivy.Query.term_query(schema, "text", stem(clause.word))
     if isinstance(clause, q.Phrase):
-        return tantivy.Query.phrase_query(schema, "text", list(clause.words))
+        return tantivy.Query.phrase_query(schema, "text", [stem(w) for w in clause.words])
     if isinstance(clause, q.Prefix):
-        # The stem holds letters and digits only (the parser saw to it): no regex syntax.
-        return tantivy.Query.regex_query(schema, "text", clause.stem + ".*")
+        # The index holds stems: "happ*" finds the stem "happi" as it is, "happy*" by its own
+        # stem. A prefix longer than the stem of the word it starts ("encrypti*") finds less.
+        # Both hold letters and digits only (the parser saw to it): no regex syntax.
+        stems = dict.fromkeys((clause.stem, stem(clause.stem)))
+        return tantivy.Query.regex_query(schema, "text", "(" + "|".join(stems) + ").*")
     return tantivy.Query.term_query(schema, clause.field, clause.value)
 
 

@@ -13,19 +13,22 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh import query as wq
-from whoosh.analysis import LowercaseFilter, RegexTokenizer, StopFilter
+from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.index import LockError
+from whoosh.lang.porter2 import stem
 from whoosh.writing import CLEAR
 
+from artifact.infra.search import language
 from artifact.infra.search import query as q
 from artifact.infra.search.backend import FACETS, Entry, Hit, ResultPage, Scope
-from artifact.infra.search.locking import retry, writer_lock
+from artifact.infra.search.locking import LOCK_NAME, retry, writer_lock
 
 ANALYZER = (
     RegexTokenizer(r"[^\W_]+")
     | LowercaseFilter()
     | StopFilter(stoplist=frozenset(), minsize=1, maxsize=q.MAX_WORD_CHARS)
+    | StemFilter(stemfn=stem)  # Porter2, as tantivy's en_stem; no stop words (see language)
 )
 
 
@@ -102,11 +105,17 @@ class WhooshBackend:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
+        self.emptied = False
         with writer_lock(directory):
-            if whoosh_index.exists_in(str(directory)):
+            current = language.recorded_format(directory) == language.FORMAT
+            if whoosh_index.exists_in(str(directory)) and current:
                 self._ix = whoosh_index.open_dir(str(directory))
             else:
+                if not current and any(p.name != LOCK_NAME for p in directory.iterdir()):
+                    language.empty_directory(directory, self.name)
+                    self.emptied = True
                 self._ix = whoosh_index.create_in(str(directory), _schema())
+                language.record_format(directory)
         self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
 
@@ -229,11 +238,16 @@ class WhooshBackend:
 
 def _clause(clause: q.Term | q.Phrase | q.Prefix | q.Filter) -> wq.Query:
     if isinstance(clause, q.Term):
-        return wq.Term("text", clause.word)
+        return wq.Term("text", stem(clause.word))
     if isinstance(clause, q.Phrase):
-        return wq.Phrase("text", list(clause.words))
+        return wq.Phrase("text", [stem(w) for w in clause.words])
     if isinstance(clause, q.Prefix):
-        return wq.Prefix("text", clause.stem)
+        # The index holds stems: "happ*" finds the stem "happi" as it is, "happy*" by its own
+        # stem. A prefix longer than the stem of the word it starts ("encrypti*") finds less.
+        stems = dict.fromkeys((clause.stem, stem(clause.stem)))
+        if len(stems) == 1:
+            return wq.Prefix("text", clause.stem)
+        return wq.Or([wq.Prefix("text", s) for s in stems])
     return wq.Term(clause.field, clause.value)
 
 
