@@ -8,7 +8,18 @@ from __future__ import annotations
 from typing import Any
 
 from artifact.catalog.services.reports import RELEASE_NOTES_LIMIT
-from artifact.web.openapi_parts import OPTIONAL_AUTH, UPLOAD_ERRORS, errors, link, ok, query, ref
+from artifact.web.openapi_parts import (
+    BIDI,
+    MULTILINE_PATTERN,
+    OPTIONAL_AUTH,
+    TEXT_PATTERN_EDGE,
+    UPLOAD_ERRORS,
+    errors,
+    link,
+    ok,
+    query,
+    ref,
+)
 
 # Ids are 32 lowercase hex digits (models.base.new_id); anything else names nothing.
 ID_PATTERN = "^[0-9a-f]{32}$"
@@ -20,15 +31,14 @@ _CATEGORY_PATTERN = "^[a-z0-9][a-z0-9-]{0,19}$"
 # carriage return never get past the edge of the app (web/input_guard.py).
 _SPACE = "\\t-\\r\\x1c- \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
 _CONTROLS = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f"
-_NO_NUL = f"^[^{_CONTROLS}]*$"
+_NO_NUL = TEXT_PATTERN_EDGE  # what the edge lets through, and nothing more
 _VISIBLE = f"^[^{_CONTROLS}]*[^{_CONTROLS}{_SPACE}][^{_CONTROLS}]*$"
 # Fields the services check as one line, or as several (kernel/text): no control character at
 # all, or none but tab and line breaks; never a bidirectional override.
-_BIDI = "\\u202a-\\u202e\\u2066-\\u2069"
-_LINE_FORBIDDEN = f"\\x00-\\x1f\\x7f-\\x9f{_BIDI}"
+_LINE_FORBIDDEN = f"\\x00-\\x1f\\x7f-\\x9f{BIDI}"
 _LINE = f"^[^{_LINE_FORBIDDEN}]*$"
 _LINE_VISIBLE = f"^[^{_LINE_FORBIDDEN}]*[^{_LINE_FORBIDDEN}{_SPACE}][^{_LINE_FORBIDDEN}]*$"
-_MULTI = f"^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f{_BIDI}]*$"
+_MULTI = MULTILINE_PATTERN
 # What each pattern means, for error messages.
 PATTERN_MEANINGS = {
     ID_PATTERN: "must be an id (32 hexadecimal digits)",
