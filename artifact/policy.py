@@ -90,6 +90,7 @@ _ADMIN = frozenset(
     {
         "admin.area",
         "organization.create",
+        "organization.manage",
         "user.create",
         "user.set_role",
         "user.disable",
@@ -104,7 +105,7 @@ _ADMIN = frozenset(
 )
 # The catalog: anyone may look (object rules and visible() narrow it); staff curate it.
 _CATALOG_ANYONE = frozenset({"report.list", "report.view", "report.download", "taxonomy.view"})
-_CATALOG_SIGNED_IN = _CATALOG_ANYONE | {"access_request.create"}
+_CATALOG_SIGNED_IN = _CATALOG_ANYONE | {"access_request.create", "access_request.list_own"}
 _CATALOG_STAFF = frozenset(
     {
         "report.create",
@@ -121,6 +122,7 @@ _CATALOG_STAFF = frozenset(
         "grant.revoke",
         "access_request.list",
         "access_request.decide",
+        "approval_rule.manage",
     }
 )
 _CATALOG_ADMIN = frozenset({"report.purge_version", "keys.manage"})

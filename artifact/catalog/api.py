@@ -18,7 +18,15 @@ from werkzeug.wrappers import Response
 
 from artifact import policy
 from artifact.catalog.openapi import PATHS, PATTERN_MEANINGS, SCHEMAS
-from artifact.catalog.services import grants, history, holders, report_terms, reports, taxonomy
+from artifact.catalog.services import (
+    approval_rules,
+    grants,
+    history,
+    holders,
+    report_terms,
+    reports,
+    taxonomy,
+)
 from artifact.catalog.services.upload_guard import UploadGuard
 from artifact.catalog.views.serving import serve_original, serve_report
 from artifact.extensions import db
@@ -290,12 +298,42 @@ def create_grant() -> tuple[dict[str, Any], int]:
 
 
 @api.get("/access-requests")
-@require("access_request.list")
+@require("access_request.list_own")
 def list_access_requests() -> dict[str, Any]:
-    """Access requests in one state, pending unless asked otherwise (staff)."""
-    state = query_args("/access-requests")["state"] or "pending"
-    items = grants.list_requests(db.session, current_caller(), state)
+    """Access requests in one state, pending unless asked otherwise (staff); ``mine=1``: the
+    caller's own, in every state unless asked otherwise."""
+    args = query_args("/access-requests")
+    caller = current_caller()
+    if args["mine"] == "1":
+        items = grants.my_requests(db.session, caller, args["state"])
+    else:
+        items = grants.list_requests(db.session, caller, args["state"] or "pending")
     return {"items": [grants.request_json(r) for r in items], "total": len(items)}
+
+
+@api.get("/approval-rules")
+@require("approval_rule.manage")
+def list_approval_rules() -> dict[str, Any]:
+    """The auto-approval rules in force."""
+    items = approval_rules.list_rules(db.session, current_caller())
+    return {"items": [approval_rules.rule_json(r) for r in items], "total": len(items)}
+
+
+@api.post("/approval-rules")
+@require("approval_rule.manage")
+def create_approval_rule() -> tuple[dict[str, Any], int]:
+    """Approve at once the requests of a domain or organisation for a series or category."""
+    body = json_body("ApprovalRuleInput")
+    rule = approval_rules.create_rule(db.session, current_caller(), **body)
+    return approval_rules.rule_json(rule), 201
+
+
+@api.delete("/approval-rules/<rule_id>")
+@require("approval_rule.manage")
+def delete_approval_rule(rule_id: str) -> tuple[str, int]:
+    """Stop a rule; what it approved stays approved."""
+    approval_rules.delete_rule(db.session, current_caller(), rule_id)
+    return "", 204
 
 
 @api.post("/access-requests")

@@ -26,8 +26,9 @@ from artifact.catalog.services.validity import STATUS_LABELS, valid_until
 from artifact.catalog.views.blueprint import bp
 from artifact.catalog.views.serving import serve_report
 from artifact.extensions import db
-from artifact.kernel.errors import TermsRequired, ValidationFailed
+from artifact.kernel.errors import Conflict, TermsRequired, ValidationFailed
 from artifact.models import Report
+from artifact.models.catalog import RequestState
 from artifact.web.access import require
 from artifact.web.links import terms_page_url
 from artifact.web.ratelimit import download_budget
@@ -150,7 +151,7 @@ def request_access() -> Response:
         flash("The request was not sent: check the fields.", "error")
         return redirect(target)
     try:
-        grants.request_access(
+        created = grants.request_access(
             db.session,
             current_caller(),
             report_id=form.report_id.data or None,
@@ -158,8 +159,33 @@ def request_access() -> Response:
             category=form.category.data or None,
             message=form.message.data or "",
         )
+    except Conflict:
+        flash(
+            "You already asked for this and the request is still pending: "
+            "it is listed under My requests.",
+            "error",
+        )
+        return redirect(url_for("catalog.my_requests"))
     except ValidationFailed as error:
         flash(f"The request was not sent: {error.message}.", "error")
         return redirect(target)
-    flash("Your request was sent to the compliance team.", "success")
+    if created.state == RequestState.APPROVED:
+        flash(
+            f"Access to the {created.scope_label} was approved at once by a standing rule.",
+            "success",
+        )
+        return redirect(target)
+    flash(
+        "Your request was sent to the compliance team. You can follow it under My requests.",
+        "success",
+    )
     return redirect(target)
+
+
+@bp.get("/requests/mine")
+@require("access_request.list_own")
+def my_requests() -> str:
+    """The caller's own requests: what they asked for, when, and what was decided."""
+    return render_template(
+        "catalog/my_requests.html", requests=grants.my_requests(db.session, current_caller())
+    )
