@@ -175,6 +175,7 @@ def text(max_length: int, description: str | None = None) -> dict[str, Any]:
         schema["description"] = description
     return schema
 
+
 # An e-mail domain as the API takes it: ASCII labels (an internationalised name in its punycode
 # "xn--" form), at least two, the last a top-level domain; a leading "@" and a trailing dot are
 # allowed and dropped.
