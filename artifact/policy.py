@@ -423,6 +423,39 @@ def listed(stmt: Select[Any], caller: Caller) -> Select[Any]:
     return filtered.where(Report.listing == Listing.LISTED)
 
 
+def locked(stmt: Select[Any], caller: Caller, *, public_listing: bool = False) -> Select[Any]:
+    """Reports ``caller`` may know exist but not open: listed, published (or outdated) reports
+    that ``visible`` leaves out. Signed-in users see restricted ones (a locked card with a
+    "Request access" button); visitors see nothing locked unless the operator turned on
+    ``public_listing``, and then restricted and customers-only reports. Staff have nothing
+    locked. Only the catalog's metadata of a locked report is ever shown (never its versions,
+    its text or a download)."""
+    signed_in = caller.is_authenticated and caller.active
+    if caller.is_operator or _is_staff(caller) or (not signed_in and not public_listing):
+        return stmt.where(false())
+    if signed_in and caller.role not in ROLE_GRANTS:
+        return stmt.where(false())
+    kinds = [Visibility.RESTRICTED] if signed_in else [Visibility.RESTRICTED, Visibility.CUSTOMERS]
+    opened = visible(select(Report.id), caller, Report)
+    return stmt.where(
+        Report.state.in_([State.PUBLISHED, State.OUTDATED]),
+        Report.listing == Listing.LISTED,
+        Report.visibility.in_(kinds),
+        Report.id.not_in(opened.scalar_subquery()),
+    )
+
+
+def is_locked(report: Report, caller: Caller, *, public_listing: bool = False) -> bool:
+    """Whether ``report`` shows to ``caller`` as locked (see ``locked``)."""
+    session = object_session(report)
+    if session is None or report.id is None:
+        return False
+    stmt = locked(
+        select(Report.id).where(Report.id == report.id), caller, public_listing=public_listing
+    )
+    return session.scalar(stmt) is not None
+
+
 def _visible_acceptances(stmt: Select[Any], caller: Caller) -> Select[Any]:
     """Staff see every acceptance; others their own and their organisation's."""
     if caller.role in (Role.STAFF, Role.ADMIN):

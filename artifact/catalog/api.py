@@ -161,10 +161,17 @@ def list_reports() -> dict[str, Any]:
         framework=filters.get("framework"),
         q=filters.get("q"),
         status=filters.get("status"),
+        include_locked=True,
+        public_listing=current_app.config["PUBLIC_LISTING"],
     )
     unmet = report_terms.unmet_terms(db.session, current_caller(), found.reports)
     items = [
-        reports.report_json(r, found.statuses[r.id], needs_terms=r.terms_agreement_id in unmet)
+        reports.report_json(
+            r,
+            found.statuses[r.id],
+            needs_terms=r.terms_agreement_id in unmet,
+            locked=r.id in found.locked,
+        )
         for r in found.reports
     ]
     return {"items": items, "total": len(items)}
@@ -181,8 +188,16 @@ def create_report() -> tuple[dict[str, Any], int]:
 @api.get("/reports/<report_id>")
 @require("report.view")
 def get_report(report_id: str) -> dict[str, Any]:
-    """One report with its versions."""
-    return _report_answer(reports.get_report(db.session, current_caller(), report_id))
+    """One report with its versions; a locked one (listed, not the caller's to open) with its
+    catalog facts only: ``locked`` true, no versions."""
+    caller = current_caller()
+    report, locked = reports.get_report_or_locked(
+        db.session, caller, report_id, public_listing=current_app.config["PUBLIC_LISTING"]
+    )
+    if locked:
+        status = reports.report_status(db.session, caller, report)
+        return reports.report_json(report, status, locked=True)
+    return _report_answer(report)
 
 
 @api.patch("/reports/<report_id>")

@@ -198,9 +198,15 @@ SCHEMAS: dict[str, Any] = {
                 "type": "boolean",
                 "description": "the caller must accept terms_agreement_id first",
             },
+            "locked": {
+                "type": "boolean",
+                "description": "listed, but not the caller's to open: only these catalog facts "
+                "are shown (no versions, no download); request access to it",
+            },
             "versions": {
                 "type": "array",
-                "description": "the live versions, oldest first (not in lists)",
+                "description": "the live versions, oldest first (not in lists, nor for a "
+                "locked report)",
                 "items": ref("ReportVersion"),
             },
         },

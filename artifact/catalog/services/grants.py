@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from artifact import policy
 from artifact.audit.services import chain as audit
 from artifact.catalog.services import approval_rules, taxonomy
-from artifact.catalog.services.reports import get_report
+from artifact.catalog.services.reports import get_report_or_locked
 from artifact.identity.services.accounts import find_organization
 from artifact.identity.services.lookup import user_by_email
 from artifact.kernel.caller import Caller
@@ -56,7 +56,10 @@ def _scope(
     if len(given) != 1:
         raise ValidationFailed("name exactly one of a report, a series or a category")
     if report_id:
-        return {"report_id": get_report(db, caller, report_id).id}
+        # A locked report (listed, not the caller's to open) is what one asks for; a report
+        # the caller may not know of is not found.
+        report, _locked = get_report_or_locked(db, caller, report_id)
+        return {"report_id": report.id}
     if series:
         cleaned = " ".join(series.split())
         if not cleaned or len(cleaned) > 80:
