@@ -148,6 +148,9 @@ def _identity_settings(environ: Mapping[str, str], env: str) -> dict[str, Any]:
         # Show visitors the restricted and customers-only reports as locked cards (signed-in
         # users always see the restricted ones they cannot open as locked).
         "PUBLIC_LISTING": _bool(environ, "PUBLIC_LISTING", False),
+        # Self sign-up (customers, confirmed by an e-mailed link); off: /signup is 404.
+        "SIGNUP": _bool(environ, "SIGNUP", True),
+        "SIGNUP_BLOCK_FREEMAIL": _bool(environ, "SIGNUP_BLOCK_FREEMAIL", False),
         "SMTP_TIMEOUT": _int(environ, "SMTP_TIMEOUT", 10),
         "MAX_FORM_MEMORY_SIZE": _int(environ, "MAX_FORM_MEMORY_KB", 500) * 1024,
         "MAX_FORM_PARTS": _int(environ, "MAX_FORM_PARTS", 1000),

@@ -9,10 +9,12 @@ from flask_login import current_user
 
 from artifact.extensions import db
 from artifact.identity.services import organizations, sessions
-from artifact.kernel.errors import ValidationFailed
+from artifact.identity.services.signup import SIGNED_UP
+from artifact.kernel.errors import NotFound, ValidationFailed
 from artifact.models import User
 from artifact.web.access import require
 from artifact.web.json_api import api
+from artifact.web.ratelimit import sign_in_limit
 from artifact.web.security import current_caller, current_session_id
 
 
@@ -82,3 +84,19 @@ def remove_organization_domain(organization_id: str, domain: str) -> tuple[str, 
     """Stop treating a domain as the organisation's (admins)."""
     organizations.remove_domain(db.session, current_caller(), organization_id, domain)
     return "", 204
+
+
+@api.post("/signup")
+@sign_in_limit
+def signup() -> tuple[dict[str, Any], int]:
+    """Sign up (anyone): 202 whether or not the address has an account; a mail follows."""
+    from artifact.identity.views.email_links import sign_up_and_mail
+
+    if not current_app.config["SIGNUP"]:
+        raise NotFound("sign-up is turned off")
+    body = request.get_json(silent=True)
+    fields = ("email", "name", "company", "password")
+    if not isinstance(body, dict) or not all(isinstance(body.get(f), str) for f in fields):
+        raise ValidationFailed("send {" + ", ".join(f'"{f}": "..."' for f in fields) + "}")
+    sign_up_and_mail(body["email"], body["name"], body["company"], body["password"])
+    return {"message": SIGNED_UP}, 202

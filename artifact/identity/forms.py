@@ -24,6 +24,18 @@ class CodeForm(FlaskForm):
     )
 
 
+class SignUpForm(FlaskForm):
+    email = EmailField("Work e-mail", validators=[DataRequired(), Length(max=320)])
+    name = StringField("Your full name", validators=[DataRequired(), Length(max=200)])
+    company = StringField("Company", validators=[DataRequired(), Length(max=200)])
+    # No Length validator (see NewPasswordForm): the server's rule names the limits.
+    password = PasswordField("Password", validators=[DataRequired()])
+
+
+class ConfirmSignUpForm(FlaskForm):
+    password = PasswordField("The password you chose", validators=[DataRequired()])
+
+
 class ResetRequestForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
 

@@ -6,7 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from artifact.models.accounts import Role
-from artifact.web.openapi_parts import DOMAIN_PATTERN, errors, link, ok, path_id, ref
+from artifact.web.openapi_parts import (
+    DOMAIN_PATTERN,
+    OPTIONAL_AUTH,
+    errors,
+    link,
+    ok,
+    path_id,
+    ref,
+)
 
 SCHEMAS: dict[str, Any] = {
     "User": {
@@ -88,7 +96,56 @@ SCHEMAS["DomainInput"] = {
 }
 _ORG_404 = {"404": {**errors(404)["404"], "description": "no such organisation or domain"}}
 
+SCHEMAS["SignUpInput"] = {
+    "type": "object",
+    "required": ["email", "name", "company", "password"],
+    "additionalProperties": False,
+    "properties": {
+        "email": {"type": "string", "format": "email", "maxLength": 320},
+        "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200,
+            "pattern": r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$",
+        },
+        "company": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200,
+            "pattern": r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$",
+        },
+        "password": {"type": "string", "minLength": 12, "maxLength": 128},
+    },
+}
+SCHEMAS["SignUpAnswer"] = {
+    "type": "object",
+    "required": ["message"],
+    "properties": {"message": {"type": "string"}},
+}
+
 PATHS: dict[str, Any] = {
+    "/signup": {
+        "post": {
+            "operationId": "sign_up",
+            "summary": "Create a customer account (anyone): always 202, whether or not the "
+            "address has an account; a confirmation link (or, for a known address, a notice) "
+            "is mailed. The account signs in once the link is used with its password.",
+            "security": OPTIONAL_AUTH,
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": ref("SignUpInput")}},
+            },
+            "responses": {
+                "202": {
+                    "description": "accepted: check the inbox",
+                    "content": {"application/json": {"schema": ref("SignUpAnswer")}},
+                },
+                **errors(400),
+                "404": {**errors(404)["404"], "description": "sign-up is turned off"},
+                **errors(429),
+            },
+        }
+    },
     "/organizations": {
         "get": {
             "operationId": "list_organizations",

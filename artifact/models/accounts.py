@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from artifact.models.base import Base, IdMixin, UTCDateTime, utcnow
@@ -68,6 +68,10 @@ class User(IdMixin, Base):
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Made through the sign-up page (not by an admin): may not sign in, and joins the
+    # organisation of a verified domain, only once the address is confirmed.
+    self_registered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    company: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     organization: Mapped[Organization | None] = relationship(back_populates="members")
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")

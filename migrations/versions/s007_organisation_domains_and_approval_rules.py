@@ -1,8 +1,9 @@
-"""organisation domains and approval rules
+"""organisation domains, approval rules and self sign-up
 
 An organisation lists the e-mail domains an admin verified as its own; staff set rules that
 approve access requests at once (from a domain or an organisation, for a series or a category);
-a request approved by a rule names it.
+a request approved by a rule names it. Accounts made through sign-up are marked, with the
+company their owner named.
 
 Revision ID: s007
 Revises: r001
@@ -59,6 +60,10 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_approval_rule_domain'), ['domain'], unique=False)
         batch_op.create_index(batch_op.f('ix_approval_rule_organization_id'), ['organization_id'], unique=False)
 
+    with op.batch_alter_table('user_account', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('self_registered', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('company', sa.String(length=200), server_default='', nullable=False))
+
     with op.batch_alter_table('access_request', schema=None) as batch_op:
         batch_op.add_column(sa.Column('approved_by_rule_id', sa.String(length=32), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_access_request_approved_by_rule_id_approval_rule'), 'approval_rule', ['approved_by_rule_id'], ['id'])
@@ -77,6 +82,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_approval_rule_domain'))
 
     op.drop_table('approval_rule')
+    with op.batch_alter_table('user_account', schema=None) as batch_op:
+        batch_op.drop_column('company')
+        batch_op.drop_column('self_registered')
+
     with op.batch_alter_table('organization_domain', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_organization_domain_organization_id'))
 

@@ -19,6 +19,7 @@ from artifact.audit.services import chain as audit
 from artifact.catalog.services import taxonomy
 from artifact.identity.services.accounts import find_organization
 from artifact.identity.services.organizations import email_domain, normalize_domain
+from artifact.identity.services.signup import awaiting_confirmation
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, NotFound, ValidationFailed
 from artifact.models import AccessRequest, Agreement, ApprovalRule, Organization, User
@@ -149,7 +150,7 @@ def list_rules(db: DbSession, caller: Caller) -> list[ApprovalRule]:
 def matching_rule(db: DbSession, caller: Caller, request: AccessRequest) -> ApprovalRule | None:
     """The oldest live rule that approves ``request`` now, if any."""
     user = db.get(User, request.user_id)
-    if user is None or not caller.active:
+    if user is None or not caller.active or awaiting_confirmation(user):
         return None
     who = []
     domain = email_domain(user.email)

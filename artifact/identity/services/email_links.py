@@ -126,6 +126,12 @@ def reset_password(db: DbSession, caller: Caller, raw: str, new_password: str) -
     token.used_at = now
     user.password_hash = passwords.hash(new_password)
     user.password_changed_at = now
+    if user.email_verified_at is None:
+        # The reset link reached the mailbox: the address is proven.
+        user.email_verified_at = now
+        from artifact.identity.services.signup import join_verified_organization
+
+        join_verified_organization(db, caller, user)
     sessions.end_all(db, user, reason="password_reset")
     tokens.revoke_all(db, caller, user, reason="password_reset")
     audit.record(db, caller, "auth.password_reset", target_type="user", target_id=user.id)
@@ -142,7 +148,16 @@ def request_verification(db: DbSession, caller: Caller, user: User) -> str | Non
     return raw
 
 
-def verify_email(db: DbSession, caller: Caller, raw: str) -> User:
+def needs_password(db: DbSession, raw: str) -> bool:
+    """Whether confirming with this link asks for the password: a signed-up account not yet
+    confirmed (whoever holds the mailbox and the password chosen at sign-up opens it, so an
+    account someone else signed up with this address cannot be confirmed by a click)."""
+    token = _live(db, raw, VERIFY, utcnow())
+    user = db.get(User, token.user_id) if token else None
+    return bool(user and user.self_registered and user.email_verified_at is None)
+
+
+def verify_email(db: DbSession, caller: Caller, raw: str, password: str | None = None) -> User:
     """Mark the address verified. Raises ValidationFailed."""
     now = utcnow()
     token = _live(db, raw, VERIFY, now)
@@ -150,7 +165,16 @@ def verify_email(db: DbSession, caller: Caller, raw: str) -> User:
         raise ValidationFailed(INVALID)
     user = db.get(User, token.user_id)
     assert user is not None
+    unconfirmed_signup = user.self_registered and user.email_verified_at is None
+    if unconfirmed_signup and not passwords.verify(user.password_hash, password or ""):
+        raise ValidationFailed(
+            "type the password you chose when you signed up (forgot it? reset it: the "
+            "reset link confirms the address too)"
+        )
     token.used_at = now
     user.email_verified_at = now
     audit.record(db, caller, "user.email_verified", target_type="user", target_id=user.id)
+    from artifact.identity.services.signup import join_verified_organization
+
+    join_verified_organization(db, caller, user)
     return user

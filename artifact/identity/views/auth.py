@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 
 from artifact.extensions import db
 from artifact.identity.forms_sign_in import ActionForm, LoginForm
-from artifact.identity.services import mfa, sessions, sign_in
+from artifact.identity.services import mfa, sessions, sign_in, signup
 from artifact.kernel.errors import Throttled
 from artifact.models import User, UserSession
 from artifact.web.links import safe_next
@@ -81,6 +81,13 @@ def login() -> Any:
             )
         except Throttled as error:
             return _throttled_page(form, int(str(error.details.get("retry_after", 1))))
+        if user is not None and signup.awaiting_confirmation(user):
+            flash(
+                "Confirm your e-mail address first: open the link we mailed you when you signed "
+                "up (it works for 24 hours; sign up again with the same address for a new one).",
+                "error",
+            )
+            return render_template("auth/login.html", form=form), 403
         if user is not None:
             if mfa.is_enabled(db.session, user):
                 session.clear()
