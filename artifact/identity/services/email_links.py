@@ -18,6 +18,7 @@ from artifact.extensions import passwords
 from artifact.identity.services import sessions, sign_in, tokens
 from artifact.identity.services.accounts import check_password_rules
 from artifact.identity.services.lookup import user_by_email
+from artifact.identity.services.organizations import join_verified_organization
 from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import ValidationFailed
@@ -129,8 +130,6 @@ def reset_password(db: DbSession, caller: Caller, raw: str, new_password: str) -
     if user.email_verified_at is None:
         # The reset link reached the mailbox: the address is proven.
         user.email_verified_at = now
-        from artifact.identity.services.signup import join_verified_organization
-
         join_verified_organization(db, caller, user)
     sessions.end_all(db, user, reason="password_reset")
     tokens.revoke_all(db, caller, user, reason="password_reset")
@@ -174,7 +173,5 @@ def verify_email(db: DbSession, caller: Caller, raw: str, password: str | None =
     token.used_at = now
     user.email_verified_at = now
     audit.record(db, caller, "user.email_verified", target_type="user", target_id=user.id)
-    from artifact.identity.services.signup import join_verified_organization
-
     join_verified_organization(db, caller, user)
     return user

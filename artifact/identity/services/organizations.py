@@ -14,7 +14,7 @@ from artifact import policy
 from artifact.audit.services import chain as audit
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, NotFound, ValidationFailed
-from artifact.models import Organization, OrganizationDomain
+from artifact.models import Organization, OrganizationDomain, User
 from artifact.models.base import DbSession, is_id
 
 # A DNS name as e-mail uses it: labels of letters, digits and hyphens (not at either end), at
@@ -141,3 +141,22 @@ def organization_json(org: Organization) -> dict[str, Any]:
         "domains": [d.domain for d in org.domains],
         "members": len(org.members),
     }
+
+
+def join_verified_organization(db: DbSession, caller: Caller, user: User) -> None:
+    """After confirmation: a self-registered account without an organisation joins the one
+    that verified its domain, if any (as a member, never an organisation admin)."""
+    if not user.self_registered or user.organization_id is not None:
+        return
+    org = organization_for_email(db, user.email)
+    if org is None:
+        return
+    user.organization_id = org.id
+    audit.record(
+        db,
+        caller,
+        "user.join_organization",
+        target_type="user",
+        target_id=user.id,
+        details={"organization_id": org.id, "domain": email_domain(user.email)},
+    )

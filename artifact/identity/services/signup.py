@@ -20,7 +20,7 @@ from artifact.identity.services.accounts import (
     normalize_email,
 )
 from artifact.identity.services.lookup import user_by_email
-from artifact.identity.services.organizations import email_domain, organization_for_email
+from artifact.identity.services.organizations import email_domain
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import ValidationFailed
 from artifact.kernel.text import one_line
@@ -120,25 +120,6 @@ def sign_up(
     )
     token = email_links.request_verification(db, caller, user)
     return SignUp(user, token)
-
-
-def join_verified_organization(db: DbSession, caller: Caller, user: User) -> None:
-    """After confirmation: a self-registered account without an organisation joins the one
-    that verified its domain, if any (as a member, never an organisation admin)."""
-    if not user.self_registered or user.organization_id is not None:
-        return
-    org = organization_for_email(db, user.email)
-    if org is None:
-        return
-    user.organization_id = org.id
-    audit.record(
-        db,
-        caller,
-        "user.join_organization",
-        target_type="user",
-        target_id=user.id,
-        details={"organization_id": org.id, "domain": email_domain(user.email)},
-    )
 
 
 def awaiting_confirmation(user: User) -> bool:
