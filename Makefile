@@ -14,7 +14,7 @@ PORT ?= 5000
 # Chinese, Japanese and Korean glyphs: 1.6 MB) and the sqlite3 shell (operations, and the
 # audit-tampering acceptance test), and clamd (the virus-scanning tests start their own, on a
 # private socket with a signature database they write; no signature download).
-SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-dejavu-core fonts-wqy-microhei sqlite3 clamav-daemon
+SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-dejavu-core fonts-wqy-microhei sqlite3 clamav-daemon softhsm2
 # What `make bench` needs on top: the HTTP load generator of bench/pages.py.
 BENCH_PACKAGES := wrk
 # The browser tests drive Debian's chromium (never a downloaded browser); .ci/run installs it.

@@ -17,3 +17,8 @@ class BlobNotFound(StorageError):
 
 class IntegrityError(StorageError):
     """The stored bytes fail authentication: tampered, truncated, reordered or mis-bound."""
+
+
+class StorageUnavailable(StorageError):
+    """The object store or the key token does not answer (or refuses us): nothing is served or
+    stored until it does; the message says which and never carries a secret."""
