@@ -177,7 +177,12 @@ def regenerate_recovery_codes(
 
 
 def check_second_factor(
-    db: DbSession, caller: Caller, user: User, code: str, keyring: KeyProvider, now: float | None = None
+    db: DbSession,
+    caller: Caller,
+    user: User,
+    code: str,
+    keyring: KeyProvider,
+    now: float | None = None,
 ) -> bool:
     """A TOTP code or an unused recovery code; records the outcome either way (a wrong code
     durably: it is kept when the owner rolls the request back)."""

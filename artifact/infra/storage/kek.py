@@ -6,6 +6,7 @@ provider's business."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 
@@ -59,6 +60,6 @@ class KeyProvider(Protocol):
 
     def get(self, version: int) -> Kek: ...
 
-    def versions(self) -> list[Kek]: ...
+    def versions(self) -> Sequence[Kek]: ...
 
     def retire(self, version: int) -> Kek: ...

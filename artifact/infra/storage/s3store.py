@@ -18,8 +18,7 @@ from typing import Any, BinaryIO, cast
 
 from botocore.exceptions import ClientError
 
-from artifact.infra import s3
-from artifact.infra.storage import stream
+from artifact.infra.storage import s3, stream
 from artifact.infra.storage.blobs import (
     _ID_RE,
     HEADER,
@@ -114,7 +113,7 @@ class S3BlobStore(BlobStore):
         with s3.answering(bucket):
             upload_id = self.client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
         try:
-            parts = []
+            parts: list[dict[str, Any]] = []
             for piece in feed:
                 buffer += piece
                 while len(buffer) >= 2 * self.part_bytes:
