@@ -142,17 +142,16 @@ _MISSING: dict[str, Any] = {"missing": True}
 
 def _ask(call: Any, bucket: str, absent: str = "") -> dict[str, Any] | None:
     """The answer; ``_MISSING`` when the store says the setting is absent (``absent``), None
-    when the store does not report it."""
+    when the store does not report it (MinIO answers NotImplemented for some)."""
     try:
-        with answering(bucket):
-            answer: dict[str, Any] = call(Bucket=bucket)
-            return answer
+        answer: dict[str, Any] = call(Bucket=bucket)
     except ClientError as error:
-        if absent and error_code(error) == absent:
-            return _MISSING
-        raise
-    except StorageUnavailable:
-        return None  # e.g. NotImplemented: the store does not report this setting
+        return _MISSING if absent and error_code(error) == absent else None
+    except BotoCoreError as error:
+        raise StorageUnavailable(
+            f"the object store for {bucket} does not answer ({type(error).__name__})"
+        ) from None
+    return answer
 
 
 def _allows_everyone(document: str) -> bool:
