@@ -20,6 +20,7 @@ from artifact.infra.storage import (
     KeyringError,
     StorageUnavailable,
     keyring_for,
+    local_store,
     store_for,
 )
 from artifact.kernel.caller import OPERATOR
@@ -176,3 +177,47 @@ def check_deploy_command() -> None:
         click.echo(f"{len(problems)} problem(s): not ready for production", err=True)
         raise SystemExit(1)
     click.echo("ok: the settings meet the production checklist")
+
+
+@click.command("migrate-store")
+@unit_of_work
+def migrate_store_command() -> None:
+    """Copy every stored file from the data directory to the S3-compatible store that
+    ARTIFACT_BLOB_STORE names, verifying each one's hash after copying. Resumable: run it
+    again after an interruption and it goes on where it stopped."""
+    from artifact.admin.services import migrate_store
+    from artifact.infra.storage.s3store import S3BlobStore
+
+    target = store_for(current_app)
+    if not isinstance(target, S3BlobStore):
+        raise click.ClickException(
+            "ARTIFACT_BLOB_STORE is local: set it to the bucket to copy to "
+            "(s3://bucket/prefix, with ARTIFACT_S3_ENDPOINT_URL for MinIO or Ceph) and run "
+            "this again"
+        )
+    source = local_store(current_app)
+    progress = Path(current_app.config["DATA_DIR"]) / migrate_store.PROGRESS_FILE
+    click.echo(f"copying stored files from {source.describe()} to {target.describe()}")
+
+    def report(blob_id: str, outcome: str) -> None:
+        click.echo(f"  {blob_id}: {outcome}")
+
+    try:
+        result = migrate_store.copy_blobs(
+            db.session, OPERATOR, source, target, progress, report=report
+        )
+    except StorageUnavailable as error:
+        raise click.ClickException(f"{error}; run this again to go on") from error
+    click.echo(
+        f"{result.copied} file(s) copied and verified, {result.already} verified by an "
+        f"earlier run, {len(result.failed)} failed"
+    )
+    if result.failed:
+        raise click.ClickException(
+            f"{len(result.failed)} file(s) were not copied or did not verify (listed above); "
+            "nothing was deleted: fix them (restore from backup) and run this again"
+        )
+    click.echo(
+        f"every stored file is in {target.describe()}; the local copies in "
+        f"{source.describe()} are no longer read and can be removed once you have a backup"
+    )
