@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import pkcs11
 from cryptography.exceptions import InvalidTag
@@ -24,6 +25,7 @@ from pkcs11.mechanisms import GCMParams
 
 from artifact.infra.storage.errors import KeyringError, StorageUnavailable
 
+T = TypeVar("T")
 LABEL_PREFIX = "artifact-kek "
 _CACHE_SECONDS = 5.0  # how soon a rotation on another node is used here for new data keys
 # The token is gone or broken, not the ciphertext: answered as unavailable, never as tampering.
@@ -89,6 +91,34 @@ class _Purpose:
         return self.key.decrypt(nonce, data, self._aad(associated_data))
 
 
+_libraries: dict[str, Any] = {}
+_generations: dict[str, int] = {}
+_libraries_pid = 0
+_libraries_lock = threading.Lock()
+
+
+def _library(module: str, reload: bool = False) -> Any:
+    """The module, loaded once per process (PKCS#11 allows one C_Initialize per process; a
+    forked gunicorn worker initialises again, as the standard asks)."""
+    global _libraries_pid
+    with _libraries_lock:
+        forked = _libraries_pid != os.getpid()
+        _libraries_pid = os.getpid()
+        found = _libraries.get(module)
+        if found is None:
+            found = _libraries[module] = pkcs11.lib(module)
+            _generations[module] = _generations.get(module, 0) + 1
+        elif forked or reload:
+            found.reinitialize()
+            _generations[module] = _generations.get(module, 0) + 1
+        return found
+
+
+def _generation(module: str) -> int:
+    """Changes whenever the module is initialised again (every session before is gone)."""
+    return _generations.get(module, 0) if _libraries_pid == os.getpid() else -2
+
+
 class Pkcs11Keyring:
     """The KeyProvider of ``ARTIFACT_KEK_PROVIDER=pkcs11``: one logged-in session per process,
     opened at first use (after a fork, so every gunicorn worker has its own)."""
@@ -98,9 +128,8 @@ class Pkcs11Keyring:
         self.token_label = token_label
         self._pin = pin
         self._lock = threading.RLock()
-        self._lib: Any = None
         self._session: Any = None
-        self._pid = 0
+        self._generation = -1
         self._keys: dict[int, tuple[Any, TokenKey]] = {}
         self._loaded_at = 0.0
 
@@ -113,15 +142,18 @@ class Pkcs11Keyring:
     # -- the session ---------------------------------------------------------------------
 
     def _open(self) -> Any:
-        if self._session is not None and self._pid == os.getpid():
+        if self._session is not None and self._generation == _generation(self.module):
             return self._session
         try:
-            if self._lib is None:
-                self._lib = pkcs11.lib(self.module)
-            elif self._pid != os.getpid():
-                self._lib.reinitialize()  # a forked child cannot use its parent's library state
-            token = self._lib.get_token(token_label=self.token_label)
-            self._session = token.open(user_pin=self._pin, rw=True)
+            try:
+                token = _library(self.module).get_token(token_label=self.token_label)
+            except p11.NoSuchToken:
+                # a token made since the module was loaded shows after it is loaded again
+                token = _library(self.module, reload=True).get_token(token_label=self.token_label)
+            try:
+                self._session = token.open(user_pin=self._pin, rw=True)
+            except p11.UserAlreadyLoggedIn:  # another session of this process logged in
+                self._session = token.open(rw=True)
         except p11.NoSuchToken:
             raise KeyringError(
                 f"no PKCS#11 token labelled {self.token_label!r} in {self.module} "
@@ -136,35 +168,43 @@ class Pkcs11Keyring:
                 f"the PKCS#11 module {self.module} or its token does not answer: "
                 f"{type(error).__name__}"
             ) from None
-        self._pid = os.getpid()
+        self._generation = _generation(self.module)
         self._keys, self._loaded_at = {}, 0.0
         return self._session
+
+    def _retrying(self, operation: Callable[[], T]) -> T:
+        """``operation`` again on a new session when the old one is gone (the module was
+        loaded again, the HSM reconnected); StorageUnavailable when that fails too."""
+        for attempt in (1, 2):
+            try:
+                return operation()
+            except _DEVICE_ERRORS as error:
+                self._session = None
+                if attempt == 2:
+                    raise StorageUnavailable(
+                        f"the PKCS#11 token {self.token_label!r} does not answer: "
+                        f"{type(error).__name__}"
+                    ) from None
+        raise AssertionError("unreachable")
 
     def _load(self, force: bool = False) -> dict[int, tuple[Any, TokenKey]]:
         with self._lock:
             fresh = time.monotonic() - self._loaded_at < _CACHE_SECONDS
-            if self._keys and fresh and not force and self._pid == os.getpid():
+            current = self._generation == _generation(self.module)
+            if self._keys and fresh and not force and current:
                 return self._keys
-            try:
-                session = self._open()
-                objects = list(
-                    session.get_objects(
-                        {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.KEY_TYPE: KeyType.AES}
-                    )
-                )
-                keys = {}
-                for obj in objects:
-                    entry = self._entry(obj)
-                    if entry is not None:
-                        keys[entry.version] = (obj, entry)
-            except _DEVICE_ERRORS as error:
-                self._session = None
-                raise StorageUnavailable(
-                    f"the PKCS#11 token {self.token_label!r} does not answer: "
-                    f"{type(error).__name__}"
-                ) from None
+            keys = self._retrying(self._list)
             self._keys, self._loaded_at = keys, time.monotonic()
             return keys
+
+    def _list(self) -> dict[int, tuple[Any, TokenKey]]:
+        template = {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.KEY_TYPE: KeyType.AES}
+        keys = {}
+        for obj in self._open().get_objects(template):
+            entry = self._entry(obj)
+            if entry is not None:
+                keys[entry.version] = (obj, entry)
+        return keys
 
     def _entry(self, obj: Any) -> TokenKey | None:
         label = str(obj.label or "")
@@ -296,21 +336,20 @@ class Pkcs11Keyring:
     def crypt(self, version: int, encrypt: bool, nonce: bytes, data: bytes, aad: bytes) -> bytes:
         """AES-GCM in the token under key ``version`` (128-bit tag). Opening raises InvalidTag
         when ``data`` does not authenticate, StorageUnavailable when the token is gone."""
-        with self._lock:
+        params = GCMParams(nonce, aad, 128)
+
+        def run() -> bytes:
             self.get(version)
             obj = self._keys[version][0]
-            params = GCMParams(nonce, aad, 128)
+            if encrypt:
+                return bytes(obj.encrypt(data, mechanism=Mechanism.AES_GCM, mechanism_param=params))
+            return bytes(obj.decrypt(data, mechanism=Mechanism.AES_GCM, mechanism_param=params))
+
+        with self._lock:
             try:
-                if encrypt:
-                    return bytes(
-                        obj.encrypt(data, mechanism=Mechanism.AES_GCM, mechanism_param=params)
-                    )
-                return bytes(obj.decrypt(data, mechanism=Mechanism.AES_GCM, mechanism_param=params))
-            except _DEVICE_ERRORS as error:
-                self._session = None
-                raise StorageUnavailable(
-                    f"the PKCS#11 token does not answer: {type(error).__name__}"
-                ) from None
+                return self._retrying(run)
+            except StorageUnavailable:
+                raise
             except p11.PKCS11Error:
                 if encrypt:
                     raise
