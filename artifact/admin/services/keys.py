@@ -28,8 +28,8 @@ def ensure_keyring(db: DbSession, caller: Caller, store: BlobStore) -> Kek | Non
         return None
     if store.has_blobs():
         raise Conflict(
-            f"encrypted blobs exist in {store.describe()} but the keys they need are missing "
-            f"({store.keyring.describe()}); restore them from your backup"
+            f"encrypted blobs exist in {store.describe()} but the keyring "
+            f"({store.keyring.describe()}) is missing; restore it from your backup"
         )
     entry = store.keyring.create()
     _record(db, caller, "keys.create", entry)

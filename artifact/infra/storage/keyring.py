@@ -73,8 +73,9 @@ class Keyring:
         return self.path.exists()
 
     def describe(self) -> str:
-        mode = stat.S_IMODE(self.path.stat().st_mode) if self.path.exists() else 0
-        return f"keyring {self.path} (mode {mode:04o})"
+        if not self.path.exists():
+            return f"keyring {self.path}"
+        return f"keyring {self.path} (mode {stat.S_IMODE(self.path.stat().st_mode):04o})"
 
     def create(self) -> KeyVersion:
         """Create the keyring with a first generated key; refuses if one exists."""
