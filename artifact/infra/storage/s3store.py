@@ -259,14 +259,22 @@ class RangedReader:
     def __init__(self, store: S3BlobStore, key: str, etag: str, size: int) -> None:
         self._store, self._key, self.etag, self._size = store, key, etag, int(size)
         self._position = 0
-        self._buffer = b""
+        self._buffer = b""  # the range fetched last, handed out from _offset on
+        self._offset = 0
 
     def read(self, size: int = -1) -> bytes:
         want = self._size if size < 0 else size
-        while len(self._buffer) < want and self._position < self._size:
-            self._buffer += self._fetch()
-        out, self._buffer = self._buffer[:want], self._buffer[want:]
-        return out
+        parts = []
+        while want > 0:
+            if self._offset >= len(self._buffer):
+                if self._position >= self._size:
+                    break
+                self._buffer, self._offset = self._fetch(), 0
+            piece = self._buffer[self._offset : self._offset + want]
+            self._offset += len(piece)
+            want -= len(piece)
+            parts.append(piece)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def _fetch(self) -> bytes:
         end = min(self._position + self._store.range_bytes, self._size) - 1
