@@ -135,3 +135,21 @@ def test_a_wrong_pin_is_a_clear_error(pkcs11_settings) -> None:
     with pytest.raises(KeyringError, match="refuses the PIN"):
         ring.current()
     assert "0000" not in repr(ring)
+
+
+def test_init_makes_the_first_key_in_the_token_and_says_so(make_s3_app, pkcs11_settings) -> None:
+    refused = make_s3_app(**{**pkcs11_settings, "PKCS11_PIN": "0000"})
+    with refused.app_context():
+        result = refused.test_cli_runner().invoke(args=["init"])
+    assert result.exit_code == 1
+    assert "refuses the PIN (ARTIFACT_PKCS11_PIN)" in result.output
+    assert "Traceback" not in result.output
+
+    app = make_s3_app(**pkcs11_settings)
+    with app.app_context():
+        first = app.test_cli_runner().invoke(args=["init"])
+        assert first.exit_code == 0, first.output
+        assert f"keyring created: PKCS#11 token {pkcs11_settings['PKCS11_TOKEN']!r}" in first.output
+        again = app.test_cli_runner().invoke(args=["init"])
+        assert "keyring ready: PKCS#11 token" in again.output
+        assert [k.version for k in keyring_for(app).versions()] == [1]

@@ -24,8 +24,11 @@ def ensure_keyring(db: DbSession, caller: Caller, store: BlobStore) -> Kek | Non
     """Create the keyring if it is missing; None when it exists. Raises Conflict when blobs exist
     without a keyring (a lost keyring must be restored, never silently replaced)."""
     policy.require(caller, "keys.manage")
-    if store.keyring.exists():
-        return None
+    try:
+        if store.keyring.exists():
+            return None
+    except KeyringError as error:  # a token that cannot be reached or refuses the PIN
+        raise ValidationFailed(str(error)) from error
     if store.has_blobs():
         raise Conflict(
             f"encrypted blobs exist in {store.describe()} but the keyring "
