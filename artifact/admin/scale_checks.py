@@ -8,8 +8,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import select
 
+from artifact.audit.services import signing, verifier
 from artifact.infra.app_state import AppState
 from artifact.infra.storage import KeyringError, StorageUnavailable, keyring_for, s3
 from artifact.models import AuditEvent
@@ -78,7 +80,33 @@ def connected_problems(app: AppState, db: DbSession) -> list[str]:
         problems += _token_problems(app)
     elif int(config.get("NODES") or 1) > 1:
         problems += _shared_keyring_problems(app, db)
+    if int(config.get("NODES") or 1) > 1:
+        problems += _signing_key_problems(config, db)
     return problems
+
+
+def _signing_key_problems(config: Mapping[str, Any], db: DbSession) -> list[str]:
+    """Several nodes sign checkpoints of one trail: each must hold the key that signed the
+    newest one (else verification would find two keys)."""
+    last = signing.last_checkpoint(db)
+    if last is None:
+        return []
+    data_dir = str(config["DATA_DIR"])
+    advice = (
+        f"copy the audit signing key ({signing.key_path(data_dir).name}) of the node that "
+        "signed it into every node's data directory"
+    )
+    if not signing.key_path(data_dir).exists():
+        return [
+            f"this node has no audit signing key but checkpoint #{last.number} exists; {advice}"
+        ]
+    raw = signing.public_key(data_dir).public_bytes(Encoding.Raw, PublicFormat.Raw)
+    if verifier.key_id(raw) != last.key_id:
+        return [
+            f"this node's audit signing key is not the one that signed checkpoint "
+            f"#{last.number} (key {last.key_id}); {advice}"
+        ]
+    return []
 
 
 def _token_problems(app: AppState) -> list[str]:

@@ -95,3 +95,28 @@ def test_a_node_whose_keyring_is_not_the_shared_one_is_named(app, store, tmp_pat
     assert len(lines) == 1
     assert "this node's keyring is not the one the shared database was written with" in lines[0]
     assert "(key version 3 is not in the keyring)" in lines[0]
+
+
+def _signing_lines(app) -> list[str]:
+    result = app.test_cli_runner().invoke(args=["check-deploy"])
+    return [line for line in result.output.splitlines() if "audit signing key" in line]
+
+
+def test_a_node_without_the_key_that_signed_the_trail_is_named(app, store, tmp_path) -> None:
+    from artifact.audit.services import signing
+    from artifact.audit.services import trail as audit_trail
+
+    app.config["NODES"] = 2
+    keys.rotate(db.session, OPERATOR, store)  # an event to sign
+    audit_trail.checkpoint(db.session, OPERATOR, app.config["DATA_DIR"])
+    uow.commit(db.session)
+    assert _signing_lines(app) == []
+
+    key = signing.key_path(app.config["DATA_DIR"])
+    key.rename(tmp_path / "elsewhere.pem")
+    assert "this node has no audit signing key but checkpoint #1 exists" in _signing_lines(app)[0]
+
+    signing.load_or_create_key(app.config["DATA_DIR"])  # another key of this node's own
+    lines = _signing_lines(app)
+    assert len(lines) == 1
+    assert "this node's audit signing key is not the one that signed checkpoint #1" in lines[0]

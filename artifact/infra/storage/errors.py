@@ -21,4 +21,9 @@ class IntegrityError(StorageError):
 
 class StorageUnavailable(StorageError):
     """The object store or the key token does not answer (or refuses us): nothing is served or
-    stored until it does; the message says which and never carries a secret."""
+    stored until it does; the message says which and never carries a secret. ``code`` is the
+    store's error code when it answered with one (e.g. ``NotImplemented``)."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code

@@ -19,6 +19,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from artifact.infra.storage.errors import StorageUnavailable
 
+# A store that does not take a conditional write (older Ceph, some appliances) says so.
+NOT_IMPLEMENTED = frozenset({"NotImplemented", "501"})
 # What a caller acts on: no such object, or a conditional request whose condition failed.
 PASSED_ON = frozenset({"NoSuchKey", "404", "NotFound", "PreconditionFailed", "412"})
 _clients: dict[str | None, Any] = {}
@@ -80,7 +82,8 @@ def answering(what: str) -> Iterator[None]:
         if error_code(error) in PASSED_ON:
             raise
         raise StorageUnavailable(
-            f"the object store refused the request for {what} ({error_code(error) or 'error'})"
+            f"the object store refused the request for {what} ({error_code(error) or 'error'})",
+            error_code(error),
         ) from None
     except BotoCoreError as error:
         raise StorageUnavailable(

@@ -50,6 +50,9 @@ class S3BlobStore(BlobStore):
         self.location = location
         self.part_bytes = part_bytes
         self.range_bytes = range_bytes
+        # Conditional writes (If-None-Match, If-Match) until the store says it has none; the
+        # ids are random (128 bits), so a new object's condition is a second line of defence.
+        self.conditional = True
 
     def describe(self) -> str:
         return str(self.location)
@@ -67,8 +70,16 @@ class S3BlobStore(BlobStore):
     def put(self, source: BinaryIO) -> BlobInfo:
         """Encrypt ``source`` into a new object. On any failure nothing is left behind."""
         blob_id = secrets.token_hex(16)
+        start = source.tell() if source.seekable() else None
         sealing = Sealing(self, blob_id, source)
-        self._upload(self.key_of(blob_id), sealing.pieces(), if_none_match=True)
+        try:
+            self._upload(self.key_of(blob_id), sealing.pieces(), if_none_match=True)
+        except StorageUnavailable as error:
+            if error.code not in s3.NOT_IMPLEMENTED or start is None:
+                raise
+            source.seek(start)  # once more, without the condition the store does not take
+            sealing = Sealing(self, blob_id, source)
+            self._upload(self.key_of(blob_id), sealing.pieces())
         return BlobInfo(blob_id, sealing.size, sealing.sha256, sealing.version)
 
     def put_ciphertext(self, blob_id: str, source: BinaryIO) -> str:
@@ -94,12 +105,22 @@ class S3BlobStore(BlobStore):
     ) -> None:
         """One PUT when everything fits in a part, else a multipart upload (aborted on any
         failure, so no part is left billed or readable)."""
-        bucket = self.location.bucket
         conditions: dict[str, str] = {}
         if if_none_match:
             conditions["IfNoneMatch"] = "*"
         if if_match:
             conditions["IfMatch"] = if_match
+        if conditions and not self.conditional:
+            conditions = {}
+        try:
+            self._send(key, pieces, conditions)
+        except StorageUnavailable as error:
+            if error.code in s3.NOT_IMPLEMENTED and conditions:
+                self.conditional = False  # from now on: look first, then write
+            raise
+
+    def _send(self, key: str, pieces: Iterable[bytes], conditions: dict[str, str]) -> None:
+        bucket = self.location.bucket
         buffer = bytearray()
         feed = iter(pieces)
         for piece in feed:
@@ -237,11 +258,17 @@ class S3BlobStore(BlobStore):
             data_key, prefix, self.aad(header, blob_id), cast(BinaryIO, reader), chunk_size
         )
         sealing = Sealing(self, blob_id, cast(BinaryIO, PlainReader(plain)))
+        if not self.conditional and self._head(blob_id) is None:
+            return False  # (without If-Match: a look just before the write)
         try:
             self._upload(self.key_of(blob_id), sealing.pieces(), if_match=reader.etag)
         except ClientError as error:
             if s3.error_code(error) in s3.PASSED_ON:
                 return False
+            raise
+        except StorageUnavailable as error:
+            if error.code in s3.NOT_IMPLEMENTED:
+                return self.rewrap(blob_id)  # again, now without the condition
             raise
         return True
 
