@@ -42,6 +42,9 @@ def ensure_keyring(db: DbSession, caller: Caller, store: BlobStore) -> Kek | Non
 def rotate(db: DbSession, caller: Caller, store: BlobStore) -> Kek:
     """A new current key version; older versions keep decrypting. Raises ValidationFailed."""
     policy.require(caller, "keys.manage")
+    # One key change at a time across every node (the trail's lock, held to the commit): two
+    # nodes rotating the same token at once would both make the next version.
+    audit.lock_head(db)
     try:
         entry = store.keyring.rotate()
     except KeyringError as error:
@@ -53,6 +56,7 @@ def rotate(db: DbSession, caller: Caller, store: BlobStore) -> Kek:
 def import_key(db: DbSession, caller: Caller, store: BlobStore, raw: bytes) -> Kek:
     """Bring your own 256-bit key; it becomes current. Raises ValidationFailed."""
     policy.require(caller, "keys.manage")
+    audit.lock_head(db)  # one key change at a time (see rotate)
     try:
         entry = store.keyring.import_key(parse_key_file(raw))
     except KeyringError as error:

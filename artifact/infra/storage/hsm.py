@@ -282,7 +282,7 @@ class Pkcs11Keyring:
                 f"the token {self.token_label!r} refused to make the key: {type(error).__name__}"
             ) from None
         keys = self._load(force=True)
-        if sum(1 for v in keys if v == version) != 1 or version not in keys:
+        if version not in keys:
             raise KeyringError("the new key is not in the token; run the command again")
         return keys[version][1]
 
