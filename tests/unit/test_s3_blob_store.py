@@ -105,3 +105,25 @@ def test_an_object_moved_to_another_id_does_not_open(
     )
     with pytest.raises(IntegrityError):
         bucket_store.read_bytes(other)
+
+
+def test_a_policy_narrowed_by_a_condition_is_not_public(moto_endpoint: str, s3_bucket: str) -> None:
+    import json
+
+    client = s3.client(moto_endpoint)
+    statement = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{s3_bucket}/*",
+        "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}},
+    }
+    client.put_bucket_policy(
+        Bucket=s3_bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    )
+    assert s3.privacy_problems(client, s3_bucket) == []
+    del statement["Condition"]
+    client.put_bucket_policy(
+        Bucket=s3_bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    )
+    assert [p for p in s3.privacy_problems(client, s3_bucket) if "allows everyone" in p]
