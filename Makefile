@@ -12,9 +12,10 @@ PORT ?= 5000
 # Debian packages: WeasyPrint's (pango ships with the image; harfbuzz-subset makes smaller
 # PDFs), the fonts of stamped copies (DejaVu Sans, and WenQuanYi Micro Hei, the lightest with
 # Chinese, Japanese and Korean glyphs: 1.6 MB) and the sqlite3 shell (operations, and the
-# audit-tampering acceptance test), and clamd (the virus-scanning tests start their own, on a
-# private socket with a signature database they write; no signature download).
-SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-dejavu-core fonts-wqy-microhei sqlite3 clamav-daemon
+# audit-tampering acceptance test), clamd (the virus-scanning tests start their own, on a
+# private socket with a signature database they write; no signature download) and SoftHSM2
+# (the PKCS#11 tests make their own token in a temporary directory).
+SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-dejavu-core fonts-wqy-microhei sqlite3 clamav-daemon softhsm2
 # What `make bench` needs on top: the HTTP load generator of bench/pages.py.
 BENCH_PACKAGES := wrk
 # The browser tests drive Debian's chromium (never a downloaded browser); .ci/run installs it.
@@ -48,6 +49,7 @@ $(AXE): $(E2E)/package.json $(E2E)/package-lock.json
 test: $(STAMP) $(AXE)
 	@test -x $(CHROMIUM) || echo "note: the browser tests (tests/e2e) will be SKIPPED: $(CHROMIUM) is absent; enable them with: apt-get install chromium"
 	@command -v clamd >/dev/null || test -x /usr/sbin/clamd || echo "note: the virus-scanning tests will be SKIPPED: clamd is absent; enable them with: apt-get install clamav-daemon"
+	@command -v softhsm2-util >/dev/null || echo "note: the PKCS#11 tests will be SKIPPED: SoftHSM2 is absent; enable them with: apt-get install softhsm2"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-e2e: $(STAMP) $(AXE)

@@ -123,7 +123,12 @@ def _register_template_globals(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     """Every feature's commands; each runs as one unit of work (``artifact.cli.common``)."""
-    from artifact.admin.cli import check_deploy_command, init_command, keys_cli
+    from artifact.admin.cli import (
+        check_deploy_command,
+        init_command,
+        keys_cli,
+        migrate_store_command,
+    )
     from artifact.audit import hooks as audit_hooks
     from artifact.audit.cli import audit_cli
     from artifact.backup.cli import backup_command, restore_command
@@ -145,6 +150,7 @@ def _register_cli(app: Flask) -> None:
         trace_command,
         audit_cli,
         check_deploy_command,
+        migrate_store_command,
         search_cli,
         backup_command,
         restore_command,

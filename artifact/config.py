@@ -173,18 +173,66 @@ def _search_backend(environ: Mapping[str, str]) -> str:
 
 def _audit_witness(environ: Mapping[str, str], data_dir: Path) -> str:
     """Where signed checkpoints are also written, outside the database: a directory (default
-    ``<data dir>/audit-witness``), ``syslog`` or ``syslog://HOST[:PORT]``."""
+    ``<data dir>/audit-witness``), ``syslog``, ``syslog://HOST[:PORT]`` or
+    ``s3://bucket/prefix`` (one object per checkpoint)."""
     value = _env(environ, "AUDIT_WITNESS") or str(data_dir / "audit-witness")
     if value.startswith("s3://"):
+        _s3_url("AUDIT_WITNESS", value)
+    elif "://" in value and not value.startswith("syslog://"):
         raise ConfigError(
-            "ARTIFACT_AUDIT_WITNESS=s3://... is not supported yet; use a directory (on another "
-            "filesystem) or syslog"
-        )
-    if "://" in value and not value.startswith("syslog://"):
-        raise ConfigError(
-            f"ARTIFACT_AUDIT_WITNESS must be a directory, syslog or syslog://HOST, got {value!r}"
+            "ARTIFACT_AUDIT_WITNESS must be a directory, syslog, syslog://HOST or "
+            f"s3://bucket/prefix, got {value!r}"
         )
     return value
+
+
+def _s3_url(name: str, value: str) -> None:
+    bucket, _, prefix = value[len("s3://") :].partition("/")
+    if not (3 <= len(bucket) <= 63) or not all(c.isalnum() or c in "-." for c in bucket):
+        raise ConfigError(f"ARTIFACT_{name} names no valid bucket: {value!r} (s3://bucket/prefix)")
+    if ".." in prefix.split("/"):
+        raise ConfigError(f"the prefix of ARTIFACT_{name} must not contain '..', got {value!r}")
+
+
+KEK_PROVIDERS = ("file", "pkcs11")
+
+
+def _scale_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Where blobs and keys live, and how many app servers share the database (issue 17).
+    Region and credentials of the S3 store come from boto3's own chain (AWS_* settings, a
+    profile, an instance role), never from here."""
+    store = (_env(environ, "BLOB_STORE", "local") or "local").strip()
+    if store.startswith("s3://"):
+        _s3_url("BLOB_STORE", store)
+    elif store != "local":
+        raise ConfigError(f"ARTIFACT_BLOB_STORE must be local or s3://bucket/prefix, got {store!r}")
+    provider = (_env(environ, "KEK_PROVIDER", "file") or "file").strip().lower()
+    if provider not in KEK_PROVIDERS:
+        raise ConfigError(
+            f"ARTIFACT_KEK_PROVIDER must be one of {', '.join(KEK_PROVIDERS)}, got {provider!r}"
+        )
+    pkcs11 = {
+        "PKCS11_MODULE": _env(environ, "PKCS11_MODULE"),
+        "PKCS11_TOKEN": _env(environ, "PKCS11_TOKEN"),
+        "PKCS11_PIN": _env(environ, "PKCS11_PIN"),
+    }
+    if provider == "pkcs11":
+        missing = [f"ARTIFACT_{name}" for name, value in pkcs11.items() if not value]
+        if missing:
+            raise ConfigError(
+                f"ARTIFACT_KEK_PROVIDER=pkcs11 needs {', '.join(missing)} (the module's path, "
+                "the token's label and the user PIN)"
+            )
+    nodes = _int(environ, "NODES", 1)
+    if nodes < 1:
+        raise ConfigError(f"ARTIFACT_NODES must be at least 1, got {nodes}")
+    return {
+        "BLOB_STORE": store,
+        "S3_ENDPOINT_URL": (_env(environ, "S3_ENDPOINT_URL") or "").strip() or None,
+        "KEK_PROVIDER": provider,
+        **pkcs11,
+        "NODES": nodes,
+    }
 
 
 def _check_links_and_hosts(config: Mapping[str, Any]) -> None:
@@ -301,6 +349,7 @@ def load_config(
     config.update(_identity_settings(environ, env))
     config["SEARCH_BACKEND"] = _search_backend(environ)
     config["AUDIT_WITNESS"] = _audit_witness(environ, data_dir)
+    config.update(_scale_settings(environ))
     if env == "testing":
         # Cheap hashes keep the suite fast; still argon2id.
         config.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST=1024, ARGON2_PARALLELISM=1)

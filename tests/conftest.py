@@ -33,6 +33,8 @@ pytest_plugins = [
     "tests.fixtures_catalog",
     "tests.fixtures_evidence",
     "tests.fixtures_frameworks",
+    "tests.fixtures_hsm",
+    "tests.fixtures_s3",
     "tests.fixtures_search",
 ]
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import stat
 from pathlib import Path
 
 import click
@@ -11,10 +10,19 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from artifact.admin.deploy_checks import deploy_problems
+from artifact.admin.scale_checks import connected_problems
 from artifact.admin.services import keys
 from artifact.cli.common import unit_of_work
 from artifact.extensions import db
-from artifact.infra.storage import BlobStore, KeyringError, store_for
+from artifact.infra.storage import (
+    BlobStore,
+    KeyProvider,
+    KeyringError,
+    StorageUnavailable,
+    keyring_for,
+    local_store,
+    store_for,
+)
 from artifact.kernel.caller import OPERATOR
 
 
@@ -45,27 +53,37 @@ def ensure_keyring() -> None:
     store = store_for(current_app)
     created = keys.ensure_keyring(db.session, OPERATOR, store)
     if created is not None:
-        click.echo(f"keyring created: {store.keyring.path} (key version {created.version})")
+        click.echo(f"keyring created: {store.keyring.describe()} (key version {created.version})")
     else:
-        click.echo(f"keyring ready: {store.keyring.path}")
+        click.echo(f"keyring ready: {store.keyring.describe()}")
 
 
 @keys_cli.command("status")
 def keys_status() -> None:
     """Show the key versions (never the keys)."""
-    ring = store_for(current_app).keyring
+    ring = keyring_for(current_app)
     try:
         versions, current = ring.versions(), ring.current()
-    except KeyringError as error:
+    except (KeyringError, StorageUnavailable) as error:
         raise click.ClickException(str(error)) from error
-    mode = stat.S_IMODE(ring.path.stat().st_mode)
-    click.echo(f"keyring {ring.path} (mode {mode:04o})")
+    click.echo(ring.describe())
     for entry in versions:
         marker = "current" if entry.version == current.version else "decrypt only"
         click.echo(
             f"  version {entry.version}  {entry.source:<9}  {entry.created_at}  "
-            f"fingerprint {entry.fingerprint}  {marker}"
+            f"fingerprint {entry.fingerprint}  {marker}{_held(ring, entry.version)}"
         )
+
+
+def _held(ring: KeyProvider, version: int) -> str:
+    """For a key in a token: what the token says of its value (it never leaves)."""
+    attributes = getattr(ring, "attributes", None)
+    if attributes is None:
+        return ""
+    found = attributes(version)
+    if found["sensitive"] and not found["extractable"] and found["never_extractable"]:
+        return "  (in the token, never extractable)"
+    return "  (WARNING: the token lets this key be extracted)"
 
 
 @keys_cli.command("rotate")
@@ -152,10 +170,54 @@ def keys_retire(version: int) -> None:
 @with_appcontext
 def check_deploy_command() -> None:
     """List what in the current settings falls short of production; exit 1 if anything does."""
-    problems = deploy_problems(current_app.config)
+    problems = deploy_problems(current_app.config) + connected_problems(current_app, db.session)
     for problem in problems:
         click.echo(f"FAIL {problem}")
     if problems:
         click.echo(f"{len(problems)} problem(s): not ready for production", err=True)
         raise SystemExit(1)
     click.echo("ok: the settings meet the production checklist")
+
+
+@click.command("migrate-store")
+@unit_of_work
+def migrate_store_command() -> None:
+    """Copy every stored file from the data directory to the S3-compatible store that
+    ARTIFACT_BLOB_STORE names, verifying each one's hash after copying. Resumable: run it
+    again after an interruption and it goes on where it stopped."""
+    from artifact.admin.services import migrate_store
+    from artifact.infra.storage.s3store import S3BlobStore
+
+    target = store_for(current_app)
+    if not isinstance(target, S3BlobStore):
+        raise click.ClickException(
+            "ARTIFACT_BLOB_STORE is local: set it to the bucket to copy to "
+            "(s3://bucket/prefix, with ARTIFACT_S3_ENDPOINT_URL for MinIO or Ceph) and run "
+            "this again"
+        )
+    source = local_store(current_app)
+    progress = Path(current_app.config["DATA_DIR"]) / migrate_store.PROGRESS_FILE
+    click.echo(f"copying stored files from {source.describe()} to {target.describe()}")
+
+    def report(blob_id: str, outcome: str) -> None:
+        click.echo(f"  {blob_id}: {outcome}")
+
+    try:
+        result = migrate_store.copy_blobs(
+            db.session, OPERATOR, source, target, progress, report=report
+        )
+    except StorageUnavailable as error:
+        raise click.ClickException(f"{error}; run this again to go on") from error
+    click.echo(
+        f"{result.copied} file(s) copied and verified, {result.already} verified by an "
+        f"earlier run, {len(result.failed)} failed"
+    )
+    if result.failed:
+        raise click.ClickException(
+            f"{len(result.failed)} file(s) were not copied or did not verify (listed above); "
+            "nothing was deleted: fix them (restore from backup) and run this again"
+        )
+    click.echo(
+        f"every stored file is in {target.describe()}; the local copies in "
+        f"{source.describe()} are no longer read and can be removed once you have a backup"
+    )

@@ -1,5 +1,6 @@
 """What in a configuration falls short of production (``flask check-deploy``), in the manner of
-Django's ``check --deploy``. Static checks on the settings only: nothing is connected to."""
+Django's ``check --deploy``. Static checks on the settings here; what only the bucket or the
+token can tell is asked in ``scale_checks.connected_problems``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from artifact.admin.scale_checks import node_local_problems
 from artifact.config import KNOWN_DEFAULT_SECRETS, MIN_SECRET_LENGTH
 
 Check = Callable[[Mapping[str, Any]], str | None]
@@ -48,6 +50,8 @@ def _database(c: Mapping[str, Any]) -> str | None:
 
 
 def _ratelimit(c: Mapping[str, Any]) -> str | None:
+    if int(c.get("NODES") or 1) > 1:
+        return None  # named among what is node-local (scale_checks)
     if str(c.get("RATELIMIT_STORAGE_URI", "memory://")).startswith("memory"):
         return (
             "rate limits are kept in process memory (each worker counts alone); set "
@@ -145,4 +149,5 @@ CHECKS: tuple[Check, ...] = (
 
 
 def deploy_problems(config: Mapping[str, Any]) -> list[str]:
-    return [problem for check in CHECKS if (problem := check(config)) is not None]
+    found = [problem for check in CHECKS if (problem := check(config)) is not None]
+    return found + node_local_problems(config)

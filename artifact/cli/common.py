@@ -14,6 +14,7 @@ import click
 from flask import Flask, current_app
 
 from artifact.extensions import db
+from artifact.infra.storage.errors import StorageUnavailable
 from artifact.kernel import uow
 from artifact.kernel.errors import DomainError
 from artifact.models.base import DbSession
@@ -45,6 +46,9 @@ def unit_of_work(command: Callable[P, R]) -> Callable[P, R]:
         except DomainError as error:
             uow.rollback(db.session)
             raise click.ClickException(error.message) from error
+        except StorageUnavailable as error:  # the bucket or the key token does not answer
+            uow.rollback(db.session)
+            raise click.ClickException(f"{error}; nothing was changed, try again") from error
         except BaseException:
             uow.rollback(db.session)
             raise

@@ -1,7 +1,8 @@
 """Encrypt small secrets (TOTP seeds) at rest with the keyring.
 
 A value is sealed with AES-256-GCM under a key derived (HKDF-SHA256, per purpose) from the
-keyring's current key version; the version is written beside the ciphertext so that after
+keyring's current key version (in a PKCS#11 token, under the token's key with the purpose bound
+into the associated data); the version is written beside the ciphertext so that after
 ``keys rotate`` old values still open and new ones use the new key. The purpose and the owner's
 id are bound in as associated data, so a ciphertext copied onto another account, or into another
 column, does not open.
@@ -14,12 +15,9 @@ import binascii
 import secrets
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from artifact.infra.storage.errors import KeyringError
-from artifact.infra.storage.keyring import Keyring, KeyVersion
+from artifact.infra.storage.kek import Aead, Kek, KeyProvider
 
 _FORMAT = "kr1"
 
@@ -33,21 +31,15 @@ class MissingKey(ValueError):
         self.version = version
 
 
-def _aead(key: KeyVersion, purpose: str) -> AESGCM:
-    derived = HKDF(
-        algorithm=hashes.SHA256(),
-        length=32,
-        salt=None,
-        info=f"artifact:secretbox:{purpose}".encode(),
-    ).derive(key.key)
-    return AESGCM(derived)
+def _aead(key: Kek, purpose: str) -> Aead:
+    return key.derived(purpose)
 
 
 def _associated(purpose: str, owner: str) -> bytes:
     return f"{purpose}\x00{owner}".encode()
 
 
-def seal(keyring: Keyring, purpose: str, owner: str, plaintext: str) -> str:
+def seal(keyring: KeyProvider, purpose: str, owner: str, plaintext: str) -> str:
     key = keyring.current()
     nonce = secrets.token_bytes(12)
     sealed = _aead(key, purpose).encrypt(nonce, plaintext.encode(), _associated(purpose, owner))
@@ -67,7 +59,7 @@ def version_prefix(version: int) -> str:
     return f"{_FORMAT}:{version}:"
 
 
-def open_sealed(keyring: Keyring, purpose: str, owner: str, token: str) -> str:
+def open_sealed(keyring: KeyProvider, purpose: str, owner: str, token: str) -> str:
     """Raises MissingKey when its key version is not in the keyring, ValueError for a value
     that is not ours, or was moved or altered."""
     version = version_of(token)
@@ -86,7 +78,7 @@ def open_sealed(keyring: Keyring, purpose: str, owner: str, token: str) -> str:
         raise ValueError("the sealed secret does not open with this keyring and owner") from exc
 
 
-def reseal(keyring: Keyring, purpose: str, owner: str, token: str) -> str:
+def reseal(keyring: KeyProvider, purpose: str, owner: str, token: str) -> str:
     """``token`` sealed again under the current key version (itself when already there).
     Raises what ``open_sealed`` raises."""
     if version_of(token) == keyring.current().version:

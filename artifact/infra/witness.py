@@ -9,7 +9,12 @@ the database is consistent with itself. ``ARTIFACT_AUDIT_WITNESS`` says where it
   filesystem (or a host the database cannot write to) in production;
 - ``syslog`` (the local ``/dev/log``) or ``syslog://HOST[:PORT]`` (UDP): one line per
   checkpoint to the system log, to be forwarded off the machine; it cannot be read back, so
-  ``audit verify --witness FILE`` compares with an exported copy.
+  ``audit verify --witness FILE`` compares with an exported copy;
+- ``s3://bucket/prefix``: S3 has no append, so one object per checkpoint, keyed by its number
+  (``<prefix>checkpoint-00000000000000000042.json``) and written with ``If-None-Match: *``, so
+  an object once written is never replaced through us (a store that does not take the
+  condition gets a look first, then the write); ``audit verify`` reads them back. Put Object
+  Lock (WORM, compliance mode) on the bucket so nobody can replace or delete them either.
 """
 
 from __future__ import annotations
@@ -22,8 +27,14 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from botocore.exceptions import ClientError
+
+from artifact.infra.storage import s3
+from artifact.infra.storage.errors import StorageUnavailable
+
 FILE_NAME = "checkpoints.jsonl"
 SYSLOG_TAG = "artifact-audit-checkpoint"
+S3_OBJECT_PREFIX = "checkpoint-"
 
 
 class WitnessError(Exception):
@@ -92,8 +103,103 @@ class SyslogWitness:
         return None
 
 
-def witness_for(setting: str) -> Witness:
-    """The witness a setting names (see the module's docstring). Raises WitnessError."""
+class S3Witness:
+    def __init__(self, client: Any, location: s3.Location) -> None:
+        self.client = client
+        self.location = location
+
+    def describe(self) -> str:
+        return f"{self.location} (one object per checkpoint)"
+
+    def key_of(self, number: int) -> str:
+        return f"{self.location.prefix}{S3_OBJECT_PREFIX}{number:020d}.json"
+
+    def append(self, record: dict[str, Any]) -> None:
+        body = json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
+        key = self.key_of(int(record["number"]))
+        bucket = self.location.bucket
+        try:
+            try:
+                with s3.answering(bucket):
+                    self.client.put_object(
+                        Bucket=bucket,
+                        Key=key,
+                        Body=body,
+                        IfNoneMatch="*",
+                        ContentType="application/json",
+                    )
+                return
+            except StorageUnavailable:
+                # e.g. NotImplemented: the store does not take the condition; look first
+                if self._exists(key):
+                    if self._body(key) == body:
+                        return
+                    raise WitnessError(
+                        f"checkpoint #{record['number']} is already in the witness "
+                        f"{self.describe()} with other content"
+                    ) from None
+                with s3.answering(bucket):
+                    self.client.put_object(
+                        Bucket=bucket, Key=key, Body=body, ContentType="application/json"
+                    )
+        except ClientError as error:  # already witnessed: the same record is a retry
+            if s3.error_code(error) not in s3.PASSED_ON or self._body(key) != body:
+                raise WitnessError(
+                    f"checkpoint #{record['number']} is already in the witness "
+                    f"{self.describe()} with other content"
+                ) from None
+        except StorageUnavailable as error:
+            raise WitnessError(str(error)) from None
+
+    def _exists(self, key: str) -> bool:
+        try:
+            with s3.answering(self.location.bucket):
+                self.client.head_object(Bucket=self.location.bucket, Key=key)
+        except ClientError:
+            return False
+        return True
+
+    def _body(self, key: str) -> bytes:
+        with s3.answering(self.location.bucket):
+            return bytes(
+                self.client.get_object(Bucket=self.location.bucket, Key=key)["Body"].read()
+            )
+
+    def read(self) -> list[dict[str, Any]]:
+        start = f"{self.location.prefix}{S3_OBJECT_PREFIX}"
+        records = []
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.location.bucket, Prefix=start
+            )
+            with s3.answering(self.location.bucket):
+                keys = sorted(
+                    str(item["Key"]) for page in pages for item in page.get("Contents", [])
+                )
+            for key in keys:
+                try:
+                    record = json.loads(self._body(key))
+                except ValueError:
+                    record = None
+                if not isinstance(record, dict):
+                    raise WitnessError(f"the witness object {key} is unreadable")
+                records.append(record)
+        except (StorageUnavailable, ClientError) as error:
+            raise WitnessError(
+                f"cannot read the audit witness {self.describe()}: {error}"
+            ) from None
+        return records
+
+
+def witness_for(setting: str, s3_endpoint: str | None = None) -> Witness:
+    """The witness a setting names (see the module's docstring); ``s3_endpoint`` is
+    ``ARTIFACT_S3_ENDPOINT_URL`` (None: AWS). Raises WitnessError."""
+    if setting.startswith("s3://"):
+        try:
+            location = s3.parse(setting)
+        except ValueError as error:
+            raise WitnessError(str(error)) from None
+        return S3Witness(s3.client(s3_endpoint), location)
     if setting == "syslog":
         return SyslogWitness("/dev/log")
     if setting.startswith("syslog://"):
@@ -103,7 +209,8 @@ def witness_for(setting: str) -> Witness:
         return SyslogWitness((parts.hostname, parts.port or 514))
     if "://" in setting:
         raise WitnessError(
-            f"the audit witness {setting!r} is not supported (yet): use a directory or syslog"
+            f"the audit witness {setting!r} is not supported: use a directory, syslog or "
+            "s3://bucket/prefix"
         )
     return FileWitness(Path(setting))
 

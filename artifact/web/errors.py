@@ -13,6 +13,7 @@ from limits.errors import StorageError
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from artifact.extensions import db
+from artifact.infra.storage.errors import StorageUnavailable
 from artifact.kernel.errors import (
     Conflict,
     DomainError,
@@ -177,6 +178,22 @@ def _limit_store_down(error: Exception) -> Any:
     return _with_header(response, "Retry-After", "60")
 
 
+def _store_down(error: Exception) -> Any:
+    """The object store or the key token does not answer: nothing is stored or served until it
+    does (a 503 that says so, never a 500)."""
+    from flask import current_app
+
+    current_app.logger.error("blob store or key token unreachable: %s", error)
+    db.session.rollback()
+    response = error_response(
+        503,
+        "unavailable",
+        "The file store is not reachable right now, so nothing was stored or served. Try "
+        "again in a minute; if it persists, tell the administrator.",
+    )
+    return _with_header(response, "Retry-After", "30")
+
+
 def _with_header(response: Any, name: str, value: str) -> Any:
     from flask import make_response
 
@@ -205,5 +222,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(StorageError, _limit_store_down)
+    app.register_error_handler(StorageUnavailable, _store_down)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _server_error)

@@ -252,8 +252,12 @@ def test_witness_settings(tmp_path: Path) -> None:
         load_config(environ={**base, "ARTIFACT_AUDIT_WITNESS": "syslog"})["AUDIT_WITNESS"]
         == "syslog"
     )
-    with pytest.raises(ConfigError, match="not supported yet"):
-        load_config(environ={**base, "ARTIFACT_AUDIT_WITNESS": "s3://bucket/trail"})
+    s3_witness = {**base, "ARTIFACT_AUDIT_WITNESS": "s3://audit-bucket/trail"}
+    assert load_config(environ=s3_witness)["AUDIT_WITNESS"] == "s3://audit-bucket/trail"
+    with pytest.raises(ConfigError, match="names no valid bucket"):
+        load_config(environ={**base, "ARTIFACT_AUDIT_WITNESS": "s3://a/trail"})
+    with pytest.raises(ConfigError, match="must be a directory, syslog"):
+        load_config(environ={**base, "ARTIFACT_AUDIT_WITNESS": "ftp://host/trail"})
 
 
 def test_an_unreadable_witness_fails_the_verification(app: Flask) -> None:

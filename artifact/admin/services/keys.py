@@ -11,33 +11,40 @@ from dataclasses import dataclass
 from artifact import policy
 from artifact.audit.services import chain as audit
 from artifact.identity.services import sealed
-from artifact.infra.storage import BlobStore, IntegrityError, KeyringError
-from artifact.infra.storage.keyring import KeyVersion, parse_key_file
+from artifact.infra.storage import BlobNotFound, BlobStore, IntegrityError, KeyringError
+from artifact.infra.storage.kek import Kek
+from artifact.infra.storage.keyring import parse_key_file
 from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, NotFound, ValidationFailed
 from artifact.models.base import DbSession
 
 
-def ensure_keyring(db: DbSession, caller: Caller, store: BlobStore) -> KeyVersion | None:
+def ensure_keyring(db: DbSession, caller: Caller, store: BlobStore) -> Kek | None:
     """Create the keyring if it is missing; None when it exists. Raises Conflict when blobs exist
     without a keyring (a lost keyring must be restored, never silently replaced)."""
     policy.require(caller, "keys.manage")
-    if store.keyring.exists():
-        return None
-    if store.root.exists() and any(p.is_file() for p in store.root.rglob("*")):
+    try:
+        if store.keyring.exists():
+            return None
+    except KeyringError as error:  # a token that cannot be reached or refuses the PIN
+        raise ValidationFailed(str(error)) from error
+    if store.has_blobs():
         raise Conflict(
-            f"encrypted blobs exist in {store.root} but the keyring "
-            f"{store.keyring.path} is missing; restore it from your backup"
+            f"encrypted blobs exist in {store.describe()} but the keyring "
+            f"({store.keyring.describe()}) is missing; restore it from your backup"
         )
     entry = store.keyring.create()
     _record(db, caller, "keys.create", entry)
     return entry
 
 
-def rotate(db: DbSession, caller: Caller, store: BlobStore) -> KeyVersion:
+def rotate(db: DbSession, caller: Caller, store: BlobStore) -> Kek:
     """A new current key version; older versions keep decrypting. Raises ValidationFailed."""
     policy.require(caller, "keys.manage")
+    # One key change at a time across every node (the trail's lock, held to the commit): two
+    # nodes rotating the same token at once would both make the next version.
+    audit.lock_head(db)
     try:
         entry = store.keyring.rotate()
     except KeyringError as error:
@@ -46,9 +53,10 @@ def rotate(db: DbSession, caller: Caller, store: BlobStore) -> KeyVersion:
     return entry
 
 
-def import_key(db: DbSession, caller: Caller, store: BlobStore, raw: bytes) -> KeyVersion:
+def import_key(db: DbSession, caller: Caller, store: BlobStore, raw: bytes) -> Kek:
     """Bring your own 256-bit key; it becomes current. Raises ValidationFailed."""
     policy.require(caller, "keys.manage")
+    audit.lock_head(db)  # one key change at a time (see rotate)
     try:
         entry = store.keyring.import_key(parse_key_file(raw))
     except KeyringError as error:
@@ -73,11 +81,11 @@ def dependents(db: DbSession, caller: Caller, store: BlobStore, version: int) ->
 def _kek_version(store: BlobStore, blob_id: str) -> int | None:
     try:
         return store.kek_version(blob_id)
-    except (OSError, struct.error):
+    except (OSError, struct.error, BlobNotFound):
         return None  # destroyed meanwhile, or not a whole blob
 
 
-def retire(db: DbSession, caller: Caller, store: BlobStore, version: int) -> KeyVersion:
+def retire(db: DbSession, caller: Caller, store: BlobStore, version: int) -> Kek:
     """Remove key ``version`` from the keyring for good. Raises NotFound (no such version),
     Conflict (the current version, or stored files or sealed secrets still depend on it: run
     ``keys rewrap`` first)."""
@@ -168,7 +176,7 @@ def rewrap_batch(
     return batch
 
 
-def _record(db: DbSession, caller: Caller, action: str, entry: KeyVersion) -> None:
+def _record(db: DbSession, caller: Caller, action: str, entry: Kek) -> None:
     uow.durable(
         db,
         lambda session: audit.record(

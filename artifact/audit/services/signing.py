@@ -63,6 +63,7 @@ class CheckpointPolicy:
     every: int  # events between checkpoints; 0 or less: never by itself
     interval: timedelta  # longest time between checkpoints (while events are appended)
     witness: str = ""  # ARTIFACT_AUDIT_WITNESS; empty: <data dir>/audit-witness
+    s3_endpoint: str | None = None  # ARTIFACT_S3_ENDPOINT_URL, for an s3:// witness
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> CheckpointPolicy:
@@ -74,6 +75,7 @@ class CheckpointPolicy:
             every=int(config.get("AUDIT_CHECKPOINT_EVERY") or 0),
             interval=timedelta(minutes=minutes),
             witness=str(config.get("AUDIT_WITNESS") or ""),
+            s3_endpoint=config.get("S3_ENDPOINT_URL") or None,
         )
 
 
@@ -94,18 +96,20 @@ def witness_setting(db: DbSession, data_dir: str | Path) -> str:
     return (policy.witness if policy else "") or str(Path(data_dir) / WITNESS_DIR)
 
 
-def witness_of(setting: str) -> Witness:
-    """Raises ValidationFailed for a setting that names no witness."""
+def witness_of(setting: str, db: DbSession | None = None) -> Witness:
+    """Raises ValidationFailed for a setting that names no witness. (``db``: the unit of work
+    whose policy names the S3 endpoint.)"""
+    policy = configured(db) if db is not None else None
     try:
-        return witness_for(setting)
+        return witness_for(setting, policy.s3_endpoint if policy else None)
     except WitnessError as error:
         raise ValidationFailed(str(error)) from error
 
 
 def _witness_after_commit(session: Session) -> None:
-    for setting, record in session.info.pop(_TO_WITNESS, []):
+    for setting, endpoint, record in session.info.pop(_TO_WITNESS, []):
         try:
-            witness_for(setting).append(record)
+            witness_for(setting, endpoint).append(record)
         except (OSError, WitnessError):
             # The checkpoint is committed and signed: verification reports it as not yet
             # witnessed; the next one is witnessed again as soon as the witness is back.
@@ -120,7 +124,9 @@ def _witness_when_committed(db: DbSession, setting: str, cp: AuditCheckpoint) ->
     if not event.contains(Session, "after_commit", _witness_after_commit):
         event.listen(Session, "after_commit", _witness_after_commit)
         event.listen(Session, "after_rollback", _forget_after_rollback)
-    db.info.setdefault(_TO_WITNESS, []).append((setting, checkpoint_fields(cp)))
+    policy = configured(db)
+    endpoint = policy.s3_endpoint if policy else None
+    db.info.setdefault(_TO_WITNESS, []).append((setting, endpoint, checkpoint_fields(cp)))
 
 
 def key_path(data_dir: str | Path) -> Path:

@@ -186,7 +186,7 @@ def _witnessed(
     try:
         if copy is not None:
             return read_witness_file(copy), ""
-        found = audit_signing.witness_of(setting or audit_signing.witness_setting(db, data_dir))
+        found = audit_signing.witness_of(setting or audit_signing.witness_setting(db, data_dir), db)
         records = found.read()
     except WitnessError as error:
         raise ValidationFailed(str(error)) from error

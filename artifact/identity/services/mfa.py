@@ -21,7 +21,7 @@ from artifact import policy
 from artifact.audit.services import chain as audit
 from artifact.extensions import passwords
 from artifact.identity.services import sessions
-from artifact.infra.storage.keyring import Keyring
+from artifact.infra.storage.kek import KeyProvider
 from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import NotFound, PermissionDenied, Unavailable, ValidationFailed
@@ -76,7 +76,7 @@ def _record_failure(
 
 
 def begin_enrolment(
-    db: DbSession, caller: Caller, user: User, password: str, keyring: Keyring
+    db: DbSession, caller: Caller, user: User, password: str, keyring: KeyProvider
 ) -> tuple[str, str]:
     """A new pending secret (replacing any earlier one once confirmed); returns the secret and
     its otpauth:// URI for the QR code. Raises PermissionDenied (wrong password)."""
@@ -95,7 +95,7 @@ def begin_enrolment(
     return secret, uri
 
 
-def _secret(keyring: Keyring, user: User, sealed: str) -> str:
+def _secret(keyring: KeyProvider, user: User, sealed: str) -> str:
     """Raises Unavailable when the key version it was sealed under is gone from the keyring:
     an operator's problem to fix (restore the key), not the user's."""
     from artifact.infra import secretbox
@@ -127,7 +127,7 @@ def _match_step(secret: str, code: str, last_step: int | None, now: float | None
 
 
 def confirm_enrolment(
-    db: DbSession, caller: Caller, user: User, code: str, keyring: Keyring
+    db: DbSession, caller: Caller, user: User, code: str, keyring: KeyProvider
 ) -> list[str]:
     """Turn MFA on with a first code; returns the new recovery codes (shown once).
     Raises ValidationFailed (no enrolment started, or a wrong code)."""
@@ -177,7 +177,12 @@ def regenerate_recovery_codes(
 
 
 def check_second_factor(
-    db: DbSession, caller: Caller, user: User, code: str, keyring: Keyring, now: float | None = None
+    db: DbSession,
+    caller: Caller,
+    user: User,
+    code: str,
+    keyring: KeyProvider,
+    now: float | None = None,
 ) -> bool:
     """A TOTP code or an unused recovery code; records the outcome either way (a wrong code
     durably: it is kept when the owner rolls the request back)."""

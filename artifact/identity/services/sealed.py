@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 
 from artifact.identity.services.mfa import _PURPOSE
 from artifact.infra import secretbox
-from artifact.infra.storage.keyring import Keyring
+from artifact.infra.storage.kek import KeyProvider
 from artifact.models import MfaCredential
 from artifact.models.base import DbSession
 
@@ -39,7 +39,7 @@ def count_under(db: DbSession, version: int) -> int:
     )
 
 
-def reseal_batch(db: DbSession, keyring: Keyring, after: str, limit: int) -> ResealBatch:
+def reseal_batch(db: DbSession, keyring: KeyProvider, after: str, limit: int) -> ResealBatch:
     """Seal again under the current version up to ``limit`` credentials after id ``after``
     (in id order). Written in the caller's unit of work: until it commits, the old values (and
     the old key version, which ``keys retire`` keeps while they exist) still open."""

@@ -27,7 +27,7 @@ from artifact.identity.forms import CodeForm, PasswordConfirmForm
 from artifact.identity.forms_sign_in import ActionForm
 from artifact.identity.services import mfa, sign_in
 from artifact.infra.storage import store_for
-from artifact.infra.storage.keyring import Keyring
+from artifact.infra.storage.kek import KeyProvider
 from artifact.kernel.errors import PermissionDenied, ValidationFailed
 from artifact.models import User
 from artifact.web.access import require
@@ -53,7 +53,7 @@ OPEN_ENDPOINTS = frozenset(
 )
 
 
-def _keyring() -> Keyring:
+def _keyring() -> KeyProvider:
     return store_for(current_app).keyring
 
 

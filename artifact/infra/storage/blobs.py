@@ -22,10 +22,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from artifact.infra.storage import stream
 from artifact.infra.storage.errors import BlobNotFound, IntegrityError, KeyringError
-from artifact.infra.storage.keyring import Keyring
+from artifact.infra.storage.kek import KeyProvider
 
 MAGIC = b"ARTBLOB1"
-_HEADER = struct.Struct(">8sI60s7sI")  # magic, kek version, nonce+wrapped key+tag, prefix, chunk
+HEADER = struct.Struct(">8sI60s7sI")  # magic, kek version, nonce+wrapped key+tag, prefix, chunk
 WRAPPED_OFFSET, WRAPPED_BYTES = 12, 60
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
@@ -43,7 +43,7 @@ def _wrap_aad(blob_id: str, kek_version: int) -> bytes:
 
 
 class BlobStore:
-    def __init__(self, root: Path, keyring: Keyring, chunk_size: int = stream.DEFAULT_CHUNK):
+    def __init__(self, root: Path, keyring: KeyProvider, chunk_size: int = stream.DEFAULT_CHUNK):
         self.root = root
         self.keyring = keyring
         self.chunk_size = chunk_size
@@ -68,34 +68,37 @@ class BlobStore:
         """``source`` encrypted for ``blob_id`` under the current KEK with a fresh data key, in
         a fsynced temporary file beside the blob's path: (that file, SHA-256 and size of the
         plaintext, KEK version). On any failure nothing is left behind."""
-        kek = self.keyring.current()
-        data_key = AESGCM.generate_key(bit_length=256)
-        wrap_nonce = secrets.token_bytes(12)
-        wrapped = wrap_nonce + AESGCM(kek.key).encrypt(
-            wrap_nonce, data_key, _wrap_aad(blob_id, kek.version)
-        )
-        prefix = secrets.token_bytes(stream.PREFIX_BYTES)
-        header = _HEADER.pack(MAGIC, kek.version, wrapped, prefix, self.chunk_size)
+        sealed = Sealing(self, blob_id, source)
         final = self.path_of(blob_id)
         final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = final.with_name(f".{blob_id}.{secrets.token_hex(4)}.part")
-        digest, size = hashlib.sha256(), 0
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(header)
-                for plain, sealed in stream.encrypt_chunks(
-                    data_key, prefix, self._aad(header, blob_id), source, self.chunk_size
-                ):
-                    digest.update(plain)
-                    size += len(plain)
-                    out.write(sealed)
+                for piece in sealed.pieces():
+                    out.write(piece)
                 out.flush()
                 os.fsync(out.fileno())
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        return tmp, digest.hexdigest(), size, kek.version
+        return tmp, sealed.sha256, sealed.size, sealed.version
+
+    def new_header(self, blob_id: str) -> tuple[bytes, bytes, bytes]:
+        """A fresh data key for ``blob_id`` sealed under the current KEK: (header, data key,
+        nonce prefix)."""
+        kek = self.keyring.current()
+        data_key = AESGCM.generate_key(bit_length=256)
+        wrap_nonce = secrets.token_bytes(12)
+        wrapped = wrap_nonce + kek.encrypt(wrap_nonce, data_key, _wrap_aad(blob_id, kek.version))
+        prefix = secrets.token_bytes(stream.PREFIX_BYTES)
+        return HEADER.pack(MAGIC, kek.version, wrapped, prefix, self.chunk_size), data_key, prefix
+
+    def describe(self) -> str:
+        return str(self.root)
+
+    def has_blobs(self) -> bool:
+        return self.root.exists() and any(p.is_file() for p in self.root.rglob("*"))
 
     def blob_ids(self, after: str = "") -> Iterator[str]:
         """Every stored blob's id, in order, from just after ``after``."""
@@ -122,15 +125,15 @@ class BlobStore:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             if not _still_at(handle, path):
                 return False  # destroyed, or rewrapped by someone else, meanwhile
-            header = handle.read(_HEADER.size)
-            if len(header) == _HEADER.size and _HEADER.unpack(header)[1] == current:
+            header = handle.read(HEADER.size)
+            if len(header) == HEADER.size and HEADER.unpack(header)[1] == current:
                 return False
-            data_key, prefix, chunk_size = self._unwrap(blob_id, header)
+            data_key, prefix, chunk_size = self.unwrap(blob_id, header)
             plain = stream.decrypt_chunks(
-                data_key, prefix, self._aad(header, blob_id), handle, chunk_size
+                data_key, prefix, self.aad(header, blob_id), handle, chunk_size
             )
             tmp, _sha256, _size, _version = self._encrypt_to_temp(
-                blob_id, cast(BinaryIO, _Reader(plain))
+                blob_id, cast(BinaryIO, PlainReader(plain))
             )
             try:
                 os.replace(tmp, path)
@@ -149,23 +152,23 @@ class BlobStore:
         except FileNotFoundError:
             raise BlobNotFound(f"no blob {blob_id}") from None
         try:
-            header = handle.read(_HEADER.size)
-            data_key, prefix, chunk_size = self._unwrap(blob_id, header)
+            header = handle.read(HEADER.size)
+            data_key, prefix, chunk_size = self.unwrap(blob_id, header)
             chunks = stream.decrypt_chunks(
-                data_key, prefix, self._aad(header, blob_id), handle, chunk_size
+                data_key, prefix, self.aad(header, blob_id), handle, chunk_size
             )
             first = next(chunks)
         except BaseException:
             handle.close()
             raise
-        return _closing(handle, first, chunks)
+        return closing(handle, first, chunks)
 
     def read_bytes(self, blob_id: str) -> bytes:
         return b"".join(self.read_chunks(blob_id))
 
     def kek_version(self, blob_id: str) -> int:
         with self.path_of(blob_id).open("rb") as handle:
-            return int(_HEADER.unpack(handle.read(_HEADER.size))[1])
+            return int(HEADER.unpack(handle.read(HEADER.size))[1])
 
     def exists(self, blob_id: str) -> bool:
         return self.path_of(blob_id).exists()
@@ -192,10 +195,10 @@ class BlobStore:
                 return
         raise IntegrityError(f"the blob {blob_id} kept changing while it was being destroyed")
 
-    def _unwrap(self, blob_id: str, header: bytes) -> tuple[bytes, bytes, int]:
-        if len(header) != _HEADER.size:
+    def unwrap(self, blob_id: str, header: bytes) -> tuple[bytes, bytes, int]:
+        if len(header) != HEADER.size:
             raise IntegrityError("the blob header is truncated")
-        magic, version, wrapped, prefix, chunk_size = _HEADER.unpack(header)
+        magic, version, wrapped, prefix, chunk_size = HEADER.unpack(header)
         if magic != MAGIC or not 0 < chunk_size <= 16 * 1024 * 1024:
             raise IntegrityError("the blob header is not recognised")
         try:
@@ -203,9 +206,7 @@ class BlobStore:
         except KeyringError as exc:
             raise IntegrityError(f"the blob needs key version {version}: {exc}") from None
         try:
-            data_key = AESGCM(kek.key).decrypt(
-                wrapped[:12], wrapped[12:], _wrap_aad(blob_id, version)
-            )
+            data_key = kek.decrypt(wrapped[:12], wrapped[12:], _wrap_aad(blob_id, version))
         except InvalidTag:
             raise IntegrityError(
                 "the data key does not unwrap (destroyed, tampered or moved)"
@@ -213,7 +214,7 @@ class BlobStore:
         return data_key, prefix, chunk_size
 
     @staticmethod
-    def _aad(header: bytes, blob_id: str) -> bytes:
+    def aad(header: bytes, blob_id: str) -> bytes:
         return header + blob_id.encode("ascii")
 
 
@@ -233,7 +234,33 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-class _Reader:
+class Sealing:
+    """One blob's ciphertext as it is produced: ``pieces()`` yields the header, then the sealed
+    chunks; afterwards ``sha256``, ``size`` (of the plaintext) and ``version`` (of the KEK)."""
+
+    def __init__(self, store: BlobStore, blob_id: str, source: BinaryIO) -> None:
+        self._store, self._blob_id, self._source = store, blob_id, source
+        self.sha256, self.size, self.version = "", 0, 0
+
+    def pieces(self) -> Iterator[bytes]:
+        header, data_key, prefix = self._store.new_header(self._blob_id)
+        self.version = int(HEADER.unpack(header)[1])
+        digest, size = hashlib.sha256(), 0
+        yield header
+        for plain, sealed in stream.encrypt_chunks(
+            data_key,
+            prefix,
+            self._store.aad(header, self._blob_id),
+            self._source,
+            self._store.chunk_size,
+        ):
+            digest.update(plain)
+            size += len(plain)
+            yield sealed
+        self.sha256, self.size = digest.hexdigest(), size
+
+
+class PlainReader:
     """Plaintext chunks read like a file (what the encrypting side takes)."""
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
@@ -252,7 +279,7 @@ class _Reader:
         return out
 
 
-def _closing(handle: BinaryIO, first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+def closing(handle: BinaryIO, first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     try:
         yield first
         yield from rest

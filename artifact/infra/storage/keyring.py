@@ -20,6 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 from artifact.infra.storage.errors import KeyringError
 
 KEY_BYTES = 32
@@ -41,6 +45,24 @@ class KeyVersion:
     def __repr__(self) -> str:  # never print key material
         return f"<KeyVersion {self.version} {self.source} {self.fingerprint}>"
 
+    def encrypt(self, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+        """AES-256-GCM under this key (ciphertext and tag)."""
+        return AESGCM(self.key).encrypt(nonce, data, aad)
+
+    def decrypt(self, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+        """Raises cryptography's InvalidTag when ``data`` was not sealed under this key."""
+        return AESGCM(self.key).decrypt(nonce, data, aad)
+
+    def derived(self, purpose: str) -> AESGCM:
+        """AES-256-GCM under a key derived for ``purpose`` (HKDF-SHA256): the sealed secrets'."""
+        derived = HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=None,
+            info=f"artifact:secretbox:{purpose}".encode(),
+        ).derive(self.key)
+        return AESGCM(derived)
+
 
 class Keyring:
     def __init__(self, path: Path) -> None:
@@ -49,6 +71,11 @@ class Keyring:
 
     def exists(self) -> bool:
         return self.path.exists()
+
+    def describe(self) -> str:
+        if not self.path.exists():
+            return f"keyring {self.path}"
+        return f"keyring {self.path} (mode {stat.S_IMODE(self.path.stat().st_mode):04o})"
 
     def create(self) -> KeyVersion:
         """Create the keyring with a first generated key; refuses if one exists."""
