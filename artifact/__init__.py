@@ -62,7 +62,16 @@ def _register_request_hooks(app: Flask) -> None:
 
 # Each feature's part of the JSON API: its routes register on the shared blueprint when the
 # module is imported, and its ``openapi`` module describes them.
-API_MODULES = ("agreements", "audit", "catalog", "evidence", "frameworks", "identity", "search")
+API_MODULES = (
+    "agreements",
+    "audit",
+    "catalog",
+    "evidence",
+    "frameworks",
+    "identity",
+    "search",
+    "webhooks",
+)
 # The catalog's pages: two modules on one blueprint (browsing, and the staff forms).
 CATALOG_PAGE_MODULES = ("artifact.catalog.views.browse", "artifact.catalog.views.staff")
 
@@ -133,6 +142,7 @@ def _register_cli(app: Flask) -> None:
     from artifact.frameworks.cli import frameworks_cli
     from artifact.identity.cli import tokens_cli, users_cli
     from artifact.search.cli import search_cli
+    from artifact.webhooks.cli import webhooks_cli
 
     common.install_start_steps(app, audit_hooks.configure_command_signing)
     for command in (
@@ -148,5 +158,6 @@ def _register_cli(app: Flask) -> None:
         search_cli,
         backup_command,
         restore_command,
+        webhooks_cli,
     ):
         app.cli.add_command(command)
