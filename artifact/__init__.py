@@ -83,7 +83,7 @@ def _register_blueprints(app: Flask) -> None:
     from artifact.agreements.views import agreements
     from artifact.audit import views as audit
     from artifact.catalog.views import blueprint as catalog
-    from artifact.catalog.views import home
+    from artifact.catalog.views import feed, home
     from artifact.evidence import views as evidence
     from artifact.frameworks import views as frameworks
     from artifact.identity.views import account, auth, email_links, mfa
@@ -104,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
         account.bp,
         admin.bp,
         catalog.bp,
+        feed.bp,
         agreements.bp,
         agreements_admin.bp,
         frameworks.bp,

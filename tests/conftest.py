@@ -34,6 +34,7 @@ pytest_plugins = [
     "tests.fixtures_evidence",
     "tests.fixtures_frameworks",
     "tests.fixtures_search",
+    "tests.fixtures_webhooks",
 ]
 
 PASSWORD = "correct horse battery staple"

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 (the format's prefix, not a secret)
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 URL_MAX = 2000
 
@@ -106,7 +106,9 @@ def check_url(url: str, *, production: bool) -> None:
         if production:
             raise TargetRefused("the URL must use https:// in production")
         if host not in LOOPBACK_NAMES:
-            raise TargetRefused("http:// is allowed only to a loopback host (127.0.0.1, ::1, localhost)")
+            raise TargetRefused(
+                "http:// is allowed only to a loopback host (127.0.0.1, ::1, localhost)"
+            )
     if production:
         literal = literal_address(host)
         if literal is not None and not is_public(literal):

@@ -26,7 +26,9 @@ def _body() -> dict[str, Any]:
 @require("webhook.manage")
 def list_webhooks() -> dict[str, Any]:
     """The registered endpoints (never their secrets)."""
-    items = [endpoints.endpoint_json(e) for e in endpoints.list_endpoints(db.session, current_caller())]
+    items = [
+        endpoints.endpoint_json(e) for e in endpoints.list_endpoints(db.session, current_caller())
+    ]
     return {"items": items, "total": len(items)}
 
 

@@ -90,6 +90,8 @@ def _mail_admins_after_commit(disabled: delivery.Disabled) -> None:
             try:
                 mailer.deliver(mailer.message(address, subject, body))
             except Exception:  # logged; the endpoint stays disabled and visible to admins
-                log.exception("mailing %s about disabled webhook %s failed", address, disabled.endpoint_id)
+                log.exception(
+                    "mailing %s about disabled webhook %s failed", address, disabled.endpoint_id
+                )
 
     uow.after_commit(db.session, send)

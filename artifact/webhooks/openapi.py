@@ -95,11 +95,15 @@ PATHS: dict[str, Any] = {
             "description": "Deliveries are signed as the Standard Webhooks specification says: "
             "headers `webhook-id`, `webhook-timestamp` and `webhook-signature` "
             "(`v1,` + base64 HMAC-SHA256 of `{id}.{timestamp}.{body}`, keyed with the "
-            "base64-decoded part of the secret). The body is `{\"type\", \"timestamp\", "
-            "\"data\"}`; data holds ids, titles and states only.",
+            'base64-decoded part of the secret). The body is `{"type", "timestamp", '
+            '"data"}`; data holds ids, titles and states only.',
             "requestBody": json_body(
                 {
-                    "url": {"type": "string", "maxLength": URL_MAX, "description": _URL_DESCRIPTION},
+                    "url": {
+                        "type": "string",
+                        "maxLength": URL_MAX,
+                        "description": _URL_DESCRIPTION,
+                    },
                     "events": _EVENTS,
                 },
                 ["url", "events"],

@@ -21,8 +21,8 @@ from artifact.models.base import utcnow
 from artifact.webhooks import jobs
 from artifact.webhooks.services import on_event
 from artifact.webhooks.services.dispatch import access_request_data
-from tests.web.test_reset_and_verify import Inbox, inbox  # noqa: F401 (the SMTP fixture)
-from tests.webhook_receiver import Receiver, receiver  # noqa: F401 (the HTTP fixture)
+from tests.fixtures_webhooks import Receiver
+from tests.web.test_reset_and_verify import Inbox
 
 
 def _register(client, headers, url: str, events: list[str]) -> dict:
@@ -48,18 +48,23 @@ def test_registered_webhook_receives_a_signed_access_request_created(
 ) -> None:
     created = _register(client, bearer(admin), receiver.url, ["access_request.created"])
     secret = created["secret"]
-    assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:])) == 32
+    assert secret.startswith("whsec_")
+    assert len(base64.b64decode(secret[6:])) == 32
     # The secret is shown once: neither the list nor the database holds it in clear.
     listed = client.get("/api/v1/webhooks", headers=bearer(admin)).get_json()
-    assert listed["total"] == 1 and "secret" not in listed["items"][0]
+    assert listed["total"] == 1
+    assert "secret" not in listed["items"][0]
     stored = db.session.get(WebhookEndpoint, created["id"])
-    assert secret not in stored.secret_ciphertext and secret[6:] not in stored.secret_ciphertext
+    assert secret not in stored.secret_ciphertext
+    assert secret[6:] not in stored.secret_ciphertext
 
     ids = on_event(db.session, "evt-1", "access_request.created", {"request_id": "r1"})
     again = on_event(db.session, "evt-1", "access_request.created", {"request_id": "r1"})
     other = on_event(db.session, "evt-2", "report.published", {"report_id": "x"})
     uow.commit(db.session)
-    assert len(ids) == 1 and again == ids and other == []
+    assert len(ids) == 1
+    assert again == ids
+    assert other == []
 
     result = runner.invoke(args=["webhooks", "deliver"])
     assert result.exit_code == 0, result.output
@@ -75,8 +80,10 @@ def test_registered_webhook_receives_a_signed_access_request_created(
     assert runner.invoke(args=["webhooks", "deliver"]).output.startswith("0 delivery tries")
     log = client.get(f"/api/v1/webhooks/{created['id']}/deliveries", headers=bearer(admin))
     entry = log.get_json()["items"][0]
-    assert entry["status"] == "succeeded" and entry["attempts"] == 1
-    assert entry["tries"][0]["response_code"] == 200 and entry["tries"][0]["succeeded"]
+    assert entry["status"] == "succeeded"
+    assert entry["attempts"] == 1
+    assert entry["tries"][0]["response_code"] == 200
+    assert entry["tries"][0]["succeeded"]
     assert entry["tries"][0]["duration_ms"] >= 0
 
 
@@ -111,7 +118,12 @@ def test_a_real_access_request_reaches_the_receiver_without_its_message(
 
 
 def test_failing_receiver_gets_retries_with_growing_delays_then_is_disabled_and_admins_mailed(
-    app: Flask, client, bearer, admin: User, receiver: Receiver, inbox: Inbox  # noqa: F811
+    app: Flask,
+    client,
+    bearer,
+    admin: User,
+    receiver: Receiver,
+    smtp_inbox: Inbox,
 ) -> None:
     app.config.update(WEBHOOK_MAX_ATTEMPTS=4, WEBHOOK_DISABLE_AFTER=6)
     created = _register(client, bearer(admin), receiver.url, ["report.published"])
@@ -132,7 +144,8 @@ def test_failing_receiver_gets_retries_with_growing_delays_then_is_disabled_and_
     assert all(later > earlier for earlier, later in zip(delays, delays[1:], strict=False))
     assert delays[0] >= 20  # 30 s base with at most 20 % jitter either way
     delivery = db.session.get(WebhookDelivery, first)
-    assert delivery.status == "failed" and delivery.next_attempt_at is None
+    assert delivery.status == "failed"
+    assert delivery.next_attempt_at is None
     assert len(receiver.requests) == 4
     # Every try is signed and carries the same id (the receiver can de-duplicate).
     assert {r.headers["webhook-id"] for r in receiver.requests} == {f"msg_{first}"}
@@ -143,7 +156,7 @@ def test_failing_receiver_gets_retries_with_growing_delays_then_is_disabled_and_
     assert [t["number"] for t in tries] == [1, 2, 3, 4]
     assert {t["response_code"] for t in tries} == {500}
     assert all(t["error"] == "answered HTTP 500" for t in tries)
-    assert not inbox.messages  # 4 failures in a row: still enabled
+    assert not smtp_inbox.messages  # 4 failures in a row: still enabled
 
     later = times[-1] + timedelta(hours=1)
     second = on_event(db.session, "evt-b", "report.published", {"report_id": "b"}, now=later)[0]
@@ -156,9 +169,10 @@ def test_failing_receiver_gets_retries_with_growing_delays_then_is_disabled_and_
     assert jobs.deliver_due(due) == 1  # 6th: disabled
     endpoint = db.session.get(WebhookEndpoint, created["id"])
     db.session.refresh(endpoint)
-    assert not endpoint.enabled and "6 failed tries" in endpoint.disabled_reason
+    assert not endpoint.enabled
+    assert "6 failed tries" in endpoint.disabled_reason
     assert db.session.get(WebhookDelivery, waiting).status == "cancelled"
-    mails = inbox.wait_for(1)
+    mails = smtp_inbox.wait_for(1)
     assert [m["To"] for m in mails] == [admin.email]
     assert receiver.url in mails[0].get_content()
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "webhook.disable"))
@@ -182,9 +196,7 @@ def test_a_receiver_that_recovers_resets_the_failure_count(
     assert db.session.get(WebhookEndpoint, created["id"]).consecutive_failures == 0
 
 
-def test_no_answer_is_a_failed_try_with_the_error(
-    app: Flask, client, bearer, admin: User
-) -> None:
+def test_no_answer_is_a_failed_try_with_the_error(app: Flask, client, bearer, admin: User) -> None:
     import socket
 
     with socket.socket() as probe:  # a loopback port nobody listens on
@@ -196,7 +208,8 @@ def test_no_answer_is_a_failed_try_with_the_error(
     assert jobs.deliver_due() == 1
     log = client.get(f"/api/v1/webhooks/{created['id']}/deliveries", headers=bearer(admin))
     attempt = log.get_json()["items"][0]["tries"][0]
-    assert attempt["response_code"] is None and attempt["error"].startswith("ConnectError")
+    assert attempt["response_code"] is None
+    assert attempt["error"].startswith("ConnectError")
     assert log.get_json()["items"][0]["status"] == "pending"
 
 
@@ -220,9 +233,7 @@ def test_refused_urls(client, bearer, admin: User, url: str, message: str) -> No
     assert db.session.scalar(select(WebhookEndpoint)) is None
 
 
-@pytest.mark.parametrize(
-    "events", [[], ["report.deleted"], "report.published", [1], None]
-)
+@pytest.mark.parametrize("events", [[], ["report.deleted"], "report.published", [1], None])
 def test_refused_event_lists(client, bearer, admin: User, events) -> None:
     response = client.post(
         "/api/v1/webhooks",
@@ -240,12 +251,17 @@ def test_only_admins_manage_webhooks(
     for user in (staff, customer):
         headers = bearer(user)
         assert client.get("/api/v1/webhooks", headers=headers).status_code == 403
-        assert client.post(
-            "/api/v1/webhooks",
-            json={"url": "https://hooks.example.com/y", "events": ["report.published"]},
-            headers=headers,
-        ).status_code == 403
-        assert client.delete(f"/api/v1/webhooks/{created['id']}", headers=headers).status_code == 403
+        assert (
+            client.post(
+                "/api/v1/webhooks",
+                json={"url": "https://hooks.example.com/y", "events": ["report.published"]},
+                headers=headers,
+            ).status_code
+            == 403
+        )
+        assert (
+            client.delete(f"/api/v1/webhooks/{created['id']}", headers=headers).status_code == 403
+        )
     assert client.get("/api/v1/webhooks").status_code == 401
 
 
@@ -253,15 +269,21 @@ def test_delete_cancels_queued_deliveries_and_is_audited(
     client, bearer, admin: User, receiver: Receiver
 ) -> None:
     headers = bearer(admin)
-    created = _register(client, headers, receiver.url + "?token=receiver-secret", ["report.published"])
+    created = _register(
+        client, headers, receiver.url + "?token=receiver-secret", ["report.published"]
+    )
     delivery_id = on_event(db.session, "evt-z", "report.published", {})[0]
     uow.commit(db.session)
     assert client.delete(f"/api/v1/webhooks/{created['id']}", headers=headers).status_code == 204
     assert client.delete(f"/api/v1/webhooks/{created['id']}", headers=headers).status_code == 404
-    assert client.get(f"/api/v1/webhooks/{created['id']}/deliveries", headers=headers).status_code == 404
+    assert (
+        client.get(f"/api/v1/webhooks/{created['id']}/deliveries", headers=headers).status_code
+        == 404
+    )
     assert client.get("/api/v1/webhooks", headers=headers).get_json()["total"] == 0
     assert db.session.get(WebhookDelivery, delivery_id).status == "cancelled"
-    assert jobs.deliver_due() == 0 and receiver.requests == []
+    assert jobs.deliver_due() == 0
+    assert receiver.requests == []
     events = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action.in_(["webhook.create", "webhook.delete"]))
     ).all()
@@ -312,7 +334,8 @@ def test_production_refuses_private_targets() -> None:
     outcome = webhook_http.post(
         "https://localtest.invalid/x", b"{}", {}, timeout=1, production=True
     )
-    assert outcome.status_code is None and outcome.error.startswith("refused:")
+    assert outcome.status_code is None
+    assert outcome.error.startswith("refused:")
 
 
 def test_a_name_resolving_inward_is_refused_at_delivery_in_production(
@@ -330,10 +353,9 @@ def test_a_name_resolving_inward_is_refused_at_delivery_in_production(
         pytest.skip(f"{name} resolves to public addresses here")
     port = receiver.url.split(":")[2].split("/")[0]
     webhook_http.check_url(f"https://{name}:{port}/x", production=True)
-    outcome = webhook_http.post(
-        f"https://{name}:{port}/x", b"{}", {}, timeout=2, production=True
-    )
-    assert outcome.status_code is None and "non-public" in outcome.error
+    outcome = webhook_http.post(f"https://{name}:{port}/x", b"{}", {}, timeout=2, production=True)
+    assert outcome.status_code is None
+    assert "non-public" in outcome.error
     assert receiver.requests == []
     with pytest.raises(webhook_http.TargetRefused, match="non-public"):
         webhook_http.resolve_public("localhost", 443)

@@ -47,17 +47,17 @@ def check_target(url: Any, *, production: bool) -> str:
     resolve, to public addresses only. Raises ValidationFailed."""
     if not isinstance(url, str) or not url.strip():
         raise ValidationFailed("'url' must be an https:// URL")
-    url = url.strip()
+    cleaned: str = url.strip()
     try:
-        webhook_http.check_url(url, production=production)
+        webhook_http.check_url(cleaned, production=production)
         if production:
-            parts = urlsplit(url)
+            parts = urlsplit(cleaned)
             host = parts.hostname or ""
             if webhook_http.literal_address(host) is None:
                 webhook_http.resolve_public(host, parts.port or 443)
     except webhook_http.TargetRefused as error:
         raise ValidationFailed(str(error)) from error
-    return url
+    return cleaned
 
 
 def create_endpoint(

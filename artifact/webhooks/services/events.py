@@ -54,10 +54,8 @@ def clean_data(data: dict[str, Any]) -> dict[str, Any]:
     characters), a number, a boolean or null."""
     kept: dict[str, Any] = {}
     for key, value in data.items():
-        if key not in ALLOWED_FIELDS:
-            continue
-        if value is None or isinstance(value, bool | int | float):
-            kept[key] = value
-        elif isinstance(value, str) and len(value) <= VALUE_MAX:
+        scalar = value is None or isinstance(value, bool | int | float)
+        short_text = isinstance(value, str) and len(value) <= VALUE_MAX
+        if key in ALLOWED_FIELDS and (scalar or short_text):
             kept[key] = value
     return kept

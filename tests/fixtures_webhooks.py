@@ -1,5 +1,5 @@
-"""A real HTTP receiver on loopback for webhook tests: records every request it gets and
-answers with the status the test sets."""
+"""Fixtures of the webhook tests: a real HTTP receiver on loopback (records every request it
+gets, answers with the status the test sets) and a real SMTP server (aiosmtpd)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from flask import Flask
+
+from tests.web.test_reset_and_verify import Inbox
 
 
 @dataclass
@@ -52,3 +55,28 @@ def receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def smtp_inbox(app: Flask) -> Iterator[Inbox]:
+    """Mail the app sends, as a real SMTP server on loopback received it."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:  # a free loopback port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=controller.port,
+        SMTP_STARTTLS=False,
+        SMTP_FROM="trust@example.test",
+    )
+    try:
+        yield handler
+    finally:
+        controller.stop()
