@@ -90,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     from artifact.search import views as search
     from artifact.web import files, openapi
     from artifact.web.json_api import api
+    from artifact.webhooks import views as webhooks_admin
 
     for feature in API_MODULES:
         importlib.import_module(f"artifact.{feature}.api")
@@ -114,6 +115,7 @@ def _register_blueprints(app: Flask) -> None:
         email_links.bp,
         audit.bp,
         search.bp,
+        webhooks_admin.bp,
     ):
         app.register_blueprint(blueprint)
     files.init_app(app)
