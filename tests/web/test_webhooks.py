@@ -359,3 +359,27 @@ def test_a_name_resolving_inward_is_refused_at_delivery_in_production(
     assert receiver.requests == []
     with pytest.raises(webhook_http.TargetRefused, match="non-public"):
         webhook_http.resolve_public("localhost", 443)
+
+
+def test_secrets_follow_key_rotation_rewrap_and_retire(
+    app: Flask, client, bearer, make_user, receiver: Receiver, runner
+) -> None:
+    """A signing secret is sealed under the current key version: `keys retire` refuses to drop
+    that version while the secret needs it, `keys rewrap` moves it, and deliveries still sign
+    with the secret shown at creation."""
+    admin = make_user("admin", mfa=False)  # no TOTP secret: the webhook's is the only one
+    created = _register(client, bearer(admin), receiver.url, ["report.published"])
+    version = db.session.get(WebhookEndpoint, created["id"]).secret_ciphertext.split(":")[1]
+    assert runner.invoke(args=["keys", "rotate"]).exit_code == 0
+    refused = runner.invoke(args=["keys", "retire", version])
+    assert refused.exit_code == 1
+    assert "0 stored file(s) and 1 sealed secret(s)" in refused.output
+    assert runner.invoke(args=["keys", "rewrap"]).exit_code == 0
+    db.session.expire_all()
+    moved = db.session.get(WebhookEndpoint, created["id"]).secret_ciphertext.split(":")[1]
+    assert moved != version
+    assert runner.invoke(args=["keys", "retire", version]).exit_code == 0
+    on_event(db.session, "evt-k", "report.published", {"report_id": "k"})
+    uow.commit(db.session)
+    assert jobs.deliver_due() == 1
+    _verify(created["secret"], receiver.requests[0])
