@@ -45,6 +45,7 @@ EXPECTED |= {
     "audit.export": {"admin"},
     "audit.checkpoint": {"admin"},
     "user.reset_mfa": {"admin"},
+    "webhook.manage": {"admin"},
 }
 
 
