@@ -65,7 +65,7 @@ def attempt(delivery_id: str, now: datetime | None = None) -> bool:
 
 
 def deliver_due(now: datetime | None = None) -> int:
-    """Try every delivery due at ``now``; returns how many tries were made."""
+    """Try every delivery due at ``now``; returns how many were sent (POSTs made)."""
     now = now or utcnow()
     ids = delivery.due_ids(db.session, now)
     db.session.rollback()  # end the read; each try has its own units of work

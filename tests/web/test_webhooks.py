@@ -383,3 +383,20 @@ def test_secrets_follow_key_rotation_rewrap_and_retire(
     uow.commit(db.session)
     assert jobs.deliver_due() == 1
     _verify(created["secret"], receiver.requests[0])
+
+
+def test_a_secret_that_cannot_be_opened_sends_nothing_and_logs_a_failed_try(
+    app: Flask, client, bearer, admin: User, receiver: Receiver
+) -> None:
+    created = _register(client, bearer(admin), receiver.url, ["report.published"])
+    endpoint = db.session.get(WebhookEndpoint, created["id"])
+    fmt, _version, body = endpoint.secret_ciphertext.split(":", 2)
+    endpoint.secret_ciphertext = f"{fmt}:99:{body}"  # a key version the keyring lacks
+    on_event(db.session, "evt-s", "report.published", {})
+    uow.commit(db.session)
+    assert jobs.deliver_due() == 0
+    assert receiver.requests == []
+    log = client.get(f"/api/v1/webhooks/{created['id']}/deliveries", headers=bearer(admin))
+    entry = log.get_json()["items"][0]
+    assert entry["status"] == "pending"
+    assert entry["tries"][0]["error"].startswith("the signing secret cannot be opened")

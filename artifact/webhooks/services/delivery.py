@@ -123,13 +123,17 @@ def claim(
     if not endpoint.enabled or endpoint.deleted_at is not None:
         cancel_pending(db, endpoint.id)
         return None
+    delivery.attempts += 1
     try:
         secret = secrets.open_secret(keyring, endpoint)
-    except (secretbox.MissingKey, ValueError):
-        log.error("webhook %s: its secret does not open with the keyring", endpoint.id)
-        delivery.next_attempt_at = now + backoff(delivery.attempts + 1, settings)
+    except (secretbox.MissingKey, ValueError) as error:
+        # Nothing unsigned ever leaves: a failed try in the log, retried like any other
+        # (restoring the key version lets the next one through).
+        log.error("webhook %s: its secret does not open with the keyring: %s", endpoint.id, error)
+        failed = Claimed(delivery.id, endpoint.id, delivery.attempts, endpoint.url, "", "", "")
+        problem = Outcome(None, 0, "the signing secret cannot be opened (a key version is missing)")
+        record(db, failed, problem, now, settings)
         return None
-    delivery.attempts += 1
     delivery.next_attempt_at = now + settings.lease
     db.flush()
     return Claimed(
