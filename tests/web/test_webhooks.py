@@ -400,3 +400,31 @@ def test_a_secret_that_cannot_be_opened_sends_nothing_and_logs_a_failed_try(
     entry = log.get_json()["items"][0]
     assert entry["status"] == "pending"
     assert entry["tries"][0]["error"].startswith("the signing secret cannot be opened")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "https://127.0.0.1/hook",
+        "https://10.0.0.5/hook",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[fd00::1]/hook",
+        "https://localhost/hook",
+    ],
+)
+def test_production_api_refuses_inward_urls(
+    app: Flask, client, bearer, admin: User, url: str
+) -> None:
+    headers = bearer(admin)
+    app.config["ARTIFACT_ENV"] = "production"  # what the service is told at each request
+    response = client.post(
+        "/api/v1/webhooks", json={"url": url, "events": ["report.published"]}, headers=headers
+    )
+    assert response.status_code == 400, response.get_json()
+    message = response.get_json()["error"]["message"]
+    assert any(
+        why in message
+        for why in ("https:// in production", "private, loopback or link-local", "loopback host")
+    ), message
+    assert db.session.scalar(select(WebhookEndpoint)) is None
