@@ -62,7 +62,16 @@ def _register_request_hooks(app: Flask) -> None:
 
 # Each feature's part of the JSON API: its routes register on the shared blueprint when the
 # module is imported, and its ``openapi`` module describes them.
-API_MODULES = ("agreements", "audit", "catalog", "evidence", "frameworks", "identity", "search")
+API_MODULES = (
+    "agreements",
+    "audit",
+    "catalog",
+    "evidence",
+    "frameworks",
+    "identity",
+    "search",
+    "webhooks",
+)
 # The catalog's pages: two modules on one blueprint (browsing, and the staff forms).
 CATALOG_PAGE_MODULES = ("artifact.catalog.views.browse", "artifact.catalog.views.staff")
 
@@ -74,13 +83,14 @@ def _register_blueprints(app: Flask) -> None:
     from artifact.agreements.views import agreements
     from artifact.audit import views as audit
     from artifact.catalog.views import blueprint as catalog
-    from artifact.catalog.views import home
+    from artifact.catalog.views import feed, home
     from artifact.evidence import views as evidence
     from artifact.frameworks import views as frameworks
     from artifact.identity.views import account, auth, email_links, mfa
     from artifact.search import views as search
     from artifact.web import files, openapi
     from artifact.web.json_api import api
+    from artifact.webhooks import views as webhooks_admin
 
     for feature in API_MODULES:
         importlib.import_module(f"artifact.{feature}.api")
@@ -95,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
         account.bp,
         admin.bp,
         catalog.bp,
+        feed.bp,
         agreements.bp,
         agreements_admin.bp,
         frameworks.bp,
@@ -104,6 +115,7 @@ def _register_blueprints(app: Flask) -> None:
         email_links.bp,
         audit.bp,
         search.bp,
+        webhooks_admin.bp,
     ):
         app.register_blueprint(blueprint)
     files.init_app(app)
@@ -138,6 +150,7 @@ def _register_cli(app: Flask) -> None:
     from artifact.frameworks.cli import frameworks_cli
     from artifact.identity.cli import tokens_cli, users_cli
     from artifact.search.cli import search_cli
+    from artifact.webhooks.cli import webhooks_cli
 
     common.install_start_steps(app, audit_hooks.configure_command_signing)
     for command in (
@@ -154,5 +167,6 @@ def _register_cli(app: Flask) -> None:
         search_cli,
         backup_command,
         restore_command,
+        webhooks_cli,
     ):
         app.cli.add_command(command)

@@ -158,6 +158,18 @@ def _identity_settings(environ: Mapping[str, str], env: str) -> dict[str, Any]:
     }
 
 
+def _webhook_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Outgoing webhooks: the timeout of one try, tries per delivery, the backoff between them,
+    and the failed tries in a row after which an endpoint is disabled."""
+    return {
+        "WEBHOOK_TIMEOUT": _int(environ, "WEBHOOK_TIMEOUT", 10),
+        "WEBHOOK_MAX_ATTEMPTS": _int(environ, "WEBHOOK_MAX_ATTEMPTS", 8),
+        "WEBHOOK_BACKOFF_SECONDS": _int(environ, "WEBHOOK_BACKOFF_SECONDS", 30),
+        "WEBHOOK_BACKOFF_MAX_SECONDS": _int(environ, "WEBHOOK_BACKOFF_MAX_SECONDS", 6 * 3600),
+        "WEBHOOK_DISABLE_AFTER": _int(environ, "WEBHOOK_DISABLE_AFTER", 15),
+    }
+
+
 SEARCH_BACKENDS = ("whoosh", "tantivy")
 
 
@@ -347,6 +359,7 @@ def load_config(
         "SESSION_TOUCH_SECONDS": 60,
     }
     config.update(_identity_settings(environ, env))
+    config.update(_webhook_settings(environ))
     config["SEARCH_BACKEND"] = _search_backend(environ)
     config["AUDIT_WITNESS"] = _audit_witness(environ, data_dir)
     config.update(_scale_settings(environ))

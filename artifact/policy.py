@@ -101,6 +101,7 @@ _ADMIN = frozenset(
         "audit.export",
         "audit.checkpoint",
         "user.reset_mfa",
+        "webhook.manage",
     }
 )
 # The catalog: anyone may look (object rules and visible() narrow it); staff curate it.

@@ -36,6 +36,7 @@ pytest_plugins = [
     "tests.fixtures_hsm",
     "tests.fixtures_s3",
     "tests.fixtures_search",
+    "tests.fixtures_webhooks",
 ]
 
 PASSWORD = "correct horse battery staple"

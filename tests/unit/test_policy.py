@@ -46,6 +46,7 @@ EXPECTED |= {
     "audit.export": {"admin"},
     "audit.checkpoint": {"admin"},
     "user.reset_mfa": {"admin"},
+    "webhook.manage": {"admin"},
 }
 
 

@@ -37,6 +37,8 @@ PUBLIC_ROUTES = {
     # search too: visitors find public items (tests/web/test_search_policy.py)
     ("GET", "/search"),
     ("GET", "/api/v1/search"),
+    # the Atom feed of public catalog changes (tests/web/test_feed.py)
+    ("GET", "/feed.atom"),
 }
 
 

@@ -18,6 +18,7 @@ from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, NotFound, ValidationFailed
 from artifact.models.base import DbSession
+from artifact.webhooks.services import secrets as webhook_secrets
 
 
 def ensure_keyring(db: DbSession, caller: Caller, store: BlobStore) -> Kek | None:
@@ -68,14 +69,15 @@ def import_key(db: DbSession, caller: Caller, store: BlobStore, raw: bytes) -> K
 @dataclass(frozen=True)
 class Dependents:
     blobs: int  # stored files whose data key is wrapped by the version
-    sealed: int  # sealed secrets (TOTP seeds) under a key derived from it
+    sealed: int  # sealed secrets (TOTP seeds, webhook signing secrets) under a key derived from it
 
 
 def dependents(db: DbSession, caller: Caller, store: BlobStore, version: int) -> Dependents:
     """What still needs key ``version`` to open. Raises PermissionDenied."""
     policy.require(caller, "keys.manage")
     blobs = sum(1 for blob_id in store.blob_ids() if _kek_version(store, blob_id) == version)
-    return Dependents(blobs, sealed.count_under(db, version))
+    secrets = sealed.count_under(db, version) + webhook_secrets.count_under(db, version)
+    return Dependents(blobs, secrets)
 
 
 def _kek_version(store: BlobStore, blob_id: str) -> int | None:
@@ -157,6 +159,11 @@ def rewrap_batch(
     secrets = sealed.ResealBatch(0, 0, None)
     if after_sealed is not None:
         secrets = sealed.reseal_batch(db, store.keyring, after_sealed, limit)
+    if after_sealed == "":  # the first batch also takes every webhook secret (they are few)
+        hooks, unreadable = webhook_secrets.reseal_all(db, store.keyring)
+        secrets = sealed.ResealBatch(
+            secrets.resealed + hooks, secrets.unreadable + unreadable, secrets.last_id
+        )
     batch = RewrapBatch(
         blobs, secrets.resealed, failed + secrets.unreadable, next_blob, secrets.last_id
     )

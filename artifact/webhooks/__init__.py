@@ -1,0 +1,1 @@
+"""Webhooks: admins register receivers; events become signed, retried, logged deliveries."""
