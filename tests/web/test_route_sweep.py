@@ -22,6 +22,9 @@ PUBLIC = {
     "/reset",
     "/reset/<token>",
     "/verify-email/<token>",
+    # self sign-up (tests/web/test_signup.py)
+    "/signup",
+    "/api/v1/signup",
 }
 # The catalog is open to visitors: what they may not see answers 404 (tests/web/test_catalog_*).
 PUBLIC_ROUTES = {
