@@ -22,6 +22,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(config)
     _register_extensions(app)
+    _register_jobs(app)
     _register_request_hooks(app)
     _register_blueprints(app)
     _register_error_handlers(app)
@@ -44,6 +45,18 @@ def _register_extensions(app: Flask) -> None:
     limiter.init_app(app)
 
 
+def _register_jobs(app: Flask) -> None:
+    """The job queue: committed outbox events are queued for the worker; its daily scans come
+    from the features that know what is due."""
+    from artifact.catalog.services import reminders as report_reminders
+    from artifact.evidence.services import reminders as evidence_reminders
+    from artifact.notifications import events, jobs
+
+    jobs.init_app(app)
+    events.register_daily_scan(report_reminders.emit_validity_ending)
+    events.register_daily_scan(evidence_reminders.emit_expiring)
+
+
 def _register_request_hooks(app: Flask) -> None:
     """The request owns its unit of work; who calls comes from identity; what the shared web
     layer sees (refusals, rate-limit breaches) is recorded by the audit feature."""
@@ -62,7 +75,16 @@ def _register_request_hooks(app: Flask) -> None:
 
 # Each feature's part of the JSON API: its routes register on the shared blueprint when the
 # module is imported, and its ``openapi`` module describes them.
-API_MODULES = ("agreements", "audit", "catalog", "evidence", "frameworks", "identity", "search")
+API_MODULES = (
+    "agreements",
+    "audit",
+    "catalog",
+    "evidence",
+    "frameworks",
+    "identity",
+    "notifications",
+    "search",
+)
 # The catalog's pages: two modules on one blueprint (browsing, and the staff forms).
 CATALOG_PAGE_MODULES = ("artifact.catalog.views.browse", "artifact.catalog.views.staff")
 
@@ -78,6 +100,7 @@ def _register_blueprints(app: Flask) -> None:
     from artifact.evidence import views as evidence
     from artifact.frameworks import views as frameworks
     from artifact.identity.views import account, auth, email_links, mfa
+    from artifact.notifications import views as notifications
     from artifact.search import views as search
     from artifact.web import files, openapi
     from artifact.web.json_api import api
@@ -104,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
         email_links.bp,
         audit.bp,
         search.bp,
+        notifications.bp,
     ):
         app.register_blueprint(blueprint)
     files.init_app(app)
@@ -132,6 +156,7 @@ def _register_cli(app: Flask) -> None:
     from artifact.demo.cli import seed_demo_command
     from artifact.frameworks.cli import frameworks_cli
     from artifact.identity.cli import tokens_cli, users_cli
+    from artifact.notifications.cli import worker_command
     from artifact.search.cli import search_cli
 
     common.install_start_steps(app, audit_hooks.configure_command_signing)
@@ -148,5 +173,6 @@ def _register_cli(app: Flask) -> None:
         search_cli,
         backup_command,
         restore_command,
+        worker_command,
     ):
         app.cli.add_command(command)

@@ -21,6 +21,7 @@ from artifact.models.evidence import (
 )
 from artifact.models.frameworks import Framework, Mapping, Requirement
 from artifact.models.identity import AccountToken, MfaCredential, RecoveryCode, SignInThrottle
+from artifact.models.notifications import MailSend, OutboxEvent, Subscription
 
 __all__ = [
     "AccountToken",
@@ -43,3 +44,4 @@ __all__ += ["Acceptance", "Agreement", "AgreementVersion", "Termination"]
 __all__ += ["AccessRequest", "DownloadReceipt", "Grant", "Report", "ReportVersion"]
 __all__ += ["ReportCategory", "ReportSeries"]
 __all__ += ["Evidence", "EvidenceApproval", "EvidenceLink", "EvidenceVersion"]
+__all__ += ["MailSend", "OutboxEvent", "Subscription"]

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from artifact import policy
 from artifact.audit.services import chain as audit
-from artifact.catalog.services import taxonomy
+from artifact.catalog.services import announce, taxonomy
 from artifact.catalog.services.reports import get_report
 from artifact.identity.services.accounts import find_organization
 from artifact.identity.services.lookup import user_by_email
@@ -174,6 +174,7 @@ def request_access(
         target_id=request.id,
         details=scope,
     )
+    announce.access_request_created(db, request)
     return request
 
 
@@ -214,6 +215,7 @@ def decide_request(
         target_id=request.id,
         details={"expires_at": expiry.isoformat() if expiry else None},
     )
+    announce.access_request_decided(db, request)
     return request
 
 
