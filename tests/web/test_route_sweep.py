@@ -22,6 +22,8 @@ PUBLIC = {
     "/reset",
     "/reset/<token>",
     "/verify-email/<token>",
+    # RFC 8058 one-click unsubscribe: a mail client posts it, signed in or not
+    "/unsubscribe/<token>",
 }
 # The catalog is open to visitors: what they may not see answers 404 (tests/web/test_catalog_*).
 PUBLIC_ROUTES = {
