@@ -129,7 +129,16 @@ class Worker:
     def start(self) -> Worker:
         handle = self.log.open("ab")
         self.process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "flask", "--app", "app", "worker", "--workers", str(self.workers)],
+            [
+                sys.executable,
+                "-m",
+                "flask",
+                "--app",
+                "app",
+                "worker",
+                "--workers",
+                str(self.workers),
+            ],
             cwd=ROOT,
             env=self.env,
             stdout=handle,

@@ -111,9 +111,12 @@ def overview(db: DbSession, limit: int = 50) -> dict[str, Any]:
             .limit(limit)
         )
     )
-    counts = dict(
-        db.execute(select(MailSend.status, func.count()).group_by(MailSend.status)).tuples().all()
-    )
+    counts: dict[str, int] = {
+        str(status): int(count)
+        for status, count in db.execute(
+            select(MailSend.status, func.count()).group_by(MailSend.status)
+        )
+    }
     return {
         "unprocessed_total": db.scalar(
             select(func.count()).select_from(OutboxEvent).where(OutboxEvent.processed_at.is_(None))
