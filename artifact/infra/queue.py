@@ -34,11 +34,12 @@ def make_queue(url: str | None, data_dir: str | Path, name: str = QUEUE_NAME) ->
         # Connection failures must come back quickly: a request enqueues after its commit
         # and should not hang on a queue that is down (the outbox keeps the work).
         pool = redis.ConnectionPool.from_url(url, socket_connect_timeout=2, socket_timeout=10)
-        return RedisHuey(name, connection_pool=pool, utc=True)
+        return RedisHuey(name, connection_pool=pool, utc=True, results=False)
     path = url[len("sqlite:///") :] if url and url.startswith("sqlite:///") else None
     filename = Path(path) if path else Path(data_dir) / SQLITE_FILE
     filename.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return SqliteHuey(name, filename=str(filename), utc=True, timeout=10)
+    # No results are kept: nothing reads them, and the outbox and mail record are the state.
+    return SqliteHuey(name, filename=str(filename), utc=True, timeout=10, results=False)
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ def _slugs(
         if slug is None:
             known = ", ".join(db.scalars(select(model.slug).order_by(model.slug)))
             raise ValidationFailed(
-                f"unknown {what[:-1] if what == 'categories' else what} {cleaned[:80]!r}: "
+                f"unknown {'category' if what == 'categories' else what} {cleaned[:80]!r}: "
                 f"choose from {known or 'none yet'}"
             )
         if slug not in found:
