@@ -192,3 +192,23 @@ def test_expiring_evidence_reminds_its_owner_once_per_threshold(
     assert f"{BASE_URL}/evidence/{evidence.id}" in _text(mail)
     drain()  # the next scan the same day: the same reminder is not sent again
     assert len(inbox.messages) == 1
+
+
+def test_staff_hear_when_a_reports_validity_ends_within_60_days(
+    app: Flask, inbox, drain, make_report, staff
+) -> None:
+    today = utcnow().date()
+    ending = make_report(
+        "PCI DSS AOC", series="PCI", visibility="public", valid_until=today + timedelta(days=45)
+    )
+    make_report(
+        "SOC 3", series="SOC3", visibility="public", valid_until=today + timedelta(days=200)
+    )
+    drain()
+    [mail] = inbox.wait_for(1)
+    assert mail["To"] == staff.email
+    assert mail["Subject"] == "Validity ends soon: PCI DSS AOC"
+    assert "ends in 45 days" in _text(mail)
+    assert f"{BASE_URL}/catalog/{ending.id}" in _text(mail)
+    drain()
+    assert len(inbox.messages) == 1
