@@ -45,6 +45,9 @@ EXPECTED |= {
     "audit.export": {"admin"},
     "audit.checkpoint": {"admin"},
     "user.reset_mfa": {"admin"},
+    # notifications: one's own subscriptions; the job queue's state
+    "subscription.manage": {"customer", "auditor", "staff", "admin"},
+    "notifications.admin": {"admin"},
 }
 
 
