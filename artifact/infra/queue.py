@@ -72,8 +72,11 @@ def scheduled_jobs(huey: Huey, limit: int = 100) -> list[QueuedJob]:
 
 
 def run_pending(huey: Huey, limit: int = 10_000) -> int:
-    """Run the jobs now in the queue on this thread (``flask worker --drain``, tests), without
-    the consumer's scheduler: retries go back to the schedule. Returns how many ran."""
+    """Run the jobs now in the queue on this thread (``flask worker --drain``, tests), with
+    the scheduled ones that are due (retries whose delay has passed); a retry that fails again
+    goes back to the schedule. Returns how many ran."""
+    for task in huey.read_schedule():
+        huey.enqueue(task)
     ran = 0
     while ran < limit:
         task = huey.dequeue()

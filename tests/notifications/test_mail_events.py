@@ -212,3 +212,54 @@ def test_staff_hear_when_a_reports_validity_ends_within_60_days(
     assert f"{BASE_URL}/catalog/{ending.id}" in _text(mail)
     drain()
     assert len(inbox.messages) == 1
+
+
+def test_a_refused_mail_is_recorded_and_retried_with_growing_delays(
+    app: Flask, inbox, drain, bearer, staff, customer, admin
+) -> None:
+    from tests.notifications.conftest import free_port
+
+    ensure_series("SOC")
+    smtp_port = app.config["SMTP_PORT"]
+    app.config.update(SMTP_PORT=free_port(), QUEUE_RETRY_DELAY=1)  # nothing listens: refused
+    created = app.test_client().post(
+        "/api/v1/access-requests", json={"series": "SOC"}, headers=bearer(customer)
+    )
+    assert created.status_code == 201
+    drain()
+    event = db.session.scalars(select(OutboxEvent)).one()
+    assert event.processed_at is None
+    assert event.attempts == 1
+    assert "could not be sent" in event.last_error
+    first_wait = event.next_attempt_at - utcnow()
+    assert timedelta(0) < first_wait <= timedelta(seconds=1)
+    sends = db.session.scalars(select(MailSend)).all()
+    assert {(s.recipient, s.status) for s in sends} == {
+        (staff.email, "failed"),
+        (admin.email, "failed"),
+    }
+    assert all("ConnectionRefusedError" in s.error for s in sends)
+    state = app.test_client().get("/api/v1/queue", headers=bearer(admin)).get_json()
+    assert state["outbox"]["unprocessed"][0]["last_error"] == event.last_error
+    assert len(state["failed_sends"]) == 2
+    assert [job["name"] for job in state["scheduled"]] == ["process_event"]  # the queue's retry
+
+    import time
+
+    time.sleep(1.2)
+    drain()  # still refused: the next wait is twice as long
+    db.session.refresh(event)
+    assert event.attempts >= 2
+    assert event.next_attempt_at - utcnow() > timedelta(seconds=1)
+
+    app.config.update(SMTP_PORT=smtp_port)  # the server is back
+    time.sleep(max(0.0, (event.next_attempt_at - utcnow()).total_seconds()) + 0.2)
+    drain()
+    messages = inbox.wait_for(2)
+    assert sorted(m["To"] for m in messages) == sorted([staff.email, admin.email])
+    db.session.refresh(event)
+    assert event.processed_at is not None
+    assert event.last_error is None
+    assert {s.status for s in db.session.scalars(select(MailSend))} == {"sent"}
+    drain()
+    assert len(inbox.messages) == 2
