@@ -90,7 +90,7 @@ def unsubscribe(token: str) -> Any:
     if request.method == "GET":
         _user, group = subscriptions.read_unsubscribe_token(db.session, secret, token)
     else:
-        _user, group = subscriptions.unsubscribe(db.session, secret, token)
+        _user, group = subscriptions.unsubscribe(db.session, current_caller(), secret, token)
     page = render_template(
         "notifications/unsubscribe.html",
         group=subscriptions.GROUPS[group],

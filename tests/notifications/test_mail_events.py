@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from artifact.extensions import db
 from artifact.kernel import uow
-from artifact.models import Evidence, MailSend, OutboxEvent
+from artifact.models import AuditEvent, Evidence, MailSend, OutboxEvent
 from artifact.models.base import utcnow
 from tests.fixtures_catalog import ensure_series, make_pdf, upload_version
 from tests.notifications.conftest import BASE_URL
@@ -135,6 +135,11 @@ def test_one_click_unsubscribe_works_with_a_post_and_no_sign_in(
     assert "You will no longer get these mails" in done.get_data(as_text=True)
     stored = app.test_client().get("/api/v1/subscriptions", headers=bearer(customer)).get_json()
     assert stored == {"all_reports": False, "series": [], "categories": [], "muted": []}
+    recorded = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "notifications.unsubscribe")
+    ).one()
+    assert recorded.target_id == customer.id
+    assert recorded.actor_id is None  # nobody signed in: the signed link was the authority
 
     make_report("SOC 2 Type II 2027", visibility="customers", series="SOC")
     drain()

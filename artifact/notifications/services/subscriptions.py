@@ -12,6 +12,7 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select
 
+from artifact.audit.services import chain as audit
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import NotFound, Unauthenticated, ValidationFailed
 from artifact.models import ReportCategory, ReportSeries, Subscription, User
@@ -131,11 +132,20 @@ def read_unsubscribe_token(db: DbSession, secret_key: str, token: str) -> tuple[
     return user, str(group)
 
 
-def unsubscribe(db: DbSession, secret_key: str, token: str) -> tuple[User, str]:
+def unsubscribe(db: DbSession, caller: Caller, secret_key: str, token: str) -> tuple[User, str]:
     """Apply a one-click unsubscribe (no sign-in: the signed token is the authority): the
-    group ``reports`` clears the report subscriptions, any other group is muted. Idempotent.
-    Raises NotFound."""
+    group ``reports`` clears the report subscriptions, any other group is muted. Idempotent;
+    recorded in the audit trail (who asked: often a mail client, not the user). Raises
+    NotFound."""
     user, group = read_unsubscribe_token(db, secret_key, token)
+    audit.record(
+        db,
+        caller,
+        "notifications.unsubscribe",
+        target_type="user",
+        target_id=user.id,
+        details={"group": group},
+    )
     sub = subscription_of(db, user.id)
     if sub is None:
         sub = Subscription(user_id=user.id, series=[], categories=[], muted=[])
