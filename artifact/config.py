@@ -145,6 +145,9 @@ def _identity_settings(environ: Mapping[str, str], env: str) -> dict[str, Any]:
         "SMTP_PASSWORD": _env(environ, "SMTP_PASSWORD"),
         "SMTP_FROM": _env(environ, "SMTP_FROM", "artifact@localhost"),
         "SMTP_STARTTLS": _bool(environ, "SMTP_STARTTLS", True),
+        # Show visitors the restricted and customers-only reports as locked cards (signed-in
+        # users always see the restricted ones they cannot open as locked).
+        "PUBLIC_LISTING": _bool(environ, "PUBLIC_LISTING", False),
         "SMTP_TIMEOUT": _int(environ, "SMTP_TIMEOUT", 10),
         "MAX_FORM_MEMORY_SIZE": _int(environ, "MAX_FORM_MEMORY_KB", 500) * 1024,
         "MAX_FORM_PARTS": _int(environ, "MAX_FORM_PARTS", 1000),

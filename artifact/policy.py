@@ -91,6 +91,7 @@ _ADMIN = frozenset(
     {
         "admin.area",
         "organization.create",
+        "organization.manage",
         "user.create",
         "user.set_role",
         "user.disable",
@@ -106,7 +107,7 @@ _ADMIN = frozenset(
 )
 # The catalog: anyone may look (object rules and visible() narrow it); staff curate it.
 _CATALOG_ANYONE = frozenset({"report.list", "report.view", "report.download", "taxonomy.view"})
-_CATALOG_SIGNED_IN = _CATALOG_ANYONE | {"access_request.create"}
+_CATALOG_SIGNED_IN = _CATALOG_ANYONE | {"access_request.create", "access_request.list_own"}
 _CATALOG_STAFF = frozenset(
     {
         "report.create",
@@ -123,6 +124,7 @@ _CATALOG_STAFF = frozenset(
         "grant.revoke",
         "access_request.list",
         "access_request.decide",
+        "approval_rule.manage",
     }
 )
 _CATALOG_ADMIN = frozenset({"report.purge_version", "keys.manage"})
@@ -421,6 +423,39 @@ def listed(stmt: Select[Any], caller: Caller) -> Select[Any]:
     if caller.is_operator or _is_staff(caller):
         return filtered
     return filtered.where(Report.listing == Listing.LISTED)
+
+
+def locked(stmt: Select[Any], caller: Caller, *, public_listing: bool = False) -> Select[Any]:
+    """Reports ``caller`` may know exist but not open: listed, published (or outdated) reports
+    that ``visible`` leaves out. Signed-in users see restricted ones (a locked card with a
+    "Request access" button); visitors see nothing locked unless the operator turned on
+    ``public_listing``, and then restricted and customers-only reports. Staff have nothing
+    locked. Only the catalog's metadata of a locked report is ever shown (never its versions,
+    its text or a download)."""
+    signed_in = caller.is_authenticated and caller.active
+    if caller.is_operator or _is_staff(caller) or (not signed_in and not public_listing):
+        return stmt.where(false())
+    if signed_in and caller.role not in ROLE_GRANTS:
+        return stmt.where(false())
+    kinds = [Visibility.RESTRICTED] if signed_in else [Visibility.RESTRICTED, Visibility.CUSTOMERS]
+    opened = visible(select(Report.id), caller, Report)
+    return stmt.where(
+        Report.state.in_([State.PUBLISHED, State.OUTDATED]),
+        Report.listing == Listing.LISTED,
+        Report.visibility.in_(kinds),
+        Report.id.not_in(opened.scalar_subquery()),
+    )
+
+
+def is_locked(report: Report, caller: Caller, *, public_listing: bool = False) -> bool:
+    """Whether ``report`` shows to ``caller`` as locked (see ``locked``)."""
+    session = object_session(report)
+    if session is None or report.id is None:
+        return False
+    stmt = locked(
+        select(Report.id).where(Report.id == report.id), caller, public_listing=public_listing
+    )
+    return session.scalar(stmt) is not None
 
 
 def _visible_acceptances(stmt: Select[Any], caller: Caller) -> Select[Any]:

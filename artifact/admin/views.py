@@ -9,8 +9,14 @@ from wtforms.fields.choices import SelectChoice
 
 from artifact import policy
 from artifact.extensions import db
-from artifact.identity.forms_sign_in import ActionForm, OrganizationForm, RoleForm, UserForm
-from artifact.identity.services import accounts, tokens
+from artifact.identity.forms_sign_in import (
+    ActionForm,
+    DomainForm,
+    OrganizationForm,
+    RoleForm,
+    UserForm,
+)
+from artifact.identity.services import accounts, organizations, tokens
 from artifact.kernel.errors import Conflict, NotFound, ValidationFailed
 from artifact.models import ApiToken, Organization, User
 from artifact.web.access import require
@@ -32,8 +38,18 @@ def _user_form() -> UserForm:
     return form
 
 
+def _domain_form(orgs: list[Organization]) -> DomainForm:
+    # Prefixed: the user form on the same page has its own "organization" field.
+    form = DomainForm(prefix="domain")
+    form.organization.choices = [SelectChoice(org.id, org.name) for org in orgs]
+    return form
+
+
 def _index(
-    status: int = 200, user_form: UserForm | None = None, org_form: OrganizationForm | None = None
+    status: int = 200,
+    user_form: UserForm | None = None,
+    org_form: OrganizationForm | None = None,
+    domain_form: DomainForm | None = None,
 ) -> tuple[str, int]:
     users = db.session.scalars(
         policy.visible(select(User), current_caller(), User).order_by(User.email)
@@ -49,6 +65,7 @@ def _index(
         organizations=orgs,
         user_form=user_form or _user_form(),
         org_form=org_form or OrganizationForm(),
+        domain_form=domain_form or _domain_form(list(orgs)),
     ), status
 
 
@@ -73,6 +90,36 @@ def create_organization() -> Response | tuple[str, int]:
         flash(f"Organisation not created: {error.message}.", "error")
         return _index(400, org_form=form)
     flash(f"Organisation {org.name} created.", "success")
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/organizations/domains")
+@require("organization.manage")
+def add_domain() -> Response | tuple[str, int]:
+    """Mark an e-mail domain as verified for an organisation."""
+    orgs = list(db.session.scalars(select(Organization).order_by(Organization.name)))
+    form = _domain_form(orgs)
+    if not form.validate_on_submit() or not form.domain.data:
+        flash("Choose an organisation and give a domain such as example.com.", "error")
+        return _index(400, domain_form=form)
+    try:
+        row = organizations.add_domain(
+            db.session, current_caller(), form.organization.data or "", form.domain.data
+        )
+    except (ValidationFailed, Conflict, NotFound) as error:
+        flash(f"Domain not added: {error.message}.", "error")
+        return _index(400, domain_form=form)
+    flash(f"{row.domain} is now a verified domain of {row.organization.name}.", "success")
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/organizations/<organization_id>/domains/<domain>/remove")
+@require("organization.manage")
+def remove_domain(organization_id: str, domain: str) -> Response:
+    """Stop treating a domain as the organisation's."""
+    if ActionForm().validate_on_submit():
+        organizations.remove_domain(db.session, current_caller(), organization_id, domain)
+        flash(f"{domain} is no longer a verified domain.", "success")
     return redirect(url_for("admin.index"))
 
 

@@ -18,7 +18,15 @@ from werkzeug.wrappers import Response
 
 from artifact import policy
 from artifact.catalog.openapi import PATHS, PATTERN_MEANINGS, SCHEMAS
-from artifact.catalog.services import grants, history, holders, report_terms, reports, taxonomy
+from artifact.catalog.services import (
+    approval_rules,
+    grants,
+    history,
+    holders,
+    report_terms,
+    reports,
+    taxonomy,
+)
 from artifact.catalog.services.upload_guard import UploadGuard
 from artifact.catalog.views.serving import serve_original, serve_report
 from artifact.extensions import db
@@ -153,10 +161,17 @@ def list_reports() -> dict[str, Any]:
         framework=filters.get("framework"),
         q=filters.get("q"),
         status=filters.get("status"),
+        include_locked=True,
+        public_listing=current_app.config["PUBLIC_LISTING"],
     )
     unmet = report_terms.unmet_terms(db.session, current_caller(), found.reports)
     items = [
-        reports.report_json(r, found.statuses[r.id], needs_terms=r.terms_agreement_id in unmet)
+        reports.report_json(
+            r,
+            found.statuses[r.id],
+            needs_terms=r.terms_agreement_id in unmet,
+            locked=r.id in found.locked,
+        )
         for r in found.reports
     ]
     return {"items": items, "total": len(items)}
@@ -173,8 +188,16 @@ def create_report() -> tuple[dict[str, Any], int]:
 @api.get("/reports/<report_id>")
 @require("report.view")
 def get_report(report_id: str) -> dict[str, Any]:
-    """One report with its versions."""
-    return _report_answer(reports.get_report(db.session, current_caller(), report_id))
+    """One report with its versions; a locked one (listed, not the caller's to open) with its
+    catalog facts only: ``locked`` true, no versions."""
+    caller = current_caller()
+    report, locked = reports.get_report_or_locked(
+        db.session, caller, report_id, public_listing=current_app.config["PUBLIC_LISTING"]
+    )
+    if locked:
+        status = reports.report_status(db.session, caller, report)
+        return reports.report_json(report, status, locked=True)
+    return _report_answer(report)
 
 
 @api.patch("/reports/<report_id>")
@@ -290,12 +313,42 @@ def create_grant() -> tuple[dict[str, Any], int]:
 
 
 @api.get("/access-requests")
-@require("access_request.list")
+@require("access_request.list_own")
 def list_access_requests() -> dict[str, Any]:
-    """Access requests in one state, pending unless asked otherwise (staff)."""
-    state = query_args("/access-requests")["state"] or "pending"
-    items = grants.list_requests(db.session, current_caller(), state)
+    """Access requests in one state, pending unless asked otherwise (staff); ``mine=1``: the
+    caller's own, in every state unless asked otherwise."""
+    args = query_args("/access-requests")
+    caller = current_caller()
+    if args["mine"] == "1":
+        items = grants.my_requests(db.session, caller, args["state"])
+    else:
+        items = grants.list_requests(db.session, caller, args["state"] or "pending")
     return {"items": [grants.request_json(r) for r in items], "total": len(items)}
+
+
+@api.get("/approval-rules")
+@require("approval_rule.manage")
+def list_approval_rules() -> dict[str, Any]:
+    """The auto-approval rules in force."""
+    items = approval_rules.list_rules(db.session, current_caller())
+    return {"items": [approval_rules.rule_json(r) for r in items], "total": len(items)}
+
+
+@api.post("/approval-rules")
+@require("approval_rule.manage")
+def create_approval_rule() -> tuple[dict[str, Any], int]:
+    """Approve at once the requests of a domain or organisation for a series or category."""
+    body = json_body("ApprovalRuleInput")
+    rule = approval_rules.create_rule(db.session, current_caller(), **body)
+    return approval_rules.rule_json(rule), 201
+
+
+@api.delete("/approval-rules/<rule_id>")
+@require("approval_rule.manage")
+def delete_approval_rule(rule_id: str) -> tuple[str, int]:
+    """Stop a rule; what it approved stays approved."""
+    approval_rules.delete_rule(db.session, current_caller(), rule_id)
+    return "", 204
 
 
 @api.post("/access-requests")

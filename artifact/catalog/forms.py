@@ -159,5 +159,31 @@ class TaxonomyForm(FlaskForm):
     position = IntegerField("Order", validators=[Optional(), NumberRange(0, 100_000)])
 
 
+class ApprovalRuleForm(FlaskForm):
+    """Choices: ``set_rule_choices`` (series, categories and agreements)."""
+
+    domain = StringField("E-mail domain", validators=[Optional(), Length(max=253)])
+    organization = StringField("or organisation", validators=[Optional(), Length(max=200)])
+    series = SelectField("Series", choices=[], default="")
+    category = SelectField("or category", choices=[], default="")
+    expires_in_days = IntegerField(
+        "Access ends after (days, optional)", validators=[Optional(), NumberRange(1, 3650)]
+    )
+    requires_agreement_id = SelectField("Only once accepted", choices=[], default="")
+
+
+def set_rule_choices(
+    form: ApprovalRuleForm,
+    series: Iterable[ReportSeries],
+    categories: Iterable[ReportCategory],
+    agreements: Iterable[Agreement],
+) -> None:
+    form.series.choices = [SelectChoice("", "(none)"), *series_choices(series)]
+    form.category.choices = [SelectChoice("", "(none)"), *category_choices(categories)]
+    form.requires_agreement_id.choices = [SelectChoice("", "(no agreement needed)")] + [
+        SelectChoice(a.id, a.title) for a in agreements
+    ]
+
+
 class DecisionForm(FlaskForm):
     expires_at = DateField("Access expires (optional)", validators=[Optional()])

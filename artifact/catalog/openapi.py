@@ -10,6 +10,7 @@ from typing import Any
 from artifact.catalog.services.reports import RELEASE_NOTES_LIMIT
 from artifact.web.openapi_parts import (
     BIDI,
+    DOMAIN_PATTERN,
     MULTILINE_PATTERN,
     OPTIONAL_AUTH,
     TEXT_PATTERN_EDGE,
@@ -42,6 +43,7 @@ _MULTI = MULTILINE_PATTERN
 # What each pattern means, for error messages.
 PATTERN_MEANINGS = {
     ID_PATTERN: "must be an id (32 hexadecimal digits)",
+    DOMAIN_PATTERN: "must be an e-mail domain like example.com",
     _AGREEMENT_OR_NONE: "must be an agreement id (32 hexadecimal digits), empty or null",
     _NO_NUL: "must not contain control characters",
     _CATEGORY_PATTERN: "must be a category's slug (lower-case letters, digits, hyphens)",
@@ -196,9 +198,15 @@ SCHEMAS: dict[str, Any] = {
                 "type": "boolean",
                 "description": "the caller must accept terms_agreement_id first",
             },
+            "locked": {
+                "type": "boolean",
+                "description": "listed, but not the caller's to open: only these catalog facts "
+                "are shown (no versions, no download); request access to it",
+            },
             "versions": {
                 "type": "array",
-                "description": "the live versions, oldest first (not in lists)",
+                "description": "the live versions, oldest first (not in lists, nor for a "
+                "locked report)",
                 "items": ref("ReportVersion"),
             },
         },
@@ -258,9 +266,36 @@ SCHEMAS: dict[str, Any] = {
             "series": _NULLABLE_STR,
             "category": _NULLABLE_CATEGORY,
             "user": {**_NULLABLE_STR, "description": "the requester's e-mail"},
+            "message": {"type": "string", "description": "the requester's message"},
             "created_at": _DATE_TIME,
+            "decided_at": {**_NULLABLE_DATE_TIME, "description": "when it was decided"},
             "expires_at": {**_NULLABLE_DATE_TIME, "description": "when an approval's grant ends"},
+            "auto_approved": {
+                "type": "boolean",
+                "description": "approved at once by a staff rule (no person decided)",
+            },
         }
+    ),
+    "ApprovalRule": _object(
+        {
+            "id": _ID,
+            "domain": {**_NULLABLE_STR, "description": "requesters with an address at it"},
+            "organization": {**_NULLABLE_STR, "description": "or members of this organisation"},
+            "series": _NULLABLE_STR,
+            "category": _NULLABLE_CATEGORY,
+            "expires_in_days": {
+                "type": ["integer", "null"],
+                "description": "the grant ends after this many days (none: no end)",
+            },
+            "requires_agreement_id": {
+                **_NULLABLE_STR,
+                "description": "approved only once the requester accepted this agreement",
+            },
+            "created_at": _DATE_TIME,
+        }
+    ),
+    "ApprovalRuleList": _object(
+        {"items": {"type": "array", "items": ref("ApprovalRule")}, "total": _COUNT}
     ),
     "AccessRequestList": _object(
         {"items": {"type": "array", "items": ref("AccessRequest")}, "total": _COUNT}
@@ -402,6 +437,31 @@ SCHEMAS: dict[str, Any] = {
         {**_SCOPE, "message": {**_text(2000), "pattern": _MULTI}}, allOf=[_ONE_SCOPE]
     ),
     "AccessDecisionInput": _input({"expires_at": _EXPIRY}),
+    "ApprovalRuleInput": _input(
+        {
+            "domain": {
+                "type": "string",
+                "maxLength": 253,
+                "pattern": DOMAIN_PATTERN,
+                "description": "an e-mail domain (punycode for an internationalised name)",
+            },
+            "organization": {**_text(200, visible=True), "description": "id or name"},
+            "series": _text(80, visible=True),
+            "category": _text(20, visible=True),
+            "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 3650},
+            "requires_agreement_id": _text(32, visible=True),
+        },
+        allOf=[
+            {
+                "description": "exactly one requester: domain or organization",
+                "oneOf": [{"required": ["domain"]}, {"required": ["organization"]}],
+            },
+            {
+                "description": "exactly one scope: series or category",
+                "oneOf": [{"required": ["series"]}, {"required": ["category"]}],
+            },
+        ],
+    ),
 }
 
 _ID_IN_BODY = "$response.body#/id"
@@ -710,8 +770,16 @@ PATHS: dict[str, Any] = {
     "/access-requests": {
         "get": {
             "operationId": "list_access_requests",
-            "summary": "Access requests in one state (staff), oldest first",
-            "parameters": [query("state", {**_REQUEST_STATE, "default": "pending"})],
+            "summary": "Access requests in one state (staff), oldest first; with `mine=1`, "
+            "the caller's own requests in every state (or `state`), newest first",
+            "parameters": [
+                query(
+                    "state",
+                    _REQUEST_STATE,
+                    "pending unless given (all states with `mine=1` unless given)",
+                ),
+                query("mine", {"type": "integer", "enum": [0, 1], "default": 0}),
+            ],
             "responses": {
                 **ok(
                     200,
@@ -727,8 +795,8 @@ PATHS: dict[str, Any] = {
         },
         "post": {
             "operationId": "create_access_request",
-            "summary": "Request access to a report, series or category (a pending request "
-            "for the same is answered again, not filed twice)",
+            "summary": "Request access to a report, series or category; a staff rule may "
+            "approve it at once (`state` approved, `auto_approved` true)",
             "requestBody": _json_body("AccessRequestInput"),
             "responses": {
                 **ok(
@@ -741,8 +809,35 @@ PATHS: dict[str, Any] = {
                     },
                 ),
                 **errors(400, 401, 403, 404),
+                **_because(409, "the same request is pending: `existing_id` names it"),
             },
         },
+    },
+    "/approval-rules": {
+        "get": {
+            "operationId": "list_approval_rules",
+            "summary": "Auto-approval rules in force (staff)",
+            "responses": {**ok(200, "the rules", "ApprovalRuleList"), **errors(400, 401, 403)},
+        },
+        "post": {
+            "operationId": "create_approval_rule",
+            "summary": "Approve at once the requests from a domain or organisation for a "
+            "series or category (staff)",
+            "requestBody": _json_body("ApprovalRuleInput"),
+            "responses": {
+                **ok(201, "the rule", "ApprovalRule"),
+                **errors(400, 401, 403),
+                **_because(409, "no such organisation or agreement"),
+            },
+        },
+    },
+    "/approval-rules/{rule_id}": {
+        "delete": {
+            "operationId": "delete_approval_rule",
+            "summary": "Stop a rule (staff); requests it approved stay approved",
+            "parameters": _path_id("rule_id"),
+            "responses": {**ok(204, "stopped"), **errors(400, 401, 403, 404)},
+        }
     },
     "/access-requests/{request_id}/approve": {
         "post": {

@@ -1,14 +1,15 @@
-"""Who am I, and my signed-in sessions."""
+"""Who am I, my signed-in sessions, and (admins) organisations and their verified domains."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 from flask_login import current_user
 
 from artifact.extensions import db
-from artifact.identity.services import sessions
+from artifact.identity.services import organizations, sessions
+from artifact.kernel.errors import ValidationFailed
 from artifact.models import User
 from artifact.web.access import require
 from artifact.web.json_api import api
@@ -53,4 +54,31 @@ def my_sessions() -> dict[str, Any]:
 def end_my_session(session_id: str) -> tuple[str, int]:
     """End one of my sessions (404 for one that is not mine or has ended)."""
     sessions.end_own(db.session, current_caller(), session_id)
+    return "", 204
+
+
+@api.get("/organizations")
+@require("organization.manage")
+def list_organizations() -> dict[str, Any]:
+    """Every organisation with its verified e-mail domains (admins)."""
+    rows = organizations.list_organizations(db.session, current_caller())
+    return {"items": [organizations.organization_json(o) for o in rows], "total": len(rows)}
+
+
+@api.post("/organizations/<organization_id>/domains")
+@require("organization.manage")
+def add_organization_domain(organization_id: str) -> tuple[dict[str, Any], int]:
+    """Mark an e-mail domain as verified for the organisation (admins)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("domain"), str):
+        raise ValidationFailed('send {"domain": "example.com"}')
+    row = organizations.add_domain(db.session, current_caller(), organization_id, body["domain"])
+    return organizations.organization_json(row.organization), 201
+
+
+@api.delete("/organizations/<organization_id>/domains/<domain>")
+@require("organization.manage")
+def remove_organization_domain(organization_id: str, domain: str) -> tuple[str, int]:
+    """Stop treating a domain as the organisation's (admins)."""
+    organizations.remove_domain(db.session, current_caller(), organization_id, domain)
     return "", 204

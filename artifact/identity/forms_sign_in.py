@@ -25,6 +25,13 @@ class OrganizationForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
 
 
+class DomainForm(FlaskForm):
+    """Choices: the organisations (ids) the admin page lists."""
+
+    organization = SelectField("Organisation", choices=[])
+    domain = StringField("Verified e-mail domain", validators=[Optional(), Length(max=253)])
+
+
 class UserForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
     name = StringField("Full name", validators=[Optional(), Length(max=200)])

@@ -1,11 +1,19 @@
 """All models, imported here so Alembic and the app see one metadata."""
 
-from artifact.models.accounts import ApiToken, Organization, Role, User, UserSession
+from artifact.models.accounts import (
+    ApiToken,
+    Organization,
+    OrganizationDomain,
+    Role,
+    User,
+    UserSession,
+)
 from artifact.models.agreements import Acceptance, Agreement, AgreementVersion, Termination
 from artifact.models.audit import AuditCheckpoint, AuditEvent
 from artifact.models.base import Base
 from artifact.models.catalog import (
     AccessRequest,
+    ApprovalRule,
     DownloadReceipt,
     Grant,
     Report,
@@ -42,6 +50,6 @@ __all__ = [
 ]
 __all__ += ["Acceptance", "Agreement", "AgreementVersion", "Termination"]
 __all__ += ["AccessRequest", "DownloadReceipt", "Grant", "Report", "ReportVersion"]
-__all__ += ["ReportCategory", "ReportSeries"]
+__all__ += ["ApprovalRule", "OrganizationDomain", "ReportCategory", "ReportSeries"]
 __all__ += ["Evidence", "EvidenceApproval", "EvidenceLink", "EvidenceVersion"]
 __all__ += ["MailSend", "OutboxEvent", "Subscription"]

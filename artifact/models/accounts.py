@@ -28,9 +28,26 @@ class Organization(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     members: Mapped[list[User]] = relationship(back_populates="organization")
+    domains: Mapped[list[OrganizationDomain]] = relationship(
+        back_populates="organization", order_by="OrganizationDomain.domain"
+    )
 
     def __repr__(self) -> str:
         return f"<Organization {self.name!r}>"
+
+
+class OrganizationDomain(IdMixin, Base):
+    """An e-mail domain an admin has verified as the organisation's: accounts with an address
+    at it belong to that organisation at sign-up, and approval rules may name it."""
+
+    __tablename__ = "organization_domain"
+
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organization.id"), index=True)
+    domain: Mapped[str] = mapped_column(String(253), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
+
+    organization: Mapped[Organization] = relationship(back_populates="domains")
 
 
 class User(IdMixin, Base):

@@ -258,14 +258,56 @@ class AccessRequest(IdMixin, Base):
     decided_by_id: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     grant_id: Mapped[str | None] = mapped_column(ForeignKey("report_grant.id"))
+    # Set when a staff rule approved the request at once (no person decided).
+    approved_by_rule_id: Mapped[str | None] = mapped_column(ForeignKey("approval_rule.id"))
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     report: Mapped[Report | None] = relationship()
+    approved_by_rule: Mapped[ApprovalRule | None] = relationship()
 
     @property
     def scope_label(self) -> str:
         if self.report is not None:
             return f"report {self.report.title}"
+        return f"series {self.series}" if self.series else f"category {self.category}"
+
+
+class ApprovalRule(IdMixin, Base):
+    """Staff's standing decision: requests from an e-mail domain or an organisation for a
+    series or a category are approved at once (optionally expiring, optionally only once the
+    requester has accepted an agreement). Deleting a rule keeps it for the record."""
+
+    __tablename__ = "approval_rule"
+    __table_args__ = (
+        CheckConstraint("(domain IS NULL) <> (organization_id IS NULL)", name="one_requester"),
+        CheckConstraint("(series IS NULL) <> (category IS NULL)", name="one_scope"),
+        CheckConstraint(
+            "expires_in_days IS NULL OR (expires_in_days BETWEEN 1 AND 3650)",
+            name="expiry_range",
+        ),
+    )
+
+    domain: Mapped[str | None] = mapped_column(String(253), index=True)
+    organization_id: Mapped[str | None] = mapped_column(ForeignKey("organization.id"), index=True)
+    series: Mapped[str | None] = mapped_column(String(80))
+    category: Mapped[str | None] = mapped_column(String(20))
+    expires_in_days: Mapped[int | None] = mapped_column(Integer)
+    requires_agreement_id: Mapped[str | None] = mapped_column(ForeignKey("agreement.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organization: Mapped[Organization | None] = relationship()
+    requires_agreement: Mapped[Agreement | None] = relationship()
+
+    @property
+    def requester_label(self) -> str:
+        if self.domain:
+            return f"anyone at {self.domain}"
+        return self.organization.name if self.organization else "?"
+
+    @property
+    def scope_label(self) -> str:
         return f"series {self.series}" if self.series else f"category {self.category}"
 
 

@@ -33,6 +33,10 @@ ERROR_SCHEMA = {
                     "description": "409 on accepting: the version that is current",
                 },
                 "request_id": {"type": "string", "description": "500: quote it to the admin"},
+                "existing_id": {
+                    "type": "string",
+                    "description": "409 on requesting access: the pending request asking the same",
+                },
             },
         }
     },

@@ -174,3 +174,12 @@ def text(max_length: int, description: str | None = None) -> dict[str, Any]:
     if description:
         schema["description"] = description
     return schema
+
+
+# An e-mail domain as the API takes it: ASCII labels (an internationalised name in its punycode
+# "xn--" form), at least two, the last a top-level domain; a leading "@" and a trailing dot are
+# allowed and dropped.
+DOMAIN_PATTERN = (
+    r"^@?(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})\.?$"
+)

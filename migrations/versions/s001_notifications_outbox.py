@@ -1,7 +1,7 @@
 """notifications: the transactional outbox, the record of sent mail, subscriptions
 
 Revision ID: s001
-Revises: r001
+Revises: s007
 Create Date: 2026-12-02 17:00:00
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 's001'
-down_revision = 'r001'
+down_revision = 's007'
 branch_labels = None
 depends_on = None
 

@@ -89,16 +89,27 @@ def test_customer_requests_access_is_approved_accepts_the_nda_and_downloads(
     email = new_customer(live_server, "Globex")
     sign_in(page, email)
     page.goto("/catalog/")
-    assert page.get_by_role("link", name=SOC2).count() == 0
-    ask = page.locator("section", has=page.get_by_role("heading", name="Need something else?"))
-    ask.get_by_label("Series").select_option("SOC 2")  # the series staff manage
-    ask.get_by_label("Why do you need access?").fill("Vendor review of Artifact Cloud")
-    screenshot(page, "request-filled")
-    ask.get_by_role("button", name="Request access").click()
+    # Restricted and listed: a locked card with the catalog facts and a way to ask.
+    card = page.locator("li.report.locked", has=page.get_by_role("link", name=SOC2))
+    card.get_by_text("Locked").wait_for()
+    screenshot(page, "catalog-locked-card")
+    card.get_by_role("link", name=f"Request access to {SOC2}").click()
+    page.get_by_text("This report is shared on request").wait_for()
+    assert page.get_by_role("link", name="Download").count() == 0
+    page.get_by_label("Why do you need access?").fill("Vendor review of Artifact Cloud")
+    screenshot(page, "locked-page-request-filled")
+    page.get_by_role("button", name="Request access").click()
     page.get_by_text("Your request was sent to the compliance team.").wait_for()
     screenshot(page, "request-sent")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My requests").click()
+    page.get_by_role("heading", name="My requests", level=1).wait_for()
+    page.get_by_text("Waiting for the compliance team.").wait_for()
+    screenshot(page, "my-requests-pending")
 
     approve_request(other_page, sign_in, screenshot, email)
+    page.goto("/catalog/requests/mine")
+    page.get_by_text("Approved on").wait_for()
+    screenshot(page, "my-requests-approved")
 
     page.goto("/catalog/")
     page.get_by_role("link", name=SOC2).click()
@@ -142,11 +153,12 @@ def approve_request(page: Any, sign_in: SignIn, screenshot: Shot, email: str) ->
     page.get_by_role("link", name="Access requests and grants").click()
     page.get_by_role("heading", name="Access requests", level=1).wait_for()
     row = page.locator("tr", has_text=email)
-    assert "SOC" in row.inner_text()
+    assert SOC2 in row.inner_text()
+    assert "Globex" in row.inner_text()
     screenshot(page, "staff-requests")
     row.get_by_role("button", name="Approve").click()
     page.get_by_text("Request approved.").wait_for()
     decided = page.locator("tr", has_text=email)
     assert decided.get_by_role("button", name="Approve").count() == 0  # no longer pending
-    assert "SOC" in decided.inner_text()  # a live grant now
+    assert SOC2 in decided.inner_text()  # a live grant now
     screenshot(page, "staff-approved")

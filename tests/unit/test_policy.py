@@ -25,6 +25,7 @@ EXPECTED = {
     "session.end": {"customer", "auditor", "staff", "admin"},  # each: own sessions only
     "admin.area": {"admin"},
     "organization.create": {"admin"},
+    "organization.manage": {"admin"},
     "user.create": {"admin"},
     "user.set_role": {"admin"},
     "user.disable": {"admin"},

@@ -22,6 +22,7 @@ CATALOG_EXPECTED = {
     "report.view": {"anonymous", "customer", "auditor", "staff", "admin"},
     "report.download": {"anonymous", "customer", "auditor", "staff", "admin"},
     "access_request.create": {"customer", "auditor", "staff", "admin"},
+    "access_request.list_own": {"customer", "auditor", "staff", "admin"},
     "report.create": {"staff", "admin"},
     "report.upload": {"staff", "admin"},
     "report.original": {"staff", "admin"},
@@ -37,6 +38,7 @@ CATALOG_EXPECTED = {
     "grant.revoke": {"staff", "admin"},
     "access_request.list": {"staff", "admin"},
     "access_request.decide": {"staff", "admin"},
+    "approval_rule.manage": {"staff", "admin"},
     "report.purge_version": {"admin"},
     "keys.manage": {"admin"},
 }

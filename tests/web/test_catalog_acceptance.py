@@ -54,20 +54,22 @@ def test_restricted_report_end_to_end(
     )
     assert published.status_code == 200
 
-    # another organisation's customer, and (before any grant) Acme's own: 404 everywhere
+    # another organisation's customer, and (before any grant) Acme's own: the report is
+    # listed to them locked (catalog facts, no versions), and nothing of it downloads (404)
     for headers in (as_hostile, as_customer):
+        shown = client.get(f"/api/v1/reports/{report_id}", headers=headers).get_json()
+        assert shown["locked"] is True
+        assert "versions" not in shown
         for method, path in [
-            ("GET", f"/api/v1/reports/{report_id}"),
             ("GET", f"/api/v1/reports/{report_id}/download"),
             ("HEAD", f"/api/v1/reports/{report_id}/download"),
             ("GET", f"/api/v1/reports/{report_id}/download?version=1"),
-            ("GET", f"/catalog/{report_id}"),
             ("GET", f"/catalog/{report_id}/download"),
         ]:
             response = client.open(path, method=method, headers=headers)
             assert response.status_code == 404, (method, path, response.status_code)
         listing = client.get("/api/v1/reports", headers=headers).get_json()
-        assert listing == {"items": [], "total": 0}
+        assert [(i["id"], i["locked"]) for i in listing["items"]] == [(report_id, True)]
 
     granted = client.post(
         "/api/v1/grants",
@@ -75,7 +77,7 @@ def test_restricted_report_end_to_end(
         json={"report_id": report_id, "organization": "Acme Health"},
     )
     assert granted.status_code == 201, granted.get_json()
-    assert client.get(f"/api/v1/reports/{report_id}", headers=as_hostile).status_code == 404
+    assert client.get(f"/api/v1/reports/{report_id}", headers=as_hostile).get_json()["locked"]
 
     response = client.get(f"/api/v1/reports/{report_id}/download", headers=as_customer)
     assert response.status_code == 200

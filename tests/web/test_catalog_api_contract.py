@@ -281,7 +281,11 @@ def test_a_pending_request_is_not_filed_twice(client, customer, bearer) -> None:
     headers = bearer(customer)
     first = client.post("/api/v1/access-requests", headers=headers, json={"category": "reports"})
     second = client.post("/api/v1/access-requests", headers=headers, json={"category": "reports"})
-    assert first.get_json()["id"] == second.get_json()["id"]
+    assert first.status_code == 201
+    assert second.status_code == 409
+    error = second.get_json()["error"]
+    assert error["existing_id"] == first.get_json()["id"]
+    assert "still pending" in error["message"]
     assert len(grants.list_requests(db.session, OPERATOR)) == 1
 
 

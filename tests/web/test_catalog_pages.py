@@ -43,16 +43,24 @@ def test_filters_and_counts(client, login_as, customer, make_report) -> None:
     page = client.get("/catalog/?series=soc").get_data(as_text=True)
     assert "SOC 3" in page
     assert "ISO cert" not in page
-    assert "1 report." in page  # the restricted SOC 2 is not counted
+    # The restricted SOC 2 is listed to the customer as locked (its catalog facts only).
+    assert "2 reports." in page
+    assert "Locked<span" in page
     page = client.get("/catalog/?framework=iso/iec 27001:2022").get_data(as_text=True)
     assert "ISO cert" in page
     assert "SOC 3" not in page
-    assert "Secret" not in client.get("/catalog/?q=secret").get_data(as_text=True)
+    assert "Secret SOC 2" in client.get("/catalog/?q=secret").get_data(as_text=True)
+    make_report("Hidden SOC 2", visibility="restricted", series="SOC", listing="hidden")
+    assert "Hidden" not in client.get("/catalog/?q=hidden").get_data(as_text=True)
 
 
 def test_invisible_reports_are_404_on_every_page(client, login_as, hostile, make_report) -> None:
-    secret = make_report("Secret SOC 2")
+    secret = make_report("Secret SOC 2", listing="hidden")
+    locked = make_report("Listed SOC 2")
     login_as(hostile)
+    # A listed restricted report shows its catalog facts (locked); nothing of it downloads.
+    assert client.get(f"/catalog/{locked.id}").status_code == 200
+    assert client.get(f"/catalog/{locked.id}/download").status_code == 404
     for path in (
         f"/catalog/{secret.id}",
         f"/catalog/{secret.id}/download",
@@ -159,7 +167,10 @@ def test_access_request_flow(client, login_as, staff, customer, make_report) -> 
     post_form(client, "/catalog/access-requests", {"series": "SOC"}, token_from=detail)
     request = db.session.scalars(select(AccessRequest)).one()  # not filed twice
     assert request.state == "pending"
-    assert client.get(f"/catalog/{secret.id}").status_code == 404
+    assert "This report is shared on request" in client.get(f"/catalog/{secret.id}").get_data(
+        as_text=True
+    )
+    assert client.get(f"/catalog/{secret.id}/download").status_code == 404
     assert client.get("/catalog/requests").status_code == 403
     post_form(client, "/logout")
     login_as(staff)

@@ -5,18 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from artifact import policy
 from artifact.audit.services import chain as audit
-from artifact.catalog.services import announce, taxonomy
-from artifact.catalog.services.reports import get_report
+from artifact.catalog.services import announce, approval_rules, taxonomy
+from artifact.catalog.services.reports import get_report_or_locked
 from artifact.identity.services.accounts import find_organization
 from artifact.identity.services.lookup import user_by_email
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, NotFound, ValidationFailed
 from artifact.kernel.text import check_text
-from artifact.models import AccessRequest, Grant
+from artifact.models import AccessRequest, ApprovalRule, Grant
 from artifact.models.base import DbSession, is_id, utcnow
 from artifact.models.catalog import RequestState
 
@@ -56,7 +56,10 @@ def _scope(
     if len(given) != 1:
         raise ValidationFailed("name exactly one of a report, a series or a category")
     if report_id:
-        return {"report_id": get_report(db, caller, report_id).id}
+        # A locked report (listed, not the caller's to open) is what one asks for; a report
+        # the caller may not know of is not found.
+        report, _locked = get_report_or_locked(db, caller, report_id)
+        return {"report_id": report.id}
     if series:
         cleaned = " ".join(series.split())
         if not cleaned or len(cleaned) > 80:
@@ -151,7 +154,8 @@ def request_access(
     category: str | None = None,
     message: str = "",
 ) -> AccessRequest:
-    """A customer asks for access; the same pending request is not filed twice."""
+    """A customer asks for access; a rule may approve it at once. Raises Conflict (with
+    ``existing_id``) when the same request is already pending, ValidationFailed, NotFound."""
     policy.require(caller, "access_request.create")
     scope = _scope(db, caller, report_id, series, category)
     check_text(message or "", "message", multiline=True)
@@ -162,7 +166,10 @@ def request_access(
         select(AccessRequest).filter_by(user_id=caller.user_id, state=RequestState.PENDING, **scope)
     )
     if existing is not None:
-        return existing
+        raise Conflict(
+            "you already asked for this: that request is still pending",
+            existing_id=existing.id,
+        )
     request = AccessRequest(user_id=caller.user_id, message=message, **scope)
     db.add(request)
     db.flush()
@@ -175,7 +182,44 @@ def request_access(
         details=scope,
     )
     announce.access_request_created(db, request)
+    rule = approval_rules.matching_rule(db, caller, request)
+    if rule is not None:
+        _approve_by_rule(db, caller, request, rule)
+        # The requester hears of the decision; staff hear of nothing left to decide (the
+        # staff mail is built only while the request is pending).
+        announce.access_request_decided(db, request)
     return request
+
+
+def _approve_by_rule(
+    db: DbSession, caller: Caller, request: AccessRequest, rule: ApprovalRule
+) -> None:
+    """The rule decides at once: a grant to the requester, as a person approving would give."""
+    expiry = approval_rules.grant_expiry(rule)
+    grant = Grant(
+        report_id=request.report_id,
+        series=request.series,
+        category=request.category,
+        user_id=request.user_id,
+        expires_at=expiry,
+        created_by_id=None,
+    )
+    db.add(grant)
+    db.flush()
+    _record_grant(db, caller, "grant.create", grant)
+    request.grant_id = grant.id
+    request.state = RequestState.APPROVED
+    request.decided_at = utcnow()
+    request.expires_at = expiry
+    request.approved_by_rule_id = rule.id
+    audit.record(
+        db,
+        caller,
+        "access_request.auto_approve",
+        target_type="access_request",
+        target_id=request.id,
+        details={"rule_id": rule.id, "expires_at": expiry.isoformat() if expiry else None},
+    )
 
 
 def decide_request(
@@ -229,6 +273,52 @@ def list_requests(
     return list(db.scalars(stmt))
 
 
+def my_requests(db: DbSession, caller: Caller, state: str | None = None) -> list[AccessRequest]:
+    """The caller's own requests, newest first, in one state or all."""
+    policy.require(caller, "access_request.list_own")
+    stmt = (
+        select(AccessRequest)
+        .where(AccessRequest.user_id == caller.user_id)
+        .order_by(AccessRequest.created_at.desc())
+    )
+    if state:
+        stmt = stmt.where(AccessRequest.state == state)
+    return list(db.scalars(stmt))
+
+
+def pending_count(db: DbSession, caller: Caller) -> int:
+    """How many requests wait for a decision (0 for whoever may not decide them)."""
+    if not policy.decide(caller, "access_request.decide"):
+        return 0
+    return int(
+        db.scalar(
+            select(func.count())
+            .select_from(AccessRequest)
+            .where(AccessRequest.state == RequestState.PENDING)
+        )
+        or 0
+    )
+
+
+def requester_history(db: DbSession, caller: Caller, user_ids: list[str]) -> dict[str, Any]:
+    """Per requester, the counts of their earlier decided requests by state (for the queue)."""
+    policy.require(caller, "access_request.list")
+    if not user_ids:
+        return {}
+    rows = db.execute(
+        select(AccessRequest.user_id, AccessRequest.state, func.count())
+        .where(
+            AccessRequest.user_id.in_(user_ids),
+            AccessRequest.state != RequestState.PENDING,
+        )
+        .group_by(AccessRequest.user_id, AccessRequest.state)
+    )
+    history: dict[str, dict[str, int]] = {uid: {} for uid in user_ids}
+    for user_id, state, count in rows:
+        history[user_id][state] = count
+    return history
+
+
 def request_json(request: AccessRequest) -> dict[str, Any]:
     return {
         "id": request.id,
@@ -237,8 +327,11 @@ def request_json(request: AccessRequest) -> dict[str, Any]:
         "series": request.series,
         "category": request.category,
         "user": request.user.email if request.user else None,
+        "message": request.message,
         "created_at": request.created_at.isoformat(),
+        "decided_at": request.decided_at.isoformat() if request.decided_at else None,
         "expires_at": request.expires_at.isoformat() if request.expires_at else None,
+        "auto_approved": request.approved_by_rule_id is not None,
     }
 
 

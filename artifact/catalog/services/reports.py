@@ -57,6 +57,21 @@ EDITABLE = (
 )
 
 
+def get_report_or_locked(
+    db: DbSession, caller: Caller, report_id: str, *, public_listing: bool = False
+) -> tuple[Report, bool]:
+    """The report and whether it is locked for ``caller`` (listed, but theirs to ask for, not
+    to open: only its catalog facts are shown). Raises NotFound for anything else."""
+    report = db.get(Report, report_id) if is_id(report_id) else None
+    if report is None:
+        raise NotFound("no such report")
+    if policy.decide(caller, "report.view", report):
+        return report, False
+    if policy.is_locked(report, caller, public_listing=public_listing):
+        return report, True
+    raise NotFound("no such report")
+
+
 def get_report(
     db: DbSession, caller: Caller, report_id: str, action: str = "report.view"
 ) -> Report:
@@ -76,6 +91,8 @@ class Found:
 
     reports: list[Report]
     statuses: dict[str, validity.Status]
+    # Ids of the reports among ``reports`` shown locked (asked for with include_locked).
+    locked: frozenset[str] = frozenset()
 
 
 def list_reports(
@@ -88,6 +105,8 @@ def list_reports(
     q: str | None = None,
     status: str | None = None,
     today: date | None = None,
+    include_locked: bool = False,
+    public_listing: bool = False,
 ) -> Found:
     """Listed reports the caller may see only, filtered in SQL before anything is counted (a
     hidden report is left out for all but staff); ``framework`` matches the names people type
@@ -98,6 +117,18 @@ def list_reports(
         # in a query.
         return Found([], {})
     stmt = policy.listed(select(Report), caller)
+    locked_ids: frozenset[str] = frozenset()
+    if include_locked:
+        locked_ids = frozenset(
+            db.scalars(policy.locked(select(Report.id), caller, public_listing=public_listing))
+        )
+        if locked_ids:
+            stmt = select(Report).where(
+                or_(
+                    Report.id.in_(policy.listed(select(Report.id), caller)),
+                    Report.id.in_(locked_ids),
+                )
+            )
     if category:
         stmt = stmt.where(Report.category == category)
     if series:
@@ -119,7 +150,7 @@ def list_reports(
     statuses = report_statuses(db, caller, reports, today)
     if status:
         reports = [r for r in reports if statuses[r.id] == status]
-    return Found(reports, {r.id: statuses[r.id] for r in reports})
+    return Found(reports, {r.id: statuses[r.id] for r in reports}, locked_ids)
 
 
 # Tokens that do not tell frameworks apart ("ISO/IEC 27001" is "ISO 27001", "v4.0" is "4.0").
@@ -516,6 +547,7 @@ def report_json(
     with_versions: bool = False,
     needs_terms: bool = False,
     intake: bool = False,
+    locked: bool = False,
 ) -> dict[str, Any]:
     """The report's JSON; ``intake`` (for staff) adds what the upload check found to each
     version."""
@@ -540,8 +572,9 @@ def report_json(
         "bridges_report_id": report.bridges_report_id,
         "terms_agreement_id": report.terms_agreement_id,
         "needs_terms": needs_terms,
+        "locked": locked,
     }
-    if with_versions:
+    if with_versions and not locked:
         body["versions"] = [
             version_json(v, intake=intake) for v in report.versions if v.purged_at is None
         ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from artifact import policy
@@ -26,8 +26,9 @@ from artifact.catalog.services.validity import STATUS_LABELS, valid_until
 from artifact.catalog.views.blueprint import bp
 from artifact.catalog.views.serving import serve_report
 from artifact.extensions import db
-from artifact.kernel.errors import TermsRequired, ValidationFailed
+from artifact.kernel.errors import Conflict, TermsRequired, ValidationFailed
 from artifact.models import Report
+from artifact.models.catalog import RequestState
 from artifact.web.access import require
 from artifact.web.links import terms_page_url
 from artifact.web.ratelimit import download_budget
@@ -47,7 +48,13 @@ def index() -> str:
     """Browse the catalog by category and series, filtered by framework and status."""
     filters = catalog_filters()
     caller = current_caller()
-    found = reports.list_reports(db.session, caller, **filters)
+    found = reports.list_reports(
+        db.session,
+        caller,
+        **filters,
+        include_locked=True,
+        public_listing=current_app.config["PUBLIC_LISTING"],
+    )
     categories = taxonomy.list_categories(db.session, caller)
     return render_template(
         "catalog/index.html",
@@ -55,6 +62,7 @@ def index() -> str:
         categories=categories,
         filters=filters,
         total=len(found.reports),
+        locked=found.locked,
         statuses=found.statuses,
         status_labels=STATUS_LABELS,
         valid_until=valid_until,
@@ -72,7 +80,11 @@ def detail(report_id: str) -> str:
     """A report, its versions and what the user still needs; for staff, the forms that change
     it, who holds access, recent downloads and its history."""
     caller = current_caller()
-    report = reports.get_report(db.session, caller, report_id)
+    report, locked = reports.get_report_or_locked(
+        db.session, caller, report_id, public_listing=current_app.config["PUBLIC_LISTING"]
+    )
+    if locked:
+        return _locked_page(report)
     terms_form = TermsForm(terms_agreement_id=report.terms_agreement_id or "")
     staff = policy.decide(caller, "report.edit", report)
     if policy.decide(caller, "report.set_terms", report):
@@ -96,6 +108,32 @@ def detail(report_id: str) -> str:
         request_form=AccessRequestForm(),
         decision_form=DecisionForm(),
         **(_staff_parts(report) if staff else {}),
+    )
+
+
+def _locked_page(report: Report) -> str:
+    """A listed report the caller may ask for but not open: its catalog facts, what is needed
+    to open it, and the request form (or a sign-in link for a visitor)."""
+    caller = current_caller()
+    pending = (
+        [
+            r
+            for r in grants.my_requests(db.session, caller, "pending")
+            if r.report_id == report.id or (r.series and r.series == report.series)
+        ]
+        if policy.decide(caller, "access_request.list_own")
+        else []
+    )
+    return render_template(
+        "catalog/locked.html",
+        report=report,
+        status=reports.report_status(db.session, caller, report),
+        status_labels=STATUS_LABELS,
+        valid_until=valid_until(report),
+        pending=pending[0] if pending else None,
+        request_form=AccessRequestForm()
+        if policy.decide(caller, "access_request.create")
+        else None,
     )
 
 
@@ -150,7 +188,7 @@ def request_access() -> Response:
         flash("The request was not sent: check the fields.", "error")
         return redirect(target)
     try:
-        grants.request_access(
+        created = grants.request_access(
             db.session,
             current_caller(),
             report_id=form.report_id.data or None,
@@ -158,8 +196,33 @@ def request_access() -> Response:
             category=form.category.data or None,
             message=form.message.data or "",
         )
+    except Conflict:
+        flash(
+            "You already asked for this and the request is still pending: "
+            "it is listed under My requests.",
+            "error",
+        )
+        return redirect(url_for("catalog.my_requests"))
     except ValidationFailed as error:
         flash(f"The request was not sent: {error.message}.", "error")
         return redirect(target)
-    flash("Your request was sent to the compliance team.", "success")
+    if created.state == RequestState.APPROVED:
+        flash(
+            f"Access to the {created.scope_label} was approved at once by a standing rule.",
+            "success",
+        )
+        return redirect(target)
+    flash(
+        "Your request was sent to the compliance team. You can follow it under My requests.",
+        "success",
+    )
     return redirect(target)
+
+
+@bp.get("/requests/mine")
+@require("access_request.list_own")
+def my_requests() -> str:
+    """The caller's own requests: what they asked for, when, and what was decided."""
+    return render_template(
+        "catalog/my_requests.html", requests=grants.my_requests(db.session, current_caller())
+    )

@@ -3,11 +3,14 @@ decide access requests, purge versions, manage the categories and series."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from artifact.agreements.services import agreements
 from artifact.catalog.forms import (
+    ApprovalRuleForm,
     DecisionForm,
     GrantForm,
     ReportDetailsForm,
@@ -18,12 +21,14 @@ from artifact.catalog.forms import (
     UploadForm,
     set_agreement_choices,
     set_report_choices,
+    set_rule_choices,
 )
-from artifact.catalog.services import grants, report_terms, reports, taxonomy
+from artifact.catalog.services import approval_rules, grants, report_terms, reports, taxonomy
 from artifact.catalog.services.upload_guard import UploadGuard
 from artifact.catalog.views.blueprint import bp
 from artifact.catalog.views.serving import serve_original
 from artifact.extensions import db
+from artifact.identity.services.organizations import email_domain
 from artifact.infra.storage import store_for
 from artifact.kernel import uow
 from artifact.kernel.errors import (
@@ -241,13 +246,74 @@ def grant(report_id: str) -> Response:
 @bp.get("/requests")
 @require("access_request.list")
 def access_requests() -> str:
-    """Pending access requests and live grants."""
-    return render_template(
+    """The queue: pending requests with who asks (organisation, domain, earlier decisions),
+    the auto-approval rules, and live grants."""
+    return _requests_page(ApprovalRuleForm())
+
+
+def _requests_page(rule_form: ApprovalRuleForm, status: int = 200) -> Any:
+    caller = current_caller()
+    pending = grants.list_requests(db.session, caller)
+    set_rule_choices(
+        rule_form,
+        taxonomy.list_series(db.session, caller),
+        taxonomy.list_categories(db.session, caller),
+        agreements.list_agreements(db.session, caller),
+    )
+    page = render_template(
         "catalog/requests.html",
-        pending=grants.list_requests(db.session, current_caller()),
-        live_grants=grants.list_grants(db.session, current_caller()),
+        pending=pending,
+        history=grants.requester_history(db.session, caller, [r.user_id for r in pending]),
+        domain_of=email_domain,
+        rules=approval_rules.list_rules(db.session, caller),
+        rule_form=rule_form,
+        live_grants=grants.list_grants(db.session, caller),
         decision_form=DecisionForm(),
     )
+    return (page, status) if status != 200 else page
+
+
+@bp.post("/approval-rules")
+@require("approval_rule.manage")
+def create_rule() -> Any:
+    """A standing decision: approve at once the requests it matches."""
+    form = ApprovalRuleForm()
+    caller = current_caller()
+    set_rule_choices(
+        form,
+        taxonomy.list_series(db.session, caller),
+        taxonomy.list_categories(db.session, caller),
+        agreements.list_agreements(db.session, caller),
+    )
+    if not form.validate_on_submit():
+        flash("The rule was not saved: check the fields.", "error")
+        return _requests_page(form, 400)
+    try:
+        approval_rules.create_rule(
+            db.session,
+            caller,
+            domain=form.domain.data or None,
+            organization=form.organization.data or None,
+            series=form.series.data or None,
+            category=form.category.data or None,
+            expires_in_days=form.expires_in_days.data,
+            requires_agreement_id=form.requires_agreement_id.data or None,
+        )
+    except (ValidationFailed, Conflict) as error:
+        flash(f"The rule was not saved: {error.message}.", "error")
+        return _requests_page(form, 400)
+    flash("Rule saved: matching requests are approved at once from now on.", "success")
+    return redirect(url_for("catalog.access_requests"))
+
+
+@bp.post("/approval-rules/<rule_id>/delete")
+@require("approval_rule.manage")
+def delete_rule(rule_id: str) -> Response:
+    """Stop a rule (what it approved stays approved)."""
+    if DecisionForm().validate_on_submit():
+        approval_rules.delete_rule(db.session, current_caller(), rule_id)
+        flash("Rule stopped: new requests it matched wait for a decision again.", "success")
+    return redirect(url_for("catalog.access_requests"))
 
 
 @bp.post("/requests/<request_id>/approve", defaults={"decision": "approve"})

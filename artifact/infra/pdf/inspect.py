@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pikepdf
 import pypdfium2 as pdfium
 
+from artifact.infra.pdf.pdfium_lock import PDFIUM_LOCK
 from artifact.infra.pdf.sanitize import strip_active_content
 from artifact.kernel.errors import InvalidFile, UnsupportedType
 
@@ -123,31 +124,33 @@ def _normalise(data: bytes) -> tuple[PdfFacts, bytes]:
 def _check_reader_opens(data: bytes) -> None:
     """pdfium must open the file as it came: a reader that asks for a password (or gives up)
     is a refusal, whatever qpdf could recover."""
-    try:
-        document = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as error:
-        if "password" in str(error).lower():
-            raise InvalidFile(PROTECTED) from None
-        raise _unreadable("PDF readers cannot open it") from None
-    document.close()
+    with PDFIUM_LOCK:
+        try:
+            document = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as error:
+            if "password" in str(error).lower():
+                raise InvalidFile(PROTECTED) from None
+            raise _unreadable("PDF readers cannot open it") from None
+        document.close()
 
 
 def _check_pages_render(normalised: bytes, pages: int) -> None:
-    try:
-        document = pdfium.PdfDocument(normalised)
-    except pdfium.PdfiumError:
-        raise _unreadable("PDF readers cannot open it once repaired") from None
-    try:
-        if len(document) != pages:
-            raise _unreadable("PDF readers see a different number of pages")
-        for index in range(pages):
-            try:
-                page = document[index]
-                width, height = page.get_size()
-                scale = RENDER_PIXELS / max(width, height, 1.0)
-                page.render(scale=scale, may_draw_forms=False).close()
-                page.close()
-            except (pdfium.PdfiumError, ValueError):
-                raise _unreadable(f"page {index + 1} cannot be drawn") from None
-    finally:
-        document.close()
+    with PDFIUM_LOCK:
+        try:
+            document = pdfium.PdfDocument(normalised)
+        except pdfium.PdfiumError:
+            raise _unreadable("PDF readers cannot open it once repaired") from None
+        try:
+            if len(document) != pages:
+                raise _unreadable("PDF readers see a different number of pages")
+            for index in range(pages):
+                try:
+                    page = document[index]
+                    width, height = page.get_size()
+                    scale = RENDER_PIXELS / max(width, height, 1.0)
+                    page.render(scale=scale, may_draw_forms=False).close()
+                    page.close()
+                except (pdfium.PdfiumError, ValueError):
+                    raise _unreadable(f"page {index + 1} cannot be drawn") from None
+        finally:
+            document.close()

@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pikepdf import Name
 
 from artifact.config import TEMPLATE_FOLDER
+from artifact.infra.pdf.pdfium_lock import PDFIUM_LOCK
 from artifact.infra.pdf.render import render_pdf
 from artifact.infra.pdf.sanitize import strip_active_content
 
@@ -145,15 +146,22 @@ def read_receipt(data: bytes) -> str | None:
 def _receipt_from_text(data: bytes) -> str | None:
     import pypdfium2 as pdfium
 
-    try:
-        document = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError:
-        return None
-    try:
-        for page in document:
-            match = RECEIPT_RE.search(page.get_textpage().get_text_range())
-            if match:
-                return match.group(1)
-    finally:
-        document.close()
+    with PDFIUM_LOCK:
+        try:
+            document = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError:
+            return None
+        try:
+            for index in range(len(document)):
+                page = document[index]
+                textpage = page.get_textpage()
+                try:
+                    match = RECEIPT_RE.search(textpage.get_text_range())
+                finally:
+                    textpage.close()
+                    page.close()
+                if match:
+                    return match.group(1)
+        finally:
+            document.close()
     return None

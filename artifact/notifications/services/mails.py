@@ -94,8 +94,8 @@ def _scope_label(db: DbSession, data: dict[str, Any]) -> str:
 def _access_request_created(db: DbSession, data: dict[str, Any]) -> list[Mail]:
     request = db.get(AccessRequest, data.get("id")) if is_id(data.get("id")) else None
     requester = _active(db, data.get("user_id"))
-    if request is None or requester is None:
-        return []
+    if request is None or requester is None or request.state != "pending":
+        return []  # decided already (by a rule, or before the worker ran): nothing to ask staff
     context = {
         "requester": requester.name or requester.email,
         "requester_email": requester.email,
