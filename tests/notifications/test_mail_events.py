@@ -268,3 +268,26 @@ def test_a_refused_mail_is_recorded_and_retried_with_growing_delays(
     assert {s.status for s in db.session.scalars(select(MailSend))} == {"sent"}
     drain()
     assert len(inbox.messages) == 2
+
+
+def test_a_request_a_rule_approves_mails_the_requester_and_asks_no_staff(
+    app: Flask, inbox, drain, bearer, staff, customer
+) -> None:
+    from artifact.catalog.services import approval_rules
+    from artifact.kernel.caller import OPERATOR
+
+    ensure_series("SOC")
+    approval_rules.create_rule(db.session, OPERATOR, organization="Acme Health", series="SOC")
+    uow.commit(db.session)
+    answer = app.test_client().post(
+        "/api/v1/access-requests", json={"series": "SOC"}, headers=bearer(customer)
+    )
+    assert answer.status_code == 201
+    assert answer.get_json()["state"] == "approved"
+    drain()
+    [mail] = inbox.wait_for(1)
+    assert mail["To"] == customer.email
+    assert mail["Subject"] == "Your access request was approved"
+    assert inbox.to(staff.email) == []
+    types = db.session.scalars(select(OutboxEvent.event_type).order_by(OutboxEvent.created_at))
+    assert list(types) == ["access_request.created", "access_request.decided"]
