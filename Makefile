@@ -37,7 +37,10 @@ run: $(STAMP)
 	@echo ""
 	@echo "Artifact demo: open http://$(HOST):$(PORT)/login and sign in with an account above."
 	@echo "Staff and admin accounts set up an authenticator app (TOTP) at their first sign-in."
-	ARTIFACT_ENV=development $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
+	@# The job queue's worker (mail, reminders) runs beside the dev server and stops with it.
+	@ARTIFACT_ENV=development $(BIN)/flask --app app worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	  ARTIFACT_ENV=development $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
 # axe-core for the accessibility tests, from the npm registry at the version package-lock.json pins.
 $(AXE): $(E2E)/package.json $(E2E)/package-lock.json
@@ -56,9 +59,16 @@ test-e2e: $(STAMP) $(AXE)
 	@test -x $(CHROMIUM) || echo "note: the browser tests (tests/e2e) will be SKIPPED: $(CHROMIUM) is absent; enable them with: apt-get install chromium"
 	$(BIN)/python -m pytest -m e2e $(E2E) $(PYTEST_ARGS)
 
-# Production serving: gunicorn as gunicorn.conf.py says (ARTIFACT_BIND, ARTIFACT_WORKERS, ...).
+# Production serving: gunicorn as gunicorn.conf.py says (ARTIFACT_BIND, ARTIFACT_WORKERS, ...)
+# and the job queue's worker beside it (`flask --app app worker`: mail, webhooks, reminders),
+# stopped with it. Under a service manager, run the worker as its own unit instead (README,
+# Production) and start this with WORKER=0.
+WORKER ?= 1
 serve: $(STAMP)
-	$(BIN)/gunicorn -c gunicorn.conf.py app:app
+	@if [ "$(WORKER)" = "0" ]; then exec $(BIN)/gunicorn -c gunicorn.conf.py app:app; fi; \
+	  $(BIN)/flask --app app worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/gunicorn -c gunicorn.conf.py app:app
 
 # Style, types (strict on kernel, policy and services) and the import rules of README's
 # "Layout and rules" (import-linter contracts in pyproject.toml).

@@ -22,6 +22,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(config)
     _register_extensions(app)
+    _register_jobs(app)
     _register_request_hooks(app)
     _register_blueprints(app)
     _register_error_handlers(app)
@@ -42,6 +43,23 @@ def _register_extensions(app: Flask) -> None:
     passwords.init_app(app)
     ratelimit.init_app(app)  # first: its after-request hook must run after the limiter's
     limiter.init_app(app)
+
+
+def _register_jobs(app: Flask) -> None:
+    """The job queue: committed outbox events are queued for the worker; its daily scans come
+    from the features that know what is due."""
+    from artifact.catalog.services import reminders as report_reminders
+    from artifact.evidence.services import reminders as evidence_reminders
+    from artifact.notifications import events, jobs
+    from artifact.webhooks import jobs as webhook_jobs
+    from artifact.webhooks.services import dispatch as webhook_dispatch
+
+    jobs.init_app(app)
+    events.register_daily_scan(report_reminders.emit_validity_ending)
+    events.register_daily_scan(evidence_reminders.emit_expiring)
+    # Webhooks hear every public event through the outbox; due tries run every minute.
+    events.register_consumer(webhook_dispatch.outbox_consumer)
+    events.register_minutely(webhook_jobs.deliver_due)
 
 
 def _register_request_hooks(app: Flask) -> None:
@@ -69,6 +87,7 @@ API_MODULES = (
     "evidence",
     "frameworks",
     "identity",
+    "notifications",
     "search",
     "webhooks",
 )
@@ -87,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
     from artifact.evidence import views as evidence
     from artifact.frameworks import views as frameworks
     from artifact.identity.views import account, auth, email_links, mfa
+    from artifact.notifications import views as notifications
     from artifact.search import views as search
     from artifact.web import files, openapi
     from artifact.web.json_api import api
@@ -116,6 +136,7 @@ def _register_blueprints(app: Flask) -> None:
         audit.bp,
         search.bp,
         webhooks_admin.bp,
+        notifications.bp,
     ):
         app.register_blueprint(blueprint)
     files.init_app(app)
@@ -149,6 +170,7 @@ def _register_cli(app: Flask) -> None:
     from artifact.demo.cli import seed_demo_command
     from artifact.frameworks.cli import frameworks_cli
     from artifact.identity.cli import tokens_cli, users_cli
+    from artifact.notifications.cli import worker_command
     from artifact.search.cli import search_cli
     from artifact.webhooks.cli import webhooks_cli
 
@@ -168,5 +190,6 @@ def _register_cli(app: Flask) -> None:
         backup_command,
         restore_command,
         webhooks_cli,
+        worker_command,
     ):
         app.cli.add_command(command)

@@ -170,6 +170,26 @@ def _webhook_settings(environ: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def _queue_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The job queue (issue 14): SQLite in the data directory unless ARTIFACT_QUEUE_URL names a
+    Redis server (redis:// or rediss://); the worker's threads and the retry schedule."""
+    url = (_env(environ, "QUEUE_URL") or "").strip() or None
+    if url is not None and not url.startswith(("redis://", "rediss://", "sqlite:///")):
+        raise ConfigError(
+            "ARTIFACT_QUEUE_URL must be redis://HOST:PORT/DB, rediss://... or sqlite:///PATH, "
+            f"got a {url.split(':', 1)[0]!r} URL"
+        )
+    return {
+        "QUEUE_URL": url,
+        "QUEUE_WORKERS": _int(environ, "QUEUE_WORKERS", 2),
+        # A failed job is tried again after 10 s, 20 s, 40 s, ... (8 retries: about 42 minutes).
+        "QUEUE_RETRIES": _int(environ, "QUEUE_RETRIES", 8),
+        "QUEUE_RETRY_DELAY": _int(environ, "QUEUE_RETRY_DELAY_SECONDS", 10),
+        # Outbox events older than this that no job has processed are taken by the sweep.
+        "OUTBOX_GRACE_SECONDS": _int(environ, "OUTBOX_GRACE_SECONDS", 30),
+    }
+
+
 SEARCH_BACKENDS = ("whoosh", "tantivy")
 
 
@@ -360,6 +380,7 @@ def load_config(
     }
     config.update(_identity_settings(environ, env))
     config.update(_webhook_settings(environ))
+    config.update(_queue_settings(environ))
     config["SEARCH_BACKEND"] = _search_backend(environ)
     config["AUDIT_WITNESS"] = _audit_witness(environ, data_dir)
     config.update(_scale_settings(environ))

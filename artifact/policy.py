@@ -76,6 +76,7 @@ _SIGNED_IN = frozenset(
         "token.create_own",
         "framework.view",
         "session.end",
+        "subscription.manage",
     }
 )
 _SIGNED_IN |= {
@@ -102,6 +103,7 @@ _ADMIN = frozenset(
         "audit.checkpoint",
         "user.reset_mfa",
         "webhook.manage",
+        "notifications.admin",
     }
 )
 # The catalog: anyone may look (object rules and visible() narrow it); staff curate it.

@@ -49,6 +49,22 @@ class Mailer:
         msg.set_content(body)
         return msg
 
+    def compose(
+        self,
+        to: str,
+        subject: str,
+        text: str,
+        html: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> EmailMessage:
+        """A message with a plain-text part and, when given, an HTML alternative."""
+        msg = self.message(to, subject, text)
+        if html is not None:
+            msg.add_alternative(html, subtype="html")
+        for name, value in (headers or {}).items():
+            msg[name] = value
+        return msg
+
     def deliver(self, msg: EmailMessage) -> None:
         """Send now (on the caller's thread)."""
         if not self.host:

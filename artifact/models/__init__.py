@@ -29,6 +29,7 @@ from artifact.models.evidence import (
 )
 from artifact.models.frameworks import Framework, Mapping, Requirement
 from artifact.models.identity import AccountToken, MfaCredential, RecoveryCode, SignInThrottle
+from artifact.models.notifications import MailSend, OutboxEvent, Subscription
 from artifact.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -53,3 +54,4 @@ __all__ += ["AccessRequest", "DownloadReceipt", "Grant", "Report", "ReportVersio
 __all__ += ["ApprovalRule", "OrganizationDomain", "ReportCategory", "ReportSeries"]
 __all__ += ["Evidence", "EvidenceApproval", "EvidenceLink", "EvidenceVersion"]
 __all__ += ["WebhookAttempt", "WebhookDelivery", "WebhookEndpoint"]
+__all__ += ["MailSend", "OutboxEvent", "Subscription"]

@@ -52,6 +52,15 @@ def _assign_request_id() -> None:
     g.request_id = uuid.uuid4().hex[:16]
 
 
+# Endpoints that take an unauthenticated POST without a CSRF token by design (RFC 8058
+# one-click unsubscribe: a mail client posts it; the signed link is the authority).
+_CSRF_EXEMPT: set[str] = set()
+
+
+def exempt_from_csrf(endpoint: str) -> None:
+    _CSRF_EXEMPT.add(endpoint)
+
+
 def _check_csrf() -> None:
     # Browsers cannot attach an Authorization header cross-site without CORS, which we never
     # grant, so Bearer calls carry no CSRF token. On the JSON API, CSRF guards only writes that a
@@ -61,6 +70,8 @@ def _check_csrf() -> None:
         return
     if request.routing_exception is not None:
         return  # no such page, or not with this method: the 404 or 405 says so, not CSRF
+    if request.endpoint in _CSRF_EXEMPT:
+        return
     if request.path.startswith(API_PREFIX) and not current_user.is_authenticated:
         return
     csrf.protect()

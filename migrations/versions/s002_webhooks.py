@@ -1,7 +1,7 @@
 """webhooks: endpoints, deliveries and their tries
 
 Revision ID: s002
-Revises: s007
+Revises: s001
 Create Date: 2026-12-02 17:10:00
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 's002'
-down_revision = 's007'
+down_revision = 's001'
 branch_labels = None
 depends_on = None
 

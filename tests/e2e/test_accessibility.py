@@ -41,6 +41,9 @@ PAGES = [
     ("staff", "/evidence", "evidence list"),
     ("staff", ("/regulations/gdpr", "Coverage and freshness"), "coverage page"),
     ("admin", "/admin/audit/", "audit page"),
+    ("customer", "/subscriptions", "subscriptions"),
+    ("staff", "/subscriptions", "subscriptions (staff)"),
+    ("admin", "/admin/queue", "job queue"),
 ]
 
 

@@ -47,6 +47,9 @@ EXPECTED |= {
     "audit.checkpoint": {"admin"},
     "user.reset_mfa": {"admin"},
     "webhook.manage": {"admin"},
+    # notifications: one's own subscriptions; the job queue's state
+    "subscription.manage": {"customer", "auditor", "staff", "admin"},
+    "notifications.admin": {"admin"},
 }
 
 

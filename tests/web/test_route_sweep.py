@@ -25,6 +25,8 @@ PUBLIC = {
     # self sign-up (tests/web/test_signup.py)
     "/signup",
     "/api/v1/signup",
+    # RFC 8058 one-click unsubscribe: a mail client posts it, signed in or not
+    "/unsubscribe/<token>",
 }
 # The catalog is open to visitors: what they may not see answers 404 (tests/web/test_catalog_*).
 PUBLIC_ROUTES = {

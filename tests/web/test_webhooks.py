@@ -428,3 +428,33 @@ def test_production_api_refuses_inward_urls(
         for why in ("https:// in production", "private, loopback or link-local", "loopback host")
     ), message
     assert db.session.scalar(select(WebhookEndpoint)) is None
+
+
+def test_an_access_request_reaches_the_webhook_through_the_outbox_and_the_worker(
+    app: Flask, client, bearer, admin: User, customer: User, receiver: Receiver, runner
+) -> None:
+    """Wired end to end: the request's commit writes the outbox event; the worker (drained
+    once, as cron or a test runs it) hands it to the webhooks and makes the due try."""
+    from tests.fixtures_catalog import ensure_series
+
+    ensure_series("SOC")
+    created = _register(
+        client, bearer(admin), receiver.url, ["access_request.created", "report.published"]
+    )
+    answer = client.post(
+        "/api/v1/access-requests",
+        json={"series": "SOC", "message": "our confidential reason"},
+        headers=bearer(customer),
+    )
+    assert answer.status_code == 201
+    assert receiver.requests == []  # nothing is sent on the request itself
+    drained = runner.invoke(args=["worker", "--drain"])
+    assert drained.exit_code == 0, drained.output
+    assert len(receiver.requests) == 1
+    body = _verify(created["secret"], receiver.requests[0])
+    assert body["type"] == "access_request.created"
+    assert body["data"]["request_id"] == answer.get_json()["id"]
+    assert "our confidential reason" not in receiver.requests[0].body.decode()
+    # Processed once: draining again sends nothing more.
+    runner.invoke(args=["worker", "--drain"])
+    assert len(receiver.requests) == 1

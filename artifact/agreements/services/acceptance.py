@@ -22,6 +22,7 @@ from artifact.kernel.errors import Conflict, PermissionDenied, ValidationFailed
 from artifact.models import Acceptance, Termination
 from artifact.models.agreements import AcceptanceScope
 from artifact.models.base import DbSession, utcnow
+from artifact.notifications import events
 
 
 def _check_scope(db: DbSession, caller: Caller, action: str, agreement_id: str, scope: str) -> None:
@@ -133,6 +134,19 @@ def accept(
             "text_sha256": current.text_sha256,
         },
     )
+    events.emit(
+        db,
+        "agreement.accepted",
+        {
+            "acceptance_id": acceptance.id,
+            "agreement_id": agreement.id,
+            "title": agreement.title,
+            "version": current.number,
+            "scope": scope,
+            "user_id": caller.user_id,
+            "organization_id": organization_id,
+        },
+    )
     return acceptance
 
 
@@ -191,6 +205,22 @@ def terminate(
                 "agreement_id": agreement.id,
                 "scope": scope,
                 "version": acceptance.version_number,
+            },
+        )
+        events.emit(
+            db,
+            "agreement.terminated",
+            {
+                "acceptance_id": acceptance.id,
+                "agreement_id": agreement.id,
+                "title": agreement.title,
+                "version": acceptance.version_number,
+                "scope": acceptance.scope,
+                "user_id": acceptance.user_id,
+                "organization_id": acceptance.organization_id
+                if acceptance.scope == AcceptanceScope.ORGANIZATION
+                else None,
+                "effective_at": now,
             },
         )
         ended.append(termination)

@@ -20,6 +20,7 @@ from artifact.kernel.text import one_line
 from artifact.models import Agreement, AgreementVersion
 from artifact.models.agreements import AcceptanceScope, AgreementKind
 from artifact.models.base import DbSession, is_id
+from artifact.notifications import events
 from artifact.search import indexer
 
 TITLE_MAX, TEXT_MAX, TYPED_NAME_MAX, REASON_MAX, USER_AGENT_MAX = 200, 200_000, 200, 500, 400
@@ -151,6 +152,16 @@ def publish_version(
         target_type="agreement",
         target_id=agreement.id,
         details={"version": version.number, "text_sha256": version.text_sha256},
+    )
+    events.emit(
+        db,
+        "agreement.version_added",
+        {
+            "agreement_id": agreement.id,
+            "title": agreement.title,
+            "version": version.number,
+            "previous_version": current.number,
+        },
     )
     indexer.note(db, "agreement", agreement.id)
     db.refresh(agreement)

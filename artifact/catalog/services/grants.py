@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from artifact import policy
 from artifact.audit.services import chain as audit
-from artifact.catalog.services import approval_rules, taxonomy
+from artifact.catalog.services import announce, approval_rules, taxonomy
 from artifact.catalog.services.reports import get_report_or_locked
 from artifact.identity.services.accounts import find_organization
 from artifact.identity.services.lookup import user_by_email
@@ -181,9 +181,13 @@ def request_access(
         target_id=request.id,
         details=scope,
     )
+    announce.access_request_created(db, request)
     rule = approval_rules.matching_rule(db, caller, request)
     if rule is not None:
         _approve_by_rule(db, caller, request, rule)
+        # The requester hears of the decision; staff hear of nothing left to decide (the
+        # staff mail is built only while the request is pending).
+        announce.access_request_decided(db, request)
     return request
 
 
@@ -255,6 +259,7 @@ def decide_request(
         target_id=request.id,
         details={"expires_at": expiry.isoformat() if expiry else None},
     )
+    announce.access_request_decided(db, request)
     return request
 
 

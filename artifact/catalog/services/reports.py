@@ -14,7 +14,7 @@ from sqlalchemy import Select, func, or_, select
 
 from artifact import policy
 from artifact.audit.services import chain as audit
-from artifact.catalog.services import taxonomy, upload_guard, validity
+from artifact.catalog.services import announce, taxonomy, upload_guard, validity
 from artifact.catalog.services.integrity import VERSION_RACE, recorded_or_destroyed
 from artifact.catalog.services.upload_guard import NO_GUARD, UploadGuard
 from artifact.infra.pdf.inspect import inspect_pdf
@@ -420,6 +420,7 @@ def set_state(db: DbSession, caller: Caller, report_id: str, state: str) -> Repo
         target_id=report.id,
         details={"from": before, "to": state},
     )
+    announce.state_changed(db, report, before)
     indexer.note(db, "report", report.id, full=False)
     return report
 
@@ -488,6 +489,7 @@ def add_version(
                 "removed_content": list(facts.removed),
             },
         )
+    announce.version_added(db, report, version)
     indexer.note(db, "report", report.id)
     return version
 

@@ -115,3 +115,11 @@ def access_request_data(request: AccessRequest) -> dict[str, Any]:
         "decided_at": request.decided_at.isoformat() if request.decided_at else None,
         "expires_at": request.expires_at.isoformat() if request.expires_at else None,
     }
+
+
+def outbox_consumer(db: DbSession, event: Any) -> None:
+    """The outbox's consumer (``artifact.notifications.events.register_consumer``): the event's
+    deliveries, in the worker's unit of work, keyed on the outbox event's stable id. Internal
+    event types (not offered to webhooks) make none."""
+    if event.type in EVENT_TYPES:
+        on_event(db, str(event.id), str(event.type), dict(event.data), now=event.created_at)
