@@ -49,6 +49,11 @@ def node_local_problems(config: Mapping[str, Any]) -> list[str]:
             f"{with_nodes} rate limits and sign-in throttling are counted in each process's "
             "memory; set ARTIFACT_RATELIMIT_STORAGE=redis://..."
         )
+    if not str(config.get("QUEUE_URL") or "").startswith(("redis://", "rediss://")):
+        problems.append(
+            f"{with_nodes} the job queue is an SQLite file on this node; set "
+            "ARTIFACT_QUEUE_URL=redis://... so every node's worker shares it"
+        )
     witness = str(config.get("AUDIT_WITNESS") or "")
     if witness and "://" not in witness and witness != "syslog":
         problems.append(

@@ -21,6 +21,7 @@ NODE_LOCAL = {
     "index": "the search index (whoosh) is embedded in this node's data directory",
     "limiter": "rate limits and sign-in throttling are counted in each process's memory",
     "witness": "the audit witness is a directory on this node",
+    "queue": "the job queue is an SQLite file on this node",
 }
 
 
@@ -50,6 +51,7 @@ def test_several_nodes_on_shared_services_name_nothing(tmp_path: Path) -> None:
         ARTIFACT_DATABASE_URL="postgresql://db.internal/artifact",
         ARTIFACT_BLOB_STORE="s3://artifact-blobs/prod",
         ARTIFACT_RATELIMIT_STORAGE="redis://redis.internal:6379/0",
+        ARTIFACT_QUEUE_URL="redis://redis.internal:6379/1",
         ARTIFACT_AUDIT_WITNESS="s3://artifact-audit/witness",
     )
     config["SEARCH_BACKEND"] = "postgres"  # (the PostgreSQL backend's own setting)
