@@ -196,19 +196,38 @@ def acceptance(acceptance_id: str) -> str:
 
 @bp.get("/<agreement_id>/terminate")
 @require("agreement.terminate")
-def confirm_terminate(agreement_id: str) -> Any:
+def confirm_terminate(agreement_id: str) -> str:
     """Ask before terminating: names what stops working (changes nothing)."""
     agreement = agreements.get_agreement(db.session, current_caller(), agreement_id)
     scope = request.args.get("scope", "account")
     if scope not in ("account", "organization"):
         raise ValidationFailed("unknown scope")
+    organization = current_caller().organization_name or "your organisation"
+    whom = f"every member of {organization}" if scope == "organization" else "you"
     gated = agreement_records.gated_reports(db.session, current_caller(), agreement.id)
+    consequences = [
+        f"The acceptance of {agreement.title} ends for {whom}, effective now"
+        + (", including people who join later." if scope == "organization" else "."),
+        (
+            "Downloads that need this agreement stop until it is accepted again: "
+            + "; ".join(gated)
+            + "."
+            if gated
+            else "Reports that need this agreement cannot be downloaded until it is accepted again."
+        ),
+        "The acceptance record and its certificate are kept; the termination is a new record. "
+        "It cannot be undone, but the agreement can be accepted again.",
+    ]
     return render_template(
         "agreements/confirm_terminate.html",
-        agreement=agreement,
-        scope=scope,
-        gated=gated,
-        organization=current_caller().organization_name,
+        confirm_title=f"Terminate {agreement.title}"
+        + (f" for {organization}" if scope == "organization" else "")
+        + "?",
+        consequences=consequences,
+        confirm_action=url_for("agreements.terminate", agreement_id=agreement.id),
+        confirm_button=f"Terminate {agreement.title}",
+        cancel_url=url_for("agreements.index"),
+        hidden={"scope": scope},
     )
 
 
