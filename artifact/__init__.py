@@ -62,7 +62,16 @@ def _register_request_hooks(app: Flask) -> None:
 
 # Each feature's part of the JSON API: its routes register on the shared blueprint when the
 # module is imported, and its ``openapi`` module describes them.
-API_MODULES = ("agreements", "audit", "catalog", "evidence", "frameworks", "identity", "search")
+API_MODULES = (
+    "agreements",
+    "analytics",
+    "audit",
+    "catalog",
+    "evidence",
+    "frameworks",
+    "identity",
+    "search",
+)
 # The catalog's pages: two modules on one blueprint (browsing, and the staff forms).
 CATALOG_PAGE_MODULES = ("artifact.catalog.views.browse", "artifact.catalog.views.staff")
 
@@ -72,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     from artifact.admin import views as admin
     from artifact.agreements.views import admin as agreements_admin
     from artifact.agreements.views import agreements
+    from artifact.analytics import views as analytics
     from artifact.audit import views as audit
     from artifact.catalog.views import blueprint as catalog
     from artifact.catalog.views import home
@@ -104,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
         email_links.bp,
         audit.bp,
         search.bp,
+        analytics.bp,
     ):
         app.register_blueprint(blueprint)
     files.init_app(app)
