@@ -9,9 +9,9 @@ from artifact.web.openapi_parts import errors, json_response, query
 
 _DAY = {
     "type": "string",
-    "format": "date",
-    "pattern": r"^\d{4}-\d{2}-\d{2}$",
-    "description": "a day, YYYY-MM-DD (UTC); the range includes both days; absent: no bound",
+    "pattern": r"^(\d{4}-\d{2}-\d{2})?$",
+    "description": "a day, YYYY-MM-DD (UTC); the range includes both days; absent or empty: "
+    "no bound. A day the calendar lacks, or 'from' after 'to': 400",
 }
 _COUNT = {"type": "integer", "minimum": 0}
 

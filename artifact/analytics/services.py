@@ -80,7 +80,8 @@ def parse_period(start: str | None, end: str | None) -> Period:
 
 
 def parse_group(value: str | None) -> str:
-    group = value or "report"
+    """``report`` when absent. Raises ValidationFailed for anything but the known groups."""
+    group = "report" if value is None else value
     if group not in GROUPS:
         raise ValidationFailed(f"unknown group {group!r}; choose one of {', '.join(GROUPS)}")
     return group

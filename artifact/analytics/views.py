@@ -43,7 +43,7 @@ def index() -> Any:
     args = _arguments()
     try:
         period = analytics.parse_period(args["from"], args["to"])
-        group = analytics.parse_group(args["group"])
+        group = analytics.parse_group(args["group"] or "report")
         rows = analytics.downloads_by(db.session, current_caller(), period, group)
     except ValidationFailed as error:
         return render_template(
@@ -82,6 +82,6 @@ def export() -> Response:
     args = _arguments()
     period = analytics.parse_period(args["from"], args["to"])
     data, filename = analytics.export_csv(
-        db.session, current_caller(), period, analytics.parse_group(args["group"])
+        db.session, current_caller(), period, analytics.parse_group(args["group"] or "report")
     )
     return file_response(data.encode("utf-8"), filename=filename, content_type=CSV)

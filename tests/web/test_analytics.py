@@ -118,6 +118,7 @@ def test_counts_by_report_organisation_and_week(client, staff, bearer, traffic) 
         {"to": "2026-02-30"},
         {"from": "2026-05-02", "to": "2026-05-01"},
         {"group": "user"},
+        {"group": ""},
         {"group": "week", "from": "1900-01-01", "to": "2026-01-01"},
     ],
 )

@@ -101,7 +101,7 @@ def test_404_page(client) -> None:
     response = client.get("/no/such/page")
     assert response.status_code == 404
     page = response.get_data(as_text=True)
-    assert "We couldn&#39;t find this page" in page
+    assert "<h1>We couldn't find this page</h1>" in page
     assert 'href="/catalog/">Browse the catalog</a>' in page
 
 
