@@ -10,9 +10,9 @@ from markupsafe import Markup
 
 from artifact.analytics.services import Row
 
-BAR, GAP, LABEL_WIDTH, PLOT_WIDTH = 12, 10, 220, 420
+BAR, GAP, LABEL_HEIGHT, PLOT_WIDTH, NUMBER_WIDTH = 12, 12, 18, 300, 48
 MAX_BARS = 60
-_LABEL_CHARS = 32
+_LABEL_CHARS = 48
 
 
 def _short(label: str) -> str:
@@ -20,12 +20,13 @@ def _short(label: str) -> str:
 
 
 def bar_chart(rows: Sequence[Row], title: str, description: str) -> Markup:
-    """Two bars per row (downloads, acceptances), scaled to the largest count."""
+    """Two bars per row (downloads, acceptances) under the row's label, scaled to the largest
+    count; narrow enough to stay legible on a phone."""
     shown = list(rows[:MAX_BARS])
     peak = max([1, *(r.downloads for r in shown), *(r.acceptances for r in shown)])
-    row_height = 2 * BAR + GAP
-    height = 30 + row_height * len(shown)
-    width = LABEL_WIDTH + PLOT_WIDTH + 60
+    row_height = LABEL_HEIGHT + 2 * BAR + GAP
+    height = 26 + row_height * len(shown)
+    width = PLOT_WIDTH + NUMBER_WIDTH
     parts = [
         Markup(
             '<svg class="chart" xmlns="http://www.w3.org/2000/svg" role="img" '
@@ -36,39 +37,30 @@ def bar_chart(rows: Sequence[Row], title: str, description: str) -> Markup:
         Markup('<desc id="chart-desc">{}</desc>').format(description),
         Markup(
             '<g class="legend" aria-hidden="true">'
-            '<rect x="{x}" y="4" width="12" height="12" class="bar-downloads"/>'
-            '<text x="{tx}" y="14">Downloads</text>'
-            '<rect x="{x2}" y="4" width="12" height="12" class="bar-acceptances"/>'
-            '<text x="{tx2}" y="14">Acceptances</text></g>'
-        ).format(x=LABEL_WIDTH, tx=LABEL_WIDTH + 16, x2=LABEL_WIDTH + 110, tx2=LABEL_WIDTH + 126),
+            '<rect x="0" y="4" width="12" height="12" class="bar-downloads"/>'
+            '<text x="16" y="14">Downloads</text>'
+            '<rect x="110" y="4" width="12" height="12" class="bar-acceptances"/>'
+            '<text x="126" y="14">Acceptances</text></g>'
+        ),
     ]
     for index, row in enumerate(shown):
         top = 26 + index * row_height
         parts.append(Markup('<g class="row" aria-hidden="true">'))
         parts.append(
-            Markup('<text x="{x}" y="{y}" text-anchor="end" class="label">{label}</text>').format(
-                x=LABEL_WIDTH - 8, y=top + BAR + 4, label=_short(row.label)
+            Markup('<text x="0" y="{y}" class="label">{label}</text>').format(
+                y=top + LABEL_HEIGHT - 5, label=_short(row.label)
             )
         )
         for offset, (value, css) in enumerate(
             ((row.downloads, "bar-downloads"), (row.acceptances, "bar-acceptances"))
         ):
             length = round(PLOT_WIDTH * value / peak)
-            y = top + offset * BAR
+            y = top + LABEL_HEIGHT + offset * BAR
             parts.append(
                 Markup(
-                    '<rect x="{x}" y="{y}" width="{w}" height="{h}" class="{css}"/>'
+                    '<rect x="0" y="{y}" width="{w}" height="{h}" class="{css}"/>'
                     '<text x="{tx}" y="{ty}" class="value">{v}</text>'
-                ).format(
-                    x=LABEL_WIDTH,
-                    y=y,
-                    w=length,
-                    h=BAR - 2,
-                    css=css,
-                    tx=LABEL_WIDTH + length + 4,
-                    ty=y + BAR - 3,
-                    v=value,
-                )
+                ).format(y=y, w=length, h=BAR - 2, css=css, tx=length + 4, ty=y + BAR - 3, v=value)
             )
         parts.append(Markup("</g>"))
     parts.append(Markup("</svg>"))
