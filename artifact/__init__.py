@@ -82,6 +82,7 @@ def _register_request_hooks(app: Flask) -> None:
 # module is imported, and its ``openapi`` module describes them.
 API_MODULES = (
     "agreements",
+    "analytics",
     "audit",
     "catalog",
     "evidence",
@@ -100,6 +101,7 @@ def _register_blueprints(app: Flask) -> None:
     from artifact.admin import views as admin
     from artifact.agreements.views import admin as agreements_admin
     from artifact.agreements.views import agreements
+    from artifact.analytics import views as analytics
     from artifact.audit import views as audit
     from artifact.catalog.views import blueprint as catalog
     from artifact.catalog.views import feed, home
@@ -137,6 +139,7 @@ def _register_blueprints(app: Flask) -> None:
         search.bp,
         webhooks_admin.bp,
         notifications.bp,
+        analytics.bp,
     ):
         app.register_blueprint(blueprint)
     files.init_app(app)

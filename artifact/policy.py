@@ -86,7 +86,9 @@ _SIGNED_IN |= {
     "agreement.terminate",
     "acceptance.certificate",
 }
-_STAFF = frozenset({"acceptance.list_all", "framework.import", "framework.export"})
+_STAFF = frozenset(
+    {"acceptance.list_all", "framework.import", "framework.export", "analytics.view"}
+)
 _ADMIN = frozenset(
     {
         "admin.area",

@@ -166,6 +166,15 @@ def runner(app: Flask) -> Any:
     return app.test_cli_runner()
 
 
+# Account names of test users, per role: an acceptance's typed name must match the account's.
+DEFAULT_NAMES = {
+    "customer": "Carla Customer",
+    "auditor": "Aldo Auditor",
+    "staff": "Sam Staff",
+    "admin": "Ada Admin",
+}
+
+
 @pytest.fixture
 def make_user(app: Flask) -> Callable[..., User]:
     counter = itertools.count(1)
@@ -177,9 +186,11 @@ def make_user(app: Flask) -> Callable[..., User]:
         email: str | None = None,
         password: str = PASSWORD,
         mfa: bool | None = None,
+        name: str | None = None,
     ) -> User:
         """A user; staff and admins are enrolled in TOTP unless ``mfa=False`` (sign_in and
-        login_as then answer the second step themselves)."""
+        login_as then answer the second step themselves). The name (what an agreement's typed
+        name must match) defaults to one per role: ``DEFAULT_NAMES``."""
         email = email or f"{role}{next(counter)}-{uuid.uuid4().hex[:6]}@example.test"
         user = accounts.create_user(
             db.session,
@@ -187,6 +198,7 @@ def make_user(app: Flask) -> Callable[..., User]:
             email=email,
             role=role,
             password=password,
+            name=DEFAULT_NAMES.get(role, "") if name is None else name,
             organization=org,
             org_admin=org_admin,
             create_organization_if_missing=True,

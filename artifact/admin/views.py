@@ -193,6 +193,26 @@ def set_role(user_id: str) -> Response:
     return redirect(url_for("admin.user_detail", user_id=user.id))
 
 
+@bp.get("/users/<user_id>/disable")
+@require("user.disable")
+def confirm_disable(user_id: str) -> str:
+    """Ask before disabling a user (changes nothing)."""
+    user = accounts.get_user(db.session, current_caller(), user_id)
+    return render_template(
+        "confirm.html",
+        confirm_title=f"Disable {user.email}?",
+        consequences=[
+            f"{user.display_name} is signed out everywhere at once and can no longer sign in.",
+            "Every API token of the account stops working and is revoked.",
+            "Their records (acceptances, downloads, audit events) are kept. An admin can "
+            "enable the account again; revoked tokens stay revoked.",
+        ],
+        confirm_action=url_for("admin.disable_user", user_id=user.id),
+        confirm_button="Disable account",
+        cancel_url=url_for("admin.user_detail", user_id=user.id),
+    )
+
+
 @bp.post("/users/<user_id>/disable")
 @require("user.disable")
 def disable_user(user_id: str) -> Response:
@@ -216,6 +236,25 @@ def _set_disabled(user_id: str, disabled: bool) -> Response:
     else:
         flash(f"{user.email} is {'disabled' if disabled else 'enabled'}.", "success")
     return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.get("/tokens/<token_id>/revoke")
+@require("token.revoke_any")
+def confirm_revoke_token(token_id: str) -> str:
+    """Ask before revoking a user's API token (changes nothing)."""
+    token = tokens.get_token(db.session, current_caller(), token_id)
+    return render_template(
+        "confirm.html",
+        confirm_title=f"Revoke token {token.prefix}\u2026 of {token.user.email}?",
+        consequences=[
+            f"Programs using the token \u201c{token.name or token.prefix}\u201d get 401 from "
+            "now on.",
+            "A revoked token cannot be restored; the owner creates a new one.",
+        ],
+        confirm_action=url_for("admin.revoke_token", token_id=token.id),
+        confirm_button="Revoke token",
+        cancel_url=url_for("admin.user_detail", user_id=token.user_id),
+    )
 
 
 @bp.post("/tokens/<token_id>/revoke")

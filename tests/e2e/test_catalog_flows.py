@@ -123,7 +123,11 @@ def test_customer_requests_access_is_approved_accepts_the_nda_and_downloads(
     page.get_by_label("Type your full name to sign").fill("Dana Globex")
     page.get_by_role("checkbox").check()
     screenshot(page, "nda-filled")
-    filename, pdf = download(page, page.get_by_role("button", name="Accept"))  # back to it
+    page.get_by_role("button", name="Accept").click()
+    page.get_by_role("heading", name="Mutual NDA: acceptance record").wait_for()
+    screenshot(page, "nda-record")
+    # The record, then on to the download the NDA stood in front of.
+    filename, pdf = download(page, page.get_by_role("link", name="Continue to your download"))
     assert filename.endswith(".pdf")
     pages = pdf_page_texts(pdf)
     assert len(pages) >= 2

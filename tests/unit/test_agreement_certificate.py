@@ -48,7 +48,8 @@ def loopback() -> Iterator[tuple[int, list[str]]]:
         server.server_close()
 
 
-def test_certificate_holds_name_hash_record_and_text(nda, customer) -> None:
+def test_certificate_holds_name_hash_record_and_text(nda, make_user) -> None:
+    customer = make_user("customer", org="Acme Health", name="Carla Q. Customer")
     acceptance = agreements_accept.accept(
         db.session,
         Caller.of_user(customer, ip_address="203.0.113.7"),
@@ -71,13 +72,15 @@ def test_certificate_holds_name_hash_record_and_text(nda, customer) -> None:
     assert "<b>Not</b> markup & co." in text
 
 
-def test_hostile_typed_name_is_printed_and_fetches_nothing(nda, customer, loopback) -> None:
+def test_hostile_typed_name_is_printed_and_fetches_nothing(nda, make_user, loopback) -> None:
     port, hits = loopback
     hostile = (
         f'<img src="file:///etc/passwd"><link rel=stylesheet '
         f'href="http://127.0.0.1:{port}/x"><style>@import "http://127.0.0.1:{port}/y";'
         "</style>"
     )
+    # The account's name is the hostile text, so the signature matches and is recorded.
+    customer = make_user("customer", org="Acme Health", name=hostile)
     acceptance = agreements_accept.accept(
         db.session,
         Caller.of_user(customer),

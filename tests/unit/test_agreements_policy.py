@@ -93,7 +93,12 @@ def test_visible_acceptances_in_sql(nda, make_user) -> None:
     staff = make_user("staff")
     for user, scope in ((org_admin, "organization"), (member, "account"), (outsider, "account")):
         agreements_accept.accept(
-            db.session, Caller.of_user(user), nda.id, version=1, typed_name="N", scope=scope
+            db.session,
+            Caller.of_user(user),
+            nda.id,
+            version=1,
+            typed_name="Carla Customer",
+            scope=scope,
         )
 
     def count(user: object) -> int:

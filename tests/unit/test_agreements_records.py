@@ -17,7 +17,12 @@ from artifact.models import Acceptance
 @pytest.fixture
 def ended_acceptance(nda, customer) -> Acceptance:
     kept = agreements_accept.accept(
-        db.session, Caller.of_user(customer), nda.id, version=1, typed_name="Kept", scope="account"
+        db.session,
+        Caller.of_user(customer),
+        nda.id,
+        version=1,
+        typed_name="Carla Customer",
+        scope="account",
     )
     agreements_accept.terminate(db.session, Caller.of_user(customer), nda.id, scope="account")
     uow.commit(db.session)
@@ -53,7 +58,7 @@ def test_database_refuses_changes(app, ended_acceptance: Acceptance, statement: 
             text("SELECT count(*) FROM agreement_termination WHERE acceptance_id = :id"),
             {"id": acceptance_id},
         ).scalar()
-    assert kept.typed_name == "Kept"
+    assert kept.typed_name == "Carla Customer"
     assert kept.text_sha256 == ended_acceptance.text_sha256
     assert ended == 1
 
@@ -63,4 +68,4 @@ def test_orm_cannot_edit_an_acceptance_either(app, ended_acceptance: Acceptance)
     with pytest.raises(DatabaseError, match="append-only"):
         db.session.commit()
     db.session.rollback()
-    assert db.session.get(Acceptance, ended_acceptance.id).typed_name == "Kept"
+    assert db.session.get(Acceptance, ended_acceptance.id).typed_name == "Carla Customer"

@@ -33,6 +33,7 @@ EXPECTED = {
     "framework.view": {"customer", "auditor", "staff", "admin"},
     "framework.import": {"staff", "admin"},
     "framework.export": {"staff", "admin"},
+    "analytics.view": {"staff", "admin"},  # downloads and acceptances by report, org, week
 }
 EXPECTED |= {
     "agreement.view": {"customer", "auditor", "staff", "admin"},

@@ -99,7 +99,8 @@ def test_old_version_409_new_version_needs_acceptance_again(
 ) -> None:
     api, admin_api = api_as(customer), api_as(make_user("admin"))
     first = api.post(
-        f"/agreements/{nda.id}/accept", {"version": 1, "typed_name": "C", "scope": "account"}
+        f"/agreements/{nda.id}/accept",
+        {"version": 1, "typed_name": "Carla Customer", "scope": "account"},
     )
     assert first.status_code == 201
     assert (
@@ -112,19 +113,21 @@ def test_old_version_409_new_version_needs_acceptance_again(
     status = agreements.terms_status(db.session, as_caller(customer), nda.id)
     assert status.current_version == 2
     stale = api.post(
-        f"/agreements/{nda.id}/accept", {"version": 1, "typed_name": "C", "scope": "account"}
+        f"/agreements/{nda.id}/accept",
+        {"version": 1, "typed_name": "Carla Customer", "scope": "account"},
     )
     assert stale.status_code == 409
     assert stale.get_json()["error"]["code"] == "conflict"
     assert stale.get_json()["error"]["current_version"] == 2
     wrong_text = api.post(
         f"/agreements/{nda.id}/accept",
-        {"version": 2, "typed_name": "C", "scope": "account", "text_sha256": "0" * 64},
+        {"version": 2, "typed_name": "Carla Customer", "scope": "account", "text_sha256": "0" * 64},
     )
     assert wrong_text.status_code == 409
     assert not _satisfied(customer, nda.id)
     second = api.post(
-        f"/agreements/{nda.id}/accept", {"version": 2, "typed_name": "C", "scope": "account"}
+        f"/agreements/{nda.id}/accept",
+        {"version": 2, "typed_name": "Carla Customer", "scope": "account"},
     )
     assert second.status_code == 201
     assert _satisfied(customer, nda.id)
@@ -135,7 +138,7 @@ def test_old_version_409_new_version_needs_acceptance_again(
 
 
 def test_organisation_acceptance_covers_members_who_join_later(nda, api_as, make_user) -> None:
-    org_admin = make_user("customer", org="Acme Health", org_admin=True)
+    org_admin = make_user("customer", org="Acme Health", org_admin=True, name="Olga Admin")
     member = make_user("customer", org="Acme Health")
     outsider = make_user("customer", org="Evil Corp")
     denied = api_as(member).post(
@@ -170,7 +173,8 @@ def test_organisation_acceptance_covers_members_who_join_later(nda, api_as, make
 def test_terminating_ends_satisfaction_at_once(nda, api_as, customer) -> None:
     api = api_as(customer)
     accepted = api.post(
-        f"/agreements/{nda.id}/accept", {"version": 1, "typed_name": "C", "scope": "account"}
+        f"/agreements/{nda.id}/accept",
+        {"version": 1, "typed_name": "Carla Customer", "scope": "account"},
     ).get_json()
     assert _satisfied(customer, nda.id)
     response = api.post(
@@ -187,7 +191,8 @@ def test_terminating_ends_satisfaction_at_once(nda, api_as, customer) -> None:
     assert api.post(f"/agreements/{nda.id}/terminate", {"scope": "account"}).status_code == 409
     assert (
         api.post(
-            f"/agreements/{nda.id}/accept", {"version": 1, "typed_name": "C", "scope": "account"}
+            f"/agreements/{nda.id}/accept",
+            {"version": 1, "typed_name": "Carla Customer", "scope": "account"},
         ).status_code
         == 201
     )
@@ -197,7 +202,10 @@ def test_terminating_ends_satisfaction_at_once(nda, api_as, customer) -> None:
 def test_certificate_only_for_acceptor_and_staff(nda, api_as, customer, hostile, staff) -> None:
     accepted = (
         api_as(customer)
-        .post(f"/agreements/{nda.id}/accept", {"version": 1, "typed_name": "C", "scope": "account"})
+        .post(
+            f"/agreements/{nda.id}/accept",
+            {"version": 1, "typed_name": "Carla Customer", "scope": "account"},
+        )
         .get_json()
     )
     path = f"/acceptances/{accepted['acceptance_id']}/certificate"
@@ -216,23 +224,24 @@ def test_certificate_only_for_acceptor_and_staff(nda, api_as, customer, hostile,
 def test_bad_input_is_400_and_unknown_agreement_404(nda, api_as, customer) -> None:
     api = api_as(customer)
     for body in (
-        {"version": "x", "typed_name": "C", "scope": "account"},
+        {"version": "x", "typed_name": "Carla Customer", "scope": "account"},
         {"version": 1, "typed_name": "   ", "scope": "account"},
         {"version": 1, "typed_name": "C\x00", "scope": "account"},
-        {"version": 1, "typed_name": "C", "scope": "planet"},
+        {"version": 1, "typed_name": "Carla Customer", "scope": "planet"},
         ["not", "an", "object"],
         # As documented: the version is a JSON integer, the shown hash 64 hex digits, and the
         # typed name at most 200 characters as sent.
-        {"version": "1", "typed_name": "C", "scope": "account"},
-        {"version": True, "typed_name": "C", "scope": "account"},
-        {"version": 1, "typed_name": "C", "text_sha256": 7},
-        {"version": 1, "typed_name": "C", "text_sha256": ""},
+        {"version": "1", "typed_name": "Carla Customer", "scope": "account"},
+        {"version": True, "typed_name": "Carla Customer", "scope": "account"},
+        {"version": 1, "typed_name": "Carla Customer", "text_sha256": 7},
+        {"version": 1, "typed_name": "Carla Customer", "text_sha256": ""},
         {"version": 1, "typed_name": "C" + " " * 200},
     ):
         assert api.post(f"/agreements/{nda.id}/accept", body).status_code == 400, body
     assert (
         api.post(
-            "/agreements/nope/accept", {"version": 1, "typed_name": "C", "scope": "account"}
+            "/agreements/nope/accept",
+            {"version": 1, "typed_name": "Carla Customer", "scope": "account"},
         ).status_code
         == 404
     )
@@ -260,7 +269,10 @@ def test_terms_required_maps_to_428_naming_agreement_and_version(
         "agreement_id": nda.id,
         "version": 1,
     }
-    api.post(f"/agreements/{nda.id}/accept", {"version": 1, "typed_name": "C", "scope": "account"})
+    api.post(
+        f"/agreements/{nda.id}/accept",
+        {"version": 1, "typed_name": "Carla Customer", "scope": "account"},
+    )
     assert api.get("/gate-probe").get_json() == {"ok": True}
 
 
@@ -291,8 +303,13 @@ def test_what_cannot_be_an_id_names_nothing(nda, api_as, customer) -> None:
         "/acceptances?agreement_id=%00",
     ):
         assert api.get(path).status_code == 400, path
-    assert api.post("/agreements/%00/accept", {"version": 1, "typed_name": "C"}).status_code == 400
-    api.post(f"/agreements/{nda.id}/accept", {"version": 1, "typed_name": "C"})
+    assert (
+        api.post(
+            "/agreements/%00/accept", {"version": 1, "typed_name": "Carla Customer"}
+        ).status_code
+        == 400
+    )
+    api.post(f"/agreements/{nda.id}/accept", {"version": 1, "typed_name": "Carla Customer"})
     refused = api.post(f"/agreements/{nda.id}/terminate", {"reason": "a\x00b"})
     assert refused.status_code == 400
     assert api.post(f"/agreements/{nda.id}/terminate", {"reason": "done"}).status_code == 200

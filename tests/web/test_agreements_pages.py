@@ -72,13 +72,18 @@ def test_accepting_on_the_page_records_what_was_shown(client, nda, customer, log
     assert client.post(f"/agreements/{nda.id}/accept", data=form).status_code == 400  # no CSRF
     response = post_form(client, f"/agreements/{nda.id}/accept", form)
     assert response.status_code == 302
-    assert response.headers["Location"] == "/reports/x/download"
     row = db.session.scalars(select(Acceptance)).one()
+    # The record first, which then continues to the download.
+    assert response.headers["Location"] == (
+        f"/agreements/acceptances/{row.id}?next=/reports/x/download"
+    )
+    record = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'href="/reports/x/download">Continue to your download</a>' in record
     assert row.text_sha256 == shown_hash
     assert (row.typed_name, row.scope, row.user_id) == ("Carla Customer", "account", customer.id)
     assert agreements.terms_status(db.session, as_caller(customer), nda.id).satisfied
     page = _accept_page(client, nda.id, next="/reports/x/download")
-    assert 'href="/reports/x/download">Continue' in page
+    assert 'href="/reports/x/download">Continue to your download' in page
     assert 'name="consent"' not in page
 
 
@@ -93,7 +98,7 @@ def test_next_is_checked_and_the_gate_link_carries_it(app, client, nda, customer
         client,
         f"/agreements/{nda.id}/accept",
         {
-            "typed_name": "C",
+            "typed_name": "Carla Customer",
             "consent": "y",
             "scope": "account",
             "version": "1",
@@ -102,7 +107,8 @@ def test_next_is_checked_and_the_gate_link_carries_it(app, client, nda, customer
         },
     )
     assert response.status_code == 302
-    assert response.headers["Location"] == f"/agreements/{nda.id}"
+    row = db.session.scalars(select(Acceptance)).one()
+    assert response.headers["Location"] == f"/agreements/acceptances/{row.id}"
 
 
 def test_stale_form_is_409_and_shows_the_new_text(client, nda, customer, admin, login_as) -> None:
@@ -114,7 +120,7 @@ def test_stale_form_is_409_and_shows_the_new_text(client, nda, customer, admin, 
         client,
         f"/agreements/{nda.id}/accept",
         {
-            "typed_name": "C",
+            "typed_name": "Carla Customer",
             "consent": "y",
             "scope": "account",
             "version": "1",
@@ -141,7 +147,7 @@ def test_member_cannot_bind_the_organisation_org_admin_can(
     member = make_user("customer", org="Acme Health")
     login_as(member)
     form = {
-        "typed_name": "M",
+        "typed_name": "Carla Customer",
         "consent": "y",
         "scope": "organization",
         "version": "1",
@@ -161,7 +167,12 @@ def test_member_cannot_bind_the_organisation_org_admin_can(
 
 def test_my_agreements_history_and_terminate(client, nda, customer, login_as) -> None:
     accepted = agreements_accept.accept(
-        db.session, Caller.of_user(customer), nda.id, version=1, typed_name="Carla", scope="account"
+        db.session,
+        Caller.of_user(customer),
+        nda.id,
+        version=1,
+        typed_name="Carla Customer",
+        scope="account",
     )
     uow.commit(db.session)
     login_as(customer)
@@ -187,7 +198,7 @@ def test_my_agreements_history_and_terminate(client, nda, customer, login_as) ->
 def test_staff_register_and_csv_are_injection_safe(client, nda, make_user, staff, login_as) -> None:
     names = ['=HYPERLINK("http://evil.test")', "+1+1", "-2", "@SUM(A1)", "Plain Name"]
     for name in names:
-        user = make_user("customer", org="Acme Health")
+        user = make_user("customer", org="Acme Health", name=name)
         agreements_accept.accept(
             db.session,
             Caller.of_user(user, ip_address="10.0.0.1"),

@@ -60,7 +60,7 @@ def _scripted_session(app: Flask, admin: User, customer: User) -> None:
     reader(
         "post",
         f"/agreements/{nda['id']}/accept",
-        {"version": 1, "typed_name": "C. Ustomer", "scope": "account"},
+        {"version": 1, "typed_name": "Carla Customer", "scope": "account"},
     )
     assert reader.raw("get", f"/reports/{report['id']}/download").status_code == 200
 

@@ -100,7 +100,9 @@ def test_a_refusal_turned_into_a_redirect_keeps_nothing(exploding_app: Flask) ->
 def test_404_page(client) -> None:
     response = client.get("/no/such/page")
     assert response.status_code == 404
-    assert "Not found" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "<h1>We couldn't find this page</h1>" in page
+    assert 'href="/catalog/">Browse the catalog</a>' in page
 
 
 def test_security_headers_on_pages(client) -> None:

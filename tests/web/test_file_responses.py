@@ -91,7 +91,7 @@ def test_certificates_and_csv_exports(
         Caller.of_user(customer),
         nda.id,
         version=1,
-        typed_name="C. Ustomer",
+        typed_name="Carla Customer",
         scope="account",
     )
     uow.commit(db.session)
@@ -104,7 +104,7 @@ def test_certificates_and_csv_exports(
 
     register = _browser(app, staff).get(f"/agreements/{nda.id}/acceptances.csv")
     _assert_file(register, "acceptances-mutual-nda.csv", "text/csv; charset=utf-8")
-    assert "C. Ustomer" in register.get_data(as_text=True)
+    assert "Carla Customer" in register.get_data(as_text=True)
 
     trail = _browser(app, admin).get("/admin/audit/events.csv")
     disposition = trail.headers["Content-Disposition"]

@@ -25,7 +25,9 @@ def gated(make_report, nda, make_user):
     request."""
     report = make_report("SOC 2 Type II 2025")
     report_terms.set_terms(db.session, OPERATOR, report.id, nda.id)
-    alice = make_user("customer", org="Acme Health", org_admin=True, email="alice@acme.test")
+    alice = make_user(
+        "customer", org="Acme Health", org_admin=True, email="alice@acme.test", name="Łukasz Żółć"
+    )
     carol = make_user("customer", org="Globex", email="carol@globex.test")
     alice.name, carol.name = "Łukasz Żółć", "Carol Globex"
     until = utcnow() + timedelta(days=90)

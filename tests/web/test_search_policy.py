@@ -136,7 +136,7 @@ def test_terms_gate_hides_file_snippets_until_accepted(
         Caller.of_user(customer),
         nda.id,
         version=1,
-        typed_name="Cathy Customer",
+        typed_name="Carla Customer",
         scope="account",
     )
     uow.commit(db.session)

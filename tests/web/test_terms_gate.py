@@ -30,7 +30,7 @@ def _gated_report(make_report, nda, organization: str):
 
 def test_api_black_box(make_report, make_user, nda, api_as, admin) -> None:
     report = _gated_report(make_report, nda, "Acme Health")
-    alice = api_as(make_user("customer", org="Acme Health"))
+    alice = api_as(make_user("customer", org="Acme Health", name="Alice"))
     download = f"/reports/{report.id}/download"
 
     gated = alice.get(download)
@@ -95,7 +95,7 @@ def test_organisation_acceptance_covers_later_members(make_report, make_user, nd
     assert refused.status_code == 403
     assert member.get(f"/reports/{report.id}/download").status_code == 428
 
-    org_admin = api_as(make_user("customer", org="Acme Health", org_admin=True))
+    org_admin = api_as(make_user("customer", org="Acme Health", org_admin=True, name="Ada"))
     assert (
         org_admin.post(
             f"/agreements/{nda.id}/accept",
@@ -130,7 +130,7 @@ def test_page_flow_accepts_then_continues_to_the_download(
     client, make_report, make_user, nda, login_as
 ) -> None:
     report = _gated_report(make_report, nda, "Acme Health")
-    alice = make_user("customer", org="Acme Health")
+    alice = make_user("customer", org="Acme Health", name="Alice Acme")
     login_as(alice)
     detail = client.get(f"/catalog/{report.id}").get_data(as_text=True)
     assert "Downloads need your acceptance of" in detail
@@ -156,8 +156,13 @@ def test_page_flow_accepts_then_continues_to_the_download(
         token_from=response.headers["Location"],
     )
     assert accepted.status_code == 302
-    assert accepted.headers["Location"] == download
-    ok = client.get(accepted.headers["Location"])
+    record = urlsplit(accepted.headers["Location"])
+    assert record.path.startswith("/agreements/acceptances/")
+    assert parse_qs(record.query)["next"] == [download]
+    confirmation = client.get(accepted.headers["Location"]).get_data(as_text=True)
+    assert f'href="{download}">Continue to your download</a>' in confirmation
+    assert 'name="consent"' not in confirmation
+    ok = client.get(download)
     assert ok.status_code == 200
     assert ok.mimetype == "application/pdf"
     actions = db.session.scalars(select(AuditEvent.action)).all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from sqlalchemy import select
@@ -100,11 +101,12 @@ def accept(
             current_version=current.number,
         )
     organization_id = caller.organization_id if scope == AcceptanceScope.ORGANIZATION else None
-    if _existing(db, caller, agreement.id, current.number, scope) is not None:
-        raise Conflict(
-            "this version is already accepted"
-            + (" for your organisation" if organization_id else "")
-        )
+    earlier = _existing(db, caller, agreement.id, current.number, scope)
+    if earlier is not None:
+        when = earlier.accepted_at.strftime("%Y-%m-%d %H:%M UTC")
+        whom = "your organisation already accepted" if organization_id else "you already accepted"
+        raise Conflict(f"{whom} this version on {when}")
+    check_signature(caller, typed_name)
     acceptance = Acceptance(
         agreement_id=agreement.id,
         version_id=current.id,
@@ -148,6 +150,37 @@ def accept(
         },
     )
     return acceptance
+
+
+class NameMismatch(ValidationFailed):
+    """The typed name is not the name on the signer's account (a 400, like any bad input)."""
+
+
+def signer_name(caller: Caller) -> str:
+    """The name a signature must match: the account's display name (its e-mail address when
+    the account has no name)."""
+    return caller.name or caller.email or ""
+
+
+def _folded(name: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def signature_matches(caller: Caller, typed_name: str) -> bool:
+    """Is ``typed_name`` the caller's own name, case and spacing (and Unicode form) aside?"""
+    expected = signer_name(caller)
+    return bool(expected) and _folded(typed_name) == _folded(expected)
+
+
+def check_signature(caller: Caller, typed_name: str) -> None:
+    """Raises ValidationFailed unless ``typed_name`` is the caller's own name: a click-through
+    signature binds the person signed in, nobody else."""
+    expected = signer_name(caller)
+    if not signature_matches(caller, typed_name):
+        raise NameMismatch(
+            f"the typed name must be the name on your account, \u201c{expected}\u201d "
+            "(case and spacing do not matter)"
+        )
 
 
 def _scoped(agreement_id: str, caller: Caller, scope: str) -> Any:

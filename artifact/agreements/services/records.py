@@ -17,7 +17,7 @@ from artifact.agreements.services.certificate import render_certificate, utc
 from artifact.audit.services import chain as audit
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import NotFound
-from artifact.models import Acceptance, Agreement
+from artifact.models import Acceptance, Agreement, Report
 from artifact.models.base import DbSession, is_id, utcnow
 
 # Spreadsheet programs run cells that start with these as formulas (CSV injection).
@@ -53,6 +53,15 @@ def history(db: DbSession, caller: Caller, agreement_id: str | None = None) -> l
         stmt = stmt.where(Acceptance.agreement_id == agreement_id)
     stmt = stmt.options(selectinload(Acceptance.termination), selectinload(Acceptance.agreement))
     return list(db.scalars(stmt.order_by(Acceptance.accepted_at.desc())))
+
+
+def gated_reports(db: DbSession, caller: Caller, agreement_id: str) -> list[str]:
+    """Titles of the reports ``caller`` can see whose downloads need ``agreement_id`` accepted:
+    what a termination stops (for the confirmation step)."""
+    stmt = policy.visible(select(Report), caller, Report).where(
+        Report.terms_agreement_id == agreement_id
+    )
+    return sorted(report.title for report in db.scalars(stmt.limit(50)))
 
 
 def get_acceptance(db: DbSession, caller: Caller, acceptance_id: str, action: str) -> Acceptance:

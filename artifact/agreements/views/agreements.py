@@ -37,8 +37,18 @@ def index() -> str:
         "agreements/index.html",
         rows=rows,
         history=agreement_records.history(db.session, current_caller()),
-        terminate_form=TerminateForm(),
     )
+
+
+def _signer(agreement: Agreement) -> dict[str, Any]:
+    """Who is signing and for whom, as the page states it."""
+    caller = current_caller()
+    return {
+        "name": agreements_accept.signer_name(caller),
+        "email": caller.email,
+        "organization": caller.organization_name,
+        "may_bind": bool(policy.decide(caller, "agreement.bind_organization")),
+    }
 
 
 def _show(agreement: Agreement, form: AcceptForm | None = None, status: int = 200) -> Any:
@@ -49,15 +59,19 @@ def _show(agreement: Agreement, form: AcceptForm | None = None, status: int = 20
             text_sha256=current.text_sha256,
             next=safe_next(request.args.get("next")) or "",
         )
-    if not policy.decide(current_caller(), "agreement.bind_organization"):
+    signer = _signer(agreement)
+    if not signer["may_bind"]:
         form.scope.choices = form.scope.choices[:1]  # type: ignore[index]
     state = agreements.terms_status(db.session, current_caller(), agreement.id)
+    covering = agreements.covering_acceptance(db.session, current_caller(), agreement)
     return render_template(
         "agreements/show.html",
         agreement=agreement,
         version=current,
         form=form,
         state=state,
+        covering=covering if state.satisfied else None,
+        signer=signer,
         next_url=safe_next(form.next.data or None),
     ), status
 
@@ -69,17 +83,63 @@ def show(agreement_id: str) -> Any:
     return _show(agreements.get_agreement(db.session, current_caller(), agreement_id))
 
 
+@bp.get("/<agreement_id>/print")
+@require("agreement.view")
+def printable(agreement_id: str) -> str:
+    """The current text laid out for paper, with its hash and a place for the record."""
+    agreement = agreements.get_agreement(db.session, current_caller(), agreement_id)
+    return render_template(
+        "agreements/print.html",
+        agreement=agreement,
+        version=agreement.current,
+        signer=_signer(agreement),
+    )
+
+
+@bp.get("/<agreement_id>/text.txt")
+@require("agreement.view")
+def plain_text(agreement_id: str) -> Response:
+    """The current text exactly as hashed (UTF-8), so anyone can check the SHA-256."""
+    agreement = agreements.get_agreement(db.session, current_caller(), agreement_id)
+    return file_response(
+        agreement.current.text.encode("utf-8"),
+        filename=f"agreement-{agreement.id}-v{agreement.current.number}.txt",
+        content_type="text/plain; charset=utf-8",
+        sha256=agreement.current.text_sha256,
+    )
+
+
+def _already_accepted(agreement: Agreement, next_target: str | None) -> WerkzeugResponse | None:
+    covering = agreements.covering_acceptance(db.session, current_caller(), agreement)
+    if covering is None or covering.version_number != agreement.current.number:
+        return None
+    when = covering.accepted_at.strftime("%Y-%m-%d %H:%M UTC")
+    who = (
+        "Your organisation already accepted"
+        if covering.scope == "organization"
+        else "You already accepted"
+    )
+    flash(f"{who} this version on {when}.", "info")
+    return redirect(
+        url_for("agreements.acceptance", acceptance_id=covering.id, next=safe_next(next_target))
+    )
+
+
 @bp.post("/<agreement_id>/accept")
 @require("agreement.accept")
 def accept(agreement_id: str) -> Any:
-    """Accept the version shown, then continue to ``next``."""
+    """Accept the version shown, then show the record (which continues to ``next``)."""
     agreement = agreements.get_agreement(db.session, current_caller(), agreement_id)
     form = AcceptForm()
     if not form.validate_on_submit():
         flash("Type your name and tick the box to accept.", "error")
         return _show(agreement, form, 400)
+    if form.version.data == str(agreement.current.number) and (
+        done := _already_accepted(agreement, form.next.data)
+    ):
+        return done
     try:
-        agreements_accept.accept(
+        acceptance = agreements_accept.accept(
             db.session,
             current_caller(),
             agreement.id,
@@ -89,6 +149,15 @@ def accept(agreement_id: str) -> Any:
             user_agent=request.headers.get("User-Agent"),
             shown_sha256=form.text_sha256.data,
         )
+    except agreements_accept.NameMismatch:
+        expected = agreements_accept.signer_name(current_caller())
+        form.typed_name.errors = [
+            f"Type your name as it is on your account: \u201c{expected}\u201d "
+            "(case and spacing do not matter)."
+        ]
+        flash("Not accepted: the typed name is not the name on your account.", "error")
+        db.session.expire_all()
+        return _show(agreement, form, 400)
     except (ValidationFailed, Conflict, PermissionDenied) as error:
         status = {Conflict: 409, PermissionDenied: 403}.get(type(error), 400)
         flash(f"Not accepted: {error.message}.", "error")
@@ -103,7 +172,62 @@ def accept(agreement_id: str) -> Any:
         return _show(agreement, fresh, status)
     flash(f"You accepted {agreement.title}, version {agreement.current.number}.", "success")
     return redirect(
-        safe_next(form.next.data or None) or url_for("agreements.show", agreement_id=agreement.id)
+        url_for(
+            "agreements.acceptance",
+            acceptance_id=acceptance.id,
+            next=safe_next(form.next.data or None),
+        )
+    )
+
+
+@bp.get("/acceptances/<acceptance_id>")
+@require("acceptance.certificate")
+def acceptance(acceptance_id: str) -> str:
+    """The record of one acceptance (acceptor and staff), with the way on to ``next``."""
+    row = agreement_records.get_acceptance(
+        db.session, current_caller(), acceptance_id, "acceptance.certificate"
+    )
+    return render_template(
+        "agreements/accepted.html",
+        row=row,
+        next_url=safe_next(request.args.get("next")),
+    )
+
+
+@bp.get("/<agreement_id>/terminate")
+@require("agreement.terminate")
+def confirm_terminate(agreement_id: str) -> str:
+    """Ask before terminating: names what stops working (changes nothing)."""
+    agreement = agreements.get_agreement(db.session, current_caller(), agreement_id)
+    scope = request.args.get("scope", "account")
+    if scope not in ("account", "organization"):
+        raise ValidationFailed("unknown scope")
+    organization = current_caller().organization_name or "your organisation"
+    whom = f"every member of {organization}" if scope == "organization" else "you"
+    gated = agreement_records.gated_reports(db.session, current_caller(), agreement.id)
+    consequences = [
+        f"The acceptance of {agreement.title} ends for {whom}, effective now"
+        + (", including people who join later." if scope == "organization" else "."),
+        (
+            "Downloads that need this agreement stop until it is accepted again: "
+            + "; ".join(gated)
+            + "."
+            if gated
+            else "Reports that need this agreement cannot be downloaded until it is accepted again."
+        ),
+        "The acceptance record and its certificate are kept; the termination is a new record. "
+        "It cannot be undone, but the agreement can be accepted again.",
+    ]
+    return render_template(
+        "agreements/confirm_terminate.html",
+        confirm_title=f"Terminate {agreement.title}"
+        + (f" for {organization}" if scope == "organization" else "")
+        + "?",
+        consequences=consequences,
+        confirm_action=url_for("agreements.terminate", agreement_id=agreement.id),
+        confirm_button=f"Terminate {agreement.title}",
+        cancel_url=url_for("agreements.index"),
+        hidden={"scope": scope},
     )
 
 

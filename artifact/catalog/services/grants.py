@@ -126,6 +126,15 @@ def _record_grant(db: DbSession, caller: Caller, action: str, grant: Grant) -> N
     )
 
 
+def get_grant(db: DbSession, caller: Caller, grant_id: str) -> Grant:
+    """A live grant (for the confirmation step). Raises NotFound, PermissionDenied."""
+    policy.require(caller, "grant.revoke")
+    grant = db.get(Grant, grant_id) if is_id(grant_id) else None
+    if grant is None or grant.revoked_at is not None:
+        raise NotFound("no such grant")
+    return grant
+
+
 def revoke_grant(db: DbSession, caller: Caller, grant_id: str) -> Grant:
     policy.require(caller, "grant.revoke")
     grant = db.get(Grant, grant_id)

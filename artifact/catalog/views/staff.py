@@ -173,11 +173,33 @@ def original(report_id: str, number: int) -> Response:
     return serve_original(report_id, number)
 
 
+@bp.get("/<report_id>/retire")
+@require("report.set_state")
+def confirm_retire(report_id: str) -> str:
+    """Ask before retiring a report (changes nothing)."""
+    report = reports.get_report(db.session, current_caller(), report_id, "report.set_state")
+    return render_template(
+        "confirm.html",
+        confirm_title=f"Retire {report.title}?",
+        consequences=[
+            "Customers and visitors no longer see it in the catalog or in search, and its "
+            "download links stop working.",
+            "Its versions, grants and download receipts are kept; staff can publish it again.",
+        ],
+        confirm_action=url_for("catalog.set_state", report_id=report.id),
+        confirm_button="Retire report",
+        cancel_url=url_for("catalog.detail", report_id=report.id),
+        hidden={"state": "retired", "confirmed": "yes"},
+    )
+
+
 @bp.post("/<report_id>/state")
 @require("report.set_state")
 def set_state(report_id: str) -> Response:
-    """Publish, mark outdated, retire, or return to draft."""
+    """Publish, mark outdated, retire (after the confirmation step), or return to draft."""
     form = StateForm()
+    if form.state.data == "retired" and request.form.get("confirmed") != "yes":
+        return redirect(url_for("catalog.confirm_retire", report_id=report_id))
     if form.validate_on_submit():
         try:
             report = reports.set_state(
@@ -337,6 +359,26 @@ def decide(request_id: str, decision: str) -> Response:
     return redirect(url_for("catalog.access_requests"))
 
 
+@bp.get("/grants/<grant_id>/revoke")
+@require("grant.revoke")
+def confirm_revoke(grant_id: str) -> str:
+    """Ask before revoking a grant (changes nothing)."""
+    grant = grants.get_grant(db.session, current_caller(), grant_id)
+    return render_template(
+        "confirm.html",
+        confirm_title=f"Revoke the grant of {grant.scope_label} to {grant.grantee_label}?",
+        consequences=[
+            f"{grant.grantee_label} can no longer see or download {grant.scope_label}, "
+            "unless another grant or an approved request still covers it.",
+            "Copies already downloaded stay out there; their receipts remain in the audit trail.",
+            "A revoked grant cannot be restored; grant access again if needed.",
+        ],
+        confirm_action=url_for("catalog.revoke", grant_id=grant.id),
+        confirm_button="Revoke grant",
+        cancel_url=url_for("catalog.access_requests"),
+    )
+
+
 @bp.post("/grants/<grant_id>/revoke")
 @require("grant.revoke")
 def revoke(grant_id: str) -> Response:
@@ -345,6 +387,27 @@ def revoke(grant_id: str) -> Response:
         grants.revoke_grant(db.session, current_caller(), grant_id)
         flash("Grant revoked.", "success")
     return redirect(url_for("catalog.access_requests"))
+
+
+@bp.get("/<report_id>/versions/<int:number>/purge")
+@require("report.purge_version")
+def confirm_purge(report_id: str, number: int) -> str:
+    """Ask before destroying a version's data key (changes nothing)."""
+    report = reports.get_report(db.session, current_caller(), report_id, "report.purge_version")
+    reports.find_version(report, number)
+    return render_template(
+        "confirm.html",
+        confirm_title=f"Purge version {number} of {report.title}?",
+        consequences=[
+            f"The data key of version {number} is destroyed: its file can never be decrypted "
+            "again, by anyone, from any backup made after this.",
+            "The version's record, hash and download receipts are kept.",
+            "This cannot be undone.",
+        ],
+        confirm_action=url_for("catalog.purge", report_id=report.id, number=number),
+        confirm_button=f"Purge version {number}",
+        cancel_url=url_for("catalog.detail", report_id=report.id),
+    )
 
 
 @bp.post("/<report_id>/versions/<int:number>/purge")

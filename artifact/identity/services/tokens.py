@@ -67,6 +67,14 @@ def resolve(db: DbSession, raw: str) -> User | None:
     return token.user
 
 
+def get_token(db: DbSession, caller: Caller, token_id: str) -> ApiToken:
+    """A token ``caller`` may revoke (for the confirmation step). Raises NotFound otherwise."""
+    token = db.get(ApiToken, token_id)
+    if token is None or not policy.decide(caller, "token.revoke", token):
+        raise NotFound("no such token")
+    return token
+
+
 def revoke(db: DbSession, caller: Caller, token_id: str) -> ApiToken:
     """Raises NotFound for a token that does not exist or that ``caller`` may not see."""
     token = db.get(ApiToken, token_id)

@@ -91,6 +91,25 @@ def create_token() -> tuple[str, int]:
     return _page(new_token=raw, status=201)
 
 
+@bp.get("/tokens/<token_id>/revoke")
+@require("account.view")
+def confirm_revoke_token(token_id: str) -> str:
+    """Ask before revoking one of my tokens (changes nothing)."""
+    token = tokens.get_token(db.session, current_caller(), token_id)
+    return render_template(
+        "confirm.html",
+        confirm_title=f"Revoke your token {token.prefix}\u2026?",
+        consequences=[
+            f"Programs using the token \u201c{token.name or token.prefix}\u201d get 401 from "
+            "now on.",
+            "A revoked token cannot be restored; you can create a new one.",
+        ],
+        confirm_action=url_for("account.revoke_token", token_id=token.id),
+        confirm_button="Revoke token",
+        cancel_url=url_for("account.index"),
+    )
+
+
 @bp.post("/tokens/<token_id>/revoke")
 @require("account.view")
 def revoke_token(token_id: str) -> Response:

@@ -25,7 +25,7 @@ from markupsafe import Markup
 from artifact.extensions import db, limiter
 from artifact.identity.forms import CodeForm, PasswordConfirmForm
 from artifact.identity.forms_sign_in import ActionForm
-from artifact.identity.services import mfa, sign_in
+from artifact.identity.services import accounts, mfa, sign_in
 from artifact.infra.storage import store_for
 from artifact.infra.storage.kek import KeyProvider
 from artifact.kernel.errors import PermissionDenied, ValidationFailed
@@ -201,6 +201,31 @@ def _too_many_codes() -> Any:
     session.clear()
     flash("Too many wrong codes; sign in again.", "error")
     return redirect(url_for("auth.login"))
+
+
+@bp.get("/admin/users/<user_id>/mfa/reset")
+@require("user.reset_mfa")
+def confirm_admin_reset(user_id: str) -> str:
+    """Ask before removing a user's second factor (changes nothing)."""
+    user = accounts.get_user(db.session, current_caller(), user_id)
+    return render_template(
+        "confirm.html",
+        confirm_title=f"Reset two-factor authentication of {user.email}?",
+        consequences=[
+            f"The authenticator app and the recovery codes of {user.display_name} stop working.",
+            "Until they enrol again, the account signs in with its password alone"
+            + (
+                "; their role requires them to enrol again at the next sign-in."
+                if mfa.required(user)
+                else "."
+            ),
+            "Do this only after checking who asks, by a channel other than e-mail: a reset "
+            "is how an attacker holding the password gets in.",
+        ],
+        confirm_action=url_for("mfa.admin_reset", user_id=user.id),
+        confirm_button="Reset two-factor authentication",
+        cancel_url=url_for("admin.user_detail", user_id=user.id),
+    )
 
 
 @bp.post("/admin/users/<user_id>/mfa/reset")
