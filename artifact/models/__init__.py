@@ -20,6 +20,7 @@ from artifact.models.evidence import (
     EvidenceVersion,
 )
 from artifact.models.frameworks import Framework, Mapping, Requirement
+from artifact.models.generation import PolicyGeneration, track_policy_changes
 from artifact.models.identity import AccountToken, MfaCredential, RecoveryCode, SignInThrottle
 
 __all__ = [
@@ -43,3 +44,7 @@ __all__ += ["Acceptance", "Agreement", "AgreementVersion", "Termination"]
 __all__ += ["AccessRequest", "DownloadReceipt", "Grant", "Report", "ReportVersion"]
 __all__ += ["ReportCategory", "ReportSeries"]
 __all__ += ["Evidence", "EvidenceApproval", "EvidenceLink", "EvidenceVersion"]
+__all__ += ["PolicyGeneration"]
+
+# Every session, whoever opens it (requests, commands, tests), bumps the policy generation.
+track_policy_changes()
