@@ -44,18 +44,25 @@ _TRACKED: tuple[type, ...] = (
     Acceptance,
     Termination,
     Organization,
+    # Every column of a user: workers keep a snapshot of the signed-in user per generation, and
+    # its password hash and verification date must be as current as its role.
+    User,
 )
-# A user row changes often for reasons the policy ignores (password, e-mail verification);
-# these are the columns it reads.
-_USER_POLICY_COLUMNS = ("role", "organization_id", "is_org_admin", "disabled_at", "email", "name")
 _BUMPED = "artifact_policy_generation_bumped"
 _READ = "artifact_policy_generation"
 _PENDING = "artifact_policy_generation_pending"
 
 
-_QUERY = select(PolicyGeneration.epoch, PolicyGeneration.value).where(
-    PolicyGeneration.id == ROW_ID
-)
+COLUMNS = (PolicyGeneration.epoch, PolicyGeneration.value)
+ROW = PolicyGeneration.id == ROW_ID
+_QUERY = select(*COLUMNS).where(ROW)
+
+
+def prime(db: DbSession, epoch: str | None, value: int | None) -> None:
+    """Remember the generation a query of this transaction read along with its own rows (the
+    session check does), so ``read`` needs no query of its own."""
+    if db.info.get(_READ) is None:
+        db.info[_READ] = (str(epoch or ""), int(value or 0))
 
 
 def read(db: DbSession) -> tuple[str, int]:
@@ -64,7 +71,7 @@ def read(db: DbSession) -> tuple[str, int]:
     the data, so an answer is never filed under a newer generation than its data."""
     value: tuple[str, int] | None = db.info.get(_READ)
     if value is None:
-        row = db.execute(_QUERY).first()
+        row = db.connection().execute(_QUERY).first()
         value = (str(row[0]), int(row[1])) if row is not None else ("", 0)
         db.info[_READ] = value
     return value
@@ -96,13 +103,6 @@ def bump(session: Session) -> None:
 def _policy_relevant(session: Session, obj: Any, changed: bool) -> bool:
     if isinstance(obj, _TRACKED):
         return not changed or session.is_modified(obj, include_collections=False)
-    if isinstance(obj, User):
-        if not changed:
-            return True
-        from sqlalchemy import inspect
-
-        state = inspect(obj)
-        return any(state.attrs[name].history.has_changes() for name in _USER_POLICY_COLUMNS)
     return False
 
 
@@ -126,7 +126,7 @@ def _do_orm_execute(state: Any) -> None:
         return
     mapper = state.bind_mapper
     cls = mapper.class_ if mapper is not None else None
-    if cls is not None and cls is not PolicyGeneration and issubclass(cls, (*_TRACKED, User)):
+    if cls is not None and cls is not PolicyGeneration and issubclass(cls, _TRACKED):
         bump(state.session)
 
 
