@@ -26,8 +26,9 @@ class PolicyGeneration(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1: one row
     value: Mapped[int] = mapped_column(BigInteger, default=0)
-    # Random, set when the row is made: a database made again (a restore, a test) starts a new
-    # series of numbers that kept answers must not mistake for their own.
+    # Random, drawn again at every bump: the number alone repeats in a copy of the database (a
+    # restored backup, a test's copy of a template) that then changes differently; the pair
+    # never names two different states.
     epoch: Mapped[str] = mapped_column(String(32), default=new_id)
 
 
@@ -93,7 +94,7 @@ def bump(session: Session) -> None:
     done = session.execute(
         update(PolicyGeneration)
         .where(PolicyGeneration.id == ROW_ID)
-        .values(value=PolicyGeneration.value + 1)
+        .values(value=PolicyGeneration.value + 1, epoch=new_id())
         .execution_options(synchronize_session=False)
     )
     if not getattr(done, "rowcount", 1):  # a schema made without the migration's row
