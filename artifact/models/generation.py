@@ -131,13 +131,18 @@ def _do_orm_execute(state: Any) -> None:
         bump(state.session)
 
 
-def _forget(session: Session, *_args: Any) -> None:
-    """The transaction ended (or a savepoint of it was rolled back: then what it bumped may
-    still stand, so it keeps counting as changed until the transaction ends)."""
-    if not session.in_transaction():
+def _forget(session: Session) -> None:
+    """The transaction ended; a savepoint's end (commit or rollback) leaves the transaction
+    open, and what it bumped counting as changed until it ends (conservative)."""
+    if not session.in_nested_transaction():
         session.info.pop(_BUMPED, None)
     session.info.pop(_READ, None)
     session.info.pop(_PENDING, None)
+
+
+def _forget_after_soft_rollback(session: Session, previous: Any) -> None:
+    if not previous.nested:
+        _forget(session)
 
 
 _installed = False
@@ -152,5 +157,6 @@ def track_policy_changes() -> None:
     event.listen(Session, "before_flush", _before_flush)
     event.listen(Session, "after_flush_postexec", _after_flush_postexec)
     event.listen(Session, "do_orm_execute", _do_orm_execute)
-    for name in ("after_commit", "after_rollback", "after_soft_rollback"):
-        event.listen(Session, name, _forget)
+    event.listen(Session, "after_commit", _forget)
+    event.listen(Session, "after_rollback", _forget)
+    event.listen(Session, "after_soft_rollback", _forget_after_soft_rollback)
