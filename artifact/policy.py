@@ -36,8 +36,8 @@ from artifact.models import (
     Termination,
     User,
     UserSession,
+    generation,
 )
-from artifact.models import generation
 from artifact.models.base import DbSession, utcnow
 from artifact.models.catalog import Listing, State, Visibility
 
@@ -551,5 +551,8 @@ def visible_report_ids(db: DbSession, caller: Caller) -> frozenset[str]:
 def listed_report_ids(db: DbSession, caller: Caller) -> frozenset[str]:
     """The ids of the reports ``listed`` shows ``caller`` (kept per generation and scope)."""
     return remember_for(
-        db, "listed_reports", caller, lambda: frozenset(db.scalars(listed(select(Report.id), caller)))
+        db,
+        "listed_reports",
+        caller,
+        lambda: frozenset(db.scalars(listed(select(Report.id), caller))),
     )

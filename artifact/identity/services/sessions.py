@@ -171,7 +171,7 @@ def signed_in_user(db: DbSession, user_id: str) -> User | None:
 def _snapshot(user: User) -> User:
     """A detached copy of ``user``'s columns and organisation that no session holds: what a
     later request merges (without a query) into its own."""
-    copy = _detached(user)
+    copy: User = _detached(user)
     organization = user.organization
     set_committed_value(copy, "organization", _detached(organization) if organization else None)
     return copy
