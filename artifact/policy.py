@@ -370,6 +370,26 @@ def covering_acceptance(
     return session.scalars(stmt.limit(1)).first()
 
 
+def covering_acceptances(
+    session: DbSession, caller: Caller, agreements: list[Agreement]
+) -> dict[str, Acceptance]:
+    """``covering_acceptance`` for several agreements in one query: agreement id -> the
+    acceptance (agreements nothing active covers are left out)."""
+    if caller.user_id is None or not agreements:
+        return {}
+    stmt = active_acceptances(
+        select(Acceptance).where(
+            Acceptance.agreement_id.in_([a.id for a in agreements]),
+            acceptances_covering(caller),
+        )
+    )
+    stmt = stmt.order_by(Acceptance.version_number.desc(), Acceptance.accepted_at.desc())
+    found: dict[str, Acceptance] = {}
+    for acceptance in session.scalars(stmt):
+        found.setdefault(acceptance.agreement_id, acceptance)
+    return found
+
+
 def terms_met(session: DbSession, caller: Caller, agreement_id: str) -> bool:
     """Does ``caller`` (or their organisation) hold an active acceptance of the current version
     of ``agreement_id``? False for an unknown or unpublished agreement."""
