@@ -174,3 +174,26 @@ def test_a_transaction_that_changed_the_policy_neither_keeps_nor_takes_kept_answ
     assert report.id in policy.visible_report_ids(db.session, caller)  # its own change
     uow.rollback(db.session)
     assert report.id not in policy.visible_report_ids(db.session, caller)
+
+
+def test_last_seen_is_written_at_most_once_a_minute(
+    client: FlaskClient, login_as: Callable[..., Any], customer
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from artifact.models import UserSession
+
+    login_as(customer)
+    row = db.session.scalar(select(UserSession).where(UserSession.user_id == customer.id))
+    signed_in_at = row.last_seen_at
+    for _ in range(3):
+        assert client.get("/").status_code == 200
+    db.session.refresh(row)
+    assert row.last_seen_at == signed_in_at  # no write on every request
+    row.last_seen_at = signed_in_at - timedelta(seconds=61)
+    uow.commit(db.session)
+    assert client.get("/").status_code == 200
+    db.session.refresh(row)
+    assert row.last_seen_at > signed_in_at
