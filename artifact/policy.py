@@ -12,11 +12,12 @@ by a direct link only).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select
 from sqlalchemy.orm import object_session
 
 from artifact.kernel.caller import Caller
@@ -35,6 +36,7 @@ from artifact.models import (
     Termination,
     User,
     UserSession,
+    generation,
 )
 from artifact.models.base import DbSession, utcnow
 from artifact.models.catalog import Listing, State, Visibility
@@ -227,15 +229,17 @@ def _acceptance_certificate(caller: Caller, obj: Any) -> Decision:
 
 
 def _report_visible(caller: Caller, obj: Any) -> Decision:
-    """The SQL filter is the rule: a report is visible exactly when visible() lists it.
-    Without an object the question is whether the role may do this at all."""
+    """The SQL filter is the rule: a report is visible exactly when visible() lists it (asked
+    once per policy generation and caller scope: ``visible_report_ids``). Without an object
+    the question is whether the role may do this at all."""
     if obj is None:
         return _ALLOW
     session = object_session(obj) if isinstance(obj, Report) else None
     if session is None or obj.id is None:
         return Decision(False, Reason.NOT_VISIBLE)
-    stmt = visible(select(Report.id).where(Report.id == obj.id), caller, Report)
-    return _ALLOW if session.scalar(stmt) is not None else Decision(False, Reason.NOT_VISIBLE)
+    if obj.id in visible_report_ids(session, caller):
+        return _ALLOW
+    return Decision(False, Reason.NOT_VISIBLE)
 
 
 def _evidence_approve(caller: Caller, obj: Any) -> Decision:
@@ -373,6 +377,26 @@ def covering_acceptance(
     return session.scalars(stmt.limit(1)).first()
 
 
+def covering_acceptances(
+    session: DbSession, caller: Caller, agreements: list[Agreement]
+) -> dict[str, Acceptance]:
+    """``covering_acceptance`` for several agreements in one query: agreement id -> the
+    acceptance (agreements nothing active covers are left out)."""
+    if caller.user_id is None or not agreements:
+        return {}
+    stmt = active_acceptances(
+        select(Acceptance).where(
+            Acceptance.agreement_id.in_([a.id for a in agreements]),
+            acceptances_covering(caller),
+        )
+    )
+    stmt = stmt.order_by(Acceptance.version_number.desc(), Acceptance.accepted_at.desc())
+    found: dict[str, Acceptance] = {}
+    for acceptance in session.scalars(stmt):
+        found.setdefault(acceptance.agreement_id, acceptance)
+    return found
+
+
 def terms_met(session: DbSession, caller: Caller, agreement_id: str) -> bool:
     """Does ``caller`` (or their organisation) hold an active acceptance of the current version
     of ``agreement_id``? False for an unknown or unpublished agreement."""
@@ -505,4 +529,104 @@ def _visible_reports(stmt: Select[Any], caller: Caller) -> Select[Any]:
             Report.visibility.in_([Visibility.PUBLIC, Visibility.CUSTOMERS]),
             and_(Report.visibility == Visibility.RESTRICTED, granted),
         ),
+    )
+
+
+# Answers kept across requests. Each carries the policy generation it was worked out at (and,
+# where time alone changes it, the moment it stops being true: a grant's expiry); a lookup at
+# another generation or after that moment works the answer out again. Per process, bounded.
+T = TypeVar("T")
+_ANSWERS: dict[Hashable, tuple[tuple[str, int], datetime | None, Any]] = {}
+_MAX_ANSWERS = 4096
+
+
+def scope_key(caller: Caller) -> Hashable:
+    """Callers who see the same reports share one key: every visitor; all staff, admins and the
+    operator; a signed-in customer or auditor by account and organisation (grants name either)."""
+    signed_in = caller.is_authenticated and caller.active
+    if caller.is_operator or (signed_in and caller.role in (Role.STAFF, Role.ADMIN)):
+        return ("provider",)
+    if not signed_in:
+        return ("visitor",)
+    return ("grantee", caller.role, caller.user_id, caller.organization_id)
+
+
+def remember(
+    db: DbSession,
+    key: Hashable,
+    compute: Callable[[], T],
+    *,
+    until: Callable[[], datetime | None] | None = None,
+) -> T:
+    """``compute()``, or the answer kept for ``key`` at the current policy generation. Only
+    for answers that depend on nothing but what bumps the generation (and ``until``: when time
+    alone makes the answer stale)."""
+    current = generation.read(db)  # first: see generation.read
+    if generation.changed_here(db):
+        return compute()
+    kept = _ANSWERS.get(key)
+    now = utcnow()
+    if kept is not None and kept[0] == current and (kept[1] is None or now < kept[1]):
+        return kept[2]  # type: ignore[no-any-return]
+    stale_at = until() if until is not None else None
+    value = compute()
+    if len(_ANSWERS) >= _MAX_ANSWERS:
+        _ANSWERS.clear()
+    _ANSWERS[key] = (current, stale_at, value)
+    return value
+
+
+def forget_answers() -> None:
+    """Drop every kept answer (tests that rebuild the database under the same process)."""
+    _ANSWERS.clear()
+
+
+def _next_grant_expiry(db: DbSession) -> Callable[[], datetime | None]:
+    def ask() -> datetime | None:
+        stmt = select(func.min(Grant.expires_at)).where(
+            Grant.revoked_at.is_(None), Grant.expires_at > utcnow()
+        )
+        expiry: datetime | None = db.scalar(stmt)
+        return expiry
+
+    return ask
+
+
+def remember_for(db: DbSession, name: str, caller: Caller, compute: Callable[[], T]) -> T:
+    """``remember`` an answer about what ``caller``'s scope may see (``scope_key``) until the
+    generation changes or a grant expires."""
+    return remember(db, (name, scope_key(caller)), compute, until=_next_grant_expiry(db))
+
+
+def visible_report_ids(db: DbSession, caller: Caller) -> frozenset[str]:
+    """The ids of every report ``visible`` lets ``caller`` see (kept per generation and scope)."""
+    return remember_for(
+        db,
+        "visible_reports",
+        caller,
+        lambda: frozenset(db.scalars(visible(select(Report.id), caller, Report))),
+    )
+
+
+def locked_report_ids(
+    db: DbSession, caller: Caller, *, public_listing: bool = False
+) -> frozenset[str]:
+    """The ids of the reports ``locked`` shows ``caller`` (kept per generation and scope)."""
+    return remember_for(
+        db,
+        f"locked_reports:{int(public_listing)}",
+        caller,
+        lambda: frozenset(
+            db.scalars(locked(select(Report.id), caller, public_listing=public_listing))
+        ),
+    )
+
+
+def listed_report_ids(db: DbSession, caller: Caller) -> frozenset[str]:
+    """The ids of the reports ``listed`` shows ``caller`` (kept per generation and scope)."""
+    return remember_for(
+        db,
+        "listed_reports",
+        caller,
+        lambda: frozenset(db.scalars(listed(select(Report.id), caller))),
     )

@@ -26,7 +26,7 @@ def _load_user_from_session(user_id: str) -> User | None:
         absolute=config["SESSION_ABSOLUTE_TIMEOUT"],
         touch_after=timedelta(seconds=config["SESSION_TOUCH_SECONDS"]),
     )
-    if row is None or row.user_id != user_id:
+    if row is None or row.user.id != user_id:
         session.clear()
         return None
     g.session_row_id = row.id

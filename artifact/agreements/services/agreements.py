@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from artifact import policy
 from artifact.audit.services import chain as audit
@@ -78,7 +79,9 @@ def get_agreement(db: DbSession, caller: Caller, agreement_id: str) -> Agreement
 
 def list_agreements(db: DbSession, caller: Caller) -> list[Agreement]:
     policy.require(caller, "agreement.view")
-    return list(db.scalars(select(Agreement).order_by(Agreement.title)))
+    # Every page that lists agreements shows their current version: one query for all.
+    stmt = select(Agreement).options(selectinload(Agreement.versions)).order_by(Agreement.title)
+    return list(db.scalars(stmt))
 
 
 def create_agreement(
@@ -171,6 +174,7 @@ def publish_version(
 # What counts as an acceptance covering a caller is part of the download rule, so it lives in
 # the policy.
 covering_acceptance = policy.covering_acceptance
+covering_acceptances = policy.covering_acceptances
 
 
 def terms_status(db: DbSession, caller: Caller, agreement_id: str) -> TermsStatus:

@@ -29,10 +29,9 @@ bp.add_app_template_filter(paragraphs, "paragraphs")
 @require("agreement.view")
 def index() -> str:
     """My agreements: state, history, certificates, terminate."""
-    rows = []
-    for agreement in agreements.list_agreements(db.session, current_caller()):
-        covering = agreements.covering_acceptance(db.session, current_caller(), agreement)
-        rows.append((agreement, covering))
+    found = agreements.list_agreements(db.session, current_caller())
+    covering = agreements.covering_acceptances(db.session, current_caller(), found)
+    rows = [(agreement, covering.get(agreement.id)) for agreement in found]
     return render_template(
         "agreements/index.html",
         rows=rows,

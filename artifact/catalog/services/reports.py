@@ -116,19 +116,15 @@ def list_reports(
         # No report's text holds NUL (create_report refuses it), and PostgreSQL refuses it
         # in a query.
         return Found([], {})
-    stmt = policy.listed(select(Report), caller)
+    # The policy's answer for the caller's scope (kept per policy generation), not its filter
+    # built and run again on every page.
+    listed_ids = policy.listed_report_ids(db, caller)
+    stmt = select(Report).where(Report.id.in_(listed_ids))
     locked_ids: frozenset[str] = frozenset()
     if include_locked:
-        locked_ids = frozenset(
-            db.scalars(policy.locked(select(Report.id), caller, public_listing=public_listing))
-        )
+        locked_ids = policy.locked_report_ids(db, caller, public_listing=public_listing)
         if locked_ids:
-            stmt = select(Report).where(
-                or_(
-                    Report.id.in_(policy.listed(select(Report.id), caller)),
-                    Report.id.in_(locked_ids),
-                )
-            )
+            stmt = select(Report).where(or_(Report.id.in_(listed_ids), Report.id.in_(locked_ids)))
     if category:
         stmt = stmt.where(Report.category == category)
     if series:
@@ -197,11 +193,22 @@ def report_statuses(
     series = {r.series.lower() for r in reports if r.series}
     peers: list[Any] = []
     if series:
-        stmt: Select[Any] = select(*_DATED).where(  # type: ignore[assignment]
-            func.lower(Report.series).in_(sorted(series)), Report.state == State.PUBLISHED
-        )
-        peers = list(db.execute(policy.visible(stmt, caller, Report)).all())
+        peers = [p for p in _published_peers(db, caller) if (p.series or "").lower() in series]
     return {r.id: validity.status(r, peers, today) for r in reports}
+
+
+def _published_peers(db: DbSession, caller: Caller) -> list[Any]:
+    """The dates of every published report of a series the caller may see: what decides
+    whether a report is superseded for them (kept per policy generation and scope: report
+    rows and grants bump it)."""
+
+    def ask() -> list[Any]:
+        stmt: Select[Any] = select(*_DATED).where(  # type: ignore[assignment]
+            Report.series.is_not(None), Report.series != "", Report.state == State.PUBLISHED
+        )
+        return list(db.execute(policy.visible(stmt, caller, Report)).all())
+
+    return policy.remember_for(db, "published_peers", caller, ask)
 
 
 def report_status(db: DbSession, caller: Caller, report: Report) -> validity.Status:

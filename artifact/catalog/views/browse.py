@@ -85,12 +85,7 @@ def detail(report_id: str) -> str:
     )
     if locked:
         return _locked_page(report)
-    terms_form = TermsForm(terms_agreement_id=report.terms_agreement_id or "")
     staff = policy.decide(caller, "report.edit", report)
-    if policy.decide(caller, "report.set_terms", report):
-        set_agreement_choices(
-            terms_form.terms_agreement_id, agreements.list_agreements(db.session, caller)
-        )
     return render_template(
         "catalog/detail.html",
         report=report,
@@ -99,14 +94,13 @@ def detail(report_id: str) -> str:
         valid_until=valid_until(report),
         bridge_letters=reports.bridge_letters(db.session, caller, report),
         needs_terms=report_terms.needs_terms(db.session, caller, report),
-        terms_form=terms_form,
         versions=[v for v in reversed(report.versions) if v.purged_at is None],
         purged=[v for v in report.versions if v.purged_at is not None],
-        upload_form=UploadForm(),
-        state_form=StateForm(),
-        grant_form=GrantForm(),
-        request_form=AccessRequestForm(),
-        decision_form=DecisionForm(),
+        # Forms (and their CSRF tokens) only for those shown them: the request form for
+        # customers, the rest in the staff sections.
+        request_form=AccessRequestForm()
+        if policy.decide(caller, "access_request.create") and not staff
+        else None,
         **(_staff_parts(report) if staff else {}),
     )
 
@@ -154,8 +148,18 @@ def _staff_parts(report: Report) -> dict[str, Any]:
         reports.list_reports(db.session, caller).reports,
         exclude=report.id,
     )
+    terms_form = TermsForm(terms_agreement_id=report.terms_agreement_id or "")
+    if policy.decide(caller, "report.set_terms", report):
+        set_agreement_choices(
+            terms_form.terms_agreement_id, agreements.list_agreements(db.session, caller)
+        )
     return {
         "edit_form": form,
+        "terms_form": terms_form,
+        "upload_form": UploadForm(),
+        "state_form": StateForm(),
+        "grant_form": GrantForm(),
+        "decision_form": DecisionForm(),
         "holders": holders.access_holders(db.session, caller, report.id),
         "downloads": holders.recent_downloads(db.session, caller, report.id),
         "changes": history.report_history(db.session, caller, report.id),

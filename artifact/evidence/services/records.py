@@ -103,6 +103,7 @@ def list_evidence(
         selectinload(Evidence.versions),
         selectinload(Evidence.approvals),
         selectinload(Evidence.owner),
+        selectinload(Evidence.links),  # the list shows how many requirements each covers
     )
     if framework:
         linked = (

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from artifact import policy
 from artifact.audit.services import chain as audit
@@ -16,7 +20,7 @@ from artifact.identity.services.lookup import user_by_email
 from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import NotFound
-from artifact.models import User, UserSession
+from artifact.models import User, UserSession, generation
 from artifact.models.base import DbSession, utcnow
 
 
@@ -87,13 +91,28 @@ def start(
     return row, secret
 
 
-# One query for the session, its user and their organisation (every page needs all three),
-# built once.
+# Every signed-in request asks this: one small query of plain columns (no objects to build),
+# which also reads the policy generation the request's kept answers are checked against.
 _BY_SECRET = (
-    select(UserSession)
-    .options(joinedload(UserSession.user).joinedload(User.organization))
+    select(
+        UserSession.id,
+        UserSession.user_id,
+        UserSession.created_at,
+        UserSession.last_seen_at,
+        UserSession.ended_at,
+        *generation.COLUMNS,
+    )
+    .outerjoin(generation.PolicyGeneration, generation.ROW)
     .where(UserSession.secret_hash == bindparam("secret_hash"))
 )
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A live session: its id and its user (attached to the request's database session)."""
+
+    id: str
+    user: User
 
 
 def resolve(
@@ -104,32 +123,71 @@ def resolve(
     absolute: timedelta,
     touch_after: timedelta,
     now: datetime | None = None,
-) -> UserSession | None:
+) -> Resolved | None:
     """The live session for a cookie secret, or None; ends a timed-out session on the way.
+    Last seen is written at most once per ``touch_after``.
 
     Ending and touching a session are durable writes: they describe the session, not the
     request that noticed them, so they are kept when the owner rolls that request back."""
     if not secret:
         return None
     now = now or utcnow()
-    row = db.scalar(_BY_SECRET, {"secret_hash": secret_hash(secret)})
+    # On the connection: plain rows, without the ORM's result machinery.
+    row = db.connection().execute(_BY_SECRET, {"secret_hash": secret_hash(secret)}).first()
     if row is None or row.ended_at is not None:
         return None
-    if not row.user.is_active:
+    generation.prime(db, row.epoch, row.value)
+    user = signed_in_user(db, row.user_id)
+    if user is None or not user.is_active:
         return None
     if now - row.last_seen_at > idle:
-        _end(db, row, "idle_timeout", now)
+        _end(db, row.id, "idle_timeout", now)
         return None
     if now - row.created_at > absolute:
-        _end(db, row, "absolute_timeout", now)
+        _end(db, row.id, "absolute_timeout", now)
         return None
     if now - row.last_seen_at > touch_after:
         _write(db, row.id, last_seen_at=now)
-    return row
+    return Resolved(row.id, user)
 
 
-def _end(db: DbSession, row: UserSession, reason: str, now: datetime) -> None:
-    _write(db, row.id, ended_at=now, end_reason=reason)
+def signed_in_user(db: DbSession, user_id: str) -> User | None:
+    """The user (with their organisation) attached to ``db``: copied from the snapshot this
+    worker keeps for the current policy generation (every change to a user or organisation row
+    bumps it), or loaded, once per generation."""
+
+    def load() -> tuple[User, ...]:
+        user = db.scalar(
+            select(User).options(joinedload(User.organization)).where(User.id == user_id)
+        )
+        return () if user is None else (_snapshot(user),)
+
+    kept = policy.remember(db, ("signed_in_user", user_id), load)
+    if not kept:
+        return None
+    return db.merge(kept[0], load=False)
+
+
+def _snapshot(user: User) -> User:
+    """A detached copy of ``user``'s columns and organisation that no session holds: what a
+    later request merges (without a query) into its own."""
+    copy: User = _detached(user)
+    organization = user.organization
+    set_committed_value(copy, "organization", _detached(organization) if organization else None)
+    return copy
+
+
+def _detached(obj: Any) -> Any:
+    mapper = sa_inspect(type(obj))
+    copy = mapper.class_manager.new_instance()
+    for column in mapper.column_attrs:
+        set_committed_value(copy, column.key, getattr(obj, column.key))
+    make_transient_to_detached(copy)
+    return copy
+
+
+def _end(db: DbSession, row_id: str, reason: str, now: datetime) -> None:
+    _write(db, row_id, ended_at=now, end_reason=reason)
 
 
 def _write(db: DbSession, row_id: str, **values: object) -> None:

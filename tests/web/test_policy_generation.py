@@ -1,0 +1,199 @@
+"""The policy generation: every write that changes what the policy reads bumps one number in
+the database, and what workers keep across requests (the reports a caller's scope may see, the
+signed-in user) is asked again at the next request after a change. Runs on SQLite and, with
+ARTIFACT_DATABASE_URL pointing at PostgreSQL, on PostgreSQL (conftest)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from artifact.agreements.services import acceptance as agreements_accept
+from artifact.catalog.services import grants, report_terms, reports
+from artifact.extensions import db
+from artifact.identity.services import accounts
+from artifact.kernel import uow
+from artifact.kernel.caller import OPERATOR, Caller
+from artifact.models import Report, User, generation
+from tests.conftest import post_form, sign_in
+
+
+def _now() -> tuple[str, int]:
+    db.session.rollback()  # a fresh transaction reads what others committed
+    return generation.read(db.session)
+
+
+def _second_client(app: Flask, user: User) -> FlaskClient:
+    other = app.test_client()
+    response = sign_in(other, user.email)
+    assert response.status_code == 302
+    return other
+
+
+def test_grant_revocation_takes_effect_on_the_very_next_request(
+    app: Flask, client: FlaskClient, login_as: Callable[..., Any], make_report, customer, staff
+) -> None:
+    report = make_report("Restricted SOC 2", visibility="restricted")
+    grant = grants.create_grant(
+        db.session, OPERATOR, report_id=report.id, user_email=customer.email
+    )
+    uow.commit(db.session)
+    login_as(customer)
+    for _ in range(3):  # asked once, then kept
+        assert client.get(f"/catalog/{report.id}").status_code == 200
+        assert "Restricted SOC 2" in client.get("/catalog/").get_data(as_text=True)
+    staff_client = _second_client(app, staff)
+    before = _now()
+    response = post_form(
+        staff_client, f"/catalog/grants/{grant.id}/revoke", token_from="/catalog/requests"
+    )
+    assert response.status_code == 302
+    assert _now() != before
+    assert client.get(f"/catalog/{report.id}").status_code == 404
+    assert "Restricted SOC 2" not in client.get("/catalog/").get_data(as_text=True)
+    assert client.get(f"/catalog/{report.id}/download").status_code == 404
+
+
+def test_a_new_grant_opens_the_report_on_the_very_next_request(
+    client: FlaskClient, login_as: Callable[..., Any], make_report, customer
+) -> None:
+    report = make_report("Restricted PCI", visibility="restricted", series="PCI")
+    login_as(customer)
+    assert client.get(f"/catalog/{report.id}").status_code == 404
+    assert client.get(f"/catalog/{report.id}").status_code == 404
+    grants.create_grant(db.session, OPERATOR, series="PCI", user_email=customer.email)
+    uow.commit(db.session)  # another unit of work, as another worker's would be
+    assert client.get(f"/catalog/{report.id}").status_code == 200
+
+
+def test_a_role_change_takes_effect_on_the_very_next_request(
+    app: Flask, client: FlaskClient, login_as: Callable[..., Any], make_user, bearer, admin
+) -> None:
+    member = make_user("staff")
+    token = bearer(member)
+    login_as(member)
+    for _ in range(3):
+        assert client.get("/evidence").status_code == 200
+        assert client.get("/api/v1/evidence", headers=token).status_code == 200
+    admin_client = _second_client(app, admin)
+    response = post_form(
+        admin_client,
+        f"/admin/users/{member.id}/role",
+        {"role": "customer"},
+        token_from=f"/admin/users/{member.id}",
+    )
+    assert response.status_code == 302
+    # Sessions and tokens made under the old role end with it.
+    assert client.get("/evidence").status_code == 302
+    assert client.get("/api/v1/evidence", headers=token).status_code == 401
+
+
+def test_the_signed_in_user_kept_by_workers_is_as_current_as_the_database(
+    client: FlaskClient, login_as: Callable[..., Any], make_user
+) -> None:
+    member = make_user("customer", org="Acme Health")
+    login_as(member)
+    for _ in range(3):
+        assert "(customer, Acme Health)" in client.get("/").get_data(as_text=True)
+    # A write no service makes on its own (set_role also ends sessions): the row alone changes.
+    db.session.get(User, member.id).role = "auditor"
+    uow.commit(db.session)
+    assert "(auditor, Acme Health)" in client.get("/").get_data(as_text=True)
+
+
+WRITES: dict[str, Callable[[Any], object]] = {
+    "grant": lambda f: grants.create_grant(
+        db.session, OPERATOR, report_id=f["report"].id, organization="Acme Health"
+    ),
+    "state": lambda f: reports.set_state(db.session, OPERATOR, f["report"].id, "retired"),
+    "listing": lambda f: reports.update_report(
+        db.session, OPERATOR, f["report"].id, {"listing": "hidden"}
+    ),
+    "visibility": lambda f: reports.update_report(
+        db.session, OPERATOR, f["report"].id, {"visibility": "public"}
+    ),
+    "terms": lambda f: report_terms.set_terms(db.session, OPERATOR, f["report"].id, f["nda"].id),
+    "acceptance": lambda f: agreements_accept.accept(
+        db.session,
+        Caller.of_user(f["customer"]),
+        f["nda"].id,
+        version=1,
+        typed_name="A Customer",
+        scope="account",
+    ),
+    "role": lambda f: accounts.set_role(db.session, OPERATOR, f["customer"], "auditor"),
+    "disabled": lambda f: accounts.set_disabled(db.session, OPERATOR, f["customer"], True),
+    "membership": lambda f: accounts.create_user(
+        db.session,
+        OPERATOR,
+        email="new-member@example.test",
+        role="customer",
+        password="correct horse battery staple 42",
+        organization="Acme Health",
+        create_organization_if_missing=True,
+    ),
+}
+
+
+@pytest.mark.parametrize("write", sorted(WRITES))
+def test_every_policy_write_bumps_the_generation(write: str, make_report, nda, customer) -> None:
+    fixtures = {"report": make_report("SOC 2", visibility="restricted"), "nda": nda}
+    fixtures["customer"] = db.session.get(User, customer.id)
+    before = _now()
+    WRITES[write](fixtures)
+    uow.commit(db.session)
+    after = _now()
+    assert after[1] > before[1]
+    assert after[0] != before[0]
+
+
+def test_a_rolled_back_change_bumps_nothing_and_reads_do_not_bump(make_report) -> None:
+    report = make_report("SOC 2", visibility="restricted")
+    before = _now()
+    reports.set_state(db.session, OPERATOR, report.id, "retired")
+    uow.rollback(db.session)
+    db.session.get(Report, report.id)
+    db.session.commit()
+    assert _now() == before
+
+
+def test_a_transaction_that_changed_the_policy_neither_keeps_nor_takes_kept_answers(
+    make_report, customer
+) -> None:
+    from artifact import policy
+    from tests.callers import as_caller
+
+    report = make_report("Restricted SOC 2", visibility="restricted")
+    caller = as_caller(customer)
+    assert report.id not in policy.visible_report_ids(db.session, caller)
+    grants.create_grant(db.session, OPERATOR, report_id=report.id, user_email=customer.email)
+    assert report.id in policy.visible_report_ids(db.session, caller)  # its own change
+    uow.rollback(db.session)
+    assert report.id not in policy.visible_report_ids(db.session, caller)
+
+
+def test_last_seen_is_written_at_most_once_a_minute(
+    client: FlaskClient, login_as: Callable[..., Any], customer
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from artifact.models import UserSession
+
+    login_as(customer)
+    row = db.session.scalar(select(UserSession).where(UserSession.user_id == customer.id))
+    signed_in_at = row.last_seen_at
+    for _ in range(3):
+        assert client.get("/").status_code == 200
+    db.session.refresh(row)
+    assert row.last_seen_at == signed_in_at  # no write on every request
+    row.last_seen_at = signed_in_at - timedelta(seconds=61)
+    uow.commit(db.session)
+    assert client.get("/").status_code == 200
+    db.session.refresh(row)
+    assert row.last_seen_at > signed_in_at
