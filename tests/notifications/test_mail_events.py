@@ -157,7 +157,7 @@ def test_a_new_agreement_version_tells_those_who_accepted_the_old_one(
     agreement_id = created.get_json()["id"]
     accepted = app.test_client().post(
         f"/api/v1/agreements/{agreement_id}/accept",
-        json={"version": 1, "typed_name": "Cus Tomer", "scope": "account"},
+        json={"version": 1, "typed_name": customer.name, "scope": "account"},
         headers=bearer(customer),
     )
     assert accepted.status_code == 201
