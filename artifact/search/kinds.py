@@ -45,6 +45,7 @@ class Kind:
     endpoint: str
     url_arg: str
     locate: Locate | None = None
+    download: str | None = None  # the endpoint of its file's (stamped) copy, by ``url_arg``
 
     def ids(self, db: DbSession) -> Iterator[str]:
         """Every record of this kind (what a rebuild indexes)."""
@@ -63,9 +64,54 @@ def _years(start: date | None, end: date | None) -> tuple[str, ...]:
     return tuple(str(y) for y in range(first.year, min(last.year, first.year + 10) + 1))
 
 
-def report_entries(report: Report, pages: list[str] | None) -> list[Entry]:
-    """The metadata entry and (when ``pages`` is given) one entry per page of the current
-    version's file."""
+def file_entries(
+    kind: str,
+    record_id: str,
+    title: str,
+    meta_text: str,
+    facets: dict[str, Any],
+    files: list[tuple[int, bool, list[str]]],
+) -> list[Entry]:
+    """The metadata entry, and for each version of the file (number, current, text of each
+    page): one doc entry (the whole file; the current one also holds the metadata) and one
+    entry per page."""
+    entries = [Entry(kind, record_id, title, meta_text, has_file=bool(files), **facets)]
+    for number, current, pages in files:
+        body = [meta_text] if current else []
+        body += [text for text in pages if text.strip()]
+        entries.append(
+            Entry(
+                kind,
+                record_id,
+                title,
+                " \n".join(body),
+                part="doc",
+                version=number,
+                current=current,
+                shown=meta_text,
+                **facets,
+            )
+        )
+        entries.extend(
+            Entry(
+                kind,
+                record_id,
+                title,
+                text,
+                part="page",
+                page=page,
+                version=number,
+                current=current,
+            )
+            for page, text in enumerate(pages, start=1)
+            if text.strip()
+        )
+    return entries
+
+
+def report_entries(report: Report, files: list[tuple[int, bool, list[str]]]) -> list[Entry]:
+    """The metadata entry, and the entries of every live version of its file
+    (``file_entries``)."""
     facets: dict[str, Any] = {
         "category": (report.category,),
         "series": (report.series,),
@@ -84,13 +130,7 @@ def report_entries(report: Report, pages: list[str] | None) -> list[Entry]:
         )
         if x
     )
-    entries = [Entry("report", report.id, report.title, meta_text, **facets)]
-    for number, text in enumerate(pages or [], start=1):
-        if text.strip():
-            entries.append(
-                Entry("report", report.id, report.title, text, part="file", page=number, **facets)
-            )
-    return entries
+    return file_entries("report", report.id, report.title, meta_text, facets, files)
 
 
 def agreement_entries(agreement: Agreement) -> list[Entry]:
@@ -126,10 +166,10 @@ def requirement_entries(requirement: Requirement) -> list[Entry]:
     ]
 
 
-def evidence_entries(evidence: Evidence, pages: list[str] | None) -> list[Entry]:
+def evidence_entries(evidence: Evidence, files: list[tuple[int, bool, list[str]]]) -> list[Entry]:
     """Staff-only: the metadata (title, description, owner, the requirements it addresses as
-    ``framework:ref``) and one entry per page of the current version's text (PDF pages; a text
-    or CSV file in page-sized pieces)."""
+    ``framework:ref``) and the entries of every version's text (PDF pages; a text or CSV file
+    in page-sized pieces; ``file_entries``)."""
     names = sorted(link.requirement.name for link in evidence.links)
     facets: dict[str, Any] = {
         "category": ("evidence",),
@@ -148,28 +188,20 @@ def evidence_entries(evidence: Evidence, pages: list[str] | None) -> list[Entry]
         )
         if x
     )
-    entries = [Entry("evidence", evidence.id, evidence.title, meta_text, **facets)]
-    for number, text in enumerate(pages or [], start=1):
-        if text.strip():
-            entries.append(
-                Entry(
-                    "evidence",
-                    evidence.id,
-                    evidence.title,
-                    text,
-                    part="file",
-                    page=number,
-                    **facets,
-                )
-            )
-    return entries
+    return file_entries("evidence", evidence.id, evidence.title, meta_text, facets, files)
+
+
+def _files(versions: list[Any], current: Any, pages: FileText) -> list[tuple[int, bool, list[str]]]:
+    """Every version's number, whether it is the current one, and the text of its pages."""
+    return [(v.number, v is current, pages(v)) for v in versions]
 
 
 def _load_report(db: DbSession, record_id: str, pages: FileText) -> list[Entry]:
     report = db.get(Report, record_id)
     if report is None:
         return []
-    return report_entries(report, pages(report.current_version()))
+    live = [v for v in report.versions if v.purged_at is None]
+    return report_entries(report, _files(live, report.current_version(), pages))
 
 
 def _load_agreement(db: DbSession, record_id: str, pages: FileText) -> list[Entry]:
@@ -186,7 +218,9 @@ def _load_evidence(db: DbSession, record_id: str, pages: FileText) -> list[Entry
     evidence = db.get(Evidence, record_id)
     if evidence is None:
         return []
-    return evidence_entries(evidence, pages(evidence.current_version()))
+    return evidence_entries(
+        evidence, _files(list(evidence.versions), evidence.current_version(), pages)
+    )
 
 
 # What a caller may find ----------------------------------------------------------------------
@@ -216,9 +250,10 @@ def _report_scope(db: DbSession, caller: Caller) -> Scope:
         gates = db.execute(select(Report.terms_agreement_id).distinct()).all()
         if all(policy.may_download(caller, gate, met, known_visible=True) for gate in gates):
             return Scope(types=frozenset({"report"}))
+        rows = db.execute(stmt).all()
         return Scope(
-            meta_types=frozenset({"report"}),
-            file_parents=_downloadable(caller, db.execute(stmt).all(), met),
+            meta_parents=frozenset(parent_key("report", r) for r, _t in rows),
+            file_parents=_downloadable(caller, rows, met),
         )
     rows = db.execute(filtered).all()
     return Scope(
@@ -280,7 +315,15 @@ def _frameworks_of(db: DbSession, requirement_ids: list[str]) -> dict[str, str]:
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
-        Kind("report", Report, _load_report, _report_scope, "catalog.detail", "report_id"),
+        Kind(
+            "report",
+            Report,
+            _load_report,
+            _report_scope,
+            "catalog.detail",
+            "report_id",
+            download="catalog.download",
+        ),
         Kind(
             "agreement",
             Agreement,
@@ -299,7 +342,13 @@ KINDS: dict[str, Kind] = {
             locate=_frameworks_of,
         ),
         Kind(
-            "evidence", Evidence, _load_evidence, _evidence_scope, "evidence.detail", "evidence_id"
+            "evidence",
+            Evidence,
+            _load_evidence,
+            _evidence_scope,
+            "evidence.detail",
+            "evidence_id",
+            download="evidence.download",
         ),
     )
 }
