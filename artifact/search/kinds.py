@@ -9,7 +9,7 @@ the commit): it takes a report or evidence version and returns the text of each 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from artifact import policy
-from artifact.infra.search.backend import Entry, Scope, parent_key
+from artifact.infra.search.backend import Entry, Rule, Scope, parent_key
 from artifact.kernel.caller import Caller
 from artifact.models import Agreement, Evidence, Report, Requirement
 from artifact.models.base import DbSession, IdMixin
@@ -71,11 +71,14 @@ def file_entries(
     meta_text: str,
     facets: dict[str, Any],
     files: list[tuple[int, bool, list[str]]],
+    attrs: tuple[str, ...] = (),
 ) -> list[Entry]:
     """The metadata entry, and for each version of the file (number, current, text of each
     page): one doc entry (the whole file; the current one also holds the metadata) and one
     entry per page."""
-    entries = [Entry(kind, record_id, title, meta_text, has_file=bool(files), **facets)]
+    entries = [
+        Entry(kind, record_id, title, meta_text, has_file=bool(files), attrs=attrs, **facets)
+    ]
     for number, current, pages in files:
         body = [meta_text] if current else []
         body += [text for text in pages if text.strip()]
@@ -89,6 +92,7 @@ def file_entries(
                 version=number,
                 current=current,
                 shown=meta_text,
+                attrs=attrs,
                 **facets,
             )
         )
@@ -130,7 +134,22 @@ def report_entries(report: Report, files: list[tuple[int, bool, list[str]]]) -> 
         )
         if x
     )
-    return file_entries("report", report.id, report.title, meta_text, facets, files)
+    return file_entries(
+        "report", report.id, report.title, meta_text, facets, files, report_attrs(report)
+    )
+
+
+def report_attrs(report: Report) -> tuple[str, ...]:
+    """What ``report_rule`` selects a report by (``policy.ReportReach``'s classes)."""
+    return (
+        f"state/{report.state}",
+        f"visibility/{report.visibility}",
+        f"listing/{report.listing}",
+        f"series/{report.series}",
+        f"category/{report.category}",
+        f"gate/{report.terms_agreement_id or '-'}",
+        f"id/{report.id}",
+    )
 
 
 def agreement_entries(agreement: Agreement) -> list[Entry]:
@@ -238,49 +257,59 @@ def _whole_kind(kind: str, action: str) -> ScopeRule:
 
 
 def _report_scope(db: DbSession, caller: Caller) -> Scope:
-    """The reports ``policy.listed`` lists (one SQL query: visible, and not hidden from lists
-    unless the caller is staff), and among those the files the caller may download now.
-    Where it filters nothing (staff) the whole kind is in scope and only the agreements gating
-    downloads are read (one query, plus the caller's acceptances of those). Which files:
-    ``policy.may_download``, as for the download itself."""
-    met = _terms_met(db, caller)
-    stmt: Select[Any] = select(Report.id, Report.terms_agreement_id)  # type: ignore[assignment]
-    filtered = policy.listed(stmt, caller)
-    if filtered is stmt:  # the policy filters nothing: every report's metadata
-        gates = db.execute(select(Report.terms_agreement_id).distinct()).all()
-        if all(policy.may_download(caller, gate, met, known_visible=True) for gate in gates):
+    """The reports ``policy.listed`` lists and among those the files the caller may download
+    now (``policy.may_download``), as ``policy.report_reach`` states them: classes of report
+    attributes and the handful of grants and agreements the caller holds, never a list of
+    reports (a few small queries, whatever the size of the catalog)."""
+    return report_rule(policy.report_reach(db, caller))
+
+
+def report_rule(reach: policy.ReportReach) -> Scope:
+    if reach.everything:
+        if reach.files and reach.gates_met is None:
             return Scope(types=frozenset({"report"}))
-        rows = db.execute(stmt).all()
-        return Scope(
-            meta_parents=frozenset(parent_key("report", r) for r, _t in rows),
-            file_parents=_downloadable(caller, rows, met),
-        )
-    rows = db.execute(filtered).all()
-    return Scope(
-        meta_parents=frozenset(parent_key("report", r) for r, _t in rows),
-        file_parents=_downloadable(caller, rows, met),
+        return Scope(rules=(Rule("report", (), _file_groups(reach)),))
+    if not reach.states:
+        return Scope()
+    seen = (
+        frozenset(f"state/{s}" for s in reach.states),
+        frozenset({"listing/listed"}),
+        frozenset(
+            [f"visibility/{v}" for v in reach.open]
+            + [f"id/{i}" for i in reach.granted_ids]
+            + [f"series/{s}" for s in reach.granted_series]
+            + [f"category/{c}" for c in reach.granted_categories]
+        ),
     )
+    return Scope(rules=(Rule("report", seen, _file_groups(reach)),))
 
 
-def _downloadable(caller: Caller, rows: Iterable[Any], met: policy.TermsMet) -> frozenset[str]:
-    """The reports among ``rows`` (visible ones: id, terms_agreement_id) whose file ``caller``
-    may download now."""
-    return frozenset(
-        parent_key("report", row.id)
-        for row in rows
-        if policy.may_download(caller, row, met, known_visible=True)
+def _file_groups(reach: policy.ReportReach) -> tuple[frozenset[str], ...] | None:
+    if not reach.files:
+        return None
+    if reach.gates_met is None:
+        return ()
+    return (frozenset({"gate/-"} | {f"gate/{a}" for a in reach.gates_met}),)
+
+
+def confirm_reports(db: DbSession, caller: Caller, ids: list[str]) -> tuple[set[str], set[str]]:
+    """Of the reports ``ids`` (a page of hits), those ``policy.listed`` shows ``caller`` and
+    those whose file they may download now, asked of the database (one query, and one per
+    gating agreement): the index's attributes are written after each commit, so a hit it
+    returns is checked against the policy before it is shown."""
+    if not ids:
+        return set(), set()
+    stmt: Select[Any] = select(Report.id, Report.terms_agreement_id).where(  # type: ignore[assignment]
+        Report.id.in_(ids)
     )
-
-
-def _terms_met(db: DbSession, caller: Caller) -> policy.TermsMet:
-    """Has ``caller`` accepted the current version of an agreement? One look-up per agreement
-    for this search."""
+    rows = db.execute(policy.listed(stmt, caller)).all()
 
     @functools.cache
     def met(agreement_id: str) -> bool:
         return policy.terms_met(db, caller, agreement_id)
 
-    return met
+    files = {r.id for r in rows if policy.may_download(caller, r, met, known_visible=True)}
+    return {r.id for r in rows}, files
 
 
 def _evidence_scope(db: DbSession, caller: Caller) -> Scope:

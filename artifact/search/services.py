@@ -32,7 +32,7 @@ from artifact.kernel.caller import Caller
 from artifact.kernel.errors import PermissionDenied, ValidationFailed
 from artifact.models.base import DbSession
 from artifact.search import indexer
-from artifact.search.kinds import KINDS
+from artifact.search.kinds import KINDS, confirm_reports
 
 PAGE_SIZE = 10
 MAX_PAGE = 100
@@ -99,6 +99,7 @@ def scope(db: DbSession, caller: Caller) -> Scope:
         meta_types=frozenset().union(*(p.meta_types for p in parts)),
         meta_parents=frozenset().union(*(p.meta_parents for p in parts)),
         file_parents=frozenset().union(*(p.file_parents for p in parts)),
+        rules=tuple(r for p in parts for r in p.rules),
     )
 
 
@@ -149,8 +150,7 @@ def search(
     number = _page(page)
     allowed = scope(db, caller)  # once per search; its size is what the caller may see
     found = index.search(query, allowed, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    counted = [h for h in found.hits if h.part == "meta" or _file_allowed(allowed, h)]
-    # Defence in depth: the scope already kept out the files the caller may not download.
+    counted = _confirmed(db, caller, allowed, found.hits)
     best = index.pages(query, [h.docver for h in counted if h.part == "doc"])
     links = _link_ids(db, counted)
     marks = pattern(query)
@@ -207,6 +207,24 @@ def _suggestion(
     except ValidationFailed:
         return None
     return fixed if again.total else None
+
+
+def _confirmed(db: DbSession, caller: Caller, allowed: Scope, hits: list[Hit]) -> list[Hit]:
+    """Defence in depth for the page of hits: the scope already kept out what the caller may
+    not see, and files they may not download; reports are checked against the policy in the
+    database once more (their attributes in the index follow each commit), other kinds
+    against the scope's names."""
+    reports = [h.id for h in hits if h.type == "report"]
+    seen, files = confirm_reports(db, caller, reports) if reports else (set(), set())
+    kept = []
+    for hit in hits:
+        if hit.type == "report":
+            ok = hit.id in (files if hit.part == "doc" else seen)
+        else:
+            ok = hit.part == "meta" or _file_allowed(allowed, hit)
+        if ok:
+            kept.append(hit)
+    return kept
 
 
 def _file_allowed(allowed: Scope, hit: Hit) -> bool:

@@ -59,7 +59,13 @@ def test_version_all_finds_a_word_only_in_version_one(
 ) -> None:
     report = make_report("Versioned", visibility="public", pdf=make_pdf(marker="okapi clause"))
     reports.add_version(
-        db.session, OPERATOR, _store(), report.id, make_pdf(marker="rewritten clause"), "v2.pdf", 10**8
+        db.session,
+        OPERATOR,
+        _store(),
+        report.id,
+        make_pdf(marker="rewritten clause"),
+        "v2.pdf",
+        10**8,
     )
     uow.commit(db.session)
     assert search_api(customer, q="okapi")[1]["total"] == 0

@@ -43,6 +43,9 @@ class Entry:
     current: bool = True  # the record's current version (metadata is always current)
     has_file: bool = False  # meta only: the record has a file (its doc entries exist)
     shown: str = ""  # doc only: the metadata text a snippet falls back to (no page matched)
+    # Counted entries: attributes a ``Rule`` selects by (a report's state, visibility, listing,
+    # series, category, agreement, id), as "name/value"; a meta entry with a file adds HAS_FILE.
+    attrs: tuple[str, ...] = ()
     category: tuple[str, ...] = ()
     series: tuple[str, ...] = ()
     framework: tuple[str, ...] = ()
@@ -64,6 +67,10 @@ class Entry:
         if self.part == "doc":
             return self.docver
         return f"{self.docver}#{self.page}"
+
+    @property
+    def all_attrs(self) -> tuple[str, ...]:
+        return self.attrs + ((HAS_FILE,) if self.part == "meta" and self.has_file else ())
 
     @property
     def counted(self) -> bool:
@@ -90,6 +97,22 @@ def parent_key(kind: str, record_id: str) -> str:
     return f"{kind}:{record_id}"
 
 
+HAS_FILE = "file/yes"
+Groups = tuple[frozenset[str], ...]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Records of ``type`` chosen by their attributes (``Entry.attrs``) rather than one by one:
+    an entry meets a tuple of groups when each group names one of its attributes. Metadata
+    of records meeting ``seen``; files (doc entries) of those also meeting ``files`` (None:
+    no files). A metadata entry counts only where its record's file does not."""
+
+    type: str
+    seen: Groups
+    files: Groups | None = None
+
+
 @dataclass(frozen=True)
 class Scope:
     """What the caller may see, computed from the policy for each search: whole kinds (their
@@ -102,12 +125,14 @@ class Scope:
     meta_types: frozenset[str] = frozenset()
     meta_parents: frozenset[str] = frozenset()
     file_parents: frozenset[str] = frozenset()
+    rules: tuple[Rule, ...] = ()
     everything: bool = False  # benchmarks of the raw backend and `search status` only
 
     @property
     def nothing(self) -> bool:
         return not (
             self.everything
+            or self.rules
             or self.types
             or self.meta_types
             or self.meta_parents

@@ -24,11 +24,13 @@ from artifact.infra.search import language
 from artifact.infra.search import query as q
 from artifact.infra.search.backend import (
     FACETS,
+    HAS_FILE,
     PAGES_PER_HIT,
     Entry,
     Hit,
     PageHit,
     ResultPage,
+    Rule,
     Scope,
 )
 from artifact.infra.search.locking import LOCK_NAME, retry, writer_lock
@@ -67,6 +69,8 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field("docver", stored=False, tokenizer_name="raw", index_option="basic")
     builder.add_text_field("current", stored=True, tokenizer_name="raw", index_option="basic")
     builder.add_text_field("scope", stored=False, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("attrs", stored=False, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("type_", stored=False, tokenizer_name="raw", index_option="basic")
     builder.add_unsigned_field("page", stored=True, fast=True)
     builder.add_unsigned_field("version", stored=True, fast=True)
     builder.add_text_field("title", stored=True, tokenizer_name="raw", index_option="basic")
@@ -97,6 +101,9 @@ def _document(entry: Entry) -> tantivy.Document:
         return doc
     for term in entry.scope_terms:
         doc.add_text("scope", term)
+    for term in entry.all_attrs:
+        doc.add_text("attrs", term)
+    doc.add_text("type_", f"{entry.part}/{entry.type}")
     doc.add_text("text", entry.text)
     doc.add_text("words", entry.text)
     doc.add_bytes("shown", (entry.text if entry.part == "meta" else entry.shown).encode())
@@ -202,13 +209,43 @@ class TantivyBackend:
         return self._index.searcher()
 
     def _scope_query(self, scope: Scope) -> Any:
-        """One set-membership filter over the counted entries (one per document, whatever
-        its pages), scored as a constant (it narrows, never ranks)."""
+        """The counted entries (one per document, whatever its pages) in ``scope``: kinds and
+        records named by terms, and the rules' attribute classes; a constant score (it
+        narrows, never ranks). Its size is the scope's, not the index's."""
         if scope.everything:
             found = tantivy.Query.term_set_query(self._schema, "part", ["doc", "meta"])
-        else:
-            found = tantivy.Query.term_set_query(self._schema, "scope", scope.terms())
-        return tantivy.Query.const_score_query(found, 0.0)
+            return tantivy.Query.const_score_query(found, 0.0)
+        should = tantivy.Occur.Should
+        parts = [(should, self._rule(rule)) for rule in scope.rules]
+        terms = scope.terms()
+        if terms:
+            parts.append((should, tantivy.Query.term_set_query(self._schema, "scope", terms)))
+        return tantivy.Query.const_score_query(tantivy.Query.boolean_query(parts), 0.0)
+
+    def _groups(self, groups: tuple[frozenset[str], ...]) -> list[tuple[Any, Any]]:
+        return [
+            (tantivy.Occur.Must, tantivy.Query.term_set_query(self._schema, "attrs", sorted(g)))
+            for g in groups
+        ]
+
+    def _rule(self, rule: Rule) -> Any:
+        must, must_not = tantivy.Occur.Must, tantivy.Occur.MustNot
+
+        def kind(part: str) -> tuple[Any, Any]:
+            return must, tantivy.Query.term_query(self._schema, "type_", f"{part}/{rule.type}")
+
+        meta = [kind("meta"), *self._groups(rule.seen)]
+        if rule.files is None:
+            return tantivy.Query.boolean_query(meta)
+        with_file = self._groups((frozenset({HAS_FILE}), *rule.files))
+        meta.append((must_not, tantivy.Query.boolean_query(with_file)))
+        doc = [kind("doc"), *self._groups(rule.seen + rule.files)]
+        return tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Should, tantivy.Query.boolean_query(meta)),
+                (tantivy.Occur.Should, tantivy.Query.boolean_query(doc)),
+            ]
+        )
 
     def _filtered(self, built: Any, scope: Scope, all_versions: bool) -> Any:
         clauses = [(tantivy.Occur.Must, built), (tantivy.Occur.Must, self._scope_query(scope))]

@@ -23,11 +23,13 @@ from artifact.infra.search import language
 from artifact.infra.search import query as q
 from artifact.infra.search.backend import (
     FACETS,
+    HAS_FILE,
     PAGES_PER_HIT,
     Entry,
     Hit,
     PageHit,
     ResultPage,
+    Rule,
     Scope,
 )
 from artifact.infra.search.locking import LOCK_NAME, retry, writer_lock
@@ -60,6 +62,8 @@ def _schema() -> Schema:
         docver=ID(),
         current=ID(stored=True),
         scope=KEYWORD(commas=True, scorable=False),
+        attrs=KEYWORD(commas=True, scorable=False),
+        type_=ID(),
         page=STORED(),
         version=STORED(),
         title=STORED(),
@@ -88,6 +92,8 @@ def _fields(entry: Entry) -> dict[str, Any]:
         fields["ptext"] = entry.text
         return fields
     fields["scope"] = ",".join(entry.scope_terms)
+    fields["attrs"] = ",".join(entry.all_attrs)
+    fields["type_"] = f"{entry.part}/{entry.type}"
     fields["text"] = entry.text
     fields["words"] = entry.text
     fields["shown"] = entry.text if entry.part == "meta" else entry.shown
@@ -128,9 +134,26 @@ class _Snapshot:
             allowed = set()
             for term in scope.terms():
                 allowed |= self.docs("scope", term)
+            for rule in scope.rules:
+                allowed |= self._rule(rule)
         if not all_versions:
             allowed &= self.docs("current", YES)
         return allowed
+
+    def _groups(self, base: frozenset[int], groups: tuple[frozenset[str], ...]) -> frozenset[int]:
+        for group in groups:
+            if not base:
+                break
+            base = base & frozenset().union(*(self.docs("attrs", a) for a in group))
+        return base
+
+    def _rule(self, rule: Rule) -> frozenset[int]:
+        meta = self._groups(self.docs("type_", f"meta/{rule.type}"), rule.seen)
+        if rule.files is None:
+            return meta
+        with_file = self._groups(self.docs("attrs", HAS_FILE), rule.files)
+        doc = self._groups(self.docs("type_", f"doc/{rule.type}"), rule.seen + rule.files)
+        return (meta - with_file) | doc
 
 
 class WhooshBackend:
