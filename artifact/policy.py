@@ -462,11 +462,8 @@ def report_reach(session: DbSession, caller: Caller) -> ReportReach:
     agreements that gate downloads, and one check per such agreement (a handful)."""
     files = bool(decide(caller, "report.download"))
     signed_in = caller.is_authenticated and caller.active
-    if caller.is_operator or (signed_in and caller.role in (Role.STAFF, Role.ADMIN)):
-        return ReportReach(everything=True, files=files)
-    if signed_in and caller.role not in ROLE_GRANTS:
+    if signed_in and not caller.is_operator and caller.role not in ROLE_GRANTS:
         return ReportReach()
-    states = frozenset({State.PUBLISHED.value, State.OUTDATED.value})
     gates: frozenset[str] | None = None
     if files and terms_gate_applies(caller):
         used = session.scalars(
@@ -474,7 +471,10 @@ def report_reach(session: DbSession, caller: Caller) -> ReportReach:
             .where(Report.terms_agreement_id.is_not(None))
             .distinct()
         )
-        gates = frozenset(a for a in used if a and signed_in and terms_met(session, caller, a))
+        gates = frozenset(a for a in used if a and terms_met(session, caller, a))
+    if caller.is_operator or (signed_in and caller.role in (Role.STAFF, Role.ADMIN)):
+        return ReportReach(everything=True, files=files, gates_met=gates)
+    states = frozenset({State.PUBLISHED.value, State.OUTDATED.value})
     if not signed_in:
         public = frozenset({Visibility.PUBLIC.value})
         return ReportReach(states=states, open=public, files=files, gates_met=gates)
