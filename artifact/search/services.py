@@ -296,3 +296,23 @@ def status(db: DbSession, caller: Caller, backend: Backend) -> list[KindStatus]:
         )
         for name, kind in KINDS.items()
     ]
+
+
+# Past this many entries whoosh misses the 50 ms p95 target of bench/search.py (at 10,000 pages
+# its phrase and AND queries take hundreds of milliseconds); tantivy meets it.
+WHOOSH_ENTRIES_ADVICE = 5_000
+
+
+def backend_advice(backend: Backend) -> str | None:
+    """What ``check-deploy`` says about the search backend: whoosh past
+    ``WHOOSH_ENTRIES_ADVICE`` entries is too slow, and how to switch; None otherwise."""
+    if backend.name != "whoosh":
+        return None
+    entries = backend.count()
+    if entries <= WHOOSH_ENTRIES_ADVICE:
+        return None
+    return (
+        f"the whoosh search index holds {entries:,} entries: past {WHOOSH_ENTRIES_ADVICE:,} "
+        "whoosh misses the 50 ms p95 search target (bench/search.py); tantivy meets it: set "
+        "ARTIFACT_SEARCH_BACKEND=tantivy and run `flask --app app search reindex`"
+    )

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 
 from artifact.extensions import db
 from artifact.frameworks import services as frameworks
-from artifact.infra.search import Backend
+from artifact.infra.search import Backend, Entry, index_for
 from artifact.infra.search.backend import PAGES_PER_HIT
 from artifact.infra.search.query import QueryError, parse
 from artifact.kernel.caller import OPERATOR
@@ -192,3 +192,16 @@ def test_the_documented_query_pattern_agrees_with_the_parser(q: str, documented:
     else:
         parsed = True
     assert parsed is documented
+
+
+def test_check_deploy_names_tantivy_past_five_thousand_whoosh_entries(
+    app: Flask, runner: Any
+) -> None:
+    app.config["SEARCH_BACKEND"] = "whoosh"
+    index = index_for(app)
+    index.rebuild(Entry("requirement", f"r{n}", "R", "words") for n in range(10))
+    assert "WARN" not in runner.invoke(args=["check-deploy"]).output
+    index.rebuild(Entry("requirement", f"r{n}", "R", "words") for n in range(5_001))
+    output = runner.invoke(args=["check-deploy"]).output
+    assert "WARN the whoosh search index holds 5,001 entries" in output
+    assert "set ARTIFACT_SEARCH_BACKEND=tantivy and run `flask --app app search reindex`" in output
