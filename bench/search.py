@@ -38,10 +38,11 @@ from artifact.infra.search import BACKENDS, Backend, index_for  # noqa: E402
 from artifact.infra.search.backend import Entry, Scope  # noqa: E402
 from artifact.infra.search.query import Query, parse  # noqa: E402
 from artifact.infra.storage import store_for  # noqa: E402
+from artifact.kernel import uow  # noqa: E402
 from artifact.kernel.caller import OPERATOR, Caller  # noqa: E402
 from artifact.models import Grant, Report, User  # noqa: E402
 from artifact.search import services as search_service  # noqa: E402
-from artifact.search.kinds import file_entries  # noqa: E402
+from artifact.search.kinds import file_entries, report_attrs  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "files"
 PAGES_PER_REPORT = 100
@@ -171,7 +172,13 @@ def entries(made: list[Report], pages: int, real: list[str]) -> Iterator[Entry]:
         )
         left -= 0 if index == len(made) - 1 else len(batch)
         yield from file_entries(
-            "report", report.id, report.title, report.title, facets, [(1, True, batch)]
+            "report",
+            report.id,
+            report.title,
+            report.title,
+            facets,
+            [(1, True, batch)],
+            report_attrs(report),
         )
 
 
@@ -301,9 +308,10 @@ def ingest_time(app: object, pdf: bytes, report_id: str) -> float:
         "big.pdf",
         10**9,
     )
+    uow.commit(db.session)  # as the request does: the index follows the commit
     found = search_service.search(db.session, OPERATOR, index_for(app), "axolotlfinale")  # type: ignore
     elapsed = time.perf_counter() - started
-    assert [h.pages for h in found.hits] == [(300,)], found.hits
+    assert [h.pages for h in found.hits] == [(300,)], (found.total, found.hits)
     return elapsed
 
 
