@@ -266,10 +266,10 @@ class WhooshBackend:
         with self._lock:
             snap = self._fresh()
             for docver in docvers:
-                within_doc = snap.docs("docver", docver) - snap.docs("part", "doc")
-                if not within_doc:
-                    continue
-                found = list(snap.searcher.search(text, filter=set(within_doc), limit=per))
+                # The document's own term drives the intersection (a filter would still walk
+                # every page of the index that matches the words).
+                one = wq.And([wq.Term("docver", docver), text])
+                found = list(snap.searcher.search(one, limit=per))
                 if found:
                     out[docver] = [
                         PageHit(h["page"], h["ptext"] if i == 0 else "", float(h.score or 0.0))
