@@ -1,6 +1,6 @@
 """Every searchable kind of record, declared once (``KINDS``): what the index holds for it, what
-of it a caller may find (its scope rule, from the policy, at query time: visibility is never
-in the index), and the page a hit links to. The indexer, the search service and the search
+of it a caller may find (its scope rule, from the policy, at query time: grants and acceptances
+are never in the index), and the page a hit links to. The indexer, the search service and the search
 page know nothing kind-specific beyond this registry; adding a kind is one ``Kind`` here.
 
 File text is read through a ``FileText`` callable (the indexer's, which decrypts the blob after

@@ -1,7 +1,9 @@
 """The one search interface both embedded backends implement.
 
-Visibility is never stored in the index: the caller passes a ``Scope`` computed from the policy
-at query time, and the backend applies it before it counts, facets or returns anything."""
+Who may see what is never stored in the index (no grants, no acceptances): the caller passes a
+``Scope`` computed from the policy at query time, naming kinds, records, or classes of the
+attributes a record's entries carry (``Rule``), and the backend applies it before it counts,
+facets or returns anything."""
 
 from __future__ import annotations
 
