@@ -37,6 +37,7 @@ from artifact.infra.search.locking import LOCK_NAME, retry, writer_lock
 from artifact.infra.search.suggest import SUGGEST_PREFIX, within
 
 FACET_SIZE = 100
+MAX_SHOULD = 32  # beyond this many values a group is one term set
 WRITER_HEAP = 32_000_000
 log = logging.getLogger(__name__)
 
@@ -223,10 +224,18 @@ class TantivyBackend:
         return tantivy.Query.const_score_query(tantivy.Query.boolean_query(parts), 0.0)
 
     def _groups(self, groups: tuple[frozenset[str], ...]) -> list[tuple[Any, Any]]:
-        return [
-            (tantivy.Occur.Must, tantivy.Query.term_set_query(self._schema, "attrs", sorted(g)))
-            for g in groups
-        ]
+        """Each group as a disjunction of term queries: they are walked lazily and skipped
+        through by the intersection (a term set would first mark every document of the index
+        in a bit set, a cost that grows with the index); a large group stays a term set."""
+        return [(tantivy.Occur.Must, self._any_of(sorted(g))) for g in groups]
+
+    def _any_of(self, values: list[str]) -> Any:
+        if len(values) > MAX_SHOULD:
+            return tantivy.Query.term_set_query(self._schema, "attrs", values)
+        should = tantivy.Occur.Should
+        return tantivy.Query.boolean_query(
+            [(should, tantivy.Query.term_query(self._schema, "attrs", v)) for v in values]
+        )
 
     def _rule(self, rule: Rule) -> Any:
         must, must_not = tantivy.Occur.Must, tantivy.Occur.MustNot
