@@ -498,6 +498,71 @@ def _visible_acceptances(stmt: Select[Any], caller: Caller) -> Select[Any]:
     return stmt.where(mine)
 
 
+@dataclass(frozen=True)
+class ReportReach:
+    """The reports ``listed`` admits for a caller, stated as classes of report attributes (for
+    the search index, which holds those attributes and none of the grants): the rule of
+    ``_visible_reports`` and ``listed`` in another form (a test compares the two for every
+    kind of caller). ``everything``: every report, hidden ones too (staff, operator).
+    Otherwise reports whose state is in ``states``, that are listed, and whose visibility is
+    in ``open`` or that a live grant to the caller names (``granted_ids``, ``granted_series``,
+    ``granted_categories``). ``files``: whether the caller may download those reports' files
+    now (``may_download``): all of them when ``gates_met`` is None (no terms gate applies),
+    else those without an agreement or whose agreement is in ``gates_met``. Its size is what
+    the caller holds (grants, agreements), never the number of reports."""
+
+    everything: bool = False
+    states: frozenset[str] = frozenset()
+    open: frozenset[str] = frozenset()
+    granted_ids: frozenset[str] = frozenset()
+    granted_series: frozenset[str] = frozenset()
+    granted_categories: frozenset[str] = frozenset()
+    files: bool = False
+    gates_met: frozenset[str] | None = None
+
+
+def report_reach(session: DbSession, caller: Caller) -> ReportReach:
+    """``ReportReach`` for ``caller`` now: one query for their live grants, one for the
+    agreements that gate downloads, and one check per such agreement (a handful)."""
+    files = bool(decide(caller, "report.download"))
+    signed_in = caller.is_authenticated and caller.active
+    if signed_in and not caller.is_operator and caller.role not in ROLE_GRANTS:
+        return ReportReach()
+    gates: frozenset[str] | None = None
+    if files and terms_gate_applies(caller):
+        used = session.scalars(
+            select(Report.terms_agreement_id)
+            .where(Report.terms_agreement_id.is_not(None))
+            .distinct()
+        )
+        gates = frozenset(a for a in used if a and terms_met(session, caller, a))
+    if caller.is_operator or (signed_in and caller.role in (Role.STAFF, Role.ADMIN)):
+        return ReportReach(everything=True, files=files, gates_met=gates)
+    states = frozenset({State.PUBLISHED.value, State.OUTDATED.value})
+    if not signed_in:
+        public = frozenset({Visibility.PUBLIC.value})
+        return ReportReach(states=states, open=public, files=files, gates_met=gates)
+    grantee = Grant.user_id == caller.user_id
+    if caller.organization_id:
+        grantee = or_(grantee, Grant.organization_id == caller.organization_id)
+    rows = session.execute(
+        select(Grant.report_id, Grant.series, Grant.category).where(
+            grantee,
+            Grant.revoked_at.is_(None),
+            or_(Grant.expires_at.is_(None), Grant.expires_at > utcnow()),
+        )
+    ).all()
+    return ReportReach(
+        states=states,
+        open=frozenset({Visibility.PUBLIC.value, Visibility.CUSTOMERS.value}),
+        granted_ids=frozenset(r.report_id for r in rows if r.report_id),
+        granted_series=frozenset(r.series for r in rows if r.series),
+        granted_categories=frozenset(r.category for r in rows if r.category),
+        files=files,
+        gates_met=gates,
+    )
+
+
 def _visible_reports(stmt: Select[Any], caller: Caller) -> Select[Any]:
     """Staff see every report; others see published (or outdated) reports that are public, for
     signed-in users, or restricted with a live grant to them or their organisation for the

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import random
 import sqlite3
 import statistics
@@ -22,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -32,13 +34,15 @@ from artifact.catalog.services import reports  # noqa: E402
 from artifact.extensions import db  # noqa: E402
 from artifact.identity.services import accounts  # noqa: E402
 from artifact.infra.pdf.text import page_texts  # noqa: E402
-from artifact.infra.search import BACKENDS, index_for  # noqa: E402
+from artifact.infra.search import BACKENDS, Backend, index_for  # noqa: E402
 from artifact.infra.search.backend import Entry, Scope  # noqa: E402
-from artifact.infra.search.query import parse  # noqa: E402
+from artifact.infra.search.query import Query, parse  # noqa: E402
 from artifact.infra.storage import store_for  # noqa: E402
+from artifact.kernel import uow  # noqa: E402
 from artifact.kernel.caller import OPERATOR, Caller  # noqa: E402
 from artifact.models import Grant, Report, User  # noqa: E402
 from artifact.search import services as search_service  # noqa: E402
+from artifact.search.kinds import file_entries, report_attrs  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "files"
 PAGES_PER_REPORT = 100
@@ -151,6 +155,7 @@ def seed(pages: int) -> tuple[list[Report], dict[str, str]]:
 
 
 def entries(made: list[Report], pages: int, real: list[str]) -> Iterator[Entry]:
+    """Each report's metadata, its file as a whole and its pages (``kinds.file_entries``)."""
     rng = random.Random(11)  # noqa: S311  (a reproducible corpus)
     left = pages
     for index, report in enumerate(made):
@@ -160,15 +165,21 @@ def entries(made: list[Report], pages: int, real: list[str]) -> Iterator[Entry]:
             "framework": ("soc 2",),
             "year": ("2025",),
         }
-        yield Entry("report", report.id, report.title, report.title, **facets)  # type: ignore
         batch = (
             real
             if index == len(made) - 1
             else [page_text(rng, p) for p in range(min(PAGES_PER_REPORT, left))]
         )
         left -= 0 if index == len(made) - 1 else len(batch)
-        for page, text in enumerate(batch, start=1):
-            yield Entry("report", report.id, report.title, text, part="file", page=page, **facets)  # type: ignore[arg-type]
+        yield from file_entries(
+            "report",
+            report.id,
+            report.title,
+            report.title,
+            facets,
+            [(1, True, batch)],
+            report_attrs(report),
+        )
 
 
 def timed(action: Callable[[], object], rounds: int = ROUNDS) -> tuple[float, float]:
@@ -185,9 +196,12 @@ def timed(action: Callable[[], object], rounds: int = ROUNDS) -> tuple[float, fl
 def fts5(all_entries: list[Entry]) -> dict[str, tuple[float, float]]:
     con = sqlite3.connect(":memory:")
     con.execute("CREATE VIRTUAL TABLE f USING fts5(text, category UNINDEXED, tokenize='unicode61')")
+    # Metadata and pages, as our entries were before documents were counted: each page row
+    # carries its report's category.
+    category = {e.parent: e.category[0] for e in all_entries if e.part == "meta" and e.category}
     con.executemany(
         "INSERT INTO f VALUES (?, ?)",
-        ((e.text, e.category[0] if e.category else "") for e in all_entries),
+        ((e.text, category.get(e.parent, "")) for e in all_entries if e.part != "doc"),
     )
     con.commit()
     out = {}
@@ -252,10 +266,16 @@ def run_backend(name: str, pages: int, real: list[str], pdf: bytes) -> dict[str,
         customer_row = db.session.get(User, users["customer"])
         assert customer_row is not None
         customer = Caller.of_user(customer_row)
-        api, raw = {}, {}
+        api, raw, bare = {}, {}, {}
         for kind, (ours, _theirs) in QUERIES.items():
             query = parse(ours)
-            raw[kind] = timed(lambda q=query: index.search(q, Scope(everything=True), facets=False))
+            # "raw": the backend doing the same work as the API path (top 10 documents, total,
+            # facets, their best pages) with no policy, no snippets, no JSON; "bare": the
+            # backend's top 10 and total only (what "raw" meant before documents were counted).
+            raw[kind] = timed(lambda q=query: same_work(index, q))
+            bare[kind] = timed(
+                lambda q=query: index.search(q, Scope(everything=True), facets=False)
+            )
             api[kind] = timed(
                 lambda text=ours: search_service.search(db.session, customer, index, text).as_json()
             )
@@ -265,9 +285,15 @@ def run_backend(name: str, pages: int, real: list[str], pdf: bytes) -> dict[str,
             "build": build,
             "api": api,
             "raw": raw,
+            "bare": bare,
             "ingest": ingest,
             "fts_entries": all_entries,
         }
+
+
+def same_work(index: Backend, query: Query) -> None:
+    found = index.search(query, Scope(everything=True))
+    index.pages(query, [h.docver for h in found.hits if h.part == "doc"])
 
 
 def ingest_time(app: object, pdf: bytes, report_id: str) -> float:
@@ -282,10 +308,52 @@ def ingest_time(app: object, pdf: bytes, report_id: str) -> float:
         "big.pdf",
         10**9,
     )
+    uow.commit(db.session)  # as the request does: the index follows the commit
     found = search_service.search(db.session, OPERATOR, index_for(app), "axolotlfinale")  # type: ignore
     elapsed = time.perf_counter() - started
-    assert [h.page for h in found.hits] == [300], found.hits
+    assert [h.pages for h in found.hits] == [(300,)], (found.total, found.hits)
     return elapsed
+
+
+def load() -> str:
+    """The load average, as `uptime` prints it (other work on the machine skews every time)."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def targets(
+    name: str,
+    result: dict[str, Any],
+    reference: dict[str, tuple[float, float]],
+    pages: int,
+) -> None:
+    """Issue 15's targets, PASS/FAIL: through our API on tantivy, the worst kind's p95 <= 10 ms
+    at 10,000 pages and <= 25 ms at 100,000; API <= 1.5x raw + 1 ms per kind (p50); at 100,000
+    pages >= 3x faster than SQLite FTS5 on every kind (p50). Whoosh: p95 <= 50 ms at 10,000."""
+    api, raw = result["api"], result["raw"]
+    worst_kind = max(api, key=lambda k: api[k][1])
+    worst = api[worst_kind][1]
+    if name == "tantivy":
+        limit = 10.0 if pages <= 10_000 else 25.0
+        print(
+            f"{verdict(worst <= limit)} tantivy worst api p95 {worst:.1f} ms ({worst_kind}); "
+            f"target <= {limit:.0f} ms at {pages:,} pages"
+        )
+    else:
+        print(
+            f"{verdict(worst <= 50.0)} whoosh worst api p95 {worst:.1f} ms ({worst_kind}); "
+            "target <= 50 ms (else check-deploy names tantivy past 5,000 entries)"
+        )
+    over = {k: api[k][0] - (1.5 * raw[k][0] + 1.0) for k in QUERIES}
+    detail = ", ".join(f"{k} {api[k][0]:.1f} vs {1.5 * raw[k][0] + 1.0:.1f}" for k in QUERIES)
+    print(f"{verdict(max(over.values()) <= 0)} {name} api <= 1.5x raw + 1 ms (p50): {detail}")
+    if pages >= 100_000:
+        speed = {k: reference[k][0] / max(api[k][0], 0.001) for k in QUERIES}
+        detail = ", ".join(f"{k} {v:.1f}x" for k, v in speed.items())
+        print(f"{verdict(min(speed.values()) >= 3)} {name} api vs SQLite FTS5 (p50): {detail}")
 
 
 def main() -> None:
@@ -302,26 +370,20 @@ def main() -> None:
     results = {name: run_backend(name, args.pages, real, pdf) for name in args.backends.split(",")}
     reference = fts5(next(iter(results.values()))["fts_entries"])  # type: ignore[arg-type]
     names = list(results)
-    header = f"{'query kind':<14}" + "".join(f"{'api ' + n:>18}{'raw ' + n:>18}" for n in names)
+    print(f"load average (uptime): {load()}")
+    header = f"{'query kind':<14}" + "".join(
+        f"{'api ' + n:>18}{'raw ' + n:>18}{'bare ' + n:>18}" for n in names
+    )
     print(header + f"{'sqlite fts5':>18}")
     for kind in QUERIES:
         row = f"{kind:<14}"
         for name in names:
-            for part in ("api", "raw"):
+            for part in ("api", "raw", "bare"):
                 p50, p95 = results[name][part][kind]  # type: ignore[index]
                 row += f"{p50:>10.1f} /{p95:>6.1f}"
         print(row + f"{reference[kind][0]:>10.1f} /{reference[kind][1]:>6.1f}")
     for name in names:
-        api, raw = results[name]["api"], results[name]["raw"]
-        worst = max(kind_p95 for _p50, kind_p95 in api.values())  # type: ignore[attr-defined]
-        ratios = ", ".join(
-            f"{kind} {api[kind][0] / max(raw[kind][0], 0.001):.1f}x"  # type: ignore[index]
-            for kind in QUERIES
-        )
-        print(
-            f"{name}: worst api p95 {worst:.1f} ms (target 50); api/raw at p50: {ratios} "
-            "(target 1.5x)"
-        )
+        targets(name, results[name], reference, args.pages)
     for name in names:
         r = results[name]
         print(

@@ -14,6 +14,7 @@ from artifact.admin.scale_checks import connected_problems
 from artifact.admin.services import keys
 from artifact.cli.common import unit_of_work
 from artifact.extensions import db
+from artifact.infra.search import index_for
 from artifact.infra.storage import (
     BlobStore,
     KeyProvider,
@@ -24,6 +25,7 @@ from artifact.infra.storage import (
     store_for,
 )
 from artifact.kernel.caller import OPERATOR
+from artifact.search import services as search_services
 
 
 @click.command("init")
@@ -173,6 +175,10 @@ def check_deploy_command() -> None:
     problems = deploy_problems(current_app.config) + connected_problems(current_app, db.session)
     for problem in problems:
         click.echo(f"FAIL {problem}")
+    whoosh = current_app.config["SEARCH_BACKEND"] == "whoosh"
+    advice = search_services.backend_advice(index_for(current_app)) if whoosh else None
+    if advice:
+        click.echo(f"WARN {advice}")
     if problems:
         click.echo(f"{len(problems)} problem(s): not ready for production", err=True)
         raise SystemExit(1)

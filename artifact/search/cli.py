@@ -36,7 +36,7 @@ def status_command() -> None:
     """Records per kind in the database against the index; exits 1 when they differ."""
     rows = search.status(db.session, OPERATOR, index_for(current_app))
     click.echo(f"backend {current_app.config['SEARCH_BACKEND']}")
-    click.echo(f"{'kind':<12} {'database':>9} {'indexed':>9} {'pages':>9}")
+    click.echo(f"{'kind':<12} {'database':>9} {'indexed':>9} {'files':>9}")
     for row in rows:
         mark = "  differs" if row.differs else ""
         click.echo(f"{row.kind:<12} {row.records:>9} {row.indexed:>9} {row.pages:>9}{mark}")

@@ -52,8 +52,9 @@ def index(app: Flask, db: DbSession) -> Backend:
 
 def note(session: DbSession, kind: str, record_id: str, full: bool = True) -> None:
     """Rewrite the entries of record ``record_id`` of ``kind`` (one of ``kinds.KINDS``) once
-    the owner of ``session``'s transaction commits; ``full=False``: only its metadata entry (a
-    change that leaves its file's pages as they are). Nothing happens if it rolls back. Noting a
+    the owner of ``session``'s transaction commits; ``full=False`` says the change left its
+    files as they are (today the record is rewritten whole either way: its file entries carry
+    its metadata). Nothing happens if it rolls back. Noting a
     record that is gone by then removes its entries."""
     if kind not in kinds.KINDS:
         raise ValueError(f"unknown search kind {kind!r}")
@@ -138,14 +139,11 @@ def update(app: Flask, db: DbSession, noted: dict[tuple[str, str], str]) -> None
     keys: list[str] = []
     entries: list[Entry] = []
     read_pages = pages_reader(app)
-    for (kind, record_id), mode in noted.items():
-        load = kinds.KINDS[kind].entries
-        if mode == META:
-            keys.append(f"{parent_key(kind, record_id)}#0")
-            entries.extend(e for e in load(db, record_id, lambda _r: []) if e.page == 0)
-        else:
-            parents.append(parent_key(kind, record_id))
-            entries.extend(load(db, record_id, read_pages))
+    for kind, record_id in noted:
+        # Every mode rewrites the record whole: the entries of its files' versions hold its
+        # metadata too (the current one) and its title, so a metadata change reaches them.
+        parents.append(parent_key(kind, record_id))
+        entries.extend(kinds.KINDS[kind].entries(db, record_id, read_pages))
     index(app, db).replace(parents, entries, keys=keys)
 
 

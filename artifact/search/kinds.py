@@ -1,6 +1,6 @@
 """Every searchable kind of record, declared once (``KINDS``): what the index holds for it, what
-of it a caller may find (its scope rule, from the policy, at query time: visibility is never
-in the index), and the page a hit links to. The indexer, the search service and the search
+of it a caller may find (its scope rule, from the policy, at query time: grants and acceptances
+are never in the index), and the page a hit links to. The indexer, the search service and the search
 page know nothing kind-specific beyond this registry; adding a kind is one ``Kind`` here.
 
 File text is read through a ``FileText`` callable (the indexer's, which decrypts the blob after
@@ -9,7 +9,7 @@ the commit): it takes a report or evidence version and returns the text of each 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from artifact import policy
-from artifact.infra.search.backend import Entry, Scope, parent_key
+from artifact.infra.search.backend import Entry, Rule, Scope, parent_key
 from artifact.kernel.caller import Caller
 from artifact.models import Agreement, Evidence, Report, Requirement
 from artifact.models.base import DbSession, IdMixin
@@ -45,6 +45,7 @@ class Kind:
     endpoint: str
     url_arg: str
     locate: Locate | None = None
+    download: str | None = None  # the endpoint of its file's (stamped) copy, by ``url_arg``
 
     def ids(self, db: DbSession) -> Iterator[str]:
         """Every record of this kind (what a rebuild indexes)."""
@@ -63,9 +64,58 @@ def _years(start: date | None, end: date | None) -> tuple[str, ...]:
     return tuple(str(y) for y in range(first.year, min(last.year, first.year + 10) + 1))
 
 
-def report_entries(report: Report, pages: list[str] | None) -> list[Entry]:
-    """The metadata entry and (when ``pages`` is given) one entry per page of the current
-    version's file."""
+def file_entries(
+    kind: str,
+    record_id: str,
+    title: str,
+    meta_text: str,
+    facets: dict[str, Any],
+    files: list[tuple[int, bool, list[str]]],
+    attrs: tuple[str, ...] = (),
+) -> list[Entry]:
+    """The metadata entry, and for each version of the file (number, current, text of each
+    page): one doc entry (the whole file; the current one also holds the metadata) and one
+    entry per page."""
+    entries = [
+        Entry(kind, record_id, title, meta_text, has_file=bool(files), attrs=attrs, **facets)
+    ]
+    for number, current, pages in files:
+        body = [meta_text] if current else []
+        body += [text for text in pages if text.strip()]
+        entries.append(
+            Entry(
+                kind,
+                record_id,
+                title,
+                " \n".join(body),
+                part="doc",
+                version=number,
+                current=current,
+                shown=meta_text,
+                attrs=attrs,
+                **facets,
+            )
+        )
+        entries.extend(
+            Entry(
+                kind,
+                record_id,
+                title,
+                text,
+                part="page",
+                page=page,
+                version=number,
+                current=current,
+            )
+            for page, text in enumerate(pages, start=1)
+            if text.strip()
+        )
+    return entries
+
+
+def report_entries(report: Report, files: list[tuple[int, bool, list[str]]]) -> list[Entry]:
+    """The metadata entry, and the entries of every live version of its file
+    (``file_entries``)."""
     facets: dict[str, Any] = {
         "category": (report.category,),
         "series": (report.series,),
@@ -84,13 +134,22 @@ def report_entries(report: Report, pages: list[str] | None) -> list[Entry]:
         )
         if x
     )
-    entries = [Entry("report", report.id, report.title, meta_text, **facets)]
-    for number, text in enumerate(pages or [], start=1):
-        if text.strip():
-            entries.append(
-                Entry("report", report.id, report.title, text, part="file", page=number, **facets)
-            )
-    return entries
+    return file_entries(
+        "report", report.id, report.title, meta_text, facets, files, report_attrs(report)
+    )
+
+
+def report_attrs(report: Report) -> tuple[str, ...]:
+    """What ``report_rule`` selects a report by (``policy.ReportReach``'s classes)."""
+    return (
+        f"state/{report.state}",
+        f"visibility/{report.visibility}",
+        f"listing/{report.listing}",
+        f"series/{report.series}",
+        f"category/{report.category}",
+        f"gate/{report.terms_agreement_id or '-'}",
+        f"id/{report.id}",
+    )
 
 
 def agreement_entries(agreement: Agreement) -> list[Entry]:
@@ -126,10 +185,10 @@ def requirement_entries(requirement: Requirement) -> list[Entry]:
     ]
 
 
-def evidence_entries(evidence: Evidence, pages: list[str] | None) -> list[Entry]:
+def evidence_entries(evidence: Evidence, files: list[tuple[int, bool, list[str]]]) -> list[Entry]:
     """Staff-only: the metadata (title, description, owner, the requirements it addresses as
-    ``framework:ref``) and one entry per page of the current version's text (PDF pages; a text
-    or CSV file in page-sized pieces)."""
+    ``framework:ref``) and the entries of every version's text (PDF pages; a text or CSV file
+    in page-sized pieces; ``file_entries``)."""
     names = sorted(link.requirement.name for link in evidence.links)
     facets: dict[str, Any] = {
         "category": ("evidence",),
@@ -148,28 +207,20 @@ def evidence_entries(evidence: Evidence, pages: list[str] | None) -> list[Entry]
         )
         if x
     )
-    entries = [Entry("evidence", evidence.id, evidence.title, meta_text, **facets)]
-    for number, text in enumerate(pages or [], start=1):
-        if text.strip():
-            entries.append(
-                Entry(
-                    "evidence",
-                    evidence.id,
-                    evidence.title,
-                    text,
-                    part="file",
-                    page=number,
-                    **facets,
-                )
-            )
-    return entries
+    return file_entries("evidence", evidence.id, evidence.title, meta_text, facets, files)
+
+
+def _files(versions: list[Any], current: Any, pages: FileText) -> list[tuple[int, bool, list[str]]]:
+    """Every version's number, whether it is the current one, and the text of its pages."""
+    return [(v.number, v is current, pages(v)) for v in versions]
 
 
 def _load_report(db: DbSession, record_id: str, pages: FileText) -> list[Entry]:
     report = db.get(Report, record_id)
     if report is None:
         return []
-    return report_entries(report, pages(report.current_version()))
+    live = [v for v in report.versions if v.purged_at is None]
+    return report_entries(report, _files(live, report.current_version(), pages))
 
 
 def _load_agreement(db: DbSession, record_id: str, pages: FileText) -> list[Entry]:
@@ -186,7 +237,9 @@ def _load_evidence(db: DbSession, record_id: str, pages: FileText) -> list[Entry
     evidence = db.get(Evidence, record_id)
     if evidence is None:
         return []
-    return evidence_entries(evidence, pages(evidence.current_version()))
+    return evidence_entries(
+        evidence, _files(list(evidence.versions), evidence.current_version(), pages)
+    )
 
 
 # What a caller may find ----------------------------------------------------------------------
@@ -204,48 +257,59 @@ def _whole_kind(kind: str, action: str) -> ScopeRule:
 
 
 def _report_scope(db: DbSession, caller: Caller) -> Scope:
-    """The reports ``policy.listed`` lists (one SQL query: visible, and not hidden from lists
-    unless the caller is staff), and among those the files the caller may download now.
-    Where it filters nothing (staff) the whole kind is in scope and only the agreements gating
-    downloads are read (one query, plus the caller's acceptances of those). Which files:
-    ``policy.may_download``, as for the download itself."""
-    met = _terms_met(db, caller)
-    stmt: Select[Any] = select(Report.id, Report.terms_agreement_id)  # type: ignore[assignment]
-    filtered = policy.listed(stmt, caller)
-    if filtered is stmt:  # the policy filters nothing: every report's metadata
-        gates = db.execute(select(Report.terms_agreement_id).distinct()).all()
-        if all(policy.may_download(caller, gate, met, known_visible=True) for gate in gates):
+    """The reports ``policy.listed`` lists and among those the files the caller may download
+    now (``policy.may_download``), as ``policy.report_reach`` states them: classes of report
+    attributes and the handful of grants and agreements the caller holds, never a list of
+    reports (a few small queries, whatever the size of the catalog)."""
+    return report_rule(policy.report_reach(db, caller))
+
+
+def report_rule(reach: policy.ReportReach) -> Scope:
+    if reach.everything:
+        if reach.files and reach.gates_met is None:
             return Scope(types=frozenset({"report"}))
-        return Scope(
-            meta_types=frozenset({"report"}),
-            file_parents=_downloadable(caller, db.execute(stmt).all(), met),
-        )
-    rows = db.execute(filtered).all()
-    return Scope(
-        meta_parents=frozenset(parent_key("report", r) for r, _t in rows),
-        file_parents=_downloadable(caller, rows, met),
+        return Scope(rules=(Rule("report", (), _file_groups(reach)),))
+    if not reach.states:
+        return Scope()
+    seen = (
+        frozenset(f"state/{s}" for s in reach.states),
+        frozenset({"listing/listed"}),
+        frozenset(
+            [f"visibility/{v}" for v in reach.open]
+            + [f"id/{i}" for i in reach.granted_ids]
+            + [f"series/{s}" for s in reach.granted_series]
+            + [f"category/{c}" for c in reach.granted_categories]
+        ),
     )
+    return Scope(rules=(Rule("report", seen, _file_groups(reach)),))
 
 
-def _downloadable(caller: Caller, rows: Iterable[Any], met: policy.TermsMet) -> frozenset[str]:
-    """The reports among ``rows`` (visible ones: id, terms_agreement_id) whose file ``caller``
-    may download now."""
-    return frozenset(
-        parent_key("report", row.id)
-        for row in rows
-        if policy.may_download(caller, row, met, known_visible=True)
+def _file_groups(reach: policy.ReportReach) -> tuple[frozenset[str], ...] | None:
+    if not reach.files:
+        return None
+    if reach.gates_met is None:
+        return ()
+    return (frozenset({"gate/-"} | {f"gate/{a}" for a in reach.gates_met}),)
+
+
+def confirm_reports(db: DbSession, caller: Caller, ids: list[str]) -> tuple[set[str], set[str]]:
+    """Of the reports ``ids`` (a page of hits), those ``policy.listed`` shows ``caller`` and
+    those whose file they may download now, asked of the database (one query, and one per
+    gating agreement): the index's attributes are written after each commit, so a hit it
+    returns is checked against the policy before it is shown."""
+    if not ids:
+        return set(), set()
+    stmt: Select[Any] = select(Report.id, Report.terms_agreement_id).where(  # type: ignore[assignment]
+        Report.id.in_(ids)
     )
-
-
-def _terms_met(db: DbSession, caller: Caller) -> policy.TermsMet:
-    """Has ``caller`` accepted the current version of an agreement? One look-up per agreement
-    for this search."""
+    rows = db.execute(policy.listed(stmt, caller)).all()
 
     @functools.cache
     def met(agreement_id: str) -> bool:
         return policy.terms_met(db, caller, agreement_id)
 
-    return met
+    files = {r.id for r in rows if policy.may_download(caller, r, met, known_visible=True)}
+    return {r.id for r in rows}, files
 
 
 def _evidence_scope(db: DbSession, caller: Caller) -> Scope:
@@ -280,7 +344,15 @@ def _frameworks_of(db: DbSession, requirement_ids: list[str]) -> dict[str, str]:
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
-        Kind("report", Report, _load_report, _report_scope, "catalog.detail", "report_id"),
+        Kind(
+            "report",
+            Report,
+            _load_report,
+            _report_scope,
+            "catalog.detail",
+            "report_id",
+            download="catalog.download",
+        ),
         Kind(
             "agreement",
             Agreement,
@@ -299,7 +371,13 @@ KINDS: dict[str, Kind] = {
             locate=_frameworks_of,
         ),
         Kind(
-            "evidence", Evidence, _load_evidence, _evidence_scope, "evidence.detail", "evidence_id"
+            "evidence",
+            Evidence,
+            _load_evidence,
+            _evidence_scope,
+            "evidence.detail",
+            "evidence_id",
+            download="evidence.download",
         ),
     )
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from artifact.infra.search.backend import FACETS
+from artifact.infra.search.backend import FACETS, PAGES_PER_HIT
 from artifact.infra.search.query import MAX_CLAUSES, MAX_QUERY_CHARS, MAX_WORD_CHARS
 from artifact.search.kinds import KINDS
 from artifact.search.services import MAX_FILTER_CHARS, MAX_PAGE
@@ -90,37 +90,56 @@ QUERY_PATTERN = _query_pattern()
 SCHEMAS: dict[str, Any] = {
     "SearchHit": {
         "type": "object",
-        "required": ["type", "id", "title", "snippet"],
+        "description": "one document: a record, or one version of its file",
+        "required": ["type", "id", "title", "snippet", "pages", "version", "current"],
         "properties": {
             "type": {"type": "string", "enum": list(KINDS)},
             "id": _STR,
             "title": _STR,
             "snippet": {
                 "type": "string",
-                "description": "HTML: escaped text with the matched words in <mark>",
+                "description": "HTML: escaped text with the matched words in <mark>, from the "
+                "best matching page, else from the metadata",
             },
-            "page": {
-                "type": "integer",
+            "pages": {
+                "type": "array",
+                "maxItems": PAGES_PER_HIT,
+                "items": {"type": "integer", "minimum": 1},
+                "description": "the best matching pages of this version of the file, best "
+                "first (only for callers who may download the file now; else empty)",
+            },
+            "version": {
+                "type": ["integer", "null"],
                 "minimum": 1,
-                "description": "the page of the file the snippet comes from (file hits only; "
-                "only for callers who may download the file now)",
+                "description": "the file version the hit is (null: found by its metadata only)",
+            },
+            "current": {
+                "type": "boolean",
+                "description": "false for an older version (found with version:all)",
             },
         },
     },
     "SearchResults": {
         "type": "object",
-        "required": ["total", "page", "hits", "facets"],
+        "required": ["total", "page", "hits", "facets", "suggestion"],
         "properties": {
             "total": {
                 "type": "integer",
                 "minimum": 0,
-                "description": "matching entries the caller may see",
+                "description": "matching documents the caller may see (with version:all, "
+                "each matching version of a file counts)",
             },
             "page": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
             "hits": {"type": "array", "items": {"$ref": "#/components/schemas/SearchHit"}},
             "facets": {
                 "type": "object",
                 "properties": {name: _COUNTS for name in FACETS},
+            },
+            "suggestion": {
+                "type": ["string", "null"],
+                "description": "when nothing matched: the query with misspelt words replaced "
+                "by the closest words (one edit for 4-7 letters, two for longer) of documents "
+                "the caller may see, if that finds something; else null",
             },
         },
     },
@@ -133,7 +152,9 @@ PATHS: dict[str, Any] = {
             "summary": "Full-text search over what the caller may see (anyone)",
             "description": 'Words (all must match), "phrases", prefix*, -word or NOT word, '
             "and the filters category:, series:, framework:, type:, year: inside q or as "
-            f"parameters. A * ends a single word of at least two letters; at most "
+            "parameters; version:all includes older versions of files (current ones only by "
+            "default). One hit per document, with its best pages. A * ends a single word of "
+            "at least two letters; at most "
             f"{MAX_CLAUSES} words or phrases. Ten hits a page. A query the parser cannot read "
             "is a 400 whose message says why.",
             "security": OPTIONAL_AUTH,

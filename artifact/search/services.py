@@ -6,6 +6,7 @@ entries match."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,12 +17,22 @@ from artifact import policy
 from artifact.audit.services import chain as audit
 from artifact.infra.search.backend import FACETS, Backend, Hit, Scope, parent_key
 from artifact.infra.search.highlight import pattern, snippet
-from artifact.infra.search.query import Filter, Query, QueryError, facet_value, parse
+from artifact.infra.search.query import (
+    Filter,
+    Phrase,
+    Query,
+    QueryError,
+    Term,
+    facet_value,
+    parse,
+)
+from artifact.infra.search.suggest import best as closest
+from artifact.infra.search.suggest import max_distance
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import PermissionDenied, ValidationFailed
 from artifact.models.base import DbSession
 from artifact.search import indexer
-from artifact.search.kinds import KINDS
+from artifact.search.kinds import KINDS, confirm_reports
 
 PAGE_SIZE = 10
 MAX_PAGE = 100
@@ -30,23 +41,29 @@ MAX_FILTER_CHARS = 200
 
 @dataclass(frozen=True)
 class SearchHit:
+    """One document: a record, or one version of its file (``version``; an older one when not
+    ``current``), with the best matching pages of that file (only for callers who may
+    download it now: the scope admits nothing else)."""
+
     type: str
     id: str
     title: str
     snippet: Markup
-    page: int | None
+    pages: tuple[int, ...] = ()
+    version: int | None = None
+    current: bool = True
     link_id: str | None = None  # the id its page is named by (a requirement: its framework's)
 
     def as_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
+        return {
             "type": self.type,
             "id": self.id,
             "title": self.title,
             "snippet": str(self.snippet),
+            "pages": list(self.pages),
+            "version": self.version,
+            "current": self.current,
         }
-        if self.page is not None:
-            body["page"] = self.page
-        return body
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,7 @@ class SearchResults:
     page: int
     hits: list[SearchHit]
     facets: dict[str, dict[str, int]]
+    suggestion: str | None = None
 
     @property
     def pages(self) -> int:
@@ -68,6 +86,7 @@ class SearchResults:
             "page": self.page,
             "hits": [h.as_json() for h in self.hits],
             "facets": self.facets,
+            "suggestion": self.suggestion,
         }
 
 
@@ -80,6 +99,7 @@ def scope(db: DbSession, caller: Caller) -> Scope:
         meta_types=frozenset().union(*(p.meta_types for p in parts)),
         meta_parents=frozenset().union(*(p.meta_parents for p in parts)),
         file_parents=frozenset().union(*(p.file_parents for p in parts)),
+        rules=tuple(r for p in parts for r in p.rules),
     )
 
 
@@ -116,38 +136,99 @@ def search(
     text: str | None,
     filters: dict[str, Any] | None = None,
     page: Any = None,
+    *,
+    suggest: bool = True,
 ) -> SearchResults:
-    """Raises ValidationFailed (a friendly message) for a query we cannot understand."""
+    """One hit per document the caller may see, best first, with its best pages; when nothing
+    matches, a suggestion built from words of documents in the caller's scope only. Raises
+    ValidationFailed (a friendly message) for a query we cannot understand."""
     try:
         query = parse(text)
     except QueryError as error:
         raise ValidationFailed(str(error)) from None
-    query = Query(query.clauses + _filters(filters or {}))
+    query = query.with_clauses(_filters(filters or {}))
     number = _page(page)
-    allowed = scope(db, caller)
+    allowed = scope(db, caller)  # once per search; its size is what the caller may see
     found = index.search(query, allowed, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    links = _link_ids(db, found.hits)
+    counted = _confirmed(db, caller, allowed, found.hits)
+    best = index.pages(query, [h.docver for h in counted if h.part == "doc"])
+    links = _link_ids(db, counted)
     marks = pattern(query)
     hits = []
-    for hit in found.hits:
-        in_file = hit.part == "file"
-        if in_file and not _file_allowed(allowed, hit.type, hit.id):
-            continue  # defence in depth: the scope already kept such entries out
+    for hit in counted:
+        pages = best.get(hit.docver, []) if hit.part == "doc" else []
+        shown = pages[0].text if pages else hit.text
         hits.append(
             SearchHit(
                 hit.type,
                 hit.id,
                 hit.title,
-                snippet(hit.text, query, marks),
-                hit.page if in_file else None,
+                snippet(shown, query, marks),
+                tuple(p.page for p in pages),
+                hit.version if hit.part == "doc" else None,
+                hit.current,
                 links.get((hit.type, hit.id)),
             )
         )
-    return SearchResults(text or "", query, found.total, number, hits, found.facets)
+    suggestion = None
+    if found.total == 0 and suggest:
+        suggestion = _suggestion(db, caller, index, text or "", query, allowed, filters)
+    return SearchResults(text or "", query, found.total, number, hits, found.facets, suggestion)
 
 
-def _file_allowed(allowed: Scope, kind: str, record_id: str) -> bool:
-    return kind in allowed.types or parent_key(kind, record_id) in allowed.file_parents
+def _suggestion(
+    db: DbSession,
+    caller: Caller,
+    index: Backend,
+    text: str,
+    query: Query,
+    allowed: Scope,
+    filters: dict[str, Any] | None,
+) -> str | None:
+    """``text`` with each word that may be misspelt (4 letters or more) replaced by the
+    closest word of the documents in ``allowed``, if the result finds something (with the
+    same scope and filters); None otherwise."""
+    words = [c.word for c in query.clauses if isinstance(c, Term)]
+    words += [w for c in query.clauses if isinstance(c, Phrase) for w in c.words]
+    fixed = text
+    changed = False
+    for word in dict.fromkeys(words):
+        limit = max_distance(word)
+        if not limit:
+            continue
+        better = closest(word, index.suggest(word, limit, allowed, query.all_versions))
+        if better is not None:
+            fixed = re.sub(rf"(?<![^\W_]){re.escape(word)}(?![^\W_])", better, fixed, flags=re.I)
+            changed = True
+    if not changed:
+        return None
+    try:
+        again = search(db, caller, index, fixed, filters, suggest=False)
+    except ValidationFailed:
+        return None
+    return fixed if again.total else None
+
+
+def _confirmed(db: DbSession, caller: Caller, allowed: Scope, hits: list[Hit]) -> list[Hit]:
+    """Defence in depth for the page of hits: the scope already kept out what the caller may
+    not see, and files they may not download; reports are checked against the policy in the
+    database once more (their attributes in the index follow each commit), other kinds
+    against the scope's names."""
+    reports = [h.id for h in hits if h.type == "report"]
+    seen, files = confirm_reports(db, caller, reports) if reports else (set(), set())
+    kept = []
+    for hit in hits:
+        if hit.type == "report":
+            ok = hit.id in (files if hit.part == "doc" else seen)
+        else:
+            ok = hit.part == "meta" or _file_allowed(allowed, hit)
+        if ok:
+            kept.append(hit)
+    return kept
+
+
+def _file_allowed(allowed: Scope, hit: Hit) -> bool:
+    return hit.type in allowed.types or parent_key(hit.type, hit.id) in allowed.file_parents
 
 
 def _link_ids(db: DbSession, hits: list[Hit]) -> dict[tuple[str, str], str]:
@@ -184,8 +265,7 @@ def reindex(db: DbSession, caller: Caller, app: Any) -> int:
 @dataclass(frozen=True)
 class KindStatus:
     """One kind's records in the database against its metadata entries in the index (one per
-    record), and its page entries (file text; nothing to compare them with without reading
-    every file)."""
+    record), and its indexed file versions (``pages``: doc entries, every version)."""
 
     kind: str
     records: int
@@ -205,7 +285,8 @@ def status(db: DbSession, caller: Caller, backend: Backend) -> list[KindStatus]:
         raise PermissionDenied("not allowed to inspect the search index")
     every = Query()
     meta = backend.search(every, Scope(meta_types=frozenset(KINDS)), limit=1).facets["type"]
-    entries = backend.search(every, Scope(types=frozenset(KINDS)), limit=1).facets["type"]
+    files = Query(all_versions=True)
+    entries = backend.search(files, Scope(everything=True), limit=1).facets["type"]
     return [
         KindStatus(
             name,
@@ -215,3 +296,23 @@ def status(db: DbSession, caller: Caller, backend: Backend) -> list[KindStatus]:
         )
         for name, kind in KINDS.items()
     ]
+
+
+# Past this many entries whoosh misses the 50 ms p95 target of bench/search.py (at 10,000 pages
+# its phrase and AND queries take hundreds of milliseconds); tantivy meets it.
+WHOOSH_ENTRIES_ADVICE = 5_000
+
+
+def backend_advice(backend: Backend) -> str | None:
+    """What ``check-deploy`` says about the search backend: whoosh past
+    ``WHOOSH_ENTRIES_ADVICE`` entries is too slow, and how to switch; None otherwise."""
+    if backend.name != "whoosh":
+        return None
+    entries = backend.count()
+    if entries <= WHOOSH_ENTRIES_ADVICE:
+        return None
+    return (
+        f"the whoosh search index holds {entries:,} entries: past {WHOOSH_ENTRIES_ADVICE:,} "
+        "whoosh misses the 50 ms p95 search target (bench/search.py); tantivy meets it: set "
+        "ARTIFACT_SEARCH_BACKEND=tantivy and run `flask --app app search reindex`"
+    )

@@ -33,6 +33,19 @@ def hit_url(hit: SearchHit) -> str:
     return url_for(kind.endpoint, **values)
 
 
+def page_url(hit: SearchHit, page: int) -> str:
+    """Where a page of a hit opens: the caller's stamped copy of that version at that page
+    (hits name pages only to callers who may download the file now), else the record's
+    page."""
+    kind = KINDS.get(hit.type)
+    if kind is None or kind.download is None or hit.link_id is None:
+        return hit_url(hit)
+    values: dict[str, Any] = {kind.url_arg: hit.link_id}
+    if not hit.current and hit.version is not None:
+        values["version"] = hit.version
+    return url_for(kind.download, **values) + f"#page={page}"
+
+
 @bp.get("/search")
 def index() -> Any:
     """Results, facets and pages; a query we cannot read answers 400 with the reason."""
@@ -51,5 +64,11 @@ def index() -> Any:
             "search/index.html", q=text, filters=filters, results=None, error=error.message
         ), 400
     return render_template(
-        "search/index.html", q=text, filters=filters, results=results, error=None, hit_url=hit_url
+        "search/index.html",
+        q=text,
+        filters=filters,
+        results=results,
+        error=None,
+        hit_url=hit_url,
+        page_url=page_url,
     )

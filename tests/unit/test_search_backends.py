@@ -9,28 +9,43 @@ import pytest
 import tantivy
 
 from artifact.infra.search import BACKENDS, open_backend
-from artifact.infra.search.backend import Entry, Scope
+from artifact.infra.search.backend import PAGES_PER_HIT, Entry, Hit, Scope
 from artifact.infra.search.query import parse
+from artifact.search.kinds import file_entries
+
+
+def _file(kind: str, record: str, title: str, *pages: str) -> list[Entry]:
+    return file_entries(kind, record, title, "alpha words", {}, [(1, True, list(pages))])
+
 
 ENTRIES = [
-    Entry("report", "r1", "One", "alpha words"),
-    Entry("report", "r1", "One", "alpha page", part="file", page=1),
-    Entry("report", "r2", "Two", "alpha words"),
-    Entry("report", "r2", "Two", "alpha page", part="file", page=1),
-    Entry("evidence", "e1", "Ev", "alpha words"),
-    Entry("evidence", "e1", "Ev", "alpha page", part="file", page=1),
+    *_file("report", "r1", "One", "alpha page"),
+    *_file("report", "r2", "Two", "alpha page"),
+    *_file("evidence", "e1", "Ev", "alpha page"),
+    Entry("requirement", "q1", "Req", "alpha requirement"),
 ]
+# What each scope admits: a record's file version ("@1", holding its metadata) when its file is
+# in scope, else its metadata ("#0"); never both.
 SCOPES = [
-    (Scope(types=frozenset({"evidence"})), {"evidence:e1#0", "evidence:e1#1"}),
+    (Scope(types=frozenset({"evidence"})), {"evidence:e1@1"}),
+    (Scope(types=frozenset({"requirement"})), {"requirement:q1#0"}),
+    (Scope(meta_types=frozenset({"requirement"})), {"requirement:q1#0"}),
     (Scope(meta_types=frozenset({"report"})), {"report:r1#0", "report:r2#0"}),
     (
-        Scope(meta_types=frozenset({"report"}), file_parents=frozenset({"report:r2"})),
-        {"report:r1#0", "report:r2#0", "report:r2#1"},
+        Scope(
+            meta_parents=frozenset({"report:r1", "report:r2"}),
+            file_parents=frozenset({"report:r2"}),
+        ),
+        {"report:r1#0", "report:r2@1"},
     ),
     (Scope(meta_parents=frozenset({"report:r1"})), {"report:r1#0"}),
-    (Scope(file_parents=frozenset({"report:r1"})), {"report:r1#1"}),
+    (Scope(file_parents=frozenset({"report:r1"})), {"report:r1@1"}),
     (Scope(meta_parents=frozenset({"report:nope"})), set()),
 ]
+
+
+def _name(hit: Hit) -> str:
+    return f"{hit.type}:{hit.id}#0" if hit.part == "meta" else hit.docver
 
 
 @pytest.mark.parametrize("name", BACKENDS)
@@ -42,10 +57,58 @@ def test_scope_admits_exactly_what_it_names(
     backend.rebuild(ENTRIES)
     for facets in (True, False):
         found = backend.search(parse("alpha"), scope, limit=20, facets=facets)
-        assert {f"{h.type}:{h.id}#{h.page}" for h in found.hits} == expected
+        assert {_name(h) for h in found.hits} == expected
         assert found.total == len(expected)
         if facets:
             assert sum(found.facets["type"].values()) == len(expected)
+    backend.close()
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_a_document_counts_once_with_its_best_pages(tmp_path: Path, name: str) -> None:
+    backend = open_backend(name, tmp_path)
+    pages = [f"page {n} " + ("encryption at rest" if n <= 30 else "nothing") for n in range(1, 41)]
+    backend.rebuild(file_entries("report", "r1", "One", "One", {}, [(1, True, pages)]))
+    scope = Scope(file_parents=frozenset({"report:r1"}))
+    found = backend.search(parse('"encryption at rest"'), scope)
+    assert found.total == 1
+    assert [(h.type, h.id, h.part, h.version) for h in found.hits] == [("report", "r1", "doc", 1)]
+    best = backend.pages(parse('"encryption at rest"'), [found.hits[0].docver])
+    numbers = [p.page for p in best["report:r1@1"]]
+    assert len(numbers) == PAGES_PER_HIT
+    assert set(numbers) <= set(range(1, 31))
+    assert "encryption at rest" in best["report:r1@1"][0].text
+    backend.close()
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_older_versions_only_with_version_all(tmp_path: Path, name: str) -> None:
+    backend = open_backend(name, tmp_path)
+    files = [(1, False, ["the axolotl clause"]), (2, True, ["rewritten"])]
+    backend.rebuild(file_entries("report", "r1", "One", "One", {}, files))
+    scope = Scope(file_parents=frozenset({"report:r1"}))
+    assert backend.search(parse("axolotl"), scope).total == 0
+    found = backend.search(parse("axolotl version:all"), scope)
+    assert [(h.version, h.current) for h in found.hits] == [(1, False)]
+    backend.close()
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_suggestions_come_from_entries_in_scope_only(tmp_path: Path, name: str) -> None:
+    backend = open_backend(name, tmp_path)
+    backend.rebuild(
+        file_entries("report", "mine", "Mine", "Mine", {}, [(1, True, ["encryption keys"])])
+        + file_entries("report", "theirs", "Theirs", "Theirs", {}, [(1, True, ["tokenisation"])])
+    )
+    mine = Scope(file_parents=frozenset({"report:mine"}))
+    assert backend.suggest("encyrption", 2, mine, False) == ["encryption"]
+    assert backend.suggest("tokenisaton", 2, mine, False) == []
+    assert backend.suggest("tokenisaton", 2, Scope(everything=True), False) == ["tokenisation"]
+    # Metadata only: the file's words are out of reach.
+    assert (
+        backend.suggest("encyrption", 2, Scope(meta_parents=frozenset({"report:mine"})), False)
+        == []
+    )
     backend.close()
 
 
@@ -61,4 +124,5 @@ def test_tantivy_index_of_an_older_schema_is_emptied_and_usable(tmp_path: Path) 
     backend = open_backend("tantivy", tmp_path)
     assert backend.count() == 0
     backend.rebuild(ENTRIES)
-    assert backend.search(parse("alpha"), Scope(everything=True)).total == len(ENTRIES)
+    counted = [e for e in ENTRIES if e.counted]
+    assert backend.search(parse("alpha"), Scope(everything=True)).total == len(counted)

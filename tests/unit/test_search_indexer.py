@@ -10,20 +10,29 @@ import pytest
 from sqlalchemy import select
 
 from artifact.extensions import db
-from artifact.infra.search import Backend, Entry, Scope
+from artifact.infra.search import Backend, Scope
 from artifact.infra.search.backend import parent_key
 from artifact.infra.search.query import parse
 from artifact.kernel import uow
 from artifact.models import Report
 from artifact.search import indexer
+from artifact.search.kinds import file_entries
 from tests.fixtures_catalog import make_pdf
 
-ALL_PAGES = [("file", 1), ("file", 2), ("file", 3), ("meta", 0)]
+# Its metadata, its file's version 1 as a whole, and the three pages of that version.
+ALL_PAGES = [("doc", 1), ("meta", 0), ("page", 1), ("page", 2), ("page", 3)]
 
 
 def _entries(index: Backend, record_id: str) -> list[tuple[str, int]]:
-    found = index.search(parse(""), Scope(everything=True), limit=100, facets=False)
-    return sorted((h.part, h.page) for h in found.hits if h.id == record_id)
+    every = parse("version:all")
+    found = index.search(every, Scope(everything=True), limit=100, facets=False)
+    counted = [h for h in found.hits if h.id == record_id]
+    docs = [h.docver for h in counted if h.part == "doc"]
+    pages = [p.page for hits in index.pages(parse("tapir"), docs).values() for p in hits]
+    return sorted(
+        [(h.part, h.version if h.part == "doc" else 0) for h in counted]
+        + [("page", n) for n in pages]
+    )
 
 
 @pytest.fixture
@@ -53,15 +62,8 @@ def test_a_rolled_back_note_is_forgotten(search_index: Backend, report: Report) 
     assert _entries(search_index, report.id) == ALL_PAGES
 
 
-def test_a_metadata_note_rewrites_the_metadata_entry_only(
-    search_index: Backend, report: Report
-) -> None:
-    indexer.note(db.session, "report", report.id, full=False)
-    uow.commit(db.session)
-    assert _entries(search_index, report.id) == [("meta", 0)]
-    search_index.replace([parent_key("report", report.id)], [])
-    indexer.note(db.session, "report", report.id, full=False)
-    indexer.note(db.session, "report", report.id)  # a full note wins over a metadata one
+def test_a_metadata_note_rewrites_the_record_whole(search_index: Backend, report: Report) -> None:
+    # Its file's entries carry its metadata (and title), so they are rewritten too.
     indexer.note(db.session, "report", report.id, full=False)
     uow.commit(db.session)
     assert _entries(search_index, report.id) == ALL_PAGES
@@ -70,12 +72,9 @@ def test_a_metadata_note_rewrites_the_metadata_entry_only(
 def test_a_record_gone_at_the_commit_leaves_the_index(search_index: Backend) -> None:
     search_index.replace(
         [],
-        [
-            Entry("report", "gone", "Gone", "ghost text"),
-            Entry("report", "gone", "Gone", "ghost", part="file", page=1),
-        ],
+        file_entries("report", "gone", "Gone", "ghost", {}, [(1, True, ["tapir ghost"])]),
     )
-    assert _entries(search_index, "gone") == [("file", 1), ("meta", 0)]
+    assert _entries(search_index, "gone") == [("doc", 1), ("meta", 0), ("page", 1)]
     indexer.note(db.session, "report", "gone")
     uow.commit(db.session)
     assert _entries(search_index, "gone") == []

@@ -117,17 +117,19 @@ def test_staff_find_evidence_text_with_a_snippet_and_a_link(
     _status, body = search_api(staff, q=SECRET)
     assert body["total"] == 1
     [hit] = body["hits"]
-    assert (hit["type"], hit["id"], hit["page"]) == ("evidence", secret_evidence.id, 1)
+    assert (hit["type"], hit["id"], hit["pages"]) == ("evidence", secret_evidence.id, [1])
     assert f"<mark>{SECRET}</mark>" in hit["snippet"]
     assert body["facets"]["framework"] == {"iso-sample": 1}
     # The metadata: title, owner and the requirements it addresses.
     _status, body = search_api(staff, q='"A.5.15" firewall')
-    assert [(h["id"], h.get("page")) for h in body["hits"]] == [(secret_evidence.id, None)]
+    # (found through its file's entry, which holds the metadata; no page says it)
+    assert [(h["id"], h["pages"]) for h in body["hits"]] == [(secret_evidence.id, [])]
     _status, body = search_api(staff, q=staff.email.split("@")[0])
     assert secret_evidence.id in {h["id"] for h in body["hits"]}
     login_as(staff)
     page = client.get("/search", query_string={"q": SECRET}).get_data(as_text=True)
     assert f'href="/evidence/{secret_evidence.id}"' in page
+    assert f'href="/evidence/{secret_evidence.id}/download#page=1">1</a>' in page
     assert f"<mark>{SECRET}</mark>" in page
 
 
@@ -143,13 +145,13 @@ def test_csv_pdf_and_image_evidence(
     scan = make_evidence("Badge scan", data=make_pdf(pages=2, marker=PDF_WORD), filename="scan.pdf")
     photo = make_evidence("Server room photo", data=make_png(), filename="room.png")
     _status, body = search_api(staff, q=CSV_WORD)
-    assert [(h["id"], h["page"]) for h in body["hits"]] == [(roster.id, 1)]
+    assert [(h["id"], h["pages"]) for h in body["hits"]] == [(roster.id, [1])]
     _status, body = search_api(staff, q=PDF_WORD)
-    assert sorted((h["id"], h["page"]) for h in body["hits"]) == [(scan.id, 1), (scan.id, 2)]
+    assert [(h["id"], sorted(h["pages"])) for h in body["hits"]] == [(scan.id, [1, 2])]
     _status, body = search_api(staff, q="photo")
-    assert [(h["id"], h.get("page")) for h in body["hits"]] == [(photo.id, None)]
+    assert [(h["id"], h["pages"]) for h in body["hits"]] == [(photo.id, [])]
     _status, body = search_api(staff, q="type:evidence")
-    assert body["total"] == 3 + 1 + 2  # three metadata entries, a CSV page, two PDF pages
+    assert body["total"] == 3  # documents, not pages
 
 
 def test_index_follows_new_versions_links_and_state(
@@ -165,12 +167,14 @@ def test_index_follows_new_versions_links_and_state(
         "firewall-v2.txt",
     )
     uow.commit(db.session)
-    assert search_api(staff, q=SECRET)[1]["total"] == 0  # the old version's text is gone
+    assert search_api(staff, q=SECRET)[1]["total"] == 0  # the old version is not current
+    _status, body = search_api(staff, q=f"{SECRET} version:all")
+    assert [(h["version"], h["current"]) for h in body["hits"]] == [(1, False)]
     assert [h["id"] for h in search_api(staff, q="wombatgate")[1]["hits"]] == [secret_evidence.id]
     evidence.set_links(db.session, Caller.of_user(staff), secret_evidence.id, ["soc-sample:CC6.1"])
     uow.commit(db.session)
     _status, body = search_api(staff, q="type:evidence")
-    assert body["facets"]["framework"] == {"soc-sample": 2}  # metadata and the file's page
+    assert body["facets"]["framework"] == {"soc-sample": 1}  # one document
     assert search_api(staff, q='"A.5.15" firewall')[1]["total"] == 0
     assert search_api(staff, q='"CC6.1" firewall')[1]["total"] == 1
     evidence.submit(db.session, Caller.of_user(staff), secret_evidence.id)

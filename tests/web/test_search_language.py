@@ -25,12 +25,13 @@ def test_an_index_of_an_older_format_is_rebuilt_at_first_use(
     search_index: Backend,
 ) -> None:
     make_report("Rebuilt", visibility="public", pdf=make_pdf(pages=3, marker="capybaras"))
-    assert search_api(customer, q="capybara")[1]["total"] == 3  # stems meet
+    assert search_api(customer, q="capybara")[1]["hits"][0]["pages"]  # stems meet
     app.extensions.pop("artifact_search").close()
     directory = Path(app.config["DATA_DIR"]) / "search" / search_index.name
     (directory / FORMAT_NAME).unlink()  # as an index written before formats were recorded
     _status, body = search_api(customer, q="capybara")
-    assert body["total"] == 3
+    assert body["total"] == 1
+    assert sorted(body["hits"][0]["pages"]) == [1, 2, 3]
     assert not app.extensions["artifact_search"].emptied
 
 

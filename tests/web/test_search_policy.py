@@ -101,11 +101,10 @@ def test_customer_sees_page_hits_with_highlighted_snippets(
     restricted: Report, customer: User, search_api: Callable[..., Any]
 ) -> None:
     _status, body = search_api(customer, q=SECRET)
-    pages = sorted(hit["page"] for hit in body["hits"])
-    assert body["total"] == 3
-    assert pages == [1, 2, 3]
+    assert body["total"] == 1  # one hit per document, naming its pages
+    assert [(h["id"], sorted(h["pages"])) for h in body["hits"]] == [(restricted.id, [1, 2, 3])]
     assert f"<mark>{SECRET}</mark>" in body["hits"][0]["snippet"]
-    assert body["facets"]["series"] == {"pentest": 3}
+    assert body["facets"]["series"] == {"pentest": 1}
 
 
 @pytest.fixture
@@ -124,7 +123,7 @@ def test_terms_gate_hides_file_snippets_until_accepted(
     gated: Report, nda: Agreement, customer: User, search_api: Callable[..., Any]
 ) -> None:
     _status, body = search_api(customer, q="Bridge")
-    assert [(h["id"], h.get("page")) for h in body["hits"]] == [(gated.id, None)]
+    assert [(h["id"], h["pages"], h["version"]) for h in body["hits"]] == [(gated.id, [], None)]
     assert "quokkavault" not in repr(body)
     _status, body = search_api(customer, q="quokkavault")
     assert body["total"] == 0
@@ -141,8 +140,8 @@ def test_terms_gate_hides_file_snippets_until_accepted(
     )
     uow.commit(db.session)
     _status, body = search_api(customer, q="quokkavault")
-    assert body["total"] == 2
-    assert {h["page"] for h in body["hits"]} == {1, 2}
+    assert body["total"] == 1
+    assert [sorted(h["pages"]) for h in body["hits"]] == [[1, 2]]
     assert "<mark>quokkavault</mark>" in body["hits"][0]["snippet"]
 
 
@@ -152,8 +151,8 @@ def test_staff_see_file_snippets_without_accepting_terms(
     """Staff are the provider: the customer terms gate is not theirs (policy.may_download), so
     the pages of a gated report are found for them as its download is served to them."""
     _status, body = search_api(staff, q="quokkavault")
-    assert {h["page"] for h in body["hits"]} == {1, 2}
-    assert search_api(staff, q="certified")[1]["total"] == 2
+    assert [(h["id"], sorted(h["pages"])) for h in body["hits"]] == [(gated.id, [1, 2])]
+    assert [h["id"] for h in search_api(staff, q="certified")[1]["hits"]] == [public.id]
 
 
 def test_index_follows_retire_grants_and_new_versions(
@@ -170,9 +169,11 @@ def test_index_follows_retire_grants_and_new_versions(
     )
     uow.commit(db.session)
     _status, body = search_api(customer, q=SECRET)
-    assert body["total"] == 0  # the old version's pages are gone
+    assert body["total"] == 0  # the old version is no longer current
+    _status, body = search_api(customer, q=f"{SECRET} version:all")
+    assert [(h["version"], h["current"]) for h in body["hits"]] == [(1, False)]
     _status, body = search_api(customer, q="walrusledger")
-    assert [h["page"] for h in body["hits"]] == [1]
+    assert [(h["pages"], h["version"], h["current"]) for h in body["hits"]] == [([1], 2, True)]
 
     grant = grants.list_grants(db.session, OPERATOR)[0]
     grants.revoke_grant(db.session, OPERATOR, grant.id)

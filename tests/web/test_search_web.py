@@ -16,7 +16,8 @@ from flask.testing import FlaskClient
 
 from artifact.extensions import db
 from artifact.frameworks import services as frameworks
-from artifact.infra.search import Backend
+from artifact.infra.search import Backend, Entry, index_for
+from artifact.infra.search.backend import PAGES_PER_HIT
 from artifact.infra.search.query import QueryError, parse
 from artifact.kernel.caller import OPERATOR
 from artifact.models import Report, User
@@ -65,23 +66,40 @@ def test_bad_parameters_are_400(search_api: Callable[..., Any], params: dict[str
 def test_page_shows_facets_snippets_pages_and_paging(
     make_report: Callable[..., Report], client: FlaskClient, search_index: Backend
 ) -> None:
-    make_report(
+    scan = make_report(
         "Quarterly <Scan>",
         visibility="public",
         series="SCAN",
         pdf=make_pdf(pages=12, marker="vulnerability scan"),
     )
     page = client.get("/search", query_string={"q": "vulnerability"}).get_data(as_text=True)
-    assert "12 results, page 1 of 2." in page
+    assert "1 result." in page  # one hit per document
     assert "<mark>vulnerability</mark>" in page
-    assert "page 1</span>" in page
+    assert "Matching pages:" in page
+    # A visitor may download a public report: its pages open the stamped copy at that page.
+    links = re.findall(rf'href="/catalog/{scan.id}/download#page=(\d+)">(\d+)</a>', page)
+    assert len(links) == PAGES_PER_HIT  # the best ten of twelve equally good pages
+    assert all(a == b and 1 <= int(a) <= 12 for a, b in links)
     assert "Quarterly &lt;Scan&gt;" in page
     assert 'href="/search?q=vulnerability&amp;series=scan"' in page
+    for number in range(11):
+        make_report(f"Scan {number}", visibility="public", series="SCAN", pdf=make_pdf(pages=1))
+    page = client.get("/search", query_string={"q": "scan"}).get_data(as_text=True)
+    assert "12 results, page 1 of 2." in page
     assert 'rel="next"' in page
-    second = client.get("/search", query_string={"q": "vulnerability", "page": 2})
+    second = client.get("/search", query_string={"q": "scan", "page": 2})
     assert "page 2 of 2" in second.get_data(as_text=True)
     filtered = client.get("/search", query_string={"q": "vulnerability", "series": "nothing"})
     assert "0 results." in filtered.get_data(as_text=True)
+
+
+def test_a_typo_suggests_a_word_of_a_document_in_scope_on_the_page(
+    make_report: Callable[..., Report], client: FlaskClient, search_index: Backend
+) -> None:
+    make_report("Cipher", visibility="public", pdf=make_pdf(pages=1, marker="encryption at rest"))
+    page = client.get("/search", query_string={"q": "encyrption"}).get_data(as_text=True)
+    assert "0 results." in page
+    assert 'Did you mean <a href="/search?q=encryption">encryption</a>?' in page
 
 
 def test_header_has_a_search_box(client: FlaskClient) -> None:
@@ -104,8 +122,9 @@ def test_reindex_rebuilds_from_the_database(
     assert search_api(customer, q="capybara")[1]["total"] == 0
     result = runner.invoke(args=["search", "reindex"])
     assert result.exit_code == 0, result.output
-    assert "indexed 4 entries" in result.output
-    assert search_api(customer, q="capybara")[1]["total"] == 3
+    assert "indexed 5 entries" in result.output  # metadata, the file, its three pages
+    _status, body = search_api(customer, q="capybara")
+    assert [sorted(h["pages"]) for h in body["hits"]] == [[1, 2, 3]]
 
 
 def test_imported_requirements_are_found_without_a_reindex(
@@ -173,3 +192,16 @@ def test_the_documented_query_pattern_agrees_with_the_parser(q: str, documented:
     else:
         parsed = True
     assert parsed is documented
+
+
+def test_check_deploy_names_tantivy_past_five_thousand_whoosh_entries(
+    app: Flask, runner: Any
+) -> None:
+    app.config["SEARCH_BACKEND"] = "whoosh"
+    index = index_for(app)
+    index.rebuild(Entry("requirement", f"r{n}", "R", "words") for n in range(10))
+    assert "WARN" not in runner.invoke(args=["check-deploy"]).output
+    index.rebuild(Entry("requirement", f"r{n}", "R", "words") for n in range(5_001))
+    output = runner.invoke(args=["check-deploy"]).output
+    assert "WARN the whoosh search index holds 5,001 entries" in output
+    assert "set ARTIFACT_SEARCH_BACKEND=tantivy and run `flask --app app search reindex`" in output

@@ -5,6 +5,7 @@ and never see the user's raw syntax.
     "a quoted phrase"     the words in this order
     secur*                words starting with "secur" (at least 2 letters)
     category:reports  series:SOC  framework:"SOC 2"  type:report  year:2025
+    version:all           older versions of files too (default: current versions only)
     -word  NOT word       exclude
 
 Anything else is text: ``title:foo`` is the phrase "title foo"; ``AC-2`` is the phrase "ac 2".
@@ -17,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 
 FILTER_FIELDS = ("category", "series", "framework", "type", "year")
+VERSIONS = ("all", "current")
 MAX_QUERY_CHARS = 500
 MAX_CLAUSES = 32
 MAX_WORD_CHARS = 40
@@ -63,6 +65,7 @@ class Query:
     """All clauses must hold; an empty query matches everything the caller may see."""
 
     clauses: tuple[Clause, ...] = ()
+    all_versions: bool = False  # version:all
 
     @property
     def positive_text(self) -> tuple[Term | Phrase | Prefix, ...]:
@@ -72,6 +75,9 @@ class Query:
     @property
     def is_empty(self) -> bool:
         return not self.clauses
+
+    def with_clauses(self, more: tuple[Clause, ...]) -> Query:
+        return Query(self.clauses + more, self.all_versions)
 
 
 def facet_value(value: str) -> str:
@@ -96,6 +102,7 @@ def parse(raw: str | None) -> Query:
         raise QueryError('A quotation mark is not closed: put phrases "between quotes".')
     clauses: list[Clause] = []
     negate = False
+    all_versions = False
     for part in (t for t in _TOKEN_RE.findall(text) if t.strip()):
         token = part
         if part in ("NOT", "-"):
@@ -111,6 +118,12 @@ def parse(raw: str | None) -> Query:
             if negate:
                 raise QueryError("NOT must be followed by a word, not another NOT.")
             negate, token = True, token[1:]
+        field, sep, value = token.partition(":")
+        if sep and field.lower() == "version":
+            if negate or value.lower() not in VERSIONS:
+                raise QueryError("version: takes all (older versions too) or current.")
+            all_versions = value.lower() == "all"
+            continue
         clause = _clause(token)
         if clause is not None:
             clauses.append(Not(clause) if negate else clause)
@@ -119,7 +132,7 @@ def parse(raw: str | None) -> Query:
         raise QueryError("NOT must be followed by the word to leave out.")
     if len(clauses) > MAX_CLAUSES:
         raise QueryError(f"The search has too many words (at most {MAX_CLAUSES}).")
-    return Query(tuple(clauses))
+    return Query(tuple(clauses), all_versions)
 
 
 def _clause(token: str) -> Term | Phrase | Prefix | Filter | None:

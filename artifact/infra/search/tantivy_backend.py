@@ -22,10 +22,22 @@ import tantivy
 
 from artifact.infra.search import language
 from artifact.infra.search import query as q
-from artifact.infra.search.backend import FACETS, Entry, Hit, ResultPage, Scope
+from artifact.infra.search.backend import (
+    FACETS,
+    HAS_FILE,
+    PAGES_PER_HIT,
+    Entry,
+    Hit,
+    PageHit,
+    ResultPage,
+    Rule,
+    Scope,
+)
 from artifact.infra.search.locking import LOCK_NAME, retry, writer_lock
+from artifact.infra.search.suggest import SUGGEST_PREFIX, within
 
 FACET_SIZE = 100
+MAX_SHOULD = 32  # beyond this many values a group is one term set
 WRITER_HEAP = 32_000_000
 log = logging.getLogger(__name__)
 
@@ -55,10 +67,21 @@ def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     for name in ("key", "parent", "part"):
         builder.add_text_field(name, stored=True, tokenizer_name="raw")
+    builder.add_text_field("docver", stored=False, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("current", stored=True, tokenizer_name="raw", index_option="basic")
     builder.add_text_field("scope", stored=False, tokenizer_name="raw", index_option="basic")
-    builder.add_unsigned_field("page", stored=True)
+    builder.add_text_field("attrs", stored=False, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("type_", stored=False, tokenizer_name="raw", index_option="basic")
+    builder.add_unsigned_field("page", stored=True, fast=True)
+    builder.add_unsigned_field("version", stored=True, fast=True)
     builder.add_text_field("title", stored=True, tokenizer_name="raw", index_option="basic")
-    builder.add_text_field("text", stored=True, tokenizer_name="en_stem")
+    # Counted entries (metadata, whole files) are searched on "text"; pages on "ptext", so a
+    # search walks one posting per document, not one per page.
+    builder.add_text_field("text", stored=False, tokenizer_name="en_stem")
+    builder.add_text_field("ptext", stored=True, tokenizer_name="en_stem")
+    builder.add_bytes_field("shown", stored=True)
+    # Words as written (case folded, not stemmed): what typo suggestions are drawn from.
+    builder.add_text_field("words", stored=False, tokenizer_name="default", index_option="basic")
     for name in FACETS:
         builder.add_text_field(name, stored=True, fast=True, tokenizer_name="raw")
     return builder.build()
@@ -69,15 +92,29 @@ def _document(entry: Entry) -> tantivy.Document:
     doc.add_text("key", entry.key)
     doc.add_text("parent", entry.parent)
     doc.add_text("part", entry.part)
+    doc.add_text("docver", entry.docver)
+    doc.add_text("current", YES if entry.current else NO)
+    doc.add_unsigned("page", entry.page)
+    doc.add_unsigned("version", entry.version)
+    doc.add_text("title", entry.title)
+    if not entry.counted:
+        doc.add_text("ptext", entry.text)
+        return doc
     for term in entry.scope_terms:
         doc.add_text("scope", term)
-    doc.add_unsigned("page", entry.page)
-    doc.add_text("title", entry.title)
+    for term in entry.all_attrs:
+        doc.add_text("attrs", term)
+    doc.add_text("type_", f"{entry.part}/{entry.type}")
     doc.add_text("text", entry.text)
+    doc.add_text("words", entry.text)
+    doc.add_bytes("shown", (entry.text if entry.part == "meta" else entry.shown).encode())
     for name in FACETS:
         for value in entry.facet_values(name):
             doc.add_text(name, value)
     return doc
+
+
+YES, NO = "yes", "no"
 
 
 class TantivyBackend:
@@ -173,21 +210,65 @@ class TantivyBackend:
         return self._index.searcher()
 
     def _scope_query(self, scope: Scope) -> Any:
-        """One set-membership filter, scored as a constant (it narrows, never ranks)."""
-        return tantivy.Query.const_score_query(
-            tantivy.Query.term_set_query(self._schema, "scope", scope.terms()), 0.0
+        """The counted entries (one per document, whatever its pages) in ``scope``: kinds and
+        records named by terms, and the rules' attribute classes; a constant score (it
+        narrows, never ranks). Its size is the scope's, not the index's."""
+        if scope.everything:
+            found = tantivy.Query.term_set_query(self._schema, "part", ["doc", "meta"])
+            return tantivy.Query.const_score_query(found, 0.0)
+        should = tantivy.Occur.Should
+        parts = [(should, self._rule(rule)) for rule in scope.rules]
+        terms = scope.terms()
+        if terms:
+            parts.append((should, tantivy.Query.term_set_query(self._schema, "scope", terms)))
+        return tantivy.Query.const_score_query(tantivy.Query.boolean_query(parts), 0.0)
+
+    def _groups(self, groups: tuple[frozenset[str], ...]) -> list[tuple[Any, Any]]:
+        """Each group as a disjunction of term queries: they are walked lazily and skipped
+        through by the intersection (a term set would first mark every document of the index
+        in a bit set, a cost that grows with the index); a large group stays a term set."""
+        return [(tantivy.Occur.Must, self._any_of(sorted(g))) for g in groups]
+
+    def _any_of(self, values: list[str]) -> Any:
+        if len(values) > MAX_SHOULD:
+            return tantivy.Query.term_set_query(self._schema, "attrs", values)
+        should = tantivy.Occur.Should
+        return tantivy.Query.boolean_query(
+            [(should, tantivy.Query.term_query(self._schema, "attrs", v)) for v in values]
         )
+
+    def _rule(self, rule: Rule) -> Any:
+        must, must_not = tantivy.Occur.Must, tantivy.Occur.MustNot
+
+        def kind(part: str) -> tuple[Any, Any]:
+            return must, tantivy.Query.term_query(self._schema, "type_", f"{part}/{rule.type}")
+
+        meta = [kind("meta"), *self._groups(rule.seen)]
+        if rule.files is None:
+            return tantivy.Query.boolean_query(meta)
+        with_file = self._groups((frozenset({HAS_FILE}), *rule.files))
+        meta.append((must_not, tantivy.Query.boolean_query(with_file)))
+        doc = [kind("doc"), *self._groups(rule.seen + rule.files)]
+        return tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Should, tantivy.Query.boolean_query(meta)),
+                (tantivy.Occur.Should, tantivy.Query.boolean_query(doc)),
+            ]
+        )
+
+    def _filtered(self, built: Any, scope: Scope, all_versions: bool) -> Any:
+        clauses = [(tantivy.Occur.Must, built), (tantivy.Occur.Must, self._scope_query(scope))]
+        if not all_versions:
+            current = tantivy.Query.term_query(self._schema, "current", YES)
+            clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(current, 0.0)))
+        return tantivy.Query.boolean_query(clauses)
 
     def search(
         self, query: q.Query, scope: Scope, *, offset: int = 0, limit: int = 10, facets: bool = True
     ) -> ResultPage:
         if scope.nothing:
             return ResultPage(0, [], {name: {} for name in FACETS} if facets else {})
-        built = build(self._schema, query)
-        if not scope.everything:
-            built = tantivy.Query.boolean_query(
-                [(tantivy.Occur.Must, built), (tantivy.Occur.Must, self._scope_query(scope))]
-            )
+        built = self._filtered(build(self._schema, query), scope, query.all_versions)
         with self._lock:
             searcher = self._searcher()
             # With facets, the total is the sum of the type facet (every entry has exactly one
@@ -199,16 +280,67 @@ class TantivyBackend:
             counts = self._facets(searcher, built)
         return ResultPage(sum(counts["type"].values()), hits, counts)
 
+    def pages(
+        self, query: q.Query, docvers: list[str], per: int = PAGES_PER_HIT
+    ) -> dict[str, list[PageHit]]:
+        text = build(self._schema, query, field="ptext", pages=True)
+        if text is None or not docvers:
+            return {}
+        out: dict[str, list[PageHit]] = {}
+        with self._lock:
+            searcher = self._searcher()
+            for docver in docvers:
+                one = tantivy.Query.boolean_query(
+                    [
+                        (tantivy.Occur.Must, text),
+                        (
+                            tantivy.Occur.Must,
+                            tantivy.Query.term_query(self._schema, "docver", docver),
+                        ),
+                    ]
+                )
+                found = searcher.search(one, limit=per, count=False).hits
+                if not found:
+                    continue
+                numbers = searcher.fast_field_values("page", [a for _s, a in found])
+                best = searcher.doc(found[0][1]).get_first("ptext") or ""
+                out[docver] = [
+                    PageHit(int(n or 0), best if i == 0 else "", float(score))
+                    for i, (n, (score, _a)) in enumerate(zip(numbers, found, strict=True))
+                ]
+        return out
+
+    def suggest(self, word: str, distance: int, scope: Scope, all_versions: bool) -> list[str]:
+        """Words of the index's unstemmed lexicon that start like ``word`` and lie within
+        ``distance`` edits, then only those found in an entry inside ``scope``."""
+        if scope.nothing:
+            return []
+        with self._lock:
+            searcher = self._searcher()
+            lexicon = searcher.terms_with_prefix("words", word[:SUGGEST_PREFIX])
+            near = [t for t, _n in lexicon if t != word and within(t, word, distance)]
+            found = []
+            for term in near:
+                one = self._filtered(
+                    tantivy.Query.term_query(self._schema, "words", term), scope, all_versions
+                )
+                count = searcher.search(one, limit=1, count=True).count
+                if count:
+                    found.append(term)
+        return found
+
     @staticmethod
     def _hit(doc: Any, score: float) -> Hit:
         kind, _sep, record = doc.get_first("parent").partition(":")
+        shown = doc.get_first("shown")
         return Hit(
             kind,
             record,
             doc.get_first("part"),
-            int(doc.get_first("page")),
+            int(doc.get_first("version") or 0),
+            doc.get_first("current") == YES,
             doc.get_first("title"),
-            doc.get_first("text"),
+            bytes(shown).decode() if shown is not None else "",
             float(score),
         )
 
@@ -232,29 +364,33 @@ class TantivyBackend:
         """Nothing to release: writers are dropped after each commit."""
 
 
-def _clause(schema: Any, clause: q.Term | q.Phrase | q.Prefix | q.Filter) -> Any:
+def _clause(schema: Any, clause: q.Term | q.Phrase | q.Prefix | q.Filter, field: str) -> Any:
     if isinstance(clause, q.Term):
-        return tantivy.Query.term_query(schema, "text", stem(clause.word))
+        return tantivy.Query.term_query(schema, field, stem(clause.word))
     if isinstance(clause, q.Phrase):
-        return tantivy.Query.phrase_query(schema, "text", [stem(w) for w in clause.words])
+        return tantivy.Query.phrase_query(schema, field, [stem(w) for w in clause.words])
     if isinstance(clause, q.Prefix):
         # The index holds stems: "happ*" finds the stem "happi" as it is, "happy*" by its own
         # stem. A prefix longer than the stem of the word it starts ("encrypti*") finds less.
         # Both hold letters and digits only (the parser saw to it): no regex syntax.
         stems = dict.fromkeys((clause.stem, stem(clause.stem)))
-        return tantivy.Query.regex_query(schema, "text", "(" + "|".join(stems) + ").*")
+        return tantivy.Query.regex_query(schema, field, "(" + "|".join(stems) + ").*")
     return tantivy.Query.term_query(schema, clause.field, clause.value)
 
 
-def build(schema: Any, query: q.Query) -> Any:
-    """Our tree as a tantivy query (never tantivy's own query parser)."""
+def build(schema: Any, query: q.Query, field: str = "text", pages: bool = False) -> Any:
+    """Our tree as a tantivy query (never tantivy's own query parser). ``pages``: the words
+    only, on pages (which carry no facets); None when the query has no words."""
     must, must_not = tantivy.Occur.Must, tantivy.Occur.MustNot
     clauses = [
-        (must_not, _clause(schema, c.clause))
+        (must_not, _clause(schema, c.clause, field))
         if isinstance(c, q.Not)
-        else (must, _clause(schema, c))
+        else (must, _clause(schema, c, field))
         for c in query.clauses
+        if not (pages and isinstance(c.clause if isinstance(c, q.Not) else c, q.Filter))
     ]
     if not any(occur == must for occur, _ in clauses):
+        if pages:
+            return None
         clauses.insert(0, (must, tantivy.Query.all_query()))
     return tantivy.Query.boolean_query(clauses)

@@ -21,8 +21,19 @@ from whoosh.writing import CLEAR
 
 from artifact.infra.search import language
 from artifact.infra.search import query as q
-from artifact.infra.search.backend import FACETS, Entry, Hit, ResultPage, Scope
+from artifact.infra.search.backend import (
+    FACETS,
+    HAS_FILE,
+    PAGES_PER_HIT,
+    Entry,
+    Hit,
+    PageHit,
+    ResultPage,
+    Rule,
+    Scope,
+)
 from artifact.infra.search.locking import LOCK_NAME, retry, writer_lock
+from artifact.infra.search.suggest import SUGGEST_PREFIX, within
 
 ANALYZER = (
     RegexTokenizer(r"[^\W_]+")
@@ -32,6 +43,15 @@ ANALYZER = (
 )
 
 
+# Words as written (case folded, not stemmed): what typo suggestions are drawn from.
+WORDS = (
+    RegexTokenizer(r"[^\W_]+")
+    | LowercaseFilter()
+    | StopFilter(stoplist=frozenset(), minsize=1, maxsize=q.MAX_WORD_CHARS)
+)
+YES, NO = "yes", "no"
+
+
 def _schema() -> Schema:
     facet = {name: KEYWORD(commas=True, scorable=False) for name in FACETS if name != "type"}
     return Schema(
@@ -39,9 +59,19 @@ def _schema() -> Schema:
         parent=ID(stored=True),
         type=ID(stored=True),
         part=ID(stored=True),
+        docver=ID(),
+        current=ID(stored=True),
+        scope=KEYWORD(commas=True, scorable=False),
+        attrs=KEYWORD(commas=True, scorable=False),
+        type_=ID(),
         page=STORED(),
+        version=STORED(),
         title=STORED(),
-        text=TEXT(analyzer=ANALYZER, stored=True, phrase=True),
+        shown=STORED(),
+        # Counted entries (metadata, whole files) are searched on "text"; pages on "ptext".
+        text=TEXT(analyzer=ANALYZER, stored=False, phrase=True),
+        ptext=TEXT(analyzer=ANALYZER, stored=True, phrase=True),
+        words=TEXT(analyzer=WORDS, stored=False, phrase=False),
         **facet,
     )
 
@@ -52,10 +82,21 @@ def _fields(entry: Entry) -> dict[str, Any]:
         "parent": entry.parent,
         "type": entry.type,
         "part": entry.part,
+        "docver": entry.docver,
+        "current": YES if entry.current else NO,
         "page": entry.page,
+        "version": entry.version,
         "title": entry.title,
-        "text": entry.text,
     }
+    if not entry.counted:
+        fields["ptext"] = entry.text
+        return fields
+    fields["scope"] = ",".join(entry.scope_terms)
+    fields["attrs"] = ",".join(entry.all_attrs)
+    fields["type_"] = f"{entry.part}/{entry.type}"
+    fields["text"] = entry.text
+    fields["words"] = entry.text
+    fields["shown"] = entry.text if entry.part == "meta" else entry.shown
     for name in FACETS:
         if name != "type":
             fields[name] = ",".join(entry.facet_values(name))
@@ -84,19 +125,35 @@ class _Snapshot:
             ]
         return self._values[field]
 
-    def allowed(self, scope: Scope) -> set[int] | None:
+    def allowed(self, scope: Scope, all_versions: bool) -> set[int]:
+        """The counted entries in ``scope``: one cached set per scope term (a set per kind,
+        or a record's one or few entries), so the cost is what the caller may see."""
         if scope.everything:
-            return None
-        allowed: set[int] = set()
-        for kind in scope.types:
-            allowed |= self.docs("type", kind)
-        for kind in scope.meta_types:
-            allowed |= self.docs("type", kind) & self.docs("part", "meta")
-        for part, parents in (("meta", scope.meta_parents), ("file", scope.file_parents)):
-            part_docs = self.docs("part", part)
-            for parent in parents:
-                allowed |= self.docs("parent", parent) & part_docs
+            allowed = set(self.docs("part", "meta") | self.docs("part", "doc"))
+        else:
+            allowed = set()
+            for term in scope.terms():
+                allowed |= self.docs("scope", term)
+            for rule in scope.rules:
+                allowed |= self._rule(rule)
+        if not all_versions:
+            allowed &= self.docs("current", YES)
         return allowed
+
+    def _groups(self, base: frozenset[int], groups: tuple[frozenset[str], ...]) -> frozenset[int]:
+        for group in groups:
+            if not base:
+                break
+            base = base & frozenset().union(*(self.docs("attrs", a) for a in group))
+        return base
+
+    def _rule(self, rule: Rule) -> frozenset[int]:
+        meta = self._groups(self.docs("type_", f"meta/{rule.type}"), rule.seen)
+        if rule.files is None:
+            return meta
+        with_file = self._groups(self.docs("attrs", HAS_FILE), rule.files)
+        doc = self._groups(self.docs("type_", f"doc/{rule.type}"), rule.seen + rule.files)
+        return (meta - with_file) | doc
 
 
 class WhooshBackend:
@@ -176,43 +233,67 @@ class WhooshBackend:
         with self._lock:
             snap = self._fresh()
             built = build(query)
-            allowed = snap.allowed(scope)
-            if allowed is None and not facets:
-                return self._top(snap, built, None, offset, limit, None)
-            matched = set(snap.searcher.docs_for_query(built))
-            if allowed is not None:
-                matched &= allowed
+            allowed = snap.allowed(scope, query.all_versions)
+            matched = set(snap.searcher.docs_for_query(built)) & allowed
             counts = self._facets(snap, matched) if facets else {}
-            return self._top(snap, built, matched, offset, limit, counts)
+            if not matched:
+                return ResultPage(0, [], counts)
+            results = snap.searcher.search(built, filter=matched, limit=offset + limit)
+            hits = [self._hit(hit) for hit in list(results)[offset : offset + limit]]
+            return ResultPage(len(matched), hits, counts)
 
-    def _top(
-        self,
-        snap: _Snapshot,
-        built: wq.Query,
-        matched: set[int] | None,
-        offset: int,
-        limit: int,
-        counts: dict[str, dict[str, int]] | None,
-    ) -> ResultPage:
-        if matched is not None and not matched:
-            return ResultPage(0, [], counts or {})
-        results = snap.searcher.search(built, filter=matched, limit=offset + limit)
-        total = len(matched) if matched is not None else len(results)
-        hits = []
-        for hit in list(results)[offset : offset + limit]:
-            kind, _sep, record = hit["parent"].partition(":")
-            hits.append(
-                Hit(
-                    kind,
-                    record,
-                    hit["part"],
-                    hit["page"],
-                    hit["title"],
-                    hit["text"],
-                    float(hit.score or 0.0),
-                )
-            )
-        return ResultPage(total, hits, counts or {})
+    @staticmethod
+    def _hit(hit: Any) -> Hit:
+        kind, _sep, record = hit["parent"].partition(":")
+        return Hit(
+            kind,
+            record,
+            hit["part"],
+            hit.get("version", 0),
+            hit.get("current") == YES,
+            hit["title"],
+            hit.get("shown", ""),
+            float(hit.score or 0.0),
+        )
+
+    def pages(
+        self, query: q.Query, docvers: list[str], per: int = PAGES_PER_HIT
+    ) -> dict[str, list[PageHit]]:
+        text = build(query, field="ptext", pages=True)
+        if text is None or not docvers:
+            return {}
+        out: dict[str, list[PageHit]] = {}
+        with self._lock:
+            snap = self._fresh()
+            for docver in docvers:
+                # The document's own term drives the intersection (a filter would still walk
+                # every page of the index that matches the words).
+                one = wq.And([wq.Term("docver", docver), text])
+                found = list(snap.searcher.search(one, limit=per))
+                if found:
+                    out[docver] = [
+                        PageHit(h["page"], h["ptext"] if i == 0 else "", float(h.score or 0.0))
+                        for i, h in enumerate(found)
+                    ]
+        return out
+
+    def suggest(self, word: str, distance: int, scope: Scope, all_versions: bool) -> list[str]:
+        """Words of the unstemmed lexicon within ``distance`` edits (sharing the first
+        letter), then only those found in an entry inside ``scope``."""
+        if scope.nothing:
+            return []
+        with self._lock:
+            snap = self._fresh()
+            reader = snap.searcher.reader()
+            near = [
+                t
+                for t in reader.terms_within("words", word, distance, prefix=SUGGEST_PREFIX)
+                if t != word and within(t, word, distance)
+            ]
+            if not near:
+                return []
+            allowed = snap.allowed(scope, all_versions)
+            return [t for t in near if snap.docs("words", t) & allowed]
 
     @staticmethod
     def _facets(snap: _Snapshot, matched: set[int]) -> dict[str, dict[str, int]]:
@@ -236,24 +317,31 @@ class WhooshBackend:
             self._ix.close()
 
 
-def _clause(clause: q.Term | q.Phrase | q.Prefix | q.Filter) -> wq.Query:
+def _clause(clause: q.Term | q.Phrase | q.Prefix | q.Filter, field: str) -> wq.Query:
     if isinstance(clause, q.Term):
-        return wq.Term("text", stem(clause.word))
+        return wq.Term(field, stem(clause.word))
     if isinstance(clause, q.Phrase):
-        return wq.Phrase("text", [stem(w) for w in clause.words])
+        return wq.Phrase(field, [stem(w) for w in clause.words])
     if isinstance(clause, q.Prefix):
         # The index holds stems: "happ*" finds the stem "happi" as it is, "happy*" by its own
         # stem. A prefix longer than the stem of the word it starts ("encrypti*") finds less.
         stems = dict.fromkeys((clause.stem, stem(clause.stem)))
         if len(stems) == 1:
-            return wq.Prefix("text", clause.stem)
-        return wq.Or([wq.Prefix("text", s) for s in stems])
+            return wq.Prefix(field, clause.stem)
+        return wq.Or([wq.Prefix(field, s) for s in stems])
     return wq.Term(clause.field, clause.value)
 
 
-def build(query: q.Query) -> wq.Query:
-    """Our tree as a whoosh query (never whoosh's own parser)."""
-    positive = [_clause(c) for c in query.clauses if not isinstance(c, q.Not)]
-    negative = [_clause(c.clause) for c in query.clauses if isinstance(c, q.Not)]
+def build(query: q.Query, field: str = "text", pages: bool = False) -> Any:
+    """Our tree as a whoosh query (never whoosh's own parser). ``pages``: the words only, on
+    pages (which carry no facets); None when the query has no words."""
+
+    def keep(c: q.Clause) -> bool:
+        return not (pages and isinstance(c.clause if isinstance(c, q.Not) else c, q.Filter))
+
+    positive = [_clause(c, field) for c in query.clauses if not isinstance(c, q.Not) and keep(c)]
+    negative = [_clause(c.clause, field) for c in query.clauses if isinstance(c, q.Not) and keep(c)]
+    if pages and not positive:
+        return None
     base: wq.Query = wq.And(positive) if positive else wq.Every()
     return wq.AndNot(base, wq.Or(negative)) if negative else base
