@@ -22,5 +22,11 @@ def search() -> dict[str, Any]:
     if page == "":  # the search page reads it as the first; to a program it is no number
         raise ValidationFailed("The page must be a number.")
     return search_service.search(
-        db.session, current_caller(), indexer.index(current_app, db.session), text, filters, page
+        db.session,
+        current_caller(),
+        indexer.index(current_app, db.session),
+        text,
+        filters,
+        page,
+        public_listing=current_app.config["PUBLIC_LISTING"],
     ).as_json()

@@ -91,7 +91,7 @@ SCHEMAS: dict[str, Any] = {
     "SearchHit": {
         "type": "object",
         "description": "one document: a record, or one version of its file",
-        "required": ["type", "id", "title", "snippet", "pages", "version", "current"],
+        "required": ["type", "id", "title", "snippet", "pages", "version", "current", "locked"],
         "properties": {
             "type": {"type": "string", "enum": list(KINDS)},
             "id": _STR,
@@ -116,6 +116,12 @@ SCHEMAS: dict[str, Any] = {
             "current": {
                 "type": "boolean",
                 "description": "false for an older version (found with version:all)",
+            },
+            "locked": {
+                "type": "boolean",
+                "description": "a listed report the caller may ask for but not open, found by "
+                "its catalog facts (title, category, series, issuer) only, never by its text; "
+                "such hits follow the others on the first page of an unfiltered search",
             },
         },
     },

@@ -30,6 +30,7 @@ from artifact.infra.search.suggest import best as closest
 from artifact.infra.search.suggest import max_distance
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import PermissionDenied, ValidationFailed
+from artifact.models import Report
 from artifact.models.base import DbSession
 from artifact.search import indexer
 from artifact.search.kinds import KINDS, confirm_reports
@@ -53,6 +54,7 @@ class SearchHit:
     version: int | None = None
     current: bool = True
     link_id: str | None = None  # the id its page is named by (a requirement: its framework's)
+    locked: bool = False  # a listed report the caller may ask for, found by its metadata only
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -63,6 +65,7 @@ class SearchHit:
             "pages": list(self.pages),
             "version": self.version,
             "current": self.current,
+            "locked": self.locked,
         }
 
 
@@ -138,6 +141,7 @@ def search(
     page: Any = None,
     *,
     suggest: bool = True,
+    public_listing: bool = False,
 ) -> SearchResults:
     """One hit per document the caller may see, best first, with its best pages; when nothing
     matches, a suggestion built from words of documents in the caller's scope only. Raises
@@ -170,10 +174,59 @@ def search(
                 links.get((hit.type, hit.id)),
             )
         )
+    # Listed reports the caller may ask for but not open: found by their catalog facts only
+    # (title, category, series, issuer), never by their text, on the first page, unfiltered.
+    locked = (
+        _locked_hits(db, caller, text or "", public_listing) if number == 1 and not filters else []
+    )
+    hits.extend(locked)
+    total = found.total + len(locked)
     suggestion = None
-    if found.total == 0 and suggest:
+    if total == 0 and suggest:
         suggestion = _suggestion(db, caller, index, text or "", query, allowed, filters)
-    return SearchResults(text or "", query, found.total, number, hits, found.facets, suggestion)
+    return SearchResults(text or "", query, total, number, hits, found.facets, suggestion)
+
+
+_WORD = re.compile(r"[^\W_][\w.()\-]*", re.UNICODE)
+_OPERATORS = frozenset({"and", "or", "not"})
+MAX_LOCKED_HITS = 10
+
+
+def _locked_hits(db: DbSession, caller: Caller, text: str, public_listing: bool) -> list[SearchHit]:
+    """Locked reports whose catalog facts hold every word of the query (case aside); a query
+    with a field (``version:all``, ``type:...``) or nothing but operators finds none."""
+    if ":" in text:
+        return []
+    words = [w.casefold() for w in _WORD.findall(text) if w.casefold() not in _OPERATORS]
+    if not words:
+        return []
+    ids = policy.locked_report_ids(db, caller, public_listing=public_listing)
+    if not ids:
+        return []
+    found = []
+    for report in db.scalars(
+        select(Report).where(Report.id.in_(ids)).order_by(Report.title, Report.id)
+    ):
+        facts = " ".join(
+            [report.title, report.category, report.series or "", report.issuer or ""]
+        ).casefold()
+        if all(word in facts for word in words):
+            found.append(
+                SearchHit(
+                    "report",
+                    report.id,
+                    report.title,
+                    Markup.escape(
+                        " · ".join(x for x in (report.series, report.issuer) if x)
+                        + " · locked: request access to open it"
+                    ),
+                    locked=True,
+                    link_id=report.id,
+                )
+            )
+        if len(found) == MAX_LOCKED_HITS:
+            break
+    return found
 
 
 def _suggestion(

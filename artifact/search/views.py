@@ -58,6 +58,7 @@ def index() -> Any:
             text,
             filters,
             page,
+            public_listing=current_app.config["PUBLIC_LISTING"],
         )
     except ValidationFailed as error:
         return render_template(

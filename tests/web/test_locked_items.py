@@ -128,3 +128,32 @@ def test_a_grant_holder_sees_it_open_and_a_retired_report_is_not_listed(
     }
     assert items[listed.id] is False
     assert retired.id not in items
+
+
+def test_search_finds_a_locked_report_by_its_catalog_facts_never_by_its_text(
+    client, app, make_report, make_user, bearer
+) -> None:
+    listed, hidden, _public = _reports(make_report)
+    bob = bearer(make_user("customer", org="Globex"))
+
+    def hits(query, headers=None):
+        answer = client.get("/api/v1/search", query_string={"q": query}, headers=headers or {})
+        assert answer.status_code == 200
+        return {h["id"]: h for h in answer.get_json()["hits"]}
+
+    by_title = hits("soc 2 type ii", bob)
+    assert by_title[listed.id]["locked"] is True
+    assert by_title[listed.id]["pages"] == []
+    assert SECRET_WORD not in by_title[listed.id]["snippet"]
+    assert listed.id not in hits(SECRET_WORD, bob)
+    assert listed.id not in hits(f"SOC {SECRET_WORD}", bob)  # every word must be in its facts
+    assert hidden.id not in hits("pentest summary", bob)
+    assert listed.id not in hits("version:all soc", bob)
+    # Staff find it as an open report; visitors only with public listing.
+    staff_hits = hits("soc 2 type ii", bearer(make_user("staff")))
+    assert staff_hits[listed.id]["locked"] is False
+    assert listed.id not in hits("soc 2 type ii")
+    app.config["PUBLIC_LISTING"] = True
+    assert hits("soc 2 type ii")[listed.id]["locked"] is True
+    page = client.get("/search", query_string={"q": "soc 2"}).get_data(as_text=True)
+    assert '<span class="tag lock">Locked</span>' in page

@@ -72,6 +72,9 @@ def test_restricted_report_is_invisible_to_another_organisation(
     search_api: Callable[..., Any],
     params: dict[str, str],
 ) -> None:
+    """Hidden: nothing of it, whatever the query."""
+    reports.update_report(db.session, OPERATOR, restricted.id, {"listing": "hidden"})
+    uow.commit(db.session)
     status, body = search_api(hostile, **params)
     assert status == 200
     assert all(hit["id"] != restricted.id for hit in body["hits"])
@@ -82,10 +85,38 @@ def test_restricted_report_is_invisible_to_another_organisation(
     assert body["total"] <= 3
     assert sum(body["facets"]["type"].values()) == body["total"]
     assert "reports" not in body["facets"]["category"]
-    # The customer of the granted organisation finds it with the same query (the test can fail).
-    status, mine = search_api(customer, **params)
+
+
+@pytest.mark.parametrize("params", QUERIES, ids=[str(p) for p in QUERIES])
+def test_a_listed_restricted_report_shows_locked_by_its_facts_never_its_text(
+    restricted: Report,
+    public: Report,
+    hostile: User,
+    customer: User,
+    search_api: Callable[..., Any],
+    params: dict[str, str],
+) -> None:
+    """Listed (the default): another organisation may find it by its catalog facts, as a
+    locked hit without pages, never by a word of its file."""
+    status, body = search_api(hostile, **params)
     assert status == 200
-    assert mine["total"] > body["total"]
+    mine = [hit for hit in body["hits"] if hit["id"] == restricted.id]
+    assert all(hit["locked"] and hit["pages"] == [] for hit in mine)
+    assert SECRET not in repr(body).lower()
+    if params["q"] == "Penetration":
+        assert mine, "its title finds it, locked"
+    if SECRET in params["q"]:
+        assert not mine
+    # Only the public certificate (its metadata and two pages) is counted from the index; a
+    # locked hit counts as one document and has no facets.
+    assert body["total"] - len(mine) <= 3
+    assert sum(body["facets"]["type"].values()) == body["total"] - len(mine)
+    assert "reports" not in body["facets"]["category"]
+    # The customer of the granted organisation finds it by the same query, open (can fail).
+    status, theirs = search_api(customer, **params)
+    assert status == 200
+    assert all(not hit["locked"] for hit in theirs["hits"] if hit["id"] == restricted.id)
+    assert theirs["total"] > body["total"] - len(mine)
 
 
 def test_restricted_report_is_invisible_to_visitors(

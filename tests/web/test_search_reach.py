@@ -88,7 +88,12 @@ def test_reach_admits_what_the_policy_lists_and_lets_download(
     uow.commit(db.session)
 
     agreements_accept.accept(
-        db.session, Caller.of_user(accepted), nda.id, version=1, typed_name="A", scope="account"
+        db.session,
+        Caller.of_user(accepted),
+        nda.id,
+        version=1,
+        typed_name=accepted.name,
+        scope="account",
     )
     uow.commit(db.session)
     callers = {
