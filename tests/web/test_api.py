@@ -116,7 +116,7 @@ def test_me_describes_the_user(client, make_user) -> None:
     assert body == {
         "id": user.id,
         "email": user.email,
-        "name": "",
+        "name": "Carla Customer",
         "role": "customer",
         "organization": "Acme Health",
         "org_admin": True,
