@@ -312,6 +312,24 @@ def create_grant() -> tuple[dict[str, Any], int]:
     return grants.grant_json(grant), 201
 
 
+@api.get("/grants")
+@require("grant.list")
+def list_grants() -> dict[str, Any]:
+    """Live grants, or those covering one report (``report_id``)."""
+    report_id = query_args("/grants")["report_id"]
+    items = grants.list_grants(db.session, current_caller(), report_id=report_id)
+    return {"items": [grants.grant_json(g) for g in items], "total": len(items)}
+
+
+@api.delete("/grants/<grant_id>")
+@api.post("/grants/<grant_id>/revoke")
+@require("grant.revoke")
+def revoke_grant(grant_id: str) -> tuple[str, int]:
+    """Revoke a grant: the access it gave ends at once (404 when unknown or already revoked)."""
+    grants.revoke_grant(db.session, current_caller(), grant_id)
+    return "", 204
+
+
 @api.get("/access-requests")
 @require("access_request.list_own")
 def list_access_requests() -> dict[str, Any]:

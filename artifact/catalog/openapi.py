@@ -258,6 +258,7 @@ SCHEMAS: dict[str, Any] = {
             "expires_at": _NULLABLE_DATE_TIME,
         }
     ),
+    "GrantList": _object({"items": {"type": "array", "items": ref("Grant")}, "total": _COUNT}),
     "AccessRequest": _object(
         {
             "id": _ID,
@@ -765,6 +766,37 @@ PATHS: dict[str, Any] = {
                 **errors(400, 401, 403, 404),
                 **_because(409, "no such user or organisation"),
             },
+        },
+        "get": {
+            "operationId": "list_grants",
+            "summary": "Live grants (staff), newest first; with `report_id`, those covering "
+            "that report (for it, its series or its category)",
+            "parameters": [query("report_id", _ID)],
+            "responses": {
+                **ok(
+                    200,
+                    "the grants",
+                    "GrantList",
+                    links={"revoke": link("revoke_grant", grant_id="$response.body#/items/0/id")},
+                ),
+                **errors(400, 401, 403, 404),
+            },
+        },
+    },
+    "/grants/{grant_id}": {
+        "delete": {
+            "operationId": "revoke_grant",
+            "summary": "Revoke a grant (staff): access it gave ends at once",
+            "parameters": _path_id("grant_id"),
+            "responses": {**ok(204, "revoked"), **errors(400, 401, 403, 404)},
+        }
+    },
+    "/grants/{grant_id}/revoke": {
+        "post": {
+            "operationId": "revoke_grant_by_post",
+            "summary": "Revoke a grant (staff), for clients that cannot send DELETE",
+            "parameters": _path_id("grant_id"),
+            "responses": {**ok(204, "revoked"), **errors(400, 401, 403, 404)},
         }
     },
     "/access-requests": {

@@ -323,3 +323,36 @@ def test_admin_page_adds_and_removes_a_verified_domain(client, make_user, login_
     )
     assert removed.status_code == 302
     assert '<span class="tag">acme.test</span>' not in client.get("/admin/").get_data(as_text=True)
+
+
+def test_grants_listed_per_report_and_revoked_through_the_api(
+    client, make_report, make_user, bearer
+) -> None:
+    report = make_report("SOC 2 Type II 2025")
+    other = make_report("ISO 27001 certificate", category="certifications", series="ISO")
+    carol = make_user("customer", org="Initech")
+    staff = bearer(make_user("staff"))
+    by_series = client.post(
+        "/api/v1/grants", headers=staff, json={"series": "SOC", "organization": "Initech"}
+    ).get_json()
+    for_report = client.post(
+        "/api/v1/grants", headers=staff, json={"report_id": report.id, "user": carol.email}
+    ).get_json()
+    client.post("/api/v1/grants", headers=staff, json={"report_id": other.id, "user": carol.email})
+    listed = client.get("/api/v1/grants", query_string={"report_id": report.id}, headers=staff)
+    assert listed.status_code == 200
+    assert {g["id"] for g in listed.get_json()["items"]} == {by_series["id"], for_report["id"]}
+    assert client.get("/api/v1/grants", headers=staff).get_json()["total"] == 3
+    assert client.get("/api/v1/grants?report_id=nope", headers=staff).status_code == 400
+    assert client.get("/api/v1/grants?report_id=" + "0" * 32, headers=staff).status_code == 404
+    as_carol = bearer(carol)
+    assert client.get("/api/v1/grants", headers=as_carol).status_code == 403
+    assert client.delete(f"/api/v1/grants/{for_report['id']}", headers=as_carol).status_code == 403
+
+    assert client.get(f"/api/v1/reports/{report.id}/download", headers=as_carol).status_code == 200
+    assert client.delete(f"/api/v1/grants/{for_report['id']}", headers=staff).status_code == 204
+    assert client.delete(f"/api/v1/grants/{for_report['id']}", headers=staff).status_code == 404
+    revoked = client.post(f"/api/v1/grants/{by_series['id']}/revoke", headers=staff)
+    assert revoked.status_code == 204
+    assert client.get(f"/api/v1/reports/{report.id}/download", headers=as_carol).status_code == 404
+    assert client.get(f"/api/v1/reports/{report.id}", headers=as_carol).get_json()["locked"]

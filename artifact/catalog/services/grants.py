@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from artifact import policy
 from artifact.audit.services import chain as audit
@@ -137,7 +137,7 @@ def get_grant(db: DbSession, caller: Caller, grant_id: str) -> Grant:
 
 def revoke_grant(db: DbSession, caller: Caller, grant_id: str) -> Grant:
     policy.require(caller, "grant.revoke")
-    grant = db.get(Grant, grant_id)
+    grant = db.get(Grant, grant_id) if is_id(grant_id) else None
     if grant is None or grant.revoked_at is not None:
         raise NotFound("no such grant")
     grant.revoked_at = utcnow()
@@ -145,13 +145,18 @@ def revoke_grant(db: DbSession, caller: Caller, grant_id: str) -> Grant:
     return grant
 
 
-def list_grants(db: DbSession, caller: Caller) -> list[Grant]:
+def list_grants(db: DbSession, caller: Caller, report_id: str | None = None) -> list[Grant]:
+    """Live grants, newest first; with ``report_id``, those covering that report (for it, its
+    series or its category). Raises NotFound for an unknown report."""
     policy.require(caller, "grant.list")
-    return list(
-        db.scalars(
-            select(Grant).where(Grant.revoked_at.is_(None)).order_by(Grant.created_at.desc())
-        )
-    )
+    stmt = select(Grant).where(Grant.revoked_at.is_(None)).order_by(Grant.created_at.desc())
+    if report_id:
+        report = get_report_or_locked(db, caller, report_id)[0]
+        covering = [Grant.report_id == report.id, Grant.category == report.category]
+        if report.series:
+            covering.append(Grant.series == report.series)
+        stmt = stmt.where(or_(*covering))
+    return list(db.scalars(stmt))
 
 
 def request_access(
