@@ -34,6 +34,7 @@ pytest_plugins = [
     "tests.fixtures_evidence",
     "tests.fixtures_frameworks",
     "tests.fixtures_hsm",
+    "tests.fixtures_mail",
     "tests.fixtures_s3",
     "tests.fixtures_search",
     "tests.fixtures_webhooks",

@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from flask import Flask
 
-from tests.web.test_reset_and_verify import Inbox
+from tests.fixtures_mail import Inbox
 
 
 @dataclass
@@ -58,25 +57,6 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def smtp_inbox(app: Flask) -> Iterator[Inbox]:
-    """Mail the app sends, as a real SMTP server on loopback received it."""
-    import socket
-
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as probe:  # a free loopback port
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=controller.port,
-        SMTP_STARTTLS=False,
-        SMTP_FROM="trust@example.test",
-    )
-    try:
-        yield handler
-    finally:
-        controller.stop()
+def smtp_inbox(inbox: Inbox) -> Inbox:
+    """Mail the app sends, as a real SMTP server on loopback received it (tests/fixtures_mail)."""
+    return inbox

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -34,6 +35,13 @@ def test_admin_sees_the_job_queue(page: Any, sign_in: Any, screenshot: Any) -> N
     page.get_by_role("link", name="Job queue and mail").click()
     page.get_by_role("heading", name="Job queue", exact=True).wait_for()
     page.get_by_role("heading", name="Events not processed yet").wait_for()
+    facts = page.locator("dl.facts").inner_text()
+    # The demo's queue is the embedded one, reachable; the counts are numbers an admin reads.
+    assert "not reachable" not in facts
+    assert re.search(r"Queued jobs\s+\d+", facts), facts
+    assert re.search(r"Mails\s+\d+ sent, \d+ failed, \d+ interrupted", facts), facts
     for name, (width, height) in WIDTHS.items():
         page.set_viewport_size({"width": width, "height": height})
+        # Nothing runs off the screen sideways (wide tables scroll inside their box).
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
         screenshot(page, f"queue-{name}")

@@ -222,7 +222,7 @@ def test_staff_hear_when_a_reports_validity_ends_within_60_days(
 def test_a_refused_mail_is_recorded_and_retried_with_growing_delays(
     app: Flask, inbox, drain, bearer, staff, customer, admin
 ) -> None:
-    from tests.notifications.conftest import free_port
+    from tests.fixtures_mail import free_port
 
     ensure_series("SOC")
     smtp_port = app.config["SMTP_PORT"]

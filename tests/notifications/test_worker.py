@@ -16,7 +16,8 @@ from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.models import MailSend, OutboxEvent
 from tests.fixtures_catalog import ensure_series
-from tests.notifications.conftest import free_port, wait_until
+from tests.fixtures_mail import free_port
+from tests.notifications.conftest import wait_until
 
 JOBS = 8
 

@@ -5,12 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
-import socket
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes
-from email import policy as email_policy
 from email.message import EmailMessage as Message
 
 import pytest
@@ -22,47 +17,9 @@ from artifact.identity.services import accounts
 from artifact.kernel.errors import ValidationFailed
 from artifact.models import AccountToken, AuditEvent, User
 from tests.conftest import MFA_SECRETS, PASSWORD, post_form, sign_in
+from tests.fixtures_mail import Inbox
 
 NEW_PASSWORD = "plum orbit lantern quietly 42"
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self.arrived = threading.Condition()
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd API)
-        with self.arrived:
-            self.messages.append(message_from_bytes(envelope.content, policy=email_policy.default))
-            self.arrived.notify_all()
-        return "250 OK"
-
-    def wait_for(self, count: int) -> list[Message]:
-        with self.arrived:
-            self.arrived.wait_for(lambda: len(self.messages) >= count, timeout=10)
-        return self.messages
-
-
-@pytest.fixture
-def inbox(app: Flask) -> Iterator[Inbox]:
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as probe:  # a free loopback port
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=controller.port,
-        SMTP_STARTTLS=False,
-        SMTP_FROM="trust@example.test",
-    )
-    try:
-        yield handler
-    finally:
-        controller.stop()
 
 
 def _link(message: Message, path: str) -> str:

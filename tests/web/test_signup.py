@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest injects the imported inbox fixture by name)
 """Self sign-up (issue 13), with mail delivered to a real SMTP server (aiosmtpd) on loopback:
 the answer never tells whether an address has an account; the account cannot sign in, and
 belongs to no organisation, until the mailed link is used with its password; then the domain an
@@ -19,7 +18,7 @@ from artifact.kernel import uow
 from artifact.kernel.caller import OPERATOR
 from artifact.models import AuditEvent, Organization
 from tests.conftest import post_form
-from tests.web.test_reset_and_verify import Inbox, inbox  # noqa: F401 (the SMTP fixture)
+from tests.fixtures_mail import Inbox
 
 STRONG = "violet harbour cycling 1987"
 

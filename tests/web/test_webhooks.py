@@ -21,8 +21,8 @@ from artifact.models.base import utcnow
 from artifact.webhooks import jobs
 from artifact.webhooks.services import on_event
 from artifact.webhooks.services.dispatch import access_request_data
+from tests.fixtures_mail import Inbox
 from tests.fixtures_webhooks import Receiver
-from tests.web.test_reset_and_verify import Inbox
 
 
 def _register(client, headers, url: str, events: list[str]) -> dict:
