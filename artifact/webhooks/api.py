@@ -56,6 +56,14 @@ def delete_webhook(endpoint_id: str) -> tuple[str, int]:
     return "", 204
 
 
+@api.post("/webhooks/<endpoint_id>/enable")
+@require("webhook.manage")
+def enable_webhook(endpoint_id: str) -> dict[str, Any]:
+    """Deliver again to an endpoint that failures disabled (its failure count starts at zero)."""
+    endpoint = endpoints.enable_endpoint(db.session, current_caller(), endpoint_id)
+    return endpoints.endpoint_json(endpoint)
+
+
 @api.get("/webhooks/<endpoint_id>/deliveries")
 @require("webhook.manage")
 def list_webhook_deliveries(endpoint_id: str) -> dict[str, Any]:

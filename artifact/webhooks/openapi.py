@@ -135,6 +135,18 @@ PATHS: dict[str, Any] = {
             "responses": {"204": {"description": "deleted"}, **errors(401, 403, 404)},
         },
     },
+    "/webhooks/{endpoint_id}/enable": {
+        "post": {
+            "operationId": "enable_webhook",
+            "summary": "Deliver again to an endpoint that failures disabled (admin); its failure "
+            "count starts at zero, and events of the disabled time are not sent",
+            "parameters": [_ENDPOINT_ID],
+            "responses": {
+                "200": json_response("enabled", ref("WebhookEndpoint")),
+                **errors(401, 403, 404),
+            },
+        },
+    },
     "/webhooks/{endpoint_id}/deliveries": {
         "get": {
             "operationId": "list_webhook_deliveries",

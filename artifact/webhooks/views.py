@@ -1,4 +1,5 @@
-"""Admin pages for webhooks: list, register (the secret shown once), deliveries, delete."""
+"""Admin pages for webhooks: list, register (the secret shown once), deliveries, enable again,
+delete."""
 
 from __future__ import annotations
 
@@ -71,7 +72,11 @@ def detail(endpoint_id: str) -> Any:
     endpoint = endpoints.get_endpoint(db.session, caller, endpoint_id)
     deliveries, total = endpoints.list_deliveries(db.session, caller, endpoint_id)
     return render_template(
-        "webhooks_admin/detail.html", endpoint=endpoint, deliveries=deliveries, total=total
+        "webhooks_admin/detail.html",
+        endpoint=endpoint,
+        deliveries=deliveries,
+        total=total,
+        form=ConfirmForm(),
     )
 
 
@@ -94,3 +99,20 @@ def delete(endpoint_id: str) -> Any:
     endpoint = endpoints.delete_endpoint(db.session, current_caller(), endpoint_id)
     flash(f"Webhook {endpoint.url} deleted.", "success")
     return redirect(url_for("webhooks_admin.index"))
+
+
+@bp.post("/<endpoint_id>/enable")
+@require("webhook.manage")
+def enable(endpoint_id: str) -> Any:
+    """Deliver again to an endpoint that failures disabled."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        flash("Not enabled: the form expired; try again.", "error")
+        return redirect(url_for("webhooks_admin.detail", endpoint_id=endpoint_id))
+    endpoint = endpoints.enable_endpoint(db.session, current_caller(), endpoint_id)
+    flash(
+        f"Webhook {endpoint.url} enabled again: new events will be sent to it. "
+        "Events of the time it was disabled are not sent.",
+        "success",
+    )
+    return redirect(url_for("webhooks_admin.detail", endpoint_id=endpoint.id))

@@ -133,13 +133,17 @@ def gunicorn_server(tmp_path: Path) -> Iterator[tuple[str, Path, dict[str, str]]
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):  # readiness, not a timing assertion
+        # Readiness, not a timing assertion: a loaded machine may take many seconds to boot it.
+        deadline = time.monotonic() + 90
+        while True:
             if process.poll() is not None:
                 raise AssertionError(process.stderr.read().decode() if process.stderr else "")
             try:
                 if HttpSession(base).get("/healthz")[0] == 200:
                     break
             except OSError:
+                if time.monotonic() > deadline:
+                    raise
                 time.sleep(0.05)
         yield base, log, passwords
     finally:

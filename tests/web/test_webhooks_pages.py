@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from artifact.extensions import db
 from artifact.kernel import uow
-from artifact.models import User, WebhookEndpoint
+from artifact.models import AuditEvent, User, WebhookEndpoint
+from artifact.models.base import utcnow
 from artifact.webhooks import jobs
 from artifact.webhooks.services import on_event
 from tests.conftest import post_form
@@ -92,3 +93,64 @@ def test_delete_asks_first_and_needs_the_csrf_token(client, login_as, admin: Use
 def test_staff_cannot_open_the_pages(client, login_as, staff: User) -> None:
     login_as(staff)
     assert client.get("/admin/webhooks/").status_code == 403
+
+
+def test_a_disabled_webhook_is_enabled_again_from_its_page(
+    client, login_as, admin: User, bearer
+) -> None:
+    created = client.post(
+        "/api/v1/webhooks",
+        json={"url": "https://hooks.example.com/y", "events": ["report.published"]},
+        headers=bearer(admin),
+    ).get_json()
+    endpoint = db.session.get(WebhookEndpoint, created["id"])
+    endpoint.enabled = False
+    endpoint.disabled_at = utcnow()
+    endpoint.disabled_reason = "6 failed tries in a row; the last: answered HTTP 500"
+    endpoint.consecutive_failures = 6
+    uow.commit(db.session)
+    login_as(admin)
+    page = client.get(f"/admin/webhooks/{created['id']}").get_data(as_text=True)
+    assert "6 failed tries in a row" in page
+    assert "Enable again" in page
+    without_token = client.post(f"/admin/webhooks/{created['id']}/enable")
+    assert without_token.status_code in (302, 400)
+    db.session.expire_all()
+    assert db.session.get(WebhookEndpoint, created["id"]).enabled is False
+    done = post_form(
+        client,
+        f"/admin/webhooks/{created['id']}/enable",
+        token_from=f"/admin/webhooks/{created['id']}",
+    )
+    assert done.status_code == 302
+    shown = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "enabled again: new events will be sent to it" in shown
+    assert "Enable again" not in shown
+    db.session.expire_all()
+    stored = db.session.get(WebhookEndpoint, created["id"])
+    assert (stored.enabled, stored.disabled_reason, stored.consecutive_failures) == (True, None, 0)
+    actions = db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.target_id == created["id"])
+    ).all()
+    assert "webhook.enable" in actions
+
+
+def test_the_api_enables_a_disabled_webhook_and_404s_a_deleted_one(
+    client, admin: User, bearer
+) -> None:
+    created = client.post(
+        "/api/v1/webhooks",
+        json={"url": "https://hooks.example.com/z", "events": ["report.published"]},
+        headers=bearer(admin),
+    ).get_json()
+    endpoint = db.session.get(WebhookEndpoint, created["id"])
+    endpoint.enabled = False
+    endpoint.consecutive_failures = 6
+    uow.commit(db.session)
+    answer = client.post(f"/api/v1/webhooks/{created['id']}/enable", headers=bearer(admin))
+    assert answer.status_code == 200
+    assert answer.get_json()["enabled"] is True
+    assert answer.get_json()["consecutive_failures"] == 0
+    client.delete(f"/api/v1/webhooks/{created['id']}", headers=bearer(admin))
+    gone = client.post(f"/api/v1/webhooks/{created['id']}/enable", headers=bearer(admin))
+    assert gone.status_code == 404

@@ -137,6 +137,28 @@ def delete_endpoint(db: DbSession, caller: Caller, endpoint_id: str) -> WebhookE
     return endpoint
 
 
+def enable_endpoint(db: DbSession, caller: Caller, endpoint_id: str) -> WebhookEndpoint:
+    """Deliver again to an endpoint that failures disabled: its failure count starts at zero.
+    Events that happened while it was disabled are not sent (the receiver's owner can read the
+    catalog or the feed for them). Raises PermissionDenied, NotFound (also when deleted)."""
+    endpoint = get_endpoint(db, caller, endpoint_id)
+    if endpoint.enabled:
+        return endpoint
+    endpoint.enabled = True
+    endpoint.disabled_at = None
+    endpoint.disabled_reason = None
+    endpoint.consecutive_failures = 0
+    audit.record(
+        db,
+        caller,
+        "webhook.enable",
+        target_type="webhook",
+        target_id=endpoint.id,
+        details={"url": shown_url(endpoint.url)},
+    )
+    return endpoint
+
+
 def cancel_pending(db: DbSession, endpoint_id: str) -> None:
     db.execute(
         update(WebhookDelivery)
