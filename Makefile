@@ -49,11 +49,15 @@ $(AXE): $(E2E)/package.json $(E2E)/package-lock.json
 	    || echo "note: npm ci failed, so the accessibility tests will be skipped"; \
 	else echo "note: npm is absent, so the accessibility tests will be skipped (install Node.js and npm)"; fi
 
+# The suite is CPU-bound (about as many CPU minutes as minutes): pytest-xdist runs one process
+# per CPU, each file's tests in one process (its module fixtures start once). Every test has its
+# own database and data directory, so they do not meet. `make test PYTEST_WORKERS=` runs serially.
+PYTEST_WORKERS ?= -n auto --dist loadfile
 test: $(STAMP) $(AXE)
 	@test -x $(CHROMIUM) || echo "note: the browser tests (tests/e2e) will be SKIPPED: $(CHROMIUM) is absent; enable them with: apt-get install chromium"
 	@command -v clamd >/dev/null || test -x /usr/sbin/clamd || echo "note: the virus-scanning tests will be SKIPPED: clamd is absent; enable them with: apt-get install clamav-daemon"
 	@command -v softhsm2-util >/dev/null || echo "note: the PKCS#11 tests will be SKIPPED: SoftHSM2 is absent; enable them with: apt-get install softhsm2"
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-e2e: $(STAMP) $(AXE)
 	@test -x $(CHROMIUM) || echo "note: the browser tests (tests/e2e) will be SKIPPED: $(CHROMIUM) is absent; enable them with: apt-get install chromium"
