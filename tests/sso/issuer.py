@@ -39,6 +39,7 @@ class BadIssuer:
     nonces: list[str] = field(default_factory=list)
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     last_token: str | None = None
+    first_challenge: str = ""
 
     def rotate(self, kid: str) -> None:
         """A new signing key (the old one leaves the JWKS)."""
@@ -110,6 +111,7 @@ def _handler(state: BadIssuer) -> type[BaseHTTPRequestHandler]:
                 code = secrets.token_urlsafe(16)
                 state.codes[code] = query
                 state.nonces.append(query["nonce"])
+                state.first_challenge = state.first_challenge or query["code_challenge"]
                 target = (
                     query["redirect_uri"] + "?" + urlencode({"code": code, "state": query["state"]})
                 )
