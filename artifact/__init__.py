@@ -112,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     from artifact.identity.views import account, auth, email_links, mfa
     from artifact.notifications import views as notifications
     from artifact.search import views as search
+    from artifact.sso import admin_views as sso_admin
     from artifact.sso import oidc_views as sso_oidc
     from artifact.sso import views as sso
     from artifact.web import files, openapi
@@ -146,6 +147,7 @@ def _register_blueprints(app: Flask) -> None:
         analytics.bp,
         sso.bp,
         sso_oidc.bp,
+        sso_admin.bp,
     ):
         app.register_blueprint(blueprint)
     sso_setup.init_app(app)
