@@ -133,7 +133,7 @@ def password_gate(db_session: DbSession, email: str, user: User | None) -> str |
         return None
     return (
         f"Your organisation signs in through {provider.name}: passwords are not accepted. "
-        f"Use \u201cSign in with {provider.name}\u201d (type your work e-mail under "
+        f"Use \u201cSign in with {provider.name}\u201d (type your work address under "
         "\u201cSingle sign-on\u201d)."
     )
 
