@@ -138,3 +138,13 @@ def test_a_tampered_state_is_refused(app: Flask, provider_id: str) -> None:
     assert response.status_code == 400
     assert _refusals() == ["state_mismatch"]
     assert back  # the real answer was never used
+
+
+def test_an_answer_from_another_issuer_is_refused(app: Flask, provider_id: str) -> None:
+    """RFC 9207: the authorization response names its issuer; another one is a mix-up."""
+    client = app.test_client()
+    authorize = start_sign_in(client, provider_id)
+    back = requests.get(authorize, allow_redirects=False, timeout=10).headers["Location"]
+    response = client.get(back.split("localhost")[1] + "&iss=https%3A%2F%2Fevil.test")
+    assert response.status_code == 403
+    assert _refusals() == ["issuer_mismatch"]
