@@ -663,6 +663,53 @@ def remember_for(db: DbSession, name: str, caller: Caller, compute: Callable[[],
     return remember(db, (name, scope_key(caller)), compute, until=_next_grant_expiry(db))
 
 
+def _next_change(db: DbSession) -> Callable[[], datetime | None]:
+    """When time alone next changes what a caller may download: a grant expires or a
+    scheduled termination of an acceptance takes effect (the earlier of the two)."""
+
+    def ask() -> datetime | None:
+        now = utcnow()
+        grant = db.scalar(
+            select(func.min(Grant.expires_at)).where(
+                Grant.revoked_at.is_(None), Grant.expires_at > now
+            )
+        )
+        ending = db.scalar(
+            select(func.min(Termination.effective_at)).where(Termination.effective_at > now)
+        )
+        moments = [m for m in (grant, ending) if m is not None]
+        return min(moments) if moments else None
+
+    return ask
+
+
+def kept_report_reach(db: DbSession, caller: Caller) -> ReportReach:
+    """``report_reach`` kept per policy generation and caller (their role, account and
+    organisation: what it reads of them) until a grant expires or a scheduled termination
+    takes effect. What each search's scope is built from: no query once it is kept."""
+    key = (
+        "report_reach",
+        scope_key(caller),
+        caller.kind,
+        caller.role,
+        caller.user_id,
+        caller.organization_id,
+        caller.active,
+    )
+    return remember(db, key, lambda: report_reach(db, caller), until=_next_change(db))
+
+
+def listed_report_gates(db: DbSession, caller: Caller) -> dict[str, str | None]:
+    """The reports ``listed`` shows ``caller``, each with the agreement its downloads need (if
+    any), kept per generation and scope: what search confirms a page of hits against."""
+
+    def ask() -> dict[str, str | None]:
+        stmt: Select[Any] = select(Report.id, Report.terms_agreement_id)  # type: ignore[assignment]
+        return {r.id: r.terms_agreement_id for r in db.execute(listed(stmt, caller))}
+
+    return remember_for(db, "listed_report_gates", caller, ask)
+
+
 def visible_report_ids(db: DbSession, caller: Caller) -> frozenset[str]:
     """The ids of every report ``visible`` lets ``caller`` see (kept per generation and scope)."""
     return remember_for(
