@@ -626,24 +626,50 @@ def remember(
     """``compute()``, or the answer kept for ``key`` at the current policy generation. Only
     for answers that depend on nothing but what bumps the generation (and ``until``: when time
     alone makes the answer stale)."""
+    return _remember(_ANSWERS, _MAX_ANSWERS, db, key, compute, until)
+
+
+def _remember(
+    store: dict[Hashable, tuple[tuple[str, int], datetime | None, Any]],
+    limit: int,
+    db: DbSession,
+    key: Hashable,
+    compute: Callable[[], T],
+    until: Callable[[], datetime | None] | None,
+) -> T:
     current = generation.read(db)  # first: see generation.read
     if generation.changed_here(db):
         return compute()
-    kept = _ANSWERS.get(key)
+    kept = store.get(key)
     now = utcnow()
     if kept is not None and kept[0] == current and (kept[1] is None or now < kept[1]):
         return kept[2]  # type: ignore[no-any-return]
     stale_at = until() if until is not None else None
     value = compute()
-    if len(_ANSWERS) >= _MAX_ANSWERS:
-        _ANSWERS.clear()
-    _ANSWERS[key] = (current, stale_at, value)
+    if len(store) >= limit:
+        store.clear()
+    store[key] = (current, stale_at, value)
     return value
+
+
+# Rendered parts of pages (large): fewer of them.
+_PAGES: dict[Hashable, tuple[tuple[str, int], datetime | None, Any]] = {}
+_MAX_PAGES = 64
+
+
+def remember_page(db: DbSession, name: str, caller: Caller, compute: Callable[[], T]) -> T:
+    """``remember_for`` for a rendered part of a page (kept apart, at most ``_MAX_PAGES``):
+    only for parts that depend on nothing but what bumps the generation and the caller's
+    scope."""
+    return _remember(
+        _PAGES, _MAX_PAGES, db, (name, scope_key(caller)), compute, _next_grant_expiry(db)
+    )
 
 
 def forget_answers() -> None:
     """Drop every kept answer (tests that rebuild the database under the same process)."""
     _ANSWERS.clear()
+    _PAGES.clear()
 
 
 def _next_grant_expiry(db: DbSession) -> Callable[[], datetime | None]:
