@@ -627,24 +627,50 @@ def remember(
     """``compute()``, or the answer kept for ``key`` at the current policy generation. Only
     for answers that depend on nothing but what bumps the generation (and ``until``: when time
     alone makes the answer stale)."""
+    return _remember(_ANSWERS, _MAX_ANSWERS, db, key, compute, until)
+
+
+def _remember(
+    store: dict[Hashable, tuple[tuple[str, int], datetime | None, Any]],
+    limit: int,
+    db: DbSession,
+    key: Hashable,
+    compute: Callable[[], T],
+    until: Callable[[], datetime | None] | None,
+) -> T:
     current = generation.read(db)  # first: see generation.read
     if generation.changed_here(db):
         return compute()
-    kept = _ANSWERS.get(key)
+    kept = store.get(key)
     now = utcnow()
     if kept is not None and kept[0] == current and (kept[1] is None or now < kept[1]):
         return kept[2]  # type: ignore[no-any-return]
     stale_at = until() if until is not None else None
     value = compute()
-    if len(_ANSWERS) >= _MAX_ANSWERS:
-        _ANSWERS.clear()
-    _ANSWERS[key] = (current, stale_at, value)
+    if len(store) >= limit:
+        store.clear()
+    store[key] = (current, stale_at, value)
     return value
+
+
+# Rendered parts of pages (large): fewer of them.
+_PAGES: dict[Hashable, tuple[tuple[str, int], datetime | None, Any]] = {}
+_MAX_PAGES = 64
+
+
+def remember_page(db: DbSession, name: str, caller: Caller, compute: Callable[[], T]) -> T:
+    """``remember_for`` for a rendered part of a page (kept apart, at most ``_MAX_PAGES``):
+    only for parts that depend on nothing but what bumps the generation and the caller's
+    scope."""
+    return _remember(
+        _PAGES, _MAX_PAGES, db, (name, scope_key(caller)), compute, _next_grant_expiry(db)
+    )
 
 
 def forget_answers() -> None:
     """Drop every kept answer (tests that rebuild the database under the same process)."""
     _ANSWERS.clear()
+    _PAGES.clear()
 
 
 def _next_grant_expiry(db: DbSession) -> Callable[[], datetime | None]:
@@ -662,6 +688,53 @@ def remember_for(db: DbSession, name: str, caller: Caller, compute: Callable[[],
     """``remember`` an answer about what ``caller``'s scope may see (``scope_key``) until the
     generation changes or a grant expires."""
     return remember(db, (name, scope_key(caller)), compute, until=_next_grant_expiry(db))
+
+
+def _next_change(db: DbSession) -> Callable[[], datetime | None]:
+    """When time alone next changes what a caller may download: a grant expires or a
+    scheduled termination of an acceptance takes effect (the earlier of the two)."""
+
+    def ask() -> datetime | None:
+        now = utcnow()
+        grant = db.scalar(
+            select(func.min(Grant.expires_at)).where(
+                Grant.revoked_at.is_(None), Grant.expires_at > now
+            )
+        )
+        ending = db.scalar(
+            select(func.min(Termination.effective_at)).where(Termination.effective_at > now)
+        )
+        moments = [m for m in (grant, ending) if m is not None]
+        return min(moments) if moments else None
+
+    return ask
+
+
+def kept_report_reach(db: DbSession, caller: Caller) -> ReportReach:
+    """``report_reach`` kept per policy generation and caller (their role, account and
+    organisation: what it reads of them) until a grant expires or a scheduled termination
+    takes effect. What each search's scope is built from: no query once it is kept."""
+    key = (
+        "report_reach",
+        scope_key(caller),
+        caller.kind,
+        caller.role,
+        caller.user_id,
+        caller.organization_id,
+        caller.active,
+    )
+    return remember(db, key, lambda: report_reach(db, caller), until=_next_change(db))
+
+
+def listed_report_gates(db: DbSession, caller: Caller) -> dict[str, str | None]:
+    """The reports ``listed`` shows ``caller``, each with the agreement its downloads need (if
+    any), kept per generation and scope: what search confirms a page of hits against."""
+
+    def ask() -> dict[str, str | None]:
+        stmt: Select[Any] = select(Report.id, Report.terms_agreement_id)  # type: ignore[assignment]
+        return {r.id: r.terms_agreement_id for r in db.execute(listed(stmt, caller))}
+
+    return remember_for(db, "listed_report_gates", caller, ask)
 
 
 def visible_report_ids(db: DbSession, caller: Caller) -> frozenset[str]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from markupsafe import Markup
 
+from artifact import policy
 from artifact.evidence import services as evidence
 from artifact.extensions import db
 from artifact.frameworks import services as frameworks
@@ -52,20 +54,40 @@ def regulations() -> str:
 @require("framework.view")
 def regulation(key: str) -> str:
     """Every article or section of a regulation, with the crosswalk mappings that exist and
-    what covers it (reports the caller may see; evidence for staff)."""
-    framework = frameworks.get_framework(db.session, current_caller(), key=key)
-    requirements = frameworks.requirements_of(db.session, current_caller(), framework)
-    mappings = frameworks.framework_mappings(db.session, current_caller(), framework)
-    coverage = evidence.framework_coverage(
-        db.session, current_caller(), framework, utcnow().date(), requirements, mappings
-    )
+    what covers it (reports the caller may see; evidence for staff). The articles' table
+    (about a hundred rows for the GDPR) is rendered once per policy generation, caller scope
+    and day (framework imports and mapping edits bump the generation too); for those who see
+    evidence, whose changes do not bump it, it is rendered at each request."""
+    caller = current_caller()
+    framework = frameworks.get_framework(db.session, caller, key=key)
+    today = utcnow().date()
+
+    def body() -> Markup:
+        requirements = frameworks.requirements_of(db.session, caller, framework)
+        mappings = frameworks.framework_mappings(db.session, caller, framework)
+        coverage = evidence.framework_coverage(
+            db.session, caller, framework, today, requirements, mappings
+        )
+        return Markup(  # noqa: S704  (a template's output, escaped by Jinja)
+            render_template(
+                "frameworks/_regulation_body.html",
+                framework=framework,
+                requirements=requirements,
+                parents={r.parent_id for r in requirements if r.parent_id},
+                mappings=mappings,
+                coverage=coverage,
+                covered=coverage.by_id(),
+                labels=STATE_LABELS,
+            )
+        )
+
+    evidence_shown = bool(policy.decide(caller, "evidence.list"))  # as framework_coverage
+    if evidence_shown:
+        shown = body()
+    else:
+        shown = policy.remember_page(
+            db.session, f"regulation:{framework.id}:{today.isoformat()}", caller, body
+        )
     return render_template(
-        "frameworks/regulation.html",
-        framework=framework,
-        requirements=requirements,
-        parents={r.parent_id for r in requirements if r.parent_id},
-        mappings=mappings,
-        coverage=coverage,
-        covered=coverage.by_id(),
-        labels=STATE_LABELS,
+        "frameworks/regulation.html", framework=framework, body=shown, show_evidence=evidence_shown
     )

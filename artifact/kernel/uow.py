@@ -27,6 +27,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, scoped_session
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,51 @@ def durable(session: DbSession, write: Write) -> None:
     its own and commit, so the record survives the failure it describes."""
     write(session)
     session.info.setdefault(_DURABLE, []).append(write)
+
+
+_WROTE = "artifact_uow_wrote"
+_READS = ("SELECT", "PRAGMA", "SHOW", "EXPLAIN")
+
+
+def _note_statement(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    if not conn.info.get(_WROTE) and not statement.lstrip()[:7].upper().startswith(_READS):
+        conn.info[_WROTE] = True
+
+
+def _forget_writes(conn: Any, *_args: Any) -> None:
+    conn.info.pop(_WROTE, None)
+
+
+_tracking = False
+
+
+def track_writes() -> None:
+    """Note on each connection whether its transaction ran anything but a read (idempotent):
+    what ``has_work`` reads."""
+    global _tracking
+    if _tracking:
+        return
+    _tracking = True
+    event.listen(Engine, "before_cursor_execute", _note_statement)
+    for name in ("begin", "commit", "rollback"):
+        event.listen(Engine, name, _forget_writes)
+
+
+def has_work(session: DbSession) -> bool:
+    """Whether committing ``session`` would make anything durable or run anything: a pending
+    change (new, dirty or deleted objects), a statement of its transaction other than a read
+    (flushed changes, ORM or Core writes: ``track_writes``), or steps around the commit. False
+    means a COMMIT would change nothing."""
+    if session.new or session.dirty or session.deleted:
+        return True
+    if any(session.info.get(k) for k in (_AFTER_COMMIT, _ON_ROLLBACK, _DURABLE)):
+        return True
+    if not _tracking:
+        return True  # nothing noted: assume the worst
+    real = session() if isinstance(session, scoped_session) else session
+    if not real.in_transaction():
+        return False
+    return bool(real.connection().info.get(_WROTE))
 
 
 def commit(session: DbSession) -> None:

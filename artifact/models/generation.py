@@ -1,12 +1,13 @@
 """The policy generation: one number in the database that every change to what the access
 policy reads (grants, report state, visibility, listing and terms, agreements and their
-acceptances, roles, organisations and memberships) bumps in the same transaction.
+acceptances, roles, organisations and memberships), and to the frameworks a regulation's page
+shows, bumps in the same transaction.
 
 Answers worked out from the policy and kept across requests (``artifact.policy``'s cache)
 carry the generation they were computed at; a worker reads the current number once per unit of
 work and ignores anything older, so no cached answer outlives a change, whichever worker
 made it. The bump is installed on every session (``track_policy_changes``), so a write path
-cannot forget it: flushed objects and ORM ``update``/``delete`` statements both count."""
+cannot forget it: flushed objects and ORM ``insert``/``update``/``delete`` statements all count."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from artifact.models.accounts import Organization, User
 from artifact.models.agreements import Acceptance, Agreement, AgreementVersion, Termination
 from artifact.models.base import Base, DbSession, new_id
 from artifact.models.catalog import Grant, Report, ReportCategory, ReportSeries
+from artifact.models.frameworks import Framework, Mapping, Requirement
 
 
 class PolicyGeneration(Base):
@@ -48,6 +50,11 @@ _TRACKED: tuple[type, ...] = (
     # Every column of a user: workers keep a snapshot of the signed-in user per generation, and
     # its password hash and verification date must be as current as its role.
     User,
+    # Frameworks, their requirements and crosswalk mappings: what a regulation's page shows
+    # (kept rendered per generation); they change only by an import or a mapping edit.
+    Framework,
+    Requirement,
+    Mapping,
 )
 _BUMPED = "artifact_policy_generation_bumped"
 _READ = "artifact_policy_generation"
@@ -123,7 +130,10 @@ def _after_flush_postexec(session: Session, _context: Any) -> None:
 
 
 def _do_orm_execute(state: Any) -> None:
-    if not (state.is_update or state.is_delete) or state.session.info.get(_BUMPED):
+    # ORM-enabled inserts too: a framework import writes its requirements and mappings in bulk.
+    if not (state.is_update or state.is_delete or state.is_insert) or state.session.info.get(
+        _BUMPED
+    ):
         return
     mapper = state.bind_mapper
     cls = mapper.class_ if mapper is not None else None

@@ -260,11 +260,15 @@ def _report_scope(db: DbSession, caller: Caller) -> Scope:
     """The reports ``policy.listed`` lists and among those the files the caller may download
     now (``policy.may_download``), as ``policy.report_reach`` states them: classes of report
     attributes and the handful of grants and agreements the caller holds, never a list of
-    reports (a few small queries, whatever the size of the catalog)."""
-    return report_rule(policy.report_reach(db, caller))
+    reports (kept per policy generation: no query once kept, a few small ones otherwise,
+    whatever the size of the catalog)."""
+    return report_rule(policy.kept_report_reach(db, caller))
 
 
+@functools.lru_cache(maxsize=256)
 def report_rule(reach: policy.ReportReach) -> Scope:
+    """The scope of ``reach`` (kept per reach: a kept ``ReportReach`` yields the same scope,
+    whose filter the backend keeps built)."""
     if reach.everything:
         if reach.files and reach.gates_met is None:
             return Scope(types=frozenset({"report"}))
@@ -294,22 +298,27 @@ def _file_groups(reach: policy.ReportReach) -> tuple[frozenset[str], ...] | None
 
 def confirm_reports(db: DbSession, caller: Caller, ids: list[str]) -> tuple[set[str], set[str]]:
     """Of the reports ``ids`` (a page of hits), those ``policy.listed`` shows ``caller`` and
-    those whose file they may download now, asked of the database (one query, and one per
-    gating agreement): the index's attributes are written after each commit, so a hit it
-    returns is checked against the policy before it is shown."""
+    those whose file they may download now (``policy.may_download``), from the policy's answers
+    kept per generation (``listed_report_gates``, ``kept_report_reach``; worked out from the
+    database when the generation moved): the index's attributes are written after each commit,
+    so a hit it returns is checked against the committed policy before it is shown."""
     if not ids:
         return set(), set()
-    stmt: Select[Any] = select(Report.id, Report.terms_agreement_id).where(  # type: ignore[assignment]
-        Report.id.in_(ids)
-    )
-    rows = db.execute(policy.listed(stmt, caller)).all()
-
-    @functools.cache
-    def met(agreement_id: str) -> bool:
-        return policy.terms_met(db, caller, agreement_id)
-
-    files = {r.id for r in rows if policy.may_download(caller, r, met, known_visible=True)}
+    gates = policy.listed_report_gates(db, caller)
+    rows = [_Gated(i, gates[i]) for i in dict.fromkeys(ids) if i in gates]
+    # When the terms gate applies and the caller may download, ``gates_met`` names every
+    # gating agreement they have met (``may_download`` asks nothing otherwise).
+    met = policy.kept_report_reach(db, caller).gates_met or frozenset()
+    files = {
+        r.id for r in rows if policy.may_download(caller, r, met.__contains__, known_visible=True)
+    }
     return {r.id for r in rows}, files
+
+
+@dataclass(frozen=True)
+class _Gated:
+    id: str
+    terms_agreement_id: str | None
 
 
 def _evidence_scope(db: DbSession, caller: Caller) -> Scope:

@@ -31,14 +31,28 @@ def bearer_token() -> str | None:
     return None
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def current_caller() -> Caller:
     """Who is calling in this request: the signed-in user (session or Bearer token) or a
-    visitor, with the client address and the session (or token) reference."""
-    if current_user.is_authenticated:
-        return Caller.of_user(
-            current_user, ip_address=request.remote_addr, session_ref=g.get("session_ref")
-        )
-    return Caller.anonymous(ip_address=request.remote_addr)
+    visitor, with the client address and the session (or token) reference. A page asks many
+    times (every ``can`` in its templates): on a read (GET, HEAD) the answer is built once per
+    signed-in user object and session; a write builds it at each call, as it may change the
+    user it describes."""
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    ref = g.get("session_ref")
+    if request.method in SAFE_METHODS:
+        kept = g.get("_artifact_caller")
+        if kept is not None and kept[0] is user and kept[1] == ref:
+            return kept[2]  # type: ignore[no-any-return]
+    if user.is_authenticated:
+        caller = Caller.of_user(user, ip_address=request.remote_addr, session_ref=ref)
+    else:
+        caller = Caller.anonymous(ip_address=request.remote_addr)
+    if request.method in SAFE_METHODS:
+        g._artifact_caller = (user, ref, caller)
+    return caller
 
 
 def current_session_id() -> str | None:

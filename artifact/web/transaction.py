@@ -16,7 +16,12 @@ def _begin() -> None:
 
 def _finish(response: Response) -> Response:
     if response.status_code < 400 and not uow.failed():
-        uow.commit(db.session)
+        if uow.has_work(db.session):
+            uow.commit(db.session)
+        else:
+            # A read: nothing to make durable, nothing to run after a commit. Ending the
+            # transaction without a COMMIT (SQLite and PostgreSQL alike) saves a round trip.
+            db.session.rollback()
     else:
         uow.rollback(db.session)
     return response
@@ -30,6 +35,7 @@ def _teardown(error: BaseException | None) -> None:
 def init_app(app: Flask) -> None:
     # Registered first, so it runs last among the after-request functions: headers and cookies
     # are set, then the work is committed before a byte of the response goes out.
+    uow.track_writes()
     app.before_request(_begin)
     app.after_request(_finish)
     app.teardown_request(_teardown)

@@ -141,3 +141,25 @@ def test_demo_seeds_frameworks_once(runner) -> None:
     assert after_first[2] == 12  # the demo crosswalk
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert stored_counts()[:3] == after_first[:3]
+
+
+def test_regulation_page_kept_rendered_follows_imports_and_reports_at_once(
+    mapped, customer, login_as, run_import, write_file, make_report
+) -> None:
+    """The articles' table is kept rendered per policy generation: a crosswalk import and a
+    report the customer may now see show on the very next request."""
+    client = login_as(customer)
+    html = client.get("/regulations/gdpr").get_data(as_text=True)
+    assert "iso-sample:A.5.15" not in html
+    assert "Reports covering the whole regulation" not in html
+    walk = (
+        "source_framework,source_id,target_framework,target_id,relationship\n"
+        "gdpr,Art.33,iso-sample,A.5.15,subset\n"
+    )
+    assert run_import(write_file("walk3.csv", walk), "crosswalk").exit_code == 0
+    html = client.get("/regulations/gdpr").get_data(as_text=True)
+    assert "iso-sample:A.5.15 <small>subset</small>" in html
+    make_report("GDPR readiness report", visibility="customers", frameworks=["GDPR"])
+    html = client.get("/regulations/gdpr").get_data(as_text=True)
+    assert "Reports covering the whole regulation" in html
+    assert "GDPR readiness report" in html

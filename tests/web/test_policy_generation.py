@@ -11,14 +11,15 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event, select
 
 from artifact.agreements.services import acceptance as agreements_accept
-from artifact.catalog.services import grants, report_terms, reports
+from artifact.catalog.services import grants, report_terms, reports, taxonomy
 from artifact.extensions import db
 from artifact.identity.services import accounts
 from artifact.kernel import uow
 from artifact.kernel.caller import OPERATOR, Caller
-from artifact.models import Report, User, generation
+from artifact.models import AccessRequest, Report, ReportCategory, User, generation
 from tests.conftest import post_form, sign_in
 
 
@@ -204,3 +205,52 @@ def test_last_seen_is_written_at_most_once_a_minute(
     assert client.get("/").status_code == 200
     db.session.refresh(row)
     assert row.last_seen_at > signed_in_at
+
+
+def test_a_read_ends_without_commit_and_a_write_still_commits(
+    app: Flask, login_as: Callable[..., Any], make_report, customer
+) -> None:
+    """A page that only reads ends its transaction without a COMMIT; a form that writes
+    commits what it wrote."""
+    make_report("Public SOC 3", visibility="public")
+    client = login_as(customer)
+    client.get("/catalog/")  # the session's last-seen write, if due, happens here
+    commits: list[object] = []
+
+    def count(_conn: object) -> None:
+        commits.append(_conn)
+
+    event.listen(db.engine, "commit", count)
+    try:
+        assert client.get("/catalog/").status_code == 200
+        assert client.get("/search?q=SOC").status_code == 200
+        assert commits == []
+        response = post_form(
+            client,
+            "/catalog/access-requests",
+            {"series": "SOC", "message": "Vendor review"},
+            "/catalog/",
+        )
+        assert response.status_code == 302
+        assert commits
+        db.session.rollback()
+        stored = db.session.scalars(
+            select(AccessRequest).where(AccessRequest.user_id == customer.id)
+        ).all()
+        assert [r.message for r in stored] == ["Vendor review"]
+    finally:
+        event.remove(db.engine, "commit", count)
+
+
+def test_a_renamed_category_shows_in_the_catalog_at_once(
+    login_as: Callable[..., Any], make_report, customer
+) -> None:
+    make_report("Public SOC 3", visibility="public")
+    client = login_as(customer)
+    assert "Audit reports" not in client.get("/catalog/").get_data(as_text=True)
+    category = db.session.scalars(
+        select(ReportCategory).where(ReportCategory.slug == "reports")
+    ).one()
+    taxonomy.update_category(db.session, OPERATOR, category.id, {"name": "Audit reports"})
+    uow.commit(db.session)
+    assert "Audit reports" in client.get("/catalog/").get_data(as_text=True)

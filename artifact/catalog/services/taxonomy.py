@@ -5,6 +5,7 @@ given is checked here against the records."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import func, or_, select
@@ -37,6 +38,45 @@ def list_series(db: DbSession, caller: Caller) -> list[ReportSeries]:
         shown = policy.listed(select(Report.series), caller).where(Report.series != "")
         stmt = stmt.where(ReportSeries.slug.in_(shown.scalar_subquery()))
     return list(db.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A category or series as a page lists it: a copy of its row, detached from any session,
+    so it can be kept across requests."""
+
+    id: str
+    slug: str
+    name: str
+    description: str
+    position: int
+
+    @classmethod
+    def of(cls, record: Record) -> Heading:
+        return cls(record.id, record.slug, record.name, record.description, record.position)
+
+
+def shown_categories(db: DbSession, caller: Caller) -> list[Heading]:
+    """``list_categories`` for pages that only show them, kept per policy generation (every
+    change to a category bumps it): no query once kept."""
+    policy.require(caller, "taxonomy.view")
+    return policy.remember(
+        db, ("taxonomy", "categories"), lambda: [Heading.of(c) for c in list_categories(db, caller)]
+    )
+
+
+def shown_series(db: DbSession, caller: Caller) -> list[Heading]:
+    """``list_series`` for pages that only show them, kept per policy generation: one list for
+    every signed-in caller, and for visitors the series of what is listed to them (every
+    change to a series, a report or a grant bumps it)."""
+    policy.require(caller, "taxonomy.view")
+
+    def ask() -> list[Heading]:
+        return [Heading.of(s) for s in list_series(db, caller)]
+
+    if caller.is_authenticated and caller.active:
+        return policy.remember(db, ("taxonomy", "series"), ask)
+    return policy.remember_for(db, "taxonomy_series", caller, ask)
 
 
 def _order(model: type[Record]) -> tuple[Any, ...]:

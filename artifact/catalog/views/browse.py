@@ -55,7 +55,8 @@ def index() -> str:
         include_locked=True,
         public_listing=current_app.config["PUBLIC_LISTING"],
     )
-    categories = taxonomy.list_categories(db.session, caller)
+    # Kept per policy generation (headings only: no query once kept).
+    categories = taxonomy.shown_categories(db.session, caller)
     return render_template(
         "catalog/index.html",
         groups=[(c, [r for r in found.reports if r.category == c.slug]) for c in categories],
@@ -66,7 +67,7 @@ def index() -> str:
         statuses=found.statuses,
         status_labels=STATUS_LABELS,
         valid_until=valid_until,
-        series=taxonomy.list_series(db.session, caller),
+        series=taxonomy.shown_series(db.session, caller),
         # Only customers see the request form (and pay for its CSRF token).
         request_form=AccessRequestForm()
         if policy.decide(current_caller(), "access_request.create")

@@ -12,6 +12,7 @@ same analyser before they become terms."""
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
 from collections.abc import Iterable
@@ -37,8 +38,9 @@ from artifact.infra.search.locking import LOCK_NAME, retry, writer_lock
 from artifact.infra.search.suggest import SUGGEST_PREFIX, within
 
 FACET_SIZE = 100
-MAX_SHOULD = 32  # beyond this many values a group is one term set
+MAX_SHOULD = 4096  # beyond this many values a group is one term set
 WRITER_HEAP = 32_000_000
+MAX_SCOPES = 256  # scope filters kept built (a scope names no more than the caller may see)
 log = logging.getLogger(__name__)
 
 
@@ -133,6 +135,8 @@ class TantivyBackend:
             self._index = self._open(directory)
             language.record_format(directory)
         self._lock = threading.Lock()
+        self._scopes: dict[Scope, Any] = {}
+        self._loaded: tuple[int, int, int, int] | None = None  # see _searcher
 
     def _open(self, directory: Path) -> Any:
         try:
@@ -206,58 +210,86 @@ class TantivyBackend:
 
     # -- reading ------------------------------------------------------------------------
     def _searcher(self) -> Any:
-        self._index.reload()
+        """A searcher that sees every commit made so far by any process. tantivy's reload
+        opens every segment again (and drops the readers' caches), so it runs only when the
+        index's ``meta.json`` (replaced, never rewritten in place, by each commit) differs
+        from the one last loaded: one ``stat`` per search otherwise."""
+        mark = self._meta_mark()
+        if mark is None or mark != self._loaded:
+            self._index.reload()
+            self._loaded = mark
         return self._index.searcher()
+
+    def _meta_mark(self) -> tuple[int, int, int, int] | None:
+        try:
+            found = os.stat(self.directory / "meta.json")
+        except OSError:
+            return None
+        return (found.st_ino, found.st_mtime_ns, found.st_ctime_ns, found.st_size)
+
+    def _scope_filter(self, scope: Scope) -> Any:
+        """``_scope_query``, built once per scope (a caller's scope is the same object for as
+        long as the policy generation stands: ``search.services.scope``) and reused."""
+        found = self._scopes.get(scope)
+        if found is None:
+            if len(self._scopes) >= MAX_SCOPES:
+                self._scopes.clear()
+            found = self._scopes[scope] = self._scope_query(scope)
+        return found
 
     def _scope_query(self, scope: Scope) -> Any:
         """The counted entries (one per document, whatever its pages) in ``scope``: kinds and
         records named by terms, and the rules' attribute classes; a constant score (it
-        narrows, never ranks). Its size is the scope's, not the index's."""
+        narrows, never ranks). Only disjunctions of term queries, walked lazily and skipped
+        through by the intersection with the query's own terms: no term set (a bit set over
+        every entry of the index, pages included, built for each search), so its cost is the
+        scope's (a few kinds, classes and granted ids), not the index's."""
         if scope.everything:
-            found = tantivy.Query.term_set_query(self._schema, "part", ["doc", "meta"])
+            found = self._any_of("part", ["doc", "meta"])
             return tantivy.Query.const_score_query(found, 0.0)
         should = tantivy.Occur.Should
         parts = [(should, self._rule(rule)) for rule in scope.rules]
         terms = scope.terms()
         if terms:
-            parts.append((should, tantivy.Query.term_set_query(self._schema, "scope", terms)))
+            parts.append((should, self._any_of("scope", terms)))
         return tantivy.Query.const_score_query(tantivy.Query.boolean_query(parts), 0.0)
 
     def _groups(self, groups: tuple[frozenset[str], ...]) -> list[tuple[Any, Any]]:
-        """Each group as a disjunction of term queries: they are walked lazily and skipped
-        through by the intersection (a term set would first mark every document of the index
-        in a bit set, a cost that grows with the index); a large group stays a term set."""
-        return [(tantivy.Occur.Must, self._any_of(sorted(g))) for g in groups]
+        """Each group as a disjunction of term queries on the attributes."""
+        return [(tantivy.Occur.Must, self._any_of("attrs", sorted(g))) for g in groups]
 
-    def _any_of(self, values: list[str]) -> Any:
+    def _any_of(self, field: str, values: list[str]) -> Any:
+        """Entries holding one of ``values``: a disjunction of term queries (each opened only
+        for the documents the intersection asks about); past ``MAX_SHOULD`` values one term
+        set (a bit set over the index: its cost grows with the index, not with the values)."""
+        if len(values) == 1:
+            return tantivy.Query.term_query(self._schema, field, values[0])
         if len(values) > MAX_SHOULD:
-            return tantivy.Query.term_set_query(self._schema, "attrs", values)
+            return tantivy.Query.term_set_query(self._schema, field, values)
         should = tantivy.Occur.Should
         return tantivy.Query.boolean_query(
-            [(should, tantivy.Query.term_query(self._schema, "attrs", v)) for v in values]
+            [(should, tantivy.Query.term_query(self._schema, field, v)) for v in values]
         )
 
     def _rule(self, rule: Rule) -> Any:
-        must, must_not = tantivy.Occur.Must, tantivy.Occur.MustNot
+        """The records ``rule.seen`` selects (its groups asked once): their metadata entries
+        where no file of theirs is in scope, and their doc entries whose file is."""
+        must, must_not, should = tantivy.Occur.Must, tantivy.Occur.MustNot, tantivy.Occur.Should
 
-        def kind(part: str) -> tuple[Any, Any]:
-            return must, tantivy.Query.term_query(self._schema, "type_", f"{part}/{rule.type}")
+        def kind(part: str) -> Any:
+            return tantivy.Query.term_query(self._schema, "type_", f"{part}/{rule.type}")
 
-        meta = [kind("meta"), *self._groups(rule.seen)]
+        seen = self._groups(rule.seen)
         if rule.files is None:
-            return tantivy.Query.boolean_query(meta)
+            return tantivy.Query.boolean_query([(must, kind("meta")), *seen])
         with_file = self._groups((frozenset({HAS_FILE}), *rule.files))
-        meta.append((must_not, tantivy.Query.boolean_query(with_file)))
-        doc = [kind("doc"), *self._groups(rule.seen + rule.files)]
-        return tantivy.Query.boolean_query(
-            [
-                (tantivy.Occur.Should, tantivy.Query.boolean_query(meta)),
-                (tantivy.Occur.Should, tantivy.Query.boolean_query(doc)),
-            ]
-        )
+        meta = tantivy.Query.boolean_query([(must, kind("meta")), (must_not, _all(with_file))])
+        doc = tantivy.Query.boolean_query([(must, kind("doc")), *self._groups(rule.files)])
+        either = tantivy.Query.boolean_query([(should, meta), (should, doc)])
+        return tantivy.Query.boolean_query([*seen, (must, either)])
 
     def _filtered(self, built: Any, scope: Scope, all_versions: bool) -> Any:
-        clauses = [(tantivy.Occur.Must, built), (tantivy.Occur.Must, self._scope_query(scope))]
+        clauses = [(tantivy.Occur.Must, built), (tantivy.Occur.Must, self._scope_filter(scope))]
         if not all_versions:
             current = tantivy.Query.term_query(self._schema, "current", YES)
             clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(current, 0.0)))
@@ -362,6 +394,11 @@ class TantivyBackend:
 
     def close(self) -> None:
         """Nothing to release: writers are dropped after each commit."""
+
+
+def _all(musts: list[tuple[Any, Any]]) -> Any:
+    """One query for a list of Must clauses (the clause itself when there is one)."""
+    return musts[0][1] if len(musts) == 1 else tantivy.Query.boolean_query(musts)
 
 
 def _clause(schema: Any, clause: q.Term | q.Phrase | q.Prefix | q.Filter, field: str) -> Any:

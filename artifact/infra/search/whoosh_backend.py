@@ -234,12 +234,14 @@ class WhooshBackend:
             snap = self._fresh()
             built = build(query)
             allowed = snap.allowed(scope, query.all_versions)
-            matched = set(snap.searcher.docs_for_query(built)) & allowed
+            if not allowed:
+                return ResultPage(0, [], self._facets(snap, set()) if facets else {})
+            # One walk of the matches inside the scope, scoring them all (a phrase's positions
+            # are read once, not once to count and again to rank).
+            results = snap.searcher.search(built, filter=allowed, limit=None)
+            matched = set(results.docs())
             counts = self._facets(snap, matched) if facets else {}
-            if not matched:
-                return ResultPage(0, [], counts)
-            results = snap.searcher.search(built, filter=matched, limit=offset + limit)
-            hits = [self._hit(hit) for hit in list(results)[offset : offset + limit]]
+            hits = [self._hit(results[i]) for i in range(offset, min(len(matched), offset + limit))]
             return ResultPage(len(matched), hits, counts)
 
     @staticmethod
