@@ -108,6 +108,7 @@ _ADMIN = frozenset(
         "user.reset_mfa",
         "webhook.manage",
         "notifications.admin",
+        "identity_provider.manage",
     }
 )
 # The catalog: anyone may look (object rules and visible() narrow it); staff curate it.

@@ -27,6 +27,11 @@ PUBLIC = {
     "/api/v1/signup",
     # RFC 8058 one-click unsubscribe: a mail client posts it, signed in or not
     "/unsubscribe/<token>",
+    # single sign-on: the flows start signed out (tests/sso/)
+    "/sso/lookup",
+    "/sso/link",
+    "/sso/oidc/<idp_id>/login",
+    "/sso/oidc/callback",
 }
 # The catalog is open to visitors: what they may not see answers 404 (tests/web/test_catalog_*).
 PUBLIC_ROUTES = {

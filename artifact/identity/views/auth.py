@@ -46,18 +46,31 @@ def _throttled_page(form: Any, retry_after: int, template: str = "auth/login.htm
     return response
 
 
-def finish_sign_in(user: User, next_url: str | None) -> Response:
-    """Every factor passed: open the server-side session under a fresh cookie."""
+def finish_sign_in(user: User, next_url: str | None, *, mfa_by_idp: bool = False) -> Response:
+    """Every factor passed: open the server-side session under a fresh cookie. ``mfa_by_idp``:
+    an identity provider trusted for it did the multi-factor step (single sign-on)."""
     sign_in.succeeded(db.session, user.email, request.remote_addr)
     _row, secret = sessions.start(
         db.session, user, request.remote_addr, request.headers.get("User-Agent")
     )
     session.clear()  # no fixation: a fresh cookie for the new identity
     session["sid"] = secret
+    if mfa_by_idp:
+        session["mfa_by_idp"] = True
     session.permanent = True
     login_user(user)
     flash(f"Signed in as {user.email}.", "success")
     return redirect(next_url or url_for("main.index"))
+
+
+def start_second_factor(user: User, next_url: str | None) -> Response:
+    """The first factor passed: ask for the second one (TOTP or a recovery code)."""
+    session.clear()
+    session["mfa_user"] = user.id
+    session["mfa_challenge"] = secrets.token_urlsafe(16)  # its tries: on the server
+    session["mfa_started"] = time.time()
+    session["mfa_next"] = next_url
+    return redirect(url_for("mfa.challenge"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -90,12 +103,7 @@ def login() -> Any:
             return render_template("auth/login.html", form=form), 403
         if user is not None:
             if mfa.is_enabled(db.session, user):
-                session.clear()
-                session["mfa_user"] = user.id
-                session["mfa_challenge"] = secrets.token_urlsafe(16)  # its tries: on the server
-                session["mfa_started"] = time.time()
-                session["mfa_next"] = next_url
-                return redirect(url_for("mfa.challenge"))
+                return start_second_factor(user, next_url)
             return finish_sign_in(user, next_url)
         flash(GENERIC_FAILURE, "error")
         return render_template("auth/login.html", form=form), 401

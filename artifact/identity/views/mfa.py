@@ -248,6 +248,8 @@ def require_second_factor() -> Any:
         return None
     if not mfa.required(current_user) or mfa.is_enabled(db.session, current_user):
         return None
+    if session.get("mfa_by_idp"):  # signed in through an identity provider trusted for MFA
+        return None
     if wants_json():
         return error_response(
             403, "mfa_required", "set up two-factor authentication at /account/mfa first"
