@@ -110,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
     from artifact.identity.views import account, auth, email_links, mfa
     from artifact.notifications import views as notifications
     from artifact.search import views as search
+    from artifact.sso import saml_views as sso_saml
     from artifact.sso import views as sso
     from artifact.web import files, openapi
     from artifact.web.json_api import api
@@ -142,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
         notifications.bp,
         analytics.bp,
         sso.bp,
+        sso_saml.bp,
     ):
         app.register_blueprint(blueprint)
     files.init_app(app)

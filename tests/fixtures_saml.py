@@ -41,7 +41,9 @@ class SamlSetup:
     provider: IdentityProvider
     organization: Organization
 
-    def user(self, local: str, name: str = "Sam L. User", groups: list[str] | None = None) -> IdpUser:
+    def user(
+        self, local: str, name: str = "Sam L. User", groups: list[str] | None = None
+    ) -> IdpUser:
         return self.idp.add_user(local, f"{local}@{SAML_DOMAIN}", name, groups)
 
 

@@ -20,6 +20,7 @@ from base64 import b64encode
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -28,14 +29,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2 import BINDING_HTTP_REDIRECT
 from saml2.assertion import Policy
 from saml2.config import IdPConfig
 from saml2.metadata import create_metadata_string
 from saml2.saml import NAMEID_FORMAT_PERSISTENT, NameID
 from saml2.server import Server
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
-from socketserver import ThreadingMixIn
 
 PASSWORD_AC = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
 MFA_AC = "https://refeds.org/profile/mfa"
@@ -243,7 +243,9 @@ class SamlIdP:
                 return self._send(start_response, "unknown request", "text/plain", "400 Bad")
             if user is None or not secrets.compare_digest(user.password, form.get("password", "")):
                 return self._send(
-                    start_response, _login_form(form["token"], "Wrong username or password."), "text/html"
+                    start_response,
+                    _login_form(form["token"], "Wrong username or password."),
+                    "text/html",
                 )
             del self._pending[form["token"]]
             answer = self.answer(pending["url"], user)
@@ -251,10 +253,13 @@ class SamlIdP:
         return self._send(start_response, "not found", "text/plain", "404 Not Found")
 
     @staticmethod
-    def _send(start_response: Any, body: str, ctype: str, status: str = "200 OK") -> Iterator[bytes]:
+    def _send(
+        start_response: Any, body: str, ctype: str, status: str = "200 OK"
+    ) -> Iterator[bytes]:
         data = body.encode()
         start_response(
-            status, [("Content-Type", f"{ctype}; charset=utf-8"), ("Content-Length", str(len(data)))]
+            status,
+            [("Content-Type", f"{ctype}; charset=utf-8"), ("Content-Length", str(len(data)))],
         )
         return iter([data])
 
@@ -265,8 +270,8 @@ def _login_form(token: str, error: str) -> str:
         "<!doctype html><html lang=en><title>Test IdP sign-in</title><h1>Test IdP</h1>"
         f"{message}<form method=post action=/idp/login>"
         f'<input type=hidden name=token value="{html.escape(token)}">'
-        '<label>Username <input name=username id=username></label>'
-        '<label>Password <input type=password name=password id=password></label>'
+        "<label>Username <input name=username id=username></label>"
+        "<label>Password <input type=password name=password id=password></label>"
         "<button type=submit>Sign in</button></form></html>"
     )
 
@@ -274,7 +279,8 @@ def _login_form(token: str, error: str) -> str:
 def _post_form(answer: Answer) -> str:
     return (
         "<!doctype html><html lang=en><title>Signing in</title>"
-        f'<body onload="document.forms[0].submit()"><form method=post action="{html.escape(answer.acs_url)}">'
+        '<body onload="document.forms[0].submit()">'
+        f'<form method=post action="{html.escape(answer.acs_url)}">'
         f'<input type=hidden name=SAMLResponse value="{answer.saml_response}">'
         f'<input type=hidden name=RelayState value="{html.escape(answer.relay_state)}">'
         "<noscript><button type=submit>Continue</button></noscript></form></body></html>"

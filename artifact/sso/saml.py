@@ -309,7 +309,9 @@ def _check_structure(root: Element) -> None:
     signatures = assertion.findall(f".//{{{NS_DSIG}}}Signature")
     if not signatures:
         return
-    refs = assertion.findall(f"{{{NS_DSIG}}}Signature/{{{NS_DSIG}}}SignedInfo/{{{NS_DSIG}}}Reference")
+    refs = assertion.findall(
+        f"{{{NS_DSIG}}}Signature/{{{NS_DSIG}}}SignedInfo/{{{NS_DSIG}}}Reference"
+    )
     if len(signatures) != 1 or [ref.get("URI") for ref in refs] != ["#" + assertion.get("ID", "")]:
         raise _wrapped()
 
@@ -351,7 +353,7 @@ def _read(
 ) -> SamlAssertion:
     name_id = assertion.subject.name_id if assertion.subject else None
     subject = str(name_id.text).strip() if name_id is not None and name_id.text else ""
-    if not subject:
+    if name_id is None or not subject:
         raise SamlRefused("invalid", "The assertion names no subject.")
     values = _attributes(assertion)
     emails = _first(values, EMAIL_ATTRIBUTES)

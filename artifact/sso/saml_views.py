@@ -7,14 +7,14 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, redirect, request, session, url_for
 
-from artifact.extensions import csrf, db
+from artifact.extensions import db
 from artifact.sso import saml
 from artifact.sso.provisioning import complete_sso_sign_in, refused_page, remember_next
 from artifact.sso.saml import SamlRefused, SpSettings
 from artifact.sso.services import saml_sign_in
 from artifact.sso.services.saml_sign_in import SamlSettings
 from artifact.web.ratelimit import sign_in_limit
-from artifact.web.security import current_caller
+from artifact.web.security import current_caller, exempt_from_csrf
 
 bp = Blueprint("sso_saml", __name__)
 
@@ -64,7 +64,6 @@ def login(idp_id: str) -> Any:
 
 
 @bp.post("/sso/saml/acs")
-@csrf.exempt  # the IdP's page posts here; the answer is bound to our request instead
 @sign_in_limit
 def acs() -> Any:
     """The IdP's answer: verified, then the person is signed in (or provisioned, or refused)."""
@@ -92,6 +91,11 @@ def acs() -> Any:
         mfa=assertion.mfa,
     )
     return outcome.response
+
+
+# The IdP's page posts the answer here cross-site, without our CSRF token: the answer is bound
+# to a request this browser started instead (InResponseTo, checked against the session).
+exempt_from_csrf("sso_saml.acs")
 
 
 def login_url(idp_id: str, next_url: str | None = None) -> str:

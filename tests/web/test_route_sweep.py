@@ -32,6 +32,9 @@ PUBLIC = {
     "/sso/link",
     "/sso/oidc/<idp_id>/login",
     "/sso/oidc/callback",
+    "/sso/saml/metadata",
+    "/sso/saml/<idp_id>/login",
+    "/sso/saml/acs",
 }
 # The catalog is open to visitors: what they may not see answers 404 (tests/web/test_catalog_*).
 PUBLIC_ROUTES = {

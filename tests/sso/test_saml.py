@@ -169,9 +169,7 @@ def test_mfa_authn_context_is_passed_on(client: FlaskClient, saml: SamlSetup) ->
 def test_an_unsigned_assertion_is_refused(client: FlaskClient, saml: SamlSetup) -> None:
     person = saml.user("u1")
     answer = saml.idp.answer(start_sign_in(client, saml.provider.id), person, sign_assertion=False)
-    _assert_refused(
-        post_answer(client, answer), "not signed", "unsigned", f"u1@{SAML_DOMAIN}"
-    )
+    _assert_refused(post_answer(client, answer), "not signed", "unsigned", f"u1@{SAML_DOMAIN}")
 
 
 def test_a_signed_response_around_an_unsigned_assertion_is_refused(
@@ -202,9 +200,7 @@ def test_an_assertion_for_another_audience_is_refused(client: FlaskClient, saml:
 
 def test_an_expired_assertion_is_refused(client: FlaskClient, saml: SamlSetup) -> None:
     person = saml.user("u4")
-    answer = saml.idp.answer(
-        start_sign_in(client, saml.provider.id), person, lifetime_minutes=-10
-    )
+    answer = saml.idp.answer(start_sign_in(client, saml.provider.id), person, lifetime_minutes=-10)
     _assert_refused(post_answer(client, answer), "has expired", "expired", f"u4@{SAML_DOMAIN}")
 
 
@@ -258,7 +254,9 @@ def test_an_answer_to_a_sign_in_started_in_another_browser_is_refused(
     attacker = app.test_client()
     answer = saml.idp.answer(start_sign_in(attacker, saml.provider.id), person)
     _assert_refused(
-        post_answer(client, answer), "started in another browser", "other_browser",
+        post_answer(client, answer),
+        "started in another browser",
+        "other_browser",
         f"u8@{SAML_DOMAIN}",
     )
 
