@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -80,11 +81,17 @@ def start_sign_in(client: FlaskClient, provider_id: str, next_url: str | None = 
     return str(response.headers["Location"])
 
 
-def post_answer(client: FlaskClient, answer: Answer) -> object:
-    return client.post(
+def post_answer(client: FlaskClient, answer: Answer) -> Any:
+    """Post the answer as the IdP's page makes the browser do, and follow our redirect to the
+    finishing step (the one request that reads the session)."""
+    response = client.post(
         "/sso/saml/acs",
         data={"SAMLResponse": answer.saml_response, "RelayState": answer.relay_state},
     )
+    if response.status_code == 303:
+        assert response.headers["Location"].startswith("/sso/saml/finish?key=")
+        return client.get(response.headers["Location"])
+    return response
 
 
 def through_idp_login_page(idp_url: str, username: str, password: str) -> Answer:

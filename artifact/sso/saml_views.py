@@ -66,35 +66,48 @@ def login(idp_id: str) -> Any:
 @bp.post("/sso/saml/acs")
 @sign_in_limit
 def acs() -> Any:
-    """The IdP's answer: verified, then the person is signed in (or provisioned, or refused)."""
-    started = [r for r in session.get(SESSION_KEY, []) if isinstance(r, str)]
+    """The IdP's answer, posted cross-site (so without our session cookie): verified, kept
+    under a one-time key, and the browser sent on to finish where its session is read."""
     try:
-        provider, assertion = saml_sign_in.verify(
-            db.session,
-            current_caller(),
-            settings(),
-            request.form.get("SAMLResponse", ""),
-            started,
+        _, _, key = saml_sign_in.verify(
+            db.session, current_caller(), settings(), request.form.get("SAMLResponse", "")
         )
     except SamlRefused as refusal:
         return refused_page(refusal.message, 400 if refusal.reason == "malformed" else 403)
-    session[SESSION_KEY] = [r for r in started if r != assertion.in_response_to]
+    response = redirect(url_for("sso_saml.finish", key=key), 303)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/sso/saml/finish")
+@sign_in_limit
+def finish() -> Any:
+    """Sign in (or provision, ask to link, or refuse) the person of the verified answer, if
+    this browser started the sign-in."""
+    started = [r for r in session.get(SESSION_KEY, []) if isinstance(r, str)]
+    try:
+        provider, said, request_id = saml_sign_in.finish(
+            db.session, current_caller(), request.args.get("key", ""), started
+        )
+    except SamlRefused as refusal:
+        return refused_page(refusal.message, 403)
+    session[SESSION_KEY] = [r for r in started if r != request_id]
     outcome = complete_sso_sign_in(
         provider,
-        subject=assertion.subject,
-        email=assertion.email,
+        subject=said.subject,
+        email=said.email,
         # The IdP is authoritative for the addresses it asserts; the provider's domains (and
         # the organisation's) decide which of them it may sign in.
-        email_verified=bool(assertion.email),
-        name=assertion.name or None,
-        groups=assertion.groups,
-        mfa=assertion.mfa,
+        email_verified=bool(said.email),
+        name=said.name or None,
+        groups=said.groups,
+        mfa=said.mfa,
     )
     return outcome.response
 
 
-# The IdP's page posts the answer here cross-site, without our CSRF token: the answer is bound
-# to a request this browser started instead (InResponseTo, checked against the session).
+# The IdP's page posts the answer here cross-site, without our CSRF token: the answer must
+# name a request we made (InResponseTo), and the finishing step checks this browser started it.
 exempt_from_csrf("sso_saml.acs")
 
 

@@ -21,11 +21,14 @@ def upgrade():
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('consumed_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('finish_key', sa.String(length=64), nullable=True),
+        sa.Column('verified', sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(
             ['provider_id'], ['identity_provider.id'],
             name=op.f('fk_saml_authn_request_provider_id_identity_provider'), ondelete='CASCADE',
         ),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_saml_authn_request')),
+        sa.UniqueConstraint('finish_key', name=op.f('uq_saml_authn_request_finish_key')),
     )
     op.create_index(
         op.f('ix_saml_authn_request_provider_id'), 'saml_authn_request', ['provider_id']

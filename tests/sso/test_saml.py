@@ -24,7 +24,7 @@ from tests.fixtures_saml import (
     start_sign_in,
     through_idp_login_page,
 )
-from tests.saml_idp import MFA_AC, Answer
+from tests.saml_idp import MFA_AC, PASSWORD_AC, Answer
 
 NS = {
     "samlp": "urn:oasis:names:tc:SAML:2.0:protocol",
@@ -95,6 +95,26 @@ def test_first_sign_in_through_the_idp_page_provisions_a_member_of_its_organisat
     assert "Dana Scully" in home.get_data(as_text=True)
 
 
+def test_the_answer_needs_no_session_cookie_the_finishing_step_does(
+    app: Any, client: FlaskClient, saml: SamlSetup
+) -> None:
+    """The IdP's page posts cross-site, so a SameSite=Lax session cookie does not come with
+    it: the ACS verifies without it (and sets none), the redirected GET (which carries the
+    cookie) finishes in the browser that started."""
+    person = saml.user("cross")
+    answer = saml.idp.answer(start_sign_in(client, saml.provider.id), person)
+    cookieless = app.test_client()
+    posted = cookieless.post("/sso/saml/acs", data={"SAMLResponse": answer.saml_response})
+    assert posted.status_code == 303
+    assert "Set-Cookie" not in posted.headers
+    finished = client.get(posted.headers["Location"])
+    assert finished.status_code == 302, finished.get_data(as_text=True)
+    assert _user(f"cross@{SAML_DOMAIN}") is not None
+    again = client.get(posted.headers["Location"])  # the key works once
+    assert again.status_code == 403
+    assert "no longer valid" in again.get_data(as_text=True)
+
+
 def test_a_second_sign_in_uses_the_link(client: FlaskClient, saml: SamlSetup) -> None:
     person = saml.user("erin")
     for _ in range(2):
@@ -155,12 +175,27 @@ def test_a_provider_with_a_metadata_url_fetches_the_idp_metadata(
     assert _user(f"fox@{SAML_DOMAIN}") is not None
 
 
-def test_mfa_authn_context_is_passed_on(client: FlaskClient, saml: SamlSetup) -> None:
-    """The IdP's MFA AuthnContext reaches the sign-in (recorded with it)."""
-    person = saml.user("gwen")
-    answer = saml.idp.answer(start_sign_in(client, saml.provider.id), person, authn_class=MFA_AC)
-    assert post_answer(client, answer).status_code == 302
-    assert _user(f"gwen@{SAML_DOMAIN}") is not None
+@pytest.mark.parametrize(
+    ("authn_class", "lands_on"),
+    [(MFA_AC, "/"), (PASSWORD_AC, "/login/mfa")],
+    ids=["idp-did-mfa", "password-only"],
+)
+def test_staff_skip_our_totp_only_when_the_trusted_idp_asserts_mfa(
+    client: FlaskClient, saml: SamlSetup, make_user: Any, authn_class: str, lands_on: str
+) -> None:
+    person = saml.user("sid")
+    staff = make_user("staff", org=SAML_ORG, email=person.email)  # enrolled in our TOTP
+    db.session.add(
+        ExternalIdentity(provider_id=saml.provider.id, subject=person.subject, user_id=staff.id)
+    )
+    saml.provider.trust_idp_mfa = True
+    db.session.commit()
+    answer = saml.idp.answer(
+        start_sign_in(client, saml.provider.id), person, authn_class=authn_class
+    )
+    response = post_answer(client, answer)
+    assert response.status_code == 302
+    assert response.headers["Location"] == lands_on
 
 
 # -- refusals ------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ PUBLIC = {
     "/sso/saml/metadata",
     "/sso/saml/<idp_id>/login",
     "/sso/saml/acs",
+    "/sso/saml/finish",
 }
 # The catalog is open to visitors: what they may not see answers 404 (tests/web/test_catalog_*).
 PUBLIC_ROUTES = {

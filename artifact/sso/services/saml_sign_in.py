@@ -1,17 +1,20 @@
-"""SAML sign-in as a unit of work: start an AuthnRequest (kept in the database), and check the
-answer to one (``artifact.sso.saml`` verifies the XML; here: which request it answers, whether
-it was seen before, whether this browser started it). Every refusal is an audit event that
-survives the rolled-back request."""
+"""SAML sign-in as units of work: start an AuthnRequest (kept in the database); check the answer
+to one (``artifact.sso.saml`` verifies the XML; here: which request it answers, whether it was
+seen before) and keep what it says under a one-time key; finish in the browser that started it
+(its session names the request). Every refusal is an audit event that survives the
+rolled-back request."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from artifact.audit.services import chain as audit
 from artifact.kernel import uow
@@ -107,10 +110,11 @@ def start(
 
 
 def verify(
-    db: DbSession, caller: Caller, settings: SamlSettings, posted: str, started_here: list[str]
-) -> tuple[IdentityProvider, SamlAssertion]:
-    """The provider and the verified assertion of a posted SAMLResponse. ``started_here``: the
-    request ids this browser's session holds. Raises SamlRefused (recorded durably)."""
+    db: DbSession, caller: Caller, settings: SamlSettings, posted: str
+) -> tuple[IdentityProvider, SamlAssertion, str]:
+    """Check a posted SAMLResponse (no session needed: it comes cross-site) and keep what its
+    assertion says for the finishing step. Returns the provider, the assertion and the one-time
+    key of :func:`finish`. Raises SamlRefused (recorded durably)."""
     provider: IdentityProvider | None = None
     try:
         xml = saml.decode_response(posted)
@@ -130,12 +134,6 @@ def verify(
             raise SamlRefused("replayed", "This sign-in answer was already used.")
         if request.consumed_at is not None:
             raise SamlRefused("replayed", "This sign-in was already answered.")
-        if request.id not in started_here:
-            raise SamlRefused(
-                "other_browser", "This sign-in was started in another browser: start again here."
-            )
-        request.consumed_at = utcnow()
-        db.flush()
     except NotFound as exc:
         refusal = SamlRefused("unknown_provider", "This identity provider is not set up here.")
         record_refusal(db, caller, provider, refusal)
@@ -143,7 +141,71 @@ def verify(
     except SamlRefused as refusal:
         record_refusal(db, caller, provider, refusal)
         raise
-    return provider, assertion
+    key = secrets.token_urlsafe(32)
+    request.consumed_at = utcnow()
+    request.finish_key = _digest(key)
+    request.verified = {
+        "subject": assertion.subject,
+        "email": assertion.email,
+        "name": assertion.name,
+        "groups": list(assertion.groups),
+        "mfa": assertion.mfa,
+    }
+    db.flush()
+    return provider, assertion, key
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What a verified assertion said, for the sign-in."""
+
+    subject: str
+    email: str
+    name: str
+    groups: list[str]
+    mfa: bool
+
+
+def finish(
+    db: DbSession, caller: Caller, key: str, started_here: list[str]
+) -> tuple[IdentityProvider, Verified, str]:
+    """The verified answer behind the one-time ``key``, if this browser started its sign-in
+    (``started_here``: the request ids its session holds). Returns the provider, what the
+    assertion said and the request id. Raises SamlRefused (recorded durably)."""
+    request = db.scalar(select(SamlAuthnRequest).where(SamlAuthnRequest.finish_key == _digest(key)))
+    if request is None or request.verified is None or request.expires_at <= utcnow():
+        refusal = SamlRefused("unknown_request", "This sign-in is no longer valid: start again.")
+        record_refusal(db, caller, None, refusal)
+        raise refusal
+    try:
+        provider = providers.active_provider(db, request.provider_id, "saml")
+    except NotFound as exc:
+        refusal = SamlRefused("unknown_provider", "This identity provider is not set up here.")
+        record_refusal(db, caller, None, refusal)
+        raise refusal from exc
+    if request.id not in started_here:
+        refusal = SamlRefused(
+            "other_browser", "This sign-in was started in another browser: start again here."
+        )
+        record_refusal(db, caller, provider, refusal)
+        raise refusal
+    said = request.verified
+    request.finish_key = None
+    request.verified = None
+    db.flush()
+    groups = said.get("groups")
+    verified = Verified(
+        subject=str(said.get("subject", "")),
+        email=str(said.get("email", "")),
+        name=str(said.get("name", "")),
+        groups=[str(g) for g in groups] if isinstance(groups, list) else [],
+        mfa=said.get("mfa") is True,
+    )
+    return provider, verified, request.id
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def _pending_request(db: DbSession, request_id: str) -> SamlAuthnRequest:
