@@ -23,6 +23,9 @@ BENCH_PACKAGES := wrk
 CHROMIUM := /usr/bin/chromium
 E2E := tests/e2e
 AXE := $(E2E)/node_modules/axe-core/axe.min.js
+# The single sign-on tests start a real OpenID provider (node's oidc-provider) on loopback.
+OIDC_IDP := tests/idp/oidc
+OIDC_PROVIDER := $(OIDC_IDP)/node_modules/oidc-provider/package.json
 
 $(STAMP): pyproject.toml
 	@bash scripts/system-deps.sh $(SYSTEM_PACKAGES)
@@ -50,13 +53,20 @@ $(AXE): $(E2E)/package.json $(E2E)/package-lock.json
 	    || echo "note: npm ci failed, so the accessibility tests will be skipped"; \
 	else echo "note: npm is absent, so the accessibility tests will be skipped (install Node.js and npm)"; fi
 
-test: $(STAMP) $(AXE)
+# oidc-provider for the OpenID Connect tests, at the version package-lock.json pins.
+$(OIDC_PROVIDER): $(OIDC_IDP)/package.json $(OIDC_IDP)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  { npm ci --prefix $(OIDC_IDP) --no-audit --no-fund --loglevel=error && touch $@; } \
+	    || echo "note: npm ci failed, so the OpenID Connect tests will be skipped"; \
+	else echo "note: npm is absent, so the OpenID Connect tests (tests/sso) will be skipped (install Node.js and npm)"; fi
+
+test: $(STAMP) $(AXE) $(OIDC_PROVIDER)
 	@test -x $(CHROMIUM) || echo "note: the browser tests (tests/e2e) will be SKIPPED: $(CHROMIUM) is absent; enable them with: apt-get install chromium"
 	@command -v clamd >/dev/null || test -x /usr/sbin/clamd || echo "note: the virus-scanning tests will be SKIPPED: clamd is absent; enable them with: apt-get install clamav-daemon"
 	@command -v softhsm2-util >/dev/null || echo "note: the PKCS#11 tests will be SKIPPED: SoftHSM2 is absent; enable them with: apt-get install softhsm2"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-e2e: $(STAMP) $(AXE)
+test-e2e: $(STAMP) $(AXE) $(OIDC_PROVIDER)
 	@test -x $(CHROMIUM) || echo "note: the browser tests (tests/e2e) will be SKIPPED: $(CHROMIUM) is absent; enable them with: apt-get install chromium"
 	$(BIN)/python -m pytest -m e2e $(E2E) $(PYTEST_ARGS)
 
@@ -84,4 +94,4 @@ bench: $(STAMP)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache $(E2E)/node_modules $(E2E)/screenshots
+	rm -rf $(VENV) instance .pytest_cache $(E2E)/node_modules $(E2E)/screenshots $(OIDC_IDP)/node_modules

@@ -90,6 +90,7 @@ API_MODULES = (
     "identity",
     "notifications",
     "search",
+    "sso",
     "webhooks",
 )
 # The catalog's pages: two modules on one blueprint (browsing, and the staff forms).
@@ -98,6 +99,7 @@ CATALOG_PAGE_MODULES = ("artifact.catalog.views.browse", "artifact.catalog.views
 
 def _register_blueprints(app: Flask) -> None:
     """Every feature's pages, and the JSON API with its OpenAPI document."""
+    from artifact import sso as sso_setup
     from artifact.admin import views as admin
     from artifact.agreements.views import admin as agreements_admin
     from artifact.agreements.views import agreements
@@ -110,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     from artifact.identity.views import account, auth, email_links, mfa
     from artifact.notifications import views as notifications
     from artifact.search import views as search
+    from artifact.sso import oidc_views as sso_oidc
     from artifact.sso import saml_views as sso_saml
     from artifact.sso import views as sso
     from artifact.web import files, openapi
@@ -143,9 +146,11 @@ def _register_blueprints(app: Flask) -> None:
         notifications.bp,
         analytics.bp,
         sso.bp,
+        sso_oidc.bp,
         sso_saml.bp,
     ):
         app.register_blueprint(blueprint)
+    sso_setup.init_app(app)
     files.init_app(app)
 
 

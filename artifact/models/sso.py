@@ -42,6 +42,9 @@ class IdentityProvider(IdMixin, Base):
         ForeignKey("organization.id", ondelete="RESTRICT"), index=True
     )
     domains: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # A "Sign in with <name>" button on the public sign-in page. Off by default: the page
+    # would otherwise list the customers; their people find it by typing their address.
+    show_on_sign_in: Mapped[bool] = mapped_column(Boolean, default=False)
     # Members of the organisation may not sign in with a password.
     require_sso: Mapped[bool] = mapped_column(Boolean, default=False)
     name_claim: Mapped[str] = mapped_column(String(100), default="name")

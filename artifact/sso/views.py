@@ -24,6 +24,7 @@ from artifact.identity.services import mfa, sign_in
 from artifact.identity.views.auth import finish_sign_in, start_second_factor
 from artifact.kernel.errors import NotFound, Throttled, ValidationFailed
 from artifact.models import User
+from artifact.models.base import DbSession
 from artifact.sso.forms import LinkForm, LookupForm
 from artifact.sso.provisioning import LINK_SECONDS
 from artifact.sso.services import accounts, providers
@@ -122,3 +123,26 @@ def _sign_in_linked(user: User, mfa_by_idp: bool, next_url: Any) -> Response:
     if not mfa_by_idp and mfa.is_enabled(db.session, user):
         return start_second_factor(user, target)
     return finish_sign_in(user, target, mfa_by_idp=mfa_by_idp)
+
+
+def password_gate(db_session: DbSession, email: str, user: User | None) -> str | None:
+    """The message refusing a password when the address's (or the account's) organisation
+    signs in through its identity provider only."""
+    provider = providers.required_provider(db_session, email, user)
+    if provider is None:
+        return None
+    return (
+        f"Your organisation signs in through {provider.name}: passwords are not accepted. "
+        f"Use \u201cSign in with {provider.name}\u201d (type your work e-mail under "
+        "\u201cSingle sign-on\u201d)."
+    )
+
+
+def sign_in_providers() -> list[dict[str, str]]:
+    """The buttons of the sign-in page: providers an admin chose to show there."""
+    next_url = safe_next(request.args.get("next"))
+    return [
+        {"name": p.name, "url": login_url(p.id, p.protocol, next_url)}
+        for p in providers.active_providers(db.session)
+        if p.show_on_sign_in
+    ]

@@ -21,6 +21,7 @@ def upgrade():
         sa.Column('protocol', sa.String(length=10), nullable=False),
         sa.Column('organization_id', sa.String(length=32), nullable=True),
         sa.Column('domains', sa.JSON(), nullable=False),
+        sa.Column('show_on_sign_in', sa.Boolean(), nullable=False),
         sa.Column('require_sso', sa.Boolean(), nullable=False),
         sa.Column('name_claim', sa.String(length=100), nullable=False),
         sa.Column('group_claim', sa.String(length=100), nullable=False),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,6 +31,40 @@ from artifact.models import SignInThrottle, User
 from artifact.models.base import DbSession, utcnow
 
 REPORT_EVERY = timedelta(minutes=1)  # at most one throttling event per account key and minute
+
+# Another feature's word on whether a password may sign this address (or account) in at all:
+# single sign-on refuses the passwords of an organisation that requires it. A gate answers the
+# message to show, or None. Registered at start-up (identity imports no feature above it).
+PasswordGate = Callable[[DbSession, str, User | None], str | None]
+_password_gates: list[PasswordGate] = []
+
+
+def register_password_gate(gate: PasswordGate) -> None:
+    if gate not in _password_gates:
+        _password_gates.append(gate)
+
+
+def password_refusal(db: DbSession, caller: Caller, email: str, user: User | None) -> str | None:
+    """Why a password may not sign in this address (``user`` None: before it is checked) or
+    this account, or None. A refusal is recorded durably (``auth.sign_in``, reason
+    ``sso_required``)."""
+    message = next((m for gate in _password_gates if (m := gate(db, email, user))), None)
+    if message:
+        who = Caller.of_user(user, ip_address=caller.ip_address) if user else caller
+        target = user.id if user else None
+        uow.durable(
+            db,
+            lambda session: audit.record(
+                session,
+                who,
+                "auth.sign_in",
+                target_type="user" if target else None,
+                target_id=target,
+                outcome="denied",
+                details={"reason": "sso_required"},
+            ),
+        )
+    return message
 
 
 @dataclass(frozen=True)

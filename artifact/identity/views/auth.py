@@ -84,6 +84,12 @@ def login() -> Any:
     if request.method == "GET" and request.args.get("signed_out") == "1":
         flash("You are signed out.", "success")
     if form.validate_on_submit():
+        refusal = sign_in.password_refusal(
+            db.session, current_caller(), form.email.data or "", None
+        )
+        if refusal:
+            flash(refusal, "error")
+            return render_template("auth/login.html", form=form), 403
         try:
             user = sign_in.check_password(
                 db.session,
@@ -94,6 +100,11 @@ def login() -> Any:
             )
         except Throttled as error:
             return _throttled_page(form, int(str(error.details.get("retry_after", 1))))
+        if user is not None and (
+            refusal := sign_in.password_refusal(db.session, current_caller(), user.email, user)
+        ):
+            flash(refusal, "error")
+            return render_template("auth/login.html", form=form), 403
         if user is not None and signup.awaiting_confirmation(user):
             flash(
                 "Confirm your e-mail address first: open the link we mailed you when you signed "
@@ -116,6 +127,7 @@ def logout() -> Response:
     form = ActionForm()
     form.validate_on_submit()  # CSRF was already checked for every POST
     row_id = current_session_id()
+    idp = session.get("sso_provider")  # signed in through single sign-on: offer its logout
     if row_id is not None:
         row = db.session.get(UserSession, row_id)
         if row is not None:
@@ -124,6 +136,6 @@ def logout() -> Response:
     session.clear()
     # The browser drops what this site left behind (cached pages, cookies, storage), so no
     # cookie can carry the message: the sign-in page says it, asked by the address.
-    response = redirect(url_for("auth.login", signed_out=1))
+    response = redirect(url_for("auth.login", signed_out=1, idp=idp if idp else None))
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response

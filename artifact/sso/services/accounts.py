@@ -18,7 +18,7 @@ from artifact.identity.services.lookup import user_by_email
 from artifact.identity.services.organizations import email_domain, organization_for_email
 from artifact.kernel import uow
 from artifact.kernel.caller import Caller
-from artifact.kernel.errors import NotFound, PermissionDenied, ValidationFailed
+from artifact.kernel.errors import PermissionDenied, ValidationFailed
 from artifact.models import ExternalIdentity, IdentityProvider, User
 from artifact.models.accounts import Role
 from artifact.models.base import DbSession, is_id, utcnow
@@ -302,14 +302,16 @@ def link_account(
 
 
 def admin_link(
-    db: DbSession, caller: Caller, provider: IdentityProvider, user_id: str, subject: Any
+    db: DbSession, caller: Caller, provider: IdentityProvider, user_id: Any, subject: Any
 ) -> ExternalIdentity:
-    """An admin links an account to a provider's subject. Raises PermissionDenied, NotFound,
-    ValidationFailed."""
+    """An admin links an account (e-mail or id) to a provider's subject. Raises
+    PermissionDenied, ValidationFailed."""
     policy.require(caller, "identity_provider.manage")
-    user = db.get(User, user_id) if is_id(user_id) else None
+    if not isinstance(user_id, str):
+        raise ValidationFailed("'user' must be an account's e-mail or id")
+    user = db.get(User, user_id) if is_id(user_id) else user_by_email(db, user_id)
     if user is None:
-        raise NotFound("no such user")
+        raise ValidationFailed(f"no account {user_id!r}")
     if not isinstance(subject, str):
         raise ValidationFailed("'subject' must be a text")
     if _in_other_organization(provider, user):

@@ -29,6 +29,7 @@ COMMON_FIELDS = frozenset(
         "organization",
         "domains",
         "require_sso",
+        "show_on_sign_in",
         "name_claim",
         "group_claim",
         "group_roles",
@@ -120,10 +121,7 @@ def create_provider(
     protocol = body.get("protocol")
     if protocol not in tuple(Protocol):
         raise ValidationFailed("'protocol' must be 'oidc' or 'saml'")
-    allowed = COMMON_FIELDS | (OIDC_FIELDS if protocol == Protocol.OIDC else SAML_FIELDS)
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise ValidationFailed(f"unknown field {unknown[0]!r} for a {protocol} provider")
+    # Members another protocol (or nobody) uses are ignored, as everywhere in the API.
     org = _organization(db, body.get("organization"))
     require_sso = _flag(body, "require_sso")
     if require_sso and org is None:
@@ -135,6 +133,7 @@ def create_provider(
         organization_id=org.id if org else None,
         domains=_domains(db, body.get("domains")),
         require_sso=require_sso,
+        show_on_sign_in=_flag(body, "show_on_sign_in"),
         name_claim=_text(body, "name_claim", limit=100) or "name",
         group_claim=_text(body, "group_claim", limit=100) or "groups",
         group_roles=_group_roles(body.get("group_roles")),
@@ -167,6 +166,7 @@ def create_provider(
             "organization": org.name if org else None,
             "domains": provider.domains,
             "require_sso": provider.require_sso,
+            "show_on_sign_in": provider.show_on_sign_in,
             "trust_idp_mfa": provider.trust_idp_mfa,
         },
     )
@@ -263,6 +263,7 @@ def provider_json(provider: IdentityProvider) -> dict[str, Any]:
         "organization_id": provider.organization_id,
         "domains": list(provider.domains),
         "require_sso": provider.require_sso,
+        "show_on_sign_in": provider.show_on_sign_in,
         "name_claim": provider.name_claim,
         "group_claim": provider.group_claim,
         "group_roles": dict(provider.group_roles),
