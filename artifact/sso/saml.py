@@ -167,15 +167,30 @@ def sp_metadata(settings: SpSettings) -> str:
 
 
 def idp_entity_id(metadata_xml: str) -> str:
-    """The entity id of the IdP described by ``metadata_xml``; SamlRefused("metadata") when it
-    is not IdP metadata."""
+    """The entity id of the IdP described by ``metadata_xml``. Raises SamlRefused("metadata")
+    unless it is safe XML describing a SAML 2.0 IdP with a signing certificate and an
+    HTTP-Redirect single sign-on service (what our sign-in needs)."""
     root = _safe_tree(metadata_xml.encode(), "metadata")
     md = "urn:oasis:names:tc:SAML:2.0:metadata"
-    if root.tag != f"{{{md}}}EntityDescriptor" or root.find(f"{{{md}}}IDPSSODescriptor") is None:
-        raise SamlRefused("metadata", "This is not the metadata of a SAML 2.0 identity provider.")
+    idp = root.find(f"{{{md}}}IDPSSODescriptor")
+    if root.tag != f"{{{md}}}EntityDescriptor" or idp is None:
+        raise SamlRefused("metadata", "this is not the metadata of a SAML 2.0 identity provider")
     entity_id = root.get("entityID", "")
     if not entity_id:
-        raise SamlRefused("metadata", "The identity provider's metadata has no entityID.")
+        raise SamlRefused("metadata", "the identity provider's metadata has no entityID")
+    keys = [
+        k
+        for k in idp.findall(f"{{{md}}}KeyDescriptor")
+        if k.get("use") in (None, "signing")
+        and k.find(f".//{{{NS_DSIG}}}X509Certificate") is not None
+    ]
+    if not keys:
+        raise SamlRefused("metadata", "the identity provider's metadata has no signing certificate")
+    services = [s.get("Binding") for s in idp.findall(f"{{{md}}}SingleSignOnService")]
+    if BINDING_HTTP_REDIRECT not in services:
+        raise SamlRefused(
+            "metadata", "the identity provider offers no HTTP-Redirect single sign-on service"
+        )
     return entity_id
 
 

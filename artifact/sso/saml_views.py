@@ -56,7 +56,8 @@ def login(idp_id: str) -> Any:
             db.session, current_caller(), idp_id, settings(), relay_state=""
         )
     except SamlRefused as refusal:
-        return refused_page(refusal.message, 502)
+        message = refusal.message.rstrip(".")
+        return refused_page(f"This identity provider cannot be used right now: {message}.", 502)
     remember_next(request.args.get("next"))
     started = [r for r in session.get(SESSION_KEY, []) if isinstance(r, str)]
     session[SESSION_KEY] = [*started, request_id][-KEPT_REQUESTS:]

@@ -15,7 +15,7 @@ from lxml import etree
 from sqlalchemy import select
 
 from artifact.extensions import db
-from artifact.models import AuditEvent, ExternalIdentity, User
+from artifact.models import AuditEvent, ExternalIdentity, IdentityProvider, User
 from tests.fixtures_saml import (
     SAML_DOMAIN,
     SAML_ORG,
@@ -155,6 +155,38 @@ def test_an_admin_configured_provider_with_metadata_xml_signs_in(
     user = _user("milton@initech-saml.test")
     assert user is not None
     assert user.organization.name == "Initech SAML"
+
+
+@pytest.mark.parametrize(
+    ("metadata", "says"),
+    [
+        ("<html>not metadata</html>", "not the metadata of a SAML 2.0 identity provider"),
+        (
+            '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">&x;'
+            "</md:EntityDescriptor>",
+            "forbidden constructs",
+        ),
+    ],
+    ids=["not-metadata", "external-entity"],
+)
+def test_the_admin_api_refuses_metadata_that_is_not_an_idps(
+    client: FlaskClient, make_user: Any, login_as: Any, metadata: str, says: str
+) -> None:
+    api = login_as(make_user("admin"))
+    response = api.post(
+        "/api/v1/identity-providers",
+        json={
+            "protocol": "saml",
+            "name": "Broken IdP",
+            "domains": ["broken-saml.test"],
+            "metadata_xml": metadata,
+        },
+        headers=_csrf_header(api),
+    )
+    assert response.status_code in (400, 422), response.get_data(as_text=True)
+    assert says in response.get_json()["error"]["message"]
+    assert db.session.scalar(select(IdentityProvider)) is None
 
 
 def _csrf_header(client: FlaskClient) -> dict[str, str]:
