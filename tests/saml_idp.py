@@ -107,7 +107,10 @@ class SamlIdP:
         self._server = make_server(
             "127.0.0.1", 0, self.wsgi, server_class=_Threading, handler_class=_Quiet
         )
-        self.base_url = f"http://127.0.0.1:{self._server.server_port}"
+        # Named "localhost" while the app under test is 127.0.0.1 (or the test client's
+        # "localhost" without a port): in a browser the IdP is another site, as in life, so
+        # our SameSite=Lax session cookie does not come with the answer it posts.
+        self.base_url = f"http://localhost:{self._server.server_port}"
         self.entity_id = self.base_url + "/idp/metadata"
         self.idp = Server(config=self._config())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
