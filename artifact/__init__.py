@@ -112,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     from artifact.identity.views import account, auth, email_links, mfa
     from artifact.notifications import views as notifications
     from artifact.search import views as search
+    from artifact.sso import admin_views as sso_admin
     from artifact.sso import oidc_views as sso_oidc
     from artifact.sso import saml_views as sso_saml
     from artifact.sso import views as sso
@@ -148,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
         sso.bp,
         sso_oidc.bp,
         sso_saml.bp,
+        sso_admin.bp,
     ):
         app.register_blueprint(blueprint)
     sso_setup.init_app(app)

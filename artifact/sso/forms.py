@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -20,7 +21,10 @@ class LookupForm(FlaskForm):
 class ProviderForm(FlaskForm):
     """An OpenID Connect or SAML provider (admins). Choices: the organisations."""
 
-    protocol = SelectField("Protocol", choices=[("oidc", "OpenID Connect"), ("saml", "SAML 2.0")])
+    protocol = SelectField(
+        "Protocol",
+        choices=[SelectChoice("oidc", "OpenID Connect"), SelectChoice("saml", "SAML 2.0")],
+    )
     name = StringField(
         "Name shown on the sign-in page", validators=[DataRequired(), Length(max=200)]
     )
@@ -28,6 +32,7 @@ class ProviderForm(FlaskForm):
     domains = StringField(
         "E-mail domains (comma-separated)", validators=[DataRequired(), Length(max=2000)]
     )
+    show_on_sign_in = BooleanField('Show a "Sign in with" button on the public sign-in page')
     require_sso = BooleanField("Members must sign in through this provider (passwords refused)")
     trust_idp_mfa = BooleanField("Trust the provider's multi-factor sign-in (staff skip our TOTP)")
     name_claim = StringField("Claim for the display name", validators=[Optional(), Length(max=100)])

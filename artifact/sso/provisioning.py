@@ -105,7 +105,7 @@ def complete_sso_sign_in(
     return SsoOutcome(
         "signed_in",
         decision.message,
-        finish_sign_in(user, next_url, mfa_by_idp=decision.mfa_by_idp),
+        finish_sign_in(user, next_url, via_sso=True, mfa_by_idp=decision.mfa_by_idp),
         user_id=user.id,
         provisioned=decision.provisioned,
     )

@@ -122,7 +122,7 @@ def _sign_in_linked(user: User, mfa_by_idp: bool, next_url: Any) -> Response:
     flash("Your account is now linked to your identity provider.", "success")
     if not mfa_by_idp and mfa.is_enabled(db.session, user):
         return start_second_factor(user, target)
-    return finish_sign_in(user, target, mfa_by_idp=mfa_by_idp)
+    return finish_sign_in(user, target, via_sso=True, mfa_by_idp=mfa_by_idp)
 
 
 def password_gate(db_session: DbSession, email: str, user: User | None) -> str | None:
@@ -133,7 +133,7 @@ def password_gate(db_session: DbSession, email: str, user: User | None) -> str |
         return None
     return (
         f"Your organisation signs in through {provider.name}: passwords are not accepted. "
-        f"Use \u201cSign in with {provider.name}\u201d (type your work e-mail under "
+        f"Use \u201cSign in with {provider.name}\u201d (type your work address under "
         "\u201cSingle sign-on\u201d)."
     )
 

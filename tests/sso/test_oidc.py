@@ -243,3 +243,33 @@ def test_the_email_lookup_leads_to_the_provider_and_sign_out_offers_its_logout(
     assert "Also sign out of Acme Login" in page
     logout = client.get(f"/sso/oidc/{provider['id']}/logout")
     assert logout.headers["Location"].startswith(oidc_idp.issuer + "/session/end?client_id=")
+
+
+def test_a_provisioned_staff_member_enrols_totp_without_a_password(
+    app: Flask, make_user: Any, register_provider: Any, oidc_idp: OidcProvider, sso_sign_in: Any
+) -> None:
+    import re
+
+    import pyotp
+
+    make_user("customer", org="Acme Health")
+    provider = register_provider(oidc_idp, group_roles={"trust-team": "staff"})
+    client = app.test_client()
+    response = sso_sign_in(provider["id"], "stella@acme.test", client, groups="trust-team")
+    assert response.headers["Location"] == "/"
+    user = _user("stella@acme.test")
+    assert user is not None
+    assert user.role == "staff"
+    # The MFA gate sends staff to enrol; with no password, the fresh SSO sign-in is the proof.
+    assert client.get("/").headers["Location"] == "/account/mfa"
+    page = client.get("/account/mfa").get_data(as_text=True)
+    assert "You signed in through your identity provider just now" in page
+    assert "Your password" not in page
+    started = post_form(client, "/account/mfa/start", {}, token_from="/account/mfa")
+    assert started.status_code == 200
+    secret = re.search(r"[A-Z2-7]{32}", started.get_data(as_text=True))
+    assert secret is not None
+    code = pyotp.TOTP(secret.group(0)).now()
+    confirmed = post_form(client, "/account/mfa/confirm", {"code": code}, token_from="/account/mfa")
+    assert confirmed.status_code == 200
+    assert client.get("/").status_code == 200

@@ -36,6 +36,7 @@ PUBLIC = {
     "/sso/saml/<idp_id>/login",
     "/sso/saml/acs",
     "/sso/saml/finish",
+    "/sso/oidc/<idp_id>/logout",  # after signing out: the provider's own logout
 }
 # The catalog is open to visitors: what they may not see answers 404 (tests/web/test_catalog_*).
 PUBLIC_ROUTES = {

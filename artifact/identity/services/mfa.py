@@ -76,11 +76,20 @@ def _record_failure(
 
 
 def begin_enrolment(
-    db: DbSession, caller: Caller, user: User, password: str, keyring: KeyProvider
+    db: DbSession,
+    caller: Caller,
+    user: User,
+    password: str,
+    keyring: KeyProvider,
+    *,
+    reauthenticated: bool = False,
 ) -> tuple[str, str]:
     """A new pending secret (replacing any earlier one once confirmed); returns the secret and
-    its otpauth:// URI for the QR code. Raises PermissionDenied (wrong password)."""
-    _check_password(db, caller, user, password, "mfa.enrolment_started")
+    its otpauth:// URI for the QR code. Raises PermissionDenied (wrong password).
+    ``reauthenticated``: an account without a password that its identity provider vouched for
+    minutes ago (single sign-on) has nothing to re-enter."""
+    if not (reauthenticated and user.password_hash is None):
+        _check_password(db, caller, user, password, "mfa.enrolment_started")
     secret = pyotp.random_base32()
     from artifact.infra import secretbox
 

@@ -46,15 +46,21 @@ def _throttled_page(form: Any, retry_after: int, template: str = "auth/login.htm
     return response
 
 
-def finish_sign_in(user: User, next_url: str | None, *, mfa_by_idp: bool = False) -> Response:
-    """Every factor passed: open the server-side session under a fresh cookie. ``mfa_by_idp``:
-    an identity provider trusted for it did the multi-factor step (single sign-on)."""
+def finish_sign_in(
+    user: User, next_url: str | None, *, via_sso: bool = False, mfa_by_idp: bool = False
+) -> Response:
+    """Every factor passed: open the server-side session under a fresh cookie. ``via_sso``:
+    an identity provider vouched for the user just now (an account without a password may then
+    enrol its second factor); ``mfa_by_idp``: a provider trusted for it did the multi-factor
+    step."""
     sign_in.succeeded(db.session, user.email, request.remote_addr)
     _row, secret = sessions.start(
         db.session, user, request.remote_addr, request.headers.get("User-Agent")
     )
     session.clear()  # no fixation: a fresh cookie for the new identity
     session["sid"] = secret
+    if via_sso:
+        session["sso_at"] = time.time()
     if mfa_by_idp:
         session["mfa_by_idp"] = True
     session.permanent = True

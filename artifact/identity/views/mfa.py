@@ -64,9 +64,23 @@ def qr_svg(uri: str) -> Markup:
     return Markup(svg.replace("<svg ", '<svg role="img" aria-label="QR code" ', 1))  # noqa: S704
 
 
+SSO_REAUTH_SECONDS = 900
+
+
+def _fresh_sso_without_password() -> bool:
+    """An account without a password, signed in through its identity provider minutes ago:
+    enrolment asks for no password (it has none to give)."""
+    signed_in_at = float(session.get("sso_at") or 0)
+    return (
+        getattr(current_user, "password_hash", "") is None
+        and time.time() - signed_in_at < SSO_REAUTH_SECONDS
+    )
+
+
 def _page(status: int = 200, **context: Any) -> tuple[str, int]:
     return render_template(
         "mfa/index.html",
+        sso_reauth=_fresh_sso_without_password(),
         enabled=mfa.is_enabled(db.session, current_user),
         required=mfa.required(current_user),
         remaining=mfa.remaining_recovery_codes(db.session, current_user),
@@ -89,11 +103,17 @@ def index() -> tuple[str, int]:
 def start() -> tuple[str, int]:
     """Re-enter the password, then get a new secret as a QR code."""
     form = PasswordConfirmForm()
-    if not form.validate_on_submit():
+    reauthenticated = _fresh_sso_without_password()
+    if not reauthenticated and not form.validate_on_submit():
         return _page(400)
     try:
         secret, uri = mfa.begin_enrolment(
-            db.session, current_caller(), current_user, form.password.data or "", _keyring()
+            db.session,
+            current_caller(),
+            current_user,
+            form.password.data or "",
+            _keyring(),
+            reauthenticated=reauthenticated,
         )
     except PermissionDenied as error:
         flash(f"Not started: {error.message}.", "error")
