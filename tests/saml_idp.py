@@ -198,6 +198,7 @@ class SamlIdP:
         sign_response: bool = False,
         authn_class: str = PASSWORD_AC,
         in_response_to: str | None = None,
+        destination: str | None = None,
     ) -> Answer:
         """A Response to the AuthnRequest in ``login_url`` for ``user``, made and signed by
         pysaml2's IdP; the keyword arguments make the unusual ones the refusal tests need."""
@@ -207,7 +208,7 @@ class SamlIdP:
         response = self.idp.create_authn_response(
             identity,
             in_response_to or req["id"],
-            req["acs_url"],
+            destination or req["acs_url"],
             sp,
             name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=user.subject),
             authn={"class_ref": authn_class, "authn_auth": self.entity_id},

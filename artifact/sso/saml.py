@@ -247,9 +247,12 @@ def verify_response(
         )
     except Exception as exc:  # noqa: BLE001 (pysaml2 raises many types; each becomes a reason)
         raise _refusal(exc, root) from exc
+    if root.get("Destination") not in (None, settings.acs_url):
+        raise _elsewhere()  # (pysaml2 answers None instead of raising for this one)
     if response is None or response.assertion is None:
         raise SamlRefused("invalid", "The identity provider's answer holds no assertion.")
     assertion = response.assertion
+    _check_recipient(settings, assertion)
     # What we read below is the element pysaml2 verified, and the only assertion there is.
     if str(assertion.id) != _only_assertion(root).get("ID"):
         raise _wrapped()
@@ -273,10 +276,25 @@ def _refusal(exc: Exception, root: Element) -> SamlRefused:
     if name == "UnsolicitedResponse" or "unsolicited" in lowered:
         return SamlRefused("unknown_request", "This answer does not match a sign-in we started.")
     if "recipient" in lowered or "destination" in lowered:
-        return SamlRefused("recipient", "The answer was sent to another address than ours.")
+        return _elsewhere()
     if name.startswith("Status"):
         return SamlRefused("idp_status", "The identity provider did not sign you in.")
     return SamlRefused("invalid", "The identity provider's answer is not valid.")
+
+
+def _elsewhere() -> SamlRefused:
+    return SamlRefused("recipient", "The answer was sent to another address than ours.")
+
+
+def _check_recipient(settings: SpSettings, assertion: Any) -> None:
+    """Every bearer confirmation names our ACS as Recipient (pysaml2 checks it too)."""
+    confirmations = (assertion.subject.subject_confirmation if assertion.subject else []) or []
+    if not confirmations:
+        raise SamlRefused("invalid", "The assertion has no subject confirmation.")
+    for confirmation in confirmations:
+        data = confirmation.subject_confirmation_data
+        if data is None or data.recipient != settings.acs_url:
+            raise _elsewhere()
 
 
 def _expired(root: Element) -> bool:

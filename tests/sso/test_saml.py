@@ -265,6 +265,20 @@ def test_an_assertion_for_another_audience_is_refused(client: FlaskClient, saml:
     )
 
 
+def test_an_assertion_sent_to_another_address_is_refused(
+    client: FlaskClient, saml: SamlSetup
+) -> None:
+    person = saml.user("u11")
+    answer = saml.idp.answer(
+        start_sign_in(client, saml.provider.id),
+        person,
+        destination="https://elsewhere.test/sso/saml/acs",
+    )
+    _assert_refused(
+        post_answer(client, answer), "sent to another address", "recipient", f"u11@{SAML_DOMAIN}"
+    )
+
+
 def test_an_expired_assertion_is_refused(client: FlaskClient, saml: SamlSetup) -> None:
     person = saml.user("u4")
     answer = saml.idp.answer(start_sign_in(client, saml.provider.id), person, lifetime_minutes=-10)
