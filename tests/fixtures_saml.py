@@ -22,7 +22,7 @@ from artifact.extensions import db
 from artifact.kernel import uow
 from artifact.kernel.caller import OPERATOR
 from artifact.models import IdentityProvider, Organization
-from artifact.sso.services import providers
+from artifact.sso.services import providers, saml_sign_in
 from tests.saml_idp import Answer, IdpUser, SamlIdP
 
 SAML_DOMAIN = "acme-saml.test"
@@ -63,6 +63,7 @@ class SamlSetup:
 def saml(app: Flask, client: FlaskClient, saml_idp: SamlIdP) -> SamlSetup:
     """An organisation whose members sign in through the test IdP (metadata pasted), and the
     IdP trusting this app's service provider (from its metadata URL)."""
+    saml_sign_in.forget_cached()
     org = Organization(name=SAML_ORG)
     db.session.add(org)
     db.session.flush()

@@ -34,6 +34,7 @@ def settings() -> SamlSettings:
         request_seconds=config["SAML_REQUEST_SECONDS"],
         metadata_ttl=config["SAML_METADATA_TTL"],
         metadata_timeout=config["SAML_METADATA_TIMEOUT"],
+        production=config["ARTIFACT_ENV"] == "production",
     )
 
 

@@ -207,6 +207,17 @@ def test_a_provider_with_a_metadata_url_fetches_the_idp_metadata(
     assert _user(f"fox@{SAML_DOMAIN}") is not None
 
 
+def test_in_production_a_metadata_url_on_loopback_is_not_fetched(saml: SamlSetup) -> None:
+    from artifact.sso.saml import SamlRefused, SpSettings
+    from artifact.sso.services import saml_sign_in
+
+    saml.provider.metadata_xml = None
+    saml.provider.metadata_url = saml.idp.entity_id
+    settings = saml_sign_in.SamlSettings(sp=SpSettings("https://trust.example"), production=True)
+    with pytest.raises(SamlRefused, match="metadata is unavailable"):
+        saml_sign_in.provider_metadata(saml.provider, settings)
+
+
 @pytest.mark.parametrize(
     ("authn_class", "lands_on"),
     [(MFA_AC, "/"), (PASSWORD_AC, "/login/mfa")],

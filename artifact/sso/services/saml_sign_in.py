@@ -12,11 +12,13 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import delete, select
 
 from artifact.audit.services import chain as audit
+from artifact.infra import webhook_http
 from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import NotFound
@@ -39,10 +41,17 @@ class SamlSettings:
     request_seconds: int = 600
     metadata_ttl: int = 3600
     metadata_timeout: int = 10
+    production: bool = True  # metadata URLs: https only, public addresses only
 
 
 _metadata_cache: dict[str, tuple[float, str]] = {}
 _metadata_lock = threading.Lock()
+
+
+def forget_cached() -> None:
+    """Drop the fetched IdP metadata (tests; an admin's change of URL needs none)."""
+    with _metadata_lock:
+        _metadata_cache.clear()
 
 
 def provider_metadata(provider: IdentityProvider, settings: SamlSettings) -> str:
@@ -56,19 +65,29 @@ def provider_metadata(provider: IdentityProvider, settings: SamlSettings) -> str
         cached = _metadata_cache.get(url)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-    text = _fetch(url, settings.metadata_timeout)
+    text = _fetch(url, settings.metadata_timeout, settings.production)
     saml.idp_entity_id(text)  # it must be IdP metadata before it is trusted
     with _metadata_lock:
         _metadata_cache[url] = (time.monotonic() + settings.metadata_ttl, text)
     return text
 
 
-def _fetch(url: str, timeout: int) -> str:
+def _fetch(url: str, timeout: int, production: bool) -> str:
     unavailable = SamlRefused("metadata", "The identity provider's metadata is unavailable.")
-    if not url.startswith(("https://", "http://")):
-        raise unavailable
     try:
-        with httpx.stream("GET", url, timeout=timeout, follow_redirects=False) as answer:
+        # Checked again at each fetch, as at registration: in production an https URL whose
+        # host resolves to public addresses only (the connection is not pinned to the checked
+        # address, as webhook tries are: the URL is an admin's, not any user's).
+        webhook_http.check_url(url, production=production)
+        if production:
+            parts = urlsplit(url)
+            webhook_http.resolve_public(parts.hostname or "", parts.port or 443)
+    except webhook_http.TargetRefused as exc:
+        raise unavailable from exc
+    try:
+        with httpx.stream(
+            "GET", url, timeout=timeout, follow_redirects=False, trust_env=False
+        ) as answer:
             if answer.status_code != 200:
                 raise unavailable
             body = b""
