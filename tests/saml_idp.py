@@ -99,7 +99,7 @@ class _Quiet(WSGIRequestHandler):
 class SamlIdP:
     """pysaml2's IdP on ``127.0.0.1:port``; add service providers with :meth:`trust_sp`."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, entity_id: str | None = None) -> None:
         self.directory = directory
         self.key_file, self.cert_file = self_signed(directory, "Artifact test IdP")
         self.users: dict[str, IdpUser] = {}
@@ -111,7 +111,8 @@ class SamlIdP:
         # "localhost" without a port): in a browser the IdP is another site, as in life, so
         # our SameSite=Lax session cookie does not come with the answer it posts.
         self.base_url = f"http://localhost:{self._server.server_port}"
-        self.entity_id = self.base_url + "/idp/metadata"
+        # ``entity_id``: pose as another IdP (same name, its own key: a forger's).
+        self.entity_id = entity_id or self.base_url + "/idp/metadata"
         self.idp = Server(config=self._config())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -199,10 +200,11 @@ class SamlIdP:
         authn_class: str = PASSWORD_AC,
         in_response_to: str | None = None,
         destination: str | None = None,
+        parsed: dict[str, Any] | None = None,
     ) -> Answer:
         """A Response to the AuthnRequest in ``login_url`` for ``user``, made and signed by
         pysaml2's IdP; the keyword arguments make the unusual ones the refusal tests need."""
-        req = self.parse_request(login_url)
+        req = parsed or self.parse_request(login_url)
         sp = audience or req["sp"]
         identity = {"mail": [user.email], "displayName": [user.name], "groups": user.groups}
         response = self.idp.create_authn_response(

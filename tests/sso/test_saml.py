@@ -24,7 +24,7 @@ from tests.fixtures_saml import (
     start_sign_in,
     through_idp_login_page,
 )
-from tests.saml_idp import MFA_AC, PASSWORD_AC, Answer
+from tests.saml_idp import MFA_AC, PASSWORD_AC, Answer, SamlIdP
 
 NS = {
     "samlp": "urn:oasis:names:tc:SAML:2.0:protocol",
@@ -414,6 +414,27 @@ def test_a_tampered_signed_assertion_is_refused(client: FlaskClient, saml: SamlS
     forged = genuine.xml.replace(f"u10@{SAML_DOMAIN}", f"ceo@{SAML_DOMAIN}")
     _assert_refused(
         post_answer(client, _encode(forged.encode())),
+        "signature does not verify",
+        "bad_signature",
+        f"ceo@{SAML_DOMAIN}",
+    )
+
+
+def test_an_assertion_signed_with_a_strangers_key_is_refused(
+    client: FlaskClient, saml: SamlSetup, tmp_path: Any
+) -> None:
+    """A forger posing as the IdP (its entity id, its own key and certificate in KeyInfo):
+    only the certificate of the IdP's metadata counts."""
+    forger = SamlIdP(tmp_path, entity_id=saml.idp.entity_id)
+    try:
+        forger.trust_sp(client.get("/sso/saml/metadata").get_data(as_text=True))
+        victim = forger.add_user("u12", f"ceo@{SAML_DOMAIN}", "Not The CEO")
+        login_url = start_sign_in(client, saml.provider.id)
+        answer = forger.answer(login_url, victim, parsed=saml.idp.parse_request(login_url))
+    finally:
+        forger.close()
+    _assert_refused(
+        post_answer(client, answer),
         "signature does not verify",
         "bad_signature",
         f"ceo@{SAML_DOMAIN}",
