@@ -189,6 +189,15 @@ def test_the_admin_api_refuses_metadata_that_is_not_an_idps(
     assert db.session.scalar(select(IdentityProvider)) is None
 
 
+def test_the_admin_page_gives_our_sp_metadata_url(
+    client: FlaskClient, make_user: Any, login_as: Any
+) -> None:
+    page = login_as(make_user("admin")).get("/admin/identity-providers/")
+    assert "give the IdP our metadata, <code>http://localhost/sso/saml/metadata</code>" in (
+        page.get_data(as_text=True)
+    )
+
+
 def _csrf_header(client: FlaskClient) -> dict[str, str]:
     from tests.conftest import csrf_token
 
