@@ -131,6 +131,9 @@ def _xmlsec() -> str:
 
 def sp_config(settings: SpSettings, idp_metadata_xml: str | None = None) -> SPConfig:
     """pysaml2's configuration of our service provider, trusting one IdP's metadata."""
+    # pysaml2 logs whole assertions (names, e-mail addresses) when one fails, and NameIDs as
+    # it goes: nothing confidential in our logs. The refusal is logged (its reason) and audited.
+    logging.getLogger("saml2").setLevel(logging.CRITICAL)
     conf = SPConfig()
     conf.load(
         {
