@@ -255,7 +255,7 @@ def verify_response(
     if response is None or response.assertion is None:
         raise SamlRefused("invalid", "The identity provider's answer holds no assertion.")
     assertion = response.assertion
-    _check_recipient(settings, assertion)
+    _check_confirmations(settings, assertion, request_id)
     # What we read below is the element pysaml2 verified, and the only assertion there is.
     if str(assertion.id) != _only_assertion(root).get("ID"):
         raise _wrapped()
@@ -289,8 +289,11 @@ def _elsewhere() -> SamlRefused:
     return SamlRefused("recipient", "The answer was sent to another address than ours.")
 
 
-def _check_recipient(settings: SpSettings, assertion: Any) -> None:
-    """Every bearer confirmation names our ACS as Recipient (pysaml2 checks it too)."""
+def _check_confirmations(settings: SpSettings, assertion: Any, request_id: str) -> None:
+    """Every subject confirmation of the signed assertion names our ACS as Recipient and our
+    request as InResponseTo, so a signed assertion answering another request cannot be
+    re-wrapped (the Response around it is not signed) as the answer to this one. pysaml2
+    checks both too; this keeps the rule here, next to the rest, whatever its version does."""
     confirmations = (assertion.subject.subject_confirmation if assertion.subject else []) or []
     if not confirmations:
         raise SamlRefused("invalid", "The assertion has no subject confirmation.")
@@ -298,6 +301,8 @@ def _check_recipient(settings: SpSettings, assertion: Any) -> None:
         data = confirmation.subject_confirmation_data
         if data is None or data.recipient != settings.acs_url:
             raise _elsewhere()
+        if data.in_response_to != request_id:
+            raise SamlRefused("unknown_request", "This answer does not match a sign-in we started.")
 
 
 def _expired(root: Element) -> bool:

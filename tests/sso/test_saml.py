@@ -347,6 +347,25 @@ def test_an_unknown_in_response_to_is_refused(client: FlaskClient, saml: SamlSet
     )
 
 
+def test_a_signed_assertion_rewrapped_as_the_answer_to_another_request_is_refused(
+    client: FlaskClient, saml: SamlSetup
+) -> None:
+    """Only the assertion is signed: the Response's InResponseTo can be rewritten. The signed
+    SubjectConfirmationData names the request the IdP really answered (pysaml2 refuses this
+    too; so does our own check)."""
+    person = saml.user("u13")
+    first = saml.idp.answer(start_sign_in(client, saml.provider.id), person)
+    second_request = saml.idp.parse_request(start_sign_in(client, saml.provider.id))["id"]
+    root = etree.fromstring(first.xml.encode())
+    root.set("InResponseTo", second_request)
+    _assert_refused(
+        post_answer(client, _encode(etree.tostring(root))),
+        "does not match a sign-in we started",
+        "unknown_request",
+        f"u13@{SAML_DOMAIN}",
+    )
+
+
 def test_an_answer_to_a_sign_in_started_in_another_browser_is_refused(
     app: Any, client: FlaskClient, saml: SamlSetup
 ) -> None:
