@@ -108,6 +108,7 @@ def running_oidc_provider(
         stderr=subprocess.DEVNULL,
         text=True,
     )
+    watcher = threading.Thread()
     try:
         assert process.stdout is not None
         ready = threading.Event()
@@ -120,7 +121,8 @@ def running_oidc_provider(
                 if line.startswith("listening "):
                     ready.set()
 
-        threading.Thread(target=watch, daemon=True).start()
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
         if not ready.wait(20):
             raise RuntimeError(f"the OpenID provider did not start: {''.join(lines)}")
         yield OidcProvider(issuer=f"http://127.0.0.1:{port}")
@@ -131,6 +133,8 @@ def running_oidc_provider(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+        if watcher.ident is not None:  # started: it ends at the output's end
+            watcher.join(5)
         if process.stdout is not None:
             process.stdout.close()
 

@@ -76,6 +76,10 @@ def callback() -> Any:
     state = request.args.get("state", "")
     if not hmac.compare_digest(state.encode(), flow.state.encode()):
         return _refuse(provider, oidc.OidcError("state_mismatch", "the state does not match"), 400)
+    answered_by = request.args.get("iss")  # RFC 9207: which issuer answered (mix-up defence)
+    if answered_by is not None and answered_by.rstrip("/") != (provider.issuer or "").rstrip("/"):
+        error = oidc.OidcError("issuer_mismatch", "another issuer answered")
+        return _refuse(provider, error, 403)
     if request.args.get("error"):
         error = oidc.OidcError("provider_error", "your identity provider did not sign you in")
         return _refuse(provider, error, 403)

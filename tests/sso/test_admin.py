@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
 
 from artifact.extensions import db
-from artifact.models import IdentityProvider
+from artifact.models import AuditEvent, IdentityProvider
 from tests.conftest import csrf_token, post_form
 from tests.sso.test_provisioning import make_provider
 
@@ -47,6 +48,11 @@ def test_admins_register_list_and_delete_providers(
     stored = db.session.get(IdentityProvider, body["id"])
     assert stored is not None
     assert "do-not-show-me" not in (stored.client_secret_ciphertext or "")
+    [event] = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "sso.provider_create")
+    ).all()
+    assert json.loads(event.details)["domains"] == ["acme-health.test", "acme.test"]
+    assert "do-not-show-me" not in event.details
     # A domain signs in through one provider only.
     again = _post(client, {**BODY, "domains": ["acme.test"], "name": "Other"})
     assert again.status_code == 409

@@ -115,3 +115,36 @@ def test_a_rotated_signing_key_is_fetched_once(
     response = _sign_in(app, provider_id)
     assert response.status_code == 302, response.get_data(as_text=True)
     assert bad_issuer.jwks_fetches == 2
+
+
+@pytest.mark.parametrize(
+    ("asked", "landed"), [("/catalog/", "/catalog/"), ("https://evil.test/", "/")]
+)
+def test_the_sign_in_lands_where_it_was_asked_on_this_site_only(
+    app: Flask, provider_id: str, asked: str, landed: str
+) -> None:
+    client = app.test_client()
+    authorize = start_sign_in(client, provider_id, next_url=asked)
+    back = requests.get(authorize, allow_redirects=False, timeout=10).headers["Location"]
+    response = callback(client, back)
+    assert response.headers["Location"] == landed
+
+
+def test_a_tampered_state_is_refused(app: Flask, provider_id: str) -> None:
+    client = app.test_client()
+    authorize = start_sign_in(client, provider_id)
+    back = requests.get(authorize, allow_redirects=False, timeout=10).headers["Location"]
+    response = client.get("/sso/oidc/callback", query_string={"code": "x", "state": "forged"})
+    assert response.status_code == 400
+    assert _refusals() == ["state_mismatch"]
+    assert back  # the real answer was never used
+
+
+def test_an_answer_from_another_issuer_is_refused(app: Flask, provider_id: str) -> None:
+    """RFC 9207: the authorization response names its issuer; another one is a mix-up."""
+    client = app.test_client()
+    authorize = start_sign_in(client, provider_id)
+    back = requests.get(authorize, allow_redirects=False, timeout=10).headers["Location"]
+    response = client.get(back.split("localhost")[1] + "&iss=https%3A%2F%2Fevil.test")
+    assert response.status_code == 403
+    assert _refusals() == ["issuer_mismatch"]

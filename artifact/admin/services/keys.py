@@ -18,6 +18,7 @@ from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, NotFound, ValidationFailed
 from artifact.models.base import DbSession
+from artifact.sso.services import secrets as sso_secrets
 from artifact.webhooks.services import secrets as webhook_secrets
 
 
@@ -69,14 +70,19 @@ def import_key(db: DbSession, caller: Caller, store: BlobStore, raw: bytes) -> K
 @dataclass(frozen=True)
 class Dependents:
     blobs: int  # stored files whose data key is wrapped by the version
-    sealed: int  # sealed secrets (TOTP seeds, webhook signing secrets) under a key derived from it
+    # sealed secrets (TOTP seeds, webhook and OIDC client secrets) under a key derived from it
+    sealed: int
 
 
 def dependents(db: DbSession, caller: Caller, store: BlobStore, version: int) -> Dependents:
     """What still needs key ``version`` to open. Raises PermissionDenied."""
     policy.require(caller, "keys.manage")
     blobs = sum(1 for blob_id in store.blob_ids() if _kek_version(store, blob_id) == version)
-    secrets = sealed.count_under(db, version) + webhook_secrets.count_under(db, version)
+    secrets = (
+        sealed.count_under(db, version)
+        + webhook_secrets.count_under(db, version)
+        + sso_secrets.count_under(db, version)
+    )
     return Dependents(blobs, secrets)
 
 
@@ -159,10 +165,13 @@ def rewrap_batch(
     secrets = sealed.ResealBatch(0, 0, None)
     if after_sealed is not None:
         secrets = sealed.reseal_batch(db, store.keyring, after_sealed, limit)
-    if after_sealed == "":  # the first batch also takes every webhook secret (they are few)
+    if after_sealed == "":  # the first batch also takes every webhook and OIDC client secret
         hooks, unreadable = webhook_secrets.reseal_all(db, store.keyring)
+        clients, unreadable_clients = sso_secrets.reseal_all(db, store.keyring)
         secrets = sealed.ResealBatch(
-            secrets.resealed + hooks, secrets.unreadable + unreadable, secrets.last_id
+            secrets.resealed + hooks + clients,
+            secrets.unreadable + unreadable + unreadable_clients,
+            secrets.last_id,
         )
     batch = RewrapBatch(
         blobs, secrets.resealed, failed + secrets.unreadable, next_blob, secrets.last_id

@@ -95,7 +95,7 @@ class Flow:
 
 _lock = threading.Lock()
 _metadata: dict[str, tuple[float, Metadata]] = {}
-_jwks: dict[str, tuple[float, KeySet]] = {}
+_jwks: dict[str, tuple[float, KeySet, bool]] = {}  # fetched at, keys, for an unknown kid
 
 
 def forget_cached() -> None:
@@ -148,31 +148,30 @@ def metadata(issuer: str) -> Metadata:
     return found
 
 
-def _fetch_jwks(meta: Metadata) -> KeySet:
+def _fetch_jwks(meta: Metadata, *, for_unknown_kid: bool = False) -> KeySet:
     try:
         keys = KeySet.import_key_set(_get_json(meta.jwks_uri, "JWKS"))  # type: ignore[arg-type]
     except (JoseError, ValueError, TypeError) as error:
         raise OidcError("provider_unreachable", "the provider's JWKS cannot be read") from error
     with _lock:
-        _jwks[meta.issuer] = (time.monotonic(), keys)
+        _jwks[meta.issuer] = (time.monotonic(), keys, for_unknown_kid)
     return keys
 
 
 def _key_for(meta: Metadata, kid: str | None) -> KeySet:
-    """The provider's keys, holding ``kid``: fetched again once if the cached set lacks it."""
+    """The provider's keys, holding ``kid``: fetched again once if the cached set lacks it (at
+    most once a minute: a stream of tokens with made-up key ids cannot hammer the provider)."""
     now = time.monotonic()
     with _lock:
         cached = _jwks.get(meta.issuer)
     if cached is None or now - cached[0] >= METADATA_TTL:
         return _fetch_jwks(meta)
-    keys = cached[1]
+    fetched_at, keys, for_unknown_kid = cached
     if kid is None or any(k.kid == kid for k in keys.keys):
         return keys
-    if now - cached[0] < JWKS_REFETCH_MIN and getattr(keys, "_refetched", False):
+    if for_unknown_kid and now - fetched_at < JWKS_REFETCH_MIN:
         return keys
-    fresh = _fetch_jwks(meta)
-    fresh._refetched = True  # type: ignore[attr-defined]
-    return fresh
+    return _fetch_jwks(meta, for_unknown_kid=True)
 
 
 def begin(

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from artifact import policy
 from artifact.audit.services import chain as audit
 from artifact.identity.services.organizations import email_domain, normalize_domain
-from artifact.infra import secretbox, webhook_http
+from artifact.infra import webhook_http
 from artifact.infra.storage.kek import KeyProvider
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, NotFound, ValidationFailed
@@ -20,8 +20,8 @@ from artifact.models.accounts import ROLE_VALUES
 from artifact.models.base import DbSession, is_id, new_id, utcnow
 from artifact.models.sso import Protocol
 from artifact.sso import saml
+from artifact.sso.services import secrets
 
-SECRET_PURPOSE = "oidc-client-secret"  # noqa: S105 (a key-derivation label)
 METADATA_MAX = 1_000_000
 COMMON_FIELDS = frozenset(
     {
@@ -180,15 +180,12 @@ def create_provider(
 
 
 def seal_secret(keyring: KeyProvider, provider_id: str, secret: str) -> str:
-    return secretbox.seal(keyring, SECRET_PURPOSE, provider_id, secret)
+    return secrets.seal(keyring, provider_id, secret)
 
 
 def client_secret(keyring: KeyProvider, provider: IdentityProvider) -> str | None:
     """The OIDC client secret, or None for a public client. Raises secretbox.MissingKey."""
-    token = provider.client_secret_ciphertext
-    if token is None:
-        return None
-    return secretbox.open_sealed(keyring, SECRET_PURPOSE, provider.id, token)
+    return secrets.open_secret(keyring, provider)
 
 
 def active_providers(db: DbSession, protocol: str | None = None) -> list[IdentityProvider]:
