@@ -124,8 +124,10 @@ class SamlAssertion:
 
 def _xmlsec() -> str:
     binary = shutil.which("xmlsec1")
-    if binary is None:
-        raise RuntimeError("xmlsec1 is not installed (Debian package xmlsec1)")
+    if binary is None:  # the server's set-up, not the answer: say so rather than fail
+        raise SamlRefused(
+            "unavailable", "SAML sign-in is not available here: xmlsec1 is not installed."
+        )
     return binary
 
 

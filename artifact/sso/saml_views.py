@@ -41,8 +41,12 @@ def settings() -> SamlSettings:
 @bp.get("/sso/saml/metadata")
 def metadata() -> Response:
     """Our SP metadata: the entity id (this URL) and the assertion consumer service."""
+    try:
+        text = saml.sp_metadata(settings().sp)
+    except SamlRefused as refusal:
+        return Response(refusal.message, 503, mimetype="text/plain")
     return Response(
-        saml.sp_metadata(settings().sp),
+        text,
         mimetype="application/samlmetadata+xml",
         headers={"Cache-Control": "public, max-age=3600"},
     )
