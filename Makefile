@@ -14,8 +14,9 @@ PORT ?= 5000
 # Chinese, Japanese and Korean glyphs: 1.6 MB) and the sqlite3 shell (operations, and the
 # audit-tampering acceptance test), clamd (the virus-scanning tests start their own, on a
 # private socket with a signature database they write; no signature download) and SoftHSM2
-# (the PKCS#11 tests make their own token in a temporary directory).
-SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-dejavu-core fonts-wqy-microhei sqlite3 clamav-daemon softhsm2
+# (the PKCS#11 tests make their own token in a temporary directory), and xmlsec1, which checks
+# the XML signatures of SAML sign-in (pysaml2's backend; the tests' SAML IdP signs with it too).
+SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-dejavu-core fonts-wqy-microhei sqlite3 clamav-daemon softhsm2 xmlsec1
 # What `make bench` needs on top: the HTTP load generator of bench/pages.py.
 BENCH_PACKAGES := wrk
 # The browser tests drive Debian's chromium (never a downloaded browser); .ci/run installs it.

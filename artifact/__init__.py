@@ -114,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     from artifact.search import views as search
     from artifact.sso import admin_views as sso_admin
     from artifact.sso import oidc_views as sso_oidc
+    from artifact.sso import saml_views as sso_saml
     from artifact.sso import views as sso
     from artifact.web import files, openapi
     from artifact.web.json_api import api
@@ -147,6 +148,7 @@ def _register_blueprints(app: Flask) -> None:
         analytics.bp,
         sso.bp,
         sso_oidc.bp,
+        sso_saml.bp,
         sso_admin.bp,
     ):
         app.register_blueprint(blueprint)

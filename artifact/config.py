@@ -170,6 +170,19 @@ def _webhook_settings(environ: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def _saml_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """SAML sign-in: the clock skew allowed on an assertion's time window, how long a sign-in
+    may take at the IdP, how long fetched IdP metadata is kept, and which AuthnContext classes
+    count as multi-factor (comma-separated; empty: the built-in list of artifact/sso/saml.py)."""
+    return {
+        "SAML_CLOCK_SKEW": _int(environ, "SAML_CLOCK_SKEW_SECONDS", 60),
+        "SAML_REQUEST_SECONDS": _int(environ, "SAML_REQUEST_SECONDS", 600),
+        "SAML_METADATA_TTL": _int(environ, "SAML_METADATA_TTL_SECONDS", 3600),
+        "SAML_METADATA_TIMEOUT": _int(environ, "SAML_METADATA_TIMEOUT", 10),
+        "SAML_MFA_CONTEXTS": _list(environ, "SAML_MFA_CONTEXTS"),
+    }
+
+
 def _queue_settings(environ: Mapping[str, str]) -> dict[str, Any]:
     """The job queue (issue 14): SQLite in the data directory unless ARTIFACT_QUEUE_URL names a
     Redis server (redis:// or rediss://); the worker's threads and the retry schedule."""
@@ -381,6 +394,7 @@ def load_config(
     config.update(_identity_settings(environ, env))
     config.update(_webhook_settings(environ))
     config.update(_queue_settings(environ))
+    config.update(_saml_settings(environ))
     config["SEARCH_BACKEND"] = _search_backend(environ)
     config["AUDIT_WITNESS"] = _audit_witness(environ, data_dir)
     config.update(_scale_settings(environ))

@@ -36,6 +36,7 @@ pytest_plugins = [
     "tests.fixtures_hsm",
     "tests.fixtures_mail",
     "tests.fixtures_s3",
+    "tests.fixtures_saml",
     "tests.fixtures_search",
     "tests.fixtures_webhooks",
 ]

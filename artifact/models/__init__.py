@@ -31,6 +31,7 @@ from artifact.models.frameworks import Framework, Mapping, Requirement
 from artifact.models.generation import PolicyGeneration, track_policy_changes
 from artifact.models.identity import AccountToken, MfaCredential, RecoveryCode, SignInThrottle
 from artifact.models.notifications import MailSend, OutboxEvent, Subscription
+from artifact.models.saml import SamlAuthnRequest
 from artifact.models.sso import ExternalIdentity, IdentityProvider, SsoSeenValue
 from artifact.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -59,6 +60,7 @@ __all__ += ["WebhookAttempt", "WebhookDelivery", "WebhookEndpoint"]
 __all__ += ["MailSend", "OutboxEvent", "Subscription"]
 __all__ += ["PolicyGeneration"]
 __all__ += ["ExternalIdentity", "IdentityProvider", "SsoSeenValue"]
+__all__ += ["SamlAuthnRequest"]
 
 # Every session, whoever opens it (requests, commands, tests), bumps the policy generation.
 track_policy_changes()

@@ -32,6 +32,10 @@ PUBLIC = {
     "/sso/link",
     "/sso/oidc/<idp_id>/login",
     "/sso/oidc/callback",
+    "/sso/saml/metadata",
+    "/sso/saml/<idp_id>/login",
+    "/sso/saml/acs",
+    "/sso/saml/finish",
     "/sso/oidc/<idp_id>/logout",  # after signing out: the provider's own logout
 }
 # The catalog is open to visitors: what they may not see answers 404 (tests/web/test_catalog_*).

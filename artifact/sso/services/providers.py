@@ -19,6 +19,7 @@ from artifact.models import IdentityProvider, Organization, User
 from artifact.models.accounts import ROLE_VALUES
 from artifact.models.base import DbSession, is_id, new_id, utcnow
 from artifact.models.sso import Protocol
+from artifact.sso import saml
 from artifact.sso.services import secrets
 
 METADATA_MAX = 1_000_000
@@ -152,6 +153,11 @@ def create_provider(
         provider.entity_id = _text(body, "entity_id", limit=2000)
         if (provider.metadata_xml is None) == (provider.metadata_url is None):
             raise ValidationFailed("give one of 'metadata_xml' or 'metadata_url'")
+        if provider.metadata_xml is not None:
+            try:
+                provider.entity_id = saml.idp_entity_id(provider.metadata_xml)
+            except saml.SamlRefused as error:
+                raise ValidationFailed(f"'metadata_xml': {error.message}") from error
     db.add(provider)
     db.flush()
     audit.record(
