@@ -35,7 +35,7 @@ from saml2.config import IdPConfig
 from saml2.metadata import create_metadata_string
 from saml2.saml import NAMEID_FORMAT_PERSISTENT, NameID
 from saml2.server import Server
-from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
+from saml2.xmldsig import DIGEST_SHA1, DIGEST_SHA256, SIG_RSA_SHA1, SIG_RSA_SHA256
 
 PASSWORD_AC = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
 MFA_AC = "https://refeds.org/profile/mfa"
@@ -201,6 +201,7 @@ class SamlIdP:
         in_response_to: str | None = None,
         destination: str | None = None,
         parsed: dict[str, Any] | None = None,
+        sha1: bool = False,
     ) -> Answer:
         """A Response to the AuthnRequest in ``login_url`` for ``user``, made and signed by
         pysaml2's IdP; the keyword arguments make the unusual ones the refusal tests need."""
@@ -216,6 +217,8 @@ class SamlIdP:
             authn={"class_ref": authn_class, "authn_auth": self.entity_id},
             sign_assertion=sign_assertion,
             sign_response=sign_response,
+            sign_alg=SIG_RSA_SHA1 if sha1 else SIG_RSA_SHA256,
+            digest_alg=DIGEST_SHA1 if sha1 else DIGEST_SHA256,
             release_policy=Policy(
                 {"default": {"lifetime": {"minutes": lifetime_minutes}}},
                 self.idp.metadata,

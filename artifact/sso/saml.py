@@ -244,6 +244,7 @@ def verify_response(
     Raises SamlRefused with the reason; never returns an unverified assertion."""
     root = _safe_tree(xml, "malformed")
     _check_structure(root)
+    _check_algorithms(root)
     client = Saml2Client(config=sp_config(settings, idp_metadata_xml))
     encoded = base64.b64encode(xml).decode()
     try:
@@ -337,6 +338,43 @@ def _safe_tree(xml: bytes, reason: str) -> Element:
 
 def _wrapped() -> SamlRefused:
     return SamlRefused("signature_wrapping", "The answer's structure was tampered with.")
+
+
+# Signature and digest algorithms we accept (SHA-1 is refused: collisions are practical).
+SIGNATURE_ALGORITHMS = frozenset(
+    {
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
+        "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+        "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384",
+        "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
+    }
+)
+DIGEST_ALGORITHMS = frozenset(
+    {
+        "http://www.w3.org/2001/04/xmlenc#sha256",
+        "http://www.w3.org/2001/04/xmldsig-more#sha384",
+        "http://www.w3.org/2001/04/xmlenc#sha512",
+    }
+)
+
+
+def _check_algorithms(root: Element) -> None:
+    """Every signature in the answer uses SHA-2 (pysaml2 would accept SHA-1)."""
+    for signed_info in root.iter(f"{{{NS_DSIG}}}SignedInfo"):
+        methods = signed_info.findall(f"{{{NS_DSIG}}}SignatureMethod")
+        digests = signed_info.findall(f"{{{NS_DSIG}}}Reference/{{{NS_DSIG}}}DigestMethod")
+        if (
+            len(methods) != 1
+            or methods[0].get("Algorithm") not in SIGNATURE_ALGORITHMS
+            or not digests
+            or any(d.get("Algorithm") not in DIGEST_ALGORITHMS for d in digests)
+        ):
+            raise SamlRefused(
+                "weak_algorithm",
+                "The answer is signed with an algorithm we do not accept (SHA-1 or unknown).",
+            )
 
 
 def _check_structure(root: Element) -> None:

@@ -53,7 +53,10 @@ def lookup() -> Any:
     if form.validate_on_submit():
         provider = providers.provider_for_email(db.session, form.email.data or "")
         if provider is not None:
-            return redirect(login_url(provider.id, provider.protocol, request.args.get("next")))
+            # A page that moves on, not a redirect: the page's Content-Security-Policy
+            # (form-action 'self') would stop a form's redirect chain at the provider's origin.
+            target = login_url(provider.id, provider.protocol, request.args.get("next"))
+            return render_template("sso/continue.html", provider=provider, target=target)
     flash("No single sign-on is set up for that address: sign in with your password.", "error")
     return redirect(url_for("auth.login", next=safe_next(request.args.get("next"))))
 

@@ -259,6 +259,15 @@ def test_an_unsigned_assertion_is_refused(client: FlaskClient, saml: SamlSetup) 
     _assert_refused(post_answer(client, answer), "not signed", "unsigned", f"u1@{SAML_DOMAIN}")
 
 
+def test_an_assertion_signed_with_sha1_is_refused(client: FlaskClient, saml: SamlSetup) -> None:
+    person = saml.user("u9")
+    answer = saml.idp.answer(start_sign_in(client, saml.provider.id), person, sha1=True)
+    assert "xmldsig#rsa-sha1" in answer.xml  # the IdP did sign, with SHA-1
+    _assert_refused(
+        post_answer(client, answer), "algorithm we do not accept", "weak_algorithm", person.email
+    )
+
+
 def test_a_signed_response_around_an_unsigned_assertion_is_refused(
     client: FlaskClient, saml: SamlSetup
 ) -> None:
