@@ -1,5 +1,4 @@
-"""engagements: audit firms' engagements, their auditors and scope, the request list (PBC)
-with comments and attached evidence, and the receipts of evidence downloaded through them
+"""engagements: auditors and scope, the request list (PBC) with comments and evidence, receipts
 
 Revision ID: e19a
 Revises: s004
