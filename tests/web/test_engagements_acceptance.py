@@ -82,7 +82,9 @@ def test_an_auditor_sees_the_scope_works_a_request_and_loses_it_all_at_closing(
     receipt = download.headers["X-Artifact-Receipt"]
     assert read_receipt(download.data) == receipt
     stamped = "\n".join(page_texts(download.data))
-    assert firm_auditor.email in stamped and FIRM in stamped and receipt in stamped
+    assert firm_auditor.email in stamped
+    assert FIRM in stamped
+    assert receipt in stamped
     assert "ACCESS-REVIEW" in stamped  # the evidence's own pages follow the cover
     row = db.session.get(EngagementReceipt, receipt)
     assert (row.engagement_id, row.evidence_id, row.email) == (
@@ -107,7 +109,8 @@ def test_an_auditor_sees_the_scope_works_a_request_and_loses_it_all_at_closing(
     assert rows["iso-sample:A.5.1"]["covered"] is False  # its evidence predates the period
     text = json.dumps(coverage)
     for outside in (scope.other_framework, scope.before_period, scope.draft):
-        assert outside.id not in text and outside.title not in text
+        assert outside.id not in text
+        assert outside.title not in text
 
     # The request list: the auditor asks, staff answer, the auditor accepts.
     asked = client.post(
@@ -138,12 +141,14 @@ def test_an_auditor_sees_the_scope_works_a_request_and_loses_it_all_at_closing(
     assert attached.status_code == 201, attached.get_json()
     assert [a["evidence_id"] for a in attached.get_json()["evidence"]] == [scope.inside.id]
     ready = client.post(f"{base}/ready", headers=staff_headers)
-    assert ready.status_code == 200 and ready.get_json()["status"] == "ready"
+    assert ready.status_code == 200
+    assert ready.get_json()["status"] == "ready"
     accepted = client.post(f"{base}/accept", headers=auditor)
     assert accepted.status_code == 200, accepted.get_json()
     assert accepted.get_json()["status"] == "accepted"
     shown = client.get(base, headers=auditor).get_json()
-    assert shown["status"] == "accepted" and shown["evidence"][0]["title"] == scope.inside.title
+    assert shown["status"] == "accepted"
+    assert shown["evidence"][0]["title"] == scope.inside.title
 
     # Closing ends the auditor's access to all of it at once.
     closed = client.post(f"/api/v1/engagements/{eid}/close", headers=staff_headers)
