@@ -224,6 +224,10 @@ BAD_REQUESTS = [
     ({"title": "x", "requirements": ["soc-sample:CC6.1"]}, "not in the engagement's scope"),
     ({"title": "x", "requirements": ["Z.9"]}, "no requirement 'iso-sample:Z.9'"),
     ({"title": "x", "colour": "red"}, "unknown field 'colour'"),
+    ({"title": "x", "sample_size": "5"}, "sample_size must be a whole number"),
+    ({"title": "x", "requirements": "A.5.15"}, "requirements must be a list"),
+    ({"title": "x", "requirements": [" "]}, "requirements may not hold an empty item"),
+    ({"title": None}, "title may not be null"),
 ]
 
 
