@@ -100,14 +100,22 @@ def get_engagement_evidence(engagement_id: str, evidence_id: str) -> dict[str, A
 @download_budget
 @require_per_object("engagement.evidence")
 def download_engagement_evidence(engagement_id: str, evidence_id: str) -> Response:
-    """A stamped copy of the latest in-scope version (``?version=N`` for another in scope)."""
+    """A stamped copy of the latest in-scope version (``?version=N`` for another in scope);
+    HEAD makes no copy (and no receipt)."""
+    number = engagements.version_number(request.args.get("version"))
+    if request.method == "HEAD":
+        _, version = engagements.head(
+            db.session, current_caller(), engagement_id, evidence_id, number
+        )
+        content_type = "application/pdf" if version.file_type == "pdf" else version.content_type
+        return Response(status=200, content_type=content_type)
     found = engagements.download(
         db.session,
         current_caller(),
         store_for(current_app),
         engagement_id,
         evidence_id,
-        engagements.version_number(request.args.get("version")),
+        number,
     )
     return file_response(
         found.body,
