@@ -65,6 +65,11 @@ _DOWNLOAD_TYPES = list(dict.fromkeys(t.content_type for t in TYPES.values()))
 _ID = path_id("engagement_id")
 _EVIDENCE_ID = path_id("evidence_id")
 _REQUEST_ID = path_id("request_id")
+_DOWNLOAD_PARAMETERS = [
+    _ID,
+    _EVIDENCE_ID,
+    query("version", {"type": "string", "pattern": "^[1-9][0-9]{0,5}$"}, "a version in scope"),
+]
 _HIDDEN = (
     "Staff see every engagement; an auditor only one they are on, of their firm, while it is "
     "open (state open and today between starts_on and ends_on): anything else is a 404, as "
@@ -353,11 +358,7 @@ PATHS: dict[str, Any] = {
             "description": "A PDF gets a cover page and a watermark on every page naming the "
             "caller and a receipt id (as report downloads); other files are served as "
             "stored. Either way the receipt id is in the header and the audit trail. " + _HIDDEN,
-            "parameters": [
-                _ID,
-                _EVIDENCE_ID,
-                query("version", {"type": "string", "pattern": "^[1-9][0-9]{0,5}$"}),
-            ],
+            "parameters": _DOWNLOAD_PARAMETERS,
             "responses": {
                 "200": {
                     "description": "the file",
@@ -375,7 +376,17 @@ PATHS: dict[str, Any] = {
                 },
                 **errors(401, 404, 429, 500),
             },
-        }
+        },
+        "head": {
+            "operationId": "check_engagement_evidence_download",
+            "summary": "Whether the download would be served (no copy is made and no receipt "
+            "issued; the access is recorded and counts in the download budget like a GET)",
+            "parameters": _DOWNLOAD_PARAMETERS,
+            "responses": {
+                "200": {"description": "the download would be served"},
+                **errors(401, 404, 429),
+            },
+        },
     },
     "/engagements/{engagement_id}/coverage": {
         "get": {
