@@ -234,12 +234,12 @@ def close_engagement(db: DbSession, caller: Caller, engagement_id: str) -> Engag
 
 
 def trail(db: DbSession, caller: Caller, engagement_id: str) -> list[AuditEvent]:
-    """The audit events naming the engagement, in order (staff and the command line: the
-    package export). Raises NotFound, PermissionDenied."""
+    """The audit events naming the engagement, in order: what was done to it and through it,
+    and the refused attempts on its routes (``access.denied``, whose target is the route and
+    the engagement's id). For staff and the command line (the package export). Raises
+    NotFound, PermissionDenied."""
     engagement = get_engagement(db, caller, engagement_id, "engagement.export")
-    stmt = select(AuditEvent).where(
-        AuditEvent.target_type == "engagement", AuditEvent.target_id == engagement.id
-    )
+    stmt = select(AuditEvent).where(AuditEvent.target_id == engagement.id)
     return list(db.scalars(stmt.order_by(AuditEvent.seq)))
 
 
