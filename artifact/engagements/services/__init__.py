@@ -16,12 +16,10 @@ from artifact.engagements.services.requests import (
     accept,
     add_comment,
     attach_evidence,
-    comment_json,
     create_request,
     get_request,
     list_requests,
     mark_ready,
-    request_json,
     return_request,
     update_request,
 )
@@ -38,6 +36,7 @@ from artifact.engagements.services.scope import (
     scoped_item,
     version_number,
 )
+from artifact.engagements.services.shapes import comment_json, request_json
 
 __all__ = [
     "EngagementFile",
