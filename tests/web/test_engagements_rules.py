@@ -262,3 +262,39 @@ def test_head_on_a_download_makes_no_copy_and_no_receipt(
         select(AuditEvent).where(AuditEvent.action == "engagement.evidence.download")
     ).all()
     assert json.loads(event.details)["method"] == "HEAD"
+
+
+def test_an_approval_withdrawn_or_superseded(
+    client, bearer, staff, reviewer, store, firm_auditor, engagement_scope, open_engagement
+) -> None:
+    """Sent back to draft, the current version leaves the scope; once approved again and
+    followed by a new (draft) version, the approved one stays in scope and the draft does not."""
+    from artifact.evidence import services as evidence
+    from artifact.kernel import uow
+    from artifact.kernel.caller import Caller
+    from tests.fixtures_catalog import make_pdf
+
+    item = engagement_scope.inside.id
+    path = f"/api/v1/engagements/{open_engagement['id']}/evidence/{item}"
+    headers = bearer(firm_auditor)
+    assert client.get(path, headers=headers).get_json()["versions"] == [1]
+    evidence.send_back(db.session, Caller.of_user(staff), item)
+    uow.commit(db.session)
+    assert client.get(path, headers=headers).status_code == 404
+    assert client.get(f"{path}/download", headers=headers).status_code == 404
+    evidence.submit(db.session, Caller.of_user(staff), item)
+    evidence.approve(db.session, Caller.of_user(reviewer), item)
+    evidence.add_version(
+        db.session,
+        Caller.of_user(staff),
+        store,
+        item,
+        make_pdf(1, marker="NEWER"),
+        "access review.pdf",
+        {"effective_date": (today() - timedelta(days=2)).isoformat()},
+    )
+    uow.commit(db.session)
+    shown = client.get(path, headers=headers).get_json()
+    assert (shown["version"], shown["versions"]) == (1, [1])
+    assert client.get(f"{path}/download?version=2", headers=headers).status_code == 404
+    assert client.get(f"{path}/download?version=1", headers=headers).status_code == 200
