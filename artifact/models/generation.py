@@ -20,6 +20,7 @@ from artifact.models.accounts import Organization, User
 from artifact.models.agreements import Acceptance, Agreement, AgreementVersion, Termination
 from artifact.models.base import Base, DbSession, new_id
 from artifact.models.catalog import Grant, Report, ReportCategory, ReportSeries
+from artifact.models.engagements import Engagement, EngagementAuditor, EngagementRequirement
 from artifact.models.frameworks import Framework, Mapping, Requirement
 
 
@@ -55,6 +56,11 @@ _TRACKED: tuple[type, ...] = (
     Framework,
     Requirement,
     Mapping,
+    # Who may read an engagement's evidence (nothing cached depends on it today; counted so
+    # that anything kept later cannot outlive a closure).
+    Engagement,
+    EngagementAuditor,
+    EngagementRequirement,
 )
 _BUMPED = "artifact_policy_generation_bumped"
 _READ = "artifact_policy_generation"

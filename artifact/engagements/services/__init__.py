@@ -1,0 +1,73 @@
+"""Audit engagements: records (create, close, read), the evidence and coverage in scope, the
+request list (PBC) with its thread and attachments, its reminders and mails."""
+
+from artifact.engagements.services.records import (
+    access,
+    close_engagement,
+    create_engagement,
+    engagement_json,
+    get_engagement,
+    in_scope_requirements,
+    list_engagements,
+    requirement_named,
+    trail,
+)
+from artifact.engagements.services.requests import (
+    accept,
+    add_comment,
+    attach_evidence,
+    create_request,
+    get_request,
+    list_requests,
+    mark_ready,
+    return_request,
+    update_request,
+)
+from artifact.engagements.services.scope import (
+    EngagementFile,
+    ScopedEvidence,
+    coverage,
+    download,
+    evidence_json,
+    get_evidence,
+    head,
+    list_evidence,
+    scoped_evidence,
+    scoped_item,
+    version_number,
+)
+from artifact.engagements.services.shapes import comment_json, request_json
+
+__all__ = [
+    "EngagementFile",
+    "ScopedEvidence",
+    "accept",
+    "access",
+    "add_comment",
+    "attach_evidence",
+    "close_engagement",
+    "comment_json",
+    "coverage",
+    "create_engagement",
+    "create_request",
+    "download",
+    "engagement_json",
+    "evidence_json",
+    "get_engagement",
+    "get_evidence",
+    "get_request",
+    "head",
+    "in_scope_requirements",
+    "list_engagements",
+    "list_evidence",
+    "list_requests",
+    "mark_ready",
+    "request_json",
+    "requirement_named",
+    "return_request",
+    "scoped_evidence",
+    "scoped_item",
+    "trail",
+    "update_request",
+    "version_number",
+]
