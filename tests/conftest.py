@@ -31,6 +31,7 @@ pytest_plugins = [
     "tests.fixtures_agreements",
     "tests.fixtures_backup",
     "tests.fixtures_catalog",
+    "tests.fixtures_engagement_pages",
     "tests.fixtures_evidence",
     "tests.fixtures_frameworks",
     "tests.fixtures_hsm",
