@@ -49,6 +49,8 @@ def _register_jobs(app: Flask) -> None:
     """The job queue: committed outbox events are queued for the worker; its daily scans come
     from the features that know what is due."""
     from artifact.catalog.services import reminders as report_reminders
+    from artifact.engagements.services import mails as engagement_mails
+    from artifact.engagements.services import reminders as engagement_reminders
     from artifact.evidence.services import reminders as evidence_reminders
     from artifact.notifications import events, jobs
     from artifact.webhooks import jobs as webhook_jobs
@@ -57,6 +59,8 @@ def _register_jobs(app: Flask) -> None:
     jobs.init_app(app)
     events.register_daily_scan(report_reminders.emit_validity_ending)
     events.register_daily_scan(evidence_reminders.emit_expiring)
+    events.register_daily_scan(engagement_reminders.emit_due)
+    engagement_mails.register()  # the request list's mails, built by the notifications worker
     # Webhooks hear every public event through the outbox; due tries run every minute.
     events.register_consumer(webhook_dispatch.outbox_consumer)
     events.register_minutely(webhook_jobs.deliver_due)
@@ -85,6 +89,7 @@ API_MODULES = (
     "analytics",
     "audit",
     "catalog",
+    "engagements",
     "evidence",
     "frameworks",
     "identity",

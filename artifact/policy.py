@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select
-from sqlalchemy.orm import object_session
+from sqlalchemy.orm import aliased, object_session
 
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import NotFound, PermissionDenied, Unauthenticated
@@ -26,7 +26,13 @@ from artifact.models import (
     Acceptance,
     Agreement,
     ApiToken,
+    Engagement,
+    EngagementAuditor,
+    EngagementRequirement,
     Evidence,
+    EvidenceApproval,
+    EvidenceLink,
+    EvidenceVersion,
     Framework,
     Grant,
     Organization,
@@ -40,6 +46,8 @@ from artifact.models import (
 )
 from artifact.models.base import DbSession, utcnow
 from artifact.models.catalog import Listing, State, Visibility
+from artifact.models.engagements import EngagementState
+from artifact.models.evidence import EvidenceState
 
 
 class Reason:
@@ -147,12 +155,41 @@ _EVIDENCE_STAFF = frozenset(
         "coverage.freshness",
     }
 )
+# Engagements: auditors read the engagements they are on while open (the object rules and
+# ``visible`` narrow it) and work the request list; staff run them.
+_ENGAGEMENT_AUDITOR = frozenset(
+    {
+        "engagement.list",
+        "engagement.view",
+        "engagement.evidence",
+        "engagement.request.create",
+        "engagement.request.comment",
+        "engagement.request.review",
+    }
+)
+_ENGAGEMENT_STAFF = frozenset(
+    {
+        "engagement.list",
+        "engagement.view",
+        "engagement.evidence",
+        "engagement.create",
+        "engagement.close",
+        "engagement.export",
+        "engagement.request.create",
+        "engagement.request.comment",
+        "engagement.request.manage",
+    }
+)
 ROLE_GRANTS: dict[str, frozenset[str]] = {
     "anonymous": _CATALOG_ANYONE,
     Role.CUSTOMER: _SIGNED_IN | _CATALOG_SIGNED_IN | {"user.view", "token.revoke"},
-    Role.AUDITOR: _SIGNED_IN | _CATALOG_SIGNED_IN | {"user.view", "token.revoke"},
+    Role.AUDITOR: _SIGNED_IN
+    | _CATALOG_SIGNED_IN
+    | _ENGAGEMENT_AUDITOR
+    | {"user.view", "token.revoke"},
     Role.STAFF: _SIGNED_IN
     | _STAFF
+    | _ENGAGEMENT_STAFF
     | _CATALOG_SIGNED_IN
     | _CATALOG_STAFF
     | _EVIDENCE_STAFF
@@ -164,6 +201,7 @@ ROLE_GRANTS: dict[str, frozenset[str]] = {
     | _CATALOG_STAFF
     | _CATALOG_ADMIN
     | _EVIDENCE_STAFF
+    | _ENGAGEMENT_STAFF
     | {"user.view", "token.revoke"},
 }
 ALL_ACTIONS = frozenset().union(*ROLE_GRANTS.values())
@@ -254,6 +292,35 @@ def _evidence_approve(caller: Caller, obj: Any) -> Decision:
     return _ALLOW
 
 
+def engagement_open(engagement: Engagement, today: date) -> bool:
+    """Whether an engagement gives its auditors access on ``today``: open, and today within
+    its start and end dates (inclusive). Closing it or its end date passing ends access."""
+    return (
+        engagement.state == EngagementState.OPEN
+        and engagement.starts_on <= today <= engagement.ends_on
+    )
+
+
+def _engagement_member(caller: Caller, obj: Any) -> Decision:
+    """Staff see every engagement; an auditor only one they are on, and only while it is open
+    (the caller's organisation must still be the engagement's firm). Without an object the
+    question is whether the role may do this at all."""
+    if obj is None:
+        return _ALLOW
+    if not isinstance(obj, Engagement):
+        return Decision(False, Reason.NOT_VISIBLE)
+    if _is_staff(caller):
+        return _ALLOW
+    if (
+        caller.role == Role.AUDITOR
+        and caller.user_id in obj.auditor_ids()
+        and caller.organization_id == obj.organization_id
+        and engagement_open(obj, utcnow().date())
+    ):
+        return _ALLOW
+    return Decision(False, Reason.NOT_VISIBLE)
+
+
 OBJECT_RULES: dict[str, Callable[[Caller, Any], Decision]] = {
     "user.view": _user_view,
     "token.revoke": _token_revoke,
@@ -264,6 +331,14 @@ OBJECT_RULES: dict[str, Callable[[Caller, Any], Decision]] = {
     "report.view": _report_visible,
     "report.download": _report_visible,
     "evidence.approve": _evidence_approve,
+    "engagement.view": _engagement_member,
+    "engagement.evidence": _engagement_member,
+    "engagement.request.create": _engagement_member,
+    "engagement.request.comment": _engagement_member,
+    "engagement.request.review": _engagement_member,
+    "engagement.request.manage": _engagement_member,
+    "engagement.close": _engagement_member,
+    "engagement.export": _engagement_member,
 }
 
 
@@ -439,7 +514,77 @@ def visible(stmt: Select[Any], caller: Caller, entity: type) -> Select[Any]:
         return stmt if caller.role in (Role.STAFF, Role.ADMIN) else stmt.where(false())
     if entity in (Framework, Requirement):
         return stmt  # every signed-in caller may read framework and regulation trees
+    if entity is Engagement:
+        return _visible_engagements(stmt, caller)
     raise TypeError(f"policy.visible knows no rule for {entity.__name__}")
+
+
+def _visible_engagements(stmt: Select[Any], caller: Caller) -> Select[Any]:
+    """Staff see every engagement; an auditor those they are on, of their firm, while open
+    today (the SQL form of ``_engagement_member``)."""
+    if _is_staff(caller):
+        return stmt
+    if caller.role != Role.AUDITOR or not caller.user_id or not caller.organization_id:
+        return stmt.where(false())
+    today = utcnow().date()
+    on_it = exists().where(
+        EngagementAuditor.engagement_id == Engagement.id,
+        EngagementAuditor.user_id == caller.user_id,
+    )
+    return stmt.where(
+        on_it,
+        Engagement.organization_id == caller.organization_id,
+        Engagement.state == EngagementState.OPEN,
+        Engagement.starts_on <= today,
+        Engagement.ends_on >= today,
+    )
+
+
+def engagement_requirement_ids(engagement: Engagement) -> Select[Any]:
+    """The ids of the requirements in scope of ``engagement`` (a select for ``in_``): every
+    requirement of its framework, or those it names."""
+    if engagement.framework_id is not None:
+        return select(Requirement.id).where(Requirement.framework_id == engagement.framework_id)
+    return select(EngagementRequirement.requirement_id).where(
+        EngagementRequirement.engagement_id == engagement.id
+    )
+
+
+def engagement_versions(engagement: Engagement) -> Select[Any]:
+    """Evidence versions in scope of ``engagement`` (a select of ``EvidenceVersion``): approved
+    (see ``_approval_stands``), effective inside the period under audit, of evidence linked to
+    an in-scope requirement. What an auditor may read of evidence is exactly this."""
+    linked = exists().where(
+        EvidenceLink.evidence_id == EvidenceVersion.evidence_id,
+        EvidenceLink.requirement_id.in_(engagement_requirement_ids(engagement)),
+    )
+    return (
+        select(EvidenceVersion)
+        .join(Evidence, Evidence.id == EvidenceVersion.evidence_id)
+        .where(
+            _approval_stands(),
+            linked,
+            EvidenceVersion.effective_date >= engagement.period_start,
+            EvidenceVersion.effective_date <= engagement.period_end,
+        )
+    )
+
+
+def _approval_stands() -> ColumnElement[bool]:
+    """The version was approved, and the approval still stands: for an older version always
+    (a newer version superseded it; the approval stays history), for the current version only
+    while the evidence is approved (sent back to draft: withdrawn)."""
+    later = aliased(EvidenceVersion)
+    current_number = (
+        select(func.max(later.number))
+        .where(later.evidence_id == EvidenceVersion.evidence_id)
+        .scalar_subquery()
+    )
+    approved = exists().where(EvidenceApproval.version_id == EvidenceVersion.id)
+    return and_(
+        approved,
+        or_(EvidenceVersion.number < current_number, Evidence.state == EvidenceState.APPROVED),
+    )
 
 
 def listed(stmt: Select[Any], caller: Caller) -> Select[Any]:

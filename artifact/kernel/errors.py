@@ -34,6 +34,13 @@ class ValidationFailed(DomainError):
     code = "invalid"
 
 
+class Unprocessable(DomainError):
+    """Well formed, but naming something that cannot be used here (an unknown framework, a
+    user who is not an auditor of the firm): 422."""
+
+    code = "unprocessable"
+
+
 class Conflict(DomainError):
     code = "conflict"
 

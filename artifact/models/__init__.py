@@ -21,6 +21,15 @@ from artifact.models.catalog import (
     ReportSeries,
     ReportVersion,
 )
+from artifact.models.engagements import (
+    Engagement,
+    EngagementAuditor,
+    EngagementReceipt,
+    EngagementRequest,
+    EngagementRequirement,
+    RequestComment,
+    RequestEvidence,
+)
 from artifact.models.evidence import (
     Evidence,
     EvidenceApproval,
@@ -57,6 +66,8 @@ __all__ += ["Evidence", "EvidenceApproval", "EvidenceLink", "EvidenceVersion"]
 __all__ += ["WebhookAttempt", "WebhookDelivery", "WebhookEndpoint"]
 __all__ += ["MailSend", "OutboxEvent", "Subscription"]
 __all__ += ["PolicyGeneration"]
+__all__ += ["Engagement", "EngagementAuditor", "EngagementReceipt", "EngagementRequest"]
+__all__ += ["EngagementRequirement", "RequestComment", "RequestEvidence"]
 
 # Every session, whoever opens it (requests, commands, tests), bumps the policy generation.
 track_policy_changes()

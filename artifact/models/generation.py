@@ -19,6 +19,7 @@ from artifact.models.accounts import Organization, User
 from artifact.models.agreements import Acceptance, Agreement, AgreementVersion, Termination
 from artifact.models.base import Base, DbSession, new_id
 from artifact.models.catalog import Grant, Report, ReportCategory, ReportSeries
+from artifact.models.engagements import Engagement, EngagementAuditor, EngagementRequirement
 
 
 class PolicyGeneration(Base):
@@ -48,6 +49,11 @@ _TRACKED: tuple[type, ...] = (
     # Every column of a user: workers keep a snapshot of the signed-in user per generation, and
     # its password hash and verification date must be as current as its role.
     User,
+    # Who may read an engagement's evidence (nothing cached depends on it today; counted so
+    # that anything kept later cannot outlive a closure).
+    Engagement,
+    EngagementAuditor,
+    EngagementRequirement,
 )
 _BUMPED = "artifact_policy_generation_bumped"
 _READ = "artifact_policy_generation"

@@ -36,7 +36,14 @@ PUBLIC_TYPES = (
     "agreement.terminated",
     "evidence.expiring",
 )
-INTERNAL_TYPES = ("agreement.version_added", "report.validity_ending")
+INTERNAL_TYPES = (
+    "agreement.version_added",
+    "report.validity_ending",
+    "engagement.request_created",
+    "engagement.comment_added",
+    "engagement.request_returned",
+    "engagement.request_due",
+)
 EVENT_TYPES = PUBLIC_TYPES + INTERNAL_TYPES
 
 

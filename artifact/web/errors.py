@@ -27,6 +27,7 @@ from artifact.kernel.errors import (
     TooLarge,
     Unauthenticated,
     Unavailable,
+    Unprocessable,
     UnsupportedType,
     ValidationFailed,
 )
@@ -43,6 +44,7 @@ STATUS_FOR: dict[type[DomainError], int] = {
     QuotaExceeded: 413,
     UnsupportedType: 415,
     InvalidFile: 422,
+    Unprocessable: 422,
     IntegrityFailure: 500,
     Throttled: 429,
     Unavailable: 503,

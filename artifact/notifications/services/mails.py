@@ -276,6 +276,30 @@ _BUILDERS: dict[str, Callable[[DbSession, dict[str, Any]], list[Mail]]] = {
 }
 
 
+Builder = Callable[[DbSession, dict[str, Any]], list[Mail]]
+
+
+def register_builder(event_type: str, builder: Builder) -> None:
+    """Another feature's mails for one of its internal event types (engagements): the
+    builder finds the recipients when the mail is built, like the ones above."""
+    _BUILDERS[event_type] = builder
+
+
+def active_user(db: DbSession, user_id: Any) -> User | None:
+    """The user ``user_id`` names if active (a recipient must be)."""
+    return _active(db, user_id)
+
+
+def unmuted(db: DbSession, users: Iterable[User], group: str) -> list[User]:
+    """``users`` who did not turn ``group`` off."""
+    return _unmuted(db, users, group)
+
+
+def staff(db: DbSession) -> list[User]:
+    """Every active staff member and admin, by e-mail."""
+    return _staff(db)
+
+
 def plan(db: DbSession, event: Event) -> list[Mail]:
     """The mails ``event`` causes now (none for event types without mail)."""
     builder = _BUILDERS.get(event.type)

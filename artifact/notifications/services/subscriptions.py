@@ -27,6 +27,7 @@ GROUPS = {
     "agreements": "New versions of agreements you accepted",
     "evidence": "Evidence you own that expires soon (staff)",
     "validity": "Reports whose validity ends soon (staff)",
+    "engagements": "Audit engagement requests, comments and due dates",
 }
 MUTABLE = tuple(group for group in GROUPS if group != REPORTS)
 MAX_ITEMS = 200

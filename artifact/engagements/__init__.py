@@ -1,0 +1,1 @@
+"""Audit engagements: an audit firm's workspace (scope, evidence, request list)."""
