@@ -31,7 +31,6 @@ pytest_plugins = [
     "tests.fixtures_agreements",
     "tests.fixtures_backup",
     "tests.fixtures_catalog",
-    "tests.fixtures_engagement_pages",
     "tests.fixtures_evidence",
     "tests.fixtures_frameworks",
     "tests.fixtures_hsm",
@@ -39,6 +38,7 @@ pytest_plugins = [
     "tests.fixtures_s3",
     "tests.fixtures_search",
     "tests.fixtures_webhooks",
+    "tests.fixtures_engagement_pages",  # after the fixtures it imports
 ]
 
 PASSWORD = "correct horse battery staple"

@@ -97,7 +97,10 @@ def add_request(audit: Audit) -> Callable[..., EngagementRequest]:
 
     def add(title: str = "Access reviews", **values: Any) -> EngagementRequest:
         made = engagement_requests.create_request(
-            db.session, Caller.of_user(audit.auditor), audit.engagement.id, {"title": title, **values}
+            db.session,
+            Caller.of_user(audit.auditor),
+            audit.engagement.id,
+            {"title": title, **values},
         )
         uow.commit(db.session)
         return made

@@ -58,7 +58,9 @@ class ReturnForm(FlaskForm):
 
 
 class OwnerForm(FlaskForm):
-    owner = StringField("Owner (a staff member's e-mail)", validators=[DataRequired(), Length(max=320)])
+    owner = StringField(
+        "Owner (a staff member's e-mail)", validators=[DataRequired(), Length(max=320)]
+    )
 
 
 class AttachForm(FlaskForm):

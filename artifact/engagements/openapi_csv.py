@@ -59,7 +59,7 @@ PATHS: dict[str, Any] = {
                         "type": "object",
                         "required": ["items", "total", "unchanged"],
                         "properties": {
-                            "items": {"type": "array", "items": ref("EngagementRequest")},
+                            "items": {"type": "array", "items": ref("EngagementRequestSummary")},
                             "total": {"type": "integer", "minimum": 0},
                             "unchanged": {
                                 "type": "array",

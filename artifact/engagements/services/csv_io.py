@@ -180,7 +180,9 @@ def _header(cells: list[str]) -> list[str]:
             raise ValidationFailed(f"the header names the column {name} twice")
         names.append(name)
     if "title" not in names:
-        raise ValidationFailed("the header has no title column (the columns are " + ", ".join(COLUMNS) + ")")
+        raise ValidationFailed(
+            "the header has no title column (the columns are " + ", ".join(COLUMNS) + ")"
+        )
     return names
 
 
@@ -273,9 +275,7 @@ class ImportResult:
     unchanged: list[str]
 
 
-def import_requests(
-    db: DbSession, caller: Caller, engagement_id: str, data: bytes
-) -> ImportResult:
+def import_requests(db: DbSession, caller: Caller, engagement_id: str, data: bytes) -> ImportResult:
     """Add the CSV's requests to the engagement's list: every row is checked (its form here,
     its scope and text by the service that adds one request), and when any row is bad nothing
     is stored and ValidationFailed names each bad line. Rows whose ref is already on the list

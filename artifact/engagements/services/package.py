@@ -279,7 +279,9 @@ def _lines(path: Path) -> Iterator[bytes]:
 
 def package_name(engagement: Engagement) -> str:
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-    return ascii_fallback(clean_filename(f"{engagement.name} package {stamp}.zip", "package.zip"), "package.zip")
+    return ascii_fallback(
+        clean_filename(f"{engagement.name} package {stamp}.zip", "package.zip"), "package.zip"
+    )
 
 
 def last_events(db: DbSession, engagement_id: str, limit: int = 20) -> list[AuditEvent]:

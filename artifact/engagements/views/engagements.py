@@ -201,8 +201,7 @@ def confirm_close(engagement_id: str) -> str:
         consequences=[
             f"{names} lose access to the engagement at once: its evidence, coverage and "
             "request list answer 'not found' to them from now on.",
-            "The request list changes no more: no new requests, comments, evidence or "
-            "decisions.",
+            "The request list changes no more: no new requests, comments, evidence or decisions.",
             "Closing cannot be undone. The request list, its threads and the audit trail of "
             "what the auditors saw and downloaded are kept, and staff can still export the "
             "engagement package.",

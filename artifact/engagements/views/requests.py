@@ -107,9 +107,7 @@ def attach(engagement_id: str, request_id: str) -> Response:
     except _REFUSED as error:
         refused("Nothing was attached", error)
     else:
-        flash(
-            f"Attached {attached.evidence.title} (version {attached.version.number}).", "success"
-        )
+        flash(f"Attached {attached.evidence.title} (version {attached.version.number}).", "success")
     return back_to_request(engagement_id, request_id)
 
 
