@@ -74,8 +74,10 @@ def _seed_catalog(db: DbSession, caller: Caller) -> None:
     from flask import current_app
 
     from artifact.demo import catalog as demo_catalog
+    from artifact.demo import engagements as demo_engagements
     from artifact.demo import evidence as demo_evidence
     from artifact.infra.storage import store_for
 
     demo_catalog.seed(db, caller, store_for(current_app))
     demo_evidence.seed(db, caller, store_for(current_app))
+    demo_engagements.seed(db)

@@ -151,8 +151,8 @@ def test_a_request_from_question_to_acceptance(client, login_as, audit) -> None:
     assert added.status_code == 302
     listing = text_of(client.get(f"/engagements/{engagement}"))
     assert "Request PBC-1 added" in listing
-    assert "PBC-1 User access reviews iso-sample:A.5.15" in listing
-    assert "open" in listing
+    due = (today() + timedelta(days=7)).isoformat()
+    assert f"PBC-1 User access reviews open {due} iso-sample:A.5.15 2" in listing
     request_id = db.session.scalar(select(EngagementRequest.id))
     request_url = f"/engagements/{engagement}/requests/{request_id}"
     auditor_view = text_of(client.get(request_url))
@@ -257,3 +257,20 @@ def test_auditors_cannot_reach_the_staff_steps(client, login_as, audit, add_requ
     db.session.refresh(made)
     assert made.attachments == []
     assert made.status == "open"
+
+
+def test_the_demo_has_an_engagement_for_its_auditor(runner) -> None:
+    for _ in range(2):  # idempotent
+        result = runner.invoke(args=["seed-demo"])
+        assert result.exit_code == 0, result.output
+    engagements = db.session.scalars(select(Engagement)).all()
+    assert [e.name for e in engagements] == ["ISO/IEC 27001 surveillance audit (sample)"]
+    requests = engagements[0].requests
+    assert [(r.title, r.status) for r in requests] == [
+        ("Quarterly user access reviews", "ready"),
+        ("Backup restore test results", "open"),
+    ]
+    assert [a.evidence.title for a in requests[0].attachments] == [
+        "Quarterly access review (sample)"
+    ]
+    assert requests[1].is_overdue(today())
