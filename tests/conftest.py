@@ -32,6 +32,7 @@ pytest_plugins = [
     "tests.fixtures_backup",
     "tests.fixtures_catalog",
     "tests.fixtures_evidence",
+    "tests.fixtures_engagements",
     "tests.fixtures_frameworks",
     "tests.fixtures_hsm",
     "tests.fixtures_mail",

@@ -87,9 +87,11 @@ def test_a_session_is_ended_by_its_own_user_only() -> None:
 
 
 def test_table_has_no_unexpected_grants() -> None:
+    from tests.unit.test_policy_engagements import ENGAGEMENT_EXPECTED
+
     object_rules_only = {"user.view", "token.revoke", "agreement.bind_organization"}
-    assert set(EXPECTED) | set(CATALOG_EXPECTED) | set(
-        EVIDENCE_EXPECTED
+    assert set(EXPECTED) | set(CATALOG_EXPECTED) | set(EVIDENCE_EXPECTED) | set(
+        ENGAGEMENT_EXPECTED
     ) | object_rules_only == set(policy.ALL_ACTIONS)
 
 
