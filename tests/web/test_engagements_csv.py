@@ -117,7 +117,7 @@ def test_round_trip_into_another_engagement_and_back(client, audit, add_request)
     assert back.get_json() == {"items": [], "total": 0, "unchanged": ["PBC-1", "PBC-2"]}
     assert request_count(audit.engagement.id) == 2
     actions = set(db.session.scalars(select(AuditEvent.action)))
-    assert {"engagement.requests_export", "engagement.requests_import"} <= actions
+    assert {"engagement.requests.export", "engagement.requests.import"} <= actions
 
 
 BAD = (

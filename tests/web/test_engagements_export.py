@@ -163,11 +163,14 @@ def test_bad_ids_and_directories_leave_nothing(runner, tmp_path, audit, make_use
     assert not list(target.glob(".package-*"))
 
 
-def test_the_staff_button(client, login_as, tmp_path, audit, add_request) -> None:
+def test_the_button_for_an_administrator(
+    client, login_as, tmp_path, audit, add_request, admin
+) -> None:
     accepted(audit, add_request, audit.in_scope)
-    login_as(audit.staff)
+    login_as(admin)
     page = client.get(f"/engagements/{audit.engagement.id}").get_data(as_text=True)
     assert "Download package (ZIP)" in page
+    assert "with the whole audit trail and its verifier" in page
     response = post_form(
         client, f"/engagements/{audit.engagement.id}/package", {"auditor": audit.auditor.email}
     )
@@ -175,7 +178,41 @@ def test_the_staff_button(client, login_as, tmp_path, audit, add_request) -> Non
     assert response.mimetype == "application/zip"
     assert ".zip" in response.headers["Content-Disposition"]
     manifest = check_package(response.data, tmp_path, audit)
-    assert manifest["created_by"] == audit.staff.email
+    assert manifest["created_by"] == admin.email
     assert [f["title"] for f in manifest["files"] if "title" in f] == ["Access review Q1"]
     stored = db.session.scalars(select(EngagementReceipt.email)).all()
     assert stored == [audit.auditor.email]
+
+
+def test_staff_get_the_engagement_events_without_the_trail(
+    client, login_as, audit, add_request
+) -> None:
+    """The audit trail is the administrators' (policy: audit.export): a staff member's package
+    holds the engagement's events, not the rest of the trail."""
+    accepted(audit, add_request, audit.in_scope)
+    login_as(audit.staff)
+    page = client.get(f"/engagements/{audit.engagement.id}").get_data(as_text=True)
+    assert "only in an administrator&#39;s package" in page
+    response = post_form(
+        client, f"/engagements/{audit.engagement.id}/package", {"auditor": audit.auditor.email}
+    )
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    assert not [name for name in archive.namelist() if name.startswith("audit/")]
+    manifest = json.loads(archive.read("manifest.json"))
+    for entry in manifest["files"]:
+        assert hashlib.sha256(archive.read(entry["path"])).hexdigest() == entry["sha256"]
+    picked = [json.loads(line) for line in archive.read("engagement-events.jsonl").splitlines()]
+    assert {e["target_id"] for e in picked} == {audit.engagement.id}
+    assert [e["seq"] for e in picked] == manifest["audit"]["engagement_events"]
+    assert "engagement.export" in [e["action"] for e in picked]
+    assert manifest["audit"]["events"] is None
+    assert "only administrators may export it" in manifest["audit"]["verify"]
+
+
+def test_auditors_have_no_package(client, login_as, audit) -> None:
+    login_as(audit.auditor)
+    response = post_form(
+        client, f"/engagements/{audit.engagement.id}/package", {"auditor": audit.auditor.email}
+    )
+    assert response.status_code == 404

@@ -118,7 +118,7 @@ def export_requests(db: DbSession, caller: Caller, engagement_id: str) -> tuple[
     audit.record(
         db,
         caller,
-        "engagement.requests_export",
+        "engagement.requests.export",
         target_type="engagement",
         target_id=engagement.id,
         details={"engagement_id": engagement.id, "requests": len(requests)},
@@ -303,7 +303,7 @@ def import_requests(db: DbSession, caller: Caller, engagement_id: str, data: byt
     audit.record(
         db,
         caller,
-        "engagement.requests_import",
+        "engagement.requests.import",
         target_type="engagement",
         target_id=engagement.id,
         details={

@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from sqlalchemy import select
 
+from artifact import policy
 from artifact.audit.services import chain as audit
 from artifact.audit.services import trail as audit_trail
 from artifact.engagements.services import csv_io, scope
@@ -119,11 +120,8 @@ def _evidence_name(index: int, version: EvidenceVersion) -> str:
 
 
 def engagement_event(fields: dict[str, Any], engagement_id: str) -> bool:
-    """Whether an audit event names the engagement (as its target or in its details)."""
-    if fields.get("target_type") == "engagement" and fields.get("target_id") == engagement_id:
-        return True
-    details = fields.get("details")
-    return isinstance(details, dict) and details.get("engagement_id") == engagement_id
+    """Whether an audit event is one of the engagement's (its target)."""
+    return fields.get("target_type") == "engagement" and fields.get("target_id") == engagement_id
 
 
 class _Zip:
@@ -161,7 +159,8 @@ def write_package(
     IntegrityFailure (a stored file failed its check: nothing is written)."""
     engagement = get_engagement(db, caller, engagement_id, "engagement.export")
     auditor = _recipient(engagement, auditor_email)
-    witnessed = audit_trail.witness_records(db, data_dir, witness)
+    full_trail = policy.decide(caller, "audit.export").allowed
+    witnessed = audit_trail.witness_records(db, data_dir, witness) if full_trail else None
     archive = _Zip(out)
     manifest = Manifest(
         engagement={
@@ -231,7 +230,10 @@ def write_package(
             details=details,
         ),
     )
-    _add_trail(db, archive, manifest, engagement.id, data_dir, witnessed)
+    if full_trail:
+        _add_trail(db, archive, manifest, engagement.id, data_dir, witnessed)
+    else:
+        _add_engagement_events(db, archive, manifest, engagement.id)
     archive.add("manifest.json", manifest.as_json())
     archive.zip.close()
     return manifest
@@ -272,6 +274,32 @@ def _add_trail(
     }
 
 
+def _add_engagement_events(
+    db: DbSession, archive: _Zip, manifest: Manifest, engagement_id: str
+) -> None:
+    """For a caller who may not export the audit trail (staff): the engagement's events alone,
+    each with its hashes, but not the rest of the trail the verifier needs to walk the chain
+    (an administrator's package, or ``flask engagements export``, carries it)."""
+    stmt = (
+        select(AuditEvent)
+        .where(AuditEvent.target_type == "engagement", AuditEvent.target_id == engagement_id)
+        .order_by(AuditEvent.seq)
+    )
+    picked = [audit.event_fields(event) for event in db.scalars(stmt)]
+    joined = b"".join(json.dumps(fields, sort_keys=True).encode() + b"\n" for fields in picked)
+    digest = archive.add("engagement-events.jsonl", joined)
+    manifest.files.append(
+        {"path": "engagement-events.jsonl", "sha256": digest, "size": len(joined)}
+    )
+    manifest.audit = {
+        "events": None,
+        "engagement_events": [fields["seq"] for fields in picked],
+        "verify": "the audit trail is not in this package: only administrators may export it. "
+        "An administrator's package (the page's button, or flask engagements export) carries "
+        "it with its standalone verifier.",
+    }
+
+
 def _lines(path: Path) -> Iterator[bytes]:
     with path.open("rb") as handle:
         yield from (line for line in handle if line.strip())
@@ -282,14 +310,3 @@ def package_name(engagement: Engagement) -> str:
     return ascii_fallback(
         clean_filename(f"{engagement.name} package {stamp}.zip", "package.zip"), "package.zip"
     )
-
-
-def last_events(db: DbSession, engagement_id: str, limit: int = 20) -> list[AuditEvent]:
-    """The newest events naming the engagement as their target (for the staff page)."""
-    stmt = (
-        select(AuditEvent)
-        .where(AuditEvent.target_type == "engagement", AuditEvent.target_id == engagement_id)
-        .order_by(AuditEvent.seq.desc())
-        .limit(limit)
-    )
-    return list(db.scalars(stmt))
