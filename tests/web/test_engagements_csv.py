@@ -182,6 +182,8 @@ def test_files_that_are_not_a_request_list(client, audit) -> None:
     )
     assert wrong_type.status_code == 415
     assert request_count(audit.engagement.id) == 0
+    # The import path also matches /requests/<request_id>; it says what it allows itself.
+    assert client.options(url).headers["Allow"] == "OPTIONS, POST"
 
 
 def test_semicolons_and_a_byte_order_mark_as_spreadsheets_write_them(client, audit) -> None:
