@@ -216,3 +216,19 @@ def test_auditors_have_no_package(client, login_as, audit) -> None:
         client, f"/engagements/{audit.engagement.id}/package", {"auditor": audit.auditor.email}
     )
     assert response.status_code == 404
+
+
+def test_a_closed_engagement_still_exports(runner, tmp_path, audit, add_request) -> None:
+    """Closing ends the auditors' access, not the record: the package is the hand-over."""
+    from artifact.engagements.services import records
+
+    accepted(audit, add_request, audit.in_scope)
+    records.close_engagement(db.session, Caller.of_user(audit.staff), audit.engagement.id)
+    uow.commit(db.session)
+    target = tmp_path / "closed"
+    result = runner.invoke(args=["engagements", "export", audit.engagement.id, str(target)])
+    assert result.exit_code == 0, result.output
+    (package,) = target.glob("*.zip")
+    manifest = check_package(package.read_bytes(), tmp_path, audit)
+    assert manifest["engagement"]["state"] == "closed"
+    assert [f["title"] for f in manifest["files"] if "title" in f] == ["Access review Q1"]
