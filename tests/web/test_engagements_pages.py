@@ -132,6 +132,21 @@ def test_staff_create_an_engagement_through_the_form(client, login_as, audit, ma
     assert second.email in seen
     assert audit.auditor.email in seen
     assert f"{values['period_start']} to {values['period_end']}" in seen
+    # Or a list of requirements instead of a framework.
+    listed = post_form(
+        client,
+        "/engagements/new",
+        {
+            **values,
+            "name": "Two controls",
+            "framework": "",
+            "requirements": "iso-sample:A.5.15\niso-sample:A.8.5",
+        },
+    )
+    assert listed.status_code == 302
+    seen = text_of(client.get(listed.headers["Location"]))
+    assert "2 requirements: iso-sample:A.5.15, iso-sample:A.8.5" in seen
+    assert "2 of 2 requirements in scope have evidence in scope" in seen
 
 
 def test_a_request_from_question_to_acceptance(client, login_as, audit) -> None:
