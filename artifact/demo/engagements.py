@@ -1,6 +1,5 @@
-"""A demo audit engagement (idempotent: left alone once it exists): the demo auditor's firm
-tests the demo ISO/IEC 27001 Annex A over the last twelve months; its request list has one
-request answered and ready for review, and one overdue."""
+"""The demo's audit engagement: Ledger & Co Auditors test ISO/IEC 27001:2022 over the last
+year, with the demo auditor on it and two requests (one answered and ready for review)."""
 
 from __future__ import annotations
 
@@ -9,69 +8,66 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from artifact.engagements import services as engagements
-from artifact.identity.services.lookup import user_by_email
 from artifact.kernel.caller import Caller
-from artifact.models import Engagement, Evidence
+from artifact.models import Engagement, Framework
 from artifact.models.base import DbSession, utcnow
 
-NAME = "ISO/IEC 27001 surveillance audit (sample)"
-AUDITOR, STAFF = "auditor@ledger-audit.test", "staff@artifact.test"
+NAME = "ISO/IEC 27001:2022 surveillance audit (demo)"
+FIRM = "Ledger & Co Auditors"
+AUDITOR = "auditor@ledger-audit.test"
 FRAMEWORK = "iso27001-2022"
-ANSWERED_WITH = "Quarterly access review (sample)"
 
 
-def seed(db: DbSession) -> bool:
-    """Create the demo engagement if it is missing; whether it was created now."""
-    auditor, staff = user_by_email(db, AUDITOR), user_by_email(db, STAFF)
-    if auditor is None or staff is None or auditor.organization is None:
-        return False
+def seed(db: DbSession, caller: Caller) -> Engagement | None:
+    """Create the engagement if it is missing (and the framework and auditor exist)."""
     if db.scalar(select(Engagement.id).where(Engagement.name == NAME)) is not None:
-        return False
+        return None
+    if db.scalar(select(Framework.id).where(Framework.key == FRAMEWORK)) is None:
+        return None
     today = utcnow().date()
-    as_staff, as_auditor = Caller.of_user(staff), Caller.of_user(auditor)
     engagement = engagements.create_engagement(
         db,
-        as_staff,
+        caller,
         {
             "name": NAME,
-            "organization": auditor.organization.name,
+            "organization": FIRM,
             "framework": FRAMEWORK,
             "period_start": (today - timedelta(days=365)).isoformat(),
             "period_end": today.isoformat(),
             "starts_on": (today - timedelta(days=7)).isoformat(),
             "ends_on": (today + timedelta(days=60)).isoformat(),
-            "auditors": [auditor.email],
-        },
-    )
-    answered = engagements.create_request(
-        db,
-        as_auditor,
-        engagement.id,
-        {
-            "title": "Quarterly user access reviews",
-            "description": "The access reviews of the period, with the reviewer's sign-off.",
-            "requirements": ["A.5.15"],
-            "due_on": (today + timedelta(days=14)).isoformat(),
-            "sample_size": 2,
+            "auditors": [AUDITOR],
         },
     )
     engagements.create_request(
         db,
-        as_auditor,
+        caller,
         engagement.id,
         {
-            "title": "Backup restore test results",
-            "description": "The last restore test and its ticket.",
-            "requirements": ["A.8.13"],
-            "due_on": (today - timedelta(days=5)).isoformat(),
+            "title": "Information security policy and its approval",
+            "description": "The current policy, the record of its approval and its review.",
+            "requirements": ["A.5.1"],
+            "due_on": (today + timedelta(days=14)).isoformat(),
         },
     )
-    evidence_id = db.scalar(select(Evidence.id).where(Evidence.title == ANSWERED_WITH))
-    engagements.update_request(db, as_staff, engagement.id, answered.id, {"owner": staff.email})
-    if evidence_id is not None:
-        engagements.attach_evidence(db, as_staff, engagement.id, answered.id, evidence_id)
-        engagements.add_comment(
-            db, as_staff, engagement.id, answered.id, "Q3's review is attached; Q4 follows."
-        )
-        engagements.mark_ready(db, as_staff, engagement.id, answered.id)
-    return True
+    answered = engagements.create_request(
+        db,
+        caller,
+        engagement.id,
+        {
+            "title": "User access reviews",
+            "description": "The access reviews of the period, with the population sampled.",
+            "requirements": ["A.5.15", "A.5.18"],
+            "due_on": (today + timedelta(days=7)).isoformat(),
+            "sample_size": 5,
+        },
+    )
+    in_scope = [
+        item
+        for item in engagements.scoped_evidence(db, engagement)
+        if any(link.requirement.ref == "A.5.15" for link in item.evidence.links)
+    ]
+    if in_scope:
+        engagements.attach_evidence(db, caller, engagement.id, answered.id, in_scope[0].evidence.id)
+        engagements.mark_ready(db, caller, engagement.id, answered.id)
+    return engagement

@@ -80,4 +80,4 @@ def _seed_catalog(db: DbSession, caller: Caller) -> None:
 
     demo_catalog.seed(db, caller, store_for(current_app))
     demo_evidence.seed(db, caller, store_for(current_app))
-    demo_engagements.seed(db)
+    demo_engagements.seed(db, caller)

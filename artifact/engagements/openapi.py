@@ -11,6 +11,7 @@ from artifact.engagements.services.requests import (
     MAX_REFS,
     TITLE_MAX,
 )
+from artifact.evidence.services.filetypes import TYPES
 from artifact.models.engagements import RequestStatus
 from artifact.web.openapi_parts import (
     errors,
@@ -33,6 +34,8 @@ _WHEN = {"type": "string", "format": "date-time"}
 _MAYBE_WHEN = {"type": ["string", "null"], "format": "date-time"}
 _COUNT = {"type": "integer", "minimum": 0}
 _STATUS = {"type": "string", "enum": [s.value for s in RequestStatus]}
+# What evidence is stored as (a PDF comes back stamped, still application/pdf).
+_DOWNLOAD_TYPES = list(dict.fromkeys(t.content_type for t in TYPES.values()))
 _ID = path_id("engagement_id")
 _EVIDENCE_ID = path_id("evidence_id")
 _REQUEST_ID = path_id("request_id")
@@ -340,10 +343,8 @@ PATHS: dict[str, Any] = {
                         },
                     },
                     "content": {
-                        "application/pdf": {"schema": {"type": "string", "format": "binary"}},
-                        "application/octet-stream": {
-                            "schema": {"type": "string", "format": "binary"}
-                        },
+                        media_type: {"schema": {"type": "string", "format": "binary"}}
+                        for media_type in _DOWNLOAD_TYPES
                     },
                 },
                 **errors(401, 404, 429, 500),

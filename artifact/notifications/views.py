@@ -27,6 +27,7 @@ from artifact.web.security import current_caller, exempt_from_csrf
 bp = Blueprint("notifications", __name__)
 # Which of the other notification kinds a role can receive at all.
 _STAFF_ONLY = {"access_requests", "evidence", "validity"}
+_NOT_FOR_CUSTOMERS = {"engagements"}  # staff and auditors work engagements
 
 
 def _choices(form: SubscriptionForm) -> None:
@@ -36,11 +37,13 @@ def _choices(form: SubscriptionForm) -> None:
     ).all()
     form.series.choices = [(s.slug, s.name) for s in series]
     form.categories.choices = [(c.slug, c.name) for c in categories]
-    staff = current_caller().role in (Role.STAFF, Role.ADMIN)
+    role = current_caller().role
+    staff = role in (Role.STAFF, Role.ADMIN)
     form.receive.choices = [
         (group, subscriptions.GROUPS[group])
         for group in subscriptions.MUTABLE
-        if staff or group not in _STAFF_ONLY
+        if (staff or group not in _STAFF_ONLY)
+        and (role != Role.CUSTOMER or group not in _NOT_FOR_CUSTOMERS)
     ]
 
 

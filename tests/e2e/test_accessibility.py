@@ -16,7 +16,7 @@ from tests.live_server import LiveServer
 pytestmark = pytest.mark.e2e
 FAILING_IMPACTS = ("serious", "critical")
 # (who, path or (path, the links to follow from it, in turn), what the page is)
-DEMO_AUDIT = "ISO/IEC 27001 surveillance audit (sample)"
+DEMO_AUDIT = "ISO/IEC 27001:2022 surveillance audit (demo)"
 PAGES = [
     (None, "/", "front page"),
     (None, "/login", "sign-in"),
@@ -49,13 +49,17 @@ PAGES = [
     ("auditor", ("/engagements/", DEMO_AUDIT), "engagement page (auditor)"),
     (
         "auditor",
-        ("/engagements/", DEMO_AUDIT, "Quarterly user access reviews"),
+        ("/engagements/", DEMO_AUDIT, "User access reviews"),
         "request page (auditor)",
     ),
     ("staff", "/engagements/", "engagements list"),
     ("staff", "/engagements/new", "new engagement"),
     ("staff", ("/engagements/", DEMO_AUDIT), "engagement page (staff)"),
-    ("staff", ("/engagements/", DEMO_AUDIT, "Backup restore test results"), "request page (staff)"),
+    (
+        "staff",
+        ("/engagements/", DEMO_AUDIT, "Information security policy and its approval"),
+        "request page (staff)",
+    ),
     ("staff", ("/engagements/", DEMO_AUDIT, "Close engagement…"), "close engagement confirmation"),
 ]
 

@@ -185,6 +185,22 @@ def test_an_auditor_sees_the_scope_works_a_request_and_loses_it_all_at_closing(
     assert any(e.action == "engagement.close" for e in _events(eid))
 
 
+def test_trace_names_the_auditor_and_the_engagement_of_a_leaked_copy(
+    client, runner, bearer, firm_auditor, engagement_scope, open_engagement, tmp_path
+) -> None:
+    eid = open_engagement["id"]
+    path = f"/api/v1/engagements/{eid}/evidence/{engagement_scope.inside.id}/download"
+    copy = client.get(path, headers=bearer(firm_auditor))
+    leaked = tmp_path / "leaked.pdf"
+    leaked.write_bytes(copy.data)
+    result = runner.invoke(args=["trace", str(leaked)])
+    assert result.exit_code == 0, result.output
+    receipt = copy.headers["X-Artifact-Receipt"]
+    assert f"receipt {receipt}: downloaded by {firm_auditor.email} ({FIRM})" in result.output
+    assert "'Quarterly access review'" in result.output
+    assert f"through engagement 'ISO surveillance audit' (id {eid})" in result.output
+
+
 def test_the_end_date_passing_ends_access_and_a_later_start_has_not_begun(
     client, bearer, staff, firm_auditor, engagement_scope, open_engagement
 ) -> None:

@@ -172,6 +172,9 @@ def create_request(
     due_on = fields.day(values, "due_on")
     sample_size = fields.positive_int(values, "sample_size")
     refs = _refs(db, engagement, values)
+    # One number per request: concurrent adds to one engagement queue on its row (PostgreSQL;
+    # SQLite serialises writers anyway), and the unique constraint backs it.
+    db.execute(select(Engagement.id).where(Engagement.id == engagement.id).with_for_update())
     number = (
         db.scalar(
             select(func.max(EngagementRequest.number)).where(
