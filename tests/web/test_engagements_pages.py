@@ -240,7 +240,7 @@ def test_closing_asks_first_and_ends_the_auditors_access(client, login_as, audit
     assert confirm.status_code == 200
     seen = text_of(confirm)
     assert "Close ISO sample audit?" in seen
-    assert f"{audit.auditor.email} lose access to the engagement at once" in seen
+    assert f"{audit.auditor.email} loses access to the engagement at once" in seen
     assert db.session.get(Engagement, engagement).state == "open"  # asking changed nothing
     assert 'class="confirm-form"' in confirm.get_data(as_text=True)
     closed = post_form(client, f"/engagements/{engagement}/close", {})

@@ -194,12 +194,14 @@ def confirm_close(engagement_id: str) -> str:
     engagement = records.get_engagement(
         db.session, current_caller(), engagement_id, "engagement.close"
     )
-    names = ", ".join(sorted(a.user.email for a in engagement.auditors)) or "its auditors"
+    emails = sorted(a.user.email for a in engagement.auditors)
+    names = ", ".join(emails) or "Its auditors"
+    verb = "loses" if len(emails) == 1 else "lose"
     return render_template(
         "confirm.html",
         confirm_title=f"Close {engagement.name}?",
         consequences=[
-            f"{names} lose access to the engagement at once: its evidence, coverage and "
+            f"{names} {verb} access to the engagement at once: its evidence, coverage and "
             "request list answer 'not found' to them from now on.",
             "The request list changes no more: no new requests, comments, evidence or decisions.",
             "Closing cannot be undone. The request list, its threads and the audit trail of "
