@@ -23,10 +23,20 @@ _BASE = "/engagements/<engagement_id>"
 _REQUEST = _BASE + "/requests/<request_id>"
 
 
-def _body() -> dict[str, Any]:
+def _body(*, lists: tuple[str, ...] = (), numbers: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The JSON object sent, its members of the JSON types the OpenAPI document names (the
+    services also take the looser shapes of a form or a CSV row: a comma-separated string for
+    a list, a number as text, an empty string for none)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ValidationFailed("send a JSON object")
+    for name in lists:
+        if name in body and not isinstance(body[name], list):
+            raise ValidationFailed(f"{name} must be a list")
+    for name in numbers:
+        value = body.get(name)
+        if name in body and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValidationFailed(f"{name} must be a whole number")
     return body
 
 
@@ -44,7 +54,8 @@ def list_engagements() -> dict[str, Any]:
 @require_per_object("engagement.create")
 def create_engagement() -> tuple[dict[str, Any], int]:
     """A new engagement (staff)."""
-    created = engagements.create_engagement(db.session, current_caller(), _body())
+    body = _body(lists=("auditors", "requirements"))
+    created = engagements.create_engagement(db.session, current_caller(), body)
     return engagements.engagement_json(created, utcnow().date()), 201
 
 
@@ -89,14 +100,22 @@ def get_engagement_evidence(engagement_id: str, evidence_id: str) -> dict[str, A
 @download_budget
 @require_per_object("engagement.evidence")
 def download_engagement_evidence(engagement_id: str, evidence_id: str) -> Response:
-    """A stamped copy of the latest in-scope version (``?version=N`` for another in scope)."""
+    """A stamped copy of the latest in-scope version (``?version=N`` for another in scope);
+    HEAD makes no copy (and no receipt)."""
+    number = engagements.version_number(request.args.get("version"))
+    if request.method == "HEAD":
+        _, version = engagements.head(
+            db.session, current_caller(), engagement_id, evidence_id, number
+        )
+        content_type = "application/pdf" if version.file_type == "pdf" else version.content_type
+        return Response(status=200, content_type=content_type)
     found = engagements.download(
         db.session,
         current_caller(),
         store_for(current_app),
         engagement_id,
         evidence_id,
-        engagements.version_number(request.args.get("version")),
+        number,
     )
     return file_response(
         found.body,
@@ -129,7 +148,8 @@ def list_engagement_requests(engagement_id: str) -> dict[str, Any]:
 @require_per_object("engagement.request.create")
 def create_engagement_request(engagement_id: str) -> tuple[dict[str, Any], int]:
     """A new request (the engagement's auditors, staff)."""
-    created = engagements.create_request(db.session, current_caller(), engagement_id, _body())
+    body = _body(lists=("requirements",), numbers=("sample_size",))
+    created = engagements.create_request(db.session, current_caller(), engagement_id, body)
     return engagements.request_json(created, utcnow().date(), full=True), 201
 
 

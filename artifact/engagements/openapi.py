@@ -14,6 +14,8 @@ from artifact.engagements.services.requests import (
 from artifact.evidence.services.filetypes import TYPES
 from artifact.models.engagements import RequestStatus
 from artifact.web.openapi_parts import (
+    BIDI,
+    MULTILINE_PATTERN,
     errors,
     json_body,
     json_response,
@@ -23,13 +25,37 @@ from artifact.web.openapi_parts import (
     path_id,
     query,
     ref,
-    text,
 )
 
 _STR = {"type": "string"}
 _MAYBE_STR = {"type": ["string", "null"]}
+# Several lines as the services check them (kernel/text.check_text, multiline): tab, line feed
+# and carriage return the only control characters, no bidirectional control; a comment must
+# hold something other than white space.
+_CONTROLS = rf"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{BIDI}"
+_NOT_BLANK = rf"^[^{_CONTROLS}]*(?:[^\s{_CONTROLS}]|\ufeff)[^{_CONTROLS}]*$"
+
+
+def _lines(max_length: int, *, required: bool = False) -> dict[str, Any]:
+    pattern = _NOT_BLANK if required else MULTILINE_PATTERN
+    return {"type": "string", "maxLength": max_length, "pattern": pattern}
+
+
 _DAY = {"type": "string", "format": "date"}
 _MAYBE_DAY = {"type": ["string", "null"], "format": "date"}
+# A date, or an empty string (or null, where it is _MAYBE_DAY) for none.
+_DAY_OR_EMPTY = {
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}],
+    "description": "a date; empty for none",
+}
+_DAY_OR_NONE = {
+    "anyOf": [
+        {"type": "string", "format": "date"},
+        {"type": "string", "maxLength": 0},
+        {"type": "null"},
+    ],
+    "description": "a date; empty or null for none",
+}
 _WHEN = {"type": "string", "format": "date-time"}
 _MAYBE_WHEN = {"type": ["string", "null"], "format": "date-time"}
 _COUNT = {"type": "integer", "minimum": 0}
@@ -39,6 +65,11 @@ _DOWNLOAD_TYPES = list(dict.fromkeys(t.content_type for t in TYPES.values()))
 _ID = path_id("engagement_id")
 _EVIDENCE_ID = path_id("evidence_id")
 _REQUEST_ID = path_id("request_id")
+_DOWNLOAD_PARAMETERS = [
+    _ID,
+    _EVIDENCE_ID,
+    query("version", {"type": "string", "pattern": "^[1-9][0-9]{0,5}$"}, "a version in scope"),
+]
 _HIDDEN = (
     "Staff see every engagement; an auditor only one they are on, of their firm, while it is "
     "open (state open and today between starts_on and ends_on): anything else is a 404, as "
@@ -327,11 +358,7 @@ PATHS: dict[str, Any] = {
             "description": "A PDF gets a cover page and a watermark on every page naming the "
             "caller and a receipt id (as report downloads); other files are served as "
             "stored. Either way the receipt id is in the header and the audit trail. " + _HIDDEN,
-            "parameters": [
-                _ID,
-                _EVIDENCE_ID,
-                query("version", {"type": "string", "pattern": "^[1-9][0-9]{0,5}$"}),
-            ],
+            "parameters": _DOWNLOAD_PARAMETERS,
             "responses": {
                 "200": {
                     "description": "the file",
@@ -349,7 +376,17 @@ PATHS: dict[str, Any] = {
                 },
                 **errors(401, 404, 429, 500),
             },
-        }
+        },
+        "head": {
+            "operationId": "check_engagement_evidence_download",
+            "summary": "Whether the download would be served (no copy is made and no receipt "
+            "issued; the access is recorded and counts in the download budget like a GET)",
+            "parameters": _DOWNLOAD_PARAMETERS,
+            "responses": {
+                "200": {"description": "the download would be served"},
+                **errors(401, 404, 429),
+            },
+        },
     },
     "/engagements/{engagement_id}/coverage": {
         "get": {
@@ -384,9 +421,9 @@ PATHS: dict[str, Any] = {
             "requestBody": json_body(
                 {
                     "title": line(TITLE_MAX),
-                    "description": text(DESCRIPTION_MAX),
+                    "description": _lines(DESCRIPTION_MAX),
                     "requirements": {"type": "array", "items": line(200), "maxItems": MAX_REFS},
-                    "due_on": _DAY,
+                    "due_on": _DAY_OR_EMPTY,
                     "sample_size": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
                 },
                 ["title"],
@@ -413,7 +450,7 @@ PATHS: dict[str, Any] = {
             "in_progress. 409 for an accepted request or a closed engagement. " + _HIDDEN,
             "parameters": [_ID, _REQUEST_ID],
             "requestBody": json_body(
-                {"owner": {"type": "string", "maxLength": 320}, "due_on": _MAYBE_DAY}
+                {"owner": {"type": "string", "maxLength": 320}, "due_on": _DAY_OR_NONE}
             ),
             "responses": {
                 **ok(200, "the request", "EngagementRequest"),
@@ -427,7 +464,7 @@ PATHS: dict[str, Any] = {
             "summary": "Comment on a request (the engagement's auditors, staff)",
             "description": "409 when the engagement is closed. " + _HIDDEN,
             "parameters": [_ID, _REQUEST_ID],
-            "requestBody": json_body({"body": text(COMMENT_MAX)}, ["body"]),
+            "requestBody": json_body({"body": _lines(COMMENT_MAX, required=True)}, ["body"]),
             "responses": {
                 **ok(201, "the comment", "EngagementComment"),
                 **errors(400, 401, 404, 409),
@@ -468,7 +505,7 @@ PATHS: dict[str, Any] = {
                 "From ready; the comment (why) is required: 400 without it.",
                 400,
             )["post"],
-            "requestBody": json_body({"comment": text(COMMENT_MAX)}, ["comment"]),
+            "requestBody": json_body({"comment": _lines(COMMENT_MAX, required=True)}, ["comment"]),
         }
     },
 }

@@ -32,7 +32,10 @@ ROLES = {
     "staff": "staff@artifact.test",
     "customer": "bob@acme-health.test",
     "admin": "admin@artifact.test",
+    # The demo auditor (on the demo's engagement): run when CONTRACT_ROLES names it.
+    "auditor": "auditor@ledger-audit.test",
 }
+DEFAULT_ROLES = ("staff", "customer", "admin")
 # Generous budgets: the tool sends hundreds of requests a minute on purpose.
 LIMITS = {
     "RATELIMIT_DOWNLOADS": "100000 per hour",
@@ -87,7 +90,7 @@ def test_schemathesis_finds_no_failure(database_url: str, tmp_path: Path) -> Non
     # While working on one part: CONTRACT_PATHS (a regular expression over paths) and
     # CONTRACT_ROLES (comma-separated) narrow the run; CI runs everything.
     only = os.environ.get("CONTRACT_PATHS")
-    roles = [r for r in os.environ.get("CONTRACT_ROLES", ",".join(ROLES)).split(",") if r]
+    roles = [r for r in os.environ.get("CONTRACT_ROLES", ",".join(DEFAULT_ROLES)).split(",") if r]
     extra = ["--include-path-regex", only] if only else []
     reports = {}
     with serve(data_dir, SQLALCHEMY_DATABASE_URI=database_url, **LIMITS) as server:

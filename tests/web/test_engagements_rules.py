@@ -3,6 +3,7 @@ machine refuses steps out of order and steps that are the other side's to take."
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -224,6 +225,10 @@ BAD_REQUESTS = [
     ({"title": "x", "requirements": ["soc-sample:CC6.1"]}, "not in the engagement's scope"),
     ({"title": "x", "requirements": ["Z.9"]}, "no requirement 'iso-sample:Z.9'"),
     ({"title": "x", "colour": "red"}, "unknown field 'colour'"),
+    ({"title": "x", "sample_size": "5"}, "sample_size must be a whole number"),
+    ({"title": "x", "requirements": "A.5.15"}, "requirements must be a list"),
+    ({"title": "x", "requirements": [" "]}, "requirements may not hold an empty item"),
+    ({"title": None}, "title may not be null"),
 ]
 
 
@@ -237,3 +242,23 @@ def test_bad_requests_write_nothing(client, bearer, firm_auditor, open_engagemen
         assert answer.status_code in (400, 422), (body, answer.get_json())
         assert says in answer.get_json()["error"]["message"]
     assert _counts() == before
+
+
+def test_head_on_a_download_makes_no_copy_and_no_receipt(
+    client, bearer, firm_auditor, engagement_scope, open_engagement
+) -> None:
+    from artifact.models import EngagementReceipt
+
+    headers = bearer(firm_auditor)
+    base = f"/api/v1/engagements/{open_engagement['id']}/evidence"
+    checked = client.head(f"{base}/{engagement_scope.inside.id}/download", headers=headers)
+    assert checked.status_code == 200
+    assert checked.mimetype == "application/pdf"
+    assert "X-Artifact-Receipt" not in checked.headers
+    assert db.session.scalar(select(func.count()).select_from(EngagementReceipt)) == 0
+    outside = client.head(f"{base}/{engagement_scope.draft.id}/download", headers=headers)
+    assert outside.status_code == 404
+    [event] = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "engagement.evidence.download")
+    ).all()
+    assert json.loads(event.details)["method"] == "HEAD"

@@ -13,6 +13,13 @@ from artifact.kernel.text import check_text
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+def no_nulls(values: dict[str, Any], *, allowed: tuple[str, ...] = ()) -> None:
+    """A member sent as null is refused (leave it out instead), but those in ``allowed``."""
+    for name, value in values.items():
+        if value is None and name not in allowed:
+            raise ValidationFailed(f"{name} may not be null (leave it out instead)")
+
+
 def text(values: dict[str, Any], name: str, limit: int, *, required: bool = False) -> str:
     """At most ``limit`` characters; single-line fields have runs of white space made one
     space, multi-line ones (``description``, ``body``) are trimmed only."""
@@ -70,12 +77,16 @@ def string_list(values: dict[str, Any], name: str, *, limit: int) -> list[str]:
     value = values.get(name)
     if value in (None, ""):
         return []
-    items = value if isinstance(value, list) else [value]
+    listed = isinstance(value, list)
+    items = value if listed else [value]
     found: list[str] = []
     for item in items:
         if not isinstance(item, str):
             raise ValidationFailed(f"{name} must be a list of strings")
-        check_text(item, name, multiline=True)
+        # One string may list them on lines (a CSV cell); a list holds one line each.
+        check_text(item, name, multiline=not listed)
+        if listed and not item.strip():
+            raise ValidationFailed(f"{name} may not hold an empty item")
         found += [" ".join(n.split()) for n in item.replace("\n", ",").split(",") if n.strip()]
     if len(found) > limit:
         raise ValidationFailed(f"too many {name} (at most {limit})")

@@ -36,7 +36,13 @@ def _auditors(db: DbSession, engagement: Engagement) -> list[User]:
     if not policy.engagement_open(engagement, utcnow().date()):
         return []
     users = [mails.active_user(db, a.user_id) for a in engagement.auditors]
-    found = [u for u in users if u is not None and u.organization_id == engagement.organization_id]
+    found = [
+        u
+        for u in users
+        if u is not None
+        and u.role == Role.AUDITOR
+        and u.organization_id == engagement.organization_id
+    ]
     return mails.unmuted(db, sorted(found, key=lambda u: u.email), GROUP)
 
 

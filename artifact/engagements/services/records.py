@@ -182,6 +182,7 @@ def create_engagement(db: DbSession, caller: Caller, values: dict[str, Any]) -> 
     requirement and for an auditor who is not an active auditor of the firm; nothing is written
     then."""
     require(caller, "engagement.create")
+    fields.no_nulls(values)
     name = fields.text(values, "name", NAME_MAX, required=True)
     days = _dates(values)
     firm = _organization(db, values.get("organization"))

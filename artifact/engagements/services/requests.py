@@ -167,6 +167,7 @@ def create_request(
     Unprocessable (a requirement outside the scope), Conflict (closed engagement)."""
     engagement = _engagement(db, caller, engagement_id, "engagement.request.create")
     _writable(engagement)
+    fields.no_nulls(values)
     title = fields.text(values, "title", TITLE_MAX, required=True)
     description = fields.text(values, "description", DESCRIPTION_MAX)
     due_on = fields.day(values, "due_on")
@@ -215,6 +216,7 @@ def update_request(
     engagement = _engagement(db, caller, engagement_id, "engagement.request.manage")
     _writable(engagement)
     request = _load(db, engagement, request_id)
+    fields.no_nulls(values, allowed=("due_on",))
     unknown = set(values) - {"owner", "due_on"}
     if unknown or not values:
         raise ValidationFailed("send any of owner (an e-mail, or empty for none) and due_on")

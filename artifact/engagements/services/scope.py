@@ -138,6 +138,25 @@ def get_evidence(
     return found[0]
 
 
+def head(
+    db: DbSession, caller: Caller, engagement_id: str, evidence_id: str, number: int | None = None
+) -> tuple[Evidence, EvidenceVersion]:
+    """A HEAD request: what a download would serve, recorded as an access
+    (``engagement.evidence.download`` with ``method: HEAD``; no copy is made, so no receipt).
+    Raises NotFound."""
+    engagement = get_engagement(db, caller, engagement_id, "engagement.evidence")
+    evidence, version = scoped_item(db, engagement, evidence_id, number)
+    audit.record(
+        db,
+        caller,
+        "engagement.evidence.download",
+        target_type="engagement",
+        target_id=engagement.id,
+        details={"evidence_id": evidence.id, "version": version.number, "method": "HEAD"},
+    )
+    return evidence, version
+
+
 def download(
     db: DbSession,
     caller: Caller,
