@@ -288,3 +288,22 @@ def test_the_demo_engagement_opens_for_the_demo_auditor(client, runner) -> None:
     assert "User access reviews ready for review" in seen
     assert "Quarterly access review (sample)" in seen  # evidence in scope
     assert "Change tickets, October (sample)" not in seen  # in review: not in scope
+
+
+def test_a_request_with_only_a_title(client, login_as, audit) -> None:
+    login_as(audit.auditor)
+    added = post_form(
+        client,
+        f"/engagements/{audit.engagement.id}/requests",
+        {
+            "title": "Org chart",
+            "description": "",
+            "requirements": "",
+            "due_on": "",
+            "sample_size": "",
+        },
+    )
+    assert added.status_code == 302
+    seen = text_of(client.get(f"/engagements/{audit.engagement.id}"))
+    assert "Request PBC-1 added." in seen
+    assert "PBC-1 Org chart open — — — —" in seen

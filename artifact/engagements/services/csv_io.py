@@ -226,17 +226,16 @@ def _row(line: int, cells: dict[str, str]) -> RequestRow:
             raise ValueError(f"the sample size {size_text[:20]!r} is not a whole number above 0")
         sample_size = int(size_text)
     requirements = [name.strip() for name in _SPLIT.split(cells.get("requirements", ""))]
-    return RequestRow(
-        line,
-        ref,
-        {
-            "title": title,
-            "description": description,
-            "requirements": [name for name in requirements if name],
-            "due_on": _date(due_text) if due_text else None,
-            "sample_size": sample_size,
-        },
-    )
+    values: dict[str, object] = {
+        "title": title,
+        "description": description,
+        "requirements": [name for name in requirements if name],
+    }
+    if due_text:
+        values["due_on"] = _date(due_text)
+    if sample_size is not None:
+        values["sample_size"] = sample_size
+    return RequestRow(line, ref, values)
 
 
 def parse(data: bytes) -> list[RequestRow]:

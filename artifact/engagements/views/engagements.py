@@ -97,6 +97,7 @@ def new() -> Response | tuple[str, int]:
         values[name] = getattr(form, name).data
     if not values["framework"]:
         values.pop("framework")
+    values = {name: value for name, value in values.items() if value is not None}
     try:
         created = records.create_engagement(db.session, current_caller(), values)
     except _REFUSED as error:
@@ -172,9 +173,10 @@ def add_request(engagement_id: str) -> Response:
     if not form.validate_on_submit():
         flash("The request was not added: it needs a title (and valid dates and numbers).", "error")
         return back_to_engagement(engagement_id, "add-request")
-    values = {
+    values = {  # a field left empty is left out (the service refuses nulls)
         name: getattr(form, name).data
         for name in ("title", "description", "requirements", "due_on", "sample_size")
+        if getattr(form, name).data is not None
     }
     try:
         created = engagement_requests.create_request(
