@@ -183,6 +183,14 @@ def test_an_auditor_sees_the_scope_works_a_request_and_loses_it_all_at_closing(
     assert staff_actions[0] == "engagement.create"
     assert staff_actions[-2:] == ["engagement.view", "engagement.request.view"]
     assert any(e.action == "engagement.close" for e in _events(eid))
+    # The package export's view of it: the same events, in order.
+    from artifact.engagements import services as engagements
+    from artifact.kernel.caller import OPERATOR
+
+    trail = engagements.trail(db.session, OPERATOR, eid)
+    assert [e.seq for e in trail] == [e.seq for e in _events(eid)]
+    # The auditor's attempts after closing are there too, refused.
+    assert any(e.action == "access.denied" and e.actor_email == firm_auditor.email for e in trail)
 
 
 def test_trace_names_the_auditor_and_the_engagement_of_a_leaked_copy(

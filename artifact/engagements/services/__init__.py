@@ -10,6 +10,7 @@ from artifact.engagements.services.records import (
     in_scope_requirements,
     list_engagements,
     requirement_named,
+    trail,
 )
 from artifact.engagements.services.requests import (
     accept,
@@ -67,6 +68,7 @@ __all__ = [
     "return_request",
     "scoped_evidence",
     "scoped_item",
+    "trail",
     "update_request",
     "version_number",
 ]

@@ -27,6 +27,7 @@ from artifact.kernel.errors import (
     ValidationFailed,
 )
 from artifact.models import (
+    AuditEvent,
     Engagement,
     EngagementAuditor,
     EngagementRequirement,
@@ -230,6 +231,16 @@ def close_engagement(db: DbSession, caller: Caller, engagement_id: str) -> Engag
     engagement.closed_by_id = caller.user_id
     audit.record(db, caller, "engagement.close", target_type="engagement", target_id=engagement.id)
     return engagement
+
+
+def trail(db: DbSession, caller: Caller, engagement_id: str) -> list[AuditEvent]:
+    """The audit events naming the engagement, in order: what was done to it and through it,
+    and the refused attempts on its routes (``access.denied``, whose target is the route and
+    the engagement's id). For staff and the command line (the package export). Raises
+    NotFound, PermissionDenied."""
+    engagement = get_engagement(db, caller, engagement_id, "engagement.export")
+    stmt = select(AuditEvent).where(AuditEvent.target_id == engagement.id)
+    return list(db.scalars(stmt.order_by(AuditEvent.seq)))
 
 
 def in_scope_requirements(db: DbSession, engagement: Engagement) -> list[Requirement]:
