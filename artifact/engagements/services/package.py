@@ -19,19 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import select
-
 from artifact import policy
 from artifact.audit.services import chain as audit
 from artifact.audit.services import trail as audit_trail
 from artifact.engagements.services import csv_io, scope
-from artifact.engagements.services.records import get_engagement
+from artifact.engagements.services.records import get_engagement, trail
 from artifact.infra.storage import BlobStore
 from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import ValidationFailed
 from artifact.kernel.filenames import ascii_fallback, clean_filename
-from artifact.models import AuditEvent, User
+from artifact.models import User
 from artifact.models.base import DbSession, utcnow
 from artifact.models.engagements import (
     Engagement,
@@ -233,7 +231,7 @@ def write_package(
     if full_trail:
         _add_trail(db, archive, manifest, engagement.id, data_dir, witnessed)
     else:
-        _add_engagement_events(db, archive, manifest, engagement.id)
+        _add_engagement_events(db, caller, archive, manifest, engagement.id)
     archive.add("manifest.json", manifest.as_json())
     archive.zip.close()
     return manifest
@@ -275,17 +273,12 @@ def _add_trail(
 
 
 def _add_engagement_events(
-    db: DbSession, archive: _Zip, manifest: Manifest, engagement_id: str
+    db: DbSession, caller: Caller, archive: _Zip, manifest: Manifest, engagement_id: str
 ) -> None:
     """For a caller who may not export the audit trail (staff): the engagement's events alone,
     each with its hashes, but not the rest of the trail the verifier needs to walk the chain
     (an administrator's package, or ``flask engagements export``, carries it)."""
-    stmt = (
-        select(AuditEvent)
-        .where(AuditEvent.target_type == "engagement", AuditEvent.target_id == engagement_id)
-        .order_by(AuditEvent.seq)
-    )
-    picked = [audit.event_fields(event) for event in db.scalars(stmt)]
+    picked = [audit.event_fields(event) for event in trail(db, caller, engagement_id)]
     joined = b"".join(json.dumps(fields, sort_keys=True).encode() + b"\n" for fields in picked)
     digest = archive.add("engagement-events.jsonl", joined)
     manifest.files.append(
