@@ -100,6 +100,13 @@ API_MODULES = (
 )
 # The catalog's pages: two modules on one blueprint (browsing, and the staff forms).
 CATALOG_PAGE_MODULES = ("artifact.catalog.views.browse", "artifact.catalog.views.staff")
+# The engagements' pages (engagements, and one request's), on one blueprint; and their
+# request-list CSV operations, an API part of their own.
+ENGAGEMENT_PAGE_MODULES = (
+    "artifact.engagements.views.engagements",
+    "artifact.engagements.views.requests",
+)
+EXTRA_API_PARTS = (("artifact.engagements.api_csv", "artifact.engagements.openapi_csv"),)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -112,6 +119,7 @@ def _register_blueprints(app: Flask) -> None:
     from artifact.audit import views as audit
     from artifact.catalog.views import blueprint as catalog
     from artifact.catalog.views import feed, home
+    from artifact.engagements.views import blueprint as engagements
     from artifact.evidence import views as evidence
     from artifact.frameworks import views as frameworks
     from artifact.identity.views import account, auth, email_links, mfa
@@ -127,10 +135,12 @@ def _register_blueprints(app: Flask) -> None:
 
     for feature in API_MODULES:
         importlib.import_module(f"artifact.{feature}.api")
-    openapi.init_app(
-        app, [importlib.import_module(f"artifact.{feature}.openapi") for feature in API_MODULES]
-    )
-    for module in CATALOG_PAGE_MODULES:
+    parts = [importlib.import_module(f"artifact.{feature}.openapi") for feature in API_MODULES]
+    for handlers, described in EXTRA_API_PARTS:
+        importlib.import_module(handlers)
+        parts.append(importlib.import_module(described))
+    openapi.init_app(app, parts)
+    for module in (*CATALOG_PAGE_MODULES, *ENGAGEMENT_PAGE_MODULES):
         importlib.import_module(module)
     for blueprint in (
         home.bp,
@@ -155,6 +165,7 @@ def _register_blueprints(app: Flask) -> None:
         sso_oidc.bp,
         sso_saml.bp,
         sso_admin.bp,
+        engagements.bp,
     ):
         app.register_blueprint(blueprint)
     sso_setup.init_app(app)
@@ -187,6 +198,7 @@ def _register_cli(app: Flask) -> None:
     from artifact.catalog.cli import trace_command
     from artifact.cli import common
     from artifact.demo.cli import seed_demo_command
+    from artifact.engagements.cli import engagements_cli
     from artifact.frameworks.cli import frameworks_cli
     from artifact.identity.cli import tokens_cli, users_cli
     from artifact.notifications.cli import worker_command
@@ -210,5 +222,6 @@ def _register_cli(app: Flask) -> None:
         restore_command,
         webhooks_cli,
         worker_command,
+        engagements_cli,
     ):
         app.cli.add_command(command)

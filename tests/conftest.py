@@ -40,6 +40,7 @@ pytest_plugins = [
     "tests.fixtures_saml",
     "tests.fixtures_search",
     "tests.fixtures_webhooks",
+    "tests.fixtures_engagement_pages",  # after the fixtures it imports
 ]
 
 PASSWORD = "correct horse battery staple"

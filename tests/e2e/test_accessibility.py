@@ -15,7 +15,8 @@ from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 FAILING_IMPACTS = ("serious", "critical")
-# (who, path or a link to follow from the path, what the page is)
+# (who, path or (path, the links to follow from it, in turn), what the page is)
+DEMO_AUDIT = "ISO/IEC 27001:2022 surveillance audit (demo)"
 PAGES = [
     (None, "/", "front page"),
     (None, "/login", "sign-in"),
@@ -44,6 +45,22 @@ PAGES = [
     ("customer", "/subscriptions", "subscriptions"),
     ("staff", "/subscriptions", "subscriptions (staff)"),
     ("admin", "/admin/queue", "job queue"),
+    ("auditor", "/engagements/", "my engagements"),
+    ("auditor", ("/engagements/", DEMO_AUDIT), "engagement page (auditor)"),
+    (
+        "auditor",
+        ("/engagements/", DEMO_AUDIT, "User access reviews"),
+        "request page (auditor)",
+    ),
+    ("staff", "/engagements/", "engagements list"),
+    ("staff", "/engagements/new", "new engagement"),
+    ("staff", ("/engagements/", DEMO_AUDIT), "engagement page (staff)"),
+    (
+        "staff",
+        ("/engagements/", DEMO_AUDIT, "Information security policy and its approval"),
+        "request page (staff)",
+    ),
+    ("staff", ("/engagements/", DEMO_AUDIT, "Close engagement…"), "close engagement confirmation"),
 ]
 
 
@@ -82,17 +99,18 @@ def test_no_serious_accessibility_violations(
 ) -> None:
     if who is not None:
         sign_in(axe_page, who)
-    path, link = (where, None) if isinstance(where, str) else where
+    path, *links = (where,) if isinstance(where, str) else where
     response = axe_page.goto(path)
     assert response is not None
     assert response.status == 200, f"{path} answered {response.status}"
-    if link is None:  # the page itself, not a gate or sign-in page it redirected to
+    if not links:  # the page itself, not a gate or sign-in page it redirected to
         here, asked = urlsplit(axe_page.url), urlsplit(path)
         assert (here.path, here.query) == (asked.path, asked.query), f"{path} led to {axe_page.url}"
-    else:
+    for link in links:
+        before = urlsplit(axe_page.url).path
         axe_page.get_by_role("link", name=link).first.click()
         axe_page.wait_for_load_state()
-        assert urlsplit(axe_page.url).path != urlsplit(path).path, f"{link!r} on {path} led nowhere"
+        assert urlsplit(axe_page.url).path != before, f"{link!r} on {before} led nowhere"
     axe_page.locator("main h1").first.wait_for()
     screenshot(axe_page, what.replace(" ", "-"))
     found = violations(axe_page)

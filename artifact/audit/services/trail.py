@@ -225,6 +225,26 @@ def export(
     witnessed, _note = _witnessed(db, data_dir, witness, None)
     details = {"directory": directory.name}
     uow.durable(db, lambda session: audit.record(session, caller, "audit.export", details=details))
+    return write_trail(db, data_dir, directory, witnessed)
+
+
+def witness_records(
+    db: DbSession, data_dir: str | Path, witness: str | None = None
+) -> list[dict[str, Any]] | None:
+    """The witness's checkpoints as an export copies them (None when it cannot be read back,
+    a syslog witness). Raises ValidationFailed when the witness cannot be read."""
+    return _witnessed(db, data_dir, witness, None)[0]
+
+
+def write_trail(
+    db: DbSession,
+    data_dir: str | Path,
+    directory: Path,
+    witnessed: list[dict[str, Any]] | None,
+) -> int:
+    """The files of an export (the whole chain: the verifier walks it from seq 1) written to
+    ``directory``, after signing the head; the number of events. The caller checks the policy
+    and records its own event first (``export`` here; an engagement package)."""
     audit_signing.sign_head(db, data_dir)
     directory.mkdir(parents=True, exist_ok=True)
     count = 0
