@@ -1,5 +1,6 @@
 """Full-text search: one interface (``Backend``), two embedded backends (whoosh, the default,
-and tantivy), chosen by ``ARTIFACT_SEARCH_BACKEND``; the index lives in the data directory."""
+and tantivy, whose index lives in the data directory) and one in the database (postgres, for
+several app servers), chosen by ``ARTIFACT_SEARCH_BACKEND``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from artifact.infra.search.backend import Backend, Entry, Hit, ResultPage, Scope
 
 __all__ = [
     "BACKENDS",
+    "EMBEDDED",
     "Backend",
     "Entry",
     "Hit",
@@ -20,11 +22,17 @@ __all__ = [
     "open_backend",
 ]
 
-BACKENDS = ("whoosh", "tantivy")
+EMBEDDED = ("whoosh", "tantivy")
+BACKENDS = (*EMBEDDED, "postgres")
 _creating = threading.Lock()
 
 
-def open_backend(name: str, directory: Path) -> Backend:
+def open_backend(name: str, directory: Path, database_url: str = "") -> Backend:
+    """``directory``: an embedded backend's index; ``database_url``: postgres's database."""
+    if name == "postgres":
+        from artifact.infra.search.postgres_backend import PostgresBackend
+
+        return PostgresBackend(database_url)
     if name == "tantivy":
         from artifact.infra.search.tantivy_backend import TantivyBackend
 
@@ -44,6 +52,10 @@ def index_for(app: AppState) -> Backend:
             backend = app.extensions.get("artifact_search")
             if backend is None:
                 name = app.config["SEARCH_BACKEND"]
-                backend = open_backend(name, Path(app.config["DATA_DIR"]) / "search" / name)
+                backend = open_backend(
+                    name,
+                    Path(app.config["DATA_DIR"]) / "search" / name,
+                    str(app.config["SQLALCHEMY_DATABASE_URI"]),
+                )
                 app.extensions["artifact_search"] = backend
     return backend
