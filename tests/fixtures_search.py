@@ -39,9 +39,7 @@ def search_index(app: Flask, request: pytest.FixtureRequest) -> Iterator[Backend
 
 
 @pytest.fixture
-def open_index(
-    tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[Callable[..., Backend]]:
+def open_index(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., Backend]]:
     """``open_index(name, directory=tmp_path)``: a backend of its own (postgres: on this
     test's database), closed after the test."""
     opened: list[Backend] = []

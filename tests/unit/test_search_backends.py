@@ -130,3 +130,31 @@ def test_tantivy_index_of_an_older_schema_is_emptied_and_usable(tmp_path: Path) 
     backend.rebuild(ENTRIES)
     counted = [e for e in ENTRIES if e.counted]
     assert backend.search(parse("alpha"), Scope(everything=True)).total == len(counted)
+
+
+@pytest.mark.parametrize("name", BACKEND_PARAMS)
+def test_a_phrase_past_a_long_files_positions_is_found(open_index: Opener, name: str) -> None:
+    """PostgreSQL keeps positions up to 16,383 in a tsvector: a phrase further into a file is
+    found on its page."""
+    backend = open_index(name)
+    filler = " ".join(f"filler{n % 700}" for n in range(17_000))
+    pages = [filler, "the axolotl clause is on the last page"]
+    backend.rebuild(file_entries("report", "r1", "One", "One", {}, [(1, True, pages)]))
+    scope = Scope(file_parents=frozenset({"report:r1"}))
+    found = backend.search(parse('"axolotl clause"'), scope)
+    assert [(h.id, h.part) for h in found.hits] == [("r1", "doc")]
+    best = backend.pages(parse('"axolotl clause"'), ["report:r1@1"])
+    assert [p.page for p in best["report:r1@1"]] == [2]
+    assert backend.search(parse('"clause axolotl"'), scope).total == 0
+    assert backend.search(parse('filler3 -"axolotl clause"'), scope).total == 0
+
+
+def test_the_postgres_tables_exist_on_postgresql_only(app: object) -> None:
+    """Migration p17a is a no-op on SQLite."""
+    from sqlalchemy import inspect
+
+    from artifact.extensions import db
+
+    on_postgres = db.engine.dialect.name == "postgresql"
+    assert inspect(db.engine).has_table("search_entry") is on_postgres
+    assert inspect(db.engine).has_table("search_word") is on_postgres

@@ -47,7 +47,7 @@ POSITIONS = 16_000  # below tsvector's last position (16,383)
 MAX_WORDS = 60_000  # distinct words kept of one entry past POSITIONS (tsvector is at most 1 MB)
 BATCH = 500
 REBUILD_LOCK = 0x41525446  # "ARTF": writers share it, a rebuild takes it alone
-HEADLINE = "StartSel=\"\", StopSel=\"\", MinWords=25, MaxWords=50, ShortWord=0"
+HEADLINE = 'StartSel="", StopSel="", MinWords=25, MaxWords=50, ShortWord=0'
 log = logging.getLogger(__name__)
 
 
@@ -111,8 +111,8 @@ def _row(entry: Entry) -> dict[str, Any]:
     }
 
 
-_INSERT = text(
-    f"""
+# The configuration's name only is formatted in; every value is bound.
+_INSERT_SQL = f"""
     INSERT INTO search_entry (key, parent, docver, part, type, kind, page, version, current,
         title, body, shown, scope, attrs, category, series, framework, year, clipped, tsv, words)
     VALUES (:key, :parent, :docver, :part, :type, :kind, :page, :version, :current, :title,
@@ -121,8 +121,8 @@ _INSERT = text(
         CAST(:year AS text[]), :clipped, to_tsvector('{CONFIG}', :stems),
         CASE WHEN CAST(:words AS text) IS NULL THEN NULL
              ELSE strip(to_tsvector('simple', CAST(:words AS text))) END)
-    """
-)
+"""  # noqa: S608
+_INSERT = text(_INSERT_SQL)
 _WORDS = text(
     "INSERT INTO search_word (word) SELECT w FROM unnest(CAST(:words AS text[])) AS w "
     "ORDER BY w ON CONFLICT DO NOTHING"
@@ -272,12 +272,14 @@ class PostgresBackend:
             rows = connection.execute(text(sql), p.values).all()
             marks = highlight.pattern(query)
             missed = [
-                r.docver for r in rows if r.n == 1 and marks is not None and not marks.search(r.headline or "")
+                r.docver
+                for r in rows
+                if r.n == 1 and marks is not None and not marks.search(r.headline or "")
             ]
             # ts_headline parses text with PostgreSQL's parser, not ours: where its fragment
             # holds no word of ours (a control id: "A.8.24" is one token to it), the page is
             # given whole and our highlighter finds the window.
-            whole = {}
+            whole: dict[str, str] = {}
             if missed:
                 whole = dict(
                     connection.execute(
@@ -285,7 +287,13 @@ class PostgresBackend:
                             "SELECT docver || '#' || page, body FROM search_entry "
                             "WHERE key = ANY(CAST(:keys AS text[]))"
                         ),
-                        {"keys": [f"{r.docver}#{r.page}" for r in rows if r.docver in missed and r.n == 1]},
+                        {
+                            "keys": [
+                                f"{r.docver}#{r.page}"
+                                for r in rows
+                                if r.docver in missed and r.n == 1
+                            ]
+                        },
                     ).all()
                 )
         for r in rows:
@@ -308,14 +316,12 @@ class PostgresBackend:
                     f" AND levenshtein_less_equal(word, {p.add(word)}, {p.add(2 * distance)})"
                     f" <= {p.add(2 * distance)}"
                 )
-            found = connection.execute(
-                text(
-                    f"SELECT word FROM search_word WHERE word LIKE {p.add(word[:SUGGEST_PREFIX] + '%')}"
-                    f" AND length(word) BETWEEN {p.add(len(word) - distance)} AND "
-                    f"{p.add(len(word) + distance)}{narrow}"  # noqa: S608 (placeholders only)
-                ),
-                p.values,
-            ).scalars()
+            first = p.add(word[:SUGGEST_PREFIX] + "%")
+            sql = (
+                f"SELECT word FROM search_word WHERE word LIKE {first} AND length(word) "  # noqa: S608 (placeholders only)
+                f"BETWEEN {p.add(len(word) - distance)} AND {p.add(len(word) + distance)}{narrow}"
+            )
+            found = connection.execute(text(sql), p.values).scalars()
             near = [w for w in found if w != word and within(w, word, distance)]
             if not near:
                 return []
@@ -371,14 +377,17 @@ def _hit(row: dict[str, Any]) -> Hit:
 def _facets_sql() -> str:
     arrays = [name for name in FACETS if name != "type"]
     parts = ["SELECT 'type' AS name, m.type AS value, count(*) AS n FROM m GROUP BY m.type"]
-    parts += [
-        f"SELECT '{name}', v, count(*) FROM m, unnest(m.{name}) AS v GROUP BY v" for name in arrays
+    parts += [  # the facets' own names (FACETS), never a caller's text
+        f"SELECT '{name}', v, count(*) FROM m, unnest(m.{name}) AS v GROUP BY v"  # noqa: S608
+        for name in arrays
     ]
     union = " UNION ALL ".join(parts)
-    return f"(SELECT json_agg(json_build_array(f.name, f.value, f.n)) FROM ({union}) f)"
+    return f"(SELECT json_agg(json_build_array(f.name, f.value, f.n)) FROM ({union}) f)"  # noqa: S608
 
 
-def _tsquery(clause: q.Term | q.Phrase | q.Prefix | q.Filter, p: Params, loose: bool = False) -> str:
+def _tsquery(
+    clause: q.Term | q.Phrase | q.Prefix | q.Filter, p: Params, loose: bool = False
+) -> str:
     """A text clause as a tsquery expression on bound words (``loose``: a phrase's words in
     any order, the necessary condition a clipped file is first found by)."""
     if isinstance(clause, q.Term):
@@ -396,8 +405,8 @@ def _phrase_sql(clause: q.Phrase, p: Params) -> str:
     """A phrase in a counted entry: in its own positions, or, for a file too long for them
     (``clipped``), on one of its pages."""
     phrase = _tsquery(clause, p)
-    return (
-        f"(e.tsv @@ {phrase} OR (e.clipped AND EXISTS (SELECT 1 FROM search_entry pg "
+    return (  # placeholders only
+        f"(e.tsv @@ {phrase} OR (e.clipped AND EXISTS (SELECT 1 FROM search_entry pg "  # noqa: S608
         f"WHERE pg.part = 'page' AND pg.docver = e.docver AND pg.tsv @@ {phrase})))"
     )
 
