@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
@@ -176,6 +177,44 @@ def _entries(
         parents.append(parent_key(kind, record_id))
         entries.extend(kinds.KINDS[kind].entries(db, record_id, read_pages))
     return parents, entries
+
+
+@dataclass
+class Filled:
+    indexed: int = 0  # records indexed in this run
+    already: int = 0  # records whose entries were there (an earlier run, or the app)
+    removed: int = 0  # entries of records that are gone
+
+
+def fill(app: Flask, db: DbSession, report: Callable[[str], None] | None = None) -> Filled:
+    """Fill the PostgreSQL index record by record, each in a transaction of its own, skipping
+    the records it already holds, then drop the entries of records that are gone: resumable
+    and idempotent (``flask migrate-store``). ``report`` hears each record indexed."""
+    backend = index_for(app)
+    if not isinstance(backend, PostgresBackend):
+        raise ValueError("fill() is for ARTIFACT_SEARCH_BACKEND=postgres")
+    done = backend.indexed_parents()
+    read_pages = pages_reader(app)
+    result = Filled()
+    with Session(bind=db.get_bind()) as fresh:
+        for name, kind in kinds.KINDS.items():
+            for record_id in list(kind.ids(fresh)):
+                parent = parent_key(name, record_id)
+                if parent in done:
+                    result.already += 1
+                    continue
+                backend.replace([parent], list(kind.entries(fresh, record_id, read_pages)))
+                fresh.expunge_all()
+                result.indexed += 1
+                if report is not None:
+                    report(parent)
+        known = [
+            parent_key(name, record_id)
+            for name, kind in kinds.KINDS.items()
+            for record_id in kind.ids(fresh)
+        ]
+    result.removed = backend.remove_except(known)
+    return result
 
 
 def rebuild(app: Flask, db: DbSession) -> int:

@@ -203,6 +203,26 @@ class PostgresBackend:
             connection.execute(text("DELETE FROM search_word"))
             return self._insert(connection, entries)
 
+    def indexed_parents(self) -> set[str]:
+        """The records with entries: each record's entries are written in one transaction, so
+        a record with its metadata entry has them all (``flask migrate-store`` goes on from
+        there)."""
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                text("SELECT parent FROM search_entry WHERE part = 'meta'")
+            ).scalars()
+            return set(found)
+
+    def remove_except(self, parents: Iterable[str]) -> int:
+        """Delete the entries of every record not named; returns how many entries."""
+        with self.engine.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": REBUILD_LOCK})
+            gone = connection.execute(
+                text("DELETE FROM search_entry WHERE NOT parent = ANY(CAST(:p AS text[]))"),
+                {"p": sorted(set(parents))},
+            )
+            return int(gone.rowcount or 0)
+
     # -- reading ------------------------------------------------------------------------
     def search(
         self, query: q.Query, scope: Scope, *, offset: int = 0, limit: int = 10, facets: bool = True
