@@ -124,6 +124,8 @@ def _identity_settings(environ: Mapping[str, str], env: str) -> dict[str, Any]:
         # does so quickly.
         "RATELIMIT_STORAGE_OPTIONS": _storage_options(_env(environ, "RATELIMIT_STORAGE")),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Keys in a shared Redis start with this (several deployments, or test runs, on one).
+        "RATELIMIT_KEY_PREFIX": _env(environ, "RATELIMIT_KEY_PREFIX", ""),
         "RATELIMIT_SIGN_IN": _env(environ, "RATELIMIT_SIGN_IN", "30 per minute; 300 per hour"),
         "RATELIMIT_RESET": _env(environ, "RATELIMIT_RESET", "5 per minute; 30 per hour"),
         # Reset mails to one address, whoever asks and from wherever (past it: no mail, the
