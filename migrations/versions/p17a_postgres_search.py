@@ -102,7 +102,15 @@ def upgrade():
     op.execute(
         "CREATE INDEX ix_search_entry_page_docver ON search_entry (docver) WHERE part = 'page'"
     )
-    op.execute("CREATE INDEX ix_search_entry_tsv ON search_entry USING gin (tsv)")
+    # Two GIN indexes on the stems: a search walks the counted entries' (one per document),
+    # never the pages' (found by document, through the docver index, then their own).
+    op.execute(
+        "CREATE INDEX ix_search_entry_tsv ON search_entry USING gin (tsv) WHERE part <> 'page'"
+    )
+    op.execute(
+        "CREATE INDEX ix_search_entry_page_tsv ON search_entry USING gin (tsv) "
+        "WHERE part = 'page'"
+    )
     op.execute(
         "CREATE INDEX ix_search_entry_words ON search_entry USING gin (words) "
         "WHERE part <> 'page'"

@@ -5,7 +5,9 @@ several app servers), chosen by ``ARTIFACT_SEARCH_BACKEND``."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from artifact.infra.app_state import AppState
 from artifact.infra.search.backend import Backend, Entry, Hit, ResultPage, Scope
@@ -27,12 +29,18 @@ BACKENDS = (*EMBEDDED, "postgres")
 _creating = threading.Lock()
 
 
-def open_backend(name: str, directory: Path, database_url: str = "") -> Backend:
-    """``directory``: an embedded backend's index; ``database_url``: postgres's database."""
+def open_backend(
+    name: str,
+    directory: Path,
+    database_url: str = "",
+    connection: Callable[[], Any] | None = None,
+) -> Backend:
+    """``directory``: an embedded backend's index; ``database_url``: postgres's database, and
+    ``connection`` the caller's connection to it, if any (see ``PostgresBackend``)."""
     if name == "postgres":
         from artifact.infra.search.postgres_backend import PostgresBackend
 
-        return PostgresBackend(database_url)
+        return PostgresBackend(database_url, connection)
     if name == "tantivy":
         from artifact.infra.search.tantivy_backend import TantivyBackend
 
@@ -56,6 +64,7 @@ def index_for(app: AppState) -> Backend:
                     name,
                     Path(app.config["DATA_DIR"]) / "search" / name,
                     str(app.config["SQLALCHEMY_DATABASE_URI"]),
+                    app.extensions.get("artifact_search_connection"),
                 )
                 app.extensions["artifact_search"] = backend
     return backend
