@@ -289,20 +289,20 @@ class PostgresBackend:
             if isinstance(c, q.Not) and not isinstance(c.clause, q.Filter)
         ]
         sql = f"""
-            WITH t AS (SELECT {tsq} AS q),
-            ranked AS (
-                SELECT e.docver, e.page, e.body, ts_rank(e.tsv, t.q) AS score,
-                       row_number() OVER (
-                           PARTITION BY e.docver ORDER BY ts_rank(e.tsv, t.q) DESC, e.page
-                       ) AS n
-                FROM search_entry e, t
-                WHERE e.part = 'page' AND e.docver = ANY({p.add(docvers, "text[]")})
-                  AND e.tsv @@ t.q {"".join(" AND " + n for n in negative)}
-            )
-            SELECT r.docver, r.page, r.score, r.n,
-                   CASE WHEN r.n = 1 THEN ts_headline('{CONFIG}', r.body, t.q,
+            WITH t AS MATERIALIZED (SELECT {tsq} AS q)
+            SELECT d.docver, x.page, x.score, x.n,
+                   CASE WHEN x.n = 1 THEN ts_headline('{CONFIG}', x.body, t.q,
                         {p.add(HEADLINE)}) END AS headline
-            FROM ranked r, t WHERE r.n <= {p.add(per)} ORDER BY r.docver, r.n
+            FROM t, unnest({p.add(docvers, "text[]")}) AS d(docver),
+            LATERAL (
+                SELECT e.page, e.body, ts_rank(e.tsv, t.q) AS score,
+                       row_number() OVER (ORDER BY ts_rank(e.tsv, t.q) DESC, e.page) AS n
+                FROM search_entry e
+                WHERE e.part = 'page' AND e.docver = d.docver
+                  AND e.tsv @@ t.q {"".join(" AND " + n for n in negative)}
+                ORDER BY score DESC, e.page LIMIT {p.add(per)}
+            ) x
+            ORDER BY d.docver, x.n
         """  # noqa: S608 (names and placeholders only; every value is bound)
         out: dict[str, list[PageHit]] = {}
         with self._reading() as connection:
