@@ -15,7 +15,7 @@ PORT ?= 5000
 # audit-tampering acceptance test), clamd (the virus-scanning tests start their own, on a
 # private socket with a signature database they write; no signature download) and SoftHSM2
 # (the PKCS#11 tests make their own token in a temporary directory).
-SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-dejavu-core fonts-wqy-microhei sqlite3 clamav-daemon softhsm2
+SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-dejavu-core fonts-wqy-microhei sqlite3 clamav-daemon softhsm2 redis-server
 # What `make bench` needs on top: the HTTP load generator of bench/pages.py.
 BENCH_PACKAGES := wrk
 # The browser tests drive Debian's chromium (never a downloaded browser); .ci/run installs it.
