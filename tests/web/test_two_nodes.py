@@ -38,10 +38,17 @@ from artifact.kernel.caller import OPERATOR, Caller
 from tests.fixtures_agreements import NDA_TEXT
 from tests.fixtures_catalog import ensure_series, make_pdf
 from tests.fixtures_s3 import CREDENTIALS, free_port, make_bucket
-from tests.fixtures_search import NOT_POSTGRES, ON_POSTGRES
+from tests.fixtures_search import ON_POSTGRES
 from tests.live_server import HttpSession
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not ON_POSTGRES, reason=NOT_POSTGRES)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not ON_POSTGRES,
+        reason="two nodes share one PostgreSQL database (records and the postgres search "
+        "index): it runs in the PostgreSQL pass (ARTIFACT_DATABASE_URL=postgresql://...)",
+    ),
+]
 
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 REDIS = os.environ.get("ARTIFACT_TEST_REDIS", "redis://127.0.0.1:6379/14")
