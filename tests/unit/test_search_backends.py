@@ -158,3 +158,14 @@ def test_the_postgres_tables_exist_on_postgresql_only(app: object) -> None:
     on_postgres = db.engine.dialect.name == "postgresql"
     assert inspect(db.engine).has_table("search_entry") is on_postgres
     assert inspect(db.engine).has_table("search_word") is on_postgres
+
+
+@pytest.mark.parametrize("name", [p for p in BACKEND_PARAMS if not isinstance(p, str)])
+def test_postgres_folds_accents_where_unaccent_is_installed(open_index: Opener, name: str) -> None:
+    """Migration p17a puts unaccent in front of the stemmer when the server offers it (this
+    PostgreSQL does): "cafe" finds "café" and the other way round."""
+    backend = open_index(name)
+    backend.rebuild([Entry("report", "r1", "One", "Résumé of the café controls")])
+    everything = Scope(everything=True)
+    for text in ("cafe", "café", "resume", "RÉSUMÉ"):
+        assert [h.id for h in backend.search(parse(text), everything).hits] == ["r1"], text
