@@ -43,6 +43,17 @@ def _register_extensions(app: Flask) -> None:
     passwords.init_app(app)
     ratelimit.init_app(app)  # first: its after-request hook must run after the limiter's
     limiter.init_app(app)
+    # The postgres search backend reads through the request's own connection (one round trip
+    # per statement, no second pool; see infra.search.postgres_backend).
+    app.extensions["artifact_search_connection"] = _session_connection
+
+
+def _session_connection() -> Any:
+    from flask import has_app_context
+
+    from artifact.extensions import db
+
+    return db.session.connection() if has_app_context() else None
 
 
 def _register_jobs(app: Flask) -> None:

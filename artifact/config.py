@@ -124,6 +124,8 @@ def _identity_settings(environ: Mapping[str, str], env: str) -> dict[str, Any]:
         # does so quickly.
         "RATELIMIT_STORAGE_OPTIONS": _storage_options(_env(environ, "RATELIMIT_STORAGE")),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Keys in a shared Redis start with this (several deployments, or test runs, on one).
+        "RATELIMIT_KEY_PREFIX": _env(environ, "RATELIMIT_KEY_PREFIX", ""),
         "RATELIMIT_SIGN_IN": _env(environ, "RATELIMIT_SIGN_IN", "30 per minute; 300 per hour"),
         "RATELIMIT_RESET": _env(environ, "RATELIMIT_RESET", "5 per minute; 30 per hour"),
         # Reset mails to one address, whoever asks and from wherever (past it: no mail, the
@@ -203,17 +205,29 @@ def _queue_settings(environ: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-SEARCH_BACKENDS = ("whoosh", "tantivy")
+SEARCH_BACKENDS = ("whoosh", "tantivy", "postgres")
 
 
 def _search_backend(environ: Mapping[str, str]) -> str:
-    """whoosh (embedded default) or tantivy (for large catalogs); the index is in DATA_DIR."""
+    """whoosh (embedded default) or tantivy (for large catalogs), whose index is in DATA_DIR;
+    postgres (several app servers), whose index is in the PostgreSQL database."""
     name = (_env(environ, "SEARCH_BACKEND", "whoosh") or "whoosh").strip().lower()
     if name not in SEARCH_BACKENDS:
         raise ConfigError(
             f"ARTIFACT_SEARCH_BACKEND must be one of {', '.join(SEARCH_BACKENDS)}, got {name!r}"
         )
     return name
+
+
+def _check_search_database(config: Mapping[str, Any]) -> None:
+    if config["SEARCH_BACKEND"] == "postgres" and not str(
+        config["SQLALCHEMY_DATABASE_URI"]
+    ).startswith("postgresql"):
+        raise ConfigError(
+            "ARTIFACT_SEARCH_BACKEND=postgres keeps the search index in the database: set "
+            "ARTIFACT_DATABASE_URL to PostgreSQL (postgresql://...), or use whoosh or tantivy "
+            "with SQLite"
+        )
 
 
 def _audit_witness(environ: Mapping[str, str], data_dir: Path) -> str:
@@ -402,6 +416,7 @@ def load_config(
         # Cheap hashes keep the suite fast; still argon2id.
         config.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST=1024, ARGON2_PARALLELISM=1)
     config.update(overrides)
+    _check_search_database(config)
     if env == "production":
         _check_links_and_hosts(config)
         if _env(environ, "WORKERS") is not None:

@@ -141,6 +141,9 @@ def make_s3_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Fla
 
     yield factory
     for app in made:
+        search = app.extensions.pop("artifact_search", None)
+        if search is not None:
+            search.close()
         with app.app_context():
             db.session.remove()
             db.engine.dispose()

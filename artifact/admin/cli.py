@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import current_app
@@ -188,19 +189,32 @@ def check_deploy_command() -> None:
 @click.command("migrate-store")
 @unit_of_work
 def migrate_store_command() -> None:
-    """Copy every stored file from the data directory to the S3-compatible store that
-    ARTIFACT_BLOB_STORE names, verifying each one's hash after copying. Resumable: run it
-    again after an interruption and it goes on where it stopped."""
-    from artifact.admin.services import migrate_store
+    """Move what a single node keeps to the shared services the settings name: every stored
+    file to the S3-compatible store ARTIFACT_BLOB_STORE names (each one's hash verified after
+    copying), and, with ARTIFACT_SEARCH_BACKEND=postgres, the search index into PostgreSQL.
+    Resumable: run it again after an interruption and it goes on where it stopped."""
     from artifact.infra.storage.s3store import S3BlobStore
 
     target = store_for(current_app)
-    if not isinstance(target, S3BlobStore):
+    to_bucket = isinstance(target, S3BlobStore)
+    to_postgres = current_app.config["SEARCH_BACKEND"] == "postgres"
+    if not to_bucket and not to_postgres:
         raise click.ClickException(
             "ARTIFACT_BLOB_STORE is local: set it to the bucket to copy to "
-            "(s3://bucket/prefix, with ARTIFACT_S3_ENDPOINT_URL for MinIO or Ceph) and run "
-            "this again"
+            "(s3://bucket/prefix, with ARTIFACT_S3_ENDPOINT_URL for MinIO or Ceph), and/or "
+            "ARTIFACT_SEARCH_BACKEND=postgres (with ARTIFACT_DATABASE_URL=postgresql://...) to "
+            "build the search index in the database, and run this again"
         )
+    if to_bucket:
+        assert isinstance(target, S3BlobStore)  # noqa: S101 (for mypy)
+        _migrate_blobs(target)
+    if to_postgres:
+        _migrate_search()
+
+
+def _migrate_blobs(target: Any) -> None:
+    from artifact.admin.services import migrate_store
+
     source = local_store(current_app)
     progress = Path(current_app.config["DATA_DIR"]) / migrate_store.PROGRESS_FILE
     click.echo(f"copying stored files from {source.describe()} to {target.describe()}")
@@ -221,9 +235,26 @@ def migrate_store_command() -> None:
     if result.failed:
         raise click.ClickException(
             f"{len(result.failed)} file(s) were not copied or did not verify (listed above); "
-            "nothing was deleted: fix them (restore from backup) and run this again"
+            "nothing was deleted: fix them (restore from backup) and run this again (the "
+            "search index is built once every file is in the bucket)"
         )
     click.echo(
         f"every stored file is in {target.describe()}; the local copies in "
         f"{source.describe()} are no longer read and can be removed once you have a backup"
+    )
+
+
+def _migrate_search() -> None:
+    from artifact.admin.services import migrate_store
+
+    click.echo("building the search index in PostgreSQL (ARTIFACT_SEARCH_BACKEND=postgres)")
+
+    def report(parent: str) -> None:
+        click.echo(f"  {parent}: indexed")
+
+    result = migrate_store.index_search(db.session, OPERATOR, current_app, report=report)
+    click.echo(
+        f"search: {result.indexed} record(s) indexed, {result.already} indexed by an earlier "
+        f"run, {result.removed} entries of removed records dropped; the embedded index in "
+        "the data directory (search/) is no longer read"
     )

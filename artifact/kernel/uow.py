@@ -3,6 +3,9 @@
 Services never commit. They write through the session they are given and declare what has to
 happen around the commit:
 
+- ``before_commit(session, step)``: work that belongs in the same transaction but is done
+  once, just before it commits (the PostgreSQL search index writes the entries of the
+  records it changed);
 - ``after_commit(session, step)``: work that must only happen once the data is durable
   (search indexing, mail, webhooks): the owner runs it after the commit;
 - ``on_rollback(session, step)``: compensation for effects outside the database (a stored blob
@@ -36,6 +39,7 @@ Step = Callable[[], None]
 DbSession = Session | scoped_session[Any]
 Write = Callable[[DbSession], object]
 
+_BEFORE_COMMIT = "artifact_uow_before_commit"
 _AFTER_COMMIT = "artifact_uow_after_commit"
 _ON_ROLLBACK = "artifact_uow_on_rollback"
 _DURABLE = "artifact_uow_durable"
@@ -54,6 +58,11 @@ def mark_failed() -> None:
 
 def failed() -> bool:
     return _failed.get()
+
+
+def before_commit(session: DbSession, step: Step) -> None:
+    """Run ``step`` inside the transaction, when the owner is about to commit it."""
+    session.info.setdefault(_BEFORE_COMMIT, []).append(step)
 
 
 def after_commit(session: DbSession, step: Step) -> None:
@@ -123,6 +132,8 @@ def commit(session: DbSession) -> None:
     the transaction is rolled back (compensations and durable records included) and the error
     propagates."""
     try:
+        for step in session.info.pop(_BEFORE_COMMIT, []):
+            step()
         session.commit()
     except Exception:
         rollback(session)
@@ -136,6 +147,7 @@ def rollback(session: DbSession) -> None:
     """Discard the unit of work: undo effects outside the database, then keep what must be
     kept (durable records) in a transaction of their own."""
     session.rollback()
+    session.info.pop(_BEFORE_COMMIT, None)
     session.info.pop(_AFTER_COMMIT, None)
     _run(session.info.pop(_ON_ROLLBACK, []), "rollback")
     writes: list[Write] = session.info.pop(_DURABLE, [])
@@ -148,6 +160,7 @@ def rollback(session: DbSession) -> None:
     except Exception:
         session.rollback()
         log.exception("could not keep %d record(s) of a failed operation", len(writes))
+    session.info.pop(_BEFORE_COMMIT, None)
     session.info.pop(_AFTER_COMMIT, None)
     session.info.pop(_ON_ROLLBACK, None)
     session.info.pop(_DURABLE, None)

@@ -1,7 +1,10 @@
 """Keeps the index in step with the database. A service that changes a searchable record says
 so with ``note(session, kind, record_id)``; once the owner of the transaction commits, the
 entries of the noted records are rebuilt in a fresh session (PDF text extracted after the
-upload has committed). Grants and terms are not in the index, so their changes need nothing
+upload has committed). With the PostgreSQL backend the index is rows of the same database:
+the entries are written in the writing transaction itself, just before it commits (in a
+savepoint: a failure is logged and the change still commits), so every app server sees them at
+that commit. Grants and terms are not in the index, so their changes need nothing
 here: the policy filters every search at query time. ``rebuild`` reindexes everything
 (``search reindex``).
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
@@ -23,6 +27,7 @@ from sqlalchemy.orm import Session
 from artifact.infra.pdf.text import MAX_PAGE_CHARS, page_texts
 from artifact.infra.search import Backend, index_for
 from artifact.infra.search.backend import Entry, parent_key
+from artifact.infra.search.postgres_backend import PostgresBackend
 from artifact.infra.storage import store_for
 from artifact.kernel import uow
 from artifact.models import EvidenceVersion, ReportVersion
@@ -62,7 +67,10 @@ def note(session: DbSession, kind: str, record_id: str, full: bool = True) -> No
     if noted is None:
         noted = session.info[NOTED] = {}
         app = _current_app()
-        uow.after_commit(session, lambda: _index_noted(app, session, noted))
+        if app is not None and isinstance(index_for(app), PostgresBackend):
+            uow.before_commit(session, lambda: _index_in_transaction(app, session, noted))
+        else:
+            uow.after_commit(session, lambda: _index_noted(app, session, noted))
         uow.on_rollback(session, lambda: _forget(session, noted))
     if noted.get((kind, record_id)) != FULL:
         noted[(kind, record_id)] = FULL if full else META
@@ -92,6 +100,24 @@ def _index_noted(app: Flask | None, session: DbSession, noted: dict[tuple[str, s
         # A session of its own, after the owner's commit: it only reads what is now durable.
         with Session(bind=session.get_bind()) as fresh:
             update(app, fresh, noted)
+    except Exception:
+        app.logger.exception("search index update failed for %d records", len(noted))
+
+
+def _index_in_transaction(
+    app: Flask, session: DbSession, noted: dict[tuple[str, str], str]
+) -> None:
+    """The before-commit step of the PostgreSQL backend: the noted records' entries, written
+    through the session's own connection (it reads what the transaction wrote)."""
+    _forget(session, noted)
+    if not noted:
+        return
+    backend = index_for(app)
+    assert isinstance(backend, PostgresBackend)  # noqa: S101 (note() chose this step for it)
+    try:
+        with session.begin_nested():
+            parents, entries = _entries(app, session, noted)
+            backend.replace_in(session.connection(), parents, entries)
     except Exception:
         app.logger.exception("search index update failed for %d records", len(noted))
 
@@ -135,8 +161,14 @@ def pages_reader(app: Flask) -> Callable[[Any], list[str]]:
 
 def update(app: Flask, db: DbSession, noted: dict[tuple[str, str], str]) -> None:
     """Rewrite the entries of the ``noted`` records, in one index commit."""
+    parents, entries = _entries(app, db, noted)
+    index(app, db).replace(parents, entries)
+
+
+def _entries(
+    app: Flask, db: DbSession, noted: dict[tuple[str, str], str]
+) -> tuple[list[str], list[Entry]]:
     parents: list[str] = []
-    keys: list[str] = []
     entries: list[Entry] = []
     read_pages = pages_reader(app)
     for kind, record_id in noted:
@@ -144,7 +176,45 @@ def update(app: Flask, db: DbSession, noted: dict[tuple[str, str], str]) -> None
         # metadata too (the current one) and its title, so a metadata change reaches them.
         parents.append(parent_key(kind, record_id))
         entries.extend(kinds.KINDS[kind].entries(db, record_id, read_pages))
-    index(app, db).replace(parents, entries, keys=keys)
+    return parents, entries
+
+
+@dataclass
+class Filled:
+    indexed: int = 0  # records indexed in this run
+    already: int = 0  # records whose entries were there (an earlier run, or the app)
+    removed: int = 0  # entries of records that are gone
+
+
+def fill(app: Flask, db: DbSession, report: Callable[[str], None] | None = None) -> Filled:
+    """Fill the PostgreSQL index record by record, each in a transaction of its own, skipping
+    the records it already holds, then drop the entries of records that are gone: resumable
+    and idempotent (``flask migrate-store``). ``report`` hears each record indexed."""
+    backend = index_for(app)
+    if not isinstance(backend, PostgresBackend):
+        raise ValueError("fill() is for ARTIFACT_SEARCH_BACKEND=postgres")
+    done = backend.indexed_parents()
+    read_pages = pages_reader(app)
+    result = Filled()
+    with Session(bind=db.get_bind()) as fresh:
+        for name, kind in kinds.KINDS.items():
+            for record_id in list(kind.ids(fresh)):
+                parent = parent_key(name, record_id)
+                if parent in done:
+                    result.already += 1
+                    continue
+                backend.replace([parent], list(kind.entries(fresh, record_id, read_pages)))
+                fresh.expunge_all()
+                result.indexed += 1
+                if report is not None:
+                    report(parent)
+        known = [
+            parent_key(name, record_id)
+            for name, kind in kinds.KINDS.items()
+            for record_id in kind.ids(fresh)
+        ]
+    result.removed = backend.remove_except(known)
+    return result
 
 
 def rebuild(app: Flask, db: DbSession) -> int:

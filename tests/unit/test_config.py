@@ -141,3 +141,14 @@ def test_default_database_lives_in_the_data_dir(tmp_path: Path) -> None:
 def test_bad_settings_say_what_is_wrong(tmp_path: Path, env: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(environ={**env, "ARTIFACT_DATA_DIR": str(tmp_path)})
+
+
+def test_postgres_search_needs_a_postgres_database(tmp_path: Path) -> None:
+    environ = {"ARTIFACT_SEARCH_BACKEND": "postgres", "ARTIFACT_DATA_DIR": str(tmp_path)}
+    with pytest.raises(ConfigError, match="ARTIFACT_SEARCH_BACKEND=postgres .* PostgreSQL"):
+        load_config({"ARTIFACT_ENV": "testing"}, environ=environ)
+    url = "postgresql://artifact@db.internal/artifact"
+    config = load_config(
+        {"ARTIFACT_ENV": "testing"}, environ=environ | {"ARTIFACT_DATABASE_URL": url}
+    )
+    assert config["SEARCH_BACKEND"] == "postgres"

@@ -3,15 +3,19 @@ files), and a tantivy index of an older schema on open."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import tantivy
 
-from artifact.infra.search import BACKENDS, open_backend
+from artifact.infra.search import Backend, open_backend
 from artifact.infra.search.backend import PAGES_PER_HIT, Entry, Hit, Scope
 from artifact.infra.search.query import parse
 from artifact.search.kinds import file_entries
+from tests.fixtures_search import BACKEND_PARAMS
+
+Opener = Callable[..., Backend]
 
 
 def _file(kind: str, record: str, title: str, *pages: str) -> list[Entry]:
@@ -48,12 +52,12 @@ def _name(hit: Hit) -> str:
     return f"{hit.type}:{hit.id}#0" if hit.part == "meta" else hit.docver
 
 
-@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("name", BACKEND_PARAMS)
 @pytest.mark.parametrize(("scope", "expected"), SCOPES, ids=range(len(SCOPES)))
 def test_scope_admits_exactly_what_it_names(
-    tmp_path: Path, name: str, scope: Scope, expected: set[str]
+    open_index: Opener, name: str, scope: Scope, expected: set[str]
 ) -> None:
-    backend = open_backend(name, tmp_path)
+    backend = open_index(name)
     backend.rebuild(ENTRIES)
     for facets in (True, False):
         found = backend.search(parse("alpha"), scope, limit=20, facets=facets)
@@ -64,9 +68,9 @@ def test_scope_admits_exactly_what_it_names(
     backend.close()
 
 
-@pytest.mark.parametrize("name", BACKENDS)
-def test_a_document_counts_once_with_its_best_pages(tmp_path: Path, name: str) -> None:
-    backend = open_backend(name, tmp_path)
+@pytest.mark.parametrize("name", BACKEND_PARAMS)
+def test_a_document_counts_once_with_its_best_pages(open_index: Opener, name: str) -> None:
+    backend = open_index(name)
     pages = [f"page {n} " + ("encryption at rest" if n <= 30 else "nothing") for n in range(1, 41)]
     backend.rebuild(file_entries("report", "r1", "One", "One", {}, [(1, True, pages)]))
     scope = Scope(file_parents=frozenset({"report:r1"}))
@@ -81,9 +85,9 @@ def test_a_document_counts_once_with_its_best_pages(tmp_path: Path, name: str) -
     backend.close()
 
 
-@pytest.mark.parametrize("name", BACKENDS)
-def test_older_versions_only_with_version_all(tmp_path: Path, name: str) -> None:
-    backend = open_backend(name, tmp_path)
+@pytest.mark.parametrize("name", BACKEND_PARAMS)
+def test_older_versions_only_with_version_all(open_index: Opener, name: str) -> None:
+    backend = open_index(name)
     files = [(1, False, ["the axolotl clause"]), (2, True, ["rewritten"])]
     backend.rebuild(file_entries("report", "r1", "One", "One", {}, files))
     scope = Scope(file_parents=frozenset({"report:r1"}))
@@ -93,9 +97,9 @@ def test_older_versions_only_with_version_all(tmp_path: Path, name: str) -> None
     backend.close()
 
 
-@pytest.mark.parametrize("name", BACKENDS)
-def test_suggestions_come_from_entries_in_scope_only(tmp_path: Path, name: str) -> None:
-    backend = open_backend(name, tmp_path)
+@pytest.mark.parametrize("name", BACKEND_PARAMS)
+def test_suggestions_come_from_entries_in_scope_only(open_index: Opener, name: str) -> None:
+    backend = open_index(name)
     backend.rebuild(
         file_entries("report", "mine", "Mine", "Mine", {}, [(1, True, ["encryption keys"])])
         + file_entries("report", "theirs", "Theirs", "Theirs", {}, [(1, True, ["tokenisation"])])
@@ -126,3 +130,42 @@ def test_tantivy_index_of_an_older_schema_is_emptied_and_usable(tmp_path: Path) 
     backend.rebuild(ENTRIES)
     counted = [e for e in ENTRIES if e.counted]
     assert backend.search(parse("alpha"), Scope(everything=True)).total == len(counted)
+
+
+@pytest.mark.parametrize("name", BACKEND_PARAMS)
+def test_a_phrase_past_a_long_files_positions_is_found(open_index: Opener, name: str) -> None:
+    """PostgreSQL keeps positions up to 16,383 in a tsvector: a phrase further into a file is
+    found on its page."""
+    backend = open_index(name)
+    filler = " ".join(f"filler{n % 700}" for n in range(17_000))
+    pages = [filler, "the axolotl clause is on the last page"]
+    backend.rebuild(file_entries("report", "r1", "One", "One", {}, [(1, True, pages)]))
+    scope = Scope(file_parents=frozenset({"report:r1"}))
+    found = backend.search(parse('"axolotl clause"'), scope)
+    assert [(h.id, h.part) for h in found.hits] == [("r1", "doc")]
+    best = backend.pages(parse('"axolotl clause"'), ["report:r1@1"])
+    assert [p.page for p in best["report:r1@1"]] == [2]
+    assert backend.search(parse('"clause axolotl"'), scope).total == 0
+    assert backend.search(parse('filler3 -"axolotl clause"'), scope).total == 0
+
+
+def test_the_postgres_tables_exist_on_postgresql_only(app: object) -> None:
+    """Migration p17a is a no-op on SQLite."""
+    from sqlalchemy import inspect
+
+    from artifact.extensions import db
+
+    on_postgres = db.engine.dialect.name == "postgresql"
+    assert inspect(db.engine).has_table("search_entry") is on_postgres
+    assert inspect(db.engine).has_table("search_word") is on_postgres
+
+
+@pytest.mark.parametrize("name", [p for p in BACKEND_PARAMS if not isinstance(p, str)])
+def test_postgres_folds_accents_where_unaccent_is_installed(open_index: Opener, name: str) -> None:
+    """Migration p17a puts unaccent in front of the stemmer when the server offers it (this
+    PostgreSQL does): "cafe" finds "café" and the other way round."""
+    backend = open_index(name)
+    backend.rebuild([Entry("report", "r1", "One", "Résumé of the café controls")])
+    everything = Scope(everything=True)
+    for text in ("cafe", "café", "resume", "RÉSUMÉ"):
+        assert [h.id for h in backend.search(parse(text), everything).hits] == ["r1"], text

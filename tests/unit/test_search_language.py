@@ -4,16 +4,17 @@ open rather than answering wrongly."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from artifact.infra.search import BACKENDS, open_backend
+from artifact.infra.search import EMBEDDED, open_backend
 from artifact.infra.search.backend import Backend, Entry, Scope
 from artifact.infra.search.highlight import snippet
 from artifact.infra.search.language import FORMAT_NAME
 from artifact.infra.search.query import parse
+from tests.fixtures_search import BACKEND_PARAMS
 
 ENTRIES = [
     Entry("report", "noun", "Noun", "Data ENCRYPTION at rest for every volume"),
@@ -30,12 +31,11 @@ ENTRIES = [
 EVERYTHING = Scope(everything=True)
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    opened = open_backend(request.param, tmp_path)
+@pytest.fixture(params=BACKEND_PARAMS)
+def backend(request: pytest.FixtureRequest, open_index: Callable[..., Backend]) -> Backend:
+    opened = open_index(request.param)
     opened.rebuild(ENTRIES)
-    yield opened
-    opened.close()
+    return opened
 
 
 def found(backend: Backend, text: str) -> set[str]:
@@ -76,7 +76,7 @@ def test_control_ids_are_found_as_written(backend: Backend, text: str, expected:
 
 
 def test_an_index_of_another_analysis_is_emptied_on_open(tmp_path: Path) -> None:
-    for name in BACKENDS:
+    for name in EMBEDDED:  # (postgres: the index is rows of the database, never a format)
         directory = tmp_path / name
         backend = open_backend(name, directory)
         backend.rebuild(ENTRIES)

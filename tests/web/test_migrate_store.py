@@ -6,13 +6,16 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
 from flask import Flask
 
 from artifact.extensions import db
+from artifact.infra.search import Entry, index_for
 from artifact.infra.storage import store_for
 from artifact.models import ReportVersion
 from tests.fixtures_catalog import make_pdf
 from tests.fixtures_s3 import objects
+from tests.fixtures_search import NOT_POSTGRES, ON_POSTGRES
 
 
 def _reports(make_report, count: int) -> dict[str, bytes]:
@@ -106,3 +109,46 @@ def test_a_local_setting_is_refused_with_what_to_set(app) -> None:
     result = _migrate(app)
     assert result.exit_code == 1
     assert "ARTIFACT_BLOB_STORE is local: set it to the bucket" in result.output
+    assert "and/or ARTIFACT_SEARCH_BACKEND=postgres" in result.output
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason=NOT_POSTGRES)
+def test_the_search_index_is_built_in_postgres_resumably(
+    app, make_report, make_s3_app, moto_endpoint, s3_bucket, customer, bearer
+) -> None:
+    made = _reports(make_report, 3)  # indexed in the data directory (whoosh)
+    scaled = make_s3_app(
+        BLOB_STORE=f"s3://{s3_bucket}/blobs",
+        S3_ENDPOINT_URL=moto_endpoint,
+        SEARCH_BACKEND="postgres",
+    )
+    client = scaled.test_client()
+
+    def found() -> list[tuple[str, list[int]]]:
+        response = client.get(
+            "/api/v1/search", query_string={"q": "migrated report"}, headers=bearer(customer)
+        )
+        return sorted((h["id"], h["pages"]) for h in response.get_json()["hits"])
+
+    assert found() == []  # nothing in PostgreSQL yet
+    result = _migrate(scaled)
+    assert result.exit_code == 0, result.output
+    assert "3 file(s) copied and verified" in result.output
+    assert "search: 3 record(s) indexed, 0 indexed by an earlier run" in result.output
+    expected = found()
+    assert [report_id for report_id, _pages in expected] == sorted(made)
+    assert all(pages for _id, pages in expected)  # found in the files' text
+
+    # as if the first run had stopped after two records, and a record were gone since
+    first = sorted(made)[0]
+    with scaled.app_context():
+        backend = index_for(scaled)
+        gone = Entry("report", "gone", "Gone", "migrated report of a deleted record")
+        backend.replace([f"report:{first}"], [gone])
+    result = _migrate(scaled)
+    assert result.exit_code == 0, result.output
+    assert "search: 1 record(s) indexed, 2 indexed by an earlier run, 1 entries" in result.output
+    assert found() == expected
+    again = _migrate(scaled)
+    assert "search: 0 record(s) indexed, 3 indexed by an earlier run, 0 entries" in again.output
+    assert found() == expected

@@ -53,9 +53,20 @@ def test_several_nodes_on_shared_services_name_nothing(tmp_path: Path) -> None:
         ARTIFACT_RATELIMIT_STORAGE="redis://redis.internal:6379/0",
         ARTIFACT_QUEUE_URL="redis://redis.internal:6379/1",
         ARTIFACT_AUDIT_WITNESS="s3://artifact-audit/witness",
+        ARTIFACT_SEARCH_BACKEND="postgres",
     )
-    config["SEARCH_BACKEND"] = "postgres"  # (the PostgreSQL backend's own setting)
     assert not [p for p in deploy_problems(config) if "NODES" in p]
+
+
+@pytest.mark.parametrize("backend", ["whoosh", "tantivy"])
+def test_an_embedded_index_with_several_nodes_is_a_failure(tmp_path: Path, backend: str) -> None:
+    problems = deploy_problems(
+        _config(tmp_path, ARTIFACT_NODES="2", ARTIFACT_SEARCH_BACKEND=backend)
+    )
+    assert (
+        f"with ARTIFACT_NODES=2 the search index ({backend}) is embedded in this node's data "
+        "directory; use ARTIFACT_SEARCH_BACKEND=postgres"
+    ) in problems
 
 
 @pytest.mark.parametrize(

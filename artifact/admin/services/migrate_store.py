@@ -1,6 +1,9 @@
-"""Moving the stored files of a single-node data directory to the S3-compatible store
-(``flask migrate-store``). The objects are the local files byte for byte (same envelope, same
-keys: the bucket only ever sees ciphertext), so nothing is decrypted to be copied.
+"""Moving a single-node data directory's node-local pieces to shared services (``flask
+migrate-store``): the stored files to the S3-compatible store, and the search index into
+PostgreSQL (``index_search``).
+
+The objects in the bucket are the local files byte for byte (same envelope, same keys: the
+bucket only ever sees ciphertext), so nothing is decrypted to be copied.
 
 Each blob is verified after copying: the object's bytes hash like the local file's, and it
 opens (every chunk authenticates) to a plaintext whose SHA-256 is the one recorded at upload
@@ -15,6 +18,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -26,6 +30,7 @@ from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.models import EvidenceVersion, ReportVersion
 from artifact.models.base import DbSession
+from artifact.search import indexer
 
 PROGRESS_FILE = "migrate-store.done"
 
@@ -81,6 +86,28 @@ def copy_blobs(
             outcome="failure" if result.failed else "success",
             details=details,
         ),
+    )
+    return result
+
+
+def index_search(
+    db: DbSession,
+    caller: Caller,
+    app: Any,
+    report: Callable[[str], None] | None = None,
+) -> indexer.Filled:
+    """Build the PostgreSQL search index from the database, record by record (resumable: a run
+    goes on after the records an earlier one indexed; idempotent: a finished index is left as
+    it is, bar the entries of records that are gone). Raises PermissionDenied."""
+    policy.require(caller, "search.reindex")
+    result = indexer.fill(app, db, report)
+    audit.record(
+        db,
+        caller,
+        "search.migrate",
+        target_type="search",
+        target_id=None,
+        details={"indexed": result.indexed, "already": result.already, "removed": result.removed},
     )
     return result
 

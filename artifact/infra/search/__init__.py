@@ -1,16 +1,20 @@
 """Full-text search: one interface (``Backend``), two embedded backends (whoosh, the default,
-and tantivy), chosen by ``ARTIFACT_SEARCH_BACKEND``; the index lives in the data directory."""
+and tantivy, whose index lives in the data directory) and one in the database (postgres, for
+several app servers), chosen by ``ARTIFACT_SEARCH_BACKEND``."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from artifact.infra.app_state import AppState
 from artifact.infra.search.backend import Backend, Entry, Hit, ResultPage, Scope
 
 __all__ = [
     "BACKENDS",
+    "EMBEDDED",
     "Backend",
     "Entry",
     "Hit",
@@ -20,11 +24,23 @@ __all__ = [
     "open_backend",
 ]
 
-BACKENDS = ("whoosh", "tantivy")
+EMBEDDED = ("whoosh", "tantivy")
+BACKENDS = (*EMBEDDED, "postgres")
 _creating = threading.Lock()
 
 
-def open_backend(name: str, directory: Path) -> Backend:
+def open_backend(
+    name: str,
+    directory: Path,
+    database_url: str = "",
+    connection: Callable[[], Any] | None = None,
+) -> Backend:
+    """``directory``: an embedded backend's index; ``database_url``: postgres's database, and
+    ``connection`` the caller's connection to it, if any (see ``PostgresBackend``)."""
+    if name == "postgres":
+        from artifact.infra.search.postgres_backend import PostgresBackend
+
+        return PostgresBackend(database_url, connection)
     if name == "tantivy":
         from artifact.infra.search.tantivy_backend import TantivyBackend
 
@@ -44,6 +60,11 @@ def index_for(app: AppState) -> Backend:
             backend = app.extensions.get("artifact_search")
             if backend is None:
                 name = app.config["SEARCH_BACKEND"]
-                backend = open_backend(name, Path(app.config["DATA_DIR"]) / "search" / name)
+                backend = open_backend(
+                    name,
+                    Path(app.config["DATA_DIR"]) / "search" / name,
+                    str(app.config["SQLALCHEMY_DATABASE_URI"]),
+                    app.extensions.get("artifact_search_connection"),
+                )
                 app.extensions["artifact_search"] = backend
     return backend
