@@ -195,6 +195,10 @@ def test_signed_in_header_stays_on_one_line(
         height = page.locator("header.site .bar").bounding_box()["height"]
         screenshot(page, f"header-{width}")
         assert height < 64, f"the {role}'s header wraps at {width}px ({height}px tall)"
+        wide = page.evaluate("() => document.documentElement.scrollWidth")
+        assert wide <= width, f"the {role}'s header runs off the screen at {width}px ({wide}px)"
+        sign_out = page.get_by_role("button", name="Sign out").bounding_box()
+        assert sign_out["x"] + sign_out["width"] <= width, f"Sign out is cut off at {width}px"
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/catalog/")
     screenshot(page, "header-390")

@@ -48,6 +48,8 @@ EXPECTED |= {
     "audit.checkpoint": {"admin"},
     "user.reset_mfa": {"admin"},
     "webhook.manage": {"admin"},
+    # single sign-on: identity providers and account links
+    "identity_provider.manage": {"admin"},
     # notifications: one's own subscriptions; the job queue's state
     "subscription.manage": {"customer", "auditor", "staff", "admin"},
     "notifications.admin": {"admin"},
