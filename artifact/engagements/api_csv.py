@@ -8,8 +8,8 @@ from typing import Any
 from flask import request
 from werkzeug.wrappers import Response
 
+from artifact.engagements import services as engagements
 from artifact.engagements.services import csv_io
-from artifact.engagements.services import requests as engagement_requests
 from artifact.extensions import db
 from artifact.kernel.errors import UnsupportedType
 from artifact.models.base import utcnow
@@ -50,5 +50,5 @@ def import_requests_csv(engagement_id: str) -> tuple[dict[str, Any], int]:
         db.session, current_caller(), engagement_id, request.get_data(cache=False)
     )
     today = utcnow().date()
-    items = [engagement_requests.request_json(r, today) for r in result.created]
+    items = [engagements.request_json(r, today) for r in result.created]
     return {"items": items, "total": len(items), "unchanged": result.unchanged}, 201
