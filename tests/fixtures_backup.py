@@ -225,5 +225,5 @@ def restored(
         work / "operator", "restore", str(backup_run.archive), "--data-dir", str(target)
     )
     assert result.exit_code == 0, result.output
-    with serve(target, backup_run.passwords) as server:
+    with serve(target, backup_run.passwords, factors_of=backup_run.original) as server:
         yield server

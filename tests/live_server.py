@@ -71,7 +71,17 @@ class SecondFactor:
         return totp.generate_otp(step)
 
 
+# The second factors of the last seed, by e-mail; FACTORS_BY_DIR keeps each seed's own (several
+# servers live in one test process, each with its own secrets), and a served server's are found
+# by its URL, so a later seed cannot hand an earlier server the wrong secret.
 SECOND_FACTORS: dict[str, SecondFactor] = {}
+FACTORS_BY_DIR: dict[Path, dict[str, SecondFactor]] = {}
+_FACTORS_BY_URL: dict[str, dict[str, SecondFactor]] = {}
+
+
+def factors_for(base_url: str) -> dict[str, SecondFactor]:
+    """The second factors of the server at ``base_url`` (the last seed's when unknown)."""
+    return _FACTORS_BY_URL.get(base_url.rstrip("/"), SECOND_FACTORS)
 
 
 def migrate_and_seed(data_dir: Path) -> dict[str, str]:
@@ -84,9 +94,11 @@ def migrate_and_seed(data_dir: Path) -> dict[str, str]:
     with app.app_context():
         upgrade(revision="heads")
         made = demo.seed(db.session, OPERATOR, password_factory=lambda: secrets.token_urlsafe(12))
+        factors = FACTORS_BY_DIR.setdefault(data_dir, {})
         for account in made:
             if account.role in ("staff", "admin"):
-                SECOND_FACTORS[account.email] = _enrol(app, account.email, account.password)
+                factors[account.email] = _enrol(app, account.email, account.password)
+        SECOND_FACTORS.update(factors)
         uow.commit(db.session)  # as the seed-demo command's unit of work does
         db.session.remove()
         db.engine.dispose()
@@ -114,6 +126,10 @@ class LiveServer:
     data_dir: Path
     passwords: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def factors(self) -> dict[str, SecondFactor]:
+        return factors_for(self.url)
+
     def email(self, role: str) -> str:
         return DEMO_EMAILS.get(role, role)
 
@@ -128,18 +144,27 @@ TEST_LIMITS = {"RATELIMIT_SIGN_IN": "1000 per minute"}
 
 @contextmanager
 def serve(
-    data_dir: Path, passwords: dict[str, str] | None = None, **overrides: Any
+    data_dir: Path,
+    passwords: dict[str, str] | None = None,
+    *,
+    factors_of: Path | None = None,
+    **overrides: Any,
 ) -> Iterator[LiveServer]:
-    """Serve the app on 127.0.0.1 (a free port) in a thread until the block ends."""
+    """Serve the app on 127.0.0.1 (a free port) in a thread until the block ends; its staff
+    sign in with the second factors seeded into ``factors_of`` (default: ``data_dir``; a
+    restored copy names the original)."""
     app = create_app(app_config(data_dir, **{**TEST_LIMITS, **overrides}))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    seeded = FACTORS_BY_DIR.get(factors_of or data_dir)
+    if seeded is not None:
+        _FACTORS_BY_URL[url] = seeded
     try:
-        yield LiveServer(
-            f"http://127.0.0.1:{server.server_port}", app, data_dir, dict(passwords or {})
-        )
+        yield LiveServer(url, app, data_dir, dict(passwords or {}))
     finally:
+        _FACTORS_BY_URL.pop(url, None)
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
@@ -152,6 +177,7 @@ class HttpSession:
 
     def __init__(self, base_url: str) -> None:
         parts = urlsplit(base_url)
+        self.base_url = base_url
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.cookies: dict[str, str] = {}
 
@@ -194,7 +220,9 @@ class HttpSession:
         assert status == 302, f"sign-in as {email} answered {status}"
         if headers.get("location", "").endswith("/login/mfa"):
             status, headers, _ = self.post_form(
-                "/login/mfa", {"code": SECOND_FACTORS[email].code()}, token_from="/login/mfa"
+                "/login/mfa",
+                {"code": factors_for(self.base_url)[email].code()},
+                token_from="/login/mfa",
             )
             assert status == 302, f"second factor of {email} answered {status}"
         assert headers.get("location", "").endswith("/"), headers

@@ -16,7 +16,6 @@ from artifact.models.evidence import EvidenceState
 from artifact.web.openapi_parts import (
     LINE_PATTERN,
     MULTILINE_PATTERN,
-    TEXT_PATTERN_EDGE,
     UPLOAD_ERRORS,
     errors,
     json_body,
@@ -382,7 +381,7 @@ PATHS: dict[str, Any] = {
                 403,
             ),
             "requestBody": json_body(
-                {"note": {"type": "string", "maxLength": NOTE_MAX, "pattern": TEXT_PATTERN_EDGE}},
+                {"note": {"type": "string", "maxLength": NOTE_MAX, "pattern": LINE_PATTERN}},
                 body_required=False,
             ),
         }

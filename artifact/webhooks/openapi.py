@@ -64,6 +64,7 @@ SCHEMAS: dict[str, Any] = {
 }
 _LINKS = {
     "Deliveries": link("list_webhook_deliveries", endpoint_id="$response.body#/id"),
+    "Enable": link("enable_webhook", endpoint_id="$response.body#/id"),
     "Delete": link("delete_webhook", endpoint_id="$response.body#/id"),
 }
 _URL_DESCRIPTION = (

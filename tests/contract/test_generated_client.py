@@ -40,8 +40,12 @@ PACKAGE = "artifact_generated_client"
 # No post-hooks: the defaults run whatever `ruff` is on PATH over the output, and tidying it is
 # not what this test checks. The tool parses only JSON, text and octet-stream bodies and skips
 # the responses of any other type; its content_type_overrides setting, made for binary types
-# such as ours, has it read a PDF as bytes.
-CONFIG = "post_hooks: []\ncontent_type_overrides:\n  application/pdf: application/octet-stream\n"
+# such as ours, has it send and read a PDF, and send a CSV request list, as bytes.
+CONFIG = (
+    "post_hooks: []\ncontent_type_overrides:\n"
+    "  application/pdf: application/octet-stream\n"
+    "  text/csv: application/octet-stream\n"
+)
 TITLE = "Generated client report"
 SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 
