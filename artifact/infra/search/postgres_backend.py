@@ -72,9 +72,9 @@ class Params:
         return f"CAST(:{name} AS {cast})" if cast else f":{name}"
 
 
-def analysed(text_: str) -> tuple[str, bool]:
-    """The words PostgreSQL stems, and whether positions were cut (see the module)."""
-    found = q.words(text_)
+def analysed(found: list[str]) -> tuple[str, bool]:
+    """The words (of ``q.words``) PostgreSQL stems, and whether positions were cut (see the
+    module)."""
     if len(found) <= POSITIONS:
         return " ".join(found), False
     head = found[:POSITIONS]
@@ -83,12 +83,13 @@ def analysed(text_: str) -> tuple[str, bool]:
     return " ".join(head + tail), True
 
 
-def distinct_words(text_: str) -> list[str]:
-    return list(dict.fromkeys(q.words(text_)))[:MAX_WORDS]
+def distinct_words(found: list[str]) -> list[str]:
+    return list(dict.fromkeys(found))[:MAX_WORDS]
 
 
 def _row(entry: Entry) -> dict[str, Any]:
-    stems, clipped = analysed(entry.text)
+    found = q.words(entry.text)  # once per entry: the index build's main Python cost
+    stems, clipped = analysed(found)
     counted = entry.counted
     return {
         "key": entry.key,
@@ -108,7 +109,7 @@ def _row(entry: Entry) -> dict[str, Any]:
         **{name: list(entry.facet_values(name)) for name in FACETS if name != "type"},
         "stems": stems,
         "clipped": clipped,
-        "words": " ".join(distinct_words(entry.text)) if counted else None,
+        "words": " ".join(distinct_words(found)) if counted else None,
     }
 
 
@@ -202,8 +203,9 @@ class PostgresBackend:
     def _insert(self, connection: Connection, entries: Iterable[Entry]) -> int:
         count = 0
         for batch in _batches(entries):
-            connection.execute(_INSERT, [_row(e) for e in batch])
-            lexicon = sorted({w for e in batch if e.counted for w in distinct_words(e.text)})
+            rows = [_row(e) for e in batch]
+            connection.execute(_INSERT, rows)
+            lexicon = sorted({w for r in rows if r["words"] for w in r["words"].split(" ")})
             if lexicon:
                 connection.execute(_WORDS, {"words": lexicon})
             count += len(batch)
