@@ -34,9 +34,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 def _register_extensions(app: Flask) -> None:
     from artifact.config import PROJECT_ROOT
     from artifact.extensions import csrf, db, limiter, login_manager, migrate, passwords
+    from artifact.infra import dbping
     from artifact.web import ratelimit
 
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":  # a file does not drop
+            dbping.ping_when_idle(db.engine, app.config.get("DB_PING_IDLE_SECONDS", 10.0))
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -31,6 +31,7 @@ def _load_user_from_session(user_id: str) -> User | None:
         return None
     g.session_row_id = row.id
     g.session_ref = row.id
+    g.second_factor = row.second_factor  # read with the session: see require_second_factor
     return row.user
 
 

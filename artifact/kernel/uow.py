@@ -95,6 +95,20 @@ def _forget_writes(conn: Any, *_args: Any) -> None:
     conn.info.pop(_WROTE, None)
 
 
+# The connections the session's current transaction holds (noted as it takes each one), so
+# ``has_work`` can read them without making the session take one.
+_CONNECTIONS = "artifact_uow_connections"
+
+
+def _note_connection(session: Session, _transaction: Any, conn: Any) -> None:
+    session.info.setdefault(_CONNECTIONS, []).append(conn)
+
+
+def _forget_connections(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_CONNECTIONS, None)
+
+
 _tracking = False
 
 
@@ -108,6 +122,8 @@ def track_writes() -> None:
     event.listen(Engine, "before_cursor_execute", _note_statement)
     for name in ("begin", "commit", "rollback"):
         event.listen(Engine, name, _forget_writes)
+    event.listen(Session, "after_begin", _note_connection)
+    event.listen(Session, "after_transaction_end", _forget_connections)
 
 
 def has_work(session: DbSession) -> bool:
@@ -124,7 +140,7 @@ def has_work(session: DbSession) -> bool:
     real = session() if isinstance(session, scoped_session) else session
     if not real.in_transaction():
         return False
-    return bool(real.connection().info.get(_WROTE))
+    return any(conn.info.get(_WROTE) for conn in real.info.get(_CONNECTIONS, ()))
 
 
 def commit(session: DbSession) -> None:

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Engine, and_, bindparam, select, update
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm import joinedload, make_transient_to_detached, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from artifact import policy
@@ -20,7 +20,7 @@ from artifact.identity.services.lookup import user_by_email
 from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import NotFound
-from artifact.models import User, UserSession, generation
+from artifact.models import MfaCredential, User, UserSession, generation
 from artifact.models.base import DbSession, utcnow
 
 
@@ -101,8 +101,15 @@ _BY_SECRET = (
         UserSession.last_seen_at,
         UserSession.ended_at,
         *generation.COLUMNS,
+        # Whether the user has a working second factor (staff must, before anything else):
+        # answered here so a staff request needs no second query for it.
+        and_(
+            MfaCredential.enabled_at.is_not(None), MfaCredential.secret_ciphertext.is_not(None)
+        ).label("second_factor"),
     )
+    .select_from(UserSession)
     .outerjoin(generation.PolicyGeneration, generation.ROW)
+    .outerjoin(MfaCredential, MfaCredential.user_id == UserSession.user_id)
     .where(UserSession.secret_hash == bindparam("secret_hash"))
 )
 
@@ -113,6 +120,7 @@ class Resolved:
 
     id: str
     user: User
+    second_factor: bool = False
 
 
 def resolve(
@@ -132,8 +140,7 @@ def resolve(
     if not secret:
         return None
     now = now or utcnow()
-    # On the connection: plain rows, without the ORM's result machinery.
-    row = db.connection().execute(_BY_SECRET, {"secret_hash": secret_hash(secret)}).first()
+    row = _read_session(db, secret_hash(secret))
     if row is None or row.ended_at is not None:
         return None
     generation.prime(db, row.epoch, row.value)
@@ -148,7 +155,23 @@ def resolve(
         return None
     if now - row.last_seen_at > touch_after:
         _write(db, row.id, last_seen_at=now)
-    return Resolved(row.id, user)
+    return Resolved(row.id, user, bool(row.second_factor))
+
+
+def _read_session(db: DbSession, hashed: str) -> Any:
+    """The session's row: plain columns, without the ORM's result machinery. Before the
+    request's transaction has begun (every page), it is read outside any transaction: one
+    statement, where a transaction would add a BEGIN and a ROLLBACK (two more round trips to a
+    PostgreSQL server for a page that reads nothing else). Inside one, on its connection."""
+    session = db() if isinstance(db, scoped_session) else db
+    bind = session.get_bind()
+    if session.in_transaction() or not isinstance(bind, Engine):
+        return db.connection().execute(_BY_SECRET, {"secret_hash": hashed}).first()
+    if bind.dialect.name == "sqlite":  # a SELECT begins no transaction in pysqlite
+        with bind.connect() as conn:
+            return conn.execute(_BY_SECRET, {"secret_hash": hashed}).first()
+    with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        return conn.execute(_BY_SECRET, {"secret_hash": hashed}).first()
 
 
 def signed_in_user(db: DbSession, user_id: str) -> User | None:

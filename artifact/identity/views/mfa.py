@@ -266,7 +266,10 @@ def require_second_factor() -> Any:
         return None
     if not current_user.is_authenticated or g.get("auth_method") == "token":
         return None
-    if not mfa.required(current_user) or mfa.is_enabled(db.session, current_user):
+    if not mfa.required(current_user):
+        return None
+    enabled = g.get("second_factor")  # the session check read it
+    if enabled or (enabled is None and mfa.is_enabled(db.session, current_user)):
         return None
     if session.get("mfa_by_idp"):  # signed in through an identity provider trusted for MFA
         return None
