@@ -27,9 +27,13 @@ from artifact.kernel import uow
 from artifact.kernel.caller import OPERATOR
 from artifact.models import Acceptance, AuditEvent, Report, ReportVersion, User
 from tests.conftest import IsolatedClient, sign_in
-from tests.fixtures_search import NOT_POSTGRES, ON_POSTGRES
+from tests.fixtures_search import ON_POSTGRES
 
-pytestmark = pytest.mark.skipif(not ON_POSTGRES, reason=NOT_POSTGRES)
+pytestmark = pytest.mark.skipif(
+    not ON_POSTGRES,
+    reason="the records are copied into PostgreSQL: this runs in the PostgreSQL pass "
+    "(ARTIFACT_DATABASE_URL=postgresql://...)",
+)
 
 Snapshot = dict[str, list[tuple[Any, ...]]]
 
