@@ -160,6 +160,13 @@ def _table_count(engine: Engine) -> int:
 def test_the_records_move_to_postgres_and_the_app_serves_them(
     node: dict[str, Any], source: Path, new_database: Callable[[], str], engine: Any
 ) -> None:
+    with sqlite3.connect(source / "artifact.db") as raw:  # JSON null and SQL NULL, both kept
+        raw.execute(
+            "UPDATE report_version SET pdf_warnings = 'null' WHERE report_id = ?", (node["soc2"],)
+        )
+        raw.execute(
+            "UPDATE report_version SET pdf_warnings = NULL WHERE report_id <> ?", (node["soc2"],)
+        )
     target_url = new_database()
     moved = _app(source, target_url, SEARCH_BACKEND="postgres")
     result = _migrate(moved, "--records-from")  # no value: the data directory's artifact.db
@@ -182,6 +189,15 @@ def test_the_records_move_to_postgres_and_the_app_serves_them(
     for table in trail:  # the trail goes on on the target: the migration's own events
         assert now[table.name][: len(was[table.name])] == was[table.name], table.name
     assert len(was["audit_checkpoint"]) >= 5
+    with target.connect() as conn:
+        warnings = conn.execute(
+            text(
+                "SELECT report_id = :soc2, pdf_warnings IS NULL, pdf_warnings::text "
+                "FROM report_version"
+            ),
+            {"soc2": node["soc2"]},
+        ).all()
+    assert sorted(set(warnings)) == [(False, True, None), (True, False, "null")]
     assert len(was["download_receipt"]) == 1
     with moved.app_context():
         actions = db.session.scalars(
