@@ -232,8 +232,13 @@ def _stream(conn: Connection, table: Table, size: int) -> Iterator[Sequence[Any]
 
 
 def _fetch(conn: Connection, table: Table, keys: list[Any]) -> dict[Any, tuple[Any, ...]]:
+    """The target's rows with these keys (and, for an integer key, the others between them:
+    one range scan where the order is the same on both sides)."""
     pk = _pk(table)
-    rows = conn.execute(_read(table).where(pk.in_(keys)))
+    if isinstance(pk.type, Integer):
+        rows = conn.execute(_read(table).where(pk.between(min(keys), max(keys))))
+    else:  # text keys: PostgreSQL's collation need not sort them as SQLite does
+        rows = conn.execute(_read(table).where(pk.in_(keys)))
     return {row._mapping[pk.name]: tuple(row) for row in rows}
 
 
