@@ -187,29 +187,118 @@ def check_deploy_command() -> None:
 
 
 @click.command("migrate-store")
+@click.option(
+    "--records-from",
+    "records_from",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="SQLITE_URL",
+    help="First copy every record of this SQLite database (sqlite:////path/artifact.db; "
+    "without a value, the data directory's artifact.db) into the PostgreSQL database "
+    "ARTIFACT_DATABASE_URL names, migrated to this version's schema first.",
+)
+@click.option(
+    "--batch",
+    "batch_size",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Records per insert when copying records.",
+)
 @unit_of_work
-def migrate_store_command() -> None:
-    """Move what a single node keeps to the shared services the settings name: every stored
-    file to the S3-compatible store ARTIFACT_BLOB_STORE names (each one's hash verified after
-    copying), and, with ARTIFACT_SEARCH_BACKEND=postgres, the search index into PostgreSQL.
-    Resumable: run it again after an interruption and it goes on where it stopped."""
+def migrate_store_command(records_from: str | None, batch_size: int) -> None:
+    """Move what a single node keeps to the shared services the settings name: with
+    --records-from, every record of the SQLite database into PostgreSQL (compared table by
+    table afterwards, and the audit trail verified there); every stored file to the
+    S3-compatible store ARTIFACT_BLOB_STORE names (each one's hash verified after copying);
+    and, with ARTIFACT_SEARCH_BACKEND=postgres, the search index into PostgreSQL. Resumable:
+    run it again after an interruption and it goes on where it stopped."""
     from artifact.infra.storage.s3store import S3BlobStore
 
     target = store_for(current_app)
     to_bucket = isinstance(target, S3BlobStore)
     to_postgres = current_app.config["SEARCH_BACKEND"] == "postgres"
-    if not to_bucket and not to_postgres:
+    if records_from is None and not to_bucket and not to_postgres:
         raise click.ClickException(
             "ARTIFACT_BLOB_STORE is local: set it to the bucket to copy to "
             "(s3://bucket/prefix, with ARTIFACT_S3_ENDPOINT_URL for MinIO or Ceph), and/or "
             "ARTIFACT_SEARCH_BACKEND=postgres (with ARTIFACT_DATABASE_URL=postgresql://...) to "
-            "build the search index in the database, and run this again"
+            "build the search index in the database, and/or give --records-from to copy the "
+            "records of the SQLite database into PostgreSQL, and run this again"
         )
+    if records_from is not None:
+        _migrate_records(records_from, batch_size)
     if to_bucket:
         assert isinstance(target, S3BlobStore)  # noqa: S101 (for mypy)
         _migrate_blobs(target)
     if to_postgres:
         _migrate_search()
+
+
+def _migrate_records(records_from: str, batch_size: int) -> None:
+    from alembic.script import ScriptDirectory
+    from flask_migrate import upgrade
+
+    from artifact.admin.services import migrate_records
+    from artifact.audit.services import chain as audit
+    from artifact.audit.services import trail as audit_trail
+    from artifact.config import PROJECT_ROOT
+    from artifact.kernel import uow
+
+    if db.engine.dialect.name != "postgresql":
+        raise click.ClickException(
+            "the records are copied into the PostgreSQL database ARTIFACT_DATABASE_URL names "
+            f"(postgresql://...); it names {db.engine.dialect.name}: set it and run this again"
+        )
+    data_dir = Path(current_app.config["DATA_DIR"])
+    url = records_from or f"sqlite:///{data_dir / 'artifact.db'}"
+    source = migrate_records.open_source(url)  # ValidationFailed: exit 1 with its message
+    try:
+        heads = set(ScriptDirectory(str(PROJECT_ROOT / "migrations")).get_heads())
+        revisions = migrate_records.source_revisions(source)
+        if set(revisions) != heads:
+            raise click.ClickException(
+                f"the source database is at revision {', '.join(revisions) or 'none'}, not "
+                f"this version's {', '.join(sorted(heads))}: upgrade the source first with "
+                f"`ARTIFACT_DATABASE_URL={_safe_url(url)} flask --app app init` "
+                "(and the same ARTIFACT_DATA_DIR), then run this again"
+            )
+        click.echo(
+            f"copying records from {_safe_url(url)} to "
+            f"{_safe_url(current_app.config['SQLALCHEMY_DATABASE_URI'])}"
+        )
+        upgrade(revision="heads")  # the target's schema first, as `init` makes it
+
+        def report(table: str, what: str) -> None:
+            click.echo(f"  {table}: {what}")
+
+        result = migrate_records.copy_records(
+            OPERATOR, source, db.engine, batch_size=batch_size, report=report
+        )
+    finally:
+        source.dispose()
+    click.echo(
+        f"records: {result.copied} row(s) copied now; every one of the {len(result.tables)} "
+        f"tables holds the source's {result.rows} row(s), compared column by column"
+    )
+    verified = audit_trail.verify(
+        db.session, OPERATOR, data_dir, current_app.config["AUDIT_WITNESS"]
+    )
+    click.echo(f"audit trail on the target: {verified.line()}", err=not verified.ok)
+    if not verified.ok:
+        raise click.ClickException(
+            "the audit trail does not verify on the target (above); run `flask audit verify` "
+            "on the source to see whether it did there"
+        )
+    if result.copied:
+        details = {"tables": len(result.tables), "rows": result.rows, "copied": result.copied}
+        uow.durable(  # the rows are committed whatever becomes of the transaction
+            db.session,
+            lambda session: audit.record(
+                session, OPERATOR, "records.migrate", target_type="database", details=details
+            ),
+        )
 
 
 def _migrate_blobs(target: Any) -> None:
