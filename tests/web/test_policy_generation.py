@@ -254,3 +254,29 @@ def test_a_renamed_category_shows_in_the_catalog_at_once(
     taxonomy.update_category(db.session, OPERATOR, category.id, {"name": "Audit reports"})
     uow.commit(db.session)
     assert "Audit reports" in client.get("/catalog/").get_data(as_text=True)
+
+
+def test_the_front_page_list_follows_grants_and_publishing_at_once(
+    app: Flask, client: FlaskClient, login_as: Callable[..., Any], make_report, customer, staff
+) -> None:
+    """The front page's list is rendered once per scope and generation: a revoked grant and a
+    newly published report show on the very next visit, for that customer and for visitors."""
+    report = make_report("Restricted SOC 2", visibility="restricted")
+    grant = grants.create_grant(
+        db.session, OPERATOR, report_id=report.id, user_email=customer.email
+    )
+    uow.commit(db.session)
+    visitor = app.test_client()
+    login_as(customer)
+    for _ in range(3):  # rendered once, then kept
+        assert f'href="/catalog/{report.id}"' in client.get("/").get_data(as_text=True)
+        assert "Restricted SOC 2" not in visitor.get("/").get_data(as_text=True)
+
+    grants.revoke_grant(db.session, OPERATOR, grant.id)
+    public = make_report("Public ISO 27001 certificate", visibility="public")
+    uow.commit(db.session)
+
+    page = client.get("/").get_data(as_text=True)
+    assert f'href="/catalog/{report.id}"' not in page
+    assert "Public ISO 27001 certificate" in page
+    assert f'href="/catalog/{public.id}"' in visitor.get("/").get_data(as_text=True)
