@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from artifact import policy
@@ -28,6 +29,7 @@ from artifact.catalog.views.serving import serve_report
 from artifact.extensions import db
 from artifact.kernel.errors import Conflict, TermsRequired, ValidationFailed
 from artifact.models import Report
+from artifact.models.base import utcnow
 from artifact.models.catalog import RequestState
 from artifact.web.access import require
 from artifact.web.links import terms_page_url
@@ -48,25 +50,47 @@ def index() -> str:
     """Browse the catalog by category and series, filtered by framework and status."""
     filters = catalog_filters()
     caller = current_caller()
-    found = reports.list_reports(
-        db.session,
-        caller,
-        **filters,
-        include_locked=True,
-        public_listing=current_app.config["PUBLIC_LISTING"],
-    )
     # Kept per policy generation (headings only: no query once kept).
     categories = taxonomy.shown_categories(db.session, caller)
+    today = utcnow().date()
+
+    def listing() -> tuple[int, Markup]:
+        found = reports.list_reports(
+            db.session,
+            caller,
+            **filters,
+            today=today,
+            include_locked=True,
+            public_listing=current_app.config["PUBLIC_LISTING"],
+        )
+        groups = [(c, [r for r in found.reports if r.category == c.slug]) for c in categories]
+        return len(found.reports), Markup(  # noqa: S704  (a template's output, escaped by Jinja)
+            render_template(
+                "catalog/_groups.html",
+                groups=groups,
+                locked=found.locked,
+                statuses=found.statuses,
+                status_labels=STATUS_LABELS,
+                valid_until=valid_until,
+            )
+        )
+
+    # The unfiltered catalog is the same for every caller of one scope until the generation,
+    # the day or a grant's expiry changes it: rendered once for them. A filtered one is
+    # worked out at each request (its keys come from the query string).
+    if any(filters.values()):
+        total, shown = listing()
+    else:
+        total, shown = policy.remember_page(
+            db.session, f"catalog:{today.isoformat()}", caller, listing
+        )
     return render_template(
         "catalog/index.html",
-        groups=[(c, [r for r in found.reports if r.category == c.slug]) for c in categories],
         categories=categories,
         filters=filters,
-        total=len(found.reports),
-        locked=found.locked,
-        statuses=found.statuses,
+        total=total,
+        listing=shown,
         status_labels=STATUS_LABELS,
-        valid_until=valid_until,
         series=taxonomy.shown_series(db.session, caller),
         # Only customers see the request form (and pay for its CSRF token).
         request_form=AccessRequestForm()
