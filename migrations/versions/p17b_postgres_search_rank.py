@@ -13,8 +13,7 @@ PostgreSQL only; a no-op on SQLite (as p17a).
   many positions as it has there, numbered 1..n (``artifact_rank_vector``). ``ts_rank`` of an
   OR of words reads only how many positions each word has (and their weights: ours carry
   none), so it ranks exactly as ``tsv`` does; positions 1..n repeat from word to word, so a
-  100-page file's vector compresses to about 1.6 KB (``tsv``: about 19 KB read from TOAST),
-  kept in the row itself (storage MAIN): ranking reads no TOAST at all.
+  100-page file's vector compresses to about 1.6 KB (``tsv``: about 19 KB read from TOAST).
   Existing rows are filled here; the backend fills it on every write.
 
 Revision ID: p17b
@@ -54,8 +53,6 @@ def upgrade():
     op.execute("DROP INDEX IF EXISTS ix_search_entry_scope")
     op.execute(RANK_VECTOR)
     op.execute("ALTER TABLE search_entry ADD COLUMN rank tsvector")
-    # kept in the row (compressed), not in TOAST: the other columns move out first
-    op.execute("ALTER TABLE search_entry ALTER COLUMN rank SET STORAGE MAIN")
     op.execute("UPDATE search_entry SET rank = artifact_rank_vector(tsv) WHERE part <> 'page'")
 
 
