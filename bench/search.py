@@ -11,6 +11,10 @@ last page.
 
 The postgres backend joins the table when ARTIFACT_BENCH_DATABASE_URL names a PostgreSQL server
 (postgresql://USER@HOST:PORT/ANY): the run creates a database of its own there and drops it.
+With ``--keep NAME`` it uses the database NAME instead and keeps it: a first run builds it, later
+runs with the same NAME (and --pages) reuse the built index and only time the queries, for
+iterating on the backend (the upload timing is skipped, so the kept database stays as built;
+migrations still run, so a new one applies to the kept rows).
 """
 
 from __future__ import annotations
@@ -251,26 +255,46 @@ POSTGRES_URL = os.environ.get("ARTIFACT_BENCH_DATABASE_URL", "")
 ON_POSTGRES = POSTGRES_URL.startswith("postgresql")
 
 
-def run_backend(name: str, pages: int, real: list[str], pdf: bytes) -> dict[str, object]:
+def run_backend(
+    name: str, pages: int, real: list[str], pdf: bytes, keep: str = ""
+) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix=f"bench-search-{name}-"))
     if name != "postgres":
         return _run_backend(name, f"sqlite:///{work / 'bench.db'}", work, pages, real, pdf)
     base = make_url(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
     admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    database = f"artifact_bench_{uuid.uuid4().hex[:8]}"
+    database = keep or f"artifact_bench_{uuid.uuid4().hex[:8]}"
     with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{database}"'))
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": database}
+        ).scalar()
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{database}"'))
     try:
         url = base.set(database=database).render_as_string(hide_password=False)
-        return _run_backend(name, url, work, pages, real, pdf)
+        return _run_backend(name, url, work, pages, real, pdf, keep=bool(keep))
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        if not keep:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         admin.dispose()
 
 
+def built(pages: int) -> tuple[list[Report], dict[str, str]] | None:
+    """A kept database's reports (in the order ``seed`` made them) and customer, when its index
+    was built for ``pages``; None when it is to be built."""
+    customer = db.session.scalar(db.select(User).where(User.email == "bench@example.test"))
+    count = max(1, pages // PAGES_PER_REPORT) + 1
+    made = sorted(db.session.scalars(db.select(Report)), key=lambda r: int(r.title.split()[1]))
+    if customer is None or len(made) != count:
+        if customer is not None or made:
+            raise SystemExit("--keep: that database holds another bench size; drop it first")
+        return None
+    return made, {"customer": customer.id}
+
+
 def _run_backend(
-    name: str, url: str, work: Path, pages: int, real: list[str], pdf: bytes
+    name: str, url: str, work: Path, pages: int, real: list[str], pdf: bytes, keep: bool = False
 ) -> dict[str, object]:
     app = create_app(
         {
@@ -285,12 +309,15 @@ def _run_backend(
 
         upgrade(revision="heads")
         store_for(app).keyring.create()
-        made, users = seed(pages)
+        reused = built(pages) if keep else None
+        made, users = reused or seed(pages)
         all_entries = list(entries(made, pages, real))
         index = index_for(app)
-        started = time.perf_counter()
-        index.rebuild(iter(all_entries))
-        build = time.perf_counter() - started
+        build = 0.0
+        if reused is None:
+            started = time.perf_counter()
+            index.rebuild(iter(all_entries))
+            build = time.perf_counter() - started
         customer_row = db.session.get(User, users["customer"])
         assert customer_row is not None
         customer = Caller.of_user(customer_row)
@@ -307,7 +334,7 @@ def _run_backend(
             api[kind] = timed(
                 lambda text=ours: search_service.search(db.session, customer, index, text).as_json()
             )
-        ingest = ingest_time(app, pdf, made[0].id)
+        ingest = 0.0 if keep else ingest_time(app, pdf, made[0].id)
         index.close()
         db.session.remove()
         db.engine.dispose()
@@ -399,6 +426,12 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=10_000)
     default = [*EMBEDDED, "postgres"] if ON_POSTGRES else list(EMBEDDED)
     parser.add_argument("--backends", default=",".join(default))
+    parser.add_argument(
+        "--keep",
+        metavar="NAME",
+        default="",
+        help="postgres: build into database NAME and keep it; reuse it when already built",
+    )
     args = parser.parse_args()
     if "postgres" in args.backends.split(",") and not ON_POSTGRES:
         parser.error("postgres needs ARTIFACT_BENCH_DATABASE_URL=postgresql://USER@HOST:PORT/x")
@@ -408,7 +441,10 @@ def main() -> None:
         f"corpus: {args.pages} synthetic pages + {len(real)} pages of real PDFs; "
         f"{ROUNDS} rounds per query, times in ms (p50 / p95)"
     )
-    results = {name: run_backend(name, args.pages, real, pdf) for name in args.backends.split(",")}
+    results = {
+        name: run_backend(name, args.pages, real, pdf, args.keep)
+        for name in args.backends.split(",")
+    }
     reference = fts5(next(iter(results.values()))["fts_entries"])  # type: ignore[arg-type]
     names = list(results)
     print(f"load average (uptime): {load()}")
@@ -427,10 +463,14 @@ def main() -> None:
         targets(name, results[name], reference, args.pages)
     for name in names:
         r = results[name]
+        if not r["build"]:
+            print(f"{name}: reused a kept index of {r['entries']} entries")
+            continue
+        upload = f"{r['ingest']:.2f} s" if r["ingest"] else "not timed (--keep)"
         print(
             f"{name}: built {r['entries']} entries in {r['build']:.1f} s "
             f"({r['entries'] / r['build']:.0f} entries/s); "  # type: ignore[operator]
-            f"300-page PDF upload to searchable: {r['ingest']:.2f} s"
+            f"300-page PDF upload to searchable: {upload}"
         )
 
 

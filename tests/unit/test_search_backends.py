@@ -169,3 +169,57 @@ def test_postgres_folds_accents_where_unaccent_is_installed(open_index: Opener, 
     everything = Scope(everything=True)
     for text in ("cafe", "café", "resume", "RÉSUMÉ"):
         assert [h.id for h in backend.search(parse(text), everything).hits] == ["r1"], text
+
+
+@pytest.mark.parametrize("name", [p for p in BACKEND_PARAMS if not isinstance(p, str)])
+def test_postgres_ranks_by_a_small_vector_exactly_as_by_the_whole_one(
+    open_index: Opener, name: str
+) -> None:
+    """Migration p17b: each counted entry's ``rank`` (its words, each with as many positions
+    as in ``tsv``) is written with it, by a rebuild and by a replace, never for pages; hits come
+    in the order and with the scores ``ts_rank`` of the whole vector gives, past the 256
+    positions a word keeps too."""
+    from sqlalchemy import text
+
+    backend = open_index(name)
+    many = ["alpha " * n + "beta " * (300 - n) for n in (3, 280, 40)]
+    entries = [
+        entry
+        for number, body in enumerate(many)
+        for entry in file_entries(
+            "report", f"r{number}", f"R{number}", "meta", {}, [(1, True, [body, "gamma alpha"])]
+        )
+    ]
+    backend.rebuild(entries[:4])
+    backend.replace(["report:r1", "report:r2"], entries[4:])
+    with backend.engine.connect() as connection:  # type: ignore[attr-defined]
+        rows = connection.execute(
+            text(
+                "SELECT key, part, rank IS NOT NULL AS ranked, "
+                "ts_rank(coalesce(rank, tsv), q) AS small, ts_rank(tsv, q) AS whole "
+                "FROM search_entry, (SELECT plainto_tsquery('artifact_english', 'alpha') "
+                "|| plainto_tsquery('artifact_english', 'beta') AS q) AS t ORDER BY key"
+            )
+        ).all()
+    assert len(rows) == 12
+    assert {(r.part, r.ranked) for r in rows} == {("meta", True), ("doc", True), ("page", False)}
+    assert [r.small for r in rows if r.ranked] == [r.whole for r in rows if r.ranked]
+    everything = Scope(everything=True)
+    # alpha 4, 281 (256 kept) and 41 times; beta 297 (256), 20 and 260 (256) times
+    orders = {"alpha": "r1 r2 r0", "alph*": "r1 r2 r0", '"alpha alpha"': "r1 r2 r0"}
+    for query, order in {**orders, "alpha beta": "r2 r1 r0"}.items():
+        found = backend.search(parse(query), everything)
+        assert [h.id for h in found.hits if h.part == "doc"] == order.split(), query
+    with backend.engine.connect() as connection:  # type: ignore[attr-defined]
+        whole = dict(
+            connection.execute(
+                text(
+                    "SELECT parent, ts_rank(tsv, plainto_tsquery('artifact_english', 'alpha')) "
+                    "FROM search_entry WHERE part = 'doc'"
+                )
+            ).all()
+        )
+    found = backend.search(parse("alpha"), everything)
+    assert {f"report:{h.id}": h.score for h in found.hits if h.part == "doc"} == pytest.approx(
+        whole
+    )

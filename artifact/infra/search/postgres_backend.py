@@ -9,6 +9,11 @@ stop words, ``unaccent`` where the server has it): a control id such as ``A.8.24
 our parser's tree becomes ``plainto_tsquery``/``phraseto_tsquery`` calls on bound words (phrases
 are ``<->``, prefixes ``:*``), and the caller's scope (``Scope``), the filters and the version
 condition are clauses of the same statement, which also counts and facets: one round trip.
+The text match drives it: the GIN index of ``tsv`` is the only index such a statement can use
+(migration p17b dropped those of the scope and attribute arrays: a scope names most of what is
+indexed, and the planner, estimating its OR of array overlaps at one row, drove from them and
+then matched and ranked every entry in scope), so the scope filters the rows the match found.
+Ranking reads ``rank`` (see ``_rank_sql``), not the whole ``tsv``.
 
 A ``tsvector`` keeps positions up to 16,383; a file longer than ``POSITIONS`` words keeps the
 rest as words only (``clipped``), and a phrase is then looked for on its pages too. Snippets:
@@ -113,16 +118,20 @@ def _row(entry: Entry) -> dict[str, Any]:
     }
 
 
-# The configuration's name only is formatted in; every value is bound.
+# The configuration's name only is formatted in; every value is bound. ``rank``: counted
+# entries only (``artifact_rank_vector``, migration p17b; see ``_match``).
 _INSERT_SQL = f"""
     INSERT INTO search_entry (key, parent, docver, part, type, kind, page, version, current,
-        title, body, shown, scope, attrs, category, series, framework, year, clipped, tsv, words)
-    VALUES (:key, :parent, :docver, :part, :type, :kind, :page, :version, :current, :title,
+        title, body, shown, scope, attrs, category, series, framework, year, clipped, tsv, rank,
+        words)
+    SELECT :key, :parent, :docver, :part, :type, :kind, :page, :version, :current, :title,
         :body, :shown, CAST(:scope AS text[]), CAST(:attrs AS text[]),
         CAST(:category AS text[]), CAST(:series AS text[]), CAST(:framework AS text[]),
-        CAST(:year AS text[]), :clipped, to_tsvector('{CONFIG}', :stems),
+        CAST(:year AS text[]), :clipped, v.tsv,
+        CASE WHEN :part <> 'page' THEN artifact_rank_vector(v.tsv) END,
         CASE WHEN CAST(:words AS text) IS NULL THEN NULL
-             ELSE strip(to_tsvector('simple', CAST(:words AS text))) END)
+             ELSE strip(to_tsvector('simple', CAST(:words AS text))) END
+    FROM (SELECT to_tsvector('{CONFIG}', :stems) AS tsv) AS v
 """  # noqa: S608
 _INSERT = text(_INSERT_SQL)
 _WORDS = text(
@@ -490,7 +499,22 @@ def _match(query: q.Query, p: Params) -> tuple[list[str], str]:
     if not loose:
         return where, "0.0"
     where.insert(1, f"e.tsv @@ ({' && '.join(loose)})")
-    return where, f"ts_rank(e.tsv, ({' || '.join(ranked)}))"
+    return where, _rank_sql(f"({' || '.join(ranked)})")
+
+
+def _rank_sql(ranked: str) -> str:
+    """``ts_rank(e.tsv, ranked)``, computed on ``e.rank`` (migration p17b: each lexeme with as
+    many positions as in ``tsv``, numbered 1..n, about a tenth of the bytes) whenever that gives
+    the same number: ``ts_rank`` of an OR of words, or of one word, reads each word's count of
+    positions only (and their weights: ours have none), while of an AND or a phrase at the top
+    (one word PostgreSQL's parser cuts in two) it weighs the distances between positions, so
+    there ``tsv`` ranks as before. The query and that test are uncorrelated subqueries:
+    computed once per statement, not once per row."""
+    exact = (  # placeholders only
+        "(SELECT strpos(x.r::text, ' & ') = 0 AND strpos(x.r::text, ' <') = 0 "  # noqa: S608
+        f"FROM (SELECT {ranked} AS r) AS x)"
+    )
+    return f"ts_rank(CASE WHEN {exact} THEN e.rank ELSE e.tsv END, (SELECT {ranked}))"
 
 
 def scope_sql(scope: Scope, p: Params) -> str:
@@ -505,7 +529,17 @@ def scope_sql(scope: Scope, p: Params) -> str:
 
 
 def _groups_sql(groups: tuple[frozenset[str], ...], p: Params) -> str:
-    return " AND ".join(f"e.attrs && {p.add(sorted(g), 'text[]')}" for g in groups) or "true"
+    """Each group as an overlap with the entry's attributes. ``&&`` compares each value of its
+    left array with the right one's until one matches, so the group is on the left with the
+    values of classes first (a visibility matches most entries at once) and single records'
+    (``id/``, one per grant: a customer may hold hundreds) last."""
+    return (
+        " AND ".join(
+            f"{p.add(sorted(g, key=lambda v: (v.startswith('id/'), v)), 'text[]')} && e.attrs"
+            for g in groups
+        )
+        or "true"
+    )
 
 
 def _rule_sql(rule: Rule, p: Params) -> str:
