@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import Engine, create_engine, func, select, text
 
 from artifact import create_app
 from artifact.admin.services.migrate_records import APPEND_ONLY, tables
+from artifact.config import PROJECT_ROOT
 from artifact.extensions import db
 from artifact.identity.services import tokens
 from artifact.identity.services.lookup import user_by_email
@@ -332,6 +334,7 @@ def test_bad_sources_are_refused_and_nothing_is_written(
     with sqlite3.connect(older) as raw:
         raw.execute("UPDATE alembic_version SET version_num = 'e19a'")
     missing = tmp_path / "nowhere" / "artifact.db"
+    (head,) = ScriptDirectory(str(PROJECT_ROOT / "migrations")).get_heads()
     cases = {
         "not a url": "is not a database URL",
         "postgresql://postgres@127.0.0.1/other": "not from postgresql",
@@ -339,7 +342,7 @@ def test_bad_sources_are_refused_and_nothing_is_written(
         "sqlite://": "names no database file",
         f"sqlite:///{not_a_db}": "cannot be read as an SQLite database: file is not a database",
         f"sqlite:///{empty}": "is not an Artifact database",
-        f"sqlite:///{older}": "is at revision e19a, not this version's p17a: upgrade the source "
+        f"sqlite:///{older}": f"is at revision e19a, not this version's {head}: upgrade the source "
         f"first with `ARTIFACT_DATABASE_URL=sqlite:///{older} flask --app app init`",
     }
     for given, message in cases.items():
