@@ -167,10 +167,10 @@ def _read_session(db: DbSession, hashed: str) -> Any:
     bind = session.get_bind()
     if session.in_transaction() or not isinstance(bind, Engine):
         return db.connection().execute(_BY_SECRET, {"secret_hash": hashed}).first()
-    if bind.dialect.name == "sqlite":  # a SELECT begins no transaction in pysqlite
-        with bind.connect() as conn:
-            return conn.execute(_BY_SECRET, {"secret_hash": hashed}).first()
-    with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    conn = bind.connect()
+    if bind.dialect.name != "sqlite":  # a SELECT begins no transaction in pysqlite
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+    with conn:
         return conn.execute(_BY_SECRET, {"secret_hash": hashed}).first()
 
 
