@@ -647,19 +647,24 @@ def _visible_acceptances(stmt: Select[Any], caller: Caller) -> Select[Any]:
 @dataclass(frozen=True)
 class ReportReach:
     """The reports ``listed`` admits for a caller, stated as classes of report attributes (for
-    the search index, which holds those attributes and none of the grants): the rule of
-    ``_visible_reports`` and ``listed`` in another form (a test compares the two for every
-    kind of caller). ``everything``: every report, hidden ones too (staff, operator).
-    Otherwise reports whose state is in ``states``, that are listed, and whose visibility is
-    in ``open`` or that a live grant to the caller names (``granted_ids``, ``granted_series``,
-    ``granted_categories``). ``files``: whether the caller may download those reports' files
-    now (``may_download``): all of them when ``gates_met`` is None (no terms gate applies),
-    else those without an agreement or whose agreement is in ``gates_met``. Its size is what
-    the caller holds (grants, agreements), never the number of reports."""
+    the search index, which holds those attributes): the rule of ``_visible_reports`` and
+    ``listed`` in another form (a test compares the two for every kind of caller).
+    ``everything``: every report, hidden ones too (staff, operator). Otherwise reports whose
+    state is in ``states``, that are listed, and whose visibility is in ``open`` or that a
+    live grant to the caller names: a grant without an expiry by its grantee (``grantees``,
+    the caller's ``grantee_keys``, which the index holds on each report such a grant names:
+    ``standing_grantees``), one with an expiry by the report's id (``granted_ids``: the index
+    holds nothing that time alone changes), a series or category grant by its series or
+    category. ``files``: whether the caller may download those reports' files now
+    (``may_download``): all of them when ``gates_met`` is None (no terms gate applies), else
+    those without an agreement or whose agreement is in ``gates_met``. Its size is what the
+    caller holds (their identities, expiring grants, agreements), never the number of
+    reports."""
 
     everything: bool = False
     states: frozenset[str] = frozenset()
     open: frozenset[str] = frozenset()
+    grantees: frozenset[str] = frozenset()
     granted_ids: frozenset[str] = frozenset()
     granted_series: frozenset[str] = frozenset()
     granted_categories: frozenset[str] = frozenset()
@@ -692,7 +697,7 @@ def report_reach(session: DbSession, caller: Caller) -> ReportReach:
     if caller.organization_id:
         grantee = or_(grantee, Grant.organization_id == caller.organization_id)
     rows = session.execute(
-        select(Grant.report_id, Grant.series, Grant.category).where(
+        select(Grant.report_id, Grant.series, Grant.category, Grant.expires_at).where(
             grantee,
             Grant.revoked_at.is_(None),
             or_(Grant.expires_at.is_(None), Grant.expires_at > utcnow()),
@@ -701,12 +706,42 @@ def report_reach(session: DbSession, caller: Caller) -> ReportReach:
     return ReportReach(
         states=states,
         open=frozenset({Visibility.PUBLIC.value, Visibility.CUSTOMERS.value}),
-        granted_ids=frozenset(r.report_id for r in rows if r.report_id),
+        grantees=grantee_keys(caller),
+        granted_ids=frozenset(r.report_id for r in rows if r.report_id and r.expires_at),
         granted_series=frozenset(r.series for r in rows if r.series),
         granted_categories=frozenset(r.category for r in rows if r.category),
         files=files,
         gates_met=gates,
     )
+
+
+def grantee_key(user_id: str | None, organization_id: str | None) -> str:
+    """How the search index names the grantee of a report grant (``standing_grantees``)."""
+    return f"user:{user_id}" if user_id else f"org:{organization_id}"
+
+
+def grantee_keys(caller: Caller) -> frozenset[str]:
+    """The grantee keys a grant to ``caller`` would carry: their account's, their
+    organisation's."""
+    keys = {grantee_key(caller.user_id, None)}
+    if caller.organization_id:
+        keys.add(grantee_key(None, caller.organization_id))
+    return frozenset(keys)
+
+
+def standing_grantees(session: DbSession, report_id: str) -> tuple[str, ...]:
+    """The grantees of the report's grants that only a revocation ends (live, no expiry),
+    sorted: what the search index holds on the report (a grant with an expiry is matched by
+    the report's id at query time, ``ReportReach.granted_ids``). Services that create or revoke
+    a report grant have the report reindexed."""
+    rows = session.execute(
+        select(Grant.user_id, Grant.organization_id).where(
+            Grant.report_id == report_id,
+            Grant.revoked_at.is_(None),
+            Grant.expires_at.is_(None),
+        )
+    ).all()
+    return tuple(sorted({grantee_key(r.user_id, r.organization_id) for r in rows}))
 
 
 def _visible_reports(stmt: Select[Any], caller: Caller) -> Select[Any]:

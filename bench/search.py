@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pikepdf  # noqa: E402
 from sqlalchemy import create_engine, make_url, text  # noqa: E402
 
-from artifact import create_app  # noqa: E402
+from artifact import create_app, policy  # noqa: E402
 from artifact.catalog.services import reports  # noqa: E402
 from artifact.extensions import db  # noqa: E402
 from artifact.identity.services import accounts  # noqa: E402
@@ -167,6 +167,11 @@ def entries(made: list[Report], pages: int, real: list[str]) -> Iterator[Entry]:
     """Each report's metadata, its file as a whole and its pages (``kinds.file_entries``)."""
     rng = random.Random(11)  # noqa: S311  (a reproducible corpus)
     left = pages
+    grantees: dict[str, list[str]] = {}
+    for grant in db.session.scalars(db.select(Grant)):
+        if grant.report_id and grant.expires_at is None and grant.revoked_at is None:
+            key = policy.grantee_key(grant.user_id, grant.organization_id)
+            grantees.setdefault(grant.report_id, []).append(key)
     for index, report in enumerate(made):
         facets = {
             "category": (report.category,),
@@ -187,7 +192,7 @@ def entries(made: list[Report], pages: int, real: list[str]) -> Iterator[Entry]:
             report.title,
             facets,
             [(1, True, batch)],
-            report_attrs(report),
+            report_attrs(report, tuple(sorted(grantees.get(report.id, ())))),
         )
 
 

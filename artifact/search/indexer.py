@@ -4,8 +4,9 @@ entries of the noted records are rebuilt in a fresh session (PDF text extracted 
 upload has committed). With the PostgreSQL backend the index is rows of the same database:
 the entries are written in the writing transaction itself, just before it commits (in a
 savepoint: a failure is logged and the change still commits), so every app server sees them at
-that commit. Grants and terms are not in the index, so their changes need nothing
-here: the policy filters every search at query time. ``rebuild`` reindexes everything
+that commit. Of grants the index holds only who a report grant without an expiry names
+(``policy.standing_grantees``; the grant services note the report); everything else the policy
+decides (terms, acceptances, expiring grants) filters every search at query time. ``rebuild`` reindexes everything
 (``search reindex``).
 
 ``index`` is the app's index for everyone here: when opening it found an index written with

@@ -1,7 +1,8 @@
 """Every searchable kind of record, declared once (``KINDS``): what the index holds for it, what
-of it a caller may find (its scope rule, from the policy, at query time: grants and acceptances
-are never in the index), and the page a hit links to. The indexer, the search service and the search
-page know nothing kind-specific beyond this registry; adding a kind is one ``Kind`` here.
+of it a caller may find (its scope rule, from the policy, at query time: acceptances are never
+in the index, and of grants only the grantees of those without an expiry, on the report), and
+the page a hit links to. The indexer, the search service and the search page know nothing
+kind-specific beyond this registry; adding a kind is one ``Kind`` here.
 
 File text is read through a ``FileText`` callable (the indexer's, which decrypts the blob after
 the commit): it takes a report or evidence version and returns the text of each page."""
@@ -113,9 +114,11 @@ def file_entries(
     return entries
 
 
-def report_entries(report: Report, files: list[tuple[int, bool, list[str]]]) -> list[Entry]:
+def report_entries(
+    report: Report, files: list[tuple[int, bool, list[str]]], grantees: tuple[str, ...] = ()
+) -> list[Entry]:
     """The metadata entry, and the entries of every live version of its file
-    (``file_entries``)."""
+    (``file_entries``); ``grantees``: ``policy.standing_grantees`` of the report."""
     facets: dict[str, Any] = {
         "category": (report.category,),
         "series": (report.series,),
@@ -135,13 +138,14 @@ def report_entries(report: Report, files: list[tuple[int, bool, list[str]]]) -> 
         if x
     )
     return file_entries(
-        "report", report.id, report.title, meta_text, facets, files, report_attrs(report)
+        "report", report.id, report.title, meta_text, facets, files, report_attrs(report, grantees)
     )
 
 
-def report_attrs(report: Report) -> tuple[str, ...]:
+def report_attrs(report: Report, grantees: tuple[str, ...] = ()) -> tuple[str, ...]:
     """What ``report_rule`` selects a report by (``policy.ReportReach``'s classes)."""
     return (
+        *(f"to/{g}" for g in grantees),
         f"state/{report.state}",
         f"visibility/{report.visibility}",
         f"listing/{report.listing}",
@@ -220,7 +224,8 @@ def _load_report(db: DbSession, record_id: str, pages: FileText) -> list[Entry]:
     if report is None:
         return []
     live = [v for v in report.versions if v.purged_at is None]
-    return report_entries(report, _files(live, report.current_version(), pages))
+    files = _files(live, report.current_version(), pages)
+    return report_entries(report, files, policy.standing_grantees(db, report.id))
 
 
 def _load_agreement(db: DbSession, record_id: str, pages: FileText) -> list[Entry]:
@@ -280,6 +285,7 @@ def report_rule(reach: policy.ReportReach) -> Scope:
         frozenset({"listing/listed"}),
         frozenset(
             [f"visibility/{v}" for v in reach.open]
+            + [f"to/{g}" for g in reach.grantees]
             + [f"id/{i}" for i in reach.granted_ids]
             + [f"series/{s}" for s in reach.granted_series]
             + [f"category/{c}" for c in reach.granted_categories]

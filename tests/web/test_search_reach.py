@@ -8,6 +8,7 @@ import functools
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from artifact import policy
@@ -113,3 +114,50 @@ def test_reach_admits_what_the_policy_lists_and_lets_download(
     # The line above can fail: the callers differ.
     assert _expected(callers["customer"]) != _expected(callers["accepted"])
     assert _expected(callers["customer"]) != _expected(callers["other organisation"])
+
+
+def test_standing_grants_are_named_by_grantee_and_expiring_ones_lapse_without_a_reindex(
+    make_report: Callable[..., Report],
+    make_user: Callable[..., User],
+    search_index: Backend,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A grant without an expiry reaches the index as its grantee on the report, so the
+    customer's scope names them, not the report (its size does not grow with their grants); a
+    grant with an expiry is named by the report's id and ends when it expires, though nothing
+    was reindexed; a revoked grant leaves the index with the report's next write."""
+    org = "Acme Health"
+    customer = make_user("customer", org=org)
+    standing = make_report("Standing grant", pdf=make_pdf())
+    mine = make_report("My own grant", pdf=make_pdf())
+    timed = make_report("Timed grant", pdf=make_pdf())
+    grants.create_grant(db.session, OPERATOR, report_id=standing.id, organization=org)
+    own = grants.create_grant(db.session, OPERATOR, report_id=mine.id, user_email=customer.email)
+    soon = utcnow() + timedelta(hours=1)
+    grants.create_grant(
+        db.session, OPERATOR, report_id=timed.id, organization=org, expires_at=soon.isoformat()
+    )
+    uow.commit(db.session)
+
+    caller = Caller.of_user(customer)
+    (rule,) = [r for r in search_service.scope(db.session, caller).rules if r.type == "report"]
+    named = set().union(*rule.seen)
+    assert f"id/{timed.id}" in named
+    assert f"id/{standing.id}" not in named
+    assert f"id/{mine.id}" not in named
+    assert {f"to/org:{customer.organization_id}", f"to/user:{customer.id}"} <= named
+    granted = {standing.id, mine.id, timed.id}
+    assert _found(search_index, caller)[1] & granted == granted
+    assert _found(search_index, caller) == _expected(caller)
+
+    later = utcnow() + timedelta(hours=2)
+    monkeypatch.setattr(policy, "utcnow", lambda: later)
+    assert _found(search_index, caller)[1] & granted == {standing.id, mine.id}
+    assert _found(search_index, caller) == _expected(caller)
+
+    grants.revoke_grant(db.session, OPERATOR, own.id)
+    uow.commit(db.session)
+    assert _found(search_index, caller)[1] & granted == {standing.id}
+    # Another member of the organisation holds the organisation's grant, not the account's.
+    colleague = Caller.of_user(make_user("customer", org=org))
+    assert _found(search_index, colleague)[1] & granted == {standing.id}

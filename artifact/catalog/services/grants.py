@@ -19,6 +19,7 @@ from artifact.kernel.text import check_text
 from artifact.models import AccessRequest, ApprovalRule, Grant
 from artifact.models.base import DbSession, is_id, utcnow
 from artifact.models.catalog import RequestState
+from artifact.search import indexer
 
 
 def parse_expiry(value: Any) -> datetime | None:
@@ -109,6 +110,10 @@ def create_grant(
 
 
 def _record_grant(db: DbSession, caller: Caller, action: str, grant: Grant) -> None:
+    """The audit event of a grant made or revoked; a report grant has its report reindexed
+    (the index names the grantees of grants without an expiry: ``policy.standing_grantees``)."""
+    if grant.report_id:
+        indexer.note(db, "report", grant.report_id, full=False)
     audit.record(
         db,
         caller,

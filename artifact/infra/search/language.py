@@ -20,7 +20,8 @@ from whoosh.lang.porter2 import stem as porter2_stem
 
 from artifact.infra.search.locking import LOCK_NAME
 
-FORMAT = "3"  # 1: lower-cased words, unstemmed; 2: Porter2 stems; 3: documents, versions, words
+FORMAT = "4"  # 1: lower-cased words, unstemmed; 2: Porter2 stems; 3: documents, versions, words;
+# 4: reports name the grantees of their grants without an expiry
 FORMAT_NAME = "artifact-format"
 log = logging.getLogger(__name__)
 
