@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, String
+from sqlalchemy import DateTime, Engine, Executable, MetaData, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, scoped_session
 from sqlalchemy.types import TypeDecorator
@@ -66,3 +66,20 @@ class IdMixin:
 
 # What services take as their database: a plain Session, or Flask-SQLAlchemy's scoped one.
 DbSession = Session | scoped_session[Any]
+
+
+def read_row(db: DbSession, stmt: Executable, params: dict[str, Any] | None = None) -> Any:
+    """The first row of a read, without the ORM's result machinery. Before the session's
+    transaction has begun, it is read outside any transaction: one statement on an autocommit
+    connection (SQLite: a plain SELECT, which begins none in pysqlite), where a transaction
+    would add a BEGIN and a ROLLBACK (two more round trips to a PostgreSQL server for a page
+    that reads nothing else). Inside one, on its connection (what it has read so far)."""
+    session = db() if isinstance(db, scoped_session) else db
+    bind = session.get_bind()
+    if session.in_transaction() or not isinstance(bind, Engine):
+        return db.connection().execute(stmt, params).first()
+    conn = bind.connect()
+    if bind.dialect.name != "sqlite":  # a SELECT begins no transaction in pysqlite
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+    with conn:
+        return conn.execute(stmt, params).first()

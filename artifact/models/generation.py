@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from artifact.models.accounts import Organization, User
 from artifact.models.agreements import Acceptance, Agreement, AgreementVersion, Termination
-from artifact.models.base import Base, DbSession, new_id
+from artifact.models.base import Base, DbSession, new_id, read_row
 from artifact.models.catalog import Grant, Report, ReportCategory, ReportSeries
 from artifact.models.engagements import Engagement, EngagementAuditor, EngagementRequirement
 from artifact.models.frameworks import Framework, Mapping, Requirement
@@ -82,10 +82,12 @@ def prime(db: DbSession, epoch: str | None, value: int | None) -> None:
 def read(db: DbSession) -> tuple[str, int]:
     """The current generation (the database's epoch and the number), read once per
     transaction (then remembered until it ends). Read it before working out an answer from
-    the data, so an answer is never filed under a newer generation than its data."""
+    the data, so an answer is never filed under a newer generation than its data. Read before
+    the transaction has begun (a visitor's page), it is read outside one (``read_row``): the
+    data the request reads afterwards is at least as new, so the rule holds."""
     value: tuple[str, int] | None = db.info.get(_READ)
     if value is None:
-        row = db.connection().execute(_QUERY).first()
+        row = read_row(db, _QUERY)
         value = (str(row[0]), int(row[1])) if row is not None else ("", 0)
         db.info[_READ] = value
     return value

@@ -5,9 +5,9 @@ upload has committed). With the PostgreSQL backend the index is rows of the same
 the entries are written in the writing transaction itself, just before it commits (in a
 savepoint: a failure is logged and the change still commits), so every app server sees them at
 that commit. Of grants the index holds only who a report grant without an expiry names
-(``policy.standing_grantees``; the grant services note the report); everything else the policy
-decides (terms, acceptances, expiring grants) filters every search at query time. ``rebuild`` reindexes everything
-(``search reindex``).
+(``policy.standing_grantees``; the grant services note the report); everything else the
+policy decides (terms, acceptances, expiring grants) filters every search at query time.
+``rebuild`` reindexes everything (``search reindex``).
 
 ``index`` is the app's index for everyone here: when opening it found an index written with
 another analysis (an upgrade that changed ``language.FORMAT``), it was emptied, and the first

@@ -124,3 +124,36 @@ def test_the_session_check_reads_outside_a_transaction(
         assert states, "no connection ran the session check"
         assert all(state == "idle" for state, _query in states)
         assert all(query.lstrip().upper().startswith("SELECT") for _state, query in states)
+
+
+def test_the_policy_generation_is_read_outside_a_transaction_before_one_begins(
+    app: Flask,
+) -> None:
+    """A visitor's page whose answers are kept reads the policy generation and nothing else:
+    one statement on a connection left idle (no BEGIN, no ROLLBACK); once the request's
+    transaction has begun, the generation is read inside it."""
+    from artifact.models import generation
+
+    db.session.remove()
+    with app.test_request_context("/"):
+        first = generation.read(db.session)
+        assert not db.session().in_transaction()
+        outside = create_engine(db.engine.url, poolclass=NullPool)
+        with outside.connect() as conn:
+            states = conn.execute(
+                text(
+                    "SELECT state, query FROM pg_stat_activity WHERE datname = "
+                    "current_database() AND pid <> pg_backend_pid() AND query LIKE "
+                    "'%policy_generation%'"
+                )
+            ).all()
+        outside.dispose()
+        assert states, "no connection read the generation"
+        assert all(state == "idle" for state, _query in states)
+        assert generation.read(db.session) == first  # remembered: no second statement
+        db.session.rollback()
+    with app.test_request_context("/"):
+        db.session.connection()  # the request's transaction has begun
+        assert generation.read(db.session) == first
+        assert db.session().in_transaction()
+        db.session.rollback()

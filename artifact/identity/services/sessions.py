@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import joinedload, make_transient_to_detached, scoped_session
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from artifact import policy
@@ -21,7 +21,7 @@ from artifact.kernel import uow
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import NotFound
 from artifact.models import MfaCredential, User, UserSession, generation
-from artifact.models.base import DbSession, utcnow
+from artifact.models.base import DbSession, read_row, utcnow
 
 
 def secret_hash(secret: str) -> str:
@@ -159,19 +159,9 @@ def resolve(
 
 
 def _read_session(db: DbSession, hashed: str) -> Any:
-    """The session's row: plain columns, without the ORM's result machinery. Before the
-    request's transaction has begun (every page), it is read outside any transaction: one
-    statement, where a transaction would add a BEGIN and a ROLLBACK (two more round trips to a
-    PostgreSQL server for a page that reads nothing else). Inside one, on its connection."""
-    session = db() if isinstance(db, scoped_session) else db
-    bind = session.get_bind()
-    if session.in_transaction() or not isinstance(bind, Engine):
-        return db.connection().execute(_BY_SECRET, {"secret_hash": hashed}).first()
-    conn = bind.connect()
-    if bind.dialect.name != "sqlite":  # a SELECT begins no transaction in pysqlite
-        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-    with conn:
-        return conn.execute(_BY_SECRET, {"secret_hash": hashed}).first()
+    """The session's row (``read_row``: outside a transaction when none has begun, as on
+    every page)."""
+    return read_row(db, _BY_SECRET, {"secret_hash": hashed})
 
 
 def signed_in_user(db: DbSession, user_id: str) -> User | None:
