@@ -21,10 +21,16 @@ bp = Blueprint("frameworks", __name__)
 @bp.get("/frameworks")
 @require("framework.view")
 def index() -> str:
-    """Every framework and regulation with its requirement count."""
-    return render_template(
-        "frameworks/index.html", rows=frameworks.list_frameworks(db.session, current_caller())
-    )
+    """Every framework and regulation with its requirement count: the table rendered once per
+    policy generation and caller scope (framework imports bump the generation)."""
+    caller = current_caller()
+
+    def table() -> Markup:
+        rows = frameworks.list_frameworks(db.session, caller)
+        return Markup(render_template("frameworks/_index_table.html", rows=rows))  # noqa: S704
+
+    shown = policy.remember_page(db.session, "frameworks", caller, table)
+    return render_template("frameworks/index.html", table=shown)
 
 
 @bp.get("/frameworks/<framework_id>")

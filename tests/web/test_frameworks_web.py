@@ -163,3 +163,18 @@ def test_regulation_page_kept_rendered_follows_imports_and_reports_at_once(
     html = client.get("/regulations/gdpr").get_data(as_text=True)
     assert "Reports covering the whole regulation" in html
     assert "GDPR readiness report" in html
+
+
+def test_frameworks_list_kept_rendered_follows_an_import_at_once(
+    small_frameworks, customer, login_as, run_import, write_file
+) -> None:
+    """The list is kept rendered per policy generation: a framework imported since shows, with
+    its requirement count, on the very next request."""
+    client = login_as(customer)
+    html = client.get("/frameworks").get_data(as_text=True)
+    assert "<code>gdpr</code>" not in html
+    assert run_import(write_file("gdpr.json", GDPR), "gdpr").exit_code == 0
+    html = client.get("/frameworks").get_data(as_text=True)
+    assert "<code>gdpr</code>" in html
+    row = html[html.index("<code>gdpr</code>") :]
+    assert "<td>4</td>" in row[: row.index("</tr>")]  # chapter IV, its section 2, two articles
