@@ -906,6 +906,14 @@ def kept_report_reach(db: DbSession, caller: Caller) -> ReportReach:
     return remember(db, key, lambda: report_reach(db, caller), until=_next_change(db))
 
 
+def kept_terms_met(db: DbSession, caller: Caller, agreement_id: str) -> bool:
+    """``terms_met`` kept per policy generation and caller (account, organisation, whether
+    active: what it reads of them) until a grant expires or a scheduled termination takes
+    effect."""
+    key = ("terms_met", agreement_id, caller.user_id, caller.organization_id, caller.active)
+    return remember(db, key, lambda: terms_met(db, caller, agreement_id), until=_next_change(db))
+
+
 def listed_report_gates(db: DbSession, caller: Caller) -> dict[str, str | None]:
     """The reports ``listed`` shows ``caller``, each with the agreement its downloads need (if
     any), kept per generation and scope: what search confirms a page of hits against."""

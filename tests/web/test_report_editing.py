@@ -176,6 +176,9 @@ def test_a_bridge_letter_names_the_report_it_extends(
 ) -> None:
     soc2 = make_report("SOC 2 2025", visibility="customers", period_end=date(2025, 12, 31))
     headers = bearer(staff)
+    # Seen before any letter names it: the page's kept list of bridged reports must follow.
+    page = client.get(f"/catalog/{soc2.id}", headers=bearer(customer)).get_data(as_text=True)
+    assert "Bridge letter" not in page
     letter = client.post(
         "/api/v1/reports",
         headers=headers,

@@ -165,6 +165,11 @@ def test_page_flow_accepts_then_continues_to_the_download(
     ok = client.get(download)
     assert ok.status_code == 200
     assert ok.mimetype == "application/pdf"
+    # The report's page, seen before the acceptance, says so at once (what it knew is kept
+    # per policy generation, which the acceptance bumped).
+    detail = client.get(f"/catalog/{report.id}").get_data(as_text=True)
+    assert "Downloads need your acceptance of" not in detail
+    assert "You have accepted" in detail
     actions = db.session.scalars(select(AuditEvent.action)).all()
     assert "agreement.accept" in actions
     assert "report.download" in actions

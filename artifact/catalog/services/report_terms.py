@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from artifact import policy
-from artifact.agreements.services import agreements
 from artifact.audit.services import chain as audit
 from artifact.catalog.services.reports import agreement_for, get_report
 from artifact.kernel.caller import Caller
@@ -36,14 +35,15 @@ def set_terms(db: DbSession, caller: Caller, report_id: str, agreement_id: str |
 
 def unmet_terms(db: DbSession, caller: Caller, found: Iterable[Report]) -> set[str]:
     """The agreement ids among ``found`` reports that ``caller`` has not accepted (current
-    version) and must (staff need not); one look-up per distinct agreement, not per report."""
+    version) and must (staff need not); one look-up per distinct agreement, not per report,
+    kept per policy generation (``policy.kept_terms_met``)."""
     if not policy.terms_gate_applies(caller):
         return set()
     needed = {report.terms_agreement_id for report in found if report.terms_agreement_id}
     return {
         agreement_id
         for agreement_id in needed
-        if not agreements.terms_status(db, caller, agreement_id).satisfied
+        if not policy.kept_terms_met(db, caller, agreement_id)
     }
 
 

@@ -217,10 +217,24 @@ def report_status(db: DbSession, caller: Caller, report: Report) -> validity.Sta
 
 def bridge_letters(db: DbSession, caller: Caller, report: Report) -> list[Report]:
     """The bridge letters extending ``report`` that the caller may see, newest first."""
+    if report.id not in _bridged_ids(db):
+        return []
     stmt = policy.visible(select(Report), caller, Report).where(
         Report.bridges_report_id == report.id
     )
     return list(db.scalars(stmt.order_by(Report.created_at.desc())))
+
+
+def _bridged_ids(db: DbSession) -> frozenset[str]:
+    """The reports any bridge letter names (visible or not), kept per policy generation (a
+    report's bridge is a column of its row): most reports have none, and their page then
+    builds no visibility query for them."""
+
+    def ask() -> frozenset[str]:
+        stmt = select(Report.bridges_report_id).where(Report.bridges_report_id.is_not(None))
+        return frozenset(str(i) for i in db.scalars(stmt.distinct()))
+
+    return policy.remember(db, ("bridged_report_ids",), ask)
 
 
 def agreement_for(db: DbSession, agreement_id: Any) -> Agreement | None:
