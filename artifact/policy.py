@@ -835,7 +835,7 @@ def _remember(
 
 # Rendered parts of pages (large): fewer of them.
 _PAGES: dict[Hashable, tuple[tuple[str, int], datetime | None, Any]] = {}
-_MAX_PAGES = 64
+_MAX_PAGES = 256
 
 
 def remember_page(db: DbSession, name: str, caller: Caller, compute: Callable[[], T]) -> T:
@@ -845,6 +845,14 @@ def remember_page(db: DbSession, name: str, caller: Caller, compute: Callable[[]
     return _remember(
         _PAGES, _MAX_PAGES, db, (name, scope_key(caller)), compute, _next_grant_expiry(db)
     )
+
+
+def remember_own_page(db: DbSession, name: str, caller: Caller, compute: Callable[[], T]) -> T:
+    """``remember_page`` for a part that shows the caller's own records (their acceptances):
+    kept per account (and what the caller's permissions read of it) until the generation
+    changes, a grant expires or a scheduled termination takes effect."""
+    key = (name, caller.kind, caller.user_id, caller.organization_id, caller.role, caller.active)
+    return _remember(_PAGES, _MAX_PAGES, db, key, compute, _next_change(db))
 
 
 def forget_answers() -> None:

@@ -18,7 +18,7 @@ from artifact.audit.services import chain as audit
 from artifact.kernel.caller import Caller
 from artifact.kernel.errors import Conflict, NotFound, TermsRequired, ValidationFailed
 from artifact.kernel.text import one_line
-from artifact.models import Agreement, AgreementVersion
+from artifact.models import Acceptance, Agreement, AgreementVersion
 from artifact.models.agreements import AcceptanceScope, AgreementKind
 from artifact.models.base import DbSession, is_id
 from artifact.notifications import events
@@ -183,10 +183,15 @@ def terms_status(db: DbSession, caller: Caller, agreement_id: str) -> TermsStatu
     agreement = db.get(Agreement, agreement_id)
     if agreement is None or not agreement.versions:
         raise NotFound("no such agreement")
+    return status_of(caller, agreement, covering_acceptance(db, caller, agreement))
+
+
+def status_of(caller: Caller, agreement: Agreement, covering: Acceptance | None) -> TermsStatus:
+    """``terms_status`` from the acceptance ``covering_acceptance`` found (a page that shows
+    both asks the database once)."""
     current = agreement.current.number
-    acceptance = covering_acceptance(db, caller, agreement)
-    if acceptance is not None and acceptance.version_number == current and caller.active:
-        return TermsStatus(True, agreement.id, current, acceptance.id)
+    if covering is not None and covering.version_number == current and caller.active:
+        return TermsStatus(True, agreement.id, current, covering.id)
     return TermsStatus(False, agreement.id, current)
 
 

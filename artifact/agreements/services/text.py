@@ -9,6 +9,7 @@ that were hashed (``/agreements/ID/text.txt`` serves those exact bytes)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -74,6 +75,9 @@ def _block(part: str) -> Iterator[Markup]:
         yield _paragraph(run)
 
 
+@functools.lru_cache(maxsize=64)
 def paragraphs(text: str) -> Markup:
+    """The text as HTML paragraphs and lists (every piece escaped). Kept for the last texts
+    rendered: an agreement version's text never changes, and each view of it renders it."""
     parts = [part for part in _PARAGRAPH_BREAK.split(text or "") if part.strip()]
     return Markup("\n").join(piece for part in parts for piece in _block(part))

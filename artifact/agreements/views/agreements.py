@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from artifact import policy
@@ -28,15 +29,23 @@ bp.add_app_template_filter(paragraphs, "paragraphs")
 @bp.get("/")
 @require("agreement.view")
 def index() -> str:
-    """My agreements: state, history, certificates, terminate."""
-    found = agreements.list_agreements(db.session, current_caller())
-    covering = agreements.covering_acceptances(db.session, current_caller(), found)
-    rows = [(agreement, covering.get(agreement.id)) for agreement in found]
-    return render_template(
-        "agreements/index.html",
-        rows=rows,
-        history=agreement_records.history(db.session, current_caller()),
-    )
+    """My agreements: state, history, certificates, terminate. The page's body is rendered
+    once per account and policy generation (acceptances, terminations, agreements and users
+    bump it; a scheduled termination ends it when it takes effect): it holds no form."""
+    caller = current_caller()
+
+    def body() -> Markup:
+        found = agreements.list_agreements(db.session, caller)
+        covering = agreements.covering_acceptances(db.session, caller, found)
+        rows = [(agreement, covering.get(agreement.id)) for agreement in found]
+        history = agreement_records.history(db.session, caller)
+        return Markup(  # noqa: S704  (a template's output, escaped by Jinja)
+            render_template("agreements/_index_body.html", rows=rows, history=history)
+        )
+
+    policy.require(caller, "agreement.view")
+    shown = policy.remember_own_page(db.session, "my_agreements", caller, body)
+    return render_template("agreements/index.html", body=shown)
 
 
 def _signer(agreement: Agreement) -> dict[str, Any]:
@@ -61,8 +70,8 @@ def _show(agreement: Agreement, form: AcceptForm | None = None, status: int = 20
     signer = _signer(agreement)
     if not signer["may_bind"]:
         form.scope.choices = form.scope.choices[:1]  # type: ignore[index]
-    state = agreements.terms_status(db.session, current_caller(), agreement.id)
     covering = agreements.covering_acceptance(db.session, current_caller(), agreement)
+    state = agreements.status_of(current_caller(), agreement, covering)
     return render_template(
         "agreements/show.html",
         agreement=agreement,
