@@ -92,7 +92,7 @@ def index() -> str:
         today=today,
         states=evidence.state_choices(),
         labels=STATE_LABELS,
-        framework_rows=frameworks.list_frameworks(db.session, current_caller()),
+        framework_choices=frameworks.framework_choices(db.session, current_caller()),
     )
 
 

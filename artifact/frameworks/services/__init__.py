@@ -5,6 +5,7 @@ from artifact.frameworks.services.importing import FORMATS, ImportResult, import
 from artifact.frameworks.services.queries import (
     MappedTo,
     children_by_parent,
+    framework_choices,
     framework_mappings,
     get_framework,
     list_frameworks,
@@ -18,6 +19,7 @@ __all__ = [
     "MappedTo",
     "children_by_parent",
     "export_oscal",
+    "framework_choices",
     "framework_mappings",
     "get_framework",
     "import_file",

@@ -49,6 +49,17 @@ def list_frameworks(
     ]
 
 
+def framework_choices(db: DbSession, caller: Caller) -> list[tuple[str, str]]:
+    """(key, title) of every framework the caller may see, as ``list_frameworks`` orders them:
+    what a filter offers, kept per policy generation and scope (imports bump it)."""
+
+    def ask() -> list[tuple[str, str]]:
+        return [(f.key, f.title) for f, _count in list_frameworks(db, caller)]
+
+    _check_view(caller)
+    return policy.remember_for(db, "framework_choices", caller, ask)
+
+
 def get_framework(
     db: DbSession, caller: Caller, framework_id: str | None = None, key: str | None = None
 ) -> Framework:
