@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
+from artifact import policy
 from artifact.catalog.services.upload_guard import UploadGuard
 from artifact.evidence import services as evidence
 from artifact.evidence.forms import (
@@ -82,17 +84,35 @@ def _detail(evidence_id: str) -> Response:
 @bp.get("/evidence")
 @require_hidden("evidence.list")
 def index() -> str:
-    """Evidence, filtered by state, framework and owner."""
+    """Evidence, filtered by state, framework and owner. The unfiltered table is rendered once
+    per day and policy generation (evidence changes bump it); a filtered one at each request."""
+    caller = current_caller()
     today = utcnow().date()
     filters = evidence_filters()
+
+    def table() -> Markup:
+        items = evidence.list_evidence(db.session, caller, today, **filters)
+        return Markup(  # noqa: S704  (a template's output, escaped by Jinja)
+            render_template(
+                "evidence/_index_table.html",
+                items=items,
+                filters=filters,
+                today=today,
+                labels=STATE_LABELS,
+            )
+        )
+
+    if any(filters.values()):
+        shown = table()
+    else:
+        shown = policy.remember_page(db.session, f"evidence:{today.isoformat()}", caller, table)
     return render_template(
         "evidence/index.html",
-        items=evidence.list_evidence(db.session, current_caller(), today, **filters),
+        table=shown,
         filters=filters,
-        today=today,
         states=evidence.state_choices(),
         labels=STATE_LABELS,
-        framework_choices=frameworks.framework_choices(db.session, current_caller()),
+        framework_choices=frameworks.framework_choices(db.session, caller),
     )
 
 
@@ -237,15 +257,28 @@ def download(evidence_id: str) -> Response:
 @bp.get("/frameworks/<framework_id>/coverage")
 @require_hidden("coverage.freshness")
 def coverage(framework_id: str) -> str:
-    """Coverage and freshness of one framework (staff)."""
-    framework = frameworks.get_framework(db.session, current_caller(), framework_id=framework_id)
-    found = evidence.framework_coverage(db.session, current_caller(), framework, utcnow().date())
+    """Coverage and freshness of one framework (staff): its body rendered once per framework,
+    status filter, day and policy generation (evidence, requirements, mappings and reports
+    bump it)."""
+    caller = current_caller()
+    framework = frameworks.get_framework(db.session, caller, framework_id=framework_id)
+    today = utcnow().date()
     wanted = (request.args.get("status") or "").strip()
-    return render_template(
-        "evidence/coverage.html",
-        coverage=found,
-        labels=STATE_LABELS,
-        wanted=wanted if wanted in evidence.STATUSES else "",
-        statuses=evidence.STATUSES,
-        expiring_days=evidence.EXPIRING_DAYS,
-    )
+    wanted = wanted if wanted in evidence.STATUSES else ""
+
+    def body() -> Markup:
+        found = evidence.framework_coverage(db.session, caller, framework, today)
+        return Markup(  # noqa: S704  (a template's output, escaped by Jinja)
+            render_template(
+                "evidence/_coverage_body.html",
+                coverage=found,
+                labels=STATE_LABELS,
+                wanted=wanted,
+                statuses=evidence.STATUSES,
+                expiring_days=evidence.EXPIRING_DAYS,
+            )
+        )
+
+    name = f"coverage:{framework.id}:{today.isoformat()}:{wanted}"
+    shown = policy.remember_page(db.session, name, caller, body)
+    return render_template("evidence/coverage.html", framework=framework, body=shown)

@@ -62,8 +62,7 @@ def regulation(key: str) -> str:
     """Every article or section of a regulation, with the crosswalk mappings that exist and
     what covers it (reports the caller may see; evidence for staff). The articles' table
     (about a hundred rows for the GDPR) is rendered once per policy generation, caller scope
-    and day (framework imports and mapping edits bump the generation too); for those who see
-    evidence, whose changes do not bump it, it is rendered at each request."""
+    and day (framework imports, mapping edits and evidence changes bump the generation too)."""
     caller = current_caller()
     framework = frameworks.get_framework(db.session, caller, key=key)
     today = utcnow().date()
@@ -88,12 +87,9 @@ def regulation(key: str) -> str:
         )
 
     evidence_shown = bool(policy.decide(caller, "evidence.list"))  # as framework_coverage
-    if evidence_shown:
-        shown = body()
-    else:
-        shown = policy.remember_page(
-            db.session, f"regulation:{framework.id}:{today.isoformat()}", caller, body
-        )
+    shown = policy.remember_page(
+        db.session, f"regulation:{framework.id}:{today.isoformat()}", caller, body
+    )
     return render_template(
         "frameworks/regulation.html", framework=framework, body=shown, show_evidence=evidence_shown
     )

@@ -21,6 +21,7 @@ from artifact.models.agreements import Acceptance, Agreement, AgreementVersion, 
 from artifact.models.base import Base, DbSession, new_id, read_row
 from artifact.models.catalog import Grant, Report, ReportCategory, ReportSeries
 from artifact.models.engagements import Engagement, EngagementAuditor, EngagementRequirement
+from artifact.models.evidence import Evidence, EvidenceApproval, EvidenceLink, EvidenceVersion
 from artifact.models.frameworks import Framework, Mapping, Requirement
 
 
@@ -61,6 +62,12 @@ _TRACKED: tuple[type, ...] = (
     Engagement,
     EngagementAuditor,
     EngagementRequirement,
+    # Evidence, its versions, approvals and links: what a framework's coverage shows staff
+    # (kept rendered per generation and day); staff change them a few times a day.
+    Evidence,
+    EvidenceVersion,
+    EvidenceApproval,
+    EvidenceLink,
 )
 _BUMPED = "artifact_policy_generation_bumped"
 _READ = "artifact_policy_generation"

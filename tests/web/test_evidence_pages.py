@@ -146,3 +146,23 @@ def test_demo_seeds_evidence_once_with_coverage(runner, client, login_as) -> Non
     assert rows["A.8.8"] == "stale"
     assert rows["A.8.32"] == "stale"  # inferred from the SOC 2 tickets still in review
     assert found.counts["missing"] > 0
+
+
+def test_coverage_page_kept_rendered_follows_evidence_at_once(
+    evidence_frameworks, make_evidence, client, login_as, reviewer
+) -> None:
+    """The coverage body and the unfiltered evidence list are kept per policy generation:
+    evidence approved after the pages were seen shows at the next request (evidence changes
+    bump the generation)."""
+    login_as(reviewer)
+    page = client.get(f"/frameworks/{_iso_id()}/coverage").get_data(as_text=True)
+    assert "<strong>0</strong> covered" in page
+    assert "Kept coverage check" not in page
+    assert "Kept coverage check" not in client.get("/evidence").get_data(as_text=True)
+    make_evidence("Kept coverage check", requirements=["iso-sample:A.5.1"], state="approved")
+    assert "Kept coverage check" in client.get("/evidence").get_data(as_text=True)
+    page = client.get(f"/frameworks/{_iso_id()}/coverage").get_data(as_text=True)
+    assert "<strong>1</strong> covered" in page
+    assert "Kept coverage check" in page
+    filtered = client.get(f"/frameworks/{_iso_id()}/coverage?status=covered")
+    assert "Kept coverage check" in filtered.get_data(as_text=True)
