@@ -167,11 +167,6 @@ def entries(made: list[Report], pages: int, real: list[str]) -> Iterator[Entry]:
     """Each report's metadata, its file as a whole and its pages (``kinds.file_entries``)."""
     rng = random.Random(11)  # noqa: S311  (a reproducible corpus)
     left = pages
-    grantees: dict[str, list[str]] = {}
-    for grant in db.session.scalars(db.select(Grant)):
-        if grant.report_id and grant.expires_at is None and grant.revoked_at is None:
-            key = policy.grantee_key(grant.user_id, grant.organization_id)
-            grantees.setdefault(grant.report_id, []).append(key)
     for index, report in enumerate(made):
         facets = {
             "category": (report.category,),
@@ -192,7 +187,7 @@ def entries(made: list[Report], pages: int, real: list[str]) -> Iterator[Entry]:
             report.title,
             facets,
             [(1, True, batch)],
-            report_attrs(report, tuple(sorted(grantees.get(report.id, ())))),
+            report_attrs(report, policy.standing_grantees(db.session, report.id)),
         )
 
 

@@ -57,6 +57,22 @@ def _backend_pids() -> set[int]:
     return {int(mine), *(int(pid) for pid in others)}
 
 
+def _states_of_connections_that_ran(table: str) -> list[Any]:
+    """(state, last statement) of the other connections whose last statement names ``table``,
+    seen by the server from a connection outside the pool."""
+    outside = create_engine(db.engine.url, poolclass=NullPool)
+    with outside.connect() as conn:
+        states = conn.execute(
+            text(
+                "SELECT state, query FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND query LIKE :pattern"
+            ),
+            {"pattern": f"%{table}%"},
+        ).all()
+    outside.dispose()
+    return list(states)
+
+
 def test_a_connection_dropped_while_idle_is_replaced_before_the_next_page(
     app: Flask, make_user: Callable[..., User], login_as: Callable[..., Any]
 ) -> None:
@@ -111,16 +127,7 @@ def test_the_session_check_reads_outside_a_transaction(
         assert not found.second_factor
         # One statement, no transaction: the connection went back to the pool idle (not "idle
         # in transaction", no ROLLBACK sent after it), its last statement the session check.
-        outside = create_engine(db.engine.url, poolclass=NullPool)
-        with outside.connect() as conn:
-            states = conn.execute(
-                text(
-                    "SELECT state, query FROM pg_stat_activity WHERE datname = "
-                    "current_database() AND pid <> pg_backend_pid() AND query LIKE "
-                    "'%user_session%'"
-                )
-            ).all()
-        outside.dispose()
+        states = _states_of_connections_that_ran("user_session")
         assert states, "no connection ran the session check"
         assert all(state == "idle" for state, _query in states)
         assert all(query.lstrip().upper().startswith("SELECT") for _state, query in states)
@@ -138,16 +145,7 @@ def test_the_policy_generation_is_read_outside_a_transaction_before_one_begins(
     with app.test_request_context("/"):
         first = generation.read(db.session)
         assert not db.session().in_transaction()
-        outside = create_engine(db.engine.url, poolclass=NullPool)
-        with outside.connect() as conn:
-            states = conn.execute(
-                text(
-                    "SELECT state, query FROM pg_stat_activity WHERE datname = "
-                    "current_database() AND pid <> pg_backend_pid() AND query LIKE "
-                    "'%policy_generation%'"
-                )
-            ).all()
-        outside.dispose()
+        states = _states_of_connections_that_ran("policy_generation")
         assert states, "no connection read the generation"
         assert all(state == "idle" for state, _query in states)
         assert generation.read(db.session) == first  # remembered: no second statement
