@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from artifact.models.accounts import Organization, User
 from artifact.models.agreements import Acceptance, Agreement, AgreementVersion, Termination
 from artifact.models.base import Base, DbSession, new_id, read_row
-from artifact.models.catalog import Grant, Report, ReportCategory, ReportSeries
+from artifact.models.catalog import Grant, Report, ReportCategory, ReportSeries, ReportVersion
 from artifact.models.engagements import Engagement, EngagementAuditor, EngagementRequirement
 from artifact.models.evidence import Evidence, EvidenceApproval, EvidenceLink, EvidenceVersion
 from artifact.models.frameworks import Framework, Mapping, Requirement
@@ -41,6 +41,8 @@ ROW_ID = 1
 # reports shows: titles, dates and series live on the same rows as state and visibility).
 _TRACKED: tuple[type, ...] = (
     Report,
+    # A report's versions (an upload, a purge): what its page shows readers (kept rendered).
+    ReportVersion,
     Grant,
     ReportCategory,
     ReportSeries,

@@ -98,6 +98,36 @@ def test_older_versions_only_with_version_all(open_index: Opener, name: str) -> 
 
 
 @pytest.mark.parametrize("name", BACKEND_PARAMS)
+def test_a_repeated_search_sees_what_another_writer_committed_in_between(
+    open_index: Opener, name: str, tmp_path: Path
+) -> None:
+    """The answers a backend keeps for a repeated search (whoosh: per searcher) never outlive
+    a commit, made here by a second backend on the same index, as another worker's is."""
+    reader, writer = open_index(name, tmp_path), open_index(name, tmp_path)
+    writer.rebuild(_file("report", "r1", "One", "the otter clause"))
+    everything, otter = Scope(everything=True), parse("otter")
+    for _ in range(2):  # asked, then kept
+        found = reader.search(otter, everything)
+        assert [(h.id, h.version) for h in found.hits] == [("r1", 1)]
+        assert "otter" in reader.pages(otter, ["report:r1@1"])["report:r1@1"][0].text
+    found.hits.clear()  # what a caller does with its copy
+    found.facets["type"].clear()
+    again = reader.search(otter, everything)
+    assert len(again.hits) == 1
+    assert sum(again.facets["type"].values()) == 1
+
+    writer.replace(
+        ["report:r1"],
+        file_entries("report", "r1", "One", "One", {}, [(1, True, ["the beaver clause"])])
+        + _file("report", "r2", "Two", "another otter clause"),
+    )
+    found = reader.search(otter, everything)
+    assert [(h.id, h.version) for h in found.hits] == [("r2", 1)]
+    assert reader.pages(otter, ["report:r1@1"]) == {}
+    assert "beaver" in reader.pages(parse("beaver"), ["report:r1@1"])["report:r1@1"][0].text
+
+
+@pytest.mark.parametrize("name", BACKEND_PARAMS)
 def test_suggestions_come_from_entries_in_scope_only(open_index: Opener, name: str) -> None:
     backend = open_index(name)
     backend.rebuild(

@@ -21,6 +21,7 @@ from artifact.kernel import uow
 from artifact.kernel.caller import OPERATOR, Caller
 from artifact.models import AccessRequest, Report, ReportCategory, User, generation
 from tests.conftest import post_form, sign_in
+from tests.fixtures_catalog import make_pdf
 
 
 def _now() -> tuple[str, int]:
@@ -133,6 +134,9 @@ WRITES: dict[str, Callable[[Any], object]] = {
         typed_name=f["customer"].name,
         scope="account",
     ),
+    "version": lambda f: reports.add_version(
+        db.session, OPERATOR, f["store"], f["report"].id, make_pdf(marker="v2"), "v2.pdf", 10**8
+    ),
     "role": lambda f: accounts.set_role(db.session, OPERATOR, f["customer"], "auditor"),
     "disabled": lambda f: accounts.set_disabled(db.session, OPERATOR, f["customer"], True),
     "membership": lambda f: accounts.create_user(
@@ -148,8 +152,11 @@ WRITES: dict[str, Callable[[Any], object]] = {
 
 
 @pytest.mark.parametrize("write", sorted(WRITES))
-def test_every_policy_write_bumps_the_generation(write: str, make_report, nda, customer) -> None:
+def test_every_policy_write_bumps_the_generation(
+    write: str, make_report, nda, customer, store
+) -> None:
     fixtures = {"report": make_report("SOC 2", visibility="restricted"), "nda": nda}
+    fixtures["store"] = store
     fixtures["customer"] = db.session.get(User, customer.id)
     before = _now()
     WRITES[write](fixtures)

@@ -21,6 +21,7 @@ from artifact.web.access import require
 from artifact.web.files import CSV, file_response
 from artifact.web.links import safe_next
 from artifact.web.security import current_caller
+from artifact.web.templating import CSRF_SLOT, with_csrf
 
 bp = Blueprint("agreements", __name__, url_prefix="/agreements")
 bp.add_app_template_filter(paragraphs, "paragraphs")
@@ -60,35 +61,65 @@ def _signer(agreement: Agreement) -> dict[str, Any]:
 
 
 def _show(agreement: Agreement, form: AcceptForm | None = None, status: int = 200) -> Any:
+    """The page with ``form`` as posted (its errors shown), or a fresh one."""
+    return render_template(
+        "agreements/show.html",
+        title=agreement.title,
+        body=with_csrf(_show_body(agreement, form or _fresh_form(agreement))),
+    ), status
+
+
+def _fresh_form(agreement: Agreement) -> AcceptForm:
+    """The accept form for the current version (its CSRF token goes in the page's slot)."""
     current = agreement.current
-    if form is None:
-        form = AcceptForm(
-            version=str(current.number),
-            text_sha256=current.text_sha256,
-            next=safe_next(request.args.get("next")) or "",
-        )
+    return AcceptForm(
+        meta={"csrf": False},
+        version=str(current.number),
+        text_sha256=current.text_sha256,
+        next=safe_next(request.args.get("next")) or "",
+    )
+
+
+def _show_body(agreement: Agreement, form: AcceptForm) -> Markup:
+    caller = current_caller()
     signer = _signer(agreement)
     if not signer["may_bind"]:
         form.scope.choices = form.scope.choices[:1]  # type: ignore[index]
-    covering = agreements.covering_acceptance(db.session, current_caller(), agreement)
-    state = agreements.status_of(current_caller(), agreement, covering)
-    return render_template(
-        "agreements/show.html",
-        agreement=agreement,
-        version=current,
-        form=form,
-        state=state,
-        covering=covering if state.satisfied else None,
-        signer=signer,
-        next_url=safe_next(form.next.data or None),
-    ), status
+    covering = agreements.covering_acceptance(db.session, caller, agreement)
+    state = agreements.status_of(caller, agreement, covering)
+    return Markup(  # noqa: S704  (a template's output, escaped by Jinja)
+        render_template(
+            "agreements/_show_body.html",
+            agreement=agreement,
+            version=agreement.current,
+            form=form,
+            state=state,
+            covering=covering if state.satisfied else None,
+            signer=signer,
+            next_url=safe_next(form.next.data or None),
+            csrf_slot=CSRF_SLOT,
+        )
+    )
 
 
 @bp.get("/<agreement_id>")
 @require("agreement.view")
 def show(agreement_id: str) -> Any:
-    """The current text with the accept form (reading never accepts)."""
-    return _show(agreements.get_agreement(db.session, current_caller(), agreement_id))
+    """The current text with the accept form (reading never accepts). What a caller sees is
+    the same until the policy generation changes (agreements, their versions, acceptances and
+    terminations bump it; a scheduled termination ends it sooner): rendered once per account
+    and ``next`` target and kept, its CSRF slot filled at each request."""
+    caller = current_caller()
+
+    def page() -> tuple[str, Markup]:
+        agreement = agreements.get_agreement(db.session, caller, agreement_id)
+        return agreement.title, _show_body(agreement, _fresh_form(agreement))
+
+    next_target = safe_next(request.args.get("next")) or ""
+    title, body = policy.remember_own_page(
+        db.session, f"agreement:{agreement_id}:{next_target}", caller, page
+    )
+    return render_template("agreements/show.html", title=title, body=with_csrf(body))
 
 
 @bp.get("/<agreement_id>/print")

@@ -35,6 +35,7 @@ from artifact.web.access import require
 from artifact.web.links import terms_page_url
 from artifact.web.ratelimit import download_budget
 from artifact.web.security import current_caller
+from artifact.web.templating import CSRF_SLOT, with_csrf
 
 
 def catalog_filters() -> dict[str, Any]:
@@ -103,30 +104,71 @@ def index() -> str:
 @require("report.view")
 def detail(report_id: str) -> str:
     """A report, its versions and what the user still needs; for staff, the forms that change
-    it, who holds access, recent downloads and its history."""
+    it, who holds access, recent downloads and its history.
+
+    What a reader sees is the same for their account all day until the policy generation
+    changes (reports, versions, grants, agreements and acceptances bump it; a grant's expiry or
+    a scheduled termination ends it sooner): rendered once for them and kept, its CSRF slot
+    filled at each request."""
     caller = current_caller()
-    report, locked = reports.get_report_or_locked(
-        db.session, caller, report_id, public_listing=current_app.config["PUBLIC_LISTING"]
-    )
+    if not policy.decide(caller, "report.edit"):  # not staff: no part of the page is theirs
+        today = utcnow().date().isoformat()
+        kept = policy.remember_own_page(
+            db.session, f"report:{report_id}:{today}", caller, lambda: _reader_page(report_id)
+        )
+        if kept is None:
+            return _locked_page(_report_or_locked(report_id)[0])
+        title, body = kept
+        return render_template("catalog/detail.html", title=title, body=with_csrf(body))
+    report, locked = _report_or_locked(report_id)
     if locked:
         return _locked_page(report)
     staff = policy.decide(caller, "report.edit", report)
     return render_template(
         "catalog/detail.html",
+        title=report.title,
+        body=with_csrf(_body(report)),
         report=report,
-        status=reports.report_status(db.session, caller, report),
-        status_labels=STATUS_LABELS,
-        valid_until=valid_until(report),
-        bridge_letters=reports.bridge_letters(db.session, caller, report),
-        needs_terms=report_terms.needs_terms(db.session, caller, report),
-        versions=[v for v in reversed(report.versions) if v.purged_at is None],
-        purged=[v for v in report.versions if v.purged_at is not None],
-        # Forms (and their CSRF tokens) only for those shown them: the request form for
-        # customers, the rest in the staff sections.
-        request_form=AccessRequestForm()
-        if policy.decide(caller, "access_request.create") and not staff
-        else None,
         **(_staff_parts(report) if staff else {}),
+    )
+
+
+def _report_or_locked(report_id: str) -> tuple[Report, bool]:
+    return reports.get_report_or_locked(
+        db.session,
+        current_caller(),
+        report_id,
+        public_listing=current_app.config["PUBLIC_LISTING"],
+    )
+
+
+def _reader_page(report_id: str) -> tuple[str, Markup] | None:
+    """The report's title and page body for a reader, or None when it is locked for them
+    (raises NotFound when they may not know it)."""
+    report, locked = _report_or_locked(report_id)
+    return None if locked else (report.title, _body(report))
+
+
+def _body(report: Report) -> Markup:
+    """The page's body down to the staff sections, with a CSRF slot in its request form."""
+    caller = current_caller()
+    return Markup(  # noqa: S704  (a template's output, escaped by Jinja)
+        render_template(
+            "catalog/_detail_body.html",
+            report=report,
+            status=reports.report_status(db.session, caller, report),
+            status_labels=STATUS_LABELS,
+            valid_until=valid_until(report),
+            bridge_letters=reports.bridge_letters(db.session, caller, report),
+            needs_terms=report_terms.needs_terms(db.session, caller, report),
+            versions=[v for v in reversed(report.versions) if v.purged_at is None],
+            purged=[v for v in report.versions if v.purged_at is not None],
+            # The request form (customers only): its token goes in the slot.
+            request_form=AccessRequestForm(meta={"csrf": False})
+            if policy.decide(caller, "access_request.create")
+            else None,
+            csrf_slot=CSRF_SLOT,
+        )
     )
 
 

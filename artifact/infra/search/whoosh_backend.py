@@ -2,14 +2,16 @@
 
 A fresh searcher is opened whenever the index changed (never ``Searcher.refresh()``, which
 returned duplicate documents after a segment merge in whoosh-reloaded 2.7.5). Sets of document
-numbers per facet value and per record are computed once per searcher and reused."""
+numbers per facet value and per record are computed once per searcher and reused, and so are
+the answers to searches (a query, a scope and a page: what the next search asking the same of
+the same index gets, as Elasticsearch's shard request cache does until its next refresh)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from whoosh import index as whoosh_index
 from whoosh import query as wq
@@ -50,6 +52,9 @@ WORDS = (
     | StopFilter(stoplist=frozenset(), minsize=1, maxsize=q.MAX_WORD_CHARS)
 )
 YES, NO = "yes", "no"
+# Answers kept per searcher (each a page of hits with its facets, or a few pages' text).
+MAX_ANSWERS = 512
+T = TypeVar("T")
 
 
 def _schema() -> Schema:
@@ -110,6 +115,17 @@ class _Snapshot:
         self.searcher = searcher
         self._sets: dict[tuple[str, str], frozenset[int]] = {}
         self._values: dict[str, list[str]] = {}
+        self._answers: dict[Hashable, Any] = {}
+
+    def answer(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, once per ``key`` for this searcher (at most ``MAX_ANSWERS`` kept)."""
+        if key in self._answers:
+            return self._answers[key]  # type: ignore[no-any-return]
+        value = compute()
+        if len(self._answers) >= MAX_ANSWERS:
+            self._answers.pop(next(iter(self._answers)))
+        self._answers[key] = value
+        return value
 
     def docs(self, field: str, value: str) -> frozenset[int]:
         found = self._sets.get((field, value))
@@ -232,17 +248,27 @@ class WhooshBackend:
             return ResultPage(0, [], {name: {} for name in FACETS} if facets else {})
         with self._lock:
             snap = self._fresh()
-            built = build(query)
-            allowed = snap.allowed(scope, query.all_versions)
-            if not allowed:
-                return ResultPage(0, [], self._facets(snap, set()) if facets else {})
-            # One walk of the matches inside the scope, scoring them all (a phrase's positions
-            # are read once, not once to count and again to rank).
-            results = snap.searcher.search(built, filter=allowed, limit=None)
-            matched = set(results.docs())
-            counts = self._facets(snap, matched) if facets else {}
-            hits = [self._hit(results[i]) for i in range(offset, min(len(matched), offset + limit))]
-            return ResultPage(len(matched), hits, counts)
+            kept = snap.answer(
+                ("search", query, scope, offset, limit, facets),
+                lambda: self._search(snap, query, scope, offset, limit, facets),
+            )
+        # A copy: the caller may change what it is given, never what the next one gets.
+        return ResultPage(kept.total, list(kept.hits), {k: dict(v) for k, v in kept.facets.items()})
+
+    def _search(
+        self, snap: _Snapshot, query: q.Query, scope: Scope, offset: int, limit: int, facets: bool
+    ) -> ResultPage:
+        built = build(query)
+        allowed = snap.allowed(scope, query.all_versions)
+        if not allowed:
+            return ResultPage(0, [], self._facets(snap, set()) if facets else {})
+        # One walk of the matches inside the scope, scoring them all (a phrase's positions
+        # are read once, not once to count and again to rank).
+        results = snap.searcher.search(built, filter=allowed, limit=None)
+        matched = set(results.docs())
+        counts = self._facets(snap, matched) if facets else {}
+        hits = [self._hit(results[i]) for i in range(offset, min(len(matched), offset + limit))]
+        return ResultPage(len(matched), hits, counts)
 
     @staticmethod
     def _hit(hit: Any) -> Hit:
@@ -261,22 +287,34 @@ class WhooshBackend:
     def pages(
         self, query: q.Query, docvers: list[str], per: int = PAGES_PER_HIT
     ) -> dict[str, list[PageHit]]:
-        text = build(query, field="ptext", pages=True)
-        if text is None or not docvers:
+        if not docvers:
             return {}
-        out: dict[str, list[PageHit]] = {}
         with self._lock:
             snap = self._fresh()
-            for docver in docvers:
-                # The document's own term drives the intersection (a filter would still walk
-                # every page of the index that matches the words).
-                one = wq.And([wq.Term("docver", docver), text])
-                found = list(snap.searcher.search(one, limit=per))
-                if found:
-                    out[docver] = [
-                        PageHit(h["page"], h["ptext"] if i == 0 else "", float(h.score or 0.0))
-                        for i, h in enumerate(found)
-                    ]
+            kept = snap.answer(
+                ("pages", query, tuple(docvers), per),
+                lambda: self._pages(snap, query, docvers, per),
+            )
+        return {docver: list(found) for docver, found in kept.items()}
+
+    @staticmethod
+    def _pages(
+        snap: _Snapshot, query: q.Query, docvers: list[str], per: int
+    ) -> dict[str, list[PageHit]]:
+        text = build(query, field="ptext", pages=True)
+        if text is None:
+            return {}
+        out: dict[str, list[PageHit]] = {}
+        for docver in docvers:
+            # The document's own term drives the intersection (a filter would still walk
+            # every page of the index that matches the words).
+            one = wq.And([wq.Term("docver", docver), text])
+            found = list(snap.searcher.search(one, limit=per))
+            if found:
+                out[docver] = [
+                    PageHit(h["page"], h["ptext"] if i == 0 else "", float(h.score or 0.0))
+                    for i, h in enumerate(found)
+                ]
         return out
 
     def suggest(self, word: str, distance: int, scope: Scope, all_versions: bool) -> list[str]:
