@@ -261,14 +261,14 @@ def coverage(framework_id: str) -> str:
     status filter, day and policy generation (evidence, requirements, mappings and reports
     bump it)."""
     caller = current_caller()
-    framework = frameworks.get_framework(db.session, caller, framework_id=framework_id)
     today = utcnow().date()
     wanted = (request.args.get("status") or "").strip()
     wanted = wanted if wanted in evidence.STATUSES else ""
 
-    def body() -> Markup:
+    def page() -> tuple[str, Markup]:
+        framework = frameworks.get_framework(db.session, caller, framework_id=framework_id)
         found = evidence.framework_coverage(db.session, caller, framework, today)
-        return Markup(  # noqa: S704  (a template's output, escaped by Jinja)
+        return framework.title, Markup(  # noqa: S704  (a template's output, escaped by Jinja)
             render_template(
                 "evidence/_coverage_body.html",
                 coverage=found,
@@ -279,6 +279,8 @@ def coverage(framework_id: str) -> str:
             )
         )
 
-    name = f"coverage:{framework.id}:{today.isoformat()}:{wanted}"
-    shown = policy.remember_page(db.session, name, caller, body)
-    return render_template("evidence/coverage.html", framework=framework, body=shown)
+    # Kept under the id asked for: stored only once it named a framework (get_framework
+    # raises NotFound before anything is kept).
+    name = f"coverage:{framework_id}:{today.isoformat()}:{wanted}"
+    title, shown = policy.remember_page(db.session, name, caller, page)
+    return render_template("evidence/coverage.html", title=title, body=shown)

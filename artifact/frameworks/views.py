@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from flask import Blueprint, render_template
 from markupsafe import Markup
 
@@ -16,6 +18,14 @@ from artifact.web.access import require
 from artifact.web.security import current_caller
 
 bp = Blueprint("frameworks", __name__)
+
+
+class Shown(NamedTuple):
+    """What a kept page says of its framework outside its kept body."""
+
+    id: str
+    key: str
+    title: str
 
 
 @bp.get("/frameworks")
@@ -64,16 +74,16 @@ def regulation(key: str) -> str:
     (about a hundred rows for the GDPR) is rendered once per policy generation, caller scope
     and day (framework imports, mapping edits and evidence changes bump the generation too)."""
     caller = current_caller()
-    framework = frameworks.get_framework(db.session, caller, key=key)
     today = utcnow().date()
 
-    def body() -> Markup:
+    def page() -> tuple[Shown, Markup]:
+        framework = frameworks.get_framework(db.session, caller, key=key)
         requirements = frameworks.requirements_of(db.session, caller, framework)
         mappings = frameworks.framework_mappings(db.session, caller, framework)
         coverage = evidence.framework_coverage(
             db.session, caller, framework, today, requirements, mappings
         )
-        return Markup(  # noqa: S704  (a template's output, escaped by Jinja)
+        return Shown(framework.id, framework.key, framework.title), Markup(  # noqa: S704
             render_template(
                 "frameworks/_regulation_body.html",
                 framework=framework,
@@ -87,8 +97,10 @@ def regulation(key: str) -> str:
         )
 
     evidence_shown = bool(policy.decide(caller, "evidence.list"))  # as framework_coverage
-    shown = policy.remember_page(
-        db.session, f"regulation:{framework.id}:{today.isoformat()}", caller, body
+    # Kept under the key asked for: stored only once it named a framework the caller may see
+    # (get_framework raises NotFound before anything is kept).
+    framework, shown = policy.remember_page(
+        db.session, f"regulation:{key}:{today.isoformat()}", caller, page
     )
     return render_template(
         "frameworks/regulation.html", framework=framework, body=shown, show_evidence=evidence_shown

@@ -19,7 +19,14 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from artifact.models.accounts import Organization, User
 from artifact.models.agreements import Acceptance, Agreement, AgreementVersion, Termination
 from artifact.models.base import Base, DbSession, new_id, read_row
-from artifact.models.catalog import Grant, Report, ReportCategory, ReportSeries, ReportVersion
+from artifact.models.catalog import (
+    AccessRequest,
+    Grant,
+    Report,
+    ReportCategory,
+    ReportSeries,
+    ReportVersion,
+)
 from artifact.models.engagements import Engagement, EngagementAuditor, EngagementRequirement
 from artifact.models.evidence import Evidence, EvidenceApproval, EvidenceLink, EvidenceVersion
 from artifact.models.frameworks import Framework, Mapping, Requirement
@@ -44,6 +51,9 @@ _TRACKED: tuple[type, ...] = (
     # A report's versions (an upload, a purge): what its page shows readers (kept rendered).
     ReportVersion,
     Grant,
+    # Requests for access: how many wait is in every staff page's header (kept); customers
+    # make a few a day.
+    AccessRequest,
     ReportCategory,
     ReportSeries,
     Agreement,

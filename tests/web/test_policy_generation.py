@@ -134,6 +134,9 @@ WRITES: dict[str, Callable[[Any], object]] = {
         typed_name=f["customer"].name,
         scope="account",
     ),
+    "access request": lambda f: grants.request_access(
+        db.session, Caller.of_user(f["customer"]), report_id=f["report"].id
+    ),
     "version": lambda f: reports.add_version(
         db.session, OPERATOR, f["store"], f["report"].id, make_pdf(marker="v2"), "v2.pdf", 10**8
     ),
@@ -287,3 +290,22 @@ def test_the_front_page_list_follows_grants_and_publishing_at_once(
     assert f'href="/catalog/{report.id}"' not in page
     assert "Public ISO 27001 certificate" in page
     assert f'href="/catalog/{public.id}"' in visitor.get("/").get_data(as_text=True)
+
+
+def test_the_pending_requests_badge_follows_a_request_and_its_decision_at_once(
+    app: Flask, login_as: Callable[..., Any], client: FlaskClient, make_report, customer, staff
+) -> None:
+    """The count in every staff page's header is kept per generation: a customer's request and
+    a decision on it show on the staff member's very next page."""
+    report = make_report("Restricted SOC 2", visibility="restricted")
+    login_as(staff)
+    badge = '<span class="badge">1<span class="visually-hidden"> pending</span></span>'
+    for _ in range(2):
+        assert badge not in client.get("/").get_data(as_text=True)
+    asked = grants.request_access(db.session, Caller.of_user(customer), report_id=report.id)
+    uow.commit(db.session)
+    for _ in range(2):
+        assert badge in client.get("/").get_data(as_text=True)
+    grants.decide_request(db.session, OPERATOR, asked.id, approve=False)
+    uow.commit(db.session)
+    assert badge not in client.get("/").get_data(as_text=True)

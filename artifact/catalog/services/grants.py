@@ -309,14 +309,17 @@ def pending_count(db: DbSession, caller: Caller) -> int:
     """How many requests wait for a decision (0 for whoever may not decide them)."""
     if not policy.decide(caller, "access_request.decide"):
         return 0
-    return int(
-        db.scalar(
+
+    def ask() -> int:
+        stmt = (
             select(func.count())
             .select_from(AccessRequest)
             .where(AccessRequest.state == RequestState.PENDING)
         )
-        or 0
-    )
+        return int(db.scalar(stmt) or 0)
+
+    # Shown in every staff page's header: kept per policy generation (requests bump it).
+    return policy.remember(db, ("pending_requests",), ask)
 
 
 def requester_history(db: DbSession, caller: Caller, user_ids: list[str]) -> dict[str, Any]:
