@@ -140,3 +140,16 @@ def test_the_kept_agreement_page_follows_its_next_target_and_an_acceptance(
     assert 'href="/catalog/abc123">Continue to your download' in client.get(onward).get_data(
         as_text=True
     )
+
+
+def test_the_headers_links_follow_where_the_app_is_mounted(client: FlaskClient) -> None:
+    """The header's links are built once per script root (web.templating.link): an app
+    mounted under a prefix by its proxy links under that prefix, and the same worker serving
+    the root still links from the root."""
+    for _ in range(2):
+        root = client.get("/").get_data(as_text=True)
+        mounted = client.get("/", base_url="http://localhost/trust/").get_data(as_text=True)
+        assert 'href="/catalog/"' in root
+        assert 'href="/trust/catalog/"' not in root
+        assert 'href="/trust/catalog/"' in mounted
+        assert 'href="/catalog/"' not in mounted
