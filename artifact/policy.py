@@ -827,15 +827,17 @@ def _remember(
         return kept[2]  # type: ignore[no-any-return]
     stale_at = until() if until is not None else None
     value = compute()
+    store.pop(key, None)  # stored again last: the oldest entry goes first when full
     if len(store) >= limit:
-        store.clear()
+        store.pop(next(iter(store)))
     store[key] = (current, stale_at, value)
     return value
 
 
-# Rendered parts of pages (large): fewer of them.
+# Rendered parts of pages (large, up to about 30 kB): fewer of them. Readers' report and
+# agreement pages are kept per account, so a busy trust center fills it.
 _PAGES: dict[Hashable, tuple[tuple[str, int], datetime | None, Any]] = {}
-_MAX_PAGES = 256
+_MAX_PAGES = 512
 
 
 def remember_page(db: DbSession, name: str, caller: Caller, compute: Callable[[], T]) -> T:

@@ -309,3 +309,23 @@ def test_the_pending_requests_badge_follows_a_request_and_its_decision_at_once(
     grants.decide_request(db.session, OPERATOR, asked.id, approve=False)
     uow.commit(db.session)
     assert badge not in client.get("/").get_data(as_text=True)
+
+
+def test_a_full_store_of_kept_answers_lets_its_oldest_go_first(app: Flask) -> None:
+    """A full store drops only its oldest answer, never everything it keeps (a burst of new
+    pages would otherwise have every kept page worked out again)."""
+    from artifact import policy
+
+    store: dict[Any, Any] = {}
+    asked: list[str] = []
+
+    def keep(name: str) -> str:
+        return policy._remember(
+            store, 2, db.session, name, lambda: asked.append(name) or name, None
+        )
+
+    for name in ("a", "b", "c", "c", "b"):
+        assert keep(name) == name
+    assert asked == ["a", "b", "c"]
+    assert keep("a") == "a"
+    assert asked == ["a", "b", "c", "a"]
