@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
+from markupsafe import Markup
 
+from artifact import policy
 from artifact.extensions import db
 from artifact.infra.search.backend import FACETS
 from artifact.kernel.errors import ValidationFailed
@@ -48,28 +50,45 @@ def page_url(hit: SearchHit, page: int) -> str:
 
 @bp.get("/search")
 def index() -> Any:
-    """Results, facets and pages; a query we cannot read answers 400 with the reason."""
+    """Results, facets and pages; a query we cannot read answers 400 with the reason.
+
+    The results are rendered once per index state (``Backend.state``: a commit by any process
+    changes it), caller scope, query, filters, page and policy generation, and kept: a search
+    asked again (the few words a trust center's visitors type) runs none of it."""
     text, filters, page = search_args()
-    try:
-        results = search_service.search(
+    caller = current_caller()
+    backend = indexer.index(current_app, db.session)
+
+    def results() -> Markup:
+        found = search_service.search(
             db.session,
-            current_caller(),
-            indexer.index(current_app, db.session),
+            caller,
+            backend,
             text,
             filters,
             page,
             public_listing=current_app.config["PUBLIC_LISTING"],
         )
+        return Markup(  # noqa: S704  (a template's output, escaped by Jinja)
+            render_template(
+                "search/_results.html",
+                q=text,
+                filters=filters,
+                results=found,
+                hit_url=hit_url,
+                page_url=page_url,
+            )
+        )
+
+    try:
+        state = backend.state()
+        if state is None:
+            shown = results()
+        else:
+            name = repr(("search", state, text, sorted(filters.items()), page))
+            shown = policy.remember_page(db.session, name, caller, results)
     except ValidationFailed as error:
         return render_template(
-            "search/index.html", q=text, filters=filters, results=None, error=error.message
+            "search/index.html", q=text, filters=filters, shown=None, error=error.message
         ), 400
-    return render_template(
-        "search/index.html",
-        q=text,
-        filters=filters,
-        results=results,
-        error=None,
-        hit_url=hit_url,
-        page_url=page_url,
-    )
+    return render_template("search/index.html", q=text, filters=filters, shown=shown, error=None)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from artifact.catalog.services import grants, report_terms, reports
 from artifact.extensions import db
+from artifact.infra.search import Backend, Entry
 from artifact.kernel import uow
 from artifact.kernel.caller import OPERATOR
 from artifact.models import AccessRequest, User
@@ -153,3 +154,18 @@ def test_the_headers_links_follow_where_the_app_is_mounted(client: FlaskClient) 
         assert 'href="/trust/catalog/"' not in root
         assert 'href="/trust/catalog/"' in mounted
         assert 'href="/catalog/"' not in mounted
+
+
+def test_kept_search_results_follow_a_change_to_the_index_at_once(
+    login_as: Callable[..., Any], client: FlaskClient, search_index: Backend, customer
+) -> None:
+    """A search's results are kept per index state: an entry another process indexes (no
+    change to the policy generation here) is found by the very next search."""
+    login_as(customer)  # requirements are for signed-in users
+    for _ in range(2):
+        page = client.get("/search?q=zebrafish").get_data(as_text=True)
+        assert '<p role="status">0 results.' in page
+    search_index.replace([], [Entry("requirement", "zeb1", "Zebrafish husbandry", "zebrafish")])
+    page = client.get("/search?q=zebrafish").get_data(as_text=True)
+    assert '<p role="status">1 result.' in page
+    assert "Zebrafish husbandry" in page

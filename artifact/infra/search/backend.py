@@ -7,7 +7,7 @@ facets or returns anything."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -219,6 +219,11 @@ class Backend(Protocol):
 
     def count(self) -> int:
         """How many entries the index holds."""
+
+    def state(self) -> Hashable | None:
+        """A token that changes whenever what searches find may change (a commit by any
+        process), so a page rendered from a search can be kept under it; None when the
+        backend cannot tell (then nothing built from a search is kept)."""
 
     def close(self) -> None:
         """Release files and threads."""

@@ -404,6 +404,10 @@ class PostgresBackend:
         with self.engine.connect() as connection:
             return int(connection.execute(text("SELECT count(*) FROM search_entry")).scalar_one())
 
+    def state(self) -> None:
+        """None: the index is in the database, read in each request's own snapshot."""
+        return None
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -15,7 +15,7 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -219,6 +219,17 @@ class TantivyBackend:
             self._index.reload()
             self._loaded = mark
         return self._index.searcher()
+
+    def state(self) -> Hashable | None:
+        """The index's ``meta.json`` as loaded (each commit replaces it): see _searcher."""
+        with self._lock:
+            mark = self._meta_mark()
+            if mark is None:
+                return None
+            if mark != self._loaded:
+                self._index.reload()
+                self._loaded = mark
+            return ("tantivy", mark)
 
     def _meta_mark(self) -> tuple[int, int, int, int] | None:
         try:

@@ -8,6 +8,7 @@ the same index gets, as Elasticsearch's shard request cache does until its next 
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
@@ -54,6 +55,7 @@ WORDS = (
 YES, NO = "yes", "no"
 # Answers kept per searcher (each a page of hits with its facets, or a few pages' text).
 MAX_ANSWERS = 512
+_SNAPSHOTS = itertools.count(1)
 T = TypeVar("T")
 
 
@@ -113,6 +115,7 @@ class _Snapshot:
 
     def __init__(self, searcher: Any) -> None:
         self.searcher = searcher
+        self.number = next(_SNAPSHOTS)  # never reused in this process: see state()
         self._sets: dict[tuple[str, str], frozenset[int]] = {}
         self._values: dict[str, list[str]] = {}
         self._answers: dict[Hashable, Any] = {}
@@ -240,6 +243,11 @@ class WhooshBackend:
                 snap.searcher.close()
             snap = self._snapshot = _Snapshot(self._ix.searcher())
         return snap
+
+    def state(self) -> Hashable:
+        """The searcher's number: a new searcher opens whenever the index changed."""
+        with self._lock:
+            return ("whoosh", self._fresh().number)
 
     def search(
         self, query: q.Query, scope: Scope, *, offset: int = 0, limit: int = 10, facets: bool = True
