@@ -12,6 +12,7 @@ by a direct link only).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -827,11 +828,15 @@ def _remember(
         return kept[2]  # type: ignore[no-any-return]
     stale_at = until() if until is not None else None
     value = compute()
-    store.pop(key, None)  # stored again last: the oldest entry goes first when full
-    if len(store) >= limit:
-        store.pop(next(iter(store)))
-    store[key] = (current, stale_at, value)
+    with _STORING:  # threads of one worker (the development server) share the stores
+        store.pop(key, None)  # stored again last: the oldest entry goes first when full
+        if len(store) >= limit:
+            store.pop(next(iter(store)))
+        store[key] = (current, stale_at, value)
     return value
+
+
+_STORING = threading.Lock()
 
 
 # Rendered parts of pages (large, up to about 30 kB): fewer of them. Readers' report and

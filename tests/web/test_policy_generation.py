@@ -329,3 +329,39 @@ def test_a_full_store_of_kept_answers_lets_its_oldest_go_first(app: Flask) -> No
     assert asked == ["a", "b", "c"]
     assert keep("a") == "a"
     assert asked == ["a", "b", "c", "a"]
+
+
+def test_threads_sharing_a_full_store_of_kept_answers_never_fail(app: Flask) -> None:
+    """Threads of one worker (the development server is threaded) fill one small store at
+    once: every answer comes back and the store keeps its bound."""
+    import sys
+    import threading
+
+    from artifact import policy
+
+    store: dict[Any, Any] = {}
+    session = db.session()  # the session itself: the threads have no app context
+    policy._remember(store, 4, session, "primed", lambda: "primed", None)  # reads the generation
+    errors: list[BaseException] = []
+
+    def fill(worker: int) -> None:
+        try:
+            for n in range(3000):
+                name = f"{worker}:{n}"
+                kept = policy._remember(store, 4, session, name, lambda name=name: name, None)
+                assert kept == name
+        except BaseException as error:  # noqa: BLE001  (reported by the assertion below)
+            errors.append(error)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [threading.Thread(target=fill, args=(w,)) for w in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
+    assert len(store) <= 4
