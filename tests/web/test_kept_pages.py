@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -17,7 +18,7 @@ from artifact.extensions import db
 from artifact.infra.search import Backend, Entry
 from artifact.kernel import uow
 from artifact.kernel.caller import OPERATOR
-from artifact.models import AccessRequest, User
+from artifact.models import AccessRequest, Report, User
 from tests.conftest import sign_in
 from tests.fixtures_catalog import make_pdf
 
@@ -37,12 +38,19 @@ def _signed_in(app: Flask, user: User) -> FlaskClient:
     return client
 
 
-def test_a_readers_report_page_shows_a_new_version_and_a_purge_at_once(
-    login_as: Callable[..., Any], client: FlaskClient, make_report, store, customer
-) -> None:
-    report = make_report("Restricted SOC 2", visibility="restricted")
+@pytest.fixture
+def granted(make_report: Callable[..., Report], customer: User) -> Report:
+    """A restricted report of the SOC series, granted to the customer."""
+    report = make_report("Restricted SOC 2", visibility="restricted", series="SOC")
     grants.create_grant(db.session, OPERATOR, report_id=report.id, user_email=customer.email)
     uow.commit(db.session)
+    return report
+
+
+def test_a_readers_report_page_shows_a_new_version_and_a_purge_at_once(
+    login_as: Callable[..., Any], client: FlaskClient, granted: Report, store, customer
+) -> None:
+    report = granted
     login_as(customer)
     for _ in range(3):  # rendered once, then kept
         page = client.get(f"/catalog/{report.id}").get_data(as_text=True)
@@ -63,11 +71,9 @@ def test_a_readers_report_page_shows_a_new_version_and_a_purge_at_once(
 
 
 def test_a_readers_report_page_shows_new_terms_at_once(
-    login_as: Callable[..., Any], client: FlaskClient, make_report, nda, customer
+    login_as: Callable[..., Any], client: FlaskClient, granted: Report, nda, customer
 ) -> None:
-    report = make_report("Restricted SOC 2", visibility="restricted")
-    grants.create_grant(db.session, OPERATOR, report_id=report.id, user_email=customer.email)
-    uow.commit(db.session)
+    report = granted
     login_as(customer)
     for _ in range(2):
         assert "Downloads need" not in client.get(f"/catalog/{report.id}").get_data(as_text=True)
@@ -78,13 +84,11 @@ def test_a_readers_report_page_shows_new_terms_at_once(
 
 
 def test_each_session_of_one_account_gets_its_own_token_in_the_kept_report_page(
-    app: Flask, make_report, customer
+    app: Flask, granted: Report, customer
 ) -> None:
     """The page is kept once for the account; the token in its request form is the session's
     own, so it posts from that session only."""
-    report = make_report("Restricted SOC 2", visibility="restricted", series="SOC")
-    grants.create_grant(db.session, OPERATOR, report_id=report.id, user_email=customer.email)
-    uow.commit(db.session)
+    report = granted
     first, second = _signed_in(app, customer), _signed_in(app, customer)
     pages = [c.get(f"/catalog/{report.id}").get_data(as_text=True) for c in (first, second)]
     for page in pages:

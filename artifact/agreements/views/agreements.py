@@ -60,23 +60,23 @@ def _signer(agreement: Agreement) -> dict[str, Any]:
     }
 
 
-def _show(agreement: Agreement, form: AcceptForm | None = None, status: int = 200) -> Any:
-    """The page with ``form`` as posted (its errors shown), or a fresh one."""
+def _show(agreement: Agreement, form: AcceptForm, status: int) -> Any:
+    """The page with ``form`` as posted (its errors shown): never kept."""
     return render_template(
         "agreements/show.html",
         title=agreement.title,
-        body=with_csrf(_show_body(agreement, form or _fresh_form(agreement))),
+        body=with_csrf(_show_body(agreement, form)),
     ), status
 
 
-def _fresh_form(agreement: Agreement) -> AcceptForm:
+def _fresh_form(agreement: Agreement, next_target: str) -> AcceptForm:
     """The accept form for the current version (its CSRF token goes in the page's slot)."""
     current = agreement.current
     return AcceptForm(
         meta={"csrf": False},
         version=str(current.number),
         text_sha256=current.text_sha256,
-        next=safe_next(request.args.get("next")) or "",
+        next=next_target,
     )
 
 
@@ -111,11 +111,12 @@ def show(agreement_id: str) -> Any:
     and ``next`` target and kept, its CSRF slot filled at each request."""
     caller = current_caller()
 
+    next_target = safe_next(request.args.get("next")) or ""
+
     def page() -> tuple[str, Markup]:
         agreement = agreements.get_agreement(db.session, caller, agreement_id)
-        return agreement.title, _show_body(agreement, _fresh_form(agreement))
+        return agreement.title, _show_body(agreement, _fresh_form(agreement, next_target))
 
-    next_target = safe_next(request.args.get("next")) or ""
     title, body = policy.remember_own_page(
         db.session, f"agreement:{agreement_id}:{next_target}", caller, page
     )

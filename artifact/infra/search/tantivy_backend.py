@@ -214,22 +214,23 @@ class TantivyBackend:
         opens every segment again (and drops the readers' caches), so it runs only when the
         index's ``meta.json`` (replaced, never rewritten in place, by each commit) differs
         from the one last loaded: one ``stat`` per search otherwise."""
+        self._reload_if_changed()
+        return self._index.searcher()
+
+    def _reload_if_changed(self) -> tuple[int, int, int, int] | None:
+        """Reload when ``meta.json`` differs from the one last loaded (or cannot be read);
+        returns its mark."""
         mark = self._meta_mark()
         if mark is None or mark != self._loaded:
             self._index.reload()
             self._loaded = mark
-        return self._index.searcher()
+        return mark
 
     def state(self) -> Hashable | None:
         """The index's ``meta.json`` as loaded (each commit replaces it): see _searcher."""
         with self._lock:
-            mark = self._meta_mark()
-            if mark is None:
-                return None
-            if mark != self._loaded:
-                self._index.reload()
-                self._loaded = mark
-            return ("tantivy", mark)
+            mark = self._reload_if_changed()
+            return None if mark is None else ("tantivy", mark)
 
     def _meta_mark(self) -> tuple[int, int, int, int] | None:
         try:
